@@ -1,0 +1,13 @@
+/**
+ * appr-core: the App Registry protocol as an embeddable library.
+ * @module
+ */
+export { ApprError, isApprError, httpStatus } from './errors/index.js'
+export type { ErrorCode, ErrorDetails, ApprErrorOptions } from './errors/index.js'
+export type { KvStore, KvEntry, KvCommit, KvCommitResult, KvCheck, KvPut, KvListOptions, KvCapabilities, Version } from './storage/kv.js'
+export type { BlobStore } from './storage/blob.js'
+export { compareKeys, listAll, assertCommit, assertKey } from './storage/util.js'
+export { Registry } from './registry/registry.js'
+export type { ChannelOperations } from './registry/registry.js'
+export type * from './registry/types.js'
+export type * from './model/types.js'

@@ -1,0 +1,133 @@
+/**
+ * Public option and result types of {@link Registry}.
+ * @module
+ */
+import type { BlobStore } from '../storage/blob.js'
+import type { KvStore } from '../storage/kv.js'
+import type { Channel, Manifest, ManifestWithChannels, PackageSummary } from '../model/types.js'
+
+/** Bytes of a blob in any of the shapes a caller is likely to hold. */
+export type BlobInput = Uint8Array | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>
+
+/** Limits applied to every incoming blob before anything is stored. */
+export interface ArchiveLimits {
+  /** Largest gzip payload in bytes (default 64 MiB). */
+  readonly maxCompressedBytes?: number
+  /** Largest gunzipped tar stream in bytes (default 512 MiB). */
+  readonly maxUncompressedBytes?: number
+  /** Largest uncompressed ÷ compressed ratio, checked once past 1 MiB of output (default 200). */
+  readonly maxRatio?: number
+  /** Most tar entries (default 10,000). */
+  readonly maxEntries?: number
+  /** Largest single entry in bytes (default 256 MiB). */
+  readonly maxEntryBytes?: number
+  /** Longest entry path in characters (default 1,024). */
+  readonly maxPathLength?: number
+}
+
+/** Options of the {@link Registry} constructor. */
+export interface RegistryOptions {
+  /** Where records live. The registry does not own it unless `ownsStore` is true. */
+  readonly store: KvStore
+  /** Where blob bytes live (default: chunks in `store`). */
+  readonly blobs?: BlobStore
+  /** Close `store` when the registry closes (default true). */
+  readonly ownsStore?: boolean
+  /** Clock for `created_at` (default `() => new Date()`). */
+  readonly clock?: () => Date
+  /** Limits on incoming blobs. */
+  readonly limits?: ArchiveLimits
+  /** How many times a mutation is retried after a commit conflict (default 16). */
+  readonly maxRetries?: number
+}
+
+/** Input of {@link Registry.push}. */
+export interface PushInput {
+  /** `namespace/name`. */
+  readonly package: string
+  /** Exact SemVer 2.0.0 release. */
+  readonly release: string
+  /** Format short name (`helm`) or a full manifest media type; default `kpm` as in appr. */
+  readonly format?: string
+  /** The gzipped tarball. */
+  readonly blob: BlobInput
+  /** Free JSON stored on the manifest (default `null`). */
+  readonly metadata?: unknown
+  /** Overwrite an existing `(package, release, format)`. */
+  readonly force?: boolean
+}
+
+/** How show/pull pick a release and a format. */
+export interface ResolveOptions {
+  /** `default`/absent = highest release; otherwise an exact release or a query (`>=1.0,<2`). */
+  readonly release?: string
+  /** Format short name, a media type, or `-` = the release's only format (default `-`). */
+  readonly format?: string
+  /**
+   * When true, the query only considers releases that have the requested format.
+   * Default false: like appr, the release is resolved first (so `default` may be a 404 when the
+   * newest release lacks the format).
+   */
+  readonly formatAware?: boolean
+}
+
+/** A blob's bytes with what describes them. */
+export interface BlobResult {
+  /** appr digest (sha256 hex of the gunzipped tar). */
+  readonly digest: string
+  /** OCI digest of the stored gzip bytes: `sha256:<hex>`. */
+  readonly ociDigest: string
+  /** Size of the gzip bytes. */
+  readonly size: number
+  /** The gzip bytes, streamed. Consume it once. */
+  readonly stream: AsyncIterable<Uint8Array>
+}
+
+/** Result of {@link Registry.pull}. */
+export interface PullResult extends BlobResult {
+  readonly manifest: ManifestWithChannels
+  /** `<ns>_<name>_<release>.tar.gz`, as appr names it. */
+  readonly filename: string
+}
+
+/** Options of {@link Registry.list}. */
+export interface ListOptions {
+  /** Only this namespace. */
+  readonly namespace?: string
+  /** Only packages whose default release has this format (short name or media type). */
+  readonly format?: string
+  /** Only packages whose `ns/name` contains this text (plain substring, case-insensitive). */
+  readonly query?: string
+  /** Resume after this package name (the `next` of the previous page). */
+  readonly after?: string
+  /** Page size (default 1,000). */
+  readonly limit?: number
+}
+
+/** A page of packages. `next` is present when more may follow. */
+export interface ListPage {
+  readonly packages: PackageSummary[]
+  readonly next?: string
+}
+
+/** One entry of a backup document, as appr writes it. */
+export interface BackupPackage extends Manifest {
+  /** base64 of the gzip bytes. */
+  readonly blob: string
+  /** Channels that contain this release. */
+  readonly channels: readonly string[]
+}
+
+/** appr's backup document. */
+export interface BackupDocument {
+  readonly packages: BackupPackage[]
+  readonly channels: { readonly package: string; readonly name: string; readonly current: string }[]
+}
+
+/** Result of {@link Registry.gc}. */
+export interface GcResult {
+  /** Blob objects deleted because no record names them. */
+  readonly deletedBlobs: number
+}
+
+export type { Channel, Manifest, ManifestWithChannels, PackageSummary }
