@@ -20,6 +20,8 @@ import { ApprError } from '../../src/errors/index.js'
 import type { KvCapabilities, KvCommit, KvCommitResult, KvEntry, KvListOptions, KvStore } from '../../src/storage/kv.js'
 import { assertCommit, assertKey, backendError, closedError } from '../../src/storage/util.js'
 
+export { fileBlobStore, type FileBlobStoreOptions } from './file-blob-store.js'
+
 /** Options of {@link levelStore}. */
 export interface LevelStoreOptions {
   /** Directory of the database; created when missing. */
