@@ -3,19 +3,21 @@
  * compiled JavaScript (as a user's server would; tsx alone adds ~40 MiB). Started by
  * bench/sections/rss.ts after compiling with bench/tsconfig.worker.json; prints one JSON line.
  *
- * Usage: node .tmp/bench-build/bench/rss-worker.js <registry|raw> <tarBytes> <dir>
+ * Usage: node .tmp/bench-build/bench/rss-worker.js <registry|registry-files|raw> <tarBytes> <dir>
+ *   registry: blobs chunked in the level store (the default); registry-files: blobs in fileBlobStore
  */
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { Level } from 'level'
-import { levelStore } from '../adapters/level/index.js'
+import { fileBlobStore, levelStore } from '../adapters/level/index.js'
 import { Registry } from '../src/registry/registry.js'
 import { streamedBlob } from './lib/tarball.js'
 
 const [mode, tarArg, dir] = process.argv.slice(2)
 const tarBytes = Number(tarArg)
-if ((mode !== 'registry' && mode !== 'raw') || !(tarBytes > 0) || !dir) {
-  console.error('usage: rss-worker <registry|raw> <tarBytes> <dir>')
+if (!['registry', 'registry-files', 'raw'].includes(mode ?? '') || !(tarBytes > 0) || !dir) {
+  console.error('usage: rss-worker <registry|registry-files|raw> <tarBytes> <dir>')
   process.exit(2)
 }
 
@@ -37,11 +39,12 @@ const sampler = setInterval(() => {
   anonPeak = Math.max(anonPeak, anon())
 }, 5)
 
-async function registryRun() {
-  const store = levelStore({ path: dir! })
+async function registryRun(files: boolean) {
+  const store = levelStore({ path: join(dir!, 'kv') })
   await store.open()
   const registry = new Registry({
     store,
+    ...(files ? { blobs: fileBlobStore({ path: join(dir!, 'blobs') }) } : {}),
     limits: { maxCompressedBytes: tarBytes * 2, maxUncompressedBytes: tarBytes * 2, maxEntryBytes: tarBytes * 2 },
   })
   const baseline = process.memoryUsage.rss()
@@ -100,7 +103,7 @@ async function rawRun() {
 }
 
 try {
-  const result = mode === 'registry' ? await registryRun() : await rawRun()
+  const result = mode === 'raw' ? await rawRun() : await registryRun(mode === 'registry-files')
   clearInterval(sampler)
   process.stdout.write(`${JSON.stringify({ mode, tarBytes, ...result, peak: maxRss(), anonPeak })}\n`)
 } catch (e) {

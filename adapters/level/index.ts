@@ -9,8 +9,8 @@
  * it) and rewritten in the same batch as the data, so a version is never reused, also across
  * delete and re-create and across restarts.
  *
- * Commits are serialised in-process by an async mutex: read the versions of checked keys,
- * then one atomic `batch()`. Reads go straight to LevelDB (a batch is atomic for readers, and
+ * Commits are serialised in-process by an async mutex: read the versions of checked keys
+ * (synchronously), then one atomic `batch()`. Reads go straight to LevelDB (a batch is atomic for readers, and
  * `getMany` and iterators read from one implicit snapshot).
  * @module
  */
@@ -166,12 +166,14 @@ export function levelStore(options: LevelStoreOptions): LevelKvStore {
     const checks = commit.checks ?? []
     try {
       if (checks.length > 0) {
-        const current = await level.getMany(checks.map(({ key }) => encoder.encode(key)))
+        // Synchronous reads: no commit can run meanwhile (we hold the mutex), checked keys are
+        // small records the caller has just read (hot in LevelDB's cache), and a thread-pool
+        // round trip would cost more than the read itself.
         const conflicts: string[] = []
-        checks.forEach(({ key, version }, i) => {
-          const stored = current[i]
+        for (const { key, version } of checks) {
+          const stored = level.getSync(encoder.encode(key))
           if ((stored === undefined ? null : String(readCounter(stored))) !== version) conflicts.push(key)
-        })
+        }
         if (conflicts.length > 0) return { ok: false, conflicts }
       }
       const puts = commit.puts ?? []

@@ -12,7 +12,7 @@ const run = promisify(execFile)
 const root = new URL('../..', import.meta.url).pathname
 
 export interface RssResult {
-  readonly mode: 'registry' | 'raw'
+  readonly mode: 'registry' | 'registry-files' | 'raw'
   readonly tarBytes: number
   /** RSS after imports and opening the store, before the push. */
   readonly baseline?: number
@@ -33,7 +33,7 @@ export async function rssSection(tarBytes: number, dir: string | undefined, log:
   await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'bench/tsconfig.worker.json')], { cwd: root })
   const worker = join(root, '.tmp/bench-build/bench/rss-worker.js')
   const results: RssResult[] = []
-  for (const mode of ['registry', 'raw'] as const) {
+  for (const mode of ['registry', 'registry-files', 'raw'] as const) {
     const path = mkdtempSync(join(dir ?? tmpdir(), `appr-bench-rss-${mode}-`))
     try {
       const { stdout } = await run(process.execPath, [worker, mode, String(tarBytes), path], { cwd: root, maxBuffer: 1 << 20 })
