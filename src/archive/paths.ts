@@ -19,6 +19,7 @@ export interface EntryHeader {
   readonly type: string | null
   readonly linkname: string | null
   readonly size: number
+  readonly mode?: number
 }
 
 /** Splits on `/` and `\` (a Windows extractor treats both as separators). */

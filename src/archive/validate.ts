@@ -52,6 +52,21 @@ export function analyzeBlob(
   source: AsyncIterable<Uint8Array>,
   limits?: ArchiveLimits,
 ): { chunks: AsyncIterable<Uint8Array>; facts: Promise<BlobFacts> } {
+  return scanBlob(source, limits)
+}
+
+/**
+ * Sees each accepted entry during {@link analyzeBlob}'s pass; may return a sink for the entry's
+ * data (called synchronously per chunk; it must not keep more than it means to).
+ */
+export type EntryVisitor = (header: EntryHeader) => ((chunk: Uint8Array) => void) | undefined
+
+/** {@link analyzeBlob} with a visitor of the entries, for inspect. */
+export function scanBlob(
+  source: AsyncIterable<Uint8Array>,
+  limits?: ArchiveLimits,
+  visit?: EntryVisitor,
+): { chunks: AsyncIterable<Uint8Array>; facts: Promise<BlobFacts> } {
   const max = resolveLimits(limits)
   let settleFacts!: { resolve: (f: BlobFacts) => void; reject: (e: unknown) => void }
   const facts = new Promise<BlobFacts>((resolve, reject) => (settleFacts = { resolve, reject }))
@@ -63,7 +78,7 @@ export function analyzeBlob(
       [Symbol.asyncIterator]() {
         if (started) throw new Error('analyzeBlob: chunks can only be iterated once')
         started = true
-        return run(source, max, settleFacts)[Symbol.asyncIterator]()
+        return run(source, max, settleFacts, visit)[Symbol.asyncIterator]()
       },
     },
     facts,
@@ -74,6 +89,7 @@ async function* run(
   source: AsyncIterable<Uint8Array>,
   max: Required<ArchiveLimits>,
   settle: { resolve: (f: BlobFacts) => void; reject: (e: unknown) => void },
+  visit: EntryVisitor | undefined,
 ): AsyncGenerator<Uint8Array> {
   const gzipHash = sha256()
   const tarHash = sha256()
@@ -150,6 +166,8 @@ async function* run(
       symlinks.add(normalisePath(header.name))
       for (const prefix of linkPrefixesToCheck(header)) linkPrefixes.push({ prefix, entry: header.name })
     }
+    const sink = visit?.(header)
+    if (sink) stream.on('data', (chunk) => sink(chunk as Uint8Array))
     stream.on('end', () => next())
     stream.resume()
   })
