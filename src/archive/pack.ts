@@ -86,7 +86,7 @@ async function collect(dir: string, extraIgnores: readonly string[]): Promise<Pa
       if (stat.isDirectory()) {
         if (!rules.ignores(`${path}/`)) await walk(path)
       } else if (rules.ignores(path)) {
-        continue
+        // ignored file or link
       } else if (stat.isFile()) {
         out.push({ path, source, kind: 'file', size: stat.size, executable: (stat.mode & 0o111) !== 0 })
       } else if (stat.isSymbolicLink()) {
