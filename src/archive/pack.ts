@@ -147,6 +147,8 @@ export async function* packDirectory(dir: string, options: PackOptions = {}): As
       const entry = entries[i]!
       await new Promise<void>((resolveEntry, reject) => {
         const sink = tar.entry(header, (e) => (e ? reject(e) : resolveEntry()))
+        // "Size mismatch" when the file changed since it was listed.
+        sink.on('error', reject)
         if (entry.kind === 'file') createReadStream(entry.source).on('error', reject).pipe(sink)
       })
     }
