@@ -76,7 +76,7 @@ test('usage errors exit 2 and print the usage; --help exits 0', async () => {
     ['push', []],
     ['push', ['nonamespace']],
     ['pull', ['a/b', 'c/d']],
-    ['show', ['a/b@sha256:' + 'a'.repeat(64)]],
+    ['show', [`a/b@sha256:${'a'.repeat(64)}`]],
     ['list', ['extra']],
     ['channel', ['a/b', 'stable', '--add', '1.0.0', '--delete']],
     ['push', ['a/b', '--registry', 'ftp://x']],
