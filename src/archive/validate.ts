@@ -110,7 +110,7 @@ async function* run(
     for (const w of wakers) w()
     wakers.clear()
   }
-  const gunzip = createGunzip()
+  const gunzip = createGunzip({ chunkSize: 64 * 1024 })
   // Old (v7) headers have no magic; the checksum still guards against non-tar bytes.
   const extract = tarExtract({ allowUnknownFormat: true } as Parameters<typeof tarExtract>[0])
 
