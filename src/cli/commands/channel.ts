@@ -44,10 +44,6 @@ export async function run(args: string[]): Promise<number> {
       remove: { type: 'string' },
       delete: { type: 'boolean', default: false },
     })
-    if (values.help) {
-      process.stdout.write(usage)
-      return 0
-    }
     if (positionals.length < 1 || positionals.length > 2) throw new UsageError('channel takes a package and at most one channel')
     const ref = parseRef(positionals[0])
     if (ref.release !== undefined || ref.channel !== undefined || ref.digest !== undefined) throw new UsageError('give the package as NAMESPACE/NAME')

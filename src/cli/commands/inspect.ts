@@ -21,12 +21,7 @@ export async function run(args: string[]): Promise<number> {
   return runCommand('inspect', usage, async () => {
     const { values, positionals } = parse(args, {
       json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     })
-    if (values.help) {
-      process.stdout.write(usage)
-      return 0
-    }
     const [file, ...extra] = positionals
     if (file === undefined || extra.length > 0) throw new UsageError('inspect takes one file')
     const input = file === '-' ? process.stdin : createReadStream(file)

@@ -30,10 +30,6 @@ export async function run(args: string[]): Promise<number> {
       query: { type: 'string' },
       format: { type: 'string' },
     })
-    if (values.help) {
-      process.stdout.write(usage)
-      return 0
-    }
     if (positionals.length > 0) throw new UsageError('list takes no arguments')
     const client = clientFrom(values)
     const params = new URLSearchParams()

@@ -36,12 +36,7 @@ export async function run(args: string[]): Promise<number> {
       'prefix-name': { type: 'string' },
       ignore: { type: 'string', multiple: true },
       json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     })
-    if (values.help) {
-      process.stdout.write(usage)
-      return 0
-    }
     if (positionals.length > 1) throw new UsageError('pack takes one directory')
     const dir = resolve(positionals[0] ?? '.')
     const prefix = values['prefix-name'] ?? values.prefix

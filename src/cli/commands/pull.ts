@@ -35,10 +35,6 @@ export async function run(args: string[]): Promise<number> {
       format: { type: 'string', default: '-' },
       output: { type: 'string', short: 'o' },
     })
-    if (values.help) {
-      process.stdout.write(usage)
-      return 0
-    }
     if (positionals.length !== 1) throw new UsageError('pull takes one package reference')
     if (values.output === '-' && values.json) throw new UsageError('--json cannot share standard output with -o -')
     const ref = parseRef(positionals[0])

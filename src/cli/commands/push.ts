@@ -54,10 +54,6 @@ export async function run(args: string[]): Promise<number> {
       metadata: { type: 'string' },
       force: { type: 'boolean', default: false },
     })
-    if (values.help) {
-      process.stdout.write(usage)
-      return 0
-    }
     if (positionals.length > 2) throw new UsageError('push takes a package and one path')
     const ref = parseRef(positionals[0])
     if (ref.release !== undefined || ref.channel !== undefined || ref.digest !== undefined) {

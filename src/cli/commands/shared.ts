@@ -13,6 +13,11 @@ export class UsageError extends Error {
   override readonly name = 'UsageError'
 }
 
+/** `-h`/`--help` was given: the command prints its usage and exits with 0. */
+class HelpRequested extends Error {}
+
+const HELP = { help: { type: 'boolean', short: 'h', default: false } } as const satisfies Options
+
 type Options = NonNullable<ParseArgsConfig['options']>
 
 /** Options every client command takes. */
@@ -20,7 +25,6 @@ export const CLIENT_OPTIONS = {
   registry: { type: 'string' },
   token: { type: 'string' },
   json: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies Options
 
 export const CLIENT_USAGE = `Registry options:
@@ -29,26 +33,33 @@ export const CLIENT_USAGE = `Registry options:
   --json            machine-readable output on stdout
   -h, --help        this text`
 
-/** `parseArgs` in strict mode, with its errors turned into {@link UsageError}. */
+/** `parseArgs` in strict mode (plus `-h`/`--help`), with its errors turned into {@link UsageError}. */
 export function parse<O extends Options>(
   args: string[],
   options: O,
 ): ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>> {
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: O & typeof HELP; allowPositionals: true; strict: true }>>
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true })
+    parsed = parseArgs({ args, options: { ...options, ...HELP }, allowPositionals: true, strict: true })
   } catch (e) {
     throw new UsageError((e as Error).message)
   }
+  if ((parsed.values as { help?: boolean }).help) throw new HelpRequested()
+  return parsed as never
 }
 
 /**
- * Runs a command body: prints `usage` for `--help` and usage errors (exit 2), an appr error as
+ * Runs a command body: prints `usage` for `--help` (exit 0) and usage errors (exit 2), an appr error as
  * `code: message` (exit 1), and returns the body's exit code otherwise.
  */
 export async function runCommand(name: string, usage: string, body: () => Promise<number>): Promise<number> {
   try {
     return await body()
   } catch (e) {
+    if (e instanceof HelpRequested) {
+      process.stdout.write(usage.endsWith('\n') ? usage : `${usage}\n`)
+      return 0
+    }
     if (e instanceof UsageError) {
       process.stderr.write(`appr-core ${name}: ${e.message}\n\n${usage.endsWith('\n') ? usage : `${usage}\n`}`)
       return 2

@@ -27,10 +27,6 @@ export async function run(args: string[]): Promise<number> {
       format: { type: 'string', default: '-' },
       contents: { type: 'boolean', default: false },
     })
-    if (values.help) {
-      process.stdout.write(usage)
-      return 0
-    }
     if (positionals.length !== 1) throw new UsageError('show takes one package reference')
     const ref = parseRef(positionals[0])
     if (ref.digest !== undefined) throw new UsageError('show takes a release or a channel, not a digest')
