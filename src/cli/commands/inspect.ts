@@ -4,7 +4,7 @@
  */
 import { createReadStream } from 'node:fs'
 import { inspectArchive } from '../../archive/inspect.js'
-import { UsageError, formatBytes, parse, printJson, runCommand } from './shared.js'
+import { UsageError, formatBytes, manifestLines, parse, printJson, runCommand } from './shared.js'
 
 export const usage = `Usage: appr-core inspect FILE [options]
 
@@ -35,20 +35,7 @@ export async function run(args: string[]): Promise<number> {
       `oci digest  ${result.ociDigest}`,
       `size        ${formatBytes(result.size)} (${formatBytes(result.uncompressedSize)} unpacked, ${result.entries} entries)`,
     ]
-    const m = result.manifest
-    if (m) {
-      out.push(`manifest    ${m.path} (${m.kind})`)
-      if (m.error !== undefined) out.push(`  error       ${m.error}`)
-      for (const [label, value] of [
-        ['name', m.name],
-        ['version', m.version],
-        ['appVersion', m.appVersion],
-        ['description', m.description],
-      ] as const) {
-        if (value !== undefined) out.push(`  ${label.padEnd(11)} ${value}`)
-      }
-      for (const d of m.dependencies ?? []) out.push(`  dependency  ${d.name}${d.version ? ` ${d.version}` : ''}${d.repository ? ` (${d.repository})` : ''}`)
-    } else out.push('manifest    none found')
+    out.push(...(result.manifest ? manifestLines(result.manifest) : ['manifest    none found']))
     out.push('files')
     for (const f of result.files) {
       const size = f.type === 'file' ? formatBytes(f.size).padStart(10) : f.type.padStart(10)

@@ -6,6 +6,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { ApprError, type ErrorCode, httpStatus, isApprError } from '../../errors/index.js'
+import type { PackageManifestInfo } from '../../archive/inspect.js'
 import { type PackageName, parsePackageName } from '../../model/index.js'
 
 /** A mistake on the command line: the command prints its usage and exits with 2. */
@@ -244,4 +245,20 @@ export async function resolveManifest(client: Client, ref: PackageRef, format: s
     release = (await getJson<ShownChannel>(client, packagePath(client, ref.package, 'channels', ref.channel))).current
   }
   return getJson<ShownManifest>(client, packagePath(client, ref.package, release, format))
+}
+
+/** The lines describing a package's own manifest (Chart.yaml fields), for human output. */
+export function manifestLines(m: PackageManifestInfo): string[] {
+  const lines = [`manifest    ${m.path} (${m.kind})`]
+  if (m.error !== undefined) lines.push(`  error       ${m.error}`)
+  for (const [label, value] of [
+    ['name', m.name],
+    ['version', m.version],
+    ['appVersion', m.appVersion],
+    ['description', m.description],
+  ] as const) {
+    if (value !== undefined) lines.push(`  ${label.padEnd(11)} ${value}`)
+  }
+  for (const d of m.dependencies ?? []) lines.push(`  dependency  ${d.name}${d.version ? ` ${d.version}` : ''}${d.repository ? ` (${d.repository})` : ''}`)
+  return lines
 }

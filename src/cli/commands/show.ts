@@ -6,7 +6,21 @@ import { Readable } from 'node:stream'
 import { inspectArchive } from '../../archive/inspect.js'
 import { ApprError } from '../../errors/index.js'
 import { parseFormat } from '../../model/index.js'
-import { CLIENT_OPTIONS, CLIENT_USAGE, UsageError, call, clientFrom, formatBytes, packagePath, parse, parseRef, printJson, resolveManifest, runCommand } from './shared.js'
+import {
+  CLIENT_OPTIONS,
+  CLIENT_USAGE,
+  UsageError,
+  call,
+  clientFrom,
+  formatBytes,
+  manifestLines,
+  packagePath,
+  parse,
+  parseRef,
+  printJson,
+  resolveManifest,
+  runCommand,
+} from './shared.js'
 
 export const usage = `Usage: appr-core show NAMESPACE/NAME[@RELEASE|:CHANNEL] [options]
 
@@ -56,12 +70,7 @@ export async function run(args: string[]): Promise<number> {
     if (manifest.metadata !== null && manifest.metadata !== undefined) lines.push(`metadata    ${JSON.stringify(manifest.metadata)}`)
     if (contents !== undefined) {
       const m = contents.manifest
-      if (m) {
-        lines.push(`manifest    ${m.path}`)
-        for (const [label, value] of [['name', m.name], ['version', m.version], ['appVersion', m.appVersion], ['description', m.description]] as const) {
-          if (value !== undefined) lines.push(`  ${label.padEnd(11)} ${value}`)
-        }
-      }
+      if (m) lines.push(...manifestLines(m))
       lines.push('files')
       for (const f of contents.files) lines.push(`  ${f.path}${f.type === 'directory' ? '/' : ''}`)
     }
