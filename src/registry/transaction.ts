@@ -24,7 +24,7 @@ export class Transaction {
     const missing = [...new Set(keys.filter((key) => !this.#reads.has(key)))]
     if (missing.length > 0) {
       const entries = await this.#store.getMany(missing)
-      missing.forEach((key, i) => this.#reads.set(key, entries[i]))
+      for (const [i, key] of missing.entries()) this.#reads.set(key, entries[i])
     }
     return keys.map((key) => this.#reads.get(key))
   }
