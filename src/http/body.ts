@@ -1,0 +1,143 @@
+/**
+ * Request bodies: bounded reading and the push body (appr's JSON or form-urlencoded shape).
+ * @module
+ */
+import { Buffer } from 'node:buffer'
+import { ApprError } from '../errors/index.js'
+
+const decoder = new TextDecoder('utf-8', { fatal: false })
+
+function tooLarge(limit: number): ApprError {
+  return new ApprError('payload-too-large', `request body exceeds ${limit} bytes`, { details: { limit } })
+}
+
+/**
+ * Reads the whole body, refusing it with `payload-too-large` as soon as the declared
+ * Content-Length or the bytes actually received pass `limit` (a lying or absent Content-Length
+ * cannot make us buffer more than `limit`).
+ */
+export async function readBody(request: Request, limit: number): Promise<Uint8Array> {
+  const declared = request.headers.get('content-length')
+  if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared.trim()) > limit) {
+    await request.body?.cancel().catch(() => {})
+    throw tooLarge(limit)
+  }
+  if (request.body === null) return new Uint8Array(0)
+  const reader = request.body.getReader()
+  const chunks: Uint8Array[] = []
+  let total = 0
+  for (;;) {
+    let next: ReadableStreamReadResult<Uint8Array>
+    try {
+      next = await reader.read()
+    } catch (cause) {
+      throw new ApprError('invalid-usage', 'the request body could not be read', { cause })
+    }
+    if (next.done) break
+    total += next.value.byteLength
+    if (total > limit) {
+      await reader.cancel().catch(() => {})
+      throw tooLarge(limit)
+    }
+    chunks.push(next.value)
+  }
+  if (chunks.length === 1) return chunks[0]!
+  const out = new Uint8Array(total)
+  let offset = 0
+  for (const chunk of chunks) {
+    out.set(chunk, offset)
+    offset += chunk.byteLength
+  }
+  return out
+}
+
+/**
+ * Parses a body that must be a JSON object (or, when the content type says so, a
+ * form-urlencoded one; its `metadata` field is parsed as JSON when it is JSON).
+ * @throws invalid-usage for an empty body, malformed JSON, or anything but an object
+ */
+export function parseObjectBody(bytes: Uint8Array, contentType: string | null): Record<string, unknown> {
+  const text = decoder.decode(bytes)
+  if ((contentType ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded')) {
+    const fields: Record<string, unknown> = {}
+    for (const [key, value] of new URLSearchParams(text)) fields[key] = value
+    if (typeof fields.metadata === 'string') {
+      try {
+        fields.metadata = JSON.parse(fields.metadata)
+      } catch {
+        // Not JSON: keep the text as the metadata.
+      }
+    }
+    return fields
+  }
+  if (text.trim() === '') throw new ApprError('invalid-usage', 'the request body is empty; a JSON object is expected')
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    throw new ApprError('invalid-usage', 'the request body is not valid JSON')
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ApprError('invalid-usage', 'the request body must be a JSON object')
+  }
+  return parsed as Record<string, unknown>
+}
+
+/** A push body, checked. */
+export interface PushFields {
+  readonly release: string
+  readonly blob: Uint8Array
+  readonly format: string
+  readonly metadata: unknown
+  readonly force: boolean
+}
+
+/** `true`, `"true"` and `"True"` (Python's spelling) mean yes; anything else no. */
+export function truthy(value: unknown): boolean {
+  return value === true || value === 'true' || value === 'True'
+}
+
+/**
+ * Extracts appr's push fields. `media_type` defaults to `kpm` as in appr; the registry reduces a
+ * full media type to its format and validates the release and the blob.
+ */
+export function pushFields(body: Record<string, unknown>): PushFields {
+  const { release, blob } = body
+  if (typeof release !== 'string' || release === '') {
+    throw new ApprError('invalid-release', 'the push body needs a release (an exact SemVer version)', {
+      details: { field: 'release' },
+    })
+  }
+  if (typeof blob !== 'string') {
+    throw new ApprError('invalid-parameters', 'the push body needs a blob (the base64 of a gzipped tarball)', {
+      details: { field: 'blob' },
+    })
+  }
+  const mediaType = body.media_type ?? body.mediaType
+  if (mediaType !== undefined && mediaType !== null && typeof mediaType !== 'string') {
+    throw new ApprError('invalid-parameters', 'media_type must be a string', { details: { field: 'media_type' } })
+  }
+  return {
+    release,
+    blob: decodeBase64(blob),
+    format: typeof mediaType === 'string' && mediaType !== '' ? mediaType : 'kpm',
+    metadata: body.metadata ?? null,
+    force: truthy(body.force),
+  }
+}
+
+/**
+ * Strict base64 (standard or URL-safe alphabet, optional padding, whitespace ignored).
+ * Node's decoder silently skips invalid characters, so the alphabet is checked first.
+ * @throws invalid-parameters
+ */
+export function decodeBase64(text: string): Uint8Array {
+  const compact = /\s/.test(text) ? text.replace(/\s+/g, '') : text
+  const valid =
+    /^[A-Za-z0-9+/_-]*={0,2}$/.test(compact) &&
+    compact.length % 4 !== 1 &&
+    (!compact.includes('=') || compact.length % 4 === 0)
+  if (!valid) throw new ApprError('invalid-parameters', 'blob is not valid base64', { details: { field: 'blob' } })
+  const bytes = Buffer.from(compact, 'base64')
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
