@@ -4,6 +4,7 @@
  */
 import { Buffer } from 'node:buffer'
 import { ApprError } from '../errors/index.js'
+import { DEFAULT_FORMAT } from '../model/index.js'
 
 const decoder = new TextDecoder('utf-8', { fatal: false })
 
@@ -120,7 +121,7 @@ export function pushFields(body: Record<string, unknown>): PushFields {
   return {
     release,
     blob: decodeBase64(blob),
-    format: typeof mediaType === 'string' && mediaType !== '' ? mediaType : 'kpm',
+    format: typeof mediaType === 'string' && mediaType !== '' ? mediaType : DEFAULT_FORMAT,
     metadata: body.metadata ?? null,
     force: truthy(body.force),
   }

@@ -4,6 +4,7 @@
  * @module
  */
 import { ApprError, isApprError } from '../errors/index.js'
+import { parseFormat } from '../model/index.js'
 import type { Registry } from '../registry/registry.js'
 import { parseObjectBody, pushFields, readBody, truthy } from './body.js'
 import { type ErrorEnvelope, errorResponse, json, jsonWithBlob, toByteStream } from './respond.js'
@@ -114,11 +115,13 @@ interface Route {
 }
 
 const DEFAULT_MAX_BODY = 96 * 1024 * 1024
-const MANIFEST_TYPE = /^application\/vnd\.(?:appr|cnr)\.package-manifest\.(.+)\.v\d+\.json$/
-
-/** Short format name of a manifest media type (`helm` for `application/vnd.appr.package-manifest.helm.v0.json`). */
+/** Short format name of a stored manifest media type (`helm` for `…package-manifest.helm.v0.json`). */
 function formatOf(mediaType: string): string {
-  return MANIFEST_TYPE.exec(mediaType)?.[1] ?? mediaType
+  try {
+    return parseFormat(mediaType)
+  } catch {
+    return mediaType
+  }
 }
 
 function normalisePrefixes(prefix: HandlerOptions['prefix']): string[] {
