@@ -6,7 +6,7 @@
 import { ApprError, isApprError } from '../errors/index.js'
 import { parseFormat } from '../model/index.js'
 import type { Registry } from '../registry/registry.js'
-import { parseObjectBody, pushFields, readBody, truthy } from './body.js'
+import { parseObjectBody, readBody, readPush, truthy } from './body.js'
 import { type ErrorEnvelope, errorResponse, json, jsonWithBlob, toByteStream } from './respond.js'
 import { VERSION } from './version.js'
 
@@ -175,7 +175,7 @@ export function createHandler<P = unknown>(
   const push: Endpoint = {
     operation: 'push',
     run: async (ctx) => {
-      const body = parseObjectBody(await readBody(ctx.request, maxBody), ctx.request.headers.get('content-type'))
+      const { body, push: fields } = await readPush(ctx.request, ctx.url, maxBody)
       let pkg = ctx.pkg
       if (pkg === '') {
         // Swagger's `POST /api/v1/packages` names the package in the body.
@@ -185,7 +185,6 @@ export function createHandler<P = unknown>(
         }
         pkg = named
       }
-      const fields = pushFields(body)
       await registry.push({
         package: pkg,
         release: fields.release,
