@@ -43,7 +43,7 @@ export interface OpenedStore {
 const unavailable = (what: string, module: string, cause: unknown): ApprError =>
   new ApprError('unsupported', `the ${what} store is not available in this build of appr-core (${module} is missing)`, { cause })
 
-async function loadFactory(module: string, exportName: string, what: string): Promise<(options: any) => KvStore | Promise<KvStore>> {
+async function loadFactory(module: string, exportName: string, what: string): Promise<(options: object) => KvStore | Promise<KvStore>> {
   let mod: Record<string, unknown>
   try {
     mod = (await import(module)) as Record<string, unknown>
@@ -54,7 +54,7 @@ async function loadFactory(module: string, exportName: string, what: string): Pr
   }
   const factory = mod[exportName]
   if (typeof factory !== 'function') throw unavailable(what, `${module}#${exportName}`, undefined)
-  return factory as (options: unknown) => KvStore | Promise<KvStore>
+  return factory as (options: object) => KvStore | Promise<KvStore>
 }
 
 /**

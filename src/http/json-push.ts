@@ -13,16 +13,16 @@ import { ApprError } from '../errors/index.js'
 /** Largest total size of the members other than `blob` (they are names, versions, metadata). */
 const MAX_OTHER_BYTES = 1024 * 1024
 
-const enum C {
-  Quote = 0x22,
-  Backslash = 0x5c,
-  Comma = 0x2c,
-  Colon = 0x3a,
-  OpenBrace = 0x7b,
-  CloseBrace = 0x7d,
-  OpenBracket = 0x5b,
-  CloseBracket = 0x5d,
-}
+const C = {
+  Quote: 0x22,
+  Backslash: 0x5c,
+  Comma: 0x2c,
+  Colon: 0x3a,
+  OpenBrace: 0x7b,
+  CloseBrace: 0x7d,
+  OpenBracket: 0x5b,
+  CloseBracket: 0x5d,
+} as const
 
 const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
 // Standard and URL-safe base64 alphabets, and padding.
@@ -69,7 +69,7 @@ export async function scanPushBody(chunks: AsyncIterable<Uint8Array>): Promise<S
   let value: number[] = []
   let depth = 0
   let inString = false
-  let escape = false
+  let escaped = false
   let otherBytes = 0
   // Base64 characters not yet decoded (fewer than 4, or a run awaiting a chunk boundary).
   let pending = ''
@@ -182,7 +182,7 @@ export async function scanPushBody(chunks: AsyncIterable<Uint8Array>): Promise<S
           value = []
           depth = 0
           inString = false
-          escape = false
+          escaped = false
           state = 'in-value'
           break
         }
@@ -222,8 +222,8 @@ export async function scanPushBody(chunks: AsyncIterable<Uint8Array>): Promise<S
           }
           i++
           if (inString) {
-            if (escape) escape = false
-            else if (c === C.Backslash) escape = true
+            if (escaped) escaped = false
+            else if (c === C.Backslash) escaped = true
             else if (c === C.Quote) {
               inString = false
               if (depth === 0) finishValue()

@@ -58,7 +58,10 @@ export function toByteStream(source: AsyncIterable<Uint8Array>): ReadableStream<
         }
       },
       async cancel(reason) {
-        await iterator?.return?.(reason)
+        // Also when never read (HEAD, or a client gone before the first chunk): a source that
+        // opened something eagerly gets its `return` either way.
+        iterator ??= source[Symbol.asyncIterator]()
+        await iterator.return?.(reason)
       },
     },
     { highWaterMark: 0 },

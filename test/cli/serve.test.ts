@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { b64, call, postJson, tarGz } from '../http/helpers.js'
-import { runCli, startServe } from './serve-helpers.js'
+import { type Served, runCli, startServe } from './serve-helpers.js'
 
 test('--help documents every flag and command; bad usage exits non-zero', async () => {
   const top = await runCli(['--help'])
@@ -111,7 +111,7 @@ function pausedGet(url: string, firstBytes: number) {
 test('level store: data survives a restart; SIGTERM lets an in-flight pull finish', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'appr-serve-'))
   try {
-    let served
+    let served: Served
     try {
       served = await startServe(['--store', `level:${dir}`, '--port', '0'])
     } catch (e) {
