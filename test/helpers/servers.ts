@@ -178,6 +178,8 @@ export interface StartRedisOptions {
   readonly suite?: string
   /** AOF with `appendfsync always`, so acknowledged writes survive kill and restart. */
   readonly persistent?: boolean
+  /** Allows DEBUG (e.g. `DEBUG SLEEP` to stall the server) from loopback clients. */
+  readonly debug?: boolean
 }
 
 /**
@@ -203,6 +205,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no', '--protected-mode', 'yes', '--loglevel', 'warning']
   if (options.persistent) args.push('--appendonly', 'yes', '--appendfsync', 'always')
   else args.push('--appendonly', 'no')
+  if (options.debug) args.push('--enable-debug-command', 'local')
   let child: ChildProcess | undefined
   let stopped = false
   const start = async () => {
