@@ -28,7 +28,7 @@ export const bytes: Group = {
               }
             }),
           ),
-          40,
+          100,
         )
       },
     },

@@ -93,7 +93,7 @@ export const commit: Group = {
               if (after !== before) throw new Error(`a failed commit changed the store:\n  before ${before}\n  after  ${after}`)
             }),
           ),
-          40,
+          100,
         )
       },
     },
@@ -162,7 +162,7 @@ export const commit: Group = {
             await new Promise((r) => setImmediate(r))
           }
         }
-        const moves = ctx.runs(60)
+        const moves = ctx.runs(300)
         const readers = [reader(), reader(), reader()]
         await Promise.all([writer(moves), writer(moves)])
         done = true

@@ -49,7 +49,7 @@ export const concurrency: Group = {
               if (acked !== clients * each) throw new Error(`only ${acked} of ${clients * each} increments were acknowledged within 200 attempts`)
             }),
           ),
-          60,
+          200,
         )
       },
     },
@@ -59,7 +59,7 @@ export const concurrency: Group = {
       async run(ctx) {
         const store = await ctx.open()
         const clients = 8
-        const each = ctx.runs(12)
+        const each = ctx.runs(25)
         const acked = await Promise.all(
           Array.from({ length: clients }, async () => {
             let n = 0

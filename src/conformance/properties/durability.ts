@@ -42,7 +42,7 @@ export const durability: Group = {
               }
             }),
           ),
-          25,
+          80,
         )
       },
     },
@@ -51,7 +51,7 @@ export const durability: Group = {
       title: 'a child process is SIGKILLed right after acknowledged commits: every acknowledged commit survives, whole, in order',
       needs: ['persistent', 'worker'],
       async run(ctx) {
-        const rounds = ctx.runs(3)
+        const rounds = ctx.runs(4)
         for (let round = 0; round < rounds; round++) {
           const location = await ctx.freshLocation()
           const worker = ctx.spawn(location, 'acked-commits')

@@ -51,7 +51,7 @@ export const list: Group = {
               if (got.join('\u0001') !== want.join('\u0001')) throw new Error(`list(prefix ${showKey(prefix)}) gave ${show(got)}, expected ${show(want)}`)
             }),
           ),
-          60,
+          150,
         )
       },
     },
@@ -73,7 +73,7 @@ export const list: Group = {
                 }
               }),
           ),
-          60,
+          150,
         )
       },
     },
@@ -90,7 +90,7 @@ export const list: Group = {
               if (got.join('\u0001') !== want.join('\u0001')) throw new Error(`pages of ${size} under ${showKey(prefix)} gave ${show(got)}, expected ${show(want)}`)
             }),
           ),
-          40,
+          100,
         )
       },
     },
@@ -127,7 +127,7 @@ export const list: Group = {
               }
             }),
           ),
-          40,
+          100,
         )
       },
     },

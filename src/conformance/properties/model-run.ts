@@ -221,7 +221,7 @@ export const modelRun: Group = {
               await fc.asyncModelRun(() => ({ model: { kv: new KvModel(), generationOf: new Map(), tokenOf: new Map() }, real }), cmds)
             }),
           ),
-          100,
+          400,
         )
       },
     },
