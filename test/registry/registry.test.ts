@@ -7,6 +7,9 @@ import { type ApprError, isApprError, Registry } from 'appr-core'
 import type { ErrorCode, KvStore, RegistryOptions } from 'appr-core'
 import { memoryStore } from 'appr-core/adapters/memory'
 import { levelStore } from 'appr-core/adapters/level'
+import { redisStore } from 'appr-core/adapters/redis'
+import { etcdStore } from 'appr-core/adapters/etcd'
+import { startEtcd, startRedis } from '../helpers/servers.js'
 import { backup1, collect, counting, kubeUi, rocketchat, snapshot, tgz } from './helpers.js'
 
 interface Backend {
@@ -26,6 +29,29 @@ backends.push({
     return { store: levelStore({ path }), reopen: async () => levelStore({ path }), cleanup: async () => rmSync(dir, { recursive: true, force: true }) }
   },
 })
+
+// Redis and etcd: throwaway servers (skipped with a SKIPPED SUITE line when the binary is missing).
+let unique = 0
+const redis = await startRedis({ suite: 'registry on redis' })
+if (redis) {
+  backends.push({
+    name: 'redis',
+    async open() {
+      const prefix = `reg${process.pid}-${++unique}`
+      return { store: redisStore({ url: redis.url, prefix }), reopen: async () => redisStore({ url: redis.url, prefix }), cleanup: async () => undefined }
+    },
+  })
+}
+const etcd = await startEtcd({ suite: 'registry on etcd' })
+if (etcd) {
+  backends.push({
+    name: 'etcd',
+    async open() {
+      const prefix = `reg${process.pid}-${++unique}/`
+      return { store: etcdStore({ hosts: etcd.endpoints, prefix }), reopen: async () => etcdStore({ hosts: etcd.endpoints, prefix }), cleanup: async () => undefined }
+    },
+  })
+}
 
 const ROCKET = '8dc8a2c479f770fd710e0dddaa7af0e6b495bc6375cdf2b4a649f4c2b03e27d5'
 const D3B = 'd3b54b7912fe770a61b59ab612a442eac52a8a5d8d05dbe92bf8f212d68aaa80'
@@ -358,7 +384,7 @@ for (const backend of backends) {
     assert.equal(await collect((await registry.pull('a/b')).stream), kubeUi)
   })
 
-  if (backend.name === 'level') {
+  if (backend.name !== 'memory') {
     test('close and reopen keeps everything', async (ctx) => {
       await ctx.registry.restore(backup1())
       const before = await ctx.registry.backup()
@@ -400,38 +426,54 @@ for (const backend of backends) {
   test.run()
 }
 
-// Concurrency: several Registry instances on one store (as several processes on a shared backend).
-const concurrency = suite('registry concurrency (memory)')
-concurrency('50 concurrent pushes and channel ops through 5 instances lose nothing', async () => {
-  const base = memoryStore()
-  const { store, counts } = counting(base)
-  const instances = Array.from({ length: 5 }, () => new Registry({ store, ownsStore: false }))
-  await instances[0]!.push({ package: 'race/pkg', release: '1.0.0', blob: kubeUi })
+// Concurrency: several Registry instances (on one memory store, or on separate clients of one
+// Redis/etcd database, as several processes would be) racing on one package.
+const concurrency = suite('registry concurrency')
+async function race(label: string, stores: KvStore[]) {
+  const counted = stores.map((s) => counting(s))
+  const instances = counted.map((c) => new Registry({ store: c.store, ownsStore: false }))
+  const at = (i: number) => instances[i % instances.length]!
+  await at(0).push({ package: 'race/pkg', release: '1.0.0', blob: kubeUi })
   const ops: Promise<unknown>[] = []
   for (let i = 0; i < 50; i++) {
-    const r = instances[i % 5]!
-    ops.push(i % 5 === 4 ? r.channels.add('race/pkg', `ch${i}`, '1.0.0') : r.push({ package: 'race/pkg', release: `2.0.${i}`, blob: kubeUi }))
+    ops.push(i % 5 === 4 ? at(i).channels.add('race/pkg', `ch${i}`, '1.0.0') : at(i).push({ package: 'race/pkg', release: `2.0.${i}`, blob: kubeUi }))
   }
   const results = await Promise.allSettled(ops)
   const failed = results.filter((r) => r.status === 'rejected')
   assert.is(failed.length, 0, String((failed[0] as PromiseRejectedResult | undefined)?.reason))
-  const r = instances[0]!
-  const releases = (await r.list()).packages[0]!.releases
-  assert.is(releases.length, 41)
+  const r = at(0)
+  assert.is((await r.list()).packages[0]!.releases.length, 41)
   assert.is((await r.channels.list('race/pkg')).length, 10)
   assert.is((await r.releases('race/pkg')).length, 41)
-  const blob = JSON.parse(new TextDecoder().decode((await base.get('blob/d14ec5d33581b51a389db8f3f4e26421eaba09460c8ea4817225abd4a5a1b44a'))!.value))
+  const blob = JSON.parse(new TextDecoder().decode((await stores[0]!.get('blob/d14ec5d33581b51a389db8f3f4e26421eaba09460c8ea4817225abd4a5a1b44a'))!.value))
   assert.is(blob.refs, 41)
-  assert.is((await base.list({ prefix: 'obj/' })).length, 1)
-  console.log(`concurrency: ${counts.conflicts} commit conflicts retried for 50 operations`)
+  assert.is((await stores[0]!.list({ prefix: 'obj/' })).length, 1)
+  const conflicts = counted.reduce((sum, c) => sum + c.counts.conflicts, 0)
+  const commits = counted.reduce((sum, c) => sum + c.counts.calls, 0)
+  console.log(`${label}: ${conflicts} commit conflicts retried for 50 operations (${commits} store calls)`)
   // Concurrent delete of a release and a channel add of it: never a channel naming a deleted release.
   for (let i = 0; i < 20; i++) {
     const release = `2.0.${i % 5 === 4 ? 0 : i}`
-    await Promise.allSettled([r.delete('race/pkg', release, 'kpm'), instances[1]!.channels.add('race/pkg', 'edge', release)])
+    await Promise.allSettled([r.delete('race/pkg', release, 'kpm'), at(1).channels.add('race/pkg', 'edge', release)])
     const names = new Set((await r.list()).packages[0]!.releases)
     for (const c of await r.channels.list('race/pkg')) for (const rel of c.releases) assert.ok(names.has(rel), `${c.name} names deleted ${rel}`)
   }
+}
+concurrency('memory: 50 concurrent pushes and channel ops through 5 instances lose nothing', async () => {
+  const store = memoryStore()
+  await race('memory', [store, store, store, store, store])
 })
+for (const backend of backends.filter((b) => b.name === 'redis' || b.name === 'etcd')) {
+  concurrency(`${backend.name}: 50 concurrent pushes and channel ops through 5 clients lose nothing`, async () => {
+    const opened = await backend.open()
+    const stores = [opened.store, ...(await Promise.all([1, 2, 3, 4].map(() => opened.reopen!())))]
+    try {
+      await race(backend.name, stores)
+    } finally {
+      for (const s of stores) await s.close()
+    }
+  })
+}
 concurrency('endless conflicts end in resource-in-use after maxRetries, leaving no key behind', async () => {
   const base = memoryStore()
   const registry0 = new Registry({ store: base, ownsStore: false })
@@ -461,5 +503,9 @@ concurrency('endless conflicts end in resource-in-use after maxRetries, leaving 
   assert.is(attempts, 4)
   await rejects(registry.channels.add('a/b', 'stable', '1.0.0'), 'resource-in-use')
   assert.equal(await snapshot(base), before)
+})
+concurrency.after(async () => {
+  await redis?.stop()
+  await etcd?.stop()
 })
 concurrency.run()
