@@ -152,7 +152,7 @@ export function verdicts(ops: readonly OpRow[], digest: readonly DigestRow[], rs
       out.push({
         target: 'flat: last tenth ≤ 1.25 × first tenth (push fill)',
         scope: `${backend}, 0→${fmt(fill.size)}`,
-        value: `${fill.registry.flatness.toFixed(2)} (raw ${fill.raw.flatness.toFixed(2)})`,
+        value: `${fill.registry.flatness.toFixed(2)}; by medians ${fill.registry.flatnessMedian.toFixed(2)}; raw ${fill.raw.flatness.toFixed(2)}`,
         pass: fill.registry.flatness <= 1.25,
         ...(note ? { note } : {}),
       })
