@@ -87,7 +87,7 @@ export function opsTable(rows: readonly OpRow[]): string[][] {
       r.backend,
       fmt(r.size),
       r.op,
-      String(r.clients),
+      r.processes > 1 ? `${r.processes}p×${r.clients / r.processes}` : String(r.clients),
       err ? '✗' : fmt(r.registry.opsPerSec),
       err ? '' : ms(r.registry.p50Ms),
       err ? '' : ms(r.registry.p99Ms),
@@ -162,7 +162,7 @@ export function verdicts(ops: readonly OpRow[], digest: readonly DigestRow[], rs
     const ref = references.get(backend)
     if (ref) {
       const at5k = mine.filter((r) => r.size === 5000 && ok(r))
-      const pushes = at5k.filter((r) => r.op === 'push')
+      const pushes = at5k.filter((r) => r.op === 'push' && r.processes === 1)
       const best = pushes.reduce<OpRow | undefined>((b, r) => (b && b.registry.opsPerSec >= r.registry.opsPerSec ? b : r), undefined)
       const refPush = REFERENCE[ref].push[5000]!
       const refPull = REFERENCE[ref].pull[5000]!
