@@ -27,7 +27,7 @@ export async function runProcesses(jobs: readonly WorkerJob[], samples: Samples)
     })
   try {
     const ready = children.map((child) => message(child, 'ready'))
-    children.forEach((child, k) => child.send(jobs[k]!))
+    for (const [k, child] of children.entries()) child.send(jobs[k]!)
     await Promise.all(ready)
     const done = children.map((child) => message(child, 'done'))
     const started = process.hrtime.bigint()
