@@ -36,6 +36,13 @@ export interface LevelStoreOptions {
   readonly sync?: boolean
   /** Default `limit` of {@link KvStore.list} (default 1000). */
   readonly pageSize?: number
+  /**
+   * Serve `get` and `getMany` with LevelDB's synchronous reads (default `true`): a read of a
+   * cached record takes microseconds, far less than the thread-pool round trip of an async
+   * read, but blocks the event loop while LevelDB reads from disk. Set `false` for stores much
+   * larger than memory under many concurrent requests.
+   */
+  readonly syncReads?: boolean
   /** Limits to declare and enforce (LevelDB itself has none that matter here). */
   readonly limits?: Pick<KvCapabilities, 'maxValueBytes' | 'maxOpsPerCommit' | 'maxKeyBytes'>
 }
@@ -125,6 +132,7 @@ function assertWellFormed(name: string, text: string | undefined): void {
 export function levelStore(options: LevelStoreOptions): LevelKvStore {
   const { path } = options
   const sync = options.sync ?? false
+  const syncReads = options.syncReads ?? true
   const pageSize = Math.max(1, Math.floor(options.pageSize ?? 1000))
   const capabilities: KvCapabilities = { persistent: true, multiProcess: false, ...options.limits }
   const lockPath = join(path, 'LOCK')
@@ -137,6 +145,9 @@ export function levelStore(options: LevelStoreOptions): LevelKvStore {
   // Commits waiting for the writer, in arrival order (the order they take effect in).
   const waiting: Pending[] = []
   let writing = false
+  // True while a batch may be landing on LevelDB's side: a run of synchronous reads could then
+  // straddle it, so getMany reads asynchronously (from one snapshot) instead.
+  let batchInFlight = false
 
   const fail = (cause: unknown): ApprError => (closed ? closedError('level') : backendError('level', cause))
 
@@ -222,7 +233,12 @@ export function levelStore(options: LevelStoreOptions): LevelKvStore {
       if (ops.length > 0) {
         ops.push({ type: 'put', key: COUNTER_KEY, value: encodeCounter(version) })
         if (closed) throw closedError('level')
-        await level.batch(ops, { sync })
+        batchInFlight = true
+        try {
+          await level.batch(ops, { sync })
+        } finally {
+          batchInFlight = false
+        }
         counter = version
       }
     } catch (e) {
@@ -261,7 +277,7 @@ export function levelStore(options: LevelStoreOptions): LevelKvStore {
       const level = await use()
       let stored: Uint8Array | undefined
       try {
-        stored = await level.get(encoder.encode(key))
+        stored = syncReads ? level.getSync(encoder.encode(key)) : await level.get(encoder.encode(key))
       } catch (e) {
         throw fail(e)
       }
@@ -273,7 +289,12 @@ export function levelStore(options: LevelStoreOptions): LevelKvStore {
       if (keys.length === 0) return []
       let stored: (Uint8Array | undefined)[]
       try {
-        stored = await level.getMany(keys.map((key) => encoder.encode(key)))
+        // Synchronous reads in one turn see one state unless a batch is landing meanwhile
+        // (only this process writes: the LOCK is exclusive).
+        stored =
+          syncReads && !batchInFlight
+            ? keys.map((key) => level.getSync(encoder.encode(key)))
+            : await level.getMany(keys.map((key) => encoder.encode(key)))
       } catch (e) {
         throw fail(e)
       }
