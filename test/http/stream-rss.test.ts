@@ -89,7 +89,7 @@ test('a 200 MiB pull (bytes and JSON) grows server RSS by less than 64 MiB', asy
     child = await startChild('real')
   } catch (e) {
     if (!/unsupported|not implemented/.test(String(e))) throw e
-    console.log('SKIPPED SUITE: 200 MiB pull through the real Registry — the Registry is still a stub; measured the HTTP layer with a generated blob instead')
+    console.log('\nSKIPPED SUITE: 200 MiB pull through the real Registry — the Registry is still a stub; measured the HTTP layer with a generated blob instead')
     if (process.env.CI === 'true') throw e
     real = false
     child = await startChild('synthetic')
