@@ -23,7 +23,7 @@ interface Child {
   ask(line: string): Promise<any>
 }
 
-async function startChild(mode: 'real' | 'synthetic'): Promise<Child> {
+async function startChild(mode: 'level' | 'memory' | 'synthetic'): Promise<Child> {
   const proc = spawn(process.execPath, ['--expose-gc', '--conditions=source', '--import', 'tsx', script, mode], {
     cwd: root,
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -79,44 +79,78 @@ async function measure(child: Child, path: string) {
   await child.ask('reset')
   const result = await slowRead(`${child.ready.url}${path}`)
   const { baseline, peak } = await child.ask('report')
-  return { ...result, growth: peak - baseline, baseline, peak }
+  return {
+    ...result,
+    growth: peak.rss - baseline.rss,
+    anonGrowth: peak.anon - baseline.anon,
+    fileGrowth: peak.file - baseline.file,
+    baseline: baseline.rss,
+    peak: peak.rss,
+  }
 }
 
-test('a 200 MiB pull (bytes and JSON) grows server RSS by less than 64 MiB', async () => {
-  let child: Child
-  let real = true
+async function pullTwice(child: Child, real: boolean) {
+  const { size, sha256 } = child.ready
+  const base = `/cnr/api/v1/packages/big/blob/1.0.0/helm/pull`
+  const bin = await measure(child, base)
+  assert.is(bin.status, 200)
+  assert.is(bin.bytes, size)
+  assert.is(bin.headers['content-length'], String(size))
+  if (real) assert.is(bin.sha256, sha256)
+  const js = await measure(child, `${base}/json`)
+  assert.is(js.status, 200)
+  assert.is(js.bytes, Number(js.headers['content-length']))
+  assert.ok(js.head.startsWith('{"package":"big/blob","blob":"'), js.head.slice(0, 60))
+  assert.ok(js.tail.endsWith('"release":"1.0.0","media_type":"helm","filename":"big_blob_1.0.0.tar.gz"}'), js.tail)
+  const line = (label: string, m: typeof bin) =>
+    `${label} RSS +${MiB(m.growth)} (anonymous +${MiB(m.anonGrowth)}, file-backed +${MiB(m.fileGrowth)})`
+  console.log(`[rss] ${child.ready.store}, ${MiB(size)} blob: ${line('bytes', bin)}; ${line(`JSON (${MiB(js.bytes)})`, js)}; baseline ${MiB(bin.baseline)}`)
+  return { bin, js }
+}
+
+async function withChild<T>(mode: 'level' | 'memory' | 'synthetic', body: (child: Child) => Promise<T>): Promise<T> {
+  const child = await startChild(mode)
   try {
-    child = await startChild('real')
+    return await body(child)
+  } finally {
+    await child.ask('exit').catch(() => {})
+    child.proc.kill()
+  }
+}
+
+test('memory store: a 200 MiB pull (bytes and JSON) grows server RSS by less than 64 MiB', async () => {
+  try {
+    await withChild('memory', async (child) => {
+      const { bin, js } = await pullTwice(child, true)
+      assert.ok(bin.growth < LIMIT, `bytes pull grew RSS by ${MiB(bin.growth)}`)
+      assert.ok(js.growth < LIMIT, `JSON pull grew RSS by ${MiB(js.growth)}`)
+    })
   } catch (e) {
     if (!/unsupported|not implemented/.test(String(e))) throw e
     console.log('\nSKIPPED SUITE: 200 MiB pull through the real Registry — the Registry is still a stub; measured the HTTP layer with a generated blob instead')
     if (process.env.CI === 'true') throw e
-    real = false
-    child = await startChild('synthetic')
+    await withChild('synthetic', async (child) => {
+      const { bin, js } = await pullTwice(child, false)
+      assert.ok(bin.growth < LIMIT && js.growth < LIMIT)
+    })
   }
+})
+
+test('level store: the server holds less than 64 MiB more; LevelDB maps its files on top', async () => {
   try {
-    const { size, sha256, store } = child.ready
-    const base = `/cnr/api/v1/packages/big/blob/1.0.0/helm/pull`
-    const bin = await measure(child, base)
-    assert.is(bin.status, 200)
-    assert.is(bin.bytes, size)
-    assert.is(bin.headers['content-length'], String(size))
-    if (real) assert.is(bin.sha256, sha256)
-    const js = await measure(child, `${base}/json`)
-    assert.is(js.status, 200)
-    assert.is(js.bytes, Number(js.headers['content-length']))
-    assert.ok(js.head.startsWith('{"package":"big/blob","blob":"'), js.head.slice(0, 60))
-    assert.ok(js.tail.endsWith('"release":"1.0.0","media_type":"helm","filename":"big_blob_1.0.0.tar.gz"}'), js.tail)
-    console.log(
-      `[rss] ${real ? `Registry on ${store}` : 'generated blob'}, ${MiB(size)} blob: ` +
-        `binary pull RSS growth ${MiB(bin.growth)} (baseline ${MiB(bin.baseline)}, peak ${MiB(bin.peak)}); ` +
-        `JSON pull ${MiB(js.bytes)} growth ${MiB(js.growth)} (peak ${MiB(js.peak)})`,
-    )
-    assert.ok(bin.growth < LIMIT, `binary pull grew RSS by ${MiB(bin.growth)}`)
-    assert.ok(js.growth < LIMIT, `JSON pull grew RSS by ${MiB(js.growth)}`)
-  } finally {
-    await child.ask('exit').catch(() => {})
-    child.proc.kill()
+    await withChild('level', async (child) => {
+      const { bin, js } = await pullTwice(child, true)
+      // LevelDB reads table files through mmap: those pages count in RSS as file-backed memory
+      // (the kernel's page cache, dropped under pressure) and grow with the bytes read.
+      // What the server itself holds is the anonymous part; without /proc, fall back to RSS.
+      const held = (m: typeof bin) => (Number.isNaN(m.anonGrowth) ? m.growth : m.anonGrowth)
+      assert.ok(held(bin) < LIMIT, `bytes pull grew anonymous RSS by ${MiB(held(bin))}`)
+      assert.ok(held(js) < LIMIT, `JSON pull grew anonymous RSS by ${MiB(held(js))}`)
+    })
+  } catch (e) {
+    if (!/unsupported|not implemented|Cannot find/.test(String(e))) throw e
+    console.log('\nSKIPPED SUITE: 200 MiB pull on the level store — needs the Registry and adapters/level (merge main)')
+    if (process.env.CI === 'true') throw e
   }
 })
 
