@@ -1,0 +1,392 @@
+/**
+ * The runner-agnostic core of the suite: options, the per-property context (fresh stores,
+ * reopening, child processes, seeded fast-check runs with readable failures), and
+ * {@link checkConformance}, which runs every property and returns a report. The uvu binding
+ * (src/conformance/uvu.ts) and the mutant tests both sit on top of it.
+ * @module
+ */
+import { type ChildProcess, fork } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import fc from 'fast-check'
+import { isApprError } from '../errors/index.js'
+import type { KvCapabilities, KvStore } from '../storage/kv.js'
+import { readEnv } from './env.js'
+
+/** `quick` (default, about a minute per adapter) or `deep` (twenty times the runs, for soak jobs). */
+export type Profile = 'quick' | 'deep'
+
+/** What the suite needs to know about an adapter. Capabilities come from `store.capabilities`. */
+export interface ConformanceOptions {
+  /** Name used in suite titles and reports (`level`, `redis` …). */
+  readonly name: string
+  /**
+   * Opens the store at `location`. The suite passes a fresh location from {@link newLocation}
+   * for every test, and the same location again to reopen it (persistent stores) or to open a
+   * second instance next to the first (`capabilities.multiProcess`). A store that has no notion of
+   * location (memory) ignores it.
+   */
+  readonly open: (location: string) => KvStore | Promise<KvStore>
+  /** A fresh, empty location: a temp directory, a key prefix … (default: a unique random name). */
+  readonly newLocation?: () => string | Promise<string>
+  /** Removes whatever the suite left at `location` (called after every test, stores closed). */
+  readonly destroy?: (location: string) => void | Promise<void>
+  /**
+   * A module (path or URL) exporting `open(location)` — the same function as {@link open} — that
+   * the suite imports in child processes. Enables the SIGKILL durability, multi-process and
+   * process-exit properties.
+   */
+  readonly worker?: string | URL
+  /** `quick` (default) or `deep`; `APPR_CONFORMANCE_PROFILE` overrides. */
+  readonly profile?: Profile
+  /** Base seed (default random; `APPR_CONFORMANCE_SEED` overrides). Printed on every failure. */
+  readonly seed?: number
+  /** Run only properties whose id contains this text (`APPR_CONFORMANCE_ONLY` overrides). */
+  readonly only?: string
+  /** fast-check replay path of a failure (`APPR_CONFORMANCE_PATH`); needs `only` to name one property. */
+  readonly path?: string
+  /** Time budget of one property in ms before it counts as hung (default 120 s quick, 30 min deep). */
+  readonly timeoutMs?: number
+  /** Where progress lines go (default `console.log`). */
+  readonly log?: (line: string) => void
+}
+
+/** Something a property needs that an adapter may not have. */
+export type Need = 'persistent' | 'multiProcess' | 'worker' | 'maxValueBytes' | 'maxOpsPerCommit' | 'maxKeyBytes'
+
+/** One property of the contract. `run` throws to fail. */
+export interface Property {
+  /** Stable id, `<group>/<name>`, used by `APPR_CONFORMANCE_ONLY`. */
+  readonly id: string
+  readonly title: string
+  readonly needs?: readonly Need[]
+  run(ctx: Ctx): Promise<void>
+}
+
+/** A named set of properties, registered as one uvu suite. */
+export interface Group {
+  readonly name: string
+  readonly needs?: readonly Need[]
+  readonly properties: readonly Property[]
+}
+
+/** A property failure: the message carries the seed, the counterexample and the replay line. */
+export class ConformanceFailure extends Error {
+  override readonly name = 'ConformanceFailure'
+}
+
+/** Outcome of one property. */
+export interface PropertyResult {
+  readonly id: string
+  readonly title: string
+  readonly status: 'passed' | 'failed' | 'skipped'
+  /** For skipped properties: what is missing. */
+  readonly missing?: string
+  readonly error?: unknown
+  readonly ms: number
+}
+
+/** Outcome of {@link checkConformance}. */
+export interface ConformanceReport {
+  readonly name: string
+  readonly seed: number
+  readonly results: PropertyResult[]
+  readonly failed: number
+  /** Milliseconds from the start until the first failure was known (undefined: none). */
+  readonly firstFailureMs?: number
+  readonly ms: number
+}
+
+const describeNeed: Record<Need, string> = {
+  persistent: 'capabilities.persistent',
+  multiProcess: 'capabilities.multiProcess',
+  worker: 'the worker option (a module exporting open(location))',
+  maxValueBytes: 'capabilities.maxValueBytes',
+  maxOpsPerCommit: 'capabilities.maxOpsPerCommit',
+  maxKeyBytes: 'capabilities.maxKeyBytes',
+}
+
+/** The options after applying defaults and environment overrides. */
+export interface Settings {
+  readonly name: string
+  readonly profile: Profile
+  readonly seed: number
+  readonly only?: string
+  readonly path?: string
+  readonly timeoutMs: number
+  readonly log: (line: string) => void
+}
+
+export function settingsOf(options: ConformanceOptions): Settings {
+  const env = readEnv()
+  const profile = env.profile ?? options.profile ?? 'quick'
+  const only = env.only ?? options.only
+  const path = env.path ?? options.path
+  return {
+    name: options.name,
+    profile,
+    seed: env.seed ?? options.seed ?? randomBytes(4).readInt32LE(0),
+    ...(only === undefined ? {} : { only }),
+    ...(path === undefined ? {} : { path }),
+    timeoutMs: options.timeoutMs ?? (profile === 'deep' ? 30 * 60_000 : 120_000),
+    log: options.log ?? ((line) => console.log(line)),
+  }
+}
+
+/** What is missing for `needs`, or undefined when everything is there. */
+export function missingFor(needs: readonly Need[] | undefined, caps: KvCapabilities, options: ConformanceOptions): string | undefined {
+  const missing = (needs ?? []).filter((need) => (need === 'worker' ? options.worker === undefined : !caps[need]))
+  return missing.length === 0 ? undefined : missing.map((n) => describeNeed[n]).join(' and ')
+}
+
+// FNV-1a, to derive a per-property seed from the base seed so one property replays alone.
+function hash(text: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
+  return h | 0
+}
+
+/** A child process running one job of src/conformance/worker.ts against the store at a location. */
+export interface WorkerHandle {
+  readonly child: ChildProcess
+  /** Resolves with the next message of this `type` (rejects if the child exits first). */
+  next<T = Record<string, unknown>>(type: string): Promise<T>
+  /** Every message received so far. */
+  readonly messages: Record<string, unknown>[]
+  /** Resolves when the child has exited. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  kill(signal?: NodeJS.Signals): void
+}
+
+/** The context a property runs in. Everything it opens is closed and destroyed afterwards. */
+export class Ctx {
+  readonly #options: ConformanceOptions
+  readonly #opened: { store: KvStore; location: string }[] = []
+  readonly #locations = new Set<string>()
+  readonly #children: ChildProcess[] = []
+  #checks = 0
+
+  constructor(
+    readonly settings: Settings,
+    readonly capabilities: KvCapabilities,
+    readonly property: Property,
+    options: ConformanceOptions,
+  ) {
+    this.#options = options
+  }
+
+  /** Multiplies a quick-profile count for the deep profile. */
+  runs(quick: number): number {
+    return this.settings.profile === 'deep' ? quick * 20 : quick
+  }
+
+  /** A fresh, empty store at a new location. */
+  async open(): Promise<KvStore> {
+    const location = this.#options.newLocation ? await this.#options.newLocation() : `appr-conformance-${randomBytes(6).toString('hex')}`
+    this.#locations.add(location)
+    return this.#track(await this.#options.open(location), location)
+  }
+
+  /** The location a store of this context was opened at. */
+  locationOf(store: KvStore): string {
+    const found = this.#opened.find((o) => o.store === store)
+    if (!found) throw new Error('store was not opened by this context')
+    return found.location
+  }
+
+  /** A new location that no store has opened yet (for child processes that open it first). */
+  async freshLocation(): Promise<string> {
+    const location = this.#options.newLocation ? await this.#options.newLocation() : `appr-conformance-${randomBytes(6).toString('hex')}`
+    this.#locations.add(location)
+    return location
+  }
+
+  /** Opens the store at `location` (already created by this context). */
+  async openAt(location: string): Promise<KvStore> {
+    return this.#track(await this.#options.open(location), location)
+  }
+
+  /** Closes `store` and opens a new instance on the same location. */
+  async reopen(store: KvStore): Promise<KvStore> {
+    const location = this.locationOf(store)
+    await store.close()
+    return this.openAt(location)
+  }
+
+  /** A second instance on the same location while the first stays open (multi-process stores). */
+  async attach(store: KvStore): Promise<KvStore> {
+    return this.openAt(this.locationOf(store))
+  }
+
+  /** Opens a fresh store, runs `fn`, then closes and destroys it (for use inside each fast-check run). */
+  async withStore<T>(fn: (store: KvStore) => Promise<T>): Promise<T> {
+    const store = await this.open()
+    try {
+      return await fn(store)
+    } finally {
+      await this.#release(this.locationOf(store))
+    }
+  }
+
+  /** Starts a child process that opens the store at `location` and runs `job`. */
+  spawn(location: string, job: string, args: Record<string, unknown> = {}): WorkerHandle {
+    const worker = this.#options.worker
+    if (worker === undefined) throw new Error('no worker module configured')
+    const href = worker instanceof URL ? worker.href : worker.startsWith('file:') ? worker : new URL(`file://${worker}`).href
+    const here = import.meta.url
+    const entry = fileURLToPath(new URL(here.endsWith('.ts') ? './worker.ts' : './worker.js', here))
+    const child = fork(entry, [], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' })
+    this.#children.push(child)
+    const messages: Record<string, unknown>[] = []
+    const waiters: { type: string; resolve: (m: never) => void; reject: (e: Error) => void }[] = []
+    let seen = 0
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      child.on('exit', (code, signal) => {
+        for (const w of waiters.splice(0)) w.reject(new Error(`worker ${job} exited (code ${code}, signal ${signal}) before sending "${w.type}"`))
+        resolve({ code, signal })
+      })
+    })
+    child.on('message', (m: Record<string, unknown>) => {
+      messages.push(m)
+      if (m.type === 'error') {
+        for (const w of waiters.splice(0)) w.reject(new Error(`worker ${job} failed: ${String(m.message)}`))
+        return
+      }
+      const i = waiters.findIndex((w) => w.type === m.type)
+      if (i >= 0) waiters.splice(i, 1)[0]!.resolve(m as never)
+    })
+    child.send({ module: href, location, job, args })
+    return {
+      child,
+      messages,
+      exited,
+      next: <T>(type: string) =>
+        new Promise<T>((resolve, reject) => {
+          // Messages that arrived before anyone waited are consumed in order.
+          for (; seen < messages.length; seen++) {
+            if (messages[seen]!.type === type) {
+              resolve(messages[seen++] as T)
+              return
+            }
+          }
+          if (child.exitCode !== null || child.signalCode !== null) reject(new Error(`worker ${job} already exited`))
+          else waiters.push({ type, resolve: resolve as (m: never) => void, reject })
+        }),
+      kill: (signal = 'SIGKILL') => {
+        child.kill(signal)
+      },
+    }
+  }
+
+  /**
+   * Runs a fast-check property with this property's seed. On failure throws a
+   * {@link ConformanceFailure} whose message shows the shrunk counterexample and how to replay it.
+   */
+  async check<Ts>(property: fc.IAsyncPropertyWithHooks<Ts>, quickRuns: number): Promise<void> {
+    const index = this.#checks++
+    const seed = (this.settings.seed ^ hash(`${this.property.id}#${index}`)) | 0
+    const replaying = this.settings.path !== undefined && this.settings.only === this.property.id && index === 0
+    const details = await fc.check(property, {
+      seed,
+      numRuns: this.runs(quickRuns),
+      ...(replaying ? { path: this.settings.path } : {}),
+    })
+    if (!details.failed) return
+    const error = details.errorInstance
+    const reason = error instanceof Error ? `${error.message}` : String(error)
+    throw new ConformanceFailure(
+      [
+        `${this.settings.name}: ${this.property.id} — ${this.property.title}`,
+        `  counterexample (after ${details.numRuns} runs, shrunk ${details.numShrinks} times):`,
+        ...fc
+          .stringify(details.counterexample)
+          .split('\n')
+          .map((l) => `    ${l}`),
+        `  error: ${reason.split('\n').join('\n    ')}`,
+        `  replay: APPR_CONFORMANCE_SEED=${this.settings.seed} APPR_CONFORMANCE_ONLY='${this.property.id}' APPR_CONFORMANCE_PATH='${details.counterexamplePath ?? ''}'`,
+      ].join('\n'),
+      { cause: error },
+    )
+  }
+
+  /** A failure with the seed attached, for properties that are plain examples: `throw ctx.failure(…)`. */
+  failure(message: string): ConformanceFailure {
+    return new ConformanceFailure(`${this.settings.name}: ${this.property.id} — ${message}\n  seed: APPR_CONFORMANCE_SEED=${this.settings.seed}`)
+  }
+
+  #track(store: KvStore, location: string): KvStore {
+    this.#opened.push({ store, location })
+    return store
+  }
+
+  async #release(location: string): Promise<void> {
+    for (const o of this.#opened.filter((x) => x.location === location)) await o.store.close().catch(() => {})
+    this.#opened.splice(0, this.#opened.length, ...this.#opened.filter((o) => o.location !== location))
+    this.#locations.delete(location)
+    await this.#options.destroy?.(location)
+  }
+
+  /** Closes every store, kills every child and destroys every location of this context. */
+  async cleanup(): Promise<void> {
+    for (const child of this.#children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    await Promise.all(
+      this.#children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)),
+    )
+    for (const location of [...this.#locations]) await this.#release(location).catch(() => {})
+    for (const o of this.#opened.splice(0)) await o.store.close().catch(() => {})
+  }
+}
+
+/** Awaits `promise` but fails after `ms` (a hang is a failure, never a stuck test run). */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new ConformanceFailure(`${what} did not settle within ${ms} ms`)), ms)
+      }),
+    ])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Asserts that `promise` rejects with an ApprError of `code`; returns the error. */
+export async function rejectsWith(promise: Promise<unknown>, code: string, what: string): Promise<unknown> {
+  try {
+    await promise
+  } catch (e) {
+    if (isApprError(e) && e.code === code) return e
+    throw new ConformanceFailure(`${what}: expected an ApprError '${code}', got ${isApprError(e) ? `'${e.code}'` : String(e)}`)
+  }
+  throw new ConformanceFailure(`${what}: expected an ApprError '${code}', but it succeeded`)
+}
+
+/** Runs one property in a fresh context with the time budget; returns its result. */
+export async function runProperty(
+  property: Property,
+  settings: Settings,
+  capabilities: KvCapabilities,
+  options: ConformanceOptions,
+): Promise<PropertyResult> {
+  const missing = missingFor(property.needs, capabilities, options)
+  if (missing !== undefined) return { id: property.id, title: property.title, status: 'skipped', missing, ms: 0 }
+  const started = Date.now()
+  const ctx = new Ctx(settings, capabilities, property, options)
+  try {
+    await within(property.run(ctx), settings.timeoutMs, property.id)
+    return { id: property.id, title: property.title, status: 'passed', ms: Date.now() - started }
+  } catch (error) {
+    const failure =
+      error instanceof ConformanceFailure && error.message.includes('APPR_CONFORMANCE_SEED')
+        ? error
+        : new ConformanceFailure(
+            `${settings.name}: ${property.id} — ${error instanceof Error ? error.message : String(error)}\n  replay: APPR_CONFORMANCE_SEED=${settings.seed} APPR_CONFORMANCE_ONLY='${property.id}'`,
+            { cause: error },
+          )
+    return { id: property.id, title: property.title, status: 'failed', error: failure, ms: Date.now() - started }
+  } finally {
+    await within(ctx.cleanup(), 30_000, `cleanup after ${property.id}`).catch(() => {})
+  }
+}

@@ -1,0 +1,83 @@
+// Persistent stores: what was acknowledged survives closing and reopening, and a SIGKILL right
+// after an acknowledgement; no partial commit is ever visible afterwards; versions handed out
+// after a reopen are still new.
+import fc from 'fast-check'
+import { hex, keyArb, sameBytes, showKey, valueArb } from '../arbitraries.js'
+import { type Group, within } from '../harness.js'
+import { KvModel } from '../model.js'
+
+export const durability: Group = {
+  name: 'durability',
+  needs: ['persistent'],
+  properties: [
+    {
+      id: 'durability/reopen',
+      title: 'after close and reopen the store equals the model, including the last write, and new writes get versions never seen before',
+      needs: ['persistent'],
+      async run(ctx) {
+        const step = fc.tuple(keyArb(2), fc.option(valueArb(ctx.capabilities, 8), { nil: undefined }))
+        await ctx.check(
+          fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 12 }), (steps) =>
+            ctx.withStore(async (first) => {
+              const model = new KvModel()
+              const versions = new Map<string, Set<string>>()
+              for (const [key, value] of steps) {
+                await first.commit(value === undefined ? { deletes: [key] } : { puts: [{ key, value }] })
+                model.commit([], value === undefined ? [] : [{ key, value }], value === undefined ? [key] : [])
+                const e = await first.get(key)
+                if (e) versions.set(key, (versions.get(key) ?? new Set()).add(e.version))
+              }
+              const store = await ctx.reopen(first)
+              const got = await store.list({ prefix: '', limit: 10_000 })
+              const want = model.all()
+              const show = (es: { key: string; value: Uint8Array }[]) => es.map((e) => `${showKey(e.key)}=${hex(e.value)}`).join(' ')
+              if (got.length !== want.length || got.some((e, i) => e.key !== want[i]!.key || !sameBytes(e.value, want[i]!.value))) {
+                throw new Error(`after reopen: ${show(got)}\n  expected:     ${show(want)}`)
+              }
+              // Rewriting every key (and recreating deleted ones) must not reuse a pre-reopen version.
+              for (const [key, seen] of versions) {
+                await store.commit({ puts: [{ key, value: new Uint8Array([7]) }] })
+                const v = (await store.get(key))?.version
+                if (v === undefined || seen.has(v)) throw new Error(`after reopen, a write of ${showKey(key)} got version ${v}, already used before the reopen`)
+              }
+            }),
+          ),
+          80,
+        )
+      },
+    },
+    {
+      id: 'durability/sigkill',
+      title: 'a child process is SIGKILLed right after acknowledged commits: every acknowledged commit survives, whole, in order',
+      needs: ['persistent', 'worker'],
+      async run(ctx) {
+        const rounds = ctx.runs(4)
+        for (let round = 0; round < rounds; round++) {
+          const location = await ctx.freshLocation()
+          const worker = ctx.spawn(location, 'acked-commits')
+          await within(worker.next('opened'), 30_000, 'worker opening the store')
+          // Kill right after an acknowledgement, at a point that differs per round and seed.
+          const target = 3 + (Math.abs(ctx.settings.seed + round * 7919) % 40)
+          let last = -1
+          while (last < target) last = (await within(worker.next<{ i: number }>('ack'), 30_000, 'worker commit acknowledgement')).i
+          worker.kill('SIGKILL')
+          await within(worker.exited, 30_000, 'killed worker exit')
+          const store = await within(ctx.openAt(location), 30_000, 'reopening after SIGKILL')
+          const entries = await store.list({ prefix: 'ack/', limit: 100_000 })
+          const commits = new Map<number, string[]>()
+          for (const e of entries) {
+            const [, n, half] = e.key.split('/')
+            commits.set(Number(n), [...(commits.get(Number(n)) ?? []), half!])
+          }
+          for (let i = 0; i <= last; i++) if (!commits.has(i)) throw ctx.failure(`commit ${i} was acknowledged before SIGKILL but is gone after reopening (round ${round})`)
+          for (const [i, halves] of commits) {
+            if (halves.length !== 2) throw ctx.failure(`commit ${i} is visible in part after SIGKILL: only ${halves.join(', ')} (round ${round})`)
+          }
+          const max = Math.max(...commits.keys())
+          if (commits.size !== max + 1) throw ctx.failure(`commits after SIGKILL are not a prefix: ${commits.size} present, highest ${max} (round ${round})`)
+          await store.close()
+        }
+      },
+    },
+  ],
+}

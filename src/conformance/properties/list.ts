@@ -1,0 +1,135 @@
+// Listing: UTF-8 byte order, exact prefixes, an exclusive `after`, `limit`, and pagination
+// that neither skips nor repeats a key, also while other writers change the key space.
+import fc from 'fast-check'
+import type { KvEntry, KvStore } from '../../storage/kv.js'
+import { keyArb, prefixArb, showKey } from '../arbitraries.js'
+import type { Group } from '../harness.js'
+import { KvModel, compareUtf8 } from '../model.js'
+
+const one = new Uint8Array([1])
+const keysOf = (entries: readonly { key: string }[]) => entries.map((e) => e.key)
+const show = (keys: readonly string[]) => `[${keys.map(showKey).join(', ')}]`
+
+async function seed(store: KvStore, keys: readonly string[]): Promise<KvModel> {
+  const model = new KvModel()
+  const puts = keys.map((key) => ({ key, value: new TextEncoder().encode(key) }))
+  // In slices, so adapters with a small maxOpsPerCommit accept it.
+  for (let i = 0; i < puts.length; i += 16) await store.commit({ puts: puts.slice(i, i + 16) })
+  model.commit([], puts)
+  return model
+}
+
+async function pages(store: KvStore, prefix: string, size: number, between?: () => Promise<void>): Promise<KvEntry[]> {
+  const out: KvEntry[] = []
+  let after: string | undefined
+  for (let guard = 0; guard < 10_000; guard++) {
+    const page = await store.list(after === undefined ? { prefix, limit: size } : { prefix, after, limit: size })
+    if (page.length > size) throw new Error(`list returned ${page.length} entries for limit ${size}`)
+    out.push(...page)
+    if (page.length < size) return out
+    after = page[page.length - 1]!.key
+    await between?.()
+  }
+  throw new Error('pagination did not terminate')
+}
+
+const keySet = fc.uniqueArray(keyArb(3), { maxLength: 24 })
+
+export const list: Group = {
+  name: 'list',
+  properties: [
+    {
+      id: 'list/utf8-order',
+      title: 'list is strictly ascending by UTF-8 bytes (not UTF-16 code units) and returns exactly the keys under the prefix',
+      async run(ctx) {
+        await ctx.check(
+          fc.asyncProperty(keySet, prefixArb, (keys, prefix) =>
+            ctx.withStore(async (store) => {
+              const model = await seed(store, keys)
+              const got = keysOf(await store.list({ prefix, limit: 1000 }))
+              const want = keysOf(model.list(prefix))
+              if (got.join('\u0001') !== want.join('\u0001')) throw new Error(`list(prefix ${showKey(prefix)}) gave ${show(got)}, expected ${show(want)}`)
+            }),
+          ),
+          150,
+        )
+      },
+    },
+    {
+      id: 'list/after-and-limit',
+      title: '`after` is exclusive wherever it falls (a stored key, between keys, outside the prefix) and `limit` caps the page',
+      async run(ctx) {
+        const afterArb = (keys: string[]) => (keys.length ? fc.oneof(fc.constantFrom(...keys), keyArb(3)) : keyArb(3))
+        await ctx.check(
+          fc.asyncProperty(
+            keySet.chain((keys) => fc.tuple(fc.constant(keys), prefixArb, afterArb(keys), fc.integer({ min: 1, max: 30 }))),
+            ([keys, prefix, after, limit]) =>
+              ctx.withStore(async (store) => {
+                const model = await seed(store, keys)
+                const got = keysOf(await store.list({ prefix, after, limit }))
+                const want = keysOf(model.list(prefix, after, limit))
+                if (got.join('\u0001') !== want.join('\u0001')) {
+                  throw new Error(`list(prefix ${showKey(prefix)}, after ${showKey(after)}, limit ${limit}) gave ${show(got)}, expected ${show(want)}`)
+                }
+              }),
+          ),
+          150,
+        )
+      },
+    },
+    {
+      id: 'list/pagination',
+      title: 'pages of every size concatenate to the whole listing, without gaps or duplicates',
+      async run(ctx) {
+        await ctx.check(
+          fc.asyncProperty(keySet, prefixArb, fc.integer({ min: 1, max: 8 }), (keys, prefix, size) =>
+            ctx.withStore(async (store) => {
+              const model = await seed(store, keys)
+              const got = keysOf(await pages(store, prefix, size))
+              const want = keysOf(model.list(prefix))
+              if (got.join('\u0001') !== want.join('\u0001')) throw new Error(`pages of ${size} under ${showKey(prefix)} gave ${show(got)}, expected ${show(want)}`)
+            }),
+          ),
+          100,
+        )
+      },
+    },
+    {
+      id: 'list/pagination-under-writes',
+      title: 'while others insert and delete keys between pages, every key present throughout appears exactly once and nothing never written appears',
+      async run(ctx) {
+        const plan = fc.record({
+          stable: fc.uniqueArray(keyArb(3), { minLength: 1, maxLength: 16 }),
+          churn: fc.uniqueArray(keyArb(3), { maxLength: 10 }),
+          size: fc.integer({ min: 1, max: 5 }),
+          steps: fc.array(fc.tuple(fc.nat(), fc.boolean()), { minLength: 1, maxLength: 20 }),
+        })
+        await ctx.check(
+          fc.asyncProperty(plan, ({ stable, churn, size, steps }) =>
+            ctx.withStore(async (store) => {
+              const transient = churn.filter((k) => !stable.includes(k))
+              await seed(store, stable)
+              let step = 0
+              // Between pages, another writer inserts or deletes one of the transient keys.
+              const mutate = async () => {
+                const s = steps[step++ % steps.length]!
+                if (transient.length === 0) return
+                const key = transient[s[0] % transient.length]!
+                await store.commit(s[1] ? { puts: [{ key, value: one }] } : { deletes: [key] })
+              }
+              const got = keysOf(await pages(store, '', size, mutate))
+              for (let i = 1; i < got.length; i++) {
+                if (compareUtf8(got[i - 1]!, got[i]!) >= 0) throw new Error(`pages not strictly ascending: ${show(got)}`)
+              }
+              for (const key of stable) if (!got.includes(key)) throw new Error(`key ${showKey(key)} present throughout was skipped: ${show(got)}`)
+              for (const key of got) {
+                if (!stable.includes(key) && !transient.includes(key)) throw new Error(`key ${showKey(key)} was never written: ${show(got)}`)
+              }
+            }),
+          ),
+          100,
+        )
+      },
+    },
+  ],
+}

@@ -1,0 +1,62 @@
+// Child-process side of the suite. The parent forks this file, sends
+// `{ module, location, job, args }`; we import the adapter author's module, open the store at
+// `location` with its `open` export, run the job and report over IPC.
+import type { KvStore } from '../storage/kv.js'
+import { intValue } from './arbitraries.js'
+import { casIncrement } from './properties/concurrency.js'
+
+interface Start {
+  module: string
+  location: string
+  job: 'increment' | 'acked-commits' | 'close-exit'
+  args: Record<string, unknown>
+}
+
+type Open = (location: string) => KvStore | Promise<KvStore>
+
+const send = (message: Record<string, unknown>) => new Promise<void>((resolve) => process.send!(message, () => resolve()))
+
+async function main(start: Start): Promise<void> {
+  const mod = (await import(start.module)) as { open?: Open; default?: { open?: Open } }
+  const open = mod.open ?? mod.default?.open
+  if (typeof open !== 'function') throw new Error(`${start.module} exports no open(location) function`)
+  const store = await open(start.location)
+  await send({ type: 'opened' })
+  if (start.job === 'increment') {
+    let acked = 0
+    const count = Number(start.args.count)
+    for (let i = 0; i < count; i++) if (await casIncrement(store, String(start.args.key), async () => {}, 10_000)) acked++
+    await store.close()
+    await send({ type: 'done', acked })
+    process.disconnect()
+  } else if (start.job === 'acked-commits') {
+    // Commit i writes two keys; each acknowledgement is sent only after commit() resolved.
+    // The parent SIGKILLs us at some point; whatever was acknowledged must survive.
+    for (let i = 0; ; i++) {
+      const n = String(i).padStart(6, '0')
+      const value = intValue(i)
+      await store.commit({ puts: [{ key: `ack/${n}/a`, value }, { key: `ack/${n}/b`, value }], deletes: i > 0 ? [`tmp/${i - 1}`] : [] })
+      await send({ type: 'ack', i })
+    }
+  } else {
+    // Leaves work in flight, closes, and disconnects: the process must then exit by itself
+    // (a handle left open by the adapter would keep it alive).
+    const inflight = [store.get('x'), store.list({ prefix: '' }), store.commit({ puts: [{ key: 'x', value: intValue(1) }] })].map((p) =>
+      p.then(
+        () => 'ok',
+        (e: unknown) => (e as { code?: string }).code ?? String(e),
+      ),
+    )
+    await store.close()
+    const outcomes = await Promise.all(inflight)
+    await send({ type: 'closed', outcomes })
+    process.disconnect()
+  }
+}
+
+process.once('message', (start: Start) => {
+  main(start).catch(async (e: unknown) => {
+    await send({ type: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e) }).catch(() => {})
+    process.exit(1)
+  })
+})

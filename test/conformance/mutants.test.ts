@@ -1,0 +1,26 @@
+// The suite's own power: it must fail every deliberately broken adapter in ./mutants. Prints,
+// for each mutant, the property that caught it and how long that took.
+import { test } from 'uvu'
+import { checkConformance } from 'appr-core/conformance'
+import { mutants } from './mutants/index.js'
+
+const rows: string[] = []
+
+for (const mutant of mutants) {
+  test(`catches ${mutant.name}`, async () => {
+    const report = await checkConformance(
+      { name: `mutant ${mutant.name}`, open: mutant.open, ...(mutant.destroy ? { destroy: mutant.destroy } : {}), log: () => {} },
+      { bail: true },
+    )
+    const caught = report.results.find((r) => r.status === 'failed')
+    rows.push(`${mutant.name.padEnd(30)} ${caught ? `${String(report.firstFailureMs).padStart(6)} ms  by ${caught.id}` : 'NOT CAUGHT'}  (seed ${report.seed})`)
+    if (!caught) throw new Error(`the suite passed the broken adapter "${mutant.name}" (${mutant.bug}); seed ${report.seed}`)
+    if (process.env.MUTANT_VERBOSE) console.log(String((caught.error as Error).message))
+  })
+}
+
+test.after(() => {
+  console.log(`\nmutant                         time-to-catch  property\n${rows.join('\n')}\n`)
+})
+
+test.run()
