@@ -52,7 +52,7 @@ export interface ConformanceOptions {
 }
 
 /** Something a property needs that an adapter may not have. */
-export type Need = 'persistent' | 'multiProcess' | 'worker' | 'maxValueBytes' | 'maxOpsPerCommit' | 'maxKeyBytes'
+export type Need = 'persistent' | 'multiProcess' | 'worker' | 'maxValueBytes' | 'maxOpsPerCommit' | 'maxKeyBytes' | 'registry'
 
 /** One property of the contract. `run` throws to fail. */
 export interface Property {
@@ -104,6 +104,7 @@ const describeNeed: Record<Need, string> = {
   maxValueBytes: 'capabilities.maxValueBytes',
   maxOpsPerCommit: 'capabilities.maxOpsPerCommit',
   maxKeyBytes: 'capabilities.maxKeyBytes',
+  registry: 'an implemented Registry (src/registry is still the stub)',
 }
 
 /** The options after applying defaults and environment overrides. */
@@ -115,6 +116,8 @@ export interface Settings {
   readonly path?: string
   readonly timeoutMs: number
   readonly log: (line: string) => void
+  /** Whether src/registry is implemented (level-B properties run only then). */
+  readonly registryReady?: boolean
 }
 
 export function settingsOf(options: ConformanceOptions): Settings {
@@ -134,8 +137,10 @@ export function settingsOf(options: ConformanceOptions): Settings {
 }
 
 /** What is missing for `needs`, or undefined when everything is there. */
-export function missingFor(needs: readonly Need[] | undefined, caps: KvCapabilities, options: ConformanceOptions): string | undefined {
-  const missing = (needs ?? []).filter((need) => (need === 'worker' ? options.worker === undefined : !caps[need]))
+export function missingFor(needs: readonly Need[] | undefined, caps: KvCapabilities, options: ConformanceOptions, settings?: Settings): string | undefined {
+  const missing = (needs ?? []).filter((need) =>
+    need === 'worker' ? options.worker === undefined : need === 'registry' ? settings?.registryReady !== true : !caps[need],
+  )
   return missing.length === 0 ? undefined : missing.map((n) => describeNeed[n]).join(' and ')
 }
 
@@ -370,7 +375,7 @@ export async function runProperty(
   capabilities: KvCapabilities,
   options: ConformanceOptions,
 ): Promise<PropertyResult> {
-  const missing = missingFor(property.needs, capabilities, options)
+  const missing = missingFor(property.needs, capabilities, options, settings)
   if (missing !== undefined) return { id: property.id, title: property.title, status: 'skipped', missing, ms: 0 }
   const started = Date.now()
   const ctx = new Ctx(settings, capabilities, property, options)
