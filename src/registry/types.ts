@@ -39,6 +39,11 @@ export interface RegistryOptions {
   readonly limits?: ArchiveLimits
   /** How many times a mutation is retried after a commit conflict (default 16). */
   readonly maxRetries?: number
+  /**
+   * After this many milliseconds an upload that was never recorded counts as abandoned and
+   * {@link Registry.gc} may delete its bytes; a push still running then fails (default 1 hour).
+   */
+  readonly uploadTimeoutMs?: number
 }
 
 /** Input of {@link Registry.push}. */
@@ -94,7 +99,10 @@ export interface PullResult extends BlobResult {
 export interface ListOptions {
   /** Only this namespace. */
   readonly namespace?: string
-  /** Only packages whose default release has this format (short name or media type). */
+  /**
+   * Only releases having this format (short name or media type) count, as in appr: packages
+   * without one are skipped, and `manifests` is `[format]`.
+   */
   readonly format?: string
   /** Only packages whose `ns/name` contains this text (plain substring, case-insensitive). */
   readonly query?: string

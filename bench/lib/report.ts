@@ -1,0 +1,208 @@
+/**
+ * Turning results into tables (terminal and Markdown), target verdicts, machine facts and the
+ * JSON file under bench/results/.
+ */
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import os from 'node:os'
+import type { DigestRow } from '../sections/digest.js'
+import type { OpRow } from '../sections/ops.js'
+import type { RssResult } from '../sections/rss.js'
+import type { ReferenceStore } from './backends.js'
+
+/** The Python appr 0.7.4 figures of issue #7 (push/s, pull/s by registry size, one client). */
+export const REFERENCE: Record<ReferenceStore, { push: Record<number, number>; pull: Record<number, number> }> = {
+  filesystem: { push: { 1000: 199, 5000: 214, 10000: 136 }, pull: { 1000: 8200, 5000: 8400, 10000: 7600 } },
+  redis: { push: { 1000: 547, 5000: 215, 10000: 128 }, pull: { 1000: 2450, 5000: 2270, 10000: 2450 } },
+  etcd: { push: { 1000: 94, 5000: 37 }, pull: { 1000: 810, 5000: 810 } },
+}
+
+export interface Results {
+  readonly machine: Record<string, unknown>
+  readonly options: Record<string, unknown>
+  readonly startedAt: string
+  readonly finishedAt: string
+  readonly skipped: { name: string; skipped: string }[]
+  readonly ops: OpRow[]
+  readonly digest: DigestRow[]
+  readonly rss: RssResult[]
+  readonly targets: Verdict[]
+}
+
+export interface Verdict {
+  readonly target: string
+  readonly scope: string
+  readonly value: string
+  readonly pass: boolean | undefined
+  readonly note?: string
+}
+
+function version(pkg: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(new URL(`../../node_modules/${pkg}/package.json`, import.meta.url), 'utf8')) as { version: string }).version
+  } catch {
+    return undefined
+  }
+}
+
+function command(cmd: string, args: string[]): string | undefined {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n')[0]
+  } catch {
+    return undefined
+  }
+}
+
+export function machineFacts(): Record<string, unknown> {
+  const cpus = os.cpus()
+  return {
+    host: os.hostname(),
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    cpu: cpus[0]?.model,
+    cores: cpus.length,
+    memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+    node: process.version,
+    loadAverageAtStart: os.loadavg().map((l) => +l.toFixed(2)),
+    level: version('level'),
+    classicLevel: version('classic-level'),
+    ioredis: version('ioredis'),
+    etcd3: version('etcd3'),
+    redisServer: command('redis-server', ['--version']),
+    etcd: command('etcd', ['--version']),
+    commit: command('git', ['rev-parse', '--short', 'HEAD']),
+  }
+}
+
+const fmt = (n: number | undefined, digits = 0) =>
+  n === undefined || Number.isNaN(n) ? '–' : n >= 100 || digits === 0 ? Math.round(n).toLocaleString('en-US') : n.toFixed(digits)
+const ms = (n: number) => (Number.isNaN(n) ? '–' : n < 1 ? n.toFixed(3) : n < 10 ? n.toFixed(2) : n.toFixed(1))
+const mib = (n: number | undefined) => (n === undefined ? '–' : (n / 2 ** 20).toFixed(0))
+
+/** Rows of the operations table (header first). */
+export function opsTable(rows: readonly OpRow[]): string[][] {
+  const out = [['backend', 'pkgs', 'op', 'clients', 'registry/s', 'p50 ms', 'p99 ms', 'raw/s', 'raw p50', 'raw p99', 'reg÷raw', 'flat', 'reads+commits/op']]
+  for (const r of rows) {
+    const err = r.registry.error ? `registry: ${r.registry.error.slice(0, 60)}` : ''
+    out.push([
+      r.backend,
+      fmt(r.size),
+      r.op,
+      String(r.clients),
+      err ? '✗' : fmt(r.registry.opsPerSec),
+      err ? '' : ms(r.registry.p50Ms),
+      err ? '' : ms(r.registry.p99Ms),
+      r.raw.error ? `✗ ${r.raw.error.slice(0, 40)}` : fmt(r.raw.opsPerSec),
+      ms(r.raw.p50Ms),
+      ms(r.raw.p99Ms),
+      err ? err : r.ratio.toFixed(2),
+      err || Number.isNaN(r.registry.flatness) ? '' : r.registry.flatness.toFixed(2),
+      err ? '' : `${fmt(r.storagePerOp.reads, 1)}+${fmt(r.storagePerOp.commits, 1)}`,
+    ])
+  }
+  return out
+}
+
+export function digestTable(rows: readonly DigestRow[]): string[][] {
+  const out = [['blob (gzip)', 'tar', 'runs', 'analyzeBlob MiB/s', 'bare gunzip+sha256 MiB/s', 'ratio']]
+  for (const r of rows) {
+    out.push([`${r.label} (${mib(r.bytes)} MiB)`, `${mib(r.tarBytes)} MiB`, String(r.runs), r.error ? `✗ ${r.error.slice(0, 60)}` : fmt(r.analyzeMiBps), fmt(r.bareMiBps), r.error ? '' : r.ratio.toFixed(2)])
+  }
+  return out
+}
+
+export function rssTable(rows: readonly RssResult[]): string[][] {
+  const out = [['level, one blob', 'gzip MiB', 'peak RSS MiB', 'peak anon RSS MiB', 'baseline MiB', 'push s', 'pull s']]
+  for (const r of rows) {
+    out.push(
+      r.error
+        ? [r.mode, '', `✗ ${r.error.slice(0, 80)}`, '', '', '', '']
+        : [r.mode, mib(r.bytes), mib(r.peak), mib(r.anonPeak), mib(r.baseline), ((r.pushMs ?? 0) / 1000).toFixed(1), ((r.pullMs ?? 0) / 1000).toFixed(1)],
+    )
+  }
+  return out
+}
+
+export function verdictTable(rows: readonly Verdict[]): string[][] {
+  return [['target', 'scope', 'measured', 'verdict'], ...rows.map((v) => [v.target, v.scope, v.value + (v.note ? ` (${v.note})` : ''), v.pass === undefined ? 'n/a' : v.pass ? 'met' : 'MISSED'])]
+}
+
+/** Plain aligned text for the terminal. */
+export function renderText(table: string[][]): string {
+  const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => (row[c] ?? '').length)))
+  return table.map((row) => row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n')
+}
+
+export function renderMarkdown(table: string[][]): string {
+  const [head, ...body] = table
+  const line = (row: string[]) => `| ${row.map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`
+  return [line(head!), `|${head!.map(() => '---').join('|')}|`, ...body.map(line)].join('\n')
+}
+
+/** Every target of issue #7 against what this run measured. */
+export function verdicts(ops: readonly OpRow[], digest: readonly DigestRow[], rss: readonly RssResult[], references: Map<string, ReferenceStore | undefined>): Verdict[] {
+  const out: Verdict[] = []
+  const ok = (r: OpRow) => r.registry.error === undefined && r.registry.ops > 0
+  const backends = [...new Set(ops.map((r) => r.backend))]
+  for (const backend of backends) {
+    const mine = ops.filter((r) => r.backend === backend)
+    const fills = mine.filter((r) => r.op === 'push' && r.clients === 1)
+    const fill = fills.filter(ok).at(-1)
+    if (fill) {
+      const note = fill.size < 100_000 ? 'target is at 100k: run with --full' : undefined
+      out.push({
+        target: 'flat: last tenth ≤ 1.25 × first tenth (push fill)',
+        scope: `${backend}, 0→${fmt(fill.size)}`,
+        value: `${fill.registry.flatness.toFixed(2)} (raw ${fill.raw.flatness.toFixed(2)})`,
+        pass: fill.registry.flatness <= 1.25,
+        ...(note ? { note } : {}),
+      })
+    } else if (fills.length) {
+      out.push({ target: 'flat: last tenth ≤ 1.25 × first tenth (push fill)', scope: backend, value: fills[0]!.registry.error ?? 'no data', pass: undefined })
+    }
+    const ref = references.get(backend)
+    if (ref) {
+      const at5k = mine.filter((r) => r.size === 5000 && ok(r))
+      const pushes = at5k.filter((r) => r.op === 'push')
+      const best = pushes.reduce<OpRow | undefined>((b, r) => (b && b.registry.opsPerSec >= r.registry.opsPerSec ? b : r), undefined)
+      const refPush = REFERENCE[ref].push[5000]!
+      const refPull = REFERENCE[ref].pull[5000]!
+      if (best) {
+        const x = best.registry.opsPerSec / refPush
+        out.push({ target: 'push ≥ 30× reference, ≤16 clients', scope: `${backend} vs ${ref} @5k`, value: `${fmt(best.registry.opsPerSec)}/s with ${best.clients} = ${x.toFixed(1)}× ${refPush}/s`, pass: x >= 30 })
+      }
+      const one = pushes.find((r) => r.clients === 1 && r.size === 5000)
+      if (one) {
+        const x = one.registry.opsPerSec / refPush
+        out.push({ target: 'push ≥ 10× reference, 1 client', scope: `${backend} vs ${ref} @5k`, value: `${fmt(one.registry.opsPerSec)}/s = ${x.toFixed(1)}× ${refPush}/s`, pass: x >= 10 })
+      }
+      const pull = at5k.find((r) => r.op === 'pull' && r.clients === 1)
+      if (pull) {
+        const x = pull.registry.opsPerSec / refPull
+        out.push({ target: 'pull ≥ 3× reference, 1 client', scope: `${backend} vs ${ref} @5k`, value: `${fmt(pull.registry.opsPerSec)}/s = ${x.toFixed(1)}× ${refPull}/s`, pass: x >= 3 })
+      }
+    }
+    for (const [op, min] of [
+      ['pull', 0.5],
+      ['show', 0.5],
+      ['push', 0.33],
+    ] as const) {
+      const rows = mine.filter((r) => r.op === op && r.clients === 1 && ok(r))
+      if (!rows.length) continue
+      const worst = rows.reduce((w, r) => (r.ratio < w.ratio ? r : w))
+      out.push({ target: `${op}: registry ÷ raw ≥ ${min}`, scope: `${backend}, worst size`, value: `${worst.ratio.toFixed(2)} @${fmt(worst.size)}`, pass: worst.ratio >= min })
+    }
+  }
+  for (const d of digest) {
+    out.push({ target: 'digest+validate ≥ 0.9 × bare pipeline', scope: d.label, value: d.error ?? `${d.ratio.toFixed(2)}`, pass: d.error ? undefined : d.ratio >= 0.9 })
+  }
+  for (const reg of rss.filter((r) => r.mode !== 'raw')) {
+    out.push({
+      target: 'peak RSS < 128 MiB, push+pull one big blob (level)',
+      scope: `${reg.mode === 'registry' ? 'blobs in LevelDB' : 'fileBlobStore'}, ${mib(reg.bytes)} MiB gzip`,
+      value: reg.error ?? `${mib(reg.peak)} MiB (anon ${mib(reg.anonPeak)} MiB)`,
+      pass: reg.error ? undefined : (reg.peak ?? Infinity) < 128 * 2 ** 20,
+      ...((reg.bytes ?? 0) < 2 ** 30 ? { note: 'target is for 1 GiB: run with --gib' } : {}),
+    })
+  }
+  return out
+}

@@ -1,0 +1,126 @@
+/**
+ * Latency samples and their summary: ops/s over the measured wall time, p50/p99, and the mean
+ * cost per tenth of the run (how flat the cost stays as the run goes on).
+ */
+
+/** Samples of one side (registry or raw) of one measurement, possibly collected over several blocks. */
+export interface Samples {
+  /** Per-op latency in nanoseconds, in the order the ops started. */
+  readonly latencies: number[]
+  /** Sum of the wall time of every block of this side, in nanoseconds. */
+  wallNs: number
+  /** First error, after which this side stops running. */
+  error: string | undefined
+}
+
+export function newSamples(): Samples {
+  return { latencies: [], wallNs: 0, error: undefined }
+}
+
+/** Summary of a {@link Samples}. Times in milliseconds. */
+export interface Summary {
+  readonly ops: number
+  readonly seconds: number
+  readonly opsPerSec: number
+  readonly meanMs: number
+  readonly p50Ms: number
+  readonly p99Ms: number
+  /** Mean cost per op in each tenth of the run, in order. */
+  readonly tenthsMs: number[]
+  /** Last tenth ÷ first tenth (1 = perfectly flat). */
+  readonly flatness: number
+  readonly error?: string
+}
+
+function quantile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return Number.NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
+}
+
+export function summarize(samples: Samples): Summary {
+  const n = samples.latencies.length
+  const sorted = Float64Array.from(samples.latencies).sort()
+  const tenthsMs: number[] = []
+  if (n >= 10) {
+    for (let t = 0; t < 10; t++) {
+      const from = Math.floor((t * n) / 10)
+      const to = Math.floor(((t + 1) * n) / 10)
+      let sum = 0
+      for (let i = from; i < to; i++) sum += samples.latencies[i]!
+      tenthsMs.push(sum / (to - from) / 1e6)
+    }
+  }
+  const seconds = samples.wallNs / 1e9
+  let total = 0
+  for (const l of samples.latencies) total += l
+  return {
+    ops: n,
+    seconds,
+    opsPerSec: seconds > 0 ? n / seconds : Number.NaN,
+    meanMs: n ? total / n / 1e6 : Number.NaN,
+    p50Ms: quantile(sorted, 0.5) / 1e6,
+    p99Ms: quantile(sorted, 0.99) / 1e6,
+    tenthsMs,
+    flatness: tenthsMs.length === 10 ? tenthsMs[9]! / tenthsMs[0]! : Number.NaN,
+    ...(samples.error === undefined ? {} : { error: samples.error }),
+  }
+}
+
+/** One side of an interleaved measurement. */
+export interface Side {
+  readonly samples: Samples
+  /** Runs op number `i` (what `i` means is up to the caller: a package index, a random pick …). */
+  readonly op: (i: number) => Promise<unknown>
+}
+
+export interface InterleaveOptions {
+  /** The op arguments, in order; every side runs all of them. */
+  readonly indices: readonly number[]
+  /** Ops per block; sides alternate block by block so machine noise hits both alike. */
+  readonly block: number
+  /** Concurrent clients (async loops sharing the side's client). */
+  readonly concurrency?: number
+  /** Runs before each block, untimed (to prepare inputs). */
+  readonly beforeBlock?: ((indices: readonly number[]) => void | Promise<void>) | undefined
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? `${(e as { code?: string }).code ?? e.name}: ${e.message}` : String(e)
+}
+
+async function runBlock(side: Side, indices: readonly number[], concurrency: number): Promise<void> {
+  const { samples } = side
+  if (samples.error !== undefined) return
+  const latencies = new Array<number>(indices.length)
+  let next = 0
+  const started = process.hrtime.bigint()
+  const worker = async () => {
+    while (next < indices.length && samples.error === undefined) {
+      const k = next++
+      const t0 = process.hrtime.bigint()
+      try {
+        await side.op(indices[k]!)
+      } catch (e) {
+        samples.error ??= describe(e)
+        return
+      }
+      latencies[k] = Number(process.hrtime.bigint() - t0)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, indices.length) }, worker))
+  if (samples.error !== undefined) return
+  samples.wallNs += Number(process.hrtime.bigint() - started)
+  for (const l of latencies) samples.latencies.push(l)
+}
+
+/** Runs every side over `indices` in alternating blocks (the first side to go swaps each block). */
+export async function interleave(sides: readonly Side[], options: InterleaveOptions): Promise<void> {
+  const { indices, block } = options
+  const concurrency = options.concurrency ?? 1
+  for (let start = 0, b = 0; start < indices.length; start += block, b++) {
+    const slice = indices.slice(start, start + block)
+    await options.beforeBlock?.(slice)
+    const order = b % 2 === 0 ? sides : [...sides].reverse()
+    for (const side of order) await runBlock(side, slice, concurrency)
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * appr-core benchmarks: every registry operation beside the raw backend doing the minimum
+ * work that operation needs, in the same run. Never part of `npm test`.
+ *
+ *   npm run bench                          memory, level (+ redis, etcd when available): 1k, 5k, 10k
+ *   npm run bench -- --full                also 100k packages (BENCH_FULL=1)
+ *   npm run bench -- --gib                 peak RSS with a 1 GiB blob instead of 200 MiB (BENCH_GIB=1)
+ *   npm run bench -- --quick               a smoke run (1k packages, few ops, small blobs)
+ *   npm run bench -- --backends level --sections ops --sizes 1000,5000 --ops 1000
+ *   npm run bench -- --write-doc           also refresh the tables in docs/performance.md
+ *
+ * Options (flag or environment): --backends (BENCH_BACKENDS), --sizes (BENCH_SIZES), --ops
+ * (BENCH_OPS), --clients (BENCH_CLIENTS), --sections ops,digest,rss (BENCH_SECTIONS),
+ * --big-mib (BENCH_BIG_MIB), --dir for temp data (BENCH_DIR), --out for the JSON file.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { type Backend, loadBackend, type ReferenceStore } from './lib/backends.js'
+import {
+  digestTable,
+  machineFacts,
+  opsTable,
+  type Results,
+  renderMarkdown,
+  renderText,
+  rssTable,
+  verdicts,
+  verdictTable,
+} from './lib/report.js'
+import { type DigestRow, digestSection } from './sections/digest.js'
+import { type OpRow, opsSection } from './sections/ops.js'
+import { type RssResult, rssSection } from './sections/rss.js'
+
+const { values: flags } = parseArgs({
+  options: {
+    backends: { type: 'string' },
+    sizes: { type: 'string' },
+    ops: { type: 'string' },
+    clients: { type: 'string' },
+    sections: { type: 'string' },
+    'big-mib': { type: 'string' },
+    dir: { type: 'string' },
+    out: { type: 'string' },
+    full: { type: 'boolean' },
+    gib: { type: 'boolean' },
+    quick: { type: 'boolean' },
+    'write-doc': { type: 'boolean' },
+  },
+})
+
+const env = process.env
+const list = (s: string | undefined, fallback: string) => (s ?? fallback).split(',').map((x) => x.trim()).filter(Boolean)
+const numbers = (s: string | undefined, fallback: string) => list(s, fallback).map(Number)
+const quick = flags.quick ?? env.BENCH_QUICK === '1'
+const full = flags.full ?? env.BENCH_FULL === '1'
+
+const options = {
+  backends: list(flags.backends ?? env.BENCH_BACKENDS, 'memory,level,redis,etcd'),
+  sizes: numbers(flags.sizes ?? env.BENCH_SIZES, quick ? '1000' : full ? '1000,5000,10000,100000' : '1000,5000,10000'),
+  ops: Number(flags.ops ?? env.BENCH_OPS ?? (quick ? 300 : 2000)),
+  clients: numbers(flags.clients ?? env.BENCH_CLIENTS, '1,4,16'),
+  sections: list(flags.sections ?? env.BENCH_SECTIONS, 'ops,digest,rss'),
+  bigMiB: Number(flags['big-mib'] ?? env.BENCH_BIG_MIB ?? (flags.gib || env.BENCH_GIB === '1' ? 1024 : quick ? 20 : 200)),
+  dir: flags.dir ?? env.BENCH_DIR,
+}
+const concurrencyAt = options.sizes.includes(5000) ? 5000 : options.sizes[0]!
+
+const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`)
+const startedAt = new Date().toISOString()
+const machine = machineFacts()
+log(`${machine.cpu} ×${machine.cores}, ${machine.memoryGiB} GiB, node ${machine.node}, load ${(machine.loadAverageAtStart as number[]).join(' ')}`)
+
+const opRows: OpRow[] = []
+const digestRows: DigestRow[] = []
+const rssRows: RssResult[] = []
+const skipped: { name: string; skipped: string }[] = []
+const references = new Map<string, ReferenceStore | undefined>()
+
+if (options.sections.includes('ops')) {
+  // Warm the JIT on a throwaway memory registry so the first tenth of the first real run is not compile time.
+  const warm = (await loadBackend('memory')) as Backend
+  await opsSection(warm, { sizes: [300], opsPerPhase: 200, block: 100, clients: [], concurrencyAt: -1, concurrencyPushes: 0, listLimit: 100, log: () => {} })
+  for (const name of options.backends) {
+    const backend = await loadBackend(name, { dir: options.dir })
+    if ('skipped' in backend) {
+      log(`${name}: skipped — ${backend.skipped}`)
+      skipped.push(backend)
+      continue
+    }
+    references.set(backend.name, backend.reference)
+    try {
+      opRows.push(
+        ...(await opsSection(backend, {
+          sizes: options.sizes,
+          opsPerPhase: options.ops,
+          block: quick ? 50 : 100,
+          clients: options.clients,
+          concurrencyAt,
+          concurrencyPushes: quick ? 200 : 1000,
+          listLimit: 100,
+          log,
+        })),
+      )
+    } catch (e) {
+      log(`${name}: failed — ${e instanceof Error ? e.stack : String(e)}`)
+      skipped.push({ name, skipped: `failed: ${e instanceof Error ? e.message : String(e)}` })
+    } finally {
+      await backend.close()
+    }
+  }
+}
+
+if (options.sections.includes('digest')) {
+  const MiB = 2 ** 20
+  digestRows.push(
+    ...(await digestSection(
+      [
+        { label: '1 MiB', bytes: MiB, runs: quick ? 10 : 40 },
+        { label: quick ? '20 MiB' : '100 MiB', bytes: (quick ? 20 : 100) * MiB, runs: quick ? 2 : 5 },
+      ],
+      log,
+    )),
+  )
+}
+
+if (options.sections.includes('rss')) {
+  // Hex text gzips about 2:1: a tar of twice the size gives a blob of about bigMiB.
+  rssRows.push(...(await rssSection(options.bigMiB * 2 * 2 ** 20, options.dir, log)))
+}
+
+const results: Results = {
+  machine: { ...machine, loadAverageAtEnd: os.loadavg().map((l) => +l.toFixed(2)) },
+  options: { ...options, concurrencyAt, full, quick },
+  startedAt,
+  finishedAt: new Date().toISOString(),
+  skipped,
+  ops: opRows,
+  digest: digestRows,
+  rss: rssRows,
+  targets: verdicts(opRows, digestRows, rssRows, references),
+}
+
+const tables: [string, string[][]][] = [
+  ['Registry beside raw backend', opsTable(opRows)],
+  ['Digest + validate throughput', digestTable(digestRows)],
+  ['Peak RSS, one large blob pushed then pulled', rssTable(rssRows)],
+  ['Targets (issue #7)', verdictTable(results.targets)],
+]
+for (const [title, table] of tables) {
+  if (table.length > 1) process.stdout.write(`\n${title}\n${renderText(table)}\n`)
+}
+for (const s of skipped) process.stdout.write(`skipped ${s.name}: ${s.skipped}\n`)
+
+const root = new URL('..', import.meta.url).pathname
+const resultsDir = join(root, 'bench/results')
+mkdirSync(resultsDir, { recursive: true })
+const file = flags.out ?? join(resultsDir, `${startedAt.slice(0, 19).replaceAll(':', '-')}.json`)
+const json = `${JSON.stringify(results, null, 2)}\n`
+writeFileSync(file, json)
+writeFileSync(join(resultsDir, 'latest.json'), json)
+log(`results written to ${file} and bench/results/latest.json`)
+
+if (flags['write-doc']) {
+  const doc = join(root, 'docs/performance.md')
+  const start = '<!-- bench:results:start -->'
+  const end = '<!-- bench:results:end -->'
+  const text = readFileSync(doc, 'utf8')
+  const from = text.indexOf(start)
+  const to = text.indexOf(end)
+  if (from < 0 || to < from) throw new Error(`docs/performance.md lacks the ${start} … ${end} markers`)
+  const facts = `Run of ${startedAt.slice(0, 16).replace('T', ' ')} UTC on ${machine.cpu} ×${machine.cores} (${machine.memoryGiB} GiB), ${machine.platform}, node ${machine.node}, commit ${machine.commit}; load average ${(machine.loadAverageAtStart as number[]).join(' ')} at start, ${results.machine.loadAverageAtEnd} at end. Options: \`${JSON.stringify(results.options)}\`.`
+  const body = tables
+    .filter(([, t]) => t.length > 1)
+    .map(([title, t]) => `### ${title}\n\n${renderMarkdown(t)}`)
+    .join('\n\n')
+  const skippedText = skipped.length ? `\n\nNot run: ${skipped.map((s) => `${s.name} (${s.skipped})`).join('; ')}.` : ''
+  writeFileSync(doc, `${text.slice(0, from + start.length)}\n${facts}\n\n${body}${skippedText}\n${text.slice(to)}`)
+  log('docs/performance.md updated')
+}

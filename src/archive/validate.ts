@@ -1,0 +1,264 @@
+/**
+ * Validation of incoming package blobs (gzipped tar archives), in the same single streaming pass
+ * that computes their digests.
+ *
+ * Every push and restore runs its bytes through {@link analyzeBlob}: the gzip bytes are hashed
+ * (OCI digest, size), gunzipped, the tar bytes hashed (appr digest) and parsed entry by entry,
+ * each entry drained without being kept. Nothing is gunzipped twice and memory use is bounded
+ * (a few stream buffers and zlib's window) whatever the blob size.
+ * @module
+ */
+import { createGunzip } from 'node:zlib'
+import { extract as tarExtract } from 'tar-stream'
+import { ApprError } from '../errors/index.js'
+import { byteChunks, sha256, toOciDigest, type BlobDigests } from '../digest/index.js'
+import type { ArchiveLimits } from '../registry/types.js'
+import { rejection, resolveLimits } from './limits.js'
+import { checkEntryHeader, type EntryHeader, linkPrefixesToCheck, normalisePath } from './paths.js'
+
+/** What {@link analyzeBlob} learned about a valid blob. */
+export interface BlobFacts extends BlobDigests {
+  /** Size of the gunzipped tar stream in bytes. */
+  readonly uncompressedSize: number
+  /** Number of tar entries (files, directories, links; pax/GNU extension headers not counted). */
+  readonly entries: number
+}
+
+/** Output size after which the decompression ratio is enforced (small archives compress very well). */
+const RATIO_GRACE_BYTES = 1024 * 1024
+
+/** Largest piece handed to zlib at once, so the ratio is checked at a fine grain even for one huge input chunk. */
+const FEED_BYTES = 64 * 1024
+
+/**
+ * Streams a blob through validation and digesting in one pass.
+ *
+ * Iterate `chunks` to the end (for instance by handing it to `BlobStore.write`): it yields the
+ * very bytes of `source`, each only after it was checked, and throws when the blob is rejected.
+ * Then await `facts`. On rejection `chunks` throws and `facts` rejects with the same error: an
+ * {@link ApprError} whose `details.reason` is a {@link RejectionReason} (and `details.entry` the
+ * offending entry path when there is one). An error thrown by `source` itself passes through
+ * unchanged. Stopping the iteration early rejects `facts`. `facts` never settles if `chunks` is
+ * not iterated.
+ *
+ * @example
+ * ```ts
+ * const { chunks, facts } = analyzeBlob(request.body)
+ * await blobs.write(uploadId, chunks) // throws on a bad archive: delete uploadId then
+ * const { digest, size } = await facts
+ * ```
+ */
+export function analyzeBlob(
+  source: AsyncIterable<Uint8Array>,
+  limits?: ArchiveLimits,
+): { chunks: AsyncIterable<Uint8Array>; facts: Promise<BlobFacts> } {
+  return scanBlob(source, limits)
+}
+
+/**
+ * Sees each accepted entry during {@link analyzeBlob}'s pass; may return a sink for the entry's
+ * data (called synchronously per chunk; it must not keep more than it means to).
+ */
+export type EntryVisitor = (header: EntryHeader) => ((chunk: Uint8Array) => void) | undefined
+
+/** {@link analyzeBlob} with a visitor of the entries, for inspect. */
+export function scanBlob(
+  source: AsyncIterable<Uint8Array>,
+  limits?: ArchiveLimits,
+  visit?: EntryVisitor,
+): { chunks: AsyncIterable<Uint8Array>; facts: Promise<BlobFacts> } {
+  const max = resolveLimits(limits)
+  let settleFacts!: { resolve: (f: BlobFacts) => void; reject: (e: unknown) => void }
+  const facts = new Promise<BlobFacts>((resolve, reject) => (settleFacts = { resolve, reject }))
+  // The caller may only look at `chunks`; the rejection is theirs there, so never report it unhandled here.
+  facts.catch(() => {})
+  let started = false
+  return {
+    chunks: {
+      [Symbol.asyncIterator]() {
+        if (started) throw new Error('analyzeBlob: chunks can only be iterated once')
+        started = true
+        return run(source, max, settleFacts, visit)[Symbol.asyncIterator]()
+      },
+    },
+    facts,
+  }
+}
+
+async function* run(
+  source: AsyncIterable<Uint8Array>,
+  max: Required<ArchiveLimits>,
+  settle: { resolve: (f: BlobFacts) => void; reject: (e: unknown) => void },
+  visit: EntryVisitor | undefined,
+): AsyncGenerator<Uint8Array> {
+  const gzipHash = sha256()
+  const tarHash = sha256()
+  let size = 0 // gzip bytes received
+  let fed = 0 // gzip bytes handed to zlib
+  let uncompressed = 0
+  let entries = 0
+  let lastEntry: string | undefined
+  const symlinks = new Set<string>()
+  const linkPrefixes: { prefix: string; entry: string }[] = []
+
+  // Read through `failed()` inside the generator: TypeScript cannot see the callbacks set it.
+  let failure: { error: unknown } | undefined
+  const failed = (): { error: unknown } | undefined => failure
+  let finished = false
+  const wakers = new Set<() => void>()
+  const wake = () => {
+    for (const w of wakers) w()
+    wakers.clear()
+  }
+  const gunzip = createGunzip({ chunkSize: 64 * 1024 })
+  // Old (v7) headers have no magic; the checksum still guards against non-tar bytes.
+  const extract = tarExtract({ allowUnknownFormat: true } as Parameters<typeof tarExtract>[0])
+
+  const fail = (error: unknown) => {
+    if (failure) return
+    failure = { error }
+    gunzip.destroy()
+    extract.destroy()
+    wake()
+  }
+
+  gunzip.on('data', (chunk: Buffer) => {
+    if (failure) return
+    uncompressed += chunk.byteLength
+    if (uncompressed > max.maxUncompressedBytes) {
+      return fail(rejection('uncompressed-too-large', `archive expands past ${max.maxUncompressedBytes} bytes`, { limit: max.maxUncompressedBytes }))
+    }
+    if (uncompressed > RATIO_GRACE_BYTES && uncompressed > fed * max.maxRatio) {
+      return fail(rejection('ratio-exceeded', `archive expands more than ${max.maxRatio} times`, { limit: max.maxRatio }))
+    }
+    tarHash.update(chunk)
+    // Back-pressure: while tar-stream is busy, zlib's output buffer fills and zlib stops
+    // acknowledging writes, which stops us pulling from `source`.
+    if (!extract.write(chunk)) {
+      gunzip.pause()
+      extract.once('drain', () => gunzip.resume())
+    }
+  })
+  gunzip.on('error', (e: NodeJS.ErrnoException) => {
+    const truncated = e.code === 'Z_BUF_ERROR' || /unexpected end/i.test(e.message)
+    fail(
+      truncated
+        ? rejection('truncated', 'gzip stream ends early', lastEntry === undefined ? {} : { entry: lastEntry })
+        : rejection('not-gzip', 'not a gzip stream', {}, e),
+    )
+  })
+  // streamx types `end` with a required argument; at run time it is optional.
+  gunzip.on('end', () => extract.end(undefined))
+
+  extract.on('entry', (raw, stream, next) => {
+    const header = raw as unknown as EntryHeader
+    // When the archive fails mid-entry the entry stream errors too; the failure is reported once, from `extract`.
+    stream.on('error', () => {})
+    if (failure) return
+    entries++
+    lastEntry = header.name
+    if (entries > max.maxEntries) {
+      return fail(rejection('too-many-entries', `archive has more than ${max.maxEntries} entries`, { entry: header.name, limit: max.maxEntries }))
+    }
+    const problem = checkEntryHeader(header, max)
+    if (problem) return fail(problem)
+    if (header.type === 'symlink') {
+      symlinks.add(normalisePath(header.name))
+      for (const prefix of linkPrefixesToCheck(header)) linkPrefixes.push({ prefix, entry: header.name })
+    }
+    const sink = visit?.(header)
+    if (sink) stream.on('data', (chunk) => sink(chunk as Uint8Array))
+    stream.on('end', () => next())
+    stream.resume()
+  })
+  extract.on('error', (e: Error) => {
+    if (/unexpected end of data/i.test(e.message)) {
+      // A stream shorter than one header block was never a tar in the first place.
+      fail(entries === 0 ? rejection('not-tar', 'not a tar archive', {}, e) : rejection('truncated', 'tar archive ends early', { entry: lastEntry }, e))
+    } else fail(rejection('not-tar', 'not a tar archive', entries === 0 ? {} : { entry: lastEntry }, e))
+  })
+  extract.on('finish', () => {
+    // A link resolved lexically is only safe if no component it steps back out of is itself a symlink.
+    const through = linkPrefixes.find(({ prefix }) => symlinks.has(prefix))
+    if (through) {
+      fail(rejection('link-outside', 'link target steps out through another link', { entry: through.entry, through: through.prefix }))
+    } else if (entries === 0) fail(rejection('empty', 'archive has no entries'))
+    else {
+      finished = true
+      wake()
+    }
+  })
+
+  /** Resolves once zlib has taken `piece` (or the blob was rejected). */
+  const feed = (piece: Uint8Array) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        wakers.delete(done)
+        resolve()
+      }
+      wakers.add(done)
+      gunzip.write(piece, done)
+    })
+  const settled = () =>
+    new Promise<void>((resolve) => {
+      if (failure || finished) resolve()
+      else wakers.add(resolve)
+    })
+
+  let complete = false
+  try {
+    for await (const chunk of source) {
+      if (chunk.byteLength === 0) continue
+      size += chunk.byteLength
+      if (size > max.maxCompressedBytes) {
+        fail(rejection('too-large', `blob is larger than ${max.maxCompressedBytes} bytes`, { limit: max.maxCompressedBytes }))
+        break
+      }
+      gzipHash.update(chunk)
+      for (let offset = 0; offset < chunk.byteLength && !failure; offset += FEED_BYTES) {
+        const piece = chunk.subarray(offset, offset + FEED_BYTES)
+        fed += piece.byteLength
+        await feed(piece)
+      }
+      if (failure) break
+      yield chunk
+    }
+    if (!failure) {
+      if (size === 0) fail(rejection('not-gzip', 'blob is empty'))
+      else {
+        gunzip.end()
+        await settled()
+      }
+    }
+    if (failure) throw failure.error
+    complete = true
+    settle.resolve({ digest: tarHash.hex(), ociDigest: toOciDigest(gzipHash.hex()), size, uncompressedSize: uncompressed, entries })
+  } catch (e) {
+    // `source` threw, or the blob was rejected: the same error for `chunks` and `facts`.
+    fail(e)
+    const error = failed()?.error
+    settle.reject(error)
+    throw error
+  } finally {
+    if (!complete && !failed()) {
+      // The consumer stopped iterating early.
+      const aborted = new ApprError('internal-error', 'blob stream was not read to the end', { details: { reason: 'aborted' } })
+      fail(aborted)
+      settle.reject(aborted)
+    }
+  }
+}
+
+/**
+ * Validates a whole blob and returns its digests, sizes and entry count.
+ *
+ * @throws {@link ApprError} `invalid-usage` (or `payload-too-large`) with `details.reason`, as
+ * {@link analyzeBlob}.
+ */
+export async function validateBlob(input: Uint8Array | AsyncIterable<Uint8Array>, limits?: ArchiveLimits): Promise<BlobFacts> {
+  const { chunks, facts } = analyzeBlob(byteChunks(input), limits)
+  for await (const _ of chunks) {
+    // Drained only for the side effect of validating.
+  }
+  return facts
+}

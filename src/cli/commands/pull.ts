@@ -1,0 +1,93 @@
+/**
+ * `appr-core pull NS/NAME[@RELEASE|:CHANNEL|@sha256:DIGEST]`: downloads a package, checked.
+ * @module
+ */
+import { createWriteStream } from 'node:fs'
+import { rename, rm } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { analyzeBlob } from '../../archive/validate.js'
+import { ApprError } from '../../errors/index.js'
+import { parseFormat } from '../../model/index.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, UsageError, call, clientFrom, formatBytes, packagePath, parse, parseRef, printJson, progress, resolveManifest, runCommand } from './shared.js'
+
+export const usage = `Usage: appr-core pull NAMESPACE/NAME[@RELEASE|:CHANNEL|@sha256:DIGEST] [options]
+
+Downloads a package tarball. RELEASE may be a query (">=1.0,<2", "1", "default"); :CHANNEL
+takes the channel's current release. The bytes are checked while they arrive: a valid
+gzipped tar whose appr digest is the one the registry announced, else nothing is kept.
+
+Options:
+  --format <f>         helm, kpm, … (default -: the release's only format)
+  -o, --output <file>  where to write (default <ns>_<name>_<release>.tar.gz, as the registry
+                       names it; - for standard output)
+${CLIENT_USAGE}
+`
+
+/** Pulls may be larger than a registry's default push limits; the path rules still apply. */
+const PULL_LIMITS = { maxCompressedBytes: Number.POSITIVE_INFINITY, maxUncompressedBytes: Number.POSITIVE_INFINITY, maxEntryBytes: Number.POSITIVE_INFINITY }
+
+export async function run(args: string[]): Promise<number> {
+  return runCommand('pull', usage, async () => {
+    const { values, positionals } = parse(args, {
+      ...CLIENT_OPTIONS,
+      format: { type: 'string', default: '-' },
+      output: { type: 'string', short: 'o' },
+    })
+    if (positionals.length !== 1) throw new UsageError('pull takes one package reference')
+    if (values.output === '-' && values.json) throw new UsageError('--json cannot share standard output with -o -')
+    const ref = parseRef(positionals[0])
+    const client = clientFrom(values)
+    const format = values.format === '-' ? '-' : parseFormat(values.format)
+
+    let url: string
+    let expected: string
+    let release: string
+    if (ref.digest !== undefined) {
+      url = packagePath(client, ref.package, 'blobs', 'sha256', ref.digest)
+      expected = ref.digest
+      release = ref.digest.slice(0, 8)
+    } else {
+      const manifest = await resolveManifest(client, ref, format)
+      release = manifest.release
+      expected = manifest.content.digest
+      url = packagePath(client, ref.package, manifest.release, parseFormat(manifest.mediaType), 'pull')
+    }
+    const response = await call(client, url)
+    if (response.body === null) throw new ApprError('internal-error', 'empty response from the registry')
+    const disposition = /filename="?([^";]+)"?|^([^";=]+\.tar\.gz)$/.exec(response.headers.get('content-disposition') ?? '')
+    const suggested = (disposition?.[1] ?? disposition?.[2])?.replace(/[/\\]/g, '_')
+    const name = suggested ?? `${ref.package.namespace}_${ref.package.name}_${release}.tar.gz`
+    const length = Number(response.headers.get('content-length') ?? Number.NaN)
+    const bar = progress(`pull ${ref.package.full}@${release}`, Number.isFinite(length) ? length : undefined)
+
+    const { chunks, facts } = analyzeBlob(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>), PULL_LIMITS)
+    async function* counted() {
+      for await (const chunk of chunks) {
+        bar.add(chunk.byteLength)
+        yield chunk
+      }
+    }
+    const toStdout = values.output === '-'
+    const file = toStdout ? undefined : resolve(values.output ?? name)
+    const temp = file === undefined ? undefined : join(dirname(file), `.appr-pull-${process.pid}-${Date.now()}.tmp`)
+    try {
+      await pipeline(Readable.from(counted()), temp === undefined ? process.stdout : createWriteStream(temp), { end: !toStdout })
+      bar.done()
+      const blob = await facts
+      if (blob.digest !== expected) {
+        throw new ApprError('internal-error', 'the downloaded package does not have the digest the registry announced', {
+          details: { expected, actual: blob.digest },
+        })
+      }
+      if (temp !== undefined && file !== undefined) await rename(temp, file)
+      const result = { file: file ?? '-', package: ref.package.full, release, digest: blob.digest, size: blob.size }
+      if (values.json) printJson(result)
+      else if (!toStdout) process.stdout.write(`${file} (${result.package}@${release}, ${formatBytes(blob.size)}, digest ${blob.digest})\n`)
+      return 0
+    } finally {
+      if (temp !== undefined) await rm(temp, { force: true })
+    }
+  })
+}

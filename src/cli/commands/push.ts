@@ -1,0 +1,103 @@
+/**
+ * `appr-core push NS/NAME [PATH]`: packs (if needed), checks and uploads a package.
+ * @module
+ */
+import { createReadStream } from 'node:fs'
+import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { createWriteStream } from 'node:fs'
+import { inspectArchive } from '../../archive/inspect.js'
+import { packDirectory } from '../../archive/pack.js'
+import { DEFAULT_FORMAT, parseFormat } from '../../model/index.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, UsageError, call, clientFrom, formatBytes, packagePath, parse, parseRef, printJson, progress, runCommand } from './shared.js'
+
+export const usage = `Usage: appr-core push NAMESPACE/NAME [PATH] [options]
+
+Uploads a package. PATH is a package tarball or a directory (default .), which is packed
+first (under <chart-name>/ when it has a Chart.yaml, as Helm does). The tarball is checked
+locally as the registry will check it before anything is sent.
+
+Options:
+  --release <r>      the release (default: version from Chart.yaml or manifest.yaml)
+  --format <f>       helm, kpm, … (default: helm with a Chart.yaml, else kpm)
+  --metadata <json>  free JSON stored with the release
+  --force            overwrite an existing release of that format
+${CLIENT_USAGE}
+`
+
+const encoder = new TextEncoder()
+
+/** The JSON push body, streamed: the blob is base64-encoded on the fly, never held whole. */
+async function* pushBody(file: string, fields: Record<string, unknown>, onBytes: (n: number) => void): AsyncGenerator<Uint8Array> {
+  yield encoder.encode(`${JSON.stringify(fields).slice(0, -1)},"blob":"`)
+  let carry = Buffer.alloc(0)
+  for await (const chunk of createReadStream(file, { highWaterMark: 3 * 64 * 1024 }) as AsyncIterable<Buffer>) {
+    onBytes(chunk.length)
+    const bytes = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk
+    // Base64 works on 3-byte groups: keep the remainder for the next chunk.
+    const whole = bytes.length - (bytes.length % 3)
+    yield encoder.encode(bytes.subarray(0, whole).toString('base64'))
+    carry = Buffer.from(bytes.subarray(whole))
+  }
+  yield encoder.encode(`${carry.toString('base64')}"}`)
+}
+
+export async function run(args: string[]): Promise<number> {
+  return runCommand('push', usage, async () => {
+    const { values, positionals } = parse(args, {
+      ...CLIENT_OPTIONS,
+      release: { type: 'string' },
+      format: { type: 'string' },
+      metadata: { type: 'string' },
+      force: { type: 'boolean', default: false },
+    })
+    if (positionals.length > 2) throw new UsageError('push takes a package and one path')
+    const ref = parseRef(positionals[0])
+    if (ref.release !== undefined || ref.channel !== undefined || ref.digest !== undefined) {
+      throw new UsageError('push takes NAMESPACE/NAME; give the release with --release')
+    }
+    let metadata: unknown
+    if (values.metadata !== undefined) {
+      try {
+        metadata = JSON.parse(values.metadata)
+      } catch {
+        throw new UsageError('--metadata must be JSON')
+      }
+    }
+    const client = clientFrom(values)
+    const path = positionals[1] ?? '.'
+    const info = await stat(path)
+    const temp = info.isDirectory() ? await mkdtemp(join(tmpdir(), 'appr-push-')) : undefined
+    try {
+      let file = path
+      if (temp !== undefined) {
+        file = join(temp, 'package.tgz')
+        const helm = await stat(join(path, 'Chart.yaml')).then(() => true, () => false)
+        await pipeline(Readable.from(packDirectory(path, { prefix: helm })), createWriteStream(file))
+      }
+      const facts = await inspectArchive(createReadStream(file))
+      const release = values.release ?? facts.manifest?.version
+      if (release === undefined) throw new UsageError('no version in the package manifest: give --release')
+      const format = values.format === undefined ? (facts.manifest?.kind === 'helm' ? 'helm' : DEFAULT_FORMAT) : parseFormat(values.format)
+      const fields = { release, media_type: format, ...(metadata === undefined ? {} : { metadata }) }
+      const bar = progress(`push ${ref.package.full}@${release}`, facts.size)
+      const url = `${packagePath(client, ref.package)}?force=${values.force ? 'true' : 'false'}`
+      await call(client, url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: Readable.toWeb(Readable.from(pushBody(file, fields, (n) => bar.add(n)))) as ReadableStream<Uint8Array>,
+        duplex: 'half',
+      })
+      bar.done()
+      const result = { package: ref.package.full, release, format, digest: facts.digest, size: facts.size, status: 'ok' }
+      if (values.json) printJson(result)
+      else process.stdout.write(`pushed ${result.package}@${release} (${format}) digest ${facts.digest} size ${formatBytes(facts.size)}\n`)
+      return 0
+    } finally {
+      if (temp !== undefined) await rm(temp, { recursive: true, force: true })
+    }
+  })
+}

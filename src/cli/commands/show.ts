@@ -1,0 +1,80 @@
+/**
+ * `appr-core show NS/NAME[@RELEASE|:CHANNEL]`: a release's manifest.
+ * @module
+ */
+import { Readable } from 'node:stream'
+import { inspectArchive } from '../../archive/inspect.js'
+import { ApprError } from '../../errors/index.js'
+import { parseFormat } from '../../model/index.js'
+import {
+  CLIENT_OPTIONS,
+  CLIENT_USAGE,
+  UsageError,
+  call,
+  clientFrom,
+  formatBytes,
+  manifestLines,
+  packagePath,
+  parse,
+  parseRef,
+  printJson,
+  resolveManifest,
+  runCommand,
+} from './shared.js'
+
+export const usage = `Usage: appr-core show NAMESPACE/NAME[@RELEASE|:CHANNEL] [options]
+
+Shows a release's manifest: release, format, digest, size, creation time, channels.
+RELEASE may be a query (">=1.0,<2", "1"); default: the highest release.
+
+Options:
+  --format <f>  helm, kpm, … (default -: the release's only format)
+  --contents    also download the package and show its own manifest (Chart.yaml fields)
+                and file list
+${CLIENT_USAGE}
+`
+
+export async function run(args: string[]): Promise<number> {
+  return runCommand('show', usage, async () => {
+    const { values, positionals } = parse(args, {
+      ...CLIENT_OPTIONS,
+      format: { type: 'string', default: '-' },
+      contents: { type: 'boolean', default: false },
+    })
+    if (positionals.length !== 1) throw new UsageError('show takes one package reference')
+    const ref = parseRef(positionals[0])
+    if (ref.digest !== undefined) throw new UsageError('show takes a release or a channel, not a digest')
+    const client = clientFrom(values)
+    const manifest = await resolveManifest(client, ref, values.format === '-' ? '-' : parseFormat(values.format))
+    let contents: Awaited<ReturnType<typeof inspectArchive>> | undefined
+    if (values.contents) {
+      const response = await call(client, packagePath(client, ref.package, manifest.release, parseFormat(manifest.mediaType), 'pull'))
+      if (response.body === null) throw new ApprError('internal-error', 'empty response from the registry')
+      contents = await inspectArchive(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>), {
+        limits: { maxCompressedBytes: Number.POSITIVE_INFINITY, maxUncompressedBytes: Number.POSITIVE_INFINITY, maxEntryBytes: Number.POSITIVE_INFINITY },
+      })
+    }
+    if (values.json) {
+      printJson(contents === undefined ? manifest : { ...manifest, contents: { manifest: contents.manifest ?? null, files: contents.files } })
+      return 0
+    }
+    const lines = [
+      `package     ${manifest.package}`,
+      `release     ${manifest.release}`,
+      `format      ${parseFormat(manifest.mediaType)}`,
+      `digest      ${manifest.content.digest}`,
+      `size        ${formatBytes(manifest.content.size)}`,
+      `created_at  ${manifest.created_at}`,
+      `channels    ${(manifest.channels ?? []).join(', ') || '-'}`,
+    ]
+    if (manifest.metadata !== null && manifest.metadata !== undefined) lines.push(`metadata    ${JSON.stringify(manifest.metadata)}`)
+    if (contents !== undefined) {
+      const m = contents.manifest
+      if (m) lines.push(...manifestLines(m))
+      lines.push('files')
+      for (const f of contents.files) lines.push(`  ${f.path}${f.type === 'directory' ? '/' : ''}`)
+    }
+    process.stdout.write(`${lines.join('\n')}\n`)
+    return 0
+  })
+}

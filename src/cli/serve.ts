@@ -1,0 +1,224 @@
+/**
+ * `appr-core serve`: a standalone appr registry over HTTP on one of the bundled stores.
+ * @module
+ */
+import { timingSafeEqual } from 'node:crypto'
+import { parseArgs } from 'node:util'
+import { ApprError, isApprError } from '../errors/index.js'
+import { createHandler } from '../http/handler.js'
+import { serve } from '../http/node.js'
+import { Registry } from '../registry/registry.js'
+import type { KvStore } from '../storage/kv.js'
+
+export const usage = `Usage: appr-core serve [options]
+
+Runs an appr registry (the App Registry API v1, as the appr client and Helm's registry
+plugin speak it) under /cnr and at the root.
+
+Options:
+  --host <addr>      interface to bind (default 127.0.0.1; env HOST)
+  --port <n>         port (default 5000; env PORT; 0 = any free port)
+  --store <spec>     where data lives (default level:./appr-data; env APPR_STORE):
+                       level:<dir>                       LevelDB files in <dir>
+                       memory                            in memory, lost on exit
+                       redis://[:pass@]host:port[/db]    Redis (also rediss://)
+                       etcd://host:port[,host:port…]     etcd v3
+  --token <t>        static-token mode: write routes need "Authorization: <t>"
+                     (env APPR_TOKEN); reads stay open
+  --prefix <path>    serve the API only under this prefix (default: /cnr and /)
+  --max-body <bytes> largest request body (default 100663296 = 96 MiB)
+  -h, --help         this text
+
+Logs one JSON line per request on stdout (never the Authorization header or a body).
+SIGINT/SIGTERM stop accepting connections, let in-flight requests finish, close the store.
+`
+
+/** A store spec from the command line, opened. */
+export interface OpenedStore {
+  readonly store: KvStore
+  /** The spec without credentials, for logs. */
+  readonly label: string
+}
+
+const unavailable = (what: string, module: string, cause: unknown): ApprError =>
+  new ApprError('unsupported', `the ${what} store is not available in this build of appr-core (${module} is missing)`, { cause })
+
+async function loadFactory(module: string, exportName: string, what: string): Promise<(options: object) => KvStore | Promise<KvStore>> {
+  let mod: Record<string, unknown>
+  try {
+    mod = (await import(module)) as Record<string, unknown>
+  } catch (cause) {
+    const code = (cause as { code?: unknown }).code
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') throw unavailable(what, module, cause)
+    throw cause
+  }
+  const factory = mod[exportName]
+  if (typeof factory !== 'function') throw unavailable(what, `${module}#${exportName}`, undefined)
+  return factory as (options: object) => KvStore | Promise<KvStore>
+}
+
+/**
+ * Opens a store from its command-line spec. Adapters are imported on demand, so a build or
+ * install without one fails with a clear message only when that store is asked for.
+ * @throws invalid-parameters for an unknown spec, unsupported when the adapter is missing
+ */
+export async function openStore(spec: string): Promise<OpenedStore> {
+  if (spec === 'memory') {
+    const memoryStore = await loadFactory('appr-core/adapters/memory', 'memoryStore', 'memory')
+    return { store: await memoryStore({}), label: 'memory' }
+  }
+  if (spec === 'level' || spec.startsWith('level:')) {
+    const path = spec === 'level' ? './appr-data' : spec.slice('level:'.length)
+    if (path === '') throw new ApprError('invalid-parameters', 'level:<dir> needs a directory')
+    const levelStore = await loadFactory('appr-core/adapters/level', 'levelStore', 'level')
+    const store = (await levelStore({ path })) as KvStore & { open?: () => Promise<void> }
+    // Fail now, not on the first request, when another process holds the directory.
+    await store.open?.()
+    return { store, label: `level:${path}` }
+  }
+  if (spec.startsWith('redis://') || spec.startsWith('rediss://')) {
+    const redisStore = await loadFactory('appr-core/adapters/redis', 'redisStore', 'redis')
+    const url = new URL(spec)
+    url.password = url.password ? '***' : ''
+    return { store: await redisStore({ url: spec }), label: url.toString() }
+  }
+  if (spec.startsWith('etcd://')) {
+    const hosts = spec
+      .slice('etcd://'.length)
+      .split(',')
+      .map((h) => h.trim())
+      .filter((h) => h !== '')
+      .map((h) => `http://${h.replace(/\/+$/, '')}`)
+    if (hosts.length === 0) throw new ApprError('invalid-parameters', 'etcd:// needs at least one host:port')
+    const etcdStore = await loadFactory('appr-core/adapters/etcd', 'etcdStore', 'etcd')
+    return { store: await etcdStore({ hosts }), label: `etcd://${hosts.map((h) => h.slice(7)).join(',')}` }
+  }
+  throw new ApprError('invalid-parameters', `unknown store '${spec}' (expected level:<dir>, memory, redis://… or etcd://…)`)
+}
+
+/** `Authorization: <token>` (the appr client's form) or `Bearer <token>`, compared in constant time. */
+export function tokenAuthenticator(token: string): (request: Request) => 'token' | undefined {
+  const expected = Buffer.from(token)
+  return (request) => {
+    const header = request.headers.get('authorization')
+    if (header === null) return undefined
+    const given = Buffer.from(header.replace(/^Bearer\s+/i, ''))
+    return given.length === expected.length && timingSafeEqual(given, expected) ? 'token' : undefined
+  }
+}
+
+function log(line: Record<string, unknown>, stream: NodeJS.WriteStream = process.stdout): void {
+  stream.write(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`)
+}
+
+/** Runs the server until SIGINT/SIGTERM; resolves with the exit code. */
+export async function run(args: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>
+  try {
+    ;({ values } = parseArgs({
+      args,
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        store: { type: 'string' },
+        token: { type: 'string' },
+        prefix: { type: 'string' },
+        'max-body': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }))
+  } catch (error) {
+    process.stderr.write(`appr-core serve: ${(error as Error).message}\n\n${usage}`)
+    return 2
+  }
+  if (values.help) {
+    process.stdout.write(usage)
+    return 0
+  }
+  const env = process.env
+  const host = (values.host as string | undefined) ?? env.HOST ?? '127.0.0.1'
+  const portText = (values.port as string | undefined) ?? env.PORT ?? '5000'
+  const port = Number(portText)
+  if (!/^\d+$/.test(portText) || port > 65535) {
+    process.stderr.write(`appr-core serve: invalid port '${portText}'\n`)
+    return 2
+  }
+  const maxBodyText = values['max-body'] as string | undefined
+  const maxBodyBytes = maxBodyText === undefined ? undefined : Number(maxBodyText)
+  if (maxBodyBytes !== undefined && !(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes > 0)) {
+    process.stderr.write(`appr-core serve: invalid --max-body '${maxBodyText}'\n`)
+    return 2
+  }
+  const token = (values.token as string | undefined) ?? env.APPR_TOKEN
+  const spec = (values.store as string | undefined) ?? env.APPR_STORE ?? 'level:./appr-data'
+
+  let opened: OpenedStore
+  try {
+    opened = await openStore(spec)
+  } catch (error) {
+    process.stderr.write(`appr-core serve: ${isApprError(error) ? error.message : String(error)}\n`)
+    return 1
+  }
+  const registry = new Registry({ store: opened.store })
+  const handler = createHandler(registry, {
+    ...(values.prefix !== undefined ? { prefix: values.prefix as string } : {}),
+    ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),
+    ...(token ? { authenticate: tokenAuthenticator(token) } : {}),
+    onError: (error) => log({ level: 'error', msg: 'unexpected error', error: error instanceof Error ? error.stack : String(error) }, process.stderr),
+  })
+  let server: Awaited<ReturnType<typeof serve>>
+  try {
+    server = await serve({
+      handler,
+      host,
+      port,
+      onResponse: (info) =>
+        log({
+          level: 'info',
+          msg: 'request',
+          method: info.method,
+          path: info.url,
+          status: info.status,
+          bytes: info.bytes,
+          ms: info.durationMs,
+          ...(info.aborted ? { aborted: true } : {}),
+          remote: info.remoteAddress,
+          ua: info.userAgent,
+        }),
+    })
+  } catch (error) {
+    await registry.close().catch(() => {})
+    process.stderr.write(`appr-core serve: cannot listen on ${host}:${port}: ${(error as Error).message}\n`)
+    return 1
+  }
+  log({ level: 'info', msg: 'listening', url: server.url, store: opened.label, auth: token ? 'token' : 'open' })
+
+  return new Promise<number>((resolve) => {
+    let stopping = false
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        log({ level: 'warn', msg: 'second signal, exiting now', signal })
+        process.exit(1)
+      }
+      stopping = true
+      log({ level: 'info', msg: 'shutting down', signal })
+      server
+        .close()
+        .then(() => registry.close())
+        .then(
+          () => {
+            log({ level: 'info', msg: 'stopped' })
+            resolve(0)
+          },
+          (error: unknown) => {
+            log({ level: 'error', msg: 'shutdown failed', error: String(error) }, process.stderr)
+            resolve(1)
+          },
+        )
+    }
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
+  })
+}

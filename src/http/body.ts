@@ -1,0 +1,203 @@
+/**
+ * Request bodies: bounded reading and the push body (appr's JSON or form-urlencoded shape).
+ * @module
+ */
+import { Buffer } from 'node:buffer'
+import { ApprError } from '../errors/index.js'
+import { DEFAULT_FORMAT } from '../model/index.js'
+import type { BlobInput } from '../registry/types.js'
+import { scanPushBody } from './json-push.js'
+
+const decoder = new TextDecoder('utf-8', { fatal: false })
+
+function tooLarge(limit: number): ApprError {
+  return new ApprError('payload-too-large', `request body exceeds ${limit} bytes`, { details: { limit } })
+}
+
+/**
+ * The body's chunks, refused with `payload-too-large` as soon as the declared Content-Length or
+ * the bytes actually received pass `limit` (a lying or absent Content-Length cannot make us
+ * take more than `limit`). Stopping early cancels the rest of the body.
+ */
+export async function* limitedBody(request: Request, limit: number): AsyncGenerator<Uint8Array> {
+  const declared = request.headers.get('content-length')
+  if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared.trim()) > limit) {
+    await request.body?.cancel().catch(() => {})
+    throw tooLarge(limit)
+  }
+  if (request.body === null) return
+  const reader = request.body.getReader()
+  let total = 0
+  try {
+    for (;;) {
+      let next: ReadableStreamReadResult<Uint8Array>
+      try {
+        next = await reader.read()
+      } catch (cause) {
+        throw new ApprError('invalid-usage', 'the request body could not be read', { cause })
+      }
+      if (next.done) return
+      total += next.value.byteLength
+      if (total > limit) throw tooLarge(limit)
+      yield next.value
+    }
+  } finally {
+    await reader.cancel().catch(() => {})
+  }
+}
+
+/** Reads the whole body into one array, within `limit` (see {@link limitedBody}). */
+export async function readBody(request: Request, limit: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = []
+  let total = 0
+  for await (const chunk of limitedBody(request, limit)) {
+    chunks.push(chunk)
+    total += chunk.byteLength
+  }
+  if (chunks.length === 1) return chunks[0]!
+  const out = new Uint8Array(total)
+  let offset = 0
+  for (const chunk of chunks) {
+    out.set(chunk, offset)
+    offset += chunk.byteLength
+  }
+  return out
+}
+
+/**
+ * Parses a body that must be a JSON object (or, when the content type says so, a
+ * form-urlencoded one; its `metadata` field is parsed as JSON when it is JSON).
+ * @throws invalid-usage for an empty body, malformed JSON, or anything but an object
+ */
+export function parseObjectBody(bytes: Uint8Array, contentType: string | null): Record<string, unknown> {
+  const text = decoder.decode(bytes)
+  if ((contentType ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded')) {
+    const fields: Record<string, unknown> = {}
+    for (const [key, value] of new URLSearchParams(text)) fields[key] = value
+    if (typeof fields.metadata === 'string') {
+      try {
+        fields.metadata = JSON.parse(fields.metadata)
+      } catch {
+        // Not JSON: keep the text as the metadata.
+      }
+    }
+    return fields
+  }
+  if (text.trim() === '') throw new ApprError('invalid-usage', 'the request body is empty; a JSON object is expected')
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    throw new ApprError('invalid-usage', 'the request body is not valid JSON')
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ApprError('invalid-usage', 'the request body must be a JSON object')
+  }
+  return parsed as Record<string, unknown>
+}
+
+/** A push, checked: what {@link Registry.push} needs besides the package. */
+export interface PushFields {
+  readonly release: string
+  readonly blob: BlobInput
+  readonly format: string
+  readonly metadata: unknown
+  readonly force: boolean
+}
+
+/** `true`, `"true"` and `"True"` (Python's spelling) mean yes; anything else no. */
+export function truthy(value: unknown): boolean {
+  return value === true || value === 'true' || value === 'True'
+}
+
+/**
+ * Extracts appr's push fields from a parsed body. `media_type` defaults to `kpm` as in appr;
+ * the registry reduces a full media type to its format and validates the release and the blob.
+ * `decoded` is the blob when a streaming reader already decoded it.
+ */
+export function pushFields(body: Record<string, unknown>, decoded?: readonly Uint8Array[]): PushFields {
+  const { release, blob } = body
+  if (typeof release !== 'string' || release === '') {
+    throw new ApprError('invalid-release', 'the push body needs a release (an exact SemVer version)', {
+      details: { field: 'release' },
+    })
+  }
+  if (decoded === undefined && typeof blob !== 'string') {
+    throw new ApprError('invalid-parameters', 'the push body needs a blob (the base64 of a gzipped tarball)', {
+      details: { field: 'blob' },
+    })
+  }
+  const mediaType = body.media_type ?? body.mediaType
+  if (mediaType !== undefined && mediaType !== null && typeof mediaType !== 'string') {
+    throw new ApprError('invalid-parameters', 'media_type must be a string', { details: { field: 'media_type' } })
+  }
+  return {
+    release,
+    blob: decoded === undefined ? decodeBase64(blob as string) : decoded.length === 1 ? decoded[0]! : fromChunks(decoded),
+    format: typeof mediaType === 'string' && mediaType !== '' ? mediaType : DEFAULT_FORMAT,
+    metadata: body.metadata ?? null,
+    force: truthy(body.force),
+  }
+}
+
+async function* fromChunks(chunks: readonly Uint8Array[]): AsyncGenerator<Uint8Array> {
+  yield* chunks
+}
+
+const RAW_TYPES = /^application\/(?:gzip|x-gzip|octet-stream|x-tar\+gzip|vnd\.(?:appr|cnr)\.package\.[^;]*\+gzip)\s*(?:;|$)/i
+
+/**
+ * Reads a push request in any of its three shapes:
+ * - JSON `{blob, release, media_type?, metadata?, force?}` (appr's), decoded as it streams in;
+ * - form-urlencoded with the same fields;
+ * - the raw gzip bytes as the body (`Content-Type: application/gzip` or
+ *   `application/octet-stream`) with `release`, `media_type` and `force` in the query string:
+ *   an appr-core extension that streams the blob straight into the registry.
+ * Returns the remaining body members too (for `POST /api/v1/packages`, which names the package).
+ */
+export async function readPush(
+  request: Request,
+  url: URL,
+  limit: number,
+): Promise<{ readonly body: Record<string, unknown>; readonly push: PushFields }> {
+  const type = request.headers.get('content-type') ?? ''
+  if (RAW_TYPES.test(type)) {
+    const q = url.searchParams
+    const body: Record<string, unknown> = {}
+    for (const name of ['release', 'media_type', 'package'] as const) {
+      const value = q.get(name)
+      if (value !== null) body[name] = value
+    }
+    if (q.has('metadata')) {
+      try {
+        body.metadata = JSON.parse(q.get('metadata')!)
+      } catch {
+        throw new ApprError('invalid-parameters', 'metadata must be JSON', { details: { field: 'metadata' } })
+      }
+    }
+    const push = pushFields(body, [])
+    return { body, push: { ...push, blob: limitedBody(request, limit) } }
+  }
+  if (type.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
+    const body = parseObjectBody(await readBody(request, limit), type)
+    return { body, push: pushFields(body) }
+  }
+  const scanned = await scanPushBody(limitedBody(request, limit))
+  return { body: scanned.fields, push: pushFields(scanned.fields, scanned.blob) }
+}
+
+/**
+ * Strict base64 (standard or URL-safe alphabet, optional padding, whitespace ignored).
+ * Node's decoder silently skips invalid characters, so the alphabet is checked first.
+ * @throws invalid-parameters
+ */
+export function decodeBase64(text: string): Uint8Array {
+  const compact = /\s/.test(text) ? text.replace(/\s+/g, '') : text
+  const valid =
+    /^[A-Za-z0-9+/_-]*={0,2}$/.test(compact) &&
+    compact.length % 4 !== 1 &&
+    (!compact.includes('=') || compact.length % 4 === 0)
+  if (!valid) throw new ApprError('invalid-parameters', 'blob is not valid base64', { details: { field: 'blob' } })
+  const bytes = Buffer.from(compact, 'base64')
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}

@@ -1,0 +1,11 @@
+/**
+ * appr-core/http: the appr REST API v1 as a framework-free WHATWG fetch handler.
+ *
+ * Mount it in anything that speaks `Request`/`Response` (Hono, Bun, Deno, workers), or in
+ * node:http through `appr-core/http/node`.
+ * @module
+ */
+export { createHandler } from './handler.js'
+export type { AuthAction, AuthorizeInput, HandlerOptions, LoginInput, Operation, RegistryApi } from './handler.js'
+export type { ErrorEnvelope } from './respond.js'
+export { VERSION } from './version.js'

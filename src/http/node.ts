@@ -1,0 +1,226 @@
+/**
+ * appr-core/http/node: runs a WHATWG `(Request) => Promise<Response>` handler on node:http,
+ * streaming both bodies with back-pressure (a pull never holds the whole blob), answering HEAD
+ * without a body, and cancelling the response stream when the client goes away.
+ * @module
+ */
+import { once } from 'node:events'
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { ApprError } from '../errors/index.js'
+import { errorResponse, toByteStream } from './respond.js'
+
+/** A fetch-style handler, as {@link createHandler} returns. */
+export type FetchHandler = (request: Request) => Promise<Response>
+
+/** What {@link NodeListenerOptions.onResponse} learns about each finished exchange. */
+export interface ResponseInfo {
+  readonly method: string
+  /** Path and query as the client sent them. */
+  readonly url: string
+  readonly status: number
+  /** Body bytes written (0 for HEAD). */
+  readonly bytes: number
+  readonly durationMs: number
+  /** True when the client went away before the response was complete. */
+  readonly aborted: boolean
+  readonly remoteAddress: string | undefined
+  readonly userAgent: string | undefined
+}
+
+/** Options of {@link createNodeListener}. */
+export interface NodeListenerOptions {
+  /** Called once per request after the response ended or the connection closed (for logging). */
+  readonly onResponse?: (info: ResponseInfo) => void
+  /** Called when the handler itself throws or a response body fails mid-stream. */
+  readonly onError?: (error: unknown) => void
+}
+
+const HOST = /^[A-Za-z0-9.\-_~[\]:]+$/
+
+function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
+  const host = req.headers.host !== undefined && HOST.test(req.headers.host) ? req.headers.host : 'localhost'
+  const path = req.url?.startsWith('/') ? req.url : `/${req.url ?? ''}`
+  const headers = new Headers()
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    try {
+      headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!)
+    } catch {
+      // A header node:http accepted but fetch's Headers rejects: not one the API reads.
+    }
+  }
+  const method = req.method ?? 'GET'
+  const hasBody = method !== 'GET' && method !== 'HEAD'
+  const init: RequestInit & { duplex?: 'half' } = { method, headers, signal }
+  if (hasBody) {
+    init.body = toByteStream(req)
+    init.duplex = 'half'
+  }
+  return new Request(`http://${host}${path}`, init)
+}
+
+function waitWritable(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done)
+      res.off('close', done)
+      resolve()
+    }
+    res.on('drain', done)
+    res.on('close', done)
+  })
+}
+
+/**
+ * Adapts a fetch handler to node:http's `(req, res)` listener.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http'
+ * createServer(createNodeListener(createHandler(registry))).listen(5000)
+ * ```
+ */
+export function createNodeListener(
+  handler: FetchHandler,
+  options: NodeListenerOptions = {},
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const { onResponse, onError } = options
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now()
+    const controller = new AbortController()
+    let bytes = 0
+    let status = 500
+    res.on('close', () => {
+      if (!res.writableFinished) controller.abort()
+    })
+    try {
+      let response: Response
+      try {
+        response = await handler(toRequest(req, controller.signal))
+      } catch (error) {
+        onError?.(error)
+        response = errorResponse(
+          error instanceof TypeError ? new ApprError('invalid-usage', 'malformed request') : error,
+          'appr',
+        )
+      }
+      status = response.status
+      if (res.destroyed) {
+        await response.body?.cancel().catch(() => {})
+        return
+      }
+      res.statusCode = response.status
+      for (const [name, value] of response.headers) if (name !== 'set-cookie') res.setHeader(name, value)
+      const cookies = response.headers.getSetCookie()
+      if (cookies.length > 0) res.setHeader('set-cookie', cookies)
+      // An unread request body (an early 413 or 404) would otherwise be drained on a kept-alive socket.
+      if (!req.complete) res.setHeader('connection', 'close')
+      if (response.body === null || req.method === 'HEAD') {
+        await response.body?.cancel().catch(() => {})
+        res.end()
+        return
+      }
+      const reader = response.body.getReader()
+      const cancel = (): void => {
+        reader.cancel().catch(() => {})
+      }
+      controller.signal.addEventListener('abort', cancel, { once: true })
+      try {
+        for (;;) {
+          const next = await reader.read()
+          if (next.done) break
+          bytes += next.value.byteLength
+          if (!res.write(next.value)) await waitWritable(res)
+          if (res.destroyed) {
+            cancel()
+            return
+          }
+        }
+        res.end()
+      } catch (error) {
+        // The status line is gone; all that is left is to cut the connection so the client
+        // sees a truncated body rather than a silently short one.
+        if (!controller.signal.aborted) onError?.(error)
+        res.destroy()
+      } finally {
+        controller.signal.removeEventListener('abort', cancel)
+      }
+    } finally {
+      if (onResponse !== undefined) {
+        if (!res.writableFinished && !res.destroyed) await once(res, 'close').catch(() => {})
+        onResponse({
+          method: req.method ?? 'GET',
+          url: req.url ?? '',
+          status,
+          bytes,
+          durationMs: Math.round((performance.now() - started) * 100) / 100,
+          aborted: !res.writableFinished,
+          remoteAddress: req.socket.remoteAddress,
+          userAgent: req.headers['user-agent'],
+        })
+      }
+    }
+  }
+
+  return (req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      onError?.(error)
+      res.destroy()
+    })
+  }
+}
+
+/** Options of {@link serve}. */
+export interface ServeOptions extends NodeListenerOptions {
+  readonly handler: FetchHandler
+  /** Interface to bind (default `127.0.0.1`). */
+  readonly host?: string
+  /** Port (default 5000; 0 picks a free one). */
+  readonly port?: number
+}
+
+/** A listening server. */
+export interface RunningServer {
+  readonly server: Server
+  /** `http://host:port` (IPv6 hosts in brackets). */
+  readonly url: string
+  readonly port: number
+  /**
+   * Stops accepting connections, lets in-flight requests finish, and resolves when all are done.
+   * After `timeoutMs` (default 10 s) remaining connections are cut.
+   */
+  close(options?: { readonly timeoutMs?: number }): Promise<void>
+}
+
+/** Starts a node:http server for `handler` and resolves once it listens. */
+export async function serve(options: ServeOptions): Promise<RunningServer> {
+  const host = options.host ?? '127.0.0.1'
+  const server = createServer(createNodeListener(options.handler, options))
+  server.listen(options.port ?? 5000, host)
+  await once(server, 'listening')
+  const port = (server.address() as AddressInfo).port
+  const shown = host.includes(':') ? `[${host}]` : host
+  let closing: Promise<void> | undefined
+  return {
+    server,
+    port,
+    url: `http://${shown}:${port}`,
+    close({ timeoutMs = 10_000 } = {}) {
+      closing ??= new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => server.closeAllConnections(), timeoutMs)
+        // A kept-alive socket becomes idle only when its in-flight response ends: sweep until done.
+        const sweep = setInterval(() => server.closeIdleConnections(), 50)
+        timer.unref()
+        server.close((error) => {
+          clearTimeout(timer)
+          clearInterval(sweep)
+          if (error) reject(error)
+          else resolve()
+        })
+        server.closeIdleConnections()
+      })
+      return closing
+    },
+  }
+}

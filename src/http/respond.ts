@@ -1,0 +1,121 @@
+/**
+ * Response helpers of the appr handler: JSON, errors in appr's wire form, and streaming bodies
+ * built from async iterables with back-pressure (nothing is read ahead of the consumer).
+ * @module
+ */
+import { Buffer } from 'node:buffer'
+import { ApprError, isApprError } from '../errors/index.js'
+
+const encoder = new TextEncoder()
+
+/** JSON response with an exact Content-Length. */
+export function json(body: unknown, status = 200, headers?: HeadersInit): Response {
+  const bytes = encoder.encode(JSON.stringify(body))
+  const h = new Headers(headers)
+  h.set('content-type', 'application/json')
+  h.set('content-length', String(bytes.byteLength))
+  return new Response(bytes, { status, headers: h })
+}
+
+/** How errors are wrapped on the wire. */
+export type ErrorEnvelope = 'appr' | 'quay'
+
+/**
+ * Converts anything thrown into an appr error response. ApprErrors keep their code, status and
+ * public details; anything else becomes a bare `internal-error` (its message may carry internals,
+ * so it never reaches the wire).
+ */
+export function errorResponse(error: unknown, envelope: ErrorEnvelope): Response {
+  const e = isApprError(error) ? error : new ApprError('internal-error', 'internal server error')
+  const body = { code: e.code, message: e.message, details: e.details ?? {} }
+  const headers: Record<string, string> = {}
+  if (e.code === 'unavailable' && e.transient) headers['retry-after'] = '1'
+  return json(envelope === 'quay' ? { error: body } : body, e.status, headers)
+}
+
+/**
+ * A byte stream that pulls from `source` only when the consumer asks (highWaterMark 0), so a
+ * slow client slows the registry read instead of filling memory. Cancelling the stream (client
+ * gone) calls the iterator's `return`, which releases whatever the source holds open.
+ */
+export function toByteStream(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  let iterator: AsyncIterator<Uint8Array> | undefined
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        iterator ??= source[Symbol.asyncIterator]()
+        // Skip empty chunks: enqueuing one would satisfy the pull without progress.
+        for (;;) {
+          const next = await iterator.next()
+          if (next.done) {
+            controller.close()
+            return
+          }
+          if (next.value.byteLength > 0) {
+            controller.enqueue(next.value)
+            return
+          }
+        }
+      },
+      async cancel(reason) {
+        // Also when never read (HEAD, or a client gone before the first chunk): a source that
+        // opened something eagerly gets its `return` either way.
+        iterator ??= source[Symbol.asyncIterator]()
+        await iterator.return?.(reason)
+      },
+    },
+    { highWaterMark: 0 },
+  )
+}
+
+/** Length of standard padded base64 for `n` bytes. */
+export function base64Length(n: number): number {
+  return Math.ceil(n / 3) * 4
+}
+
+/**
+ * Base64-encodes a byte stream chunk by chunk, carrying the 0–2 bytes that do not fill a
+ * 3-byte group into the next chunk, so the output equals encoding the concatenation.
+ */
+export async function* base64Chunks(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let carry = new Uint8Array(0)
+  for await (const chunk of source) {
+    const joined = carry.byteLength === 0 ? chunk : concat(carry, chunk)
+    const whole = joined.byteLength - (joined.byteLength % 3)
+    if (whole > 0) yield encoder.encode(Buffer.from(joined.buffer, joined.byteOffset, whole).toString('base64'))
+    carry = joined.slice(whole)
+  }
+  if (carry.byteLength > 0) yield encoder.encode(Buffer.from(carry).toString('base64'))
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength)
+  out.set(a, 0)
+  out.set(b, a.byteLength)
+  return out
+}
+
+/**
+ * A JSON object streamed with one base64 field (`blob`) between a fixed prefix and suffix, with an
+ * exact Content-Length computed from the blob size. Memory stays at one chunk whatever the blob.
+ */
+export function jsonWithBlob(
+  before: Record<string, unknown>,
+  blob: { readonly size: number; readonly stream: AsyncIterable<Uint8Array> },
+  after: Record<string, unknown>,
+): Response {
+  const head = JSON.stringify(before)
+  const tail = JSON.stringify(after)
+  const prefix = encoder.encode(`${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"blob":"`)
+  const suffix = encoder.encode(`"${tail.length > 2 ? `,${tail.slice(1)}` : '}'}`)
+  async function* body(): AsyncGenerator<Uint8Array> {
+    yield prefix
+    yield* base64Chunks(blob.stream)
+    yield suffix
+  }
+  const length = prefix.byteLength + base64Length(blob.size) + suffix.byteLength
+  return new Response(toByteStream(body()), {
+    status: 200,
+    headers: { 'content-type': 'application/json', 'content-length': String(length) },
+  })
+}

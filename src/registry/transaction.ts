@@ -1,0 +1,79 @@
+/**
+ * Optimistic transactions over a KvStore: every key a mutation reads becomes a version check of
+ * its one commit, and the whole mutation re-runs on conflict.
+ * @module
+ */
+import { ApprError } from '../errors/index.js'
+import type { KvEntry, KvStore } from '../storage/kv.js'
+
+/** The reads and writes of one attempt. */
+export class Transaction {
+  readonly #store: KvStore
+  readonly #reads = new Map<string, KvEntry | undefined>()
+  readonly #writes = new Map<string, Uint8Array | null>()
+
+  constructor(store: KvStore) {
+    this.#store = store
+  }
+
+  /**
+   * Reads `keys` (those not read before in this transaction, in one call); each becomes a check
+   * (absent → must stay absent). A key read twice gives the first answer, not the pending write.
+   */
+  async getMany(keys: readonly string[]): Promise<(KvEntry | undefined)[]> {
+    const missing = [...new Set(keys.filter((key) => !this.#reads.has(key)))]
+    if (missing.length > 0) {
+      const entries = await this.#store.getMany(missing)
+      for (const [i, key] of missing.entries()) this.#reads.set(key, entries[i])
+    }
+    return keys.map((key) => this.#reads.get(key))
+  }
+
+  async get(key: string): Promise<KvEntry | undefined> {
+    return (await this.getMany([key]))[0]
+  }
+
+  put(key: string, value: Uint8Array): void {
+    this.#writes.set(key, value)
+  }
+
+  delete(key: string): void {
+    this.#writes.set(key, null)
+  }
+
+  /** Applies the writes if every read is unchanged. */
+  async commit(): Promise<boolean> {
+    const puts: { key: string; value: Uint8Array }[] = []
+    const deletes: string[] = []
+    for (const [key, value] of this.#writes) {
+      if (value === null) deletes.push(key)
+      else puts.push({ key, value })
+    }
+    const checks = [...this.#reads].map(([key, entry]) => ({ key, version: entry?.version ?? null }))
+    if (puts.length === 0 && deletes.length === 0) return true
+    const result = await this.#store.commit({ checks, puts, deletes })
+    return result.ok
+  }
+}
+
+/**
+ * Runs `attempt` in a fresh {@link Transaction} and commits it, up to `1 + maxRetries` times while
+ * commits conflict, sleeping a short random back-off in between so contenders spread out.
+ * `attempt` may throw an ApprError to abort (nothing is written).
+ * @throws ApprError `resource-in-use` (transient) when every attempt conflicted
+ */
+export async function transact<T>(store: KvStore, maxRetries: number, details: Record<string, unknown>, attempt: (tx: Transaction) => Promise<T>): Promise<T> {
+  for (let n = 0; ; n++) {
+    const tx = new Transaction(store)
+    const result = await attempt(tx)
+    if (await tx.commit()) return result
+    if (n >= maxRetries) {
+      throw new ApprError('resource-in-use', `the package is being changed concurrently; gave up after ${n + 1} attempts`, {
+        details,
+        transient: true,
+      })
+    }
+    // Full jitter, capped: 0–1 ms, 0–2 ms, … up to 0–50 ms.
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** n)))
+  }
+}

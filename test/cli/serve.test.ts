@@ -1,0 +1,162 @@
+/**
+ * `appr-core serve` as a real process: help texts, env fallbacks, request log hygiene, static
+ * tokens, graceful shutdown with a request in flight, and level data surviving a restart.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { request as httpRequest } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { b64, call, postJson, tarGz } from '../http/helpers.js'
+import { type Served, runCli, startServe } from './serve-helpers.js'
+
+test('--help documents every flag and command; bad usage exits non-zero', async () => {
+  const top = await runCli(['--help'])
+  assert.is(top.code, 0)
+  for (const command of ['serve', 'pack', 'inspect', 'push', 'pull', 'show', 'list', 'channel']) assert.match(top.stdout, `  ${command} `)
+  const serve = await runCli(['serve', '--help'])
+  assert.is(serve.code, 0)
+  for (const flag of ['--host', '--port', '--store', '--token', '--prefix', '--max-body', 'PORT', 'HOST', 'APPR_TOKEN', 'level:', 'memory', 'redis://', 'etcd://']) {
+    assert.match(serve.stdout, flag)
+  }
+  assert.is((await runCli(['help', 'serve'])).stdout, serve.stdout)
+  assert.is((await runCli(['frobnicate'])).code, 2)
+  assert.is((await runCli(['serve', '--nope'])).code, 2)
+  const bad = await runCli(['serve', '--store', 'bogus:x'])
+  assert.is(bad.code, 1)
+  assert.match(bad.stderr, "unknown store 'bogus:x'")
+  assert.is((await runCli(['serve', '--port', 'http'])).code, 2)
+  assert.match((await runCli(['--version'])).stdout, /^\d+\.\d+\.\d+/)
+})
+
+test('memory store: HOST/PORT env, one JSON log line per request without Authorization, SIGTERM exits 0', async () => {
+  const served = await startServe(['--store', 'memory'], { PORT: '0', HOST: '127.0.0.1' })
+  try {
+    assert.match(served.url, /^http:\/\/127\.0\.0\.1:\d+$/)
+    const r = await call(`${served.url}/cnr/version`, { headers: { authorization: 'super-secret-token' } })
+    assert.is(r.status, 200)
+    await postJson(`${served.url}/api/v1/packages/acme/x`, { blob: 'secret-body-text', release: '1.0.0' }, { authorization: 'super-secret-token' })
+  } finally {
+    assert.is(await served.stop('SIGTERM'), 0)
+  }
+  const lines = served.out.map((l) => JSON.parse(l) as Record<string, unknown>)
+  const requests = lines.filter((l) => l.msg === 'request')
+  assert.is(requests.length, 2)
+  assert.equal(requests[0], { ...requests[0], method: 'GET', path: '/cnr/version', status: 200 })
+  for (const key of ['time', 'bytes', 'ms', 'remote']) assert.ok(key in requests[0]!, key)
+  assert.is(requests[1]!.method, 'POST')
+  assert.not.match(served.out.join('\n'), 'super-secret-token')
+  assert.not.match(served.out.join('\n'), 'secret-body-text')
+  assert.ok(lines.some((l) => l.msg === 'stopped'))
+})
+
+test('static token (APPR_TOKEN): writes need it, reads do not', async () => {
+  const served = await startServe(['--store', 'memory', '--port', '0'], { APPR_TOKEN: 'tok-123' })
+  try {
+    const A = `${served.url}/cnr/api/v1/packages`
+    const blob = b64(await tarGz({ 'x/Chart.yaml': 'name: x\n' }))
+    let r = await postJson(`${A}/acme/x`, { blob, release: '1.0.0' })
+    assert.is(r.status, 401)
+    assert.is(r.body.code, 'unauthorized-access')
+    r = await postJson(`${A}/acme/x`, { blob, release: '1.0.0' }, { authorization: 'wrong' })
+    assert.is(r.status, 401)
+    r = await postJson(`${A}/acme/x`, { blob, release: '1.0.0' }, { authorization: 'tok-123' })
+    assert.not.equal(r.status, 401)
+    r = await postJson(`${A}/acme/y`, { blob, release: '1.0.0' }, { authorization: 'Bearer tok-123' })
+    assert.not.equal(r.status, 401)
+    r = await call(A)
+    assert.is(r.status === 200 || r.status === 501, true)
+  } finally {
+    await served.stop()
+  }
+})
+
+/** GET that reads at least `firstBytes`, then holds the rest until `resume()`. */
+function pausedGet(url: string, firstBytes: number) {
+  let resume!: () => void
+  const gate = new Promise<void>((r) => (resume = r))
+  let onStarted!: () => void
+  let onFailed!: (e: unknown) => void
+  const started = new Promise<void>((r, j) => {
+    onStarted = r
+    onFailed = j
+  })
+  const result = new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
+    const req = httpRequest(url, (res) => {
+      const chunks: Buffer[] = []
+      let got = 0
+      let gated = false
+      res.on('data', (chunk: Buffer) => {
+        chunks.push(chunk)
+        got += chunk.length
+        if (!gated && got >= firstBytes) {
+          gated = true
+          res.pause()
+          onStarted()
+          void gate.then(() => res.resume())
+        }
+      })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end()
+  })
+  result.catch(onFailed)
+  return { started, resume: () => resume(), result }
+}
+
+test('level store: data survives a restart; SIGTERM lets an in-flight pull finish', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'appr-serve-'))
+  try {
+    let served: Served
+    try {
+      served = await startServe(['--store', `level:${dir}`, '--port', '0'])
+    } catch (e) {
+      if (/not available in this build/.test(String(e))) {
+        console.log('SKIPPED SUITE: serve level persistence — needs adapters/level (merge main once the level adapter lands)')
+        if (process.env.CI === 'true') throw e
+        return
+      }
+      throw e
+    }
+    const A = `${served.url}/cnr/api/v1/packages`
+    // ~12 MiB of incompressible content: larger than loopback socket buffers, so the pull is
+    // still being written when the signal arrives.
+    const big = await tarGz({ 'big/Chart.yaml': 'name: big\n', 'big/data.bin': randomBytes(9 * 1024 * 1024).toString('base64') })
+    const r = await postJson(`${A}/acme/big`, { blob: b64(big), release: '1.0.0', media_type: 'helm' })
+    if (r.status === 501) {
+      await served.stop()
+      console.log('SKIPPED SUITE: serve level persistence — the Registry is still a stub (merge main once it lands)')
+      if (process.env.CI === 'true') assert.unreachable('Registry is a stub')
+      return
+    }
+    assert.is(r.status, 200, JSON.stringify(r.body))
+    const shown = await call(`${A}/acme/big/1.0.0/helm`)
+    const pull = pausedGet(`${A}/acme/big/1.0.0/helm/pull`, 64 * 1024)
+    await pull.started
+    const exit = served.stop('SIGTERM')
+    await new Promise((r) => setTimeout(r, 300))
+    assert.is(served.child.exitCode, null, 'the server waits for the in-flight pull')
+    pull.resume()
+    const pulled = await pull.result
+    assert.is(pulled.status, 200)
+    assert.is(createHash('sha256').update(pulled.body).digest('hex'), createHash('sha256').update(big).digest('hex'))
+    assert.is(await exit, 0)
+
+    const again = await startServe(['--store', `level:${dir}`, '--port', '0'])
+    try {
+      const after = await call(`${again.url}/cnr/api/v1/packages/acme/big/1.0.0/helm`)
+      assert.is(after.status, 200)
+      assert.equal(after.body, shown.body)
+    } finally {
+      assert.is(await again.stop('SIGINT'), 0)
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test.run()

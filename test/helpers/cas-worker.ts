@@ -1,0 +1,50 @@
+/**
+ * A child process that writes to a shared redis or etcd store, for multi-process tests and the
+ * throughput bench. Argument: JSON `{ adapter, url?, hosts?, prefix, count, mode, id }`.
+ * - mode `counter`: `count` compare-and-set increments of the one key `counter`.
+ * - mode `independent`: `count` create-if-absent commits of keys `w/<id>/<n>` (no contention).
+ * Prints one JSON line `{ commits, conflicts, ms }`.
+ */
+import type { KvStore } from '../../src/storage/kv.js'
+
+interface WorkerConfig {
+  adapter: 'redis' | 'etcd'
+  url?: string
+  hosts?: string[]
+  prefix: string
+  count: number
+  mode: 'counter' | 'independent'
+  id: number
+  /** Wall-clock time (ms) at which to begin, so all processes really run at once. */
+  startAt?: number
+}
+
+const config = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig
+const store: KvStore =
+  config.adapter === 'redis'
+    ? (await import('appr-core/adapters/redis')).redisStore({ url: config.url!, prefix: config.prefix })
+    : (await import('appr-core/adapters/etcd')).etcdStore({ hosts: config.hosts!, prefix: config.prefix })
+
+const bytes = (s: string) => new TextEncoder().encode(s)
+let conflicts = 0
+await store.get('warm-up')
+if (config.startAt) await new Promise((r) => setTimeout(r, Math.max(0, config.startAt! - Date.now())))
+const started = performance.now()
+for (let n = 0; n < config.count; n++) {
+  if (config.mode === 'counter') {
+    for (;;) {
+      const cur = await store.get('counter')
+      const value = cur ? Number(new TextDecoder().decode(cur.value)) : 0
+      const r = await store.commit({ checks: [{ key: 'counter', version: cur?.version ?? null }], puts: [{ key: 'counter', value: bytes(String(value + 1)) }] })
+      if (r.ok) break
+      conflicts++
+    }
+  } else {
+    const key = `w/${config.id}/${String(n).padStart(7, '0')}`
+    const r = await store.commit({ checks: [{ key, version: null }], puts: [{ key, value: bytes(key) }] })
+    if (!r.ok) throw new Error(`unexpected conflict on ${key}`)
+  }
+}
+const ms = performance.now() - started
+await store.close()
+console.log(JSON.stringify({ commits: config.count, conflicts, ms }))

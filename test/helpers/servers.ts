@@ -1,0 +1,362 @@
+/**
+ * Throwaway redis-server and etcd processes for tests: free loopback ports, temp dirs, readiness
+ * wait, and cleanup on stop, on test failure and on process exit. Or external servers from
+ * `APPR_TEST_REDIS_URL` / `APPR_TEST_ETCD_ENDPOINTS` (then stop/kill/restart are unsupported).
+ *
+ * ```ts
+ * const redis = await startRedis()          // undefined when skipped (binary missing, not in CI)
+ * if (!redis) { … } else { redisStore({ url: redis.url }) … await redis.stop() }
+ * ```
+ * @module
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { createServer, connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+/** A server (or cluster) under test. */
+export interface TestServer {
+  /** Stops gracefully (SIGTERM, then SIGKILL) and removes its temp dir. Idempotent. */
+  stop(): Promise<void>
+  /** SIGKILLs the process(es) without cleanup of data (a crash). */
+  kill(): Promise<void>
+  /** Starts again on the same ports and data dir (after kill or a graceful stop of the process). */
+  restart(): Promise<void>
+  /** True when the server was started by this harness (fault tests need that). */
+  readonly owned: boolean
+}
+
+/** A throwaway redis-server. */
+export interface TestRedis extends TestServer {
+  readonly url: string
+  readonly port: number
+  /** Restarts gracefully: SIGTERM (redis persists on shutdown when configured), then start. */
+  bounce(): Promise<void>
+}
+
+/** A throwaway etcd member or cluster. */
+export interface TestEtcd extends TestServer {
+  /** Client URLs of every member. */
+  readonly endpoints: string[]
+  /** Member names, in the order of `endpoints`. */
+  readonly members: readonly string[]
+  /** Kills one member (SIGKILL). */
+  killMember(index: number): Promise<void>
+  /** Restarts one member on its data dir. */
+  restartMember(index: number): Promise<void>
+  /** Index of the current leader (asks each live member). */
+  leader(): Promise<number>
+}
+
+const live = new Set<ChildProcess>()
+const dirs = new Set<string>()
+let hooked = false
+
+function hookExit(): void {
+  if (hooked) return
+  hooked = true
+  const cleanup = (): void => {
+    for (const child of live) {
+      try {
+        child.kill('SIGKILL')
+      } catch {}
+    }
+    for (const dir of dirs) {
+      try {
+        rmSync(dir, { recursive: true, force: true })
+      } catch {}
+    }
+  }
+  process.on('exit', cleanup)
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      cleanup()
+      process.exit(130)
+    })
+  }
+  process.on('uncaughtException', (e) => {
+    cleanup()
+    console.error(e)
+    process.exit(1)
+  })
+}
+
+/** A binary on PATH (or at a known Debian location), or undefined. */
+export function findBinary(name: string): string | undefined {
+  for (const candidate of [`/usr/bin/${name}`, `/usr/local/bin/${name}`]) if (existsSync(candidate)) return candidate
+  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' })
+  const path = found.stdout.trim()
+  return found.status === 0 && path ? path : undefined
+}
+
+/**
+ * Reports a suite that cannot run. Prints `SKIPPED SUITE: <name> — <how>` and returns; in CI
+ * (`CI=true`) throws instead so the run fails.
+ */
+export function skipOrFail(name: string, how: string): void {
+  const line = `SKIPPED SUITE: ${name} — ${how}`
+  if (process.env.CI === 'true') throw new Error(`${line} (a missing server is a failure in CI)`)
+  console.log(line)
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.unref()
+    server.on('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+async function waitFor(what: string, probe: () => Promise<boolean>, child: () => ChildProcess | undefined, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (await probe().catch(() => false)) return
+    const c = child()
+    if (c && c.exitCode !== null) throw new Error(`${what} exited with ${c.exitCode} before it was ready`)
+    if (Date.now() > deadline) throw new Error(`${what} not ready after ${timeoutMs} ms`)
+    await sleep(50)
+  }
+}
+
+/** Sends one inline command to redis and resolves with the first reply line. */
+function redisPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    let data = ''
+    const done = (ok: boolean) => {
+      socket.destroy()
+      resolve(ok)
+    }
+    socket.setTimeout(1000, () => done(false))
+    socket.on('error', () => done(false))
+    socket.on('data', (d) => {
+      data += d
+      if (data.includes('\r\n')) done(data.startsWith('+PONG'))
+    })
+    socket.write('PING\r\n')
+  })
+}
+
+function spawnTracked(bin: string, args: string[], logPrefix: string): ChildProcess {
+  hookExit()
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  live.add(child)
+  let tail = ''
+  const keep = (d: Buffer) => {
+    tail = (tail + d.toString()).slice(-4000)
+  }
+  child.stdout?.on('data', keep)
+  child.stderr?.on('data', keep)
+  child.on('exit', (code, signal) => {
+    live.delete(child)
+    if (process.env.APPR_TEST_SERVER_LOGS) console.error(`[${logPrefix}] exited ${code ?? signal}\n${tail}`)
+  })
+  return child
+}
+
+async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<void>((r) => child.once('exit', () => r()))
+  child.kill(signal)
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+  await exited
+  clearTimeout(timer)
+}
+
+/** Options of {@link startRedis}. */
+export interface StartRedisOptions {
+  /** Suite name for the SKIPPED SUITE line (default `redis`). */
+  readonly suite?: string
+  /** AOF with `appendfsync always`, so acknowledged writes survive kill and restart. */
+  readonly persistent?: boolean
+  /** Allows DEBUG (e.g. `DEBUG SLEEP` to stall the server) from loopback clients. */
+  readonly debug?: boolean
+}
+
+/**
+ * Starts a throwaway redis-server (or uses `APPR_TEST_REDIS_URL`). Returns undefined when the
+ * binary is missing outside CI (after printing the SKIPPED SUITE line).
+ */
+export async function startRedis(options: StartRedisOptions = {}): Promise<TestRedis | undefined> {
+  const external = process.env.APPR_TEST_REDIS_URL
+  if (external) {
+    const unsupported = async () => {
+      throw new Error('APPR_TEST_REDIS_URL is an external server: stop/kill/restart are not available')
+    }
+    return { url: external, port: Number(new URL(external).port || 6379), owned: false, stop: async () => {}, kill: unsupported, restart: unsupported, bounce: unsupported }
+  }
+  const bin = findBinary('redis-server')
+  if (!bin) {
+    skipOrFail(options.suite ?? 'redis', 'install redis-server (apt-get install redis-server) or set APPR_TEST_REDIS_URL')
+    return undefined
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'appr-redis-'))
+  dirs.add(dir)
+  const port = await freePort()
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no', '--protected-mode', 'yes', '--loglevel', 'warning']
+  if (options.persistent) args.push('--appendonly', 'yes', '--appendfsync', 'always')
+  else args.push('--appendonly', 'no')
+  if (options.debug) args.push('--enable-debug-command', 'local')
+  let child: ChildProcess | undefined
+  let stopped = false
+  const start = async () => {
+    child = spawnTracked(bin, args, `redis:${port}`)
+    await waitFor(`redis-server on ${port}`, () => redisPing(port), () => child)
+  }
+  await start()
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    owned: true,
+    async stop() {
+      if (stopped) return
+      stopped = true
+      await stopChild(child)
+      rmSync(dir, { recursive: true, force: true })
+      dirs.delete(dir)
+    },
+    async kill() {
+      await stopChild(child, 'SIGKILL')
+    },
+    async restart() {
+      await stopChild(child)
+      await start()
+    },
+    async bounce() {
+      await stopChild(child)
+      await start()
+    },
+  }
+}
+
+/** Options of {@link startEtcd}. */
+export interface StartEtcdOptions {
+  /** Suite name for the SKIPPED SUITE line (default `etcd`). */
+  readonly suite?: string
+  /** 1 (default) or 3 members on loopback. */
+  readonly members?: 1 | 3
+}
+
+async function etcdHealthy(clientUrl: string): Promise<boolean> {
+  const res = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1000) })
+  if (!res.ok) return false
+  const body = (await res.json()) as { health?: string }
+  return body.health === 'true'
+}
+
+/**
+ * Starts a throwaway etcd (one member, or a 3-member cluster) or uses `APPR_TEST_ETCD_ENDPOINTS`
+ * (comma-separated). Returns undefined when the binary is missing outside CI.
+ */
+export async function startEtcd(options: StartEtcdOptions = {}): Promise<TestEtcd | undefined> {
+  const external = process.env.APPR_TEST_ETCD_ENDPOINTS
+  if (external && (options.members ?? 1) === 1) {
+    const unsupported = async () => {
+      throw new Error('APPR_TEST_ETCD_ENDPOINTS is an external cluster: stop/kill/restart are not available')
+    }
+    const endpoints = external.split(',').map((s) => s.trim())
+    return {
+      endpoints,
+      members: endpoints,
+      owned: false,
+      stop: async () => {},
+      kill: unsupported,
+      restart: unsupported,
+      killMember: unsupported,
+      restartMember: unsupported,
+      leader: unsupported,
+    }
+  }
+  const bin = findBinary('etcd')
+  if (!bin) {
+    skipOrFail(options.suite ?? 'etcd', "install etcd (apt-get install etcd-server) or set APPR_TEST_ETCD_ENDPOINTS")
+    return undefined
+  }
+  const count = options.members ?? 1
+  const root = mkdtempSync(join(tmpdir(), 'appr-etcd-'))
+  dirs.add(root)
+  const names = Array.from({ length: count }, (_, i) => `m${i}`)
+  const clientPorts: number[] = []
+  const peerPorts: number[] = []
+  for (let i = 0; i < count; i++) {
+    clientPorts.push(await freePort())
+    peerPorts.push(await freePort())
+  }
+  const clientUrl = (i: number) => `http://127.0.0.1:${clientPorts[i]}`
+  const peerUrl = (i: number) => `http://127.0.0.1:${peerPorts[i]}`
+  const initialCluster = names.map((n, i) => `${n}=${peerUrl(i)}`).join(',')
+  const token = `appr-test-${process.pid}-${Date.now()}`
+  const children: (ChildProcess | undefined)[] = new Array(count).fill(undefined)
+  const argsOf = (i: number): string[] => [
+    '--name', names[i]!,
+    '--data-dir', join(root, names[i]!),
+    '--listen-client-urls', clientUrl(i),
+    '--advertise-client-urls', clientUrl(i),
+    '--listen-peer-urls', peerUrl(i),
+    '--initial-advertise-peer-urls', peerUrl(i),
+    '--initial-cluster', initialCluster,
+    '--initial-cluster-token', token,
+    '--initial-cluster-state', 'new',
+    '--heartbeat-interval', '50',
+    '--election-timeout', '500',
+    '--log-level', 'error',
+    '--logger', 'zap',
+  ]
+  const startMember = (i: number) => {
+    children[i] = spawnTracked(bin, argsOf(i), `etcd:${names[i]}`)
+  }
+  const waitMember = (i: number) => waitFor(`etcd member ${names[i]}`, () => etcdHealthy(clientUrl(i)), () => children[i], 30_000)
+  for (let i = 0; i < count; i++) startMember(i)
+  for (let i = 0; i < count; i++) await waitMember(i)
+  let stopped = false
+  const endpoints = names.map((_, i) => clientUrl(i))
+  return {
+    endpoints,
+    members: names,
+    owned: true,
+    async stop() {
+      if (stopped) return
+      stopped = true
+      await Promise.all(children.map((c) => stopChild(c)))
+      rmSync(root, { recursive: true, force: true })
+      dirs.delete(root)
+    },
+    async kill() {
+      await Promise.all(children.map((c) => stopChild(c, 'SIGKILL')))
+    },
+    async restart() {
+      await Promise.all(children.map((c) => stopChild(c)))
+      for (let i = 0; i < count; i++) startMember(i)
+      for (let i = 0; i < count; i++) await waitMember(i)
+    },
+    async killMember(i) {
+      await stopChild(children[i], 'SIGKILL')
+    },
+    async restartMember(i) {
+      await stopChild(children[i])
+      startMember(i)
+      await waitMember(i)
+    },
+    async leader() {
+      for (let i = 0; i < count; i++) {
+        const c = children[i]
+        if (!c || c.exitCode !== null || c.signalCode !== null) continue
+        try {
+          const res = await fetch(`${clientUrl(i)}/v3/maintenance/status`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(1000) })
+          const body = (await res.json()) as { leader?: string; header?: { member_id?: string } }
+          if (body.leader && body.leader === body.header?.member_id) return i
+        } catch {}
+      }
+      return -1
+    },
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The node:http listener on its own: streaming with back-pressure, client aborts releasing the
+ * blob stream, HEAD, Content-Length, streamed request bodies, set-cookie, close() with a
+ * request in flight.
+ */
+import { request as httpRequest } from 'node:http'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { type ResponseInfo, serve } from 'appr-core/http/node'
+import { toByteStream } from '../../src/http/respond.js'
+
+const chunk = new Uint8Array(64 * 1024).fill(7)
+
+test('a client abort mid-body cancels the source; the server keeps serving', async () => {
+  let produced = 0
+  let released = false
+  const infos: ResponseInfo[] = []
+  async function* endless() {
+    try {
+      for (;;) {
+        produced++
+        yield chunk
+      }
+    } finally {
+      released = true
+    }
+  }
+  const server = await serve({
+    port: 0,
+    onResponse: (info) => infos.push(info),
+    handler: async (req) => (new URL(req.url).pathname === '/ok' ? new Response('fine') : new Response(toByteStream(endless()))),
+  })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const req = httpRequest(`${server.url}/stream`, (res) => {
+        let got = 0
+        res.on('data', (d: Buffer) => {
+          got += d.length
+          if (got > 1024 * 1024) req.destroy()
+        })
+        res.on('close', () => resolve())
+      })
+      req.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' ? resolve() : reject(e)))
+      req.end()
+    })
+    for (let i = 0; i < 50 && !released; i++) await new Promise((r) => setTimeout(r, 20))
+    assert.ok(released, 'the source was released')
+    // Back-pressure: the server produced about what the client read plus socket buffers, not more.
+    assert.ok(produced * chunk.length < 32 * 1024 * 1024, `produced ${produced} chunks`)
+    assert.is(await (await fetch(`${server.url}/ok`)).text(), 'fine')
+    const aborted = infos.find((i) => i.url === '/stream')
+    assert.ok(aborted?.aborted)
+    assert.is(aborted?.status, 200)
+  } finally {
+    await server.close()
+  }
+})
+
+test('HEAD: headers without a body; request bodies stream in; set-cookie kept', async () => {
+  const server = await serve({
+    port: 0,
+    handler: async (req) => {
+      if (req.method === 'POST') {
+        let n = 0
+        for await (const c of req.body as unknown as AsyncIterable<Uint8Array>) n += c.byteLength
+        return Response.json({ n, url: req.url, host: new URL(req.url).host })
+      }
+      const headers = new Headers({ 'content-length': '5', 'content-type': 'text/plain' })
+      headers.append('set-cookie', 'a=1')
+      headers.append('set-cookie', 'b=2')
+      return new Response('hello', { headers })
+    },
+  })
+  try {
+    const head = await fetch(server.url, { method: 'HEAD' })
+    assert.is(head.headers.get('content-length'), '5')
+    assert.is((await head.arrayBuffer()).byteLength, 0)
+    const get = await fetch(server.url)
+    assert.equal(get.headers.getSetCookie(), ['a=1', 'b=2'])
+    assert.is(await get.text(), 'hello')
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < 64; i++) c.enqueue(chunk)
+        c.close()
+      },
+    })
+    const r = await fetch(`${server.url}/p?q=1`, { method: 'POST', body, duplex: 'half' } as RequestInit)
+    const json = (await r.json()) as { n: number; url: string }
+    assert.is(json.n, 64 * chunk.length)
+    assert.ok(json.url.endsWith('/p?q=1'))
+  } finally {
+    await server.close()
+  }
+})
+
+test('a throwing handler is a 500 appr error; close() waits for a request in flight', async () => {
+  let release!: () => void
+  const gate = new Promise<void>((r) => (release = r))
+  const errors: unknown[] = []
+  const server = await serve({
+    port: 0,
+    onError: (e) => errors.push(e),
+    handler: async (req) => {
+      if (req.url.endsWith('/boom')) throw new Error('internal detail')
+      await gate
+      return new Response('late')
+    },
+  })
+  const boom = await fetch(`${server.url}/boom`)
+  assert.is(boom.status, 500)
+  assert.equal(await boom.json(), { code: 'internal-error', message: 'internal server error', details: {} })
+  assert.is(errors.length, 1)
+  const slow = fetch(`${server.url}/slow`).then((r) => r.text())
+  await new Promise((r) => setTimeout(r, 100))
+  let closed = false
+  const closing = server.close().then(() => (closed = true))
+  await new Promise((r) => setTimeout(r, 100))
+  assert.is(closed, false)
+  release()
+  assert.is(await slow, 'late')
+  await closing
+  assert.ok(closed)
+})
+
+test.run()

@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs'
+import { gzipSync } from 'node:zlib'
+import * as tar from 'tar-stream'
+import { listAll } from 'appr-core'
+import type { KvStore } from 'appr-core'
+
+const here = new URL('./fixtures/', import.meta.url)
+
+export const rocketchat = new Uint8Array(Buffer.from(readFileSync(new URL('rocketchat.tar.gz.b64', here), 'utf8'), 'base64'))
+export const kubeUi = new Uint8Array(readFileSync(new URL('kube-ui.tar.gz', here)))
+export const backup1 = (): unknown => JSON.parse(readFileSync(new URL('backup1.json', here), 'utf8'))
+
+/** A gzipped tar of `files` (name → text). */
+export async function tgz(files: Record<string, string>): Promise<Uint8Array> {
+  const pack = tar.pack()
+  for (const [name, text] of Object.entries(files)) pack.entry({ name }, text)
+  pack.finalize()
+  const parts: Buffer[] = []
+  for await (const part of pack) parts.push(part as Buffer)
+  return new Uint8Array(gzipSync(Buffer.concat(parts)))
+}
+
+export async function collect(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = []
+  for await (const p of stream) parts.push(p)
+  return new Uint8Array(Buffer.concat(parts))
+}
+
+/** Every key and its version, to prove a failed operation changed nothing. */
+export async function snapshot(store: KvStore): Promise<string[]> {
+  const out: string[] = []
+  for await (const e of listAll(store, '')) out.push(`${e.key}@${e.version}`)
+  return out
+}
+
+export interface Counts {
+  calls: number
+  keys: number
+  conflicts: number
+}
+
+/** A KvStore proxy counting calls and keys touched (reads, list results, writes, checks). */
+export function counting(store: KvStore): { store: KvStore; counts: Counts; reset(): void } {
+  const counts: Counts = { calls: 0, keys: 0, conflicts: 0 }
+  const proxy: KvStore = {
+    name: store.name,
+    capabilities: store.capabilities,
+    async get(key) {
+      counts.calls++
+      counts.keys++
+      return store.get(key)
+    },
+    async getMany(keys) {
+      counts.calls++
+      counts.keys += keys.length
+      return store.getMany(keys)
+    },
+    async list(options) {
+      counts.calls++
+      const page = await store.list(options)
+      counts.keys += page.length
+      return page
+    },
+    async commit(commit) {
+      counts.calls++
+      counts.keys += (commit.checks?.length ?? 0) + (commit.puts?.length ?? 0) + (commit.deletes?.length ?? 0)
+      const result = await store.commit(commit)
+      if (!result.ok) counts.conflicts++
+      return result
+    },
+    close: () => store.close(),
+  }
+  return {
+    store: proxy,
+    counts,
+    reset() {
+      counts.calls = 0
+      counts.keys = 0
+      counts.conflicts = 0
+    },
+  }
+}
