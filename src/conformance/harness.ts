@@ -47,6 +47,11 @@ export interface ConformanceOptions {
   readonly path?: string
   /** Time budget of one property in ms before it counts as hung (default 120 s quick, 30 min deep). */
   readonly timeoutMs?: number
+  /**
+   * Called once after the last suite ran (uvu has no global after-hook): stop the server the
+   * test file started here. {@link checkConformance} calls it before returning.
+   */
+  readonly teardown?: () => void | Promise<void>
   /** Where progress lines go (default `console.log`). */
   readonly log?: (line: string) => void
 }

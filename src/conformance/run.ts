@@ -84,6 +84,7 @@ export async function checkConformance(options: ConformanceOptions, check: Check
     }
     if (check.bail && firstFailureMs !== undefined) break
   }
+  await options.teardown?.()
   return {
     name: options.name,
     seed: settings.seed,
@@ -110,8 +111,16 @@ export async function runConformance(options: ConformanceOptions, groups: readon
   const { suite } = await import('uvu')
   const settings = await settle(options, groups)
   const fixed: ConformanceOptions = { ...options, seed: settings.seed }
-  const capabilities = await probe(fixed)
+  let capabilities: KvCapabilities
+  try {
+    capabilities = await probe(fixed)
+  } catch (error) {
+    await options.teardown?.()
+    throw error
+  }
   settings.log(`conformance: ${options.name} · profile ${settings.profile} · APPR_CONFORMANCE_SEED=${settings.seed} · ${JSON.stringify(capabilities)}`)
+  let last: ReturnType<typeof suite> | undefined
+  const queued: ReturnType<typeof suite>[] = []
   for (const group of selected(groups, settings.only)) {
     const missing = missingFor(group.needs, capabilities, fixed, settings)
     if (missing !== undefined) {
@@ -119,6 +128,7 @@ export async function runConformance(options: ConformanceOptions, groups: readon
       continue
     }
     const test = suite(`${options.name} ${group.name}`)
+    queued.push(test)
     for (const property of group.properties) {
       const why = missingFor(property.needs, capabilities, fixed, settings)
       if (why !== undefined) {
@@ -130,6 +140,11 @@ export async function runConformance(options: ConformanceOptions, groups: readon
         if (result.status === 'failed') throw result.error
       })
     }
-    test.run()
+    last = test
   }
+  const teardown = options.teardown
+  if (teardown && last) last.after(async () => teardown())
+  else await teardown?.()
+  // Queued only now, so the teardown hook is attached to the last suite before any suite runs.
+  for (const s of queued) s.run()
 }
