@@ -57,7 +57,7 @@ export interface ConformanceOptions {
 }
 
 /** Something a property needs that an adapter may not have. */
-export type Need = 'persistent' | 'multiProcess' | 'worker' | 'maxValueBytes' | 'maxOpsPerCommit' | 'maxKeyBytes' | 'registry'
+export type Need = 'persistent' | 'multiProcess' | 'singleProcess' | 'worker' | 'maxValueBytes' | 'maxOpsPerCommit' | 'maxKeyBytes' | 'registry'
 
 /** One property of the contract. `run` throws to fail. */
 export interface Property {
@@ -105,6 +105,7 @@ export interface ConformanceReport {
 const describeNeed: Record<Need, string> = {
   persistent: 'capabilities.persistent',
   multiProcess: 'capabilities.multiProcess',
+  singleProcess: 'capabilities.multiProcess = false',
   worker: 'the worker option (a module exporting open(location))',
   maxValueBytes: 'capabilities.maxValueBytes',
   maxOpsPerCommit: 'capabilities.maxOpsPerCommit',
@@ -144,7 +145,13 @@ export function settingsOf(options: ConformanceOptions): Settings {
 /** What is missing for `needs`, or undefined when everything is there. */
 export function missingFor(needs: readonly Need[] | undefined, caps: KvCapabilities, options: ConformanceOptions, settings?: Settings): string | undefined {
   const missing = (needs ?? []).filter((need) =>
-    need === 'worker' ? options.worker === undefined : need === 'registry' ? settings?.registryReady !== true : !caps[need],
+    need === 'worker'
+      ? options.worker === undefined
+      : need === 'registry'
+        ? settings?.registryReady !== true
+        : need === 'singleProcess'
+          ? caps.multiProcess
+          : !caps[need],
   )
   return missing.length === 0 ? undefined : missing.map((n) => describeNeed[n]).join(' and ')
 }
