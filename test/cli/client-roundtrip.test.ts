@@ -11,33 +11,9 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { cli } from './client-helpers.js'
 import { inspectArchive } from 'appr-core/archive'
 import { makeHostileArchives } from '../../scripts/make-hostile-archives.js'
-
-type Run = (args: string[]) => Promise<number>
-const commands: Record<string, Run> = {
-  pack: (await import('../../src/cli/commands/pack.js')).run,
-  push: (await import('../../src/cli/commands/push.js')).run,
-  pull: (await import('../../src/cli/commands/pull.js')).run,
-  show: (await import('../../src/cli/commands/show.js')).run,
-  list: (await import('../../src/cli/commands/list.js')).run,
-  channel: (await import('../../src/cli/commands/channel.js')).run,
-}
-
-async function cli(name: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = []
-  const err: string[] = []
-  const [o, e] = [process.stdout.write, process.stderr.write]
-  process.stdout.write = ((c: string | Uint8Array) => out.push(String(c)) > 0) as typeof process.stdout.write
-  process.stderr.write = ((c: string | Uint8Array) => err.push(String(c)) > 0) as typeof process.stderr.write
-  try {
-    const code = await commands[name]!(args)
-    return { code, out: out.join(''), err: err.join('') }
-  } finally {
-    process.stdout.write = o
-    process.stderr.write = e
-  }
-}
 
 const TOKEN = 'round-trip-token'
 let server: ChildProcess | undefined
