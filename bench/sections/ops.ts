@@ -19,6 +19,8 @@ export interface OpRow {
   /** Packages in the registry when measured (for push: the fill went from 0 to this). */
   readonly size: number
   readonly op: OpName
+  /** `fill`: the push row of the registry filling from 0 to `size` (the reference's measure); `at-size`: ops at that size. */
+  readonly phase: 'fill' | 'at-size'
   /** Concurrent clients in all (for the multi-process rows: processes × clients each). */
   readonly clients: number
   /** Client processes (1 unless the multi-process phase). */
@@ -128,6 +130,7 @@ export async function opsSection(backend: Backend, options: OpsOptions): Promise
       backend: backend.name,
       size,
       op,
+      phase: accumulated ? 'fill' : 'at-size',
       clients,
       processes: 1,
       registry: r,
@@ -204,6 +207,7 @@ export async function opsSection(backend: Backend, options: OpsOptions): Promise
             backend: backend.name,
             size,
             op,
+            phase: 'at-size',
             clients: p * options.clientsPerProcess,
             processes: p,
             registry: r,
