@@ -3,7 +3,7 @@
  * JSON file under bench/results/.
  */
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import type { DigestRow } from '../sections/digest.js'
 import type { OpRow } from '../sections/ops.js'
@@ -205,4 +205,35 @@ export function verdicts(ops: readonly OpRow[], digest: readonly DigestRow[], rs
     })
   }
   return out
+}
+
+/** The tables of one run, titled (a table with only its header row has no data). */
+export function resultTables(results: Results): [string, string[][]][] {
+  return [
+    ['Registry beside raw backend', opsTable(results.ops)],
+    ['Digest + validate throughput', digestTable(results.digest)],
+    ['Peak RSS, one large blob pushed then pulled', rssTable(results.rss)],
+    ['Targets (issue #7)', verdictTable(results.targets)],
+  ]
+}
+
+/** Replaces the results section of docs/performance.md with the tables of `runs`. */
+export function writeDoc(doc: string, runs: readonly Results[]): void {
+  const start = '<!-- bench:results:start -->'
+  const end = '<!-- bench:results:end -->'
+  const text = readFileSync(doc, 'utf8')
+  const from = text.indexOf(start)
+  const to = text.indexOf(end)
+  if (from < 0 || to < from) throw new Error(`${doc} lacks the ${start} … ${end} markers`)
+  const sections = runs.map((run) => {
+    const m = run.machine as Record<string, unknown>
+    const facts = `Run of ${run.startedAt.slice(0, 16).replace('T', ' ')} UTC on ${m.cpu} ×${m.cores} (${m.memoryGiB} GiB), ${m.platform}, node ${m.node}, commit ${m.commit}; load average ${(m.loadAverageAtStart as number[]).join(' ')} at start, ${(m.loadAverageAtEnd as number[]).join(' ')} at end. Options: \`${JSON.stringify(run.options)}\`.`
+    const body = resultTables(run)
+      .filter(([, t]) => t.length > 1)
+      .map(([title, t]) => `#### ${title}\n\n${renderMarkdown(t)}`)
+      .join('\n\n')
+    const skipped = run.skipped.length ? `\n\nNot run: ${run.skipped.map((s) => `${s.name} (${s.skipped})`).join('; ')}.` : ''
+    return `${facts}\n\n${body}${skipped}`
+  })
+  writeFileSync(doc, `${text.slice(0, from + start.length)}\n${sections.join('\n\n---\n\n')}\n${text.slice(to)}`)
 }
