@@ -40,6 +40,7 @@ export async function runProcesses(jobs: readonly WorkerJob[], samples: Samples)
       if (r.type !== 'done') continue
       if (r.error !== undefined) samples.error ??= r.error
       samples.latencies.push(...r.latencies)
+      samples.cpuUs += r.cpuUs
     }
   } catch (e) {
     samples.error ??= e instanceof Error ? e.message : String(e)

@@ -80,7 +80,7 @@ const mib = (n: number | undefined) => (n === undefined ? '–' : (n / 2 ** 20).
 
 /** Rows of the operations table (header first). */
 export function opsTable(rows: readonly OpRow[]): string[][] {
-  const out = [['backend', 'pkgs', 'op', 'clients', 'registry/s', 'p50 ms', 'p99 ms', 'raw/s', 'raw p50', 'raw p99', 'reg÷raw', 'flat', 'reads+commits/op']]
+  const out = [['backend', 'pkgs', 'op', 'clients', 'registry/s', 'p50 ms', 'p99 ms', 'raw/s', 'raw p50', 'raw p99', 'reg÷raw', 'CPU µs/op reg / raw', 'flat', 'reads+commits/op']]
   for (const r of rows) {
     const err = r.registry.error ? `registry: ${r.registry.error.slice(0, 60)}` : ''
     out.push([
@@ -95,6 +95,7 @@ export function opsTable(rows: readonly OpRow[]): string[][] {
       ms(r.raw.p50Ms),
       ms(r.raw.p99Ms),
       err ? err : r.ratio.toFixed(2),
+      err ? '' : `${fmt(r.registry.cpuUsPerOp)} / ${fmt(r.raw.cpuUsPerOp)}`,
       err || Number.isNaN(r.registry.flatness) ? '' : r.registry.flatness.toFixed(2),
       err ? '' : `${fmt(r.storagePerOp.reads, 1)}+${fmt(r.storagePerOp.commits, 1)}`,
     ])

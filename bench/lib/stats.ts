@@ -9,6 +9,8 @@ export interface Samples {
   readonly latencies: number[]
   /** Sum of the wall time of every block of this side, in nanoseconds. */
   wallNs: number
+  /** CPU time (user + system, every thread of the process: LevelDB's included) spent in this side's blocks, in microseconds. */
+  cpuUs: number
   /** Wall time of each block, in order (blocks of the sides alternate, so block k of each side ran close in time). */
   readonly blockNs: number[]
   /** First error, after which this side stops running. */
@@ -16,7 +18,7 @@ export interface Samples {
 }
 
 export function newSamples(): Samples {
-  return { latencies: [], wallNs: 0, blockNs: [], error: undefined }
+  return { latencies: [], wallNs: 0, cpuUs: 0, blockNs: [], error: undefined }
 }
 
 /** Summary of a {@link Samples}. Times in milliseconds. */
@@ -25,6 +27,11 @@ export interface Summary {
   readonly seconds: number
   readonly opsPerSec: number
   readonly meanMs: number
+  /**
+   * CPU time of this process per op, in microseconds: far less sensitive than wall time to other
+   * processes competing for the cores (a server backend's own CPU is not in it).
+   */
+  readonly cpuUsPerOp: number
   readonly p50Ms: number
   readonly p99Ms: number
   /** Mean cost per op in each tenth of the run, in order. */
@@ -67,6 +74,7 @@ export function summarize(samples: Samples): Summary {
     seconds,
     opsPerSec: seconds > 0 ? n / seconds : Number.NaN,
     meanMs: n ? total / n / 1e6 : Number.NaN,
+    cpuUsPerOp: n ? samples.cpuUs / n : Number.NaN,
     p50Ms: quantile(sorted, 0.5) / 1e6,
     p99Ms: quantile(sorted, 0.99) / 1e6,
     tenthsMs,
@@ -104,6 +112,7 @@ async function runBlock(side: Side, indices: readonly number[], concurrency: num
   if (samples.error !== undefined) return
   const latencies = new Array<number>(indices.length)
   let next = 0
+  const cpu = process.cpuUsage()
   const started = process.hrtime.bigint()
   const worker = async () => {
     while (next < indices.length && samples.error === undefined) {
@@ -121,7 +130,9 @@ async function runBlock(side: Side, indices: readonly number[], concurrency: num
   await Promise.all(Array.from({ length: Math.min(concurrency, indices.length) }, worker))
   if (samples.error !== undefined) return
   const wall = Number(process.hrtime.bigint() - started)
+  const used = process.cpuUsage(cpu)
   samples.wallNs += wall
+  samples.cpuUs += used.user + used.system
   samples.blockNs.push(wall)
   for (const l of latencies) samples.latencies.push(l)
 }
