@@ -10,7 +10,7 @@
  * @module
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -361,6 +361,72 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<TestEtc
         } catch {}
       }
       return -1
+    },
+  }
+}
+
+/** A throwaway Redis Cluster of masters on loopback (no replicas). */
+export interface TestRedisCluster extends Omit<TestServer, 'restart' | 'kill'> {
+  readonly nodes: readonly { host: string; port: number }[]
+}
+
+/**
+ * Starts `masters` (default 3) cluster-enabled redis-servers, splits the 16384 slots between
+ * them and joins them, waiting until `cluster_state:ok`. Returns undefined when skipped.
+ */
+export async function startRedisCluster(options: { suite?: string; masters?: number } = {}): Promise<TestRedisCluster | undefined> {
+  const bin = findBinary('redis-server')
+  if (!bin) {
+    skipOrFail(options.suite ?? 'redis cluster', 'install redis-server (apt-get install redis-server)')
+    return undefined
+  }
+  const { Redis } = await import('ioredis')
+  const count = options.masters ?? 3
+  const root = mkdtempSync(join(tmpdir(), 'appr-redis-cluster-'))
+  dirs.add(root)
+  const children: ChildProcess[] = []
+  const ports: number[] = []
+  for (let i = 0; i < count; i++) {
+    const port = await freePort()
+    const dir = join(root, String(i))
+    mkdirSync(dir)
+    ports.push(port)
+    // biome-ignore format: flag/value pairs
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
+      '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', '--loglevel', 'warning']
+    const child = spawnTracked(bin, args, `redis-cluster:${port}`)
+    children.push(child)
+    await waitFor(`redis cluster node on ${port}`, () => redisPing(port), () => child)
+  }
+  const admin = ports.map((port) => new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 1 }))
+  try {
+    const per = Math.ceil(16384 / count)
+    for (let i = 0; i < count; i++) await admin[i]!.call('CLUSTER', 'ADDSLOTSRANGE', String(i * per), String(Math.min(16383, (i + 1) * per - 1)))
+    for (let i = 1; i < count; i++) await admin[0]!.call('CLUSTER', 'MEET', '127.0.0.1', String(ports[i]))
+    await waitFor(
+      'redis cluster state ok',
+      async () => {
+        for (const a of admin) {
+          const info = String(await a.call('CLUSTER', 'INFO'))
+          if (!info.includes('cluster_state:ok') || !info.includes(`cluster_known_nodes:${count}`)) return false
+        }
+        return true
+      },
+      () => undefined,
+    )
+  } finally {
+    for (const a of admin) a.disconnect()
+  }
+  let stopped = false
+  return {
+    nodes: ports.map((port) => ({ host: '127.0.0.1', port })),
+    owned: true,
+    async stop() {
+      if (stopped) return
+      stopped = true
+      await Promise.all(children.map((c) => stopChild(c)))
+      rmSync(root, { recursive: true, force: true })
+      dirs.delete(root)
     },
   }
 }
