@@ -4,8 +4,9 @@
  * `APPR_TEST_REDIS_URL` / `APPR_TEST_ETCD_ENDPOINTS` (then stop/kill/restart are unsupported).
  *
  * ```ts
- * const redis = await startRedis()          // undefined when skipped (binary missing, not in CI)
- * if (!redis) { … } else { redisStore({ url: redis.url }) … await redis.stop() }
+ * const redis = await startRedis({ suite: 'my suite' })   // undefined when skipped (binary missing, not in CI)
+ * if (redis) { redisStore({ url: redis.url }) … ; await redis.stop() }
+ * const etcd = await startEtcd({ members: 3 })            // etcd.endpoints, killMember(i), leader() …
  * ```
  * @module
  */
@@ -176,6 +177,18 @@ async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals
   clearTimeout(timer)
 }
 
+/** An idempotent stop: every process gracefully (SIGTERM, then SIGKILL), then its temp dir. */
+function stopper(children: () => (ChildProcess | undefined)[], dir: string): () => Promise<void> {
+  let stopped = false
+  return async () => {
+    if (stopped) return
+    stopped = true
+    await Promise.all(children().map((c) => stopChild(c)))
+    rmSync(dir, { recursive: true, force: true })
+    dirs.delete(dir)
+  }
+}
+
 /** Options of {@link startRedis}. */
 export interface StartRedisOptions {
   /** Suite name for the SKIPPED SUITE line (default `redis`). */
@@ -211,7 +224,6 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
   else args.push('--appendonly', 'no')
   if (options.debug) args.push('--enable-debug-command', 'local')
   let child: ChildProcess | undefined
-  let stopped = false
   const start = async () => {
     child = spawnTracked(bin, args, `redis:${port}`)
     await waitFor(`redis-server on ${port}`, () => redisPing(port), () => child)
@@ -221,13 +233,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
     url: `redis://127.0.0.1:${port}`,
     port,
     owned: true,
-    async stop() {
-      if (stopped) return
-      stopped = true
-      await stopChild(child)
-      rmSync(dir, { recursive: true, force: true })
-      dirs.delete(dir)
-    },
+    stop: stopper(() => [child], dir),
     async kill() {
       await stopChild(child, 'SIGKILL')
     },
@@ -321,19 +327,12 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<TestEtc
   const waitMember = (i: number) => waitFor(`etcd member ${names[i]}`, () => etcdHealthy(clientUrl(i)), () => children[i], 30_000)
   for (let i = 0; i < count; i++) startMember(i)
   for (let i = 0; i < count; i++) await waitMember(i)
-  let stopped = false
   const endpoints = names.map((_, i) => clientUrl(i))
   return {
     endpoints,
     members: names,
     owned: true,
-    async stop() {
-      if (stopped) return
-      stopped = true
-      await Promise.all(children.map((c) => stopChild(c)))
-      rmSync(root, { recursive: true, force: true })
-      dirs.delete(root)
-    },
+    stop: stopper(() => children, root),
     async kill() {
       await Promise.all(children.map((c) => stopChild(c, 'SIGKILL')))
     },
@@ -417,16 +416,9 @@ export async function startRedisCluster(options: { suite?: string; masters?: num
   } finally {
     for (const a of admin) a.disconnect()
   }
-  let stopped = false
   return {
     nodes: ports.map((port) => ({ host: '127.0.0.1', port })),
     owned: true,
-    async stop() {
-      if (stopped) return
-      stopped = true
-      await Promise.all(children.map((c) => stopChild(c)))
-      rmSync(root, { recursive: true, force: true })
-      dirs.delete(root)
-    },
+    stop: stopper(() => children, root),
   }
 }
