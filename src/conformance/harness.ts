@@ -47,12 +47,17 @@ export interface ConformanceOptions {
   readonly path?: string
   /** Time budget of one property in ms before it counts as hung (default 120 s quick, 30 min deep). */
   readonly timeoutMs?: number
+  /**
+   * Called once after the last suite ran (uvu has no global after-hook): stop the server the
+   * test file started here. {@link checkConformance} calls it before returning.
+   */
+  readonly teardown?: () => void | Promise<void>
   /** Where progress lines go (default `console.log`). */
   readonly log?: (line: string) => void
 }
 
 /** Something a property needs that an adapter may not have. */
-export type Need = 'persistent' | 'multiProcess' | 'worker' | 'maxValueBytes' | 'maxOpsPerCommit' | 'maxKeyBytes'
+export type Need = 'persistent' | 'multiProcess' | 'singleProcess' | 'worker' | 'maxValueBytes' | 'maxOpsPerCommit' | 'maxKeyBytes' | 'registry'
 
 /** One property of the contract. `run` throws to fail. */
 export interface Property {
@@ -100,10 +105,12 @@ export interface ConformanceReport {
 const describeNeed: Record<Need, string> = {
   persistent: 'capabilities.persistent',
   multiProcess: 'capabilities.multiProcess',
+  singleProcess: 'capabilities.multiProcess = false',
   worker: 'the worker option (a module exporting open(location))',
   maxValueBytes: 'capabilities.maxValueBytes',
   maxOpsPerCommit: 'capabilities.maxOpsPerCommit',
   maxKeyBytes: 'capabilities.maxKeyBytes',
+  registry: 'an implemented Registry (src/registry is still the stub)',
 }
 
 /** The options after applying defaults and environment overrides. */
@@ -115,6 +122,8 @@ export interface Settings {
   readonly path?: string
   readonly timeoutMs: number
   readonly log: (line: string) => void
+  /** Whether src/registry is implemented (level-B properties run only then). */
+  readonly registryReady?: boolean
 }
 
 export function settingsOf(options: ConformanceOptions): Settings {
@@ -134,8 +143,16 @@ export function settingsOf(options: ConformanceOptions): Settings {
 }
 
 /** What is missing for `needs`, or undefined when everything is there. */
-export function missingFor(needs: readonly Need[] | undefined, caps: KvCapabilities, options: ConformanceOptions): string | undefined {
-  const missing = (needs ?? []).filter((need) => (need === 'worker' ? options.worker === undefined : !caps[need]))
+export function missingFor(needs: readonly Need[] | undefined, caps: KvCapabilities, options: ConformanceOptions, settings?: Settings): string | undefined {
+  const missing = (needs ?? []).filter((need) =>
+    need === 'worker'
+      ? options.worker === undefined
+      : need === 'registry'
+        ? settings?.registryReady !== true
+        : need === 'singleProcess'
+          ? caps.multiProcess
+          : !caps[need],
+  )
   return missing.length === 0 ? undefined : missing.map((n) => describeNeed[n]).join(' and ')
 }
 
@@ -370,7 +387,7 @@ export async function runProperty(
   capabilities: KvCapabilities,
   options: ConformanceOptions,
 ): Promise<PropertyResult> {
-  const missing = missingFor(property.needs, capabilities, options)
+  const missing = missingFor(property.needs, capabilities, options, settings)
   if (missing !== undefined) return { id: property.id, title: property.title, status: 'skipped', missing, ms: 0 }
   const started = Date.now()
   const ctx = new Ctx(settings, capabilities, property, options)

@@ -15,7 +15,7 @@
  * `APPR_CONFORMANCE_PATH`; `APPR_CONFORMANCE_PROFILE=deep` runs twenty times longer.
  * @module
  */
-export { runConformance, checkConformance, kvGroups } from './run.js'
+export { runConformance, checkConformance, kvGroups, registryGroups, allGroups } from './run.js'
 export type { CheckOptions } from './run.js'
 export { ConformanceFailure, Ctx } from './harness.js'
 export type { ConformanceOptions, ConformanceReport, Group, Need, Profile, Property, PropertyResult, WorkerHandle } from './harness.js'
@@ -23,4 +23,6 @@ export { KvModel, compareUtf8 } from './model.js'
 export type { ModelCheck, ModelEntry } from './model.js'
 export { kvCommands } from './properties/model-run.js'
 export type { KvRunModel, KvRunReal } from './properties/model-run.js'
+export { RegistryModel, outcomeOf, renderState, showOp } from './registry-model.js'
+export type { Outcome, RegistryOp } from './registry-model.js'
 export { keyArb, keyChars, prefixArb, specialValues, valueArb } from './arbitraries.js'

@@ -13,9 +13,16 @@ import { lifecycle } from './properties/lifecycle.js'
 import { limits } from './properties/limits.js'
 import { list } from './properties/list.js'
 import { modelRun } from './properties/model-run.js'
+import { registry, registryImplemented } from './properties/registry.js'
 
 /** Every group of the KvStore contract (level A), in run order: cheap and precise first. */
 export const kvGroups: readonly Group[] = [lifecycle, bytes, commit, list, limits, concurrency, modelRun, durability]
+
+/** Level B: appr registry semantics over the adapter. */
+export const registryGroups: readonly Group[] = [registry]
+
+/** Every group: level A, then level B. */
+export const allGroups: readonly Group[] = [...kvGroups, ...registryGroups]
 
 async function probe(options: ConformanceOptions): Promise<KvCapabilities> {
   const location = options.newLocation ? await options.newLocation() : 'appr-conformance-probe'
@@ -44,6 +51,12 @@ export interface CheckOptions {
   readonly groups?: readonly Group[]
 }
 
+async function settle(options: ConformanceOptions, groups: readonly Group[]) {
+  const base = settingsOf(options)
+  const wantsRegistry = groups.some((g) => [...(g.needs ?? []), ...g.properties.flatMap((p) => p.needs ?? [])].includes('registry'))
+  return { ...base, registryReady: wantsRegistry && (await registryImplemented()) }
+}
+
 /**
  * Runs the suite without any test runner and returns what passed, failed and was skipped.
  * @example
@@ -53,12 +66,13 @@ export interface CheckOptions {
  * ```
  */
 export async function checkConformance(options: ConformanceOptions, check: CheckOptions = {}): Promise<ConformanceReport> {
-  const settings = settingsOf(options)
+  const groups = check.groups ?? allGroups
+  const settings = await settle(options, groups)
   const started = Date.now()
   const capabilities = await probe(options)
   const results: PropertyResult[] = []
   let firstFailureMs: number | undefined
-  for (const group of selected(check.groups ?? kvGroups, settings.only)) {
+  for (const group of selected(groups, settings.only)) {
     for (const property of group.properties) {
       const result = await runProperty({ ...property, needs: [...(group.needs ?? []), ...(property.needs ?? [])] }, settings, capabilities, options)
       results.push(result)
@@ -70,6 +84,7 @@ export async function checkConformance(options: ConformanceOptions, check: Check
     }
     if (check.bail && firstFailureMs !== undefined) break
   }
+  await options.teardown?.()
   return {
     name: options.name,
     seed: settings.seed,
@@ -92,31 +107,44 @@ export async function checkConformance(options: ConformanceOptions, check: Check
  * await runConformance({ name: 'memory', open: () => memoryStore() })
  * ```
  */
-export async function runConformance(options: ConformanceOptions, groups: readonly Group[] = kvGroups): Promise<void> {
+export async function runConformance(options: ConformanceOptions, groups: readonly Group[] = allGroups): Promise<void> {
   const { suite } = await import('uvu')
-  const settings = settingsOf(options)
-  // Fix the seed once so every property of this run (and its replay line) shares it.
+  const settings = await settle(options, groups)
   const fixed: ConformanceOptions = { ...options, seed: settings.seed }
-  const capabilities = await probe(fixed)
+  let capabilities: KvCapabilities
+  try {
+    capabilities = await probe(fixed)
+  } catch (error) {
+    await options.teardown?.()
+    throw error
+  }
   settings.log(`conformance: ${options.name} · profile ${settings.profile} · APPR_CONFORMANCE_SEED=${settings.seed} · ${JSON.stringify(capabilities)}`)
+  let last: ReturnType<typeof suite> | undefined
+  const queued: ReturnType<typeof suite>[] = []
   for (const group of selected(groups, settings.only)) {
-    const missing = missingFor(group.needs, capabilities, fixed)
+    const missing = missingFor(group.needs, capabilities, fixed, settings)
     if (missing !== undefined) {
       settings.log(`SKIPPED SUITE: ${options.name} ${group.name} — needs ${missing}`)
       continue
     }
     const test = suite(`${options.name} ${group.name}`)
+    queued.push(test)
     for (const property of group.properties) {
-      const why = missingFor(property.needs, capabilities, fixed)
+      const why = missingFor(property.needs, capabilities, fixed, settings)
       if (why !== undefined) {
         settings.log(`SKIPPED SUITE: ${options.name} ${property.id} — needs ${why}`)
         continue
       }
       test(property.id, async () => {
-        const result = await runProperty(property, settingsOf(fixed), capabilities, fixed)
+        const result = await runProperty(property, settings, capabilities, fixed)
         if (result.status === 'failed') throw result.error
       })
     }
-    test.run()
+    last = test
   }
+  const teardown = options.teardown
+  if (teardown && last) last.after(async () => teardown())
+  else await teardown?.()
+  // Queued only now, so the teardown hook is attached to the last suite before any suite runs.
+  for (const s of queued) s.run()
 }

@@ -8,7 +8,7 @@ import { casIncrement } from './properties/concurrency.js'
 interface Start {
   module: string
   location: string
-  job: 'increment' | 'acked-commits' | 'close-exit'
+  job: 'increment' | 'acked-commits' | 'close-exit' | 'second-opener'
   args: Record<string, unknown>
 }
 
@@ -20,6 +20,18 @@ async function main(start: Start): Promise<void> {
   const mod = (await import(start.module)) as { open?: Open; default?: { open?: Open } }
   const open = mod.open ?? mod.default?.open
   if (typeof open !== 'function') throw new Error(`${start.module} exports no open(location) function`)
+  if (start.job === 'second-opener') {
+    // Another process holds the store: opening (or the first call, for lazy adapters) must fail.
+    const outcome = await (async () => {
+      const store = await open(start.location)
+      await store.get('probe')
+      await store.close()
+      return 'ok'
+    })().catch((e: unknown) => (e as { code?: string }).code ?? String(e))
+    await send({ type: 'outcome', outcome })
+    process.disconnect()
+    return
+  }
   const store = await open(start.location)
   await send({ type: 'opened' })
   if (start.job === 'increment') {

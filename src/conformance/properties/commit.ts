@@ -123,8 +123,8 @@ export const commit: Group = {
         let done = false
         const violations: string[] = []
         const writer = async (moves: number) => {
-          for (let i = 0; i < moves; i++) {
-            for (let attempt = 0; attempt < 1000; attempt++) {
+          for (let i = 0; i < moves && violations.length === 0; i++) {
+            for (let attempt = 0; attempt < 1000 && violations.length === 0; attempt++) {
               const [a, b, slotEntries] = await Promise.all([store.get('acct/a'), store.get('acct/b'), store.list({ prefix: 'slot/' })])
               const slot = slotEntries[0]
               if (!a || !b || !slot) {

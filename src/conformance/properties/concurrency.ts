@@ -103,6 +103,22 @@ export const concurrency: Group = {
       },
     },
     {
+      id: 'concurrency/exclusive',
+      title: 'a persistent single-process store refuses a second process with unavailable, and the first keeps working',
+      needs: ['persistent', 'singleProcess', 'worker'],
+      async run(ctx) {
+        const store = await ctx.open()
+        await store.commit({ puts: [{ key: 'held', value: intValue(1) }] })
+        const worker = ctx.spawn(ctx.locationOf(store), 'second-opener')
+        const { outcome } = await worker.next<{ outcome: string }>('outcome')
+        if (outcome !== 'unavailable') {
+          throw ctx.failure(`a second process opening the store got ${outcome === 'ok' ? 'a working store (two processes would corrupt it)' : outcome}, expected unavailable`)
+        }
+        await store.commit({ puts: [{ key: 'held', value: intValue(2) }] })
+        if (valueInt((await store.get('held'))?.value) !== 2) throw ctx.failure('the first instance stopped working after a second process tried to open the store')
+      },
+    },
+    {
       id: 'concurrency/processes',
       title: 'child processes incrementing one counter lose no acknowledged update',
       needs: ['multiProcess', 'worker'],

@@ -10,12 +10,15 @@ const one = new Uint8Array([1])
 const keysOf = (entries: readonly { key: string }[]) => entries.map((e) => e.key)
 const show = (keys: readonly string[]) => `[${keys.map(showKey).join(', ')}]`
 
-async function seed(store: KvStore, keys: readonly string[]): Promise<KvModel> {
+/** Writes `keys`, then deletes every other one of `deleted` (a listing must not show them). */
+async function seed(store: KvStore, keys: readonly string[], deleted: readonly string[] = []): Promise<KvModel> {
   const model = new KvModel()
-  const puts = keys.map((key) => ({ key, value: new TextEncoder().encode(key) }))
+  const puts = [...keys, ...deleted].map((key) => ({ key, value: new TextEncoder().encode(key) }))
   // In slices, so adapters with a small maxOpsPerCommit accept it.
   for (let i = 0; i < puts.length; i += 16) await store.commit({ puts: puts.slice(i, i + 16) })
+  for (let i = 0; i < deleted.length; i += 16) await store.commit({ deletes: deleted.slice(i, i + 16) })
   model.commit([], puts)
+  model.commit([], [], deleted)
   return model
 }
 
@@ -34,18 +37,22 @@ async function pages(store: KvStore, prefix: string, size: number, between?: () 
 }
 
 const keySet = fc.uniqueArray(keyArb(3), { maxLength: 24 })
+/** Live keys plus keys written and deleted again (disjoint). */
+const liveAndDeleted = fc
+  .uniqueArray(fc.tuple(keyArb(3), fc.boolean()), { selector: ([k]) => k, maxLength: 24 })
+  .map((pairs) => [pairs.filter(([, d]) => !d).map(([k]) => k), pairs.filter(([, d]) => d).map(([k]) => k)] as const)
 
 export const list: Group = {
   name: 'list',
   properties: [
     {
       id: 'list/utf8-order',
-      title: 'list is strictly ascending by UTF-8 bytes (not UTF-16 code units) and returns exactly the keys under the prefix',
+      title: 'list is strictly ascending by UTF-8 bytes (not UTF-16 code units) and returns exactly the live keys under the prefix',
       async run(ctx) {
         await ctx.check(
-          fc.asyncProperty(keySet, prefixArb, (keys, prefix) =>
+          fc.asyncProperty(liveAndDeleted, prefixArb, ([keys, deleted], prefix) =>
             ctx.withStore(async (store) => {
-              const model = await seed(store, keys)
+              const model = await seed(store, keys, deleted)
               const got = keysOf(await store.list({ prefix, limit: 1000 }))
               const want = keysOf(model.list(prefix))
               if (got.join('\u0001') !== want.join('\u0001')) throw new Error(`list(prefix ${showKey(prefix)}) gave ${show(got)}, expected ${show(want)}`)
@@ -62,10 +69,10 @@ export const list: Group = {
         const afterArb = (keys: string[]) => (keys.length ? fc.oneof(fc.constantFrom(...keys), keyArb(3)) : keyArb(3))
         await ctx.check(
           fc.asyncProperty(
-            keySet.chain((keys) => fc.tuple(fc.constant(keys), prefixArb, afterArb(keys), fc.integer({ min: 1, max: 30 }))),
-            ([keys, prefix, after, limit]) =>
+            liveAndDeleted.chain(([keys, deleted]) => fc.tuple(fc.constant(keys), fc.constant(deleted), prefixArb, afterArb([...keys, ...deleted]), fc.integer({ min: 1, max: 30 }))),
+            ([keys, deleted, prefix, after, limit]) =>
               ctx.withStore(async (store) => {
-                const model = await seed(store, keys)
+                const model = await seed(store, keys, deleted)
                 const got = keysOf(await store.list({ prefix, after, limit }))
                 const want = keysOf(model.list(prefix, after, limit))
                 if (got.join('\u0001') !== want.join('\u0001')) {

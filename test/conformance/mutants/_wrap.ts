@@ -25,6 +25,9 @@ export interface Mutant {
   readonly bug: string
   readonly open: (location: string) => KvStore
   readonly destroy?: (location: string) => void
+  readonly newLocation?: () => string
+  /** Module exporting `open`, for the child-process properties. */
+  readonly worker?: URL
 }
 
 export const tick = () => new Promise<void>((resolve) => setImmediate(resolve))

@@ -1,0 +1,248 @@
+// Level B: appr semantics over the adapter. Random push / delete / channel sequences against
+// RegistryModel with the invariants checked after every step, and concurrent operations from
+// several Registry instances on one store whose end state must equal some serial order.
+import fc from 'fast-check'
+import { isApprError } from '../../errors/index.js'
+import { parseFormat } from '../../model/media-type.js'
+import { sortReleasesDesc } from '../../model/release.js'
+import { Registry } from '../../registry/registry.js'
+import type { KvStore } from '../../storage/kv.js'
+import { sameBytes } from '../arbitraries.js'
+import type { Group } from '../harness.js'
+import { type Outcome, RegistryModel, type RegistryOp, outcomeOf, renderState, showOp, withShow } from '../registry-model.js'
+import { type Tarball, tarball } from '../tarball.js'
+
+const pkgs = ['acme/app', 'zeta/app']
+// 1.10.0 > 1.2.0 by SemVer but not as text; the pre-release sorts below 2.0.0 yet above 1.x.
+const releases = ['1.2.0', '1.10.0', '2.0.0-rc.1']
+const formats = ['helm', 'kpm']
+const channels = ['stable', 'beta']
+const blobs: Tarball[] = [0, 1, 2].map((i) => tarball(`chart${i}/Chart.yaml`, `name: chart${i}\nversion: 0.${i}.0\n`))
+const digests = blobs.map((b) => b.digest)
+
+const opArb: fc.Arbitrary<RegistryOp> = fc
+  .oneof(
+    { weight: 4, arbitrary: fc.record({ op: fc.constant('push' as const), pkg: fc.constantFrom(...pkgs), release: fc.constantFrom(...releases), format: fc.constantFrom(...formats), blob: fc.nat({ max: blobs.length - 1 }), force: fc.boolean() }) },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant('delete' as const), pkg: fc.constantFrom(...pkgs), release: fc.constantFrom(...releases), format: fc.constantFrom(...formats) }) },
+    { weight: 4, arbitrary: fc.record({ op: fc.constant('channel-add' as const), pkg: fc.constantFrom(...pkgs), channel: fc.constantFrom(...channels), release: fc.constantFrom(...releases) }) },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant('channel-remove' as const), pkg: fc.constantFrom(...pkgs), channel: fc.constantFrom(...channels), release: fc.constantFrom(...releases) }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('channel-delete' as const), pkg: fc.constantFrom(...pkgs), channel: fc.constantFrom(...channels) }) },
+  )
+  .map(withShow)
+
+/** A dense starting point: some subset of every (package, release, format), pushed first. */
+const initialPushes: fc.Arbitrary<RegistryOp[]> = fc.subarray(
+  pkgs.flatMap((pkg) => releases.flatMap((release) => formats.map((format) => ({ pkg, release, format })))),
+  { minLength: 2 },
+).chain((targets) =>
+  fc.tuple(...targets.map((t) => fc.nat({ max: blobs.length - 1 }).map((blob) => withShow({ op: 'push', ...t, blob, force: false })))),
+)
+
+const opSequence = fc.tuple(initialPushes, fc.array(opArb, { minLength: 1, maxLength: 30, size: 'max' })).map(([a, b]) => [...a, ...b])
+
+async function perform(registry: Registry, o: RegistryOp): Promise<Outcome> {
+  try {
+    switch (o.op) {
+      case 'push':
+        await registry.push({ package: o.pkg, release: o.release, format: o.format, blob: blobs[o.blob]!.gzip, force: o.force })
+        break
+      case 'delete':
+        await registry.delete(o.pkg, o.release, o.format)
+        break
+      case 'channel-add':
+        await registry.channels.add(o.pkg, o.channel, o.release)
+        break
+      case 'channel-remove':
+        await registry.channels.remove(o.pkg, o.channel, o.release)
+        break
+      case 'channel-delete':
+        await registry.channels.delete(o.pkg, o.channel)
+        break
+    }
+    return 'ok'
+  } catch (e) {
+    return outcomeOf(e)
+  }
+}
+
+async function bytesOf(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = []
+  for await (const part of stream) parts.push(part)
+  return new Uint8Array(Buffer.concat(parts))
+}
+
+/**
+ * Reads the whole registry through its public API, checking the invariants on the way: a
+ * package is listed iff it has a release; listings are newest first; each channel's current is
+ * one of its releases, all of which exist; each manifest's blob is served, byte-exact.
+ */
+async function readState(registry: Registry): Promise<string> {
+  const listed = (await registry.list({ limit: 1000 })).packages
+  const problems: string[] = []
+  const out: { name: string; manifests: string[]; channels: string[] }[] = []
+  for (const pkg of pkgs) {
+    const summary = listed.find((p) => p.name === pkg)
+    let manifests
+    try {
+      manifests = await registry.releases(pkg)
+    } catch (e) {
+      if (!isApprError(e, 'package-not-found')) throw e
+      if (summary) problems.push(`${pkg} is listed but releases() says package-not-found`)
+      continue
+    }
+    if (manifests.length === 0) problems.push(`${pkg} exists without any release`)
+    if (!summary) problems.push(`${pkg} has releases but is not listed`)
+    const rels = [...new Set(manifests.map((m) => m.release))]
+    if (summary && summary.releases.join(',') !== sortReleasesDesc(rels).join(',')) {
+      problems.push(`${pkg} lists releases [${summary.releases.join(',')}], expected newest first [${sortReleasesDesc(rels).join(',')}]`)
+    }
+    if (summary && summary.default !== sortReleasesDesc(rels)[0]) problems.push(`${pkg} default is ${summary.default}, not the highest release`)
+    const chans = await registry.channels.list(pkg)
+    for (const c of chans) {
+      if (!c.releases.includes(c.current)) problems.push(`${pkg} channel ${c.name}: current ${c.current} is not one of its releases`)
+      for (const r of c.releases) if (!rels.includes(r)) problems.push(`${pkg} channel ${c.name} names release ${r}, which does not exist`)
+    }
+    for (const m of manifests) {
+      const index = digests.indexOf(m.content.digest)
+      if (index < 0) {
+        problems.push(`${pkg}@${m.release} names unknown digest ${m.content.digest}`)
+        continue
+      }
+      try {
+        const blob = await registry.blob(pkg, m.content.digest)
+        if (!sameBytes(await bytesOf(blob.stream), blobs[index]!.gzip)) problems.push(`${pkg} blob ${m.content.digest.slice(0, 12)} is served with other bytes`)
+      } catch (e) {
+        problems.push(`${pkg}@${m.release}: its blob ${m.content.digest.slice(0, 12)} is not served (${isApprError(e) ? e.code : String(e)})`)
+      }
+    }
+    out.push({
+      name: pkg,
+      manifests: manifests.map((m) => `${m.release}/${parseFormat(m.mediaType)}=${m.content.digest.slice(0, 12)}`),
+      channels: chans.map((c) => `${c.name}(${c.current})[${sortReleasesDesc(c.releases).join(',')}]`),
+    })
+  }
+  if (problems.length) throw new Error(`invariant broken:\n    ${problems.join('\n    ')}`)
+  return renderState(out)
+}
+
+async function allKeys(store: KvStore): Promise<string[]> {
+  return (await store.list({ prefix: '', limit: 100_000 })).map((e) => e.key)
+}
+
+/** Deletes every manifest the model holds, collects garbage, and checks nothing is left behind. */
+async function teardown(registry: Registry, store: KvStore, model: RegistryModel, before: readonly string[]): Promise<void> {
+  for (const m of model.manifests()) await registry.delete(m.pkg, m.release, m.format)
+  await registry.gc()
+  const left = (await allKeys(store)).filter((k) => !before.includes(k))
+  if (left.length) throw new Error(`after deleting every release, ${left.length} keys remain (orphans or wrong reference counts): ${left.slice(0, 8).join(', ')}`)
+}
+
+/** A store whose every call first waits for the scheduler (so calls of different registries interleave in any order). */
+function scheduled(store: KvStore, s: fc.Scheduler, who: string): KvStore {
+  const gate = (label: string) => s.schedule(Promise.resolve(), `${who} ${label}`)
+  return {
+    name: store.name,
+    capabilities: store.capabilities,
+    get: (k) => gate(`get ${k}`).then(() => store.get(k)),
+    getMany: (ks) => gate(`getMany ${ks.length}`).then(() => store.getMany(ks)),
+    list: (o) => gate(`list ${o.prefix}`).then(() => store.list(o)),
+    commit: (c) => gate('commit').then(() => store.commit(c)),
+    close: async () => {},
+  }
+}
+
+function* permutations<T>(items: readonly T[]): Generator<T[]> {
+  if (items.length <= 1) {
+    yield [...items]
+    return
+  }
+  for (let i = 0; i < items.length; i++) {
+    for (const rest of permutations([...items.slice(0, i), ...items.slice(i + 1)])) yield [items[i]!, ...rest]
+  }
+}
+
+function registryOn(store: KvStore): Registry {
+  return new Registry({ store, ownsStore: false })
+}
+
+let implemented: Promise<boolean> | undefined
+/** False while src/registry is the stub that answers `unsupported` (then the group is skipped). */
+export function registryImplemented(): Promise<boolean> {
+  implemented ??= (async () => {
+    const { memoryStore } = await import('../../../adapters/memory/index.js')
+    const reg = registryOn(memoryStore())
+    try {
+      await reg.push({ package: 'probe/probe', release: '1.0.0', format: 'helm', blob: blobs[0]!.gzip })
+      return true
+    } catch (e) {
+      return !isApprError(e, 'unsupported')
+    } finally {
+      await reg.close().catch(() => {})
+    }
+  })()
+  return implemented
+}
+
+export const registry: Group = {
+  name: 'registry',
+  needs: ['registry'],
+  properties: [
+    {
+      id: 'registry/commands',
+      title: 'push / delete / channel sequences match the appr model, invariants hold after every step, and deleting everything leaves no key behind',
+      async run(ctx) {
+        await ctx.check(
+          fc.asyncProperty(opSequence, (ops) =>
+            ctx.withStore(async (store) => {
+              const reg = registryOn(store)
+              const before = await allKeys(store)
+              const model = new RegistryModel(digests)
+              for (const [i, o] of ops.entries()) {
+                const want = model.apply(o)
+                const got = await perform(reg, o)
+                if (got !== want) throw new Error(`step ${i + 1} ${showOp(o)}: outcome ${got}, the model says ${want}`)
+                const state = await readState(reg).catch((e: Error) => {
+                  throw new Error(`after step ${i + 1} ${showOp(o)}: ${e.message}`)
+                })
+                if (state !== model.render()) throw new Error(`after step ${i + 1} ${showOp(o)} the registry holds\n${state}\n  the model holds\n${model.render()}`)
+              }
+              await teardown(reg, store, model, before)
+            }),
+          ),
+          60,
+        )
+      },
+    },
+    {
+      id: 'registry/interleavings',
+      title: 'concurrent operations from several Registry instances on one store end in the state of some serial order of them',
+      async run(ctx) {
+        const multi = ctx.capabilities.multiProcess
+        await ctx.check(
+          fc.asyncProperty(opSequence, fc.array(opArb, { minLength: 2, maxLength: 4 }), fc.scheduler(), (setup, racing, s) =>
+            ctx.withStore(async (store) => {
+              const model = new RegistryModel(digests)
+              const base = registryOn(store)
+              for (const o of setup) if ((await perform(base, o)) !== model.apply(o)) throw new Error(`setup ${showOp(o)} disagrees with the model`)
+              // Each racing operation runs on its own Registry (on its own store instance when the adapter allows several).
+              const instances = await Promise.all(racing.map(async (_, i) => scheduled(multi ? await ctx.attach(store) : store, s, `#${i}`)))
+              const outcomes = await s.waitFor(Promise.all(racing.map(async (o, i) => perform(registryOn(instances[i]!), o))))
+              const bad = outcomes.find((o) => o.startsWith('unexpected'))
+              if (bad) throw new Error(`an operation failed with ${bad}: ${racing.map((o, i) => `${showOp(o)} → ${outcomes[i]}`).join('; ')}`)
+              const state = await readState(base)
+              const candidates = racing.map((o, i) => ({ o, got: outcomes[i]! })).filter((x) => x.got !== 'no-effect')
+              for (const order of permutations(candidates)) {
+                const m = model.clone()
+                if (order.every(({ o, got }) => m.apply(o) === got) && m.render() === state) return
+              }
+              throw new Error(
+                `no serial order explains the outcome:\n    ${racing.map((o, i) => `${showOp(o)} → ${outcomes[i]}`).join('\n    ')}\n  final state\n${state}\n  schedule: ${s.report().map((t) => t.label).join(', ')}`,
+              )
+            }),
+          ),
+          60,
+        )
+      },
+    },
+  ],
+}

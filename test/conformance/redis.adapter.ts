@@ -1,0 +1,8 @@
+// How the suite opens the Redis adapter. A location is `<server url>#<key prefix>`, so child
+// processes (which import `open` from here) reach the same server and prefix.
+import { redisStore } from 'appr-core/adapters/redis'
+
+export const open = (location: string) => {
+  const [url, prefix] = location.split('#') as [string, string]
+  return redisStore({ url, prefix })
+}
