@@ -102,7 +102,19 @@ export function skipOrFail(name: string, how: string): void {
 }
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await probePort()
+    if (!handedOut.has(port)) {
+      handedOut.add(port)
+      return port
+    }
+  }
+}
+
+const handedOut = new Set<number>()
+
+function probePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.unref()
@@ -116,6 +128,20 @@ export function freePort(): Promise<number> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * Runs a server launch up to three times: another process may take a probed port before the
+ * server binds it, and the server then exits at once. `launch` cleans up after its own failure.
+ */
+async function launchWithRetries<T>(launch: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launch()
+    } catch (e) {
+      if (attempt >= 3) throw e
+    }
+  }
+}
 
 async function waitFor(what: string, probe: () => Promise<boolean>, child: () => ChildProcess | undefined, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
@@ -216,6 +242,10 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
     skipOrFail(options.suite ?? 'redis', 'install redis-server (apt-get install redis-server) or set APPR_TEST_REDIS_URL')
     return undefined
   }
+  return launchWithRetries(() => launchRedis(bin, options))
+}
+
+async function launchRedis(bin: string, options: StartRedisOptions): Promise<TestRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'appr-redis-'))
   dirs.add(dir)
   const port = await freePort()
@@ -228,12 +258,16 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
     child = spawnTracked(bin, args, `redis:${port}`)
     await waitFor(`redis-server on ${port}`, () => redisPing(port), () => child)
   }
-  await start()
+  const stop = stopper(() => [child], dir)
+  await start().catch(async (e: unknown) => {
+    await stop()
+    throw e
+  })
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     owned: true,
-    stop: stopper(() => [child], dir),
+    stop,
     async kill() {
       await stopChild(child, 'SIGKILL')
     },
@@ -291,6 +325,10 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<TestEtc
     skipOrFail(options.suite ?? 'etcd', "install etcd (apt-get install etcd-server) or set APPR_TEST_ETCD_ENDPOINTS")
     return undefined
   }
+  return launchWithRetries(() => launchEtcd(bin, options))
+}
+
+async function launchEtcd(bin: string, options: StartEtcdOptions): Promise<TestEtcd> {
   const count = options.members ?? 1
   const root = mkdtempSync(join(tmpdir(), 'appr-etcd-'))
   dirs.add(root)
@@ -325,14 +363,20 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<TestEtc
     children[i] = spawnTracked(bin, argsOf(i), `etcd:${names[i]}`)
   }
   const waitMember = (i: number) => waitFor(`etcd member ${names[i]}`, () => etcdHealthy(clientUrl(i)), () => children[i], 30_000)
-  for (let i = 0; i < count; i++) startMember(i)
-  for (let i = 0; i < count; i++) await waitMember(i)
+  const stop = stopper(() => children, root)
+  try {
+    for (let i = 0; i < count; i++) startMember(i)
+    for (let i = 0; i < count; i++) await waitMember(i)
+  } catch (e) {
+    await stop()
+    throw e
+  }
   const endpoints = names.map((_, i) => clientUrl(i))
   return {
     endpoints,
     members: names,
     owned: true,
-    stop: stopper(() => children, root),
+    stop,
     async kill() {
       await Promise.all(children.map((c) => stopChild(c, 'SIGKILL')))
     },
