@@ -314,6 +314,8 @@ export class Ctx {
         `  counterexample (after ${details.numRuns} runs, shrunk ${details.numShrinks} times):`,
         ...fc
           .stringify(details.counterexample)
+          // Invisible and look-alike characters (U+E000, U+FFFF, surrogates) as escapes; ∅ marks an empty value.
+          .replace(/[^\u0020-\u007e\n∅]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
           .split('\n')
           .map((l) => `    ${l}`),
         `  error: ${reason.split('\n').join('\n    ')}`,
