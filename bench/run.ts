@@ -81,7 +81,7 @@ const references = new Map<string, ReferenceStore | undefined>()
 if (options.sections.includes('ops')) {
   // Warm the JIT on a throwaway memory registry so the first tenth of the first real run is not compile time.
   const warm = (await loadBackend('memory')) as Backend
-  await opsSection(warm, { sizes: [300], opsPerPhase: 200, block: 100, clients: [], concurrencyAt: -1, concurrencyPushes: 0, listLimit: 100, log: () => {} })
+  await opsSection(warm, { sizes: [300], opsPerPhase: 200, block: 100, clients: [], concurrencyAt: -1, concurrencyPushes: 0, listLimit: 100, processes: 0, clientsPerProcess: 0, log: () => {} })
   for (const name of options.backends) {
     const backend = await loadBackend(name, { dir: options.dir })
     if ('skipped' in backend) {
@@ -100,6 +100,8 @@ if (options.sections.includes('ops')) {
           concurrencyAt,
           concurrencyPushes: quick ? 200 : 1000,
           listLimit: 100,
+          processes: 4,
+          clientsPerProcess: 4,
           log,
         })),
       )

@@ -9,9 +9,11 @@
  * it) and rewritten in the same batch as the data, so a version is never reused, also across
  * delete and re-create and across restarts.
  *
- * Commits are serialised in-process by an async mutex: read the versions of checked keys
- * (synchronously), then one atomic `batch()`. Reads go straight to LevelDB (a batch is atomic for readers, and
- * `getMany` and iterators read from one implicit snapshot).
+ * Commits are serialised in-process: one writer at a time reads the versions of checked keys
+ * (synchronously), then writes one atomic `batch()`. Commits that queue up while a batch is
+ * being written form the next group and share one batch (group commit), each still checked in
+ * order against the writes before it. Reads go straight to LevelDB (a batch is atomic for
+ * readers, and `getMany` and iterators read from one implicit snapshot).
  * @module
  */
 import { join } from 'node:path'
@@ -34,6 +36,13 @@ export interface LevelStoreOptions {
   readonly sync?: boolean
   /** Default `limit` of {@link KvStore.list} (default 1000). */
   readonly pageSize?: number
+  /**
+   * Serve `get` and `getMany` with LevelDB's synchronous reads (default `true`): a read of a
+   * cached record takes microseconds, far less than the thread-pool round trip of an async
+   * read, but blocks the event loop while LevelDB reads from disk. Set `false` for stores much
+   * larger than memory under many concurrent requests.
+   */
+  readonly syncReads?: boolean
   /** Limits to declare and enforce (LevelDB itself has none that matter here). */
   readonly limits?: Pick<KvCapabilities, 'maxValueBytes' | 'maxOpsPerCommit' | 'maxKeyBytes'>
 }
@@ -50,6 +59,15 @@ export interface LevelKvStore extends KvStore {
 }
 
 type Db = Level<Uint8Array, Uint8Array>
+interface Pending {
+  readonly commit: KvCommit
+  readonly bytes: number
+  resolve(result: KvCommitResult): void
+  reject(error: unknown): void
+}
+/** Bounds of one group commit: concurrent commits share a batch, but not an unbounded one. */
+const MAX_GROUP = 256
+const MAX_GROUP_BYTES = 8 * 1024 * 1024
 type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }
 
 const HEADER = 8
@@ -114,6 +132,7 @@ function assertWellFormed(name: string, text: string | undefined): void {
 export function levelStore(options: LevelStoreOptions): LevelKvStore {
   const { path } = options
   const sync = options.sync ?? false
+  const syncReads = options.syncReads ?? true
   const pageSize = Math.max(1, Math.floor(options.pageSize ?? 1000))
   const capabilities: KvCapabilities = { persistent: true, multiProcess: false, ...options.limits }
   const lockPath = join(path, 'LOCK')
@@ -123,8 +142,12 @@ export function levelStore(options: LevelStoreOptions): LevelKvStore {
   let opening: Promise<Db> | undefined
   let counter = 0
   let closed = false
-  // Tail of the commit queue: each commit runs after the previous one settled.
-  let queue: Promise<unknown> = Promise.resolve()
+  // Commits waiting for the writer, in arrival order (the order they take effect in).
+  const waiting: Pending[] = []
+  let writing = false
+  // True while a batch may be landing on LevelDB's side: a run of synchronous reads could then
+  // straddle it, so getMany reads asynchronously (from one snapshot) instead.
+  let batchInFlight = false
 
   const fail = (cause: unknown): ApprError => (closed ? closedError('level') : backendError('level', cause))
 
@@ -161,41 +184,84 @@ export function levelStore(options: LevelStoreOptions): LevelKvStore {
     return opening
   }
 
-  const applyCommit = async (commit: KvCommit): Promise<KvCommitResult> => {
-    const level = await use()
-    const checks = commit.checks ?? []
+  /** Current version of `key` as LevelDB has it (synchronous: see {@link writeGroup}). */
+  const storedVersion = (level: Db, key: string): string | null => {
+    const stored = level.getSync(encoder.encode(key))
+    return stored === undefined ? null : String(readCounter(stored))
+  }
+
+  /**
+   * Applies one group of queued commits in order, as one atomic `batch()`: each commit's checks
+   * see LevelDB plus the writes of the commits before it in the group, and every commit of the
+   * group is acknowledged only once the batch is written (so nothing is ever acknowledged on
+   * the strength of a write that then failed). Concurrent writers thus share one write.
+   *
+   * Checks read synchronously: no other commit can run meanwhile, checked keys are small
+   * records the caller has just read (hot in LevelDB's cache), and a thread-pool round trip
+   * costs more than the read itself.
+   */
+  const writeGroup = async (group: readonly Pending[]): Promise<void> => {
+    let results: KvCommitResult[]
     try {
-      if (checks.length > 0) {
-        // Synchronous reads: no commit can run meanwhile (we hold the mutex), checked keys are
-        // small records the caller has just read (hot in LevelDB's cache), and a thread-pool
-        // round trip would cost more than the read itself.
-        const conflicts: string[] = []
-        for (const { key, version } of checks) {
-          const stored = level.getSync(encoder.encode(key))
-          if ((stored === undefined ? null : String(readCounter(stored))) !== version) conflicts.push(key)
-        }
-        if (conflicts.length > 0) return { ok: false, conflicts }
-      }
-      const puts = commit.puts ?? []
-      const deletes = commit.deletes ?? []
-      if (puts.length === 0 && deletes.length === 0) return { ok: true }
-      const version = counter + 1
-      const header = encodeCounter(version)
+      const level = await use()
+      const overlay = new Map<string, string | null>()
       const ops: BatchOp[] = []
-      for (const { key, value } of puts) {
-        const stored = new Uint8Array(HEADER + value.byteLength)
-        stored.set(header, 0)
-        stored.set(value, HEADER)
-        ops.push({ type: 'put', key: encoder.encode(key), value: stored })
+      let version = counter
+      results = group.map(({ commit }) => {
+        const conflicts = (commit.checks ?? [])
+          .filter(({ key, version: expected }) => (overlay.has(key) ? overlay.get(key) : storedVersion(level, key)) !== expected)
+          .map(({ key }) => key)
+        if (conflicts.length > 0) return { ok: false, conflicts }
+        const puts = commit.puts ?? []
+        const deletes = commit.deletes ?? []
+        if (puts.length === 0 && deletes.length === 0) return { ok: true }
+        version++
+        const header = encodeCounter(version)
+        for (const { key, value } of puts) {
+          const stored = new Uint8Array(HEADER + value.byteLength)
+          stored.set(header, 0)
+          stored.set(value, HEADER)
+          ops.push({ type: 'put', key: encoder.encode(key), value: stored })
+          overlay.set(key, String(version))
+        }
+        for (const key of deletes) {
+          ops.push({ type: 'del', key: encoder.encode(key) })
+          overlay.set(key, null)
+        }
+        return { ok: true }
+      })
+      if (ops.length > 0) {
+        ops.push({ type: 'put', key: COUNTER_KEY, value: encodeCounter(version) })
+        if (closed) throw closedError('level')
+        batchInFlight = true
+        try {
+          await level.batch(ops, { sync })
+        } finally {
+          batchInFlight = false
+        }
+        counter = version
       }
-      for (const key of deletes) ops.push({ type: 'del', key: encoder.encode(key) })
-      ops.push({ type: 'put', key: COUNTER_KEY, value: header })
-      if (closed) throw closedError('level')
-      await level.batch(ops, { sync })
-      counter = version
-      return { ok: true }
     } catch (e) {
-      throw fail(e)
+      const error = fail(e)
+      for (const pending of group) pending.reject(error)
+      return
+    }
+    for (const [i, pending] of group.entries()) pending.resolve(results[i]!)
+  }
+
+  /** Writes queued commits group by group until the queue is empty; one writer at a time. */
+  const drain = async (): Promise<void> => {
+    writing = true
+    try {
+      while (waiting.length > 0) {
+        // Take what queued up while the previous group was being written, within bounds.
+        let bytes = 0
+        let n = 0
+        while (n < waiting.length && n < MAX_GROUP && bytes < MAX_GROUP_BYTES) bytes += waiting[n++]!.bytes
+        await writeGroup(waiting.splice(0, n))
+      }
+    } finally {
+      writing = false
     }
   }
 
@@ -211,7 +277,7 @@ export function levelStore(options: LevelStoreOptions): LevelKvStore {
       const level = await use()
       let stored: Uint8Array | undefined
       try {
-        stored = await level.get(encoder.encode(key))
+        stored = syncReads ? level.getSync(encoder.encode(key)) : await level.get(encoder.encode(key))
       } catch (e) {
         throw fail(e)
       }
@@ -223,7 +289,12 @@ export function levelStore(options: LevelStoreOptions): LevelKvStore {
       if (keys.length === 0) return []
       let stored: (Uint8Array | undefined)[]
       try {
-        stored = await level.getMany(keys.map((key) => encoder.encode(key)))
+        // Synchronous reads in one turn see one state unless a batch is landing meanwhile
+        // (only this process writes: the LOCK is exclusive).
+        stored =
+          syncReads && !batchInFlight
+            ? keys.map((key) => level.getSync(encoder.encode(key)))
+            : await level.getMany(keys.map((key) => encoder.encode(key)))
       } catch (e) {
         throw fail(e)
       }
@@ -255,9 +326,12 @@ export function levelStore(options: LevelStoreOptions): LevelKvStore {
     async commit(commit) {
       if (closed) throw closedError('level')
       assertCommit(commit, capabilities)
-      const run = queue.then(() => applyCommit(commit))
-      queue = run.catch(() => undefined)
-      return run
+      let bytes = 0
+      for (const put of commit.puts ?? []) bytes += put.value.byteLength
+      return new Promise<KvCommitResult>((resolve, reject) => {
+        waiting.push({ commit, bytes, resolve, reject })
+        if (!writing) void drain()
+      })
     },
     async close() {
       if (closed) return

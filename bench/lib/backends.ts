@@ -23,6 +23,15 @@ export interface Backend {
   raw(): Promise<RawDriver>
   /** Stops what this backend started and removes its files. */
   close(): Promise<void>
+  /** For a server backend: where the last store() and raw() live, so client processes can join. */
+  readonly remote?: Remote
+}
+
+/** Endpoints of a server backend's registry store and raw key space. */
+export interface Remote {
+  readonly kind: 'redis' | 'etcd'
+  registry: string[]
+  raw: string[]
 }
 
 /** A backend that could not be set up, and why. */
@@ -107,17 +116,23 @@ async function redisBackend(): Promise<Backend | Skipped> {
     started.push(s)
     return s
   }
+  const remote: Remote = { kind: 'redis', registry: [], raw: [] }
   // Registry and raw each get their own server: same binary and settings, no shared key space.
   return {
     name: 'redis',
     reference: 'redis',
+    remote,
     async store() {
-      const store = adapter.redisStore({ url: (await server()).url })
+      const { url } = await server()
+      remote.registry = [url]
+      const store = adapter.redisStore({ url })
       opened.push(store)
       return store
     },
     async raw() {
-      const raw = redisRaw((await server()).url)
+      const { url } = await server()
+      remote.raw = [url]
+      const raw = redisRaw(url)
       opened.push(raw)
       return raw
     },
@@ -142,16 +157,22 @@ async function etcdBackend(): Promise<Backend | Skipped> {
     started.push(s)
     return s
   }
+  const remote: Remote = { kind: 'etcd', registry: [], raw: [] }
   return {
     name: 'etcd',
     reference: 'etcd',
+    remote,
     async store() {
-      const store = adapter.etcdStore({ hosts: (await server()).endpoints })
+      const { endpoints } = await server()
+      remote.registry = endpoints
+      const store = adapter.etcdStore({ hosts: endpoints })
       opened.push(store)
       return store
     },
     async raw() {
-      const raw = etcdRaw((await server()).endpoints)
+      const { endpoints } = await server()
+      remote.raw = endpoints
+      const raw = etcdRaw(endpoints)
       opened.push(raw)
       return raw
     },

@@ -35,11 +35,17 @@ function prefixEnd(prefix: Uint8Array): Uint8Array {
   return end
 }
 
-/** LevelDB through `level` directly (its own directory): get, batch, iterator. */
+/**
+ * LevelDB through `level` directly (its own directory): getSync (the fastest read the client
+ * has, as the adapter uses by default), batch, iterator.
+ */
 export function levelRaw(path: string): RawDriver {
   const db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
   return {
-    get: (key) => db.get(encoder.encode(key)),
+    async get(key) {
+      if (db.status !== 'open') await db.open()
+      return db.getSync(encoder.encode(key))
+    },
     write: (puts) => db.batch(puts.map(({ key, value }) => ({ type: 'put' as const, key: encoder.encode(key), value }))),
     async scan(prefix, after, limit) {
       const rows = await db.iterator({ gt: encoder.encode(after), lt: prefixEnd(encoder.encode(prefix)), limit }).all()

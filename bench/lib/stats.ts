@@ -29,6 +29,10 @@ export interface Summary {
   readonly tenthsMs: number[]
   /** Last tenth ÷ first tenth (1 = perfectly flat). */
   readonly flatness: number
+  /** Median cost per op in each tenth (robust to stalls caused by other processes). */
+  readonly tenthsMedianMs: number[]
+  /** Last tenth ÷ first tenth, by medians. */
+  readonly flatnessMedian: number
   readonly error?: string
 }
 
@@ -41,13 +45,16 @@ export function summarize(samples: Samples): Summary {
   const n = samples.latencies.length
   const sorted = Float64Array.from(samples.latencies).sort()
   const tenthsMs: number[] = []
+  const tenthsMedianMs: number[] = []
   if (n >= 10) {
     for (let t = 0; t < 10; t++) {
       const from = Math.floor((t * n) / 10)
       const to = Math.floor(((t + 1) * n) / 10)
+      const tenth = Float64Array.from(samples.latencies.slice(from, to)).sort()
       let sum = 0
-      for (let i = from; i < to; i++) sum += samples.latencies[i]!
-      tenthsMs.push(sum / (to - from) / 1e6)
+      for (const l of tenth) sum += l
+      tenthsMs.push(sum / tenth.length / 1e6)
+      tenthsMedianMs.push(quantile(tenth, 0.5) / 1e6)
     }
   }
   const seconds = samples.wallNs / 1e9
@@ -62,6 +69,8 @@ export function summarize(samples: Samples): Summary {
     p99Ms: quantile(sorted, 0.99) / 1e6,
     tenthsMs,
     flatness: tenthsMs.length === 10 ? tenthsMs[9]! / tenthsMs[0]! : Number.NaN,
+    tenthsMedianMs,
+    flatnessMedian: tenthsMedianMs.length === 10 ? tenthsMedianMs[9]! / tenthsMedianMs[0]! : Number.NaN,
     ...(samples.error === undefined ? {} : { error: samples.error }),
   }
 }

@@ -6,6 +6,7 @@
 import { Registry } from '../../src/registry/registry.js'
 import type { Backend } from '../lib/backends.js'
 import { type Counts, countingStore, perOp } from '../lib/counting.js'
+import { runProcesses } from '../lib/processes.js'
 import { rawOps } from '../lib/raw.js'
 import { interleave, newSamples, type Samples, type Summary, summarize } from '../lib/stats.js'
 import { chartBlob } from '../lib/tarball.js'
@@ -18,7 +19,10 @@ export interface OpRow {
   /** Packages in the registry when measured (for push: the fill went from 0 to this). */
   readonly size: number
   readonly op: OpName
+  /** Concurrent clients in all (for the multi-process rows: processes × clients each). */
   readonly clients: number
+  /** Client processes (1 unless the multi-process phase). */
+  readonly processes: number
   readonly registry: Summary
   readonly raw: Summary
   /** registry ops/s ÷ raw ops/s. */
@@ -42,6 +46,10 @@ export interface OpsOptions {
   readonly concurrencyPushes: number
   /** Page size of the list op. */
   readonly listLimit: number
+  /** Client processes of the multi-process phase (server backends only; 0 = none). */
+  readonly processes: number
+  /** Concurrent clients in each of those processes. */
+  readonly clientsPerProcess: number
   /** Progress lines. */
   readonly log: (line: string) => void
 }
@@ -121,6 +129,7 @@ export async function opsSection(backend: Backend, options: OpsOptions): Promise
       size,
       op,
       clients,
+      processes: 1,
       registry: r,
       raw: w,
       ratio: r.opsPerSec / w.opsPerSec,
@@ -160,6 +169,50 @@ export async function opsSection(backend: Backend, options: OpsOptions): Promise
         next += options.concurrencyPushes
         count += options.concurrencyPushes
         await phase('pull', size, clients, picks(seed + 10 + clients, options.opsPerPhase, next), registryPull, (i) => ops.pull(i))
+      }
+      const remote = backend.remote
+      if (remote && options.processes > 0) {
+        const p = options.processes
+        for (const op of ['push', 'pull'] as const) {
+          const indices = op === 'push' ? range(next, next + options.concurrencyPushes) : picks(seed + 99, options.opsPerPhase, next)
+          if (op === 'push') {
+            next += indices.length
+            count += indices.length
+          }
+          const samples = { registry: newSamples(), raw: newSamples() }
+          const jobs = (side: 'registry' | 'raw', part: readonly number[]) =>
+            Array.from({ length: p }, (_, k) => ({
+              kind: remote.kind,
+              endpoints: side === 'registry' ? remote.registry : remote.raw,
+              side,
+              op,
+              indices: part.filter((_, j) => j % p === k),
+              clients: options.clientsPerProcess,
+              keysPerPush: keysPerPush ?? 3,
+            }))
+          // Halves in the order registry, raw, raw, registry, so drift hits both sides alike.
+          const half = Math.floor(indices.length / 2)
+          const [a, b] = [indices.slice(0, half), indices.slice(half)]
+          await runProcesses(jobs('registry', a), samples.registry)
+          await runProcesses(jobs('raw', a), samples.raw)
+          await runProcesses(jobs('raw', b), samples.raw)
+          await runProcesses(jobs('registry', b), samples.registry)
+          const r = summarize(samples.registry)
+          const w = summarize(samples.raw)
+          const nan = Number.NaN
+          rows.push({
+            backend: backend.name,
+            size,
+            op,
+            clients: p * options.clientsPerProcess,
+            processes: p,
+            registry: r,
+            raw: w,
+            ratio: r.opsPerSec / w.opsPerSec,
+            storagePerOp: { reads: nan, keysRead: nan, commits: nan, keysWritten: nan, bytesWritten: nan },
+          })
+          options.log(`${backend.name} ${op} @${size} ${p} processes ×${options.clientsPerProcess}: registry ${r.opsPerSec.toFixed(0)}/s${r.error ? ` (${r.error})` : ''}, raw ${w.opsPerSec.toFixed(0)}/s${w.error ? ` (${w.error})` : ''}`)
+        }
       }
     }
   }

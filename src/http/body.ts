@@ -5,6 +5,7 @@
 import { Buffer } from 'node:buffer'
 import { ApprError } from '../errors/index.js'
 import { DEFAULT_FORMAT } from '../model/index.js'
+import { collectBytes } from '../registry/blob-input.js'
 import type { BlobInput } from '../registry/types.js'
 import { scanPushBody } from './json-push.js'
 
@@ -47,21 +48,8 @@ export async function* limitedBody(request: Request, limit: number): AsyncGenera
 }
 
 /** Reads the whole body into one array, within `limit` (see {@link limitedBody}). */
-export async function readBody(request: Request, limit: number): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = []
-  let total = 0
-  for await (const chunk of limitedBody(request, limit)) {
-    chunks.push(chunk)
-    total += chunk.byteLength
-  }
-  if (chunks.length === 1) return chunks[0]!
-  const out = new Uint8Array(total)
-  let offset = 0
-  for (const chunk of chunks) {
-    out.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return out
+export function readBody(request: Request, limit: number): Promise<Uint8Array> {
+  return collectBytes(limitedBody(request, limit))
 }
 
 /**

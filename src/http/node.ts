@@ -38,9 +38,23 @@ export interface NodeListenerOptions {
 
 const HOST = /^[A-Za-z0-9.\-_~[\]:]+$/
 
+/** The path and query of a request target (origin form `/p?q`, or absolute form `http://h/p?q` as proxies send). */
+function requestPath(target: string): string {
+  if (target.startsWith('/')) return target
+  if (/^https?:\/\//i.test(target)) {
+    try {
+      const url = new URL(target)
+      return `${url.pathname}${url.search}`
+    } catch {
+      // fall through: treated as a relative path, which routes nowhere
+    }
+  }
+  return `/${target}`
+}
+
 function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
   const host = req.headers.host !== undefined && HOST.test(req.headers.host) ? req.headers.host : 'localhost'
-  const path = req.url?.startsWith('/') ? req.url : `/${req.url ?? ''}`
+  const path = requestPath(req.url ?? '')
   const headers = new Headers()
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     try {

@@ -58,12 +58,15 @@ export class Transaction {
 
 /**
  * Runs `attempt` in a fresh {@link Transaction} and commits it, up to `1 + maxRetries` times while
- * commits conflict, sleeping a short random back-off in between so contenders spread out.
+ * commits conflict. Between attempts it sleeps a random back-off ("full jitter") whose ceiling
+ * doubles each time, starting from the duration of the attempt itself so a slow backend (etcd)
+ * backs off proportionally, capped at 2 s: contenders spread out instead of colliding again.
  * `attempt` may throw an ApprError to abort (nothing is written).
  * @throws ApprError `resource-in-use` (transient) when every attempt conflicted
  */
 export async function transact<T>(store: KvStore, maxRetries: number, details: Record<string, unknown>, attempt: (tx: Transaction) => Promise<T>): Promise<T> {
   for (let n = 0; ; n++) {
+    const started = Date.now()
     const tx = new Transaction(store)
     const result = await attempt(tx)
     if (await tx.commit()) return result
@@ -73,7 +76,7 @@ export async function transact<T>(store: KvStore, maxRetries: number, details: R
         transient: true,
       })
     }
-    // Full jitter, capped: 0–1 ms, 0–2 ms, … up to 0–50 ms.
-    await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** n)))
+    const ceiling = Math.min(2000, Math.max(1, Date.now() - started) * 2 ** n)
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling))
   }
 }

@@ -225,6 +225,29 @@ function runTests(): void {
     await store.close()
   })
 
+  test('commits issued together take effect in order, each checked against the ones before it', async () => {
+    const store = levelStore({ path: tempDir() })
+    await store.open()
+    // Issued in one tick, so they queue up behind the first and share a group write.
+    const results = await Promise.all([
+      store.commit({ puts: [{ key: 'first', value: bytes('1') }] }),
+      store.commit({ checks: [{ key: 'x', version: null }], puts: [{ key: 'x', value: bytes('a') }] }),
+      store.commit({ checks: [{ key: 'x', version: null }], puts: [{ key: 'x', value: bytes('b') }, { key: 'y', value: bytes('b') }] }),
+      store.commit({ deletes: ['x'] }),
+      store.commit({ checks: [{ key: 'x', version: null }], puts: [{ key: 'z', value: bytes('c') }] }),
+      store.commit({ checks: [{ key: 'z', version: null }], puts: [{ key: 'w', value: bytes('d') }] }),
+    ])
+    assert.equal(results, [{ ok: true }, { ok: true }, { ok: false, conflicts: ['x'] }, { ok: true }, { ok: true }, { ok: false, conflicts: ['z'] }])
+    assert.equal(
+      (await store.list({ prefix: '' })).map((e) => [e.key, text(e.value)]),
+      [
+        ['first', '1'],
+        ['z', 'c'],
+      ],
+    )
+    await store.close()
+  })
+
   test('readers never observe part of a commit', async () => {
     const store = levelStore({ path: tempDir() })
     const keys = Array.from({ length: 20 }, (_, i) => `p/${i}`)

@@ -36,7 +36,7 @@ async function portFree(port: number): Promise<boolean> {
 test('the documented curl session works verbatim: push, show, pull', async () => {
   const missing = ['bash', 'curl', 'tar', 'base64'].filter((bin) => spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0)
   if (missing.length > 0) {
-    console.log(`SKIPPED SUITE: curl session — needs ${missing.join(', ')} on PATH`)
+    console.log(`\nSKIPPED SUITE: curl session — needs ${missing.join(', ')} on PATH`)
     if (process.env.CI === 'true') assert.unreachable(`missing ${missing}`)
     return
   }
@@ -53,7 +53,7 @@ test('the documented curl session works verbatim: push, show, pull', async () =>
     }
     const probe = await fetch(`${served.url}/cnr/api/v1/packages`)
     if (probe.status === 501) {
-      console.log('SKIPPED SUITE: curl session — the Registry is still a stub (merge main once it lands)')
+      console.log('\nSKIPPED SUITE: curl session — the Registry is still a stub (merge main once it lands)')
       if (process.env.CI === 'true') assert.unreachable('Registry is a stub')
       return
     }

@@ -116,7 +116,7 @@ test('level store: data survives a restart; SIGTERM lets an in-flight pull finis
       served = await startServe(['--store', `level:${dir}`, '--port', '0'])
     } catch (e) {
       if (/not available in this build/.test(String(e))) {
-        console.log('SKIPPED SUITE: serve level persistence — needs adapters/level (merge main once the level adapter lands)')
+        console.log('\nSKIPPED SUITE: serve level persistence — needs adapters/level (merge main once the level adapter lands)')
         if (process.env.CI === 'true') throw e
         return
       }
@@ -129,7 +129,7 @@ test('level store: data survives a restart; SIGTERM lets an in-flight pull finis
     const r = await postJson(`${A}/acme/big`, { blob: b64(big), release: '1.0.0', media_type: 'helm' })
     if (r.status === 501) {
       await served.stop()
-      console.log('SKIPPED SUITE: serve level persistence — the Registry is still a stub (merge main once it lands)')
+      console.log('\nSKIPPED SUITE: serve level persistence — the Registry is still a stub (merge main once it lands)')
       if (process.env.CI === 'true') assert.unreachable('Registry is a stub')
       return
     }

@@ -149,6 +149,10 @@ function redisPing(port: number): Promise<boolean> {
 function spawnTracked(bin: string, args: string[], logPrefix: string): ChildProcess {
   hookExit()
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  // A server never keeps the test process alive: when the tests are done the process exits and
+  // the exit hook kills what is left, even if a test forgot stop().
+  child.unref()
+  for (const stream of [child.stdout, child.stderr]) (stream as { unref?: () => void } | null)?.unref?.()
   live.add(child)
   let tail = ''
   const keep = (d: Buffer) => {

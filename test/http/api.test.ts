@@ -295,3 +295,41 @@ for (const prefix of ['/cnr', '']) {
 
   test.run()
 }
+
+const paging = suite('list pages')
+paging('a list spanning several registry pages is one JSON array, in order, with every filter', async () => {
+  const { registry } = await makeRegistry()
+  const calls: unknown[] = []
+  const small = new Proxy(registry, {
+    get: (target, key) =>
+      key === 'list'
+        ? (options: object) => {
+            calls.push(options)
+            return target.list({ ...options, limit: 2 })
+          }
+        : typeof Reflect.get(target, key) === 'function'
+          ? (Reflect.get(target, key) as (...a: unknown[]) => unknown).bind(target)
+          : Reflect.get(target, key),
+  })
+  const server = await start(small)
+  try {
+    const A = `${server.url}/api/v1/packages`
+    const names = ['a/one', 'a/two', 'b/three', 'b/four', 'c/five']
+    for (const name of names) {
+      const r = await postJson(`${A}/${name}`, { blob: b64(await chart(name.split('/')[1]!, '1.0.0')), release: '1.0.0', media_type: 'helm' })
+      assert.is(r.status, 200)
+    }
+    let res = await fetch(A)
+    assert.is(res.headers.get('content-type'), 'application/json')
+    const all = (await res.json()) as { name: string }[]
+    assert.equal(all.map((p) => p.name), [...names].sort())
+    assert.ok(calls.length >= 3, 'several pages were read')
+    res = await fetch(`${A}?namespace=b`)
+    assert.equal(((await res.json()) as { name: string }[]).map((p) => p.name), ['b/four', 'b/three'])
+    res = await fetch(`${A}?namespace=zzz`)
+    assert.equal(await res.json(), [])
+  } finally {
+    await server.close()
+  }
+})
+paging.run()

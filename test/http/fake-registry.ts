@@ -144,7 +144,10 @@ export function fakeRegistry(): RegistryApi {
           return { name: p, default: releases[0]!, releases, manifests: formats, visibility: 'public' as const, created_at: '' }
         })
         .filter((s) => o.format === undefined || s.manifests.includes(formatOf(o.format)))
-      return { packages }
+        .filter((s) => o.after === undefined || s.name > o.after)
+      const limit = o.limit ?? 1000
+      const page = packages.slice(0, limit)
+      return packages.length > limit ? { packages: page, next: page.at(-1)!.name } : { packages: page }
     },
     async search(q: string) {
       return [...pkgs.keys()].filter((p) => p.includes(q.toLowerCase())).sort()

@@ -1,21 +1,13 @@
 /** Shared helpers of the HTTP tests: registries, a loopback server, gzipped tarballs. */
-import { gzipSync } from 'node:zlib'
-import tar from 'tar-stream'
 import { Registry, isApprError } from 'appr-core'
 import { memoryStore } from 'appr-core/adapters/memory'
 import { type HandlerOptions, type RegistryApi, createHandler } from 'appr-core/http'
 import { type RunningServer, serve } from 'appr-core/http/node'
+import { tgz } from '../registry/helpers.js'
 import { fakeRegistry } from './fake-registry.js'
 
 /** A gzipped tarball holding `files` (path → text). */
-export async function tarGz(files: Record<string, string>): Promise<Uint8Array> {
-  const pack = tar.pack()
-  for (const [name, text] of Object.entries(files)) pack.entry({ name }, text)
-  pack.finalize()
-  const chunks: Buffer[] = []
-  for await (const chunk of pack) chunks.push(chunk as Buffer)
-  return new Uint8Array(gzipSync(Buffer.concat(chunks)))
-}
+export const tarGz = tgz
 
 /** A small chart-like package. */
 export function chart(name: string, version: string): Promise<Uint8Array> {

@@ -75,6 +75,17 @@ test('HEAD: headers without a body; request bodies stream in; set-cookie kept', 
     const head = await fetch(server.url, { method: 'HEAD' })
     assert.is(head.headers.get('content-length'), '5')
     assert.is((await head.arrayBuffer()).byteLength, 0)
+    // Absolute-form request target (as sent to a proxy): routed by its path.
+    const absolute = await new Promise<string>((resolve, reject) => {
+      httpRequest({ host: '127.0.0.1', port: server.port, path: 'http://elsewhere.example/p?q=2', method: 'POST' }, (res) => {
+        let text = ''
+        res.on('data', (d) => (text += d))
+        res.on('end', () => resolve(text))
+      })
+        .on('error', reject)
+        .end('x')
+    })
+    assert.ok((JSON.parse(absolute) as { url: string }).url.endsWith('/p?q=2'), absolute)
     const get = await fetch(server.url)
     assert.equal(get.headers.getSetCookie(), ['a=1', 'b=2'])
     assert.is(await get.text(), 'hello')
