@@ -217,7 +217,7 @@ export const registry: Group = {
               await teardown(reg, store, model, before)
             }),
           ),
-          60,
+          40,
         )
       },
     },
@@ -287,7 +287,7 @@ export const registry: Group = {
               )
             }),
           ),
-          60,
+          40,
         )
       },
     },
