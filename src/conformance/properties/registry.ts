@@ -5,6 +5,7 @@ import fc from 'fast-check'
 import { isApprError } from '../../errors/index.js'
 import { parseFormat } from '../../model/media-type.js'
 import { sortReleasesDesc } from '../../model/release.js'
+import type { Manifest } from '../../model/types.js'
 import { Registry } from '../../registry/registry.js'
 import type { KvStore } from '../../storage/kv.js'
 import { sameBytes } from '../arbitraries.js'
@@ -83,7 +84,7 @@ async function readState(registry: Registry): Promise<string> {
   const out: { name: string; manifests: string[]; channels: string[] }[] = []
   for (const pkg of pkgs) {
     const summary = listed.find((p) => p.name === pkg)
-    let manifests
+    let manifests: Manifest[]
     try {
       manifests = await registry.releases(pkg)
     } catch (e) {

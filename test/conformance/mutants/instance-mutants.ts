@@ -21,8 +21,14 @@ export const instanceMutants: Mutant[] = [
       }
       return wrap(
         () => ({
-          getMany: async (keys) => (alive(), data.getMany(keys)),
-          list: async (o) => (alive(), data.list(o)),
+          async getMany(keys) {
+            alive()
+            return data.getMany(keys)
+          },
+          async list(o) {
+            alive()
+            return data.list(o)
+          },
           async get(key) {
             alive()
             if (!cache.has(key)) cache.set(key, await data.get(key))
