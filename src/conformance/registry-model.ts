@@ -103,7 +103,7 @@ export class RegistryModel {
         return 'ok'
       }
       case 'channel-add': {
-        if (!pkg || !pkg.releases.has(o.release)) return 'not-found'
+        if (!pkg?.releases.has(o.release)) return 'not-found'
         const ch = pkg.channels.get(o.channel)
         this.#setChannel(pkg, o.channel, [...(ch?.releases ?? []), o.release], o.release)
         return 'ok'
@@ -116,7 +116,7 @@ export class RegistryModel {
         return 'ok'
       }
       case 'channel-delete': {
-        if (!pkg || !pkg.channels.has(o.channel)) return 'not-found'
+        if (!pkg?.channels.has(o.channel)) return 'not-found'
         pkg.channels.delete(o.channel)
         return 'ok'
       }

@@ -5,10 +5,11 @@ import fc from 'fast-check'
 import { isApprError } from '../../errors/index.js'
 import { parseFormat } from '../../model/media-type.js'
 import { sortReleasesDesc } from '../../model/release.js'
+import type { Manifest } from '../../model/types.js'
 import { Registry } from '../../registry/registry.js'
 import type { KvStore } from '../../storage/kv.js'
 import { sameBytes } from '../arbitraries.js'
-import type { Group } from '../harness.js'
+import { type Group, within } from '../harness.js'
 import { type Outcome, RegistryModel, type RegistryOp, outcomeOf, renderState, showOp, withShow } from '../registry-model.js'
 import { type Tarball, tarball } from '../tarball.js'
 
@@ -40,7 +41,8 @@ const initialPushes: fc.Arbitrary<RegistryOp[]> = fc.subarray(
 
 const opSequence = fc.tuple(initialPushes, fc.array(opArb, { minLength: 1, maxLength: 30, size: 'max' })).map(([a, b]) => [...a, ...b])
 
-async function perform(registry: Registry, o: RegistryOp): Promise<Outcome> {
+/** Runs one operation through the public API and classifies what happened. */
+export async function perform(registry: Registry, o: RegistryOp): Promise<Outcome> {
   try {
     switch (o.op) {
       case 'push':
@@ -82,7 +84,7 @@ async function readState(registry: Registry): Promise<string> {
   const out: { name: string; manifests: string[]; channels: string[] }[] = []
   for (const pkg of pkgs) {
     const summary = listed.find((p) => p.name === pkg)
-    let manifests
+    let manifests: Manifest[]
     try {
       manifests = await registry.releases(pkg)
     } catch (e) {
@@ -161,7 +163,8 @@ function* permutations<T>(items: readonly T[]): Generator<T[]> {
   }
 }
 
-function registryOn(store: KvStore): Registry {
+/** A Registry over `store` that leaves closing the store to the suite. */
+export function registryOn(store: KvStore): Registry {
   return new Registry({ store, ownsStore: false })
 }
 
@@ -189,18 +192,24 @@ export const registry: Group = {
   properties: [
     {
       id: 'registry/commands',
-      title: 'push / delete / channel sequences match the appr model, invariants hold after every step, and deleting everything leaves no key behind',
+      title: 'push / delete / channel sequences (and reopens) match the appr model, invariants hold after every step, and deleting everything leaves no key behind',
       async run(ctx) {
         await ctx.check(
-          fc.asyncProperty(opSequence, (ops) =>
-            ctx.withStore(async (store) => {
-              const reg = registryOn(store)
+          fc.asyncProperty(opSequence, fc.uniqueArray(fc.nat({ max: 40 }), { maxLength: ctx.capabilities.persistent ? 3 : 0 }), (ops, reopenAfter) =>
+            ctx.withStore(async (first) => {
+              let store = first
+              let reg = registryOn(store)
               const before = await allKeys(store)
               const model = new RegistryModel(digests)
               for (const [i, o] of ops.entries()) {
                 const want = model.apply(o)
                 const got = await perform(reg, o)
                 if (got !== want) throw new Error(`step ${i + 1} ${showOp(o)}: outcome ${got}, the model says ${want}`)
+                if (reopenAfter.includes(i)) {
+                  // Persistent stores: the registry's state must survive closing and reopening the store.
+                  store = await ctx.reopen(store)
+                  reg = registryOn(store)
+                }
                 const state = await readState(reg).catch((e: Error) => {
                   throw new Error(`after step ${i + 1} ${showOp(o)}: ${e.message}`)
                 })
@@ -209,7 +218,46 @@ export const registry: Group = {
               await teardown(reg, store, model, before)
             }),
           ),
-          60,
+          40,
+        )
+      },
+    },
+    {
+      id: 'registry/sigkill',
+      title: 'a child process running registry operations is SIGKILLed: after reopening, the invariants hold and the state is that of a prefix including every acknowledged operation',
+      needs: ['persistent', 'worker'],
+      async run(ctx) {
+        await ctx.check(
+          fc.asyncProperty(opSequence, fc.nat(), async (ops, k) => {
+            const location = await ctx.freshLocation()
+            const worker = ctx.spawn(location, 'registry-ops', { ops: ops.map((o) => ({ ...o })) })
+            await within(worker.next('opened'), 30_000, 'worker opening the store')
+            const target = k % ops.length
+            let last = -1
+            const outcomes: Outcome[] = []
+            while (last < target) {
+              const ack = await within(worker.next<{ i: number; outcome: Outcome }>('ack'), 30_000, 'worker acknowledgement')
+              last = ack.i
+              outcomes.push(ack.outcome)
+            }
+            worker.kill('SIGKILL')
+            await within(worker.exited, 30_000, 'killed worker exit')
+            const store = await ctx.openAt(location)
+            const state = await readState(registryOn(store)).catch((e: Error) => {
+              throw new Error(`after SIGKILL following step ${last + 1} ${showOp(ops[last]!)}: ${e.message}`)
+            })
+            const model = new RegistryModel(digests)
+            for (const [i, o] of ops.slice(0, last + 1).entries()) {
+              if (model.apply(o) !== outcomes[i]) throw new Error(`step ${i + 1} ${showOp(o)} answered ${outcomes[i]} in the child, the model says otherwise`)
+            }
+            // The child may have finished more operations between the acknowledgement and the kill.
+            for (let j = last + 1; j <= ops.length; j++) {
+              if (model.render() === state) return
+              if (j < ops.length) model.apply(ops[j]!)
+            }
+            throw new Error(`after SIGKILL following step ${last + 1} ${showOp(ops[last]!)}, the state matches no prefix of the operations:\n${state}`)
+          }),
+          3,
         )
       },
     },
@@ -240,7 +288,7 @@ export const registry: Group = {
               )
             }),
           ),
-          60,
+          40,
         )
       },
     },
