@@ -252,7 +252,10 @@ export class Registry {
         return { manifest, doomed }
       })
     } catch (error) {
-      await this.#discardUpload(id)
+      // A commit whose outcome the adapter cannot know may have made this upload live: leave
+      // it to gc, which deletes only objects whose marker still says `uploading`.
+      const maybeApplied = error instanceof ApprError && error.details.applied === 'unknown'
+      if (!maybeApplied) await this.#discardUpload(id)
       throw error
     }
     await this.#deleteObjects(outcome.doomed)
@@ -304,6 +307,8 @@ export class Registry {
   /** Deletes an upload that was never recorded: bytes first, then its marker (so a crash leaves a marker gc finds). */
   async #discardUpload(id: string): Promise<void> {
     try {
+      const marker = await this.#store.get(keys.obj(id))
+      if (marker !== undefined && decode(ObjectRecordSchema, marker.value, { object: id }).state !== 'uploading') return
       await this.#blobs.delete(id)
       await this.#store.commit({ deletes: [keys.obj(id)] })
     } catch {
