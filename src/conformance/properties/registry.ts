@@ -168,22 +168,18 @@ export function registryOn(store: KvStore): Registry {
   return new Registry({ store, ownsStore: false })
 }
 
-let implemented: Promise<boolean> | undefined
 /** False while src/registry is the stub that answers `unsupported` (then the group is skipped). */
-export function registryImplemented(): Promise<boolean> {
-  implemented ??= (async () => {
-    const { memoryStore } = await import('../../../adapters/memory/index.js')
-    const reg = registryOn(memoryStore())
-    try {
-      await reg.push({ package: 'probe/probe', release: '1.0.0', format: 'helm', blob: blobs[0]!.gzip })
-      return true
-    } catch (e) {
-      return !isApprError(e, 'unsupported')
-    } finally {
-      await reg.close().catch(() => {})
-    }
-  })()
-  return implemented
+export async function registryImplemented(): Promise<boolean> {
+  const { memoryStore } = await import('../../../adapters/memory/index.js')
+  const reg = registryOn(memoryStore())
+  try {
+    await reg.push({ package: 'probe/probe', release: '1.0.0', format: 'helm', blob: blobs[0]!.gzip })
+    return true
+  } catch (e) {
+    return !isApprError(e, 'unsupported')
+  } finally {
+    await reg.close().catch(() => {})
+  }
 }
 
 export const registry: Group = {
