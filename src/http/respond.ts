@@ -75,24 +75,34 @@ export function base64Length(n: number): number {
 
 /**
  * Base64-encodes a byte stream chunk by chunk, carrying the 0–2 bytes that do not fill a
- * 3-byte group into the next chunk, so the output equals encoding the concatenation.
+ * 3-byte group into the next chunk, so the output equals encoding the concatenation. Each
+ * output chunk is one buffer written in place (no copy of the input chunk), which keeps the
+ * garbage a large pull leaves for the collector to one string and one buffer per chunk.
  */
 export async function* base64Chunks(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  let carry = new Uint8Array(0)
+  const carry = Buffer.alloc(3)
+  let carried = 0
   for await (const chunk of source) {
-    const joined = carry.byteLength === 0 ? chunk : concat(carry, chunk)
-    const whole = joined.byteLength - (joined.byteLength % 3)
-    if (whole > 0) yield encoder.encode(Buffer.from(joined.buffer, joined.byteOffset, whole).toString('base64'))
-    carry = joined.slice(whole)
+    const input = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    // Complete the carried group from the head of this chunk.
+    const fill = carried === 0 ? 0 : Math.min(3 - carried, input.byteLength)
+    input.copy(carry, carried, 0, fill)
+    carried += fill
+    const rest = input.byteLength - fill
+    const whole = rest - (rest % 3)
+    const head = carried === 3 ? 4 : 0
+    if (head + whole > 0) {
+      const out = Buffer.allocUnsafeSlow(head + (whole / 3) * 4)
+      if (head) out.write(carry.toString('base64'), 0, 'latin1')
+      if (whole > 0) out.write(input.toString('base64', fill, fill + whole), head, 'latin1')
+      yield new Uint8Array(out.buffer, out.byteOffset, out.byteLength)
+    }
+    if (carried === 3) carried = 0
+    // Keep the 0–2 bytes past the last whole group.
+    input.copy(carry, carried, fill + whole)
+    carried += rest - whole
   }
-  if (carry.byteLength > 0) yield encoder.encode(Buffer.from(carry).toString('base64'))
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength)
-  out.set(a, 0)
-  out.set(b, a.byteLength)
-  return out
+  if (carried > 0) yield encoder.encode(carry.subarray(0, carried).toString('base64'))
 }
 
 /**

@@ -21,7 +21,10 @@ export const ManifestSchema = z.object({
   release: z.string().max(256),
   mediaType: z.string().max(256),
   content: DescriptorSchema,
-  metadata: z.unknown().transform((v) => (v === undefined ? null : v)),
+  metadata: z
+    .unknown()
+    .optional()
+    .transform((v) => v ?? null),
   created_at: z.string().max(64),
 })
 

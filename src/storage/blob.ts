@@ -1,8 +1,8 @@
 /**
  * Where blob bytes live. Blob *metadata* (digest, size, reference counts) lives in the
  * {@link KvStore} and is changed in the same commit as the manifests; the BlobStore only holds
- * immutable byte objects under ids the registry chooses (`<appr digest>/<unique upload id>`),
- * so two uploads of the same content never overwrite each other and garbage collection can
+ * immutable byte objects under ids the registry chooses (a fresh UUID per upload: the digest is
+ * known only once the bytes have been read), so two uploads of the same content never overwrite each other and garbage collection can
  * delete exactly the object that lost.
  *
  * The default implementation ({@link kvBlobStore}) stores chunks in any KvStore; a registry that

@@ -94,7 +94,9 @@ export function kvBlobStore(store: KvStore, options: KvBlobStoreOptions = {}): B
   return {
     async write(id, chunks) {
       assertId(id)
-      let buffer = new Uint8Array(chunkBytes)
+      // Bytes of the chunk being filled, copied out of the source (which may reuse its buffers).
+      // Allocating per piece rather than a chunkBytes buffer keeps small objects cheap.
+      let parts: Uint8Array[] = []
       let filled = 0
       let count = 0
       let size = 0
@@ -105,8 +107,17 @@ export function kvBlobStore(store: KvStore, options: KvBlobStoreOptions = {}): B
         pending = []
       }
       const seal = async () => {
-        pending.push({ key: chunkKey(id, count++), value: filled === chunkBytes ? buffer : buffer.slice(0, filled) })
-        buffer = new Uint8Array(chunkBytes)
+        let value = parts[0]!
+        if (parts.length > 1) {
+          value = new Uint8Array(filled)
+          let offset = 0
+          for (const part of parts) {
+            value.set(part, offset)
+            offset += part.byteLength
+          }
+        }
+        pending.push({ key: chunkKey(id, count++), value })
+        parts = []
         filled = 0
         if (pending.length >= chunksPerCommit) await flush()
       }
@@ -116,7 +127,7 @@ export function kvBlobStore(store: KvStore, options: KvBlobStoreOptions = {}): B
           let offset = 0
           while (offset < piece.byteLength) {
             const n = Math.min(chunkBytes - filled, piece.byteLength - offset)
-            buffer.set(piece.subarray(offset, offset + n), filled)
+            parts.push(piece.slice(offset, offset + n))
             filled += n
             offset += n
             if (filled === chunkBytes) await seal()

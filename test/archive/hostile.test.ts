@@ -6,7 +6,7 @@ import { Readable } from 'node:stream'
 import { createGzip } from 'node:zlib'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { validateBlob } from 'appr-core/archive'
+import { inspectArchive, validateBlob } from 'appr-core/archive'
 import { isApprError } from 'appr-core'
 import { type HostileArchive, TAR_END, makeHostileArchives, tarHeader } from '../../scripts/make-hostile-archives.js'
 
@@ -58,6 +58,18 @@ test('each hostile archive is rejected with its typed error, in bounded memory',
     assert.ok(isApprError(error, archive.code), `${archive.name}: ${String(error)}`)
     assert.is(error.details.reason, archive.reason, archive.name)
     assert.ok(growth < RSS_BUDGET, `${archive.name}: RSS grew ${(growth / MiB).toFixed(1)} MiB`)
+  }
+})
+
+test('inspect rejects each one the same way', async () => {
+  for (const archive of corpus) {
+    try {
+      await inspectArchive(createReadStream(archive.file))
+      assert.unreachable(archive.name)
+    } catch (e) {
+      assert.ok(isApprError(e, archive.code), `${archive.name}: ${String(e)}`)
+      assert.is(e.details.reason, archive.reason, archive.name)
+    }
   }
 })
 

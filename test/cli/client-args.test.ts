@@ -10,34 +10,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { cli } from './client-helpers.js'
 import { validateBlob } from 'appr-core/archive'
-
-type Run = (args: string[]) => Promise<number>
-const commands = {
-  pack: (await import('../../src/cli/commands/pack.js')).run,
-  inspect: (await import('../../src/cli/commands/inspect.js')).run,
-  push: (await import('../../src/cli/commands/push.js')).run,
-  pull: (await import('../../src/cli/commands/pull.js')).run,
-  show: (await import('../../src/cli/commands/show.js')).run,
-  list: (await import('../../src/cli/commands/list.js')).run,
-  channel: (await import('../../src/cli/commands/channel.js')).run,
-} satisfies Record<string, Run>
-
-/** Runs a command with stdout/stderr captured. */
-async function cli(name: keyof typeof commands, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = []
-  const err: string[] = []
-  const [o, e] = [process.stdout.write, process.stderr.write]
-  process.stdout.write = ((c: string | Uint8Array) => out.push(String(c)) > 0) as typeof process.stdout.write
-  process.stderr.write = ((c: string | Uint8Array) => err.push(String(c)) > 0) as typeof process.stderr.write
-  try {
-    const code = await commands[name](args)
-    return { code, out: out.join(''), err: err.join('') }
-  } finally {
-    process.stdout.write = o
-    process.stderr.write = e
-  }
-}
 
 let base = ''
 let chart = ''

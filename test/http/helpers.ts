@@ -1,10 +1,9 @@
 /** Shared helpers of the HTTP tests: registries, a loopback server, gzipped tarballs. */
-import { Registry, isApprError } from 'appr-core'
+import { Registry } from 'appr-core'
 import { memoryStore } from 'appr-core/adapters/memory'
 import { type HandlerOptions, type RegistryApi, createHandler } from 'appr-core/http'
 import { type RunningServer, serve } from 'appr-core/http/node'
 import { tgz } from '../registry/helpers.js'
-import { fakeRegistry } from './fake-registry.js'
 
 /** A gzipped tarball holding `files` (path → text). */
 export const tarGz = tgz
@@ -19,27 +18,9 @@ export function chart(name: string, version: string): Promise<Uint8Array> {
 
 export const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64')
 
-let realWorks: boolean | undefined
-
-/**
- * A registry on the memory store: the real Registry when it is implemented, otherwise the
- * test stand-in (announced once on stderr, so a run shows which one was exercised).
- */
-export async function makeRegistry(): Promise<{ registry: RegistryApi; real: boolean }> {
-  if (realWorks === undefined) {
-    const probe = new Registry({ store: memoryStore() })
-    try {
-      await probe.push({ package: 'probe/probe', release: '1.0.0', format: 'helm', blob: await chart('probe', '1.0.0') })
-      realWorks = true
-    } catch (e) {
-      if (!isApprError(e, 'unsupported')) throw e
-      realWorks = false
-      console.error('[http tests] Registry is still a stub: using the test stand-in registry')
-    }
-  }
-  return realWorks
-    ? { registry: new Registry({ store: memoryStore() }), real: true }
-    : { registry: fakeRegistry(), real: false }
+/** A registry on a fresh memory store. */
+export async function makeRegistry(): Promise<{ registry: RegistryApi }> {
+  return { registry: new Registry({ store: memoryStore() }) }
 }
 
 /** A loopback server on an ephemeral port. */

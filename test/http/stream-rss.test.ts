@@ -24,7 +24,7 @@ interface Child {
   ask(line: string): Promise<any>
 }
 
-async function startChild(mode: 'level' | 'memory' | 'synthetic'): Promise<Child> {
+async function startChild(mode: 'level' | 'memory'): Promise<Child> {
   const proc = spawn(process.execPath, ['--expose-gc', '--conditions=source', '--import', 'tsx', script, mode], {
     cwd: root,
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -90,14 +90,14 @@ async function measure(child: Child, path: string) {
   }
 }
 
-async function pullTwice(child: Child, real: boolean) {
+async function pullTwice(child: Child) {
   const { size, sha256 } = child.ready
   const base = `/cnr/api/v1/packages/big/blob/1.0.0/helm/pull`
   const bin = await measure(child, base)
   assert.is(bin.status, 200)
   assert.is(bin.bytes, size)
   assert.is(bin.headers['content-length'], String(size))
-  if (real) assert.is(bin.sha256, sha256)
+  assert.is(bin.sha256, sha256)
   const js = await measure(child, `${base}/json`)
   assert.is(js.status, 200)
   assert.is(js.bytes, Number(js.headers['content-length']))
@@ -109,7 +109,7 @@ async function pullTwice(child: Child, real: boolean) {
   return { bin, js }
 }
 
-async function withChild<T>(mode: 'level' | 'memory' | 'synthetic', body: (child: Child) => Promise<T>): Promise<T> {
+async function withChild<T>(mode: 'level' | 'memory', body: (child: Child) => Promise<T>): Promise<T> {
   const child = await startChild(mode)
   try {
     return await body(child)
@@ -120,21 +120,11 @@ async function withChild<T>(mode: 'level' | 'memory' | 'synthetic', body: (child
 }
 
 test('memory store: a 200 MiB pull (bytes and JSON) grows server RSS by less than 64 MiB', async () => {
-  try {
-    await withChild('memory', async (child) => {
-      const { bin, js } = await pullTwice(child, true)
-      assert.ok(bin.growth < LIMIT, `bytes pull grew RSS by ${MiB(bin.growth)}`)
-      assert.ok(js.growth < LIMIT, `JSON pull grew RSS by ${MiB(js.growth)}`)
-    })
-  } catch (e) {
-    if (!/unsupported|not implemented/.test(String(e))) throw e
-    console.log('\nSKIPPED SUITE: 200 MiB pull through the real Registry — the Registry is still a stub; measured the HTTP layer with a generated blob instead')
-    if (process.env.CI === 'true') throw e
-    await withChild('synthetic', async (child) => {
-      const { bin, js } = await pullTwice(child, false)
-      assert.ok(bin.growth < LIMIT && js.growth < LIMIT)
-    })
-  }
+  await withChild('memory', async (child) => {
+    const { bin, js } = await pullTwice(child)
+    assert.ok(bin.growth < LIMIT, `bytes pull grew RSS by ${MiB(bin.growth)}`)
+    assert.ok(js.growth < LIMIT, `JSON pull grew RSS by ${MiB(js.growth)}`)
+  })
 })
 
 /** A gzipped tar holding `size` random bytes (gzip level 1: stays about `size`). */
@@ -205,8 +195,7 @@ async function measurePush(child: Child, label: string, send: () => Promise<{ st
 }
 
 test('level store: the server holds less than 64 MiB more; LevelDB maps its files on top', async () => {
-  try {
-    await withChild('level', async (child) => {
+  await withChild('level', async (child) => {
       const blob = randomTarGz(96 * 1024 * 1024)
       const A = `${child.ready.url}/cnr/api/v1/packages/big/blob`
       const raw = await measurePush(child, `raw push of ${MiB(blob.length)}`, () =>
@@ -221,7 +210,7 @@ test('level store: the server holds less than 64 MiB more; LevelDB maps its file
       // blob plus chunk garbage awaiting collection.
       const body = (blob.length * 4) / 3
       assert.ok(jsonPush < 1.5 * body, `JSON push grew anonymous RSS by ${MiB(jsonPush)} for a ${MiB(body)} body`)
-      const { bin, js } = await pullTwice(child, true)
+      const { bin, js } = await pullTwice(child)
       // LevelDB reads table files through mmap: those pages count in RSS as file-backed memory
       // (the kernel's page cache, dropped under pressure) and grow with the bytes read.
       // What the server itself holds is the anonymous part; without /proc, fall back to RSS.
@@ -229,11 +218,6 @@ test('level store: the server holds less than 64 MiB more; LevelDB maps its file
       assert.ok(held(bin) < LIMIT, `bytes pull grew anonymous RSS by ${MiB(held(bin))}`)
       assert.ok(held(js) < LIMIT, `JSON pull grew anonymous RSS by ${MiB(held(js))}`)
     })
-  } catch (e) {
-    if (!/unsupported|not implemented|Cannot find/.test(String(e))) throw e
-    console.log('\nSKIPPED SUITE: 200 MiB pull on the level store — needs the Registry and adapters/level (merge main)')
-    if (process.env.CI === 'true') throw e
-  }
 })
 
 test.run()

@@ -384,6 +384,45 @@ for (const backend of backends) {
     assert.equal(await collect((await registry.pull('a/b')).stream), kubeUi)
   })
 
+  test('gc reclaiming a stalled upload makes that push fail cleanly', async ({ make, store }) => {
+    let now = new Date('2024-01-01T00:00:00Z')
+    const registry = make({ clock: () => now, uploadTimeoutMs: 60_000 })
+    await registry.push({ package: 'a/b', release: '1.0.0', blob: kubeUi })
+    const before = await snapshot(store)
+    let resume!: () => void
+    const stalled = new Promise<void>((resolve) => {
+      resume = resolve
+    })
+    let started!: () => void
+    const streaming = new Promise<void>((resolve) => {
+      started = resolve
+    })
+    async function* slow() {
+      yield rocketchat.subarray(0, 100)
+      started()
+      await stalled
+      yield rocketchat.subarray(100)
+    }
+    const push = registry.push({ package: 'a/b', release: '2.0.0', blob: slow() })
+    await streaming
+    now = new Date('2024-01-01T01:00:00Z')
+    const { deletedBlobs } = await registry.gc()
+    assert.is(deletedBlobs, 1)
+    resume()
+    const e = await rejects(push, 'unavailable')
+    assert.ok(e.transient)
+    assert.equal(await snapshot(store), before)
+    assert.equal((await registry.list()).packages[0]!.releases, ['1.0.0'])
+  })
+
+  test('restore accepts extra fields and v1 media types', async ({ registry }) => {
+    const doc = backup1() as { packages: Record<string, unknown>[]; extra?: unknown }
+    doc.extra = { generator: 'someone else' }
+    for (const p of doc.packages) p.downloads = 12
+    await registry.restore(doc)
+    assert.is((await registry.show('titi/rocketchat', { release: '1.0.1' })).mediaType, 'application/vnd.appr.package-manifest.kpm.v1.json')
+  })
+
   if (backend.name !== 'memory') {
     test('close and reopen keeps everything', async (ctx) => {
       await ctx.registry.restore(backup1())
