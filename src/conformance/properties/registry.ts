@@ -218,10 +218,10 @@ const chanRemove = (pkg: string, channel: string, release: string): RegistryOp =
 /** `[setup, racing]` scenarios seeded from appr's bugs and from races our own suite has found. */
 const races: [RegistryOp[], RegistryOp[]][] = [
   // The same manifest deleted twice at once, its blob's last reference going. Found by
-  // registry/interleavings (deep profile): one delete answers internal-error "a manifest names a
-  // blob that has no record", because transact() rethrows an error raised on reads that another
-  // commit had already made stale instead of retrying. Enable once src/registry retries then:
-  // [[push('zeta/app', '2.0.0-rc.1', 'kpm', 1), push('zeta/app', '2.0.0-rc.1', 'helm', 0)], [del('zeta/app', '2.0.0-rc.1', 'kpm'), del('zeta/app', '2.0.0-rc.1', 'kpm')]],
+  // registry/interleavings (deep profile): one delete answered internal-error "a manifest names a
+  // blob that has no record", because transact() rethrew an error raised on reads that another
+  // commit had already made stale instead of retrying.
+  [[push('zeta/app', '2.0.0-rc.1', 'kpm', 1), push('zeta/app', '2.0.0-rc.1', 'helm', 0)], [del('zeta/app', '2.0.0-rc.1', 'kpm'), del('zeta/app', '2.0.0-rc.1', 'kpm')]],
   // appr reads the release list before locking: channel add ∥ delete of that release.
   [[push('acme/app', '1.2.0', 'helm', 0), push('acme/app', '1.10.0', 'helm', 1)], [chanAdd('acme/app', 'stable', '1.2.0'), del('acme/app', '1.2.0', 'helm')]],
   // appr's releases.json read-modify-write: two pushes of different releases of one package.
