@@ -7,6 +7,7 @@ import { request as httpRequest } from 'node:http'
 import fc from 'fast-check'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { ApprError } from 'appr-core'
 import { createHandler } from 'appr-core/http'
 import { serve } from 'appr-core/http/node'
 import { b64, call, chart, makeRegistry, postJson, start } from './helpers.js'
@@ -182,6 +183,22 @@ test('unexpected exceptions: 500 internal-error without internals; onError sees 
     expectError(r, 500, 'internal-error')
     assert.not.match(JSON.stringify(r.body), 'secret')
     assert.is(seen.length, 1)
+  } finally {
+    await server.close()
+  }
+})
+
+test('a store outage is 503 unavailable with Retry-After when transient', async () => {
+  const down = new Proxy({} as never, {
+    get: () => async () => {
+      throw new ApprError('unavailable', 'the store is closed', { transient: true })
+    },
+  })
+  const server = await serve({ handler: createHandler(down), port: 0 })
+  try {
+    const r = await call(`${server.url}/api/v1/packages`)
+    expectError(r, 503, 'unavailable')
+    assert.is(r.headers.get('retry-after'), '1')
   } finally {
     await server.close()
   }
