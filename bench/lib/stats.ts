@@ -9,12 +9,14 @@ export interface Samples {
   readonly latencies: number[]
   /** Sum of the wall time of every block of this side, in nanoseconds. */
   wallNs: number
+  /** Wall time of each block, in order (blocks of the sides alternate, so block k of each side ran close in time). */
+  readonly blockNs: number[]
   /** First error, after which this side stops running. */
   error: string | undefined
 }
 
 export function newSamples(): Samples {
-  return { latencies: [], wallNs: 0, error: undefined }
+  return { latencies: [], wallNs: 0, blockNs: [], error: undefined }
 }
 
 /** Summary of a {@link Samples}. Times in milliseconds. */
@@ -118,7 +120,9 @@ async function runBlock(side: Side, indices: readonly number[], concurrency: num
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, indices.length) }, worker))
   if (samples.error !== undefined) return
-  samples.wallNs += Number(process.hrtime.bigint() - started)
+  const wall = Number(process.hrtime.bigint() - started)
+  samples.wallNs += wall
+  samples.blockNs.push(wall)
   for (const l of latencies) samples.latencies.push(l)
 }
 
@@ -132,4 +136,16 @@ export async function interleave(sides: readonly Side[], options: InterleaveOpti
     const order = b % 2 === 0 ? sides : [...sides].reverse()
     for (const side of order) await runBlock(side, slice, concurrency)
   }
+}
+
+/**
+ * Throughput of `a` ÷ throughput of `b`, as the median over block pairs of b's block time ÷ a's
+ * (both ran the same ops, one right after the other): a burst of load from another process
+ * spoils a pair or two, not the ratio. Falls back to the overall ratio when blocks do not pair.
+ */
+export function pairedRatio(a: Samples, b: Samples): number {
+  const n = Math.min(a.blockNs.length, b.blockNs.length)
+  if (n === 0 || a.error !== undefined || b.error !== undefined) return Number.NaN
+  const ratios = Array.from({ length: n }, (_, k) => b.blockNs[k]! / a.blockNs[k]!).sort((x, y) => x - y)
+  return n % 2 ? ratios[(n - 1) / 2]! : (ratios[n / 2 - 1]! + ratios[n / 2]!) / 2
 }
