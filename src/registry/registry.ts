@@ -1,4 +1,4 @@
-import { analyzeBlob, type BlobFacts, validateBlob } from '../archive/validate.js'
+import { analyzeBlob, type BlobFacts, QUICK_BYTES, quickFacts, validateBlob } from '../archive/validate.js'
 import { ApprError, type ErrorDetails } from '../errors/index.js'
 import { contentMediaType, DEFAULT_FORMAT, manifestMediaType, parseFormat } from '../model/media-type.js'
 import { parseChannelName, parsePackageName, parseSegment, type PackageName } from '../model/package-name.js'
@@ -7,8 +7,8 @@ import { parseRelease, sortReleasesDesc } from '../model/release.js'
 import { BackupDocumentSchema } from '../model/schemas.js'
 import type { Channel, Manifest, ManifestWithChannels, PackageSummary } from '../model/types.js'
 import type { BlobStore } from '../storage/blob.js'
-import { kvBlobStore } from '../storage/kv-blob-store.js'
-import type { KvEntry, KvStore } from '../storage/kv.js'
+import { type KvBlobStore, kvBlobStore } from '../storage/kv-blob-store.js'
+import type { KvEntry, KvPut, KvStore } from '../storage/kv.js'
 import { listAll } from '../storage/util.js'
 import { blobChunks, collectBytes } from './blob-input.js'
 import {
@@ -74,18 +74,23 @@ interface Resolved {
 interface Upload {
   readonly id: string
   readonly facts: BlobFacts
+  /** The object's own writes, not made yet: they go into the commit that records the release (inline push). */
+  readonly staged?: { readonly puts: readonly KvPut[]; readonly absent: string }
 }
 
-interface StoreReleaseInput {
+interface ReleaseInput {
   readonly name: PackageName
   readonly release: string
   readonly format: string
-  readonly source: AsyncIterable<Uint8Array>
   readonly metadata: unknown
   readonly force: boolean
   /** Restore keeps the document's timestamp and media types verbatim. */
   readonly createdAt?: string
   readonly mediaTypes?: { readonly manifest: string; readonly content: string }
+}
+
+interface StoreReleaseInput extends ReleaseInput {
+  readonly source: AsyncIterable<Uint8Array>
   readonly expect?: { readonly digest: string; readonly size: number }
 }
 
@@ -154,6 +159,8 @@ export class Registry {
   readonly channels: ChannelOperations
   readonly #store: KvStore
   readonly #blobs: BlobStore
+  /** The blob store when it is the default one on `#store`: small pushes then commit their bytes with their records. */
+  readonly #kvBlobs: KvBlobStore | undefined
   readonly #clock: () => Date
   readonly #maxRetries: number
   readonly #uploadTimeoutMs: number
@@ -161,7 +168,8 @@ export class Registry {
 
   constructor(readonly options: RegistryOptions) {
     this.#store = options.store
-    this.#blobs = options.blobs ?? kvBlobStore(options.store)
+    this.#kvBlobs = options.blobs === undefined ? kvBlobStore(options.store) : undefined
+    this.#blobs = options.blobs ?? this.#kvBlobs!
     this.#clock = options.clock ?? (() => new Date())
     this.#maxRetries = options.maxRetries ?? 16
     this.#uploadTimeoutMs = options.uploadTimeoutMs ?? 60 * 60 * 1000
@@ -189,14 +197,25 @@ export class Registry {
     const name = parsePackageName(input.package)
     const release = parseRelease(input.release)
     const format = parseFormat(input.format ?? DEFAULT_FORMAT)
-    return this.#storeRelease({
-      name,
-      release,
-      format,
-      source: blobChunks(input.blob),
-      metadata: jsonMetadata(input.metadata),
-      force: input.force === true,
-    })
+    const base = { name, release, format, metadata: jsonMetadata(input.metadata), force: input.force === true }
+    const inline = this.#inlineUpload(input.blob)
+    if (inline) return (await this.#record(base, inline)).manifest
+    return this.#storeRelease({ ...base, source: blobChunks(input.blob) })
+  }
+
+  /**
+   * A small blob given as bytes, validated in memory, whose object can be written by the very
+   * commit that records the release: push is then one read and one commit, and a rejected or
+   * conflicting push has written nothing. `undefined` → the streaming path.
+   */
+  #inlineUpload(blob: PushInput['blob']): Upload | undefined {
+    if (this.#kvBlobs === undefined || !(blob instanceof Uint8Array) || blob.byteLength > QUICK_BYTES) return undefined
+    const bytes = blob.slice() // the caller may reuse its buffer meanwhile
+    const facts = quickFacts(bytes, this.options.limits)
+    if (facts === undefined) return undefined
+    const id = crypto.randomUUID()
+    const staged = this.#kvBlobs.stage(id, bytes)
+    return staged && { id, facts, staged }
   }
 
   async #storeRelease(input: StoreReleaseInput): Promise<Manifest> {
@@ -229,40 +248,56 @@ export class Registry {
       throw error
     }
 
-    let outcome: { manifest: Manifest; doomed: string[] }
     try {
-      outcome = await transact(this.#store, this.#maxRetries, details, async (tx) => {
-        // The blob keys are read here too (adjustRefs reuses them), so the attempt is one round trip.
-        const [pkgEntry, manEntry, markerEntry] = await tx.getMany([keys.pkg(name), manKey, marker, keys.blob(facts.digest), keys.pblob(name, facts.digest)])
-        if (markerEntry === undefined || decode(ObjectRecordType, markerEntry.value, details).state !== 'uploading') {
-          throw new ApprError('unavailable', 'the upload took too long and was reclaimed; push again', { details, transient: true })
-        }
-        const previous = manEntry && decode(ManifestRecordType, manEntry.value, details)
-        if (previous && !input.force) throw this.#exists(details)
-        const now = this.#now()
-        const pkg = pkgEntry ? this.#decodePackage(pkgEntry, name) : { name: name.full, created_at: now, releases: {}, channels: {} }
-        const manifest: Manifest = {
-          package: name.full,
-          release,
-          mediaType: input.mediaTypes?.manifest ?? manifestMediaType(format),
-          content: { mediaType: input.mediaTypes?.content ?? contentMediaType(format), size: facts.size, digest: facts.digest, urls: [] },
-          metadata: input.metadata,
-          created_at: input.createdAt ?? now,
-        }
-        tx.put(manKey, encode(manifest))
-        pkg.releases[release] = { ...pkg.releases[release], [format]: facts.digest }
-        tx.put(keys.pkg(name), encode(pkg))
-        const deltas = new Map([[facts.digest, 1]])
-        if (previous) deltas.set(previous.content.digest, (deltas.get(previous.content.digest) ?? 0) - 1)
-        const doomed = await this.#adjustRefs(tx, name, deltas, { id, facts })
-        return { manifest, doomed }
-      })
+      return (await this.#record(input, { id, facts })).manifest
     } catch (error) {
       await this.#discardUpload(id)
       throw error
     }
+  }
+
+  /**
+   * Records a release whose blob was uploaded (or, with `upload.staged`, is written now): one
+   * commit of the manifest, the package record and the reference counts, retried on conflict.
+   * Deletes objects the commit made unreachable afterwards.
+   */
+  async #record(input: ReleaseInput, upload: Upload): Promise<{ manifest: Manifest }> {
+    const { name, release, format } = input
+    const { id, facts } = upload
+    const details = { package: name.full, release, media_type: format }
+    const manKey = keys.man(name, release, format)
+    const marker = keys.obj(id)
+    const outcome = await transact(this.#store, this.#maxRetries, details, async (tx) => {
+      // The blob keys are read here too (adjustRefs reuses them), so the attempt is one round trip.
+      const [pkgEntry, manEntry, markerEntry] = await tx.getMany([keys.pkg(name), manKey, marker, keys.blob(facts.digest), keys.pblob(name, facts.digest)])
+      if (upload.staged) {
+        // A fresh id: its marker is absent (and stays so until this commit, which checks it).
+        if (markerEntry !== undefined) throw new ApprError('internal-error', 'an upload id was used twice', { details })
+      } else if (markerEntry === undefined || decode(ObjectRecordType, markerEntry.value, details).state !== 'uploading') {
+        throw new ApprError('unavailable', 'the upload took too long and was reclaimed; push again', { details, transient: true })
+      }
+      const previous = manEntry && decode(ManifestRecordType, manEntry.value, details)
+      if (previous && !input.force) throw this.#exists(details)
+      const now = this.#now()
+      const pkg = pkgEntry ? this.#decodePackage(pkgEntry, name) : { name: name.full, created_at: now, releases: {}, channels: {} }
+      const manifest: Manifest = {
+        package: name.full,
+        release,
+        mediaType: input.mediaTypes?.manifest ?? manifestMediaType(format),
+        content: { mediaType: input.mediaTypes?.content ?? contentMediaType(format), size: facts.size, digest: facts.digest, urls: [] },
+        metadata: input.metadata,
+        created_at: input.createdAt ?? now,
+      }
+      tx.put(manKey, encode(manifest))
+      pkg.releases[release] = { ...pkg.releases[release], [format]: facts.digest }
+      tx.put(keys.pkg(name), encode(pkg))
+      const deltas = new Map([[facts.digest, 1]])
+      if (previous) deltas.set(previous.content.digest, (deltas.get(previous.content.digest) ?? 0) - 1)
+      const doomed = await this.#adjustRefs(tx, name, deltas, upload)
+      return { manifest, doomed }
+    })
     await this.#deleteObjects(outcome.doomed)
-    return outcome.manifest
+    return outcome
   }
 
   /**
@@ -282,12 +317,19 @@ export class Registry {
       let blob = blobEntry && decode(BlobRecordType, blobEntry.value, details)
       if (upload && upload.facts.digest === digest) {
         if (blob) {
-          tx.delete(keys.obj(upload.id))
-          doomed.push(upload.id)
+          // Stored already: the new bytes are not needed (a staged object is simply never written).
+          if (!upload.staged) {
+            tx.delete(keys.obj(upload.id))
+            doomed.push(upload.id)
+          }
         } else {
           const { facts } = upload
           blob = { digest, ociDigest: facts.ociDigest, size: facts.size, object: upload.id, refs: 0 }
           tx.put(keys.obj(upload.id), encode({ state: 'live', digest }))
+          if (upload.staged) {
+            for (const put of upload.staged.puts) tx.put(put.key, put.value)
+            tx.expectAbsent(upload.staged.absent)
+          }
         }
       }
       if (blob === undefined) throw new ApprError('internal-error', 'a manifest names a blob that has no record', { details })
