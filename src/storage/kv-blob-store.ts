@@ -170,15 +170,17 @@ export function kvBlobStore(store: KvStore, options: KvBlobStoreOptions = {}): K
 
     async read(id) {
       assertId(id)
-      const entry = await store.get(metaKey(id))
+      // The first chunk comes with the meta record: a small object is one round trip.
+      const [entry, first] = await store.getMany([metaKey(id), chunkKey(id, 0)])
       if (entry === undefined) return undefined
       const meta = parseMeta(id, entry.value)
       return (async function* () {
         let seen = 0
         for (let start = 0; start < meta.chunks; start += chunksPerCommit) {
           const keys: string[] = []
-          for (let n = start; n < Math.min(meta.chunks, start + chunksPerCommit); n++) keys.push(chunkKey(id, n))
-          const entries = await store.getMany(keys)
+          for (let n = start === 0 ? 1 : start; n < Math.min(meta.chunks, start + chunksPerCommit); n++) keys.push(chunkKey(id, n))
+          const entries = keys.length === 0 ? [] : await store.getMany(keys)
+          if (start === 0) entries.unshift(first)
           for (const chunk of entries) {
             if (chunk === undefined) throw new ApprError('internal-error', 'a stored blob object is missing a chunk', { details: { object: id } })
             seen += chunk.value.byteLength
