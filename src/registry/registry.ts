@@ -69,6 +69,8 @@ interface Resolved {
   readonly version: string
   readonly manKey: string
   readonly manifest: Manifest
+  /** For pull, read with the manifest: the blob records of the digest the package record names. */
+  readonly blobEntries?: { readonly digest: string; readonly entries: readonly (KvEntry | undefined)[] }
 }
 
 interface Upload {
@@ -165,6 +167,8 @@ export class Registry {
   readonly #maxRetries: number
   readonly #uploadTimeoutMs: number
   readonly #cache: ReleaseCache
+  /** Parsed package names by input (parsing is pure; a few regexes per call otherwise). */
+  readonly #names = new Map<string, PackageName>()
 
   constructor(readonly options: RegistryOptions) {
     this.#store = options.store
@@ -379,7 +383,7 @@ export class Registry {
 
   /** {@link show} plus the blob's bytes, streamed. Same errors. */
   async pull(pkg: string, options: ResolveOptions = {}): Promise<PullResult> {
-    const { name, pkg: record, manifest, version, manKey } = await this.#resolve(pkg, options)
+    const { name, pkg: record, manifest, version, manKey, blobEntries } = await this.#resolve(pkg, options, true)
     const details = { package: name.full, release: manifest.release }
     // The package record just read names this manifest, so the package references its blob:
     // where the bytes are is known from an earlier pull under the same record version.
@@ -388,7 +392,8 @@ export class Registry {
     if (known) {
       blob = { digest: known.digest, ociDigest: known.ociDigest, size: known.size, stream: await this.#readObject(known.object, details) }
     } else {
-      const { result, object } = await this.#openBlobRecord(name, manifest.content.digest, details)
+      const digest = manifest.content.digest
+      const { result, object } = await this.#openBlobRecord(name, digest, details, blobEntries?.digest === digest ? blobEntries.entries : undefined)
       this.#cache.rememberBlob(manKey, version, { digest: result.digest, ociDigest: result.ociDigest, size: result.size, object })
       blob = result
     }
@@ -399,8 +404,9 @@ export class Registry {
     }
   }
 
-  async #resolve(pkg: string, options: ResolveOptions): Promise<Resolved> {
-    const name = lookupName(pkg)
+  /** With `withBlob` (pull), a manifest read from the store comes with its blob records, in one round trip. */
+  async #resolve(pkg: string, options: ResolveOptions, withBlob = false): Promise<Resolved> {
+    const name = this.#lookupName(pkg)
     const { record, version } = await this.#readPackage(name)
     const wanted = options.format ?? '-'
     const details = { package: name.full }
@@ -426,14 +432,18 @@ export class Registry {
     }
     const manKey = keys.man(name, release, format)
     let manifest = this.#cache.manifest(manKey, version)
+    let blobEntries: Resolved['blobEntries']
     if (manifest === undefined) {
-      const entry = await this.#store.get(manKey)
+      // The package record names the digest too (written in the same commit as the manifest).
+      const digest = record.releases[release]![format]!
+      const [entry, ...rest] = withBlob ? await this.#store.getMany([manKey, keys.pblob(name, digest), keys.blob(digest)]) : [await this.#store.get(manKey)]
       // Absent only when a delete committed between the two reads.
       if (entry === undefined) throw notFound({ package: name.full, release, media_type: format })
       manifest = decode(ManifestRecordType, entry.value, { package: name.full, release, media_type: format })
       this.#cache.remember(manKey, version, manifest)
+      if (withBlob) blobEntries = { digest, entries: rest }
     }
-    return { name, pkg: record, version, manKey, manifest }
+    return blobEntries ? { name, pkg: record, version, manKey, manifest, blobEntries } : { name, pkg: record, version, manKey, manifest }
   }
 
   /**
@@ -441,7 +451,7 @@ export class Registry {
    * @throws package-not-found (unknown digest, or a digest of another package)
    */
   async blob(pkg: string, digest: string): Promise<BlobResult> {
-    const name = lookupName(pkg)
+    const name = this.#lookupName(pkg)
     const hex = typeof digest === 'string' ? digest.toLowerCase().replace(/^sha256:/, '') : ''
     if (!DIGEST.test(hex)) throw notFound({ package: name.full, digest: String(digest).slice(0, 80) }, 'blob')
     return this.#openBlob(name, hex, { package: name.full, digest: hex })
@@ -452,8 +462,13 @@ export class Registry {
   }
 
   /** A blob served under `name` (checked), and the BlobStore object holding it. */
-  async #openBlobRecord(name: PackageName, digest: string, details: ErrorDetails): Promise<{ result: BlobResult; object: string }> {
-    const [pblob, blobEntry] = await this.#store.getMany([keys.pblob(name, digest), keys.blob(digest)])
+  async #openBlobRecord(
+    name: PackageName,
+    digest: string,
+    details: ErrorDetails,
+    read?: readonly (KvEntry | undefined)[],
+  ): Promise<{ result: BlobResult; object: string }> {
+    const [pblob, blobEntry] = read ?? (await this.#store.getMany([keys.pblob(name, digest), keys.blob(digest)]))
     if (pblob === undefined || blobEntry === undefined) throw notFound(details, 'blob')
     const record = decode(BlobRecordType, blobEntry.value, details)
     const stream = await this.#readObject(record.object, details)
@@ -471,7 +486,7 @@ export class Registry {
    * @throws package-not-found
    */
   async releases(pkg: string, options: { format?: string } = {}): Promise<Manifest[]> {
-    const name = lookupName(pkg)
+    const name = this.#lookupName(pkg)
     const { record, version } = await this.#readPackage(name)
     let format: string | undefined
     if (options.format !== undefined) {
@@ -492,7 +507,7 @@ export class Registry {
 
   /** Manifests of one exact release (no query), by format. @throws package-not-found */
   async manifests(pkg: string, release: string): Promise<Manifest[]> {
-    const name = lookupName(pkg)
+    const name = this.#lookupName(pkg)
     const { record, version } = await this.#readPackage(name)
     const formats = record.releases[release]
     if (formats === undefined) throw notFound({ package: name.full, release: String(release).slice(0, 300) })
@@ -608,7 +623,7 @@ export class Registry {
    * @throws package-not-found (for an absent package, release or format, as appr answers)
    */
   async delete(pkg: string, release: string, format: string): Promise<void> {
-    const name = lookupName(pkg)
+    const name = this.#lookupName(pkg)
     const details = { package: name.full, release: String(release).slice(0, 300), media_type: String(format).slice(0, 200) }
     const fmt = lookupFormat(format, details)
     const doomed = await transact(this.#store, this.#maxRetries, details, async (tx) => {
@@ -665,7 +680,7 @@ export class Registry {
   // ── channels ────────────────────────────────────────────────────────────────────────────
 
   async #listChannels(pkg: string): Promise<Channel[]> {
-    const name = lookupName(pkg)
+    const name = this.#lookupName(pkg)
     const record = await this.#getPackage(name)
     const names = Object.keys(record.channels).sort()
     const entries = await this.#store.getMany(names.map((c) => keys.chan(name, c)))
@@ -677,7 +692,7 @@ export class Registry {
   }
 
   async #showChannel(pkg: string, channel: string): Promise<Channel> {
-    const name = lookupName(pkg)
+    const name = this.#lookupName(pkg)
     const [pkgEntry, chanEntry] = await this.#store.getMany([keys.pkg(name), keys.chan(name, this.#channelKeyPart(channel))])
     if (pkgEntry === undefined) throw notFound({ package: name.full })
     if (chanEntry === undefined) throw this.#channelNotFound(name, channel)
@@ -685,7 +700,7 @@ export class Registry {
   }
 
   async #addToChannel(pkg: string, channel: string, release: string): Promise<Channel> {
-    const name = lookupName(pkg)
+    const name = this.#lookupName(pkg)
     const channelName = parseChannelName(channel)
     const exact = parseRelease(release)
     const details = { package: name.full, channel: channelName, release: exact }
@@ -704,7 +719,7 @@ export class Registry {
   }
 
   async #removeFromChannel(pkg: string, channel: string, release: string): Promise<Channel | undefined> {
-    const name = lookupName(pkg)
+    const name = this.#lookupName(pkg)
     const channelPart = this.#channelKeyPart(channel)
     const details = { package: name.full, channel: String(channel).slice(0, 200), release: String(release).slice(0, 300) }
     return transact(this.#store, this.#maxRetries, details, async (tx) => {
@@ -721,7 +736,7 @@ export class Registry {
   }
 
   async #deleteChannel(pkg: string, channel: string): Promise<void> {
-    const name = lookupName(pkg)
+    const name = this.#lookupName(pkg)
     const channelPart = this.#channelKeyPart(channel)
     await transact(this.#store, this.#maxRetries, { package: name.full, channel: String(channel).slice(0, 200) }, async (tx) => {
       const [pkgEntry, chanEntry] = await tx.getMany([keys.pkg(name), keys.chan(name, channelPart)])
@@ -734,7 +749,7 @@ export class Registry {
   }
 
   async #channelsOfRelease(pkg: string, release: string, membership: boolean): Promise<string[]> {
-    const name = lookupName(pkg)
+    const name = this.#lookupName(pkg)
     const record = await this.#getPackage(name)
     if (record.releases[release] === undefined) throw notFound({ package: name.full, release: String(release).slice(0, 300) })
     if (!membership) return channelsOf(record, release)
@@ -926,6 +941,16 @@ export class Registry {
   }
 
   // ── helpers ─────────────────────────────────────────────────────────────────────────────
+
+  /** {@link lookupName}, remembered for the names seen most recently. */
+  #lookupName(pkg: string): PackageName {
+    const known = typeof pkg === 'string' ? this.#names.get(pkg) : undefined
+    if (known) return known
+    const name = lookupName(pkg)
+    if (this.#names.size >= 10_000) this.#names.clear()
+    this.#names.set(pkg, name)
+    return name
+  }
 
   #now(): string {
     return this.#clock().toISOString()
