@@ -167,8 +167,6 @@ export class Registry {
   readonly #maxRetries: number
   readonly #uploadTimeoutMs: number
   readonly #cache: ReleaseCache
-  /** Parsed package names by input (parsing is pure; a few regexes per call otherwise). */
-  readonly #names = new Map<string, PackageName>()
 
   constructor(readonly options: RegistryOptions) {
     this.#store = options.store
@@ -406,7 +404,7 @@ export class Registry {
 
   /** With `withBlob` (pull), a manifest read from the store comes with its blob records, in one round trip. */
   async #resolve(pkg: string, options: ResolveOptions, withBlob = false): Promise<Resolved> {
-    const name = this.#lookupName(pkg)
+    const name = lookupName(pkg)
     const { record, version } = await this.#readPackage(name)
     const wanted = options.format ?? '-'
     const details = { package: name.full }
@@ -451,7 +449,7 @@ export class Registry {
    * @throws package-not-found (unknown digest, or a digest of another package)
    */
   async blob(pkg: string, digest: string): Promise<BlobResult> {
-    const name = this.#lookupName(pkg)
+    const name = lookupName(pkg)
     const hex = typeof digest === 'string' ? digest.toLowerCase().replace(/^sha256:/, '') : ''
     if (!DIGEST.test(hex)) throw notFound({ package: name.full, digest: String(digest).slice(0, 80) }, 'blob')
     return this.#openBlob(name, hex, { package: name.full, digest: hex })
@@ -486,7 +484,7 @@ export class Registry {
    * @throws package-not-found
    */
   async releases(pkg: string, options: { format?: string } = {}): Promise<Manifest[]> {
-    const name = this.#lookupName(pkg)
+    const name = lookupName(pkg)
     const { record, version } = await this.#readPackage(name)
     let format: string | undefined
     if (options.format !== undefined) {
@@ -507,7 +505,7 @@ export class Registry {
 
   /** Manifests of one exact release (no query), by format. @throws package-not-found */
   async manifests(pkg: string, release: string): Promise<Manifest[]> {
-    const name = this.#lookupName(pkg)
+    const name = lookupName(pkg)
     const { record, version } = await this.#readPackage(name)
     const formats = record.releases[release]
     if (formats === undefined) throw notFound({ package: name.full, release: String(release).slice(0, 300) })
@@ -623,7 +621,7 @@ export class Registry {
    * @throws package-not-found (for an absent package, release or format, as appr answers)
    */
   async delete(pkg: string, release: string, format: string): Promise<void> {
-    const name = this.#lookupName(pkg)
+    const name = lookupName(pkg)
     const details = { package: name.full, release: String(release).slice(0, 300), media_type: String(format).slice(0, 200) }
     const fmt = lookupFormat(format, details)
     const doomed = await transact(this.#store, this.#maxRetries, details, async (tx) => {
@@ -680,7 +678,7 @@ export class Registry {
   // ── channels ────────────────────────────────────────────────────────────────────────────
 
   async #listChannels(pkg: string): Promise<Channel[]> {
-    const name = this.#lookupName(pkg)
+    const name = lookupName(pkg)
     const record = await this.#getPackage(name)
     const names = Object.keys(record.channels).sort()
     const entries = await this.#store.getMany(names.map((c) => keys.chan(name, c)))
@@ -692,7 +690,7 @@ export class Registry {
   }
 
   async #showChannel(pkg: string, channel: string): Promise<Channel> {
-    const name = this.#lookupName(pkg)
+    const name = lookupName(pkg)
     const [pkgEntry, chanEntry] = await this.#store.getMany([keys.pkg(name), keys.chan(name, this.#channelKeyPart(channel))])
     if (pkgEntry === undefined) throw notFound({ package: name.full })
     if (chanEntry === undefined) throw this.#channelNotFound(name, channel)
@@ -700,7 +698,7 @@ export class Registry {
   }
 
   async #addToChannel(pkg: string, channel: string, release: string): Promise<Channel> {
-    const name = this.#lookupName(pkg)
+    const name = lookupName(pkg)
     const channelName = parseChannelName(channel)
     const exact = parseRelease(release)
     const details = { package: name.full, channel: channelName, release: exact }
@@ -719,7 +717,7 @@ export class Registry {
   }
 
   async #removeFromChannel(pkg: string, channel: string, release: string): Promise<Channel | undefined> {
-    const name = this.#lookupName(pkg)
+    const name = lookupName(pkg)
     const channelPart = this.#channelKeyPart(channel)
     const details = { package: name.full, channel: String(channel).slice(0, 200), release: String(release).slice(0, 300) }
     return transact(this.#store, this.#maxRetries, details, async (tx) => {
@@ -736,7 +734,7 @@ export class Registry {
   }
 
   async #deleteChannel(pkg: string, channel: string): Promise<void> {
-    const name = this.#lookupName(pkg)
+    const name = lookupName(pkg)
     const channelPart = this.#channelKeyPart(channel)
     await transact(this.#store, this.#maxRetries, { package: name.full, channel: String(channel).slice(0, 200) }, async (tx) => {
       const [pkgEntry, chanEntry] = await tx.getMany([keys.pkg(name), keys.chan(name, channelPart)])
@@ -749,7 +747,7 @@ export class Registry {
   }
 
   async #channelsOfRelease(pkg: string, release: string, membership: boolean): Promise<string[]> {
-    const name = this.#lookupName(pkg)
+    const name = lookupName(pkg)
     const record = await this.#getPackage(name)
     if (record.releases[release] === undefined) throw notFound({ package: name.full, release: String(release).slice(0, 300) })
     if (!membership) return channelsOf(record, release)
@@ -941,16 +939,6 @@ export class Registry {
   }
 
   // ── helpers ─────────────────────────────────────────────────────────────────────────────
-
-  /** {@link lookupName}, remembered for the names seen most recently. */
-  #lookupName(pkg: string): PackageName {
-    const known = typeof pkg === 'string' ? this.#names.get(pkg) : undefined
-    if (known) return known
-    const name = lookupName(pkg)
-    if (this.#names.size >= 10_000) this.#names.clear()
-    this.#names.set(pkg, name)
-    return name
-  }
 
   #now(): string {
     return this.#clock().toISOString()
