@@ -271,11 +271,12 @@ export class Registry {
     const marker = keys.obj(id)
     const outcome = await transact(this.#store, this.#maxRetries, details, async (tx) => {
       // The blob keys are read here too (adjustRefs reuses them), so the attempt is one round trip.
-      const [pkgEntry, manEntry, markerEntry] = await tx.getMany([keys.pkg(name), manKey, marker, keys.blob(facts.digest), keys.pblob(name, facts.digest)])
-      if (upload.staged) {
-        // A fresh id: its marker is absent (and stays so until this commit, which checks it).
-        if (markerEntry !== undefined) throw new ApprError('internal-error', 'an upload id was used twice', { details })
-      } else if (markerEntry === undefined || decode(ObjectRecordType, markerEntry.value, details).state !== 'uploading') {
+      const reads = [keys.pkg(name), manKey, keys.blob(facts.digest), keys.pblob(name, facts.digest)]
+      // A staged upload has a fresh id: the commit checks its marker is still absent, unread.
+      if (upload.staged) tx.expectAbsent(marker)
+      else reads.push(marker)
+      const [pkgEntry, manEntry, , , markerEntry] = await tx.getMany(reads)
+      if (!upload.staged && (markerEntry === undefined || decode(ObjectRecordType, markerEntry.value, details).state !== 'uploading')) {
         throw new ApprError('unavailable', 'the upload took too long and was reclaimed; push again', { details, transient: true })
       }
       const previous = manEntry && decode(ManifestRecordType, manEntry.value, details)
