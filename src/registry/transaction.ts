@@ -33,6 +33,11 @@ export class Transaction {
     return (await this.getMany([key]))[0]
   }
 
+  /** Makes the commit check that `key` is absent, without reading it (a key this attempt creates under a fresh name). */
+  expectAbsent(key: string): void {
+    if (!this.#reads.has(key)) this.#reads.set(key, undefined)
+  }
+
   put(key: string, value: Uint8Array): void {
     this.#writes.set(key, value)
   }
