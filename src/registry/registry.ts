@@ -359,7 +359,7 @@ export class Registry {
   async #discardUpload(id: string): Promise<void> {
     try {
       const marker = await this.#store.get(keys.obj(id))
-      if (marker !== undefined && decode(ObjectRecordSchema, marker.value, { object: id }).state !== 'uploading') return
+      if (marker !== undefined && decode(ObjectRecordType, marker.value, { object: id }).state !== 'uploading') return
       await this.#blobs.delete(id)
       await this.#store.commit({ deletes: [keys.obj(id)] })
     } catch {
