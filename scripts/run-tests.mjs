@@ -89,5 +89,6 @@ if (skips.length) {
 }
 if (files.length === 0) console.log('no test files matched')
 const failed = sum('failed')
-console.log(`\n${sum('passed')} passed, ${failed} failed, ${sum('skipped')} skipped`)
+// A skipped suite counts as one skipped test: its tests were never registered.
+console.log(`\n${sum('passed')} passed, ${failed} failed, ${sum('skipped') + skips.length} skipped`)
 process.exit(failed > 0 || files.length === 0 ? 1 : 0)
