@@ -22,7 +22,7 @@ export interface WorkerJob {
 
 export type WorkerMessage =
   | { readonly type: 'ready' }
-  | { readonly type: 'done'; readonly latencies: number[]; readonly error?: string }
+  | { readonly type: 'done'; readonly latencies: number[]; readonly cpuUs: number; readonly error?: string }
 
 const send = (m: WorkerMessage) => process.send!(m)
 
@@ -59,6 +59,7 @@ process.once('message', async (job: WorkerJob) => {
     const latencies: number[] = []
     let error: string | undefined
     let next = 0
+    const cpu = process.cpuUsage()
     const loop = async () => {
       while (next < job.indices.length && error === undefined) {
         const i = job.indices[next++]!
@@ -73,7 +74,8 @@ process.once('message', async (job: WorkerJob) => {
       }
     }
     await Promise.all(Array.from({ length: job.clients }, loop))
-    send({ type: 'done', latencies, ...(error === undefined ? {} : { error }) })
+    const used = process.cpuUsage(cpu)
+    send({ type: 'done', latencies, cpuUs: used.user + used.system, ...(error === undefined ? {} : { error }) })
     await (registry ? registry.close() : raw!.close())
     process.disconnect()
   })

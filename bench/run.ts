@@ -13,22 +13,12 @@
  * (BENCH_OPS), --clients (BENCH_CLIENTS), --sections ops,digest,rss (BENCH_SECTIONS),
  * --big-mib (BENCH_BIG_MIB), --dir for temp data (BENCH_DIR), --out for the JSON file.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { type Backend, loadBackend, type ReferenceStore } from './lib/backends.js'
-import {
-  digestTable,
-  machineFacts,
-  opsTable,
-  type Results,
-  renderMarkdown,
-  renderText,
-  rssTable,
-  verdicts,
-  verdictTable,
-} from './lib/report.js'
+import { machineFacts, type Results, renderText, resultTables, verdicts, writeDoc } from './lib/report.js'
 import { type DigestRow, digestSection } from './sections/digest.js'
 import { type OpRow, opsSection } from './sections/ops.js'
 import { type RssResult, rssSection } from './sections/rss.js'
@@ -144,13 +134,7 @@ const results: Results = {
   targets: verdicts(opRows, digestRows, rssRows, references),
 }
 
-const tables: [string, string[][]][] = [
-  ['Registry beside raw backend', opsTable(opRows)],
-  ['Digest + validate throughput', digestTable(digestRows)],
-  ['Peak RSS, one large blob pushed then pulled', rssTable(rssRows)],
-  ['Targets (issue #7)', verdictTable(results.targets)],
-]
-for (const [title, table] of tables) {
+for (const [title, table] of resultTables(results)) {
   if (table.length > 1) process.stdout.write(`\n${title}\n${renderText(table)}\n`)
 }
 for (const s of skipped) process.stdout.write(`skipped ${s.name}: ${s.skipped}\n`)
@@ -165,19 +149,6 @@ writeFileSync(join(resultsDir, 'latest.json'), json)
 log(`results written to ${file} and bench/results/latest.json`)
 
 if (flags['write-doc']) {
-  const doc = join(root, 'docs/performance.md')
-  const start = '<!-- bench:results:start -->'
-  const end = '<!-- bench:results:end -->'
-  const text = readFileSync(doc, 'utf8')
-  const from = text.indexOf(start)
-  const to = text.indexOf(end)
-  if (from < 0 || to < from) throw new Error(`docs/performance.md lacks the ${start} … ${end} markers`)
-  const facts = `Run of ${startedAt.slice(0, 16).replace('T', ' ')} UTC on ${machine.cpu} ×${machine.cores} (${machine.memoryGiB} GiB), ${machine.platform}, node ${machine.node}, commit ${machine.commit}; load average ${(machine.loadAverageAtStart as number[]).join(' ')} at start, ${results.machine.loadAverageAtEnd} at end. Options: \`${JSON.stringify(results.options)}\`.`
-  const body = tables
-    .filter(([, t]) => t.length > 1)
-    .map(([title, t]) => `### ${title}\n\n${renderMarkdown(t)}`)
-    .join('\n\n')
-  const skippedText = skipped.length ? `\n\nNot run: ${skipped.map((s) => `${s.name} (${s.skipped})`).join('; ')}.` : ''
-  writeFileSync(doc, `${text.slice(0, from + start.length)}\n${facts}\n\n${body}${skippedText}\n${text.slice(to)}`)
+  writeDoc(join(root, 'docs/performance.md'), [results])
   log('docs/performance.md updated')
 }

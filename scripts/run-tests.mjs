@@ -59,7 +59,7 @@ function runFile(file) {
       const total = num('Total')
       const passedCount = num('Passed') ?? 0
       const skipped = num('Skipped') ?? 0
-      let failed = total === undefined ? 0 : total - passedCount - skipped
+      let failed = total === undefined ? 0 : total - passedCount
       if ((code !== 0 || signal) && failed <= 0) failed = 1
       const skips = [...text.matchAll(/^SKIPPED SUITE: (.*)$/gm)].map((m) => m[1])
       resolve({ file, code, signal, text, passed: passedCount, failed, skipped, skips, ms: Date.now() - started })

@@ -33,11 +33,14 @@ export async function runProcesses(jobs: readonly WorkerJob[], samples: Samples)
     const started = process.hrtime.bigint()
     for (const child of children) child.send('go')
     const results = await Promise.all(done)
-    samples.wallNs += Number(process.hrtime.bigint() - started)
+    const wall = Number(process.hrtime.bigint() - started)
+    samples.wallNs += wall
+    samples.blockNs.push(wall)
     for (const r of results) {
       if (r.type !== 'done') continue
       if (r.error !== undefined) samples.error ??= r.error
       samples.latencies.push(...r.latencies)
+      samples.cpuUs += r.cpuUs
     }
   } catch (e) {
     samples.error ??= e instanceof Error ? e.message : String(e)

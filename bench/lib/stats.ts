@@ -9,12 +9,16 @@ export interface Samples {
   readonly latencies: number[]
   /** Sum of the wall time of every block of this side, in nanoseconds. */
   wallNs: number
+  /** CPU time (user + system, every thread of the process: LevelDB's included) spent in this side's blocks, in microseconds. */
+  cpuUs: number
+  /** Wall time of each block, in order (blocks of the sides alternate, so block k of each side ran close in time). */
+  readonly blockNs: number[]
   /** First error, after which this side stops running. */
   error: string | undefined
 }
 
 export function newSamples(): Samples {
-  return { latencies: [], wallNs: 0, error: undefined }
+  return { latencies: [], wallNs: 0, cpuUs: 0, blockNs: [], error: undefined }
 }
 
 /** Summary of a {@link Samples}. Times in milliseconds. */
@@ -23,6 +27,11 @@ export interface Summary {
   readonly seconds: number
   readonly opsPerSec: number
   readonly meanMs: number
+  /**
+   * CPU time of this process per op, in microseconds: far less sensitive than wall time to other
+   * processes competing for the cores (a server backend's own CPU is not in it).
+   */
+  readonly cpuUsPerOp: number
   readonly p50Ms: number
   readonly p99Ms: number
   /** Mean cost per op in each tenth of the run, in order. */
@@ -65,6 +74,7 @@ export function summarize(samples: Samples): Summary {
     seconds,
     opsPerSec: seconds > 0 ? n / seconds : Number.NaN,
     meanMs: n ? total / n / 1e6 : Number.NaN,
+    cpuUsPerOp: n ? samples.cpuUs / n : Number.NaN,
     p50Ms: quantile(sorted, 0.5) / 1e6,
     p99Ms: quantile(sorted, 0.99) / 1e6,
     tenthsMs,
@@ -102,6 +112,7 @@ async function runBlock(side: Side, indices: readonly number[], concurrency: num
   if (samples.error !== undefined) return
   const latencies = new Array<number>(indices.length)
   let next = 0
+  const cpu = process.cpuUsage()
   const started = process.hrtime.bigint()
   const worker = async () => {
     while (next < indices.length && samples.error === undefined) {
@@ -118,7 +129,11 @@ async function runBlock(side: Side, indices: readonly number[], concurrency: num
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, indices.length) }, worker))
   if (samples.error !== undefined) return
-  samples.wallNs += Number(process.hrtime.bigint() - started)
+  const wall = Number(process.hrtime.bigint() - started)
+  const used = process.cpuUsage(cpu)
+  samples.wallNs += wall
+  samples.cpuUs += used.user + used.system
+  samples.blockNs.push(wall)
   for (const l of latencies) samples.latencies.push(l)
 }
 
@@ -132,4 +147,16 @@ export async function interleave(sides: readonly Side[], options: InterleaveOpti
     const order = b % 2 === 0 ? sides : [...sides].reverse()
     for (const side of order) await runBlock(side, slice, concurrency)
   }
+}
+
+/**
+ * Throughput of `a` ÷ throughput of `b`, as the median over block pairs of b's block time ÷ a's
+ * (both ran the same ops, one right after the other): a burst of load from another process
+ * spoils a pair or two, not the ratio. Falls back to the overall ratio when blocks do not pair.
+ */
+export function pairedRatio(a: Samples, b: Samples): number {
+  const n = Math.min(a.blockNs.length, b.blockNs.length)
+  if (n === 0 || a.error !== undefined || b.error !== undefined) return Number.NaN
+  const ratios = Array.from({ length: n }, (_, k) => b.blockNs[k]! / a.blockNs[k]!).sort((x, y) => x - y)
+  return n % 2 ? ratios[(n - 1) / 2]! : (ratios[n / 2 - 1]! + ratios[n / 2]!) / 2
 }

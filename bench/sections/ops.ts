@@ -8,7 +8,7 @@ import type { Backend } from '../lib/backends.js'
 import { type Counts, countingStore, perOp } from '../lib/counting.js'
 import { runProcesses } from '../lib/processes.js'
 import { rawOps } from '../lib/raw.js'
-import { interleave, newSamples, type Samples, type Summary, summarize } from '../lib/stats.js'
+import { interleave, newSamples, pairedRatio, type Samples, type Summary, summarize } from '../lib/stats.js'
 import { chartBlob } from '../lib/tarball.js'
 
 export type OpName = 'push' | 'pull' | 'show' | 'list' | 'channel-add'
@@ -19,14 +19,18 @@ export interface OpRow {
   /** Packages in the registry when measured (for push: the fill went from 0 to this). */
   readonly size: number
   readonly op: OpName
+  /** `fill`: the push row of the registry filling from 0 to `size` (the reference's measure); `at-size`: ops at that size. */
+  readonly phase: 'fill' | 'at-size'
   /** Concurrent clients in all (for the multi-process rows: processes × clients each). */
   readonly clients: number
   /** Client processes (1 unless the multi-process phase). */
   readonly processes: number
   readonly registry: Summary
   readonly raw: Summary
-  /** registry ops/s ÷ raw ops/s. */
+  /** registry ÷ raw throughput: the median over adjacent block pairs (robust to bursts of load). */
   readonly ratio: number
+  /** registry ops/s ÷ raw ops/s over the whole phase. */
+  readonly ratioOverall: number
   /** Storage work per registry op (round trips and keys), counted at the adapter. */
   readonly storagePerOp: Counts
 }
@@ -128,11 +132,13 @@ export async function opsSection(backend: Backend, options: OpsOptions): Promise
       backend: backend.name,
       size,
       op,
+      phase: accumulated ? 'fill' : 'at-size',
       clients,
       processes: 1,
       registry: r,
       raw: w,
-      ratio: r.opsPerSec / w.opsPerSec,
+      ratio: pairedRatio(samples.registry, samples.raw),
+      ratioOverall: r.opsPerSec / w.opsPerSec,
       storagePerOp: perOp(counted.counts, before, samples.registry.latencies.length - opsBefore),
     }
     rows.push(row)
@@ -163,7 +169,8 @@ export async function opsSection(backend: Backend, options: OpsOptions): Promise
     await phase('channel-add', size, 1, adds, (i) => registry.channels.add(packageName(i), channel, '1.0.0'), (i) => ops.channelAdd(i, channel))
 
     if (size === options.concurrencyAt) {
-      for (const clients of options.clients) {
+      // One client is the rows above; this phase adds concurrent clients.
+      for (const clients of options.clients.filter((c) => c > 1)) {
         const pushes = range(next, next + options.concurrencyPushes)
         await phase('push', size, clients, pushes, registryPush, (i) => ops.push(i, blobs.get(i)!))
         next += options.concurrencyPushes
@@ -204,11 +211,13 @@ export async function opsSection(backend: Backend, options: OpsOptions): Promise
             backend: backend.name,
             size,
             op,
+            phase: 'at-size',
             clients: p * options.clientsPerProcess,
             processes: p,
             registry: r,
             raw: w,
-            ratio: r.opsPerSec / w.opsPerSec,
+            ratio: pairedRatio(samples.registry, samples.raw),
+            ratioOverall: r.opsPerSec / w.opsPerSec,
             storagePerOp: { reads: nan, keysRead: nan, commits: nan, keysWritten: nan, bytesWritten: nan },
           })
           options.log(`${backend.name} ${op} @${size} ${p} processes ×${options.clientsPerProcess}: registry ${r.opsPerSec.toFixed(0)}/s${r.error ? ` (${r.error})` : ''}, raw ${w.opsPerSec.toFixed(0)}/s${w.error ? ` (${w.error})` : ''}`)

@@ -7,7 +7,8 @@
  */
 import { type ChildProcess, fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { fileURLToPath } from 'node:url'
+import { resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import fc from 'fast-check'
 import { isApprError } from '../errors/index.js'
 import type { KvCapabilities, KvStore } from '../storage/kv.js'
@@ -199,9 +200,7 @@ export class Ctx {
 
   /** A fresh, empty store at a new location. */
   async open(): Promise<KvStore> {
-    const location = this.#options.newLocation ? await this.#options.newLocation() : `appr-conformance-${randomBytes(6).toString('hex')}`
-    this.#locations.add(location)
-    return this.#track(await this.#options.open(location), location)
+    return this.openAt(await this.freshLocation())
   }
 
   /** The location a store of this context was opened at. */
@@ -249,14 +248,15 @@ export class Ctx {
   spawn(location: string, job: string, args: Record<string, unknown> = {}): WorkerHandle {
     const worker = this.#options.worker
     if (worker === undefined) throw new Error('no worker module configured')
-    const href = worker instanceof URL ? worker.href : worker.startsWith('file:') ? worker : new URL(`file://${worker}`).href
+    const href = worker instanceof URL ? worker.href : worker.startsWith('file:') ? worker : pathToFileURL(resolve(worker)).href
     const here = import.meta.url
     const entry = fileURLToPath(new URL(here.endsWith('.ts') ? './worker.ts' : './worker.js', here))
     const child = fork(entry, [], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' })
     this.#children.push(child)
     const messages: Record<string, unknown>[] = []
+    // Messages nobody has asked for yet, delivered in arrival order by next().
+    const unread: Record<string, unknown>[] = []
     const waiters: { type: string; resolve: (m: never) => void; reject: (e: Error) => void }[] = []
-    let seen = 0
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child.on('exit', (code, signal) => {
         for (const w of waiters.splice(0)) w.reject(new Error(`worker ${job} exited (code ${code}, signal ${signal}) before sending "${w.type}"`))
@@ -271,6 +271,7 @@ export class Ctx {
       }
       const i = waiters.findIndex((w) => w.type === m.type)
       if (i >= 0) waiters.splice(i, 1)[0]!.resolve(m as never)
+      else unread.push(m)
     })
     child.send({ module: href, location, job, args })
     return {
@@ -279,14 +280,9 @@ export class Ctx {
       exited,
       next: <T>(type: string) =>
         new Promise<T>((resolve, reject) => {
-          // Messages that arrived before anyone waited are consumed in order.
-          for (; seen < messages.length; seen++) {
-            if (messages[seen]!.type === type) {
-              resolve(messages[seen++] as T)
-              return
-            }
-          }
-          if (child.exitCode !== null || child.signalCode !== null) reject(new Error(`worker ${job} already exited`))
+          const i = unread.findIndex((m) => m.type === type)
+          if (i >= 0) resolve(unread.splice(i, 1)[0] as T)
+          else if (child.exitCode !== null || child.signalCode !== null) reject(new Error(`worker ${job} already exited`))
           else waiters.push({ type, resolve: resolve as (m: never) => void, reject })
         }),
       kill: (signal = 'SIGKILL') => {
@@ -317,6 +313,8 @@ export class Ctx {
         `  counterexample (after ${details.numRuns} runs, shrunk ${details.numShrinks} times):`,
         ...fc
           .stringify(details.counterexample)
+          // Invisible and look-alike characters (U+E000, U+FFFF, surrogates) as escapes; ∅ marks an empty value.
+          .replace(/[^\u0020-\u007e\n∅]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
           .split('\n')
           .map((l) => `    ${l}`),
         `  error: ${reason.split('\n').join('\n    ')}`,

@@ -27,7 +27,8 @@ export function outcomeOf(error: unknown): Outcome {
   if (isApprError(error, 'package-exists')) return 'exists'
   if (isApprError(error) && error.status === 404) return 'not-found'
   if (isApprError(error, 'resource-in-use') || (isApprError(error) && error.transient)) return 'no-effect'
-  return `unexpected:${isApprError(error) ? error.code : String(error)}`
+  const text = error instanceof Error ? error.message : String(error)
+  return `unexpected:${isApprError(error) ? `${error.code} (${text.slice(0, 300)})` : text.slice(0, 300)}`
 }
 
 /** Readable form of an operation, for counterexamples. */
@@ -103,7 +104,7 @@ export class RegistryModel {
         return 'ok'
       }
       case 'channel-add': {
-        if (!pkg || !pkg.releases.has(o.release)) return 'not-found'
+        if (!pkg?.releases.has(o.release)) return 'not-found'
         const ch = pkg.channels.get(o.channel)
         this.#setChannel(pkg, o.channel, [...(ch?.releases ?? []), o.release], o.release)
         return 'ok'
@@ -116,7 +117,7 @@ export class RegistryModel {
         return 'ok'
       }
       case 'channel-delete': {
-        if (!pkg || !pkg.channels.has(o.channel)) return 'not-found'
+        if (!pkg?.channels.has(o.channel)) return 'not-found'
         pkg.channels.delete(o.channel)
         return 'ok'
       }

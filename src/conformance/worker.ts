@@ -2,13 +2,14 @@
 // `{ module, location, job, args }`; we import the adapter author's module, open the store at
 // `location` with its `open` export, run the job and report over IPC.
 import type { KvStore } from '../storage/kv.js'
+import type { RegistryOp } from './registry-model.js'
 import { intValue } from './arbitraries.js'
 import { casIncrement } from './properties/concurrency.js'
 
 interface Start {
   module: string
   location: string
-  job: 'increment' | 'acked-commits' | 'close-exit' | 'second-opener'
+  job: 'increment' | 'acked-commits' | 'close-exit' | 'second-opener' | 'registry-ops'
   args: Record<string, unknown>
 }
 
@@ -34,7 +35,14 @@ async function main(start: Start): Promise<void> {
   }
   const store = await open(start.location)
   await send({ type: 'opened' })
-  if (start.job === 'increment') {
+  if (start.job === 'registry-ops') {
+    // Registry operations one by one, each acknowledged after it returned; the parent kills us.
+    const { perform, registryOn } = await import('./properties/registry.js')
+    const registry = registryOn(store)
+    for (const [i, op] of (start.args.ops as RegistryOp[]).entries()) await send({ type: 'ack', i, outcome: await perform(registry, op) })
+    await store.close()
+    process.disconnect()
+  } else if (start.job === 'increment') {
     let acked = 0
     const count = Number(start.args.count)
     for (let i = 0; i < count; i++) if (await casIncrement(store, String(start.args.key), async () => {}, 10_000)) acked++

@@ -13,16 +13,16 @@ else if (redis) {
   const server = redis
   test.after(() => server.stop())
 
-  for (const [name, fault] of [
+  for (const [i, [name, fault]] of ([
     ['graceful restart (SIGTERM, AOF)', () => server.bounce()],
     ['crash (SIGKILL) and restart, AOF appendfsync always', async () => {
       await server.kill()
       await sleep(300)
       await server.restart()
     }],
-  ] as const) {
+  ] as const).entries()) {
     test(`${name} in the middle of a stream of commits`, async () => {
-      const store = redisStore({ url: server.url, prefix: `f${name.length}` })
+      const store = redisStore({ url: server.url, prefix: `f${i}` })
       const started = Date.now()
       const stop = (async () => {
         await sleep(800)

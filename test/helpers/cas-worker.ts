@@ -3,6 +3,7 @@
  * throughput bench. Argument: JSON `{ adapter, url?, hosts?, prefix, count, mode, id }`.
  * - mode `counter`: `count` compare-and-set increments of the one key `counter`.
  * - mode `independent`: `count` create-if-absent commits of keys `w/<id>/<n>` (no contention).
+ * - mode `push`: `count` Registry.push calls of small distinct charts to package `bench/p<id>`.
  * Prints one JSON line `{ commits, conflicts, ms }`.
  */
 import type { KvStore } from '../../src/storage/kv.js'
@@ -13,7 +14,7 @@ interface WorkerConfig {
   hosts?: string[]
   prefix: string
   count: number
-  mode: 'counter' | 'independent'
+  mode: 'counter' | 'independent' | 'push'
   id: number
   /** Wall-clock time (ms) at which to begin, so all processes really run at once. */
   startAt?: number
@@ -28,10 +29,16 @@ const store: KvStore =
 const bytes = (s: string) => new TextEncoder().encode(s)
 let conflicts = 0
 await store.get('warm-up')
+// Push mode: charts are made before the clock starts, so only the registry is measured.
+const registry = config.mode === 'push' ? new (await import('appr-core')).Registry({ store }) : undefined
+const { tgz } = await import('../registry/helpers.js')
+const charts = config.mode === 'push' ? await Promise.all(Array.from({ length: config.count }, (_, n) => tgz({ 'chart/Chart.yaml': `name: p${config.id}\nversion: 1.0.${n}\n` }))) : []
 if (config.startAt) await new Promise((r) => setTimeout(r, Math.max(0, config.startAt! - Date.now())))
 const started = performance.now()
 for (let n = 0; n < config.count; n++) {
-  if (config.mode === 'counter') {
+  if (registry) {
+    await registry.push({ package: `bench/p${config.id}`, release: `1.0.${n}`, format: 'helm', blob: charts[n]! })
+  } else if (config.mode === 'counter') {
     for (;;) {
       const cur = await store.get('counter')
       const value = cur ? Number(new TextDecoder().decode(cur.value)) : 0
@@ -46,5 +53,5 @@ for (let n = 0; n < config.count; n++) {
   }
 }
 const ms = performance.now() - started
-await store.close()
+await (registry ?? store).close()
 console.log(JSON.stringify({ commits: config.count, conflicts, ms }))

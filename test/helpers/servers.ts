@@ -4,13 +4,14 @@
  * `APPR_TEST_REDIS_URL` / `APPR_TEST_ETCD_ENDPOINTS` (then stop/kill/restart are unsupported).
  *
  * ```ts
- * const redis = await startRedis()          // undefined when skipped (binary missing, not in CI)
- * if (!redis) { … } else { redisStore({ url: redis.url }) … await redis.stop() }
+ * const redis = await startRedis({ suite: 'my suite' })   // undefined when skipped (binary missing, not in CI)
+ * if (redis) { redisStore({ url: redis.url }) … ; await redis.stop() }
+ * const etcd = await startEtcd({ members: 3 })            // etcd.endpoints, killMember(i), leader() …
  * ```
  * @module
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -101,7 +102,19 @@ export function skipOrFail(name: string, how: string): void {
 }
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await probePort()
+    if (!handedOut.has(port)) {
+      handedOut.add(port)
+      return port
+    }
+  }
+}
+
+const handedOut = new Set<number>()
+
+function probePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.unref()
@@ -115,6 +128,20 @@ export function freePort(): Promise<number> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * Runs a server launch up to three times: another process may take a probed port before the
+ * server binds it, and the server then exits at once. `launch` cleans up after its own failure.
+ */
+async function launchWithRetries<T>(launch: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launch()
+    } catch (e) {
+      if (attempt >= 3) throw e
+    }
+  }
+}
 
 async function waitFor(what: string, probe: () => Promise<boolean>, child: () => ChildProcess | undefined, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
@@ -176,6 +203,18 @@ async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals
   clearTimeout(timer)
 }
 
+/** An idempotent stop: every process gracefully (SIGTERM, then SIGKILL), then its temp dir. */
+function stopper(children: () => (ChildProcess | undefined)[], dir: string): () => Promise<void> {
+  let stopped = false
+  return async () => {
+    if (stopped) return
+    stopped = true
+    await Promise.all(children().map((c) => stopChild(c)))
+    rmSync(dir, { recursive: true, force: true })
+    dirs.delete(dir)
+  }
+}
+
 /** Options of {@link startRedis}. */
 export interface StartRedisOptions {
   /** Suite name for the SKIPPED SUITE line (default `redis`). */
@@ -203,6 +242,10 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
     skipOrFail(options.suite ?? 'redis', 'install redis-server (apt-get install redis-server) or set APPR_TEST_REDIS_URL')
     return undefined
   }
+  return launchWithRetries(() => launchRedis(bin, options))
+}
+
+async function launchRedis(bin: string, options: StartRedisOptions): Promise<TestRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'appr-redis-'))
   dirs.add(dir)
   const port = await freePort()
@@ -211,23 +254,20 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
   else args.push('--appendonly', 'no')
   if (options.debug) args.push('--enable-debug-command', 'local')
   let child: ChildProcess | undefined
-  let stopped = false
   const start = async () => {
     child = spawnTracked(bin, args, `redis:${port}`)
     await waitFor(`redis-server on ${port}`, () => redisPing(port), () => child)
   }
-  await start()
+  const stop = stopper(() => [child], dir)
+  await start().catch(async (e: unknown) => {
+    await stop()
+    throw e
+  })
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     owned: true,
-    async stop() {
-      if (stopped) return
-      stopped = true
-      await stopChild(child)
-      rmSync(dir, { recursive: true, force: true })
-      dirs.delete(dir)
-    },
+    stop,
     async kill() {
       await stopChild(child, 'SIGKILL')
     },
@@ -285,6 +325,10 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<TestEtc
     skipOrFail(options.suite ?? 'etcd', "install etcd (apt-get install etcd-server) or set APPR_TEST_ETCD_ENDPOINTS")
     return undefined
   }
+  return launchWithRetries(() => launchEtcd(bin, options))
+}
+
+async function launchEtcd(bin: string, options: StartEtcdOptions): Promise<TestEtcd> {
   const count = options.members ?? 1
   const root = mkdtempSync(join(tmpdir(), 'appr-etcd-'))
   dirs.add(root)
@@ -319,21 +363,20 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<TestEtc
     children[i] = spawnTracked(bin, argsOf(i), `etcd:${names[i]}`)
   }
   const waitMember = (i: number) => waitFor(`etcd member ${names[i]}`, () => etcdHealthy(clientUrl(i)), () => children[i], 30_000)
-  for (let i = 0; i < count; i++) startMember(i)
-  for (let i = 0; i < count; i++) await waitMember(i)
-  let stopped = false
+  const stop = stopper(() => children, root)
+  try {
+    for (let i = 0; i < count; i++) startMember(i)
+    for (let i = 0; i < count; i++) await waitMember(i)
+  } catch (e) {
+    await stop()
+    throw e
+  }
   const endpoints = names.map((_, i) => clientUrl(i))
   return {
     endpoints,
     members: names,
     owned: true,
-    async stop() {
-      if (stopped) return
-      stopped = true
-      await Promise.all(children.map((c) => stopChild(c)))
-      rmSync(root, { recursive: true, force: true })
-      dirs.delete(root)
-    },
+    stop,
     async kill() {
       await Promise.all(children.map((c) => stopChild(c, 'SIGKILL')))
     },
@@ -362,5 +405,64 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<TestEtc
       }
       return -1
     },
+  }
+}
+
+/** A throwaway Redis Cluster of masters on loopback (no replicas). */
+export interface TestRedisCluster extends Omit<TestServer, 'restart' | 'kill'> {
+  readonly nodes: readonly { host: string; port: number }[]
+}
+
+/**
+ * Starts `masters` (default 3) cluster-enabled redis-servers, splits the 16384 slots between
+ * them and joins them, waiting until `cluster_state:ok`. Returns undefined when skipped.
+ */
+export async function startRedisCluster(options: { suite?: string; masters?: number } = {}): Promise<TestRedisCluster | undefined> {
+  const bin = findBinary('redis-server')
+  if (!bin) {
+    skipOrFail(options.suite ?? 'redis cluster', 'install redis-server (apt-get install redis-server)')
+    return undefined
+  }
+  const { Redis } = await import('ioredis')
+  const count = options.masters ?? 3
+  const root = mkdtempSync(join(tmpdir(), 'appr-redis-cluster-'))
+  dirs.add(root)
+  const children: ChildProcess[] = []
+  const ports: number[] = []
+  for (let i = 0; i < count; i++) {
+    const port = await freePort()
+    const dir = join(root, String(i))
+    mkdirSync(dir)
+    ports.push(port)
+    // biome-ignore format: flag/value pairs
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
+      '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', '--loglevel', 'warning']
+    const child = spawnTracked(bin, args, `redis-cluster:${port}`)
+    children.push(child)
+    await waitFor(`redis cluster node on ${port}`, () => redisPing(port), () => child)
+  }
+  const admin = ports.map((port) => new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 1 }))
+  try {
+    const per = Math.ceil(16384 / count)
+    for (let i = 0; i < count; i++) await admin[i]!.call('CLUSTER', 'ADDSLOTSRANGE', String(i * per), String(Math.min(16383, (i + 1) * per - 1)))
+    for (let i = 1; i < count; i++) await admin[0]!.call('CLUSTER', 'MEET', '127.0.0.1', String(ports[i]))
+    await waitFor(
+      'redis cluster state ok',
+      async () => {
+        for (const a of admin) {
+          const info = String(await a.call('CLUSTER', 'INFO'))
+          if (!info.includes('cluster_state:ok') || !info.includes(`cluster_known_nodes:${count}`)) return false
+        }
+        return true
+      },
+      () => undefined,
+    )
+  } finally {
+    for (const a of admin) a.disconnect()
+  }
+  return {
+    nodes: ports.map((port) => ({ host: '127.0.0.1', port })),
+    owned: true,
+    stop: stopper(() => children, root),
   }
 }

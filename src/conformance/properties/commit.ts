@@ -127,8 +127,8 @@ export const commit: Group = {
             for (let attempt = 0; attempt < 1000 && violations.length === 0; attempt++) {
               const [a, b, slotEntries] = await Promise.all([store.get('acct/a'), store.get('acct/b'), store.list({ prefix: 'slot/' })])
               const slot = slotEntries[0]
-              if (!a || !b || !slot) {
-                violations.push('writer saw a missing record')
+              if (!a || !b || !slot || slotEntries.length !== 1) {
+                violations.push(`writer saw ${slotEntries.length} slot keys and ${a && b ? 'both' : 'not both'} accounts`)
                 return
               }
               const amount = (i % 7) - 3
@@ -148,6 +148,8 @@ export const commit: Group = {
                 deletes: [slot.key],
               })
               if (r.ok) break
+              // Let the readers run between retries (memory-speed stores never yield otherwise).
+              await new Promise((resolve) => setImmediate(resolve))
             }
           }
         }

@@ -70,6 +70,7 @@ export const concurrency: Group = {
         const total = acked.reduce((a, b) => a + b, 0)
         const final = await counter(store)
         if (final !== total) throw ctx.failure(`counter is ${final} after ${total} acknowledged increments (lost updates)`)
+        if (total !== clients * each) throw ctx.failure(`only ${total} of ${clients * each} increments were acknowledged within 10,000 attempts each`)
       },
     },
     {
@@ -81,6 +82,8 @@ export const concurrency: Group = {
         const others = [await ctx.attach(first), await ctx.attach(first)]
         const all = [first, ...others]
         for (const [i, writer] of all.entries()) {
+          // Every instance reads the key first, so a per-instance cache would now hold "absent".
+          for (const reader of all) await reader.get(`seen/${i}`)
           await writer.commit({ puts: [{ key: `seen/${i}`, value: intValue(i) }] })
           for (const reader of all) {
             const got = await reader.get(`seen/${i}`)
@@ -100,6 +103,7 @@ export const concurrency: Group = {
           const final = await counter(store)
           if (final !== total) throw ctx.failure(`counter is ${final} after ${total} acknowledged increments`)
         }
+        if (total !== all.length * each) throw ctx.failure(`only ${total} of ${all.length * each} increments were acknowledged within 10,000 attempts each (a retry keeps reading stale data?)`)
       },
     },
     {

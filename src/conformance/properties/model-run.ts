@@ -91,7 +91,7 @@ class GetMany implements Cmd {
   async run(m: KvRunModel, r: KvRunReal) {
     const got = await r.store.getMany(this.keys)
     if (got.length !== this.keys.length) throw new Error(`${this}: returned ${got.length} entries for ${this.keys.length} keys`)
-    this.keys.forEach((key, i) => observe(m, `${this}[${i}]`, key, got[i]))
+    for (const [i, key] of this.keys.entries()) observe(m, `${this}[${i}]`, key, got[i])
   }
   toString = () => `getMany([${this.keys.map(showKey).join(', ')}])`
 }

@@ -49,9 +49,18 @@ export const lifecycleMutants: Mutant[] = [
       }
       return wrap(
         () => ({
-          get: async (k) => (open(), disk.get(k)),
-          getMany: async (ks) => (open(), disk.getMany(ks)),
-          list: async (o) => (open(), disk.list(o)),
+          async get(k) {
+            open()
+            return disk.get(k)
+          },
+          async getMany(ks) {
+            open()
+            return disk.getMany(ks)
+          },
+          async list(o) {
+            open()
+            return disk.list(o)
+          },
           async commit(c) {
             open()
             const touched = [...(c.puts ?? []).map((p) => p.key), ...(c.deletes ?? [])]

@@ -24,7 +24,7 @@ export const readMutants: Mutant[] = [
         async list({ prefix, after, limit = 1000 }) {
           const page = await inner.list({ prefix, ...(after === undefined ? {} : { after }), limit })
           const at = after === undefined ? undefined : await inner.get(after)
-          return (at && at.key.startsWith(prefix) ? [at, ...page] : page).slice(0, limit)
+          return (at?.key.startsWith(prefix) ? [at, ...page] : page).slice(0, limit)
         },
       })),
   },
