@@ -3,7 +3,7 @@
  * tokens, graceful shutdown with a request in flight, and level data surviving a restart.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -134,6 +134,10 @@ test('level store: data survives a restart; SIGTERM lets an in-flight pull finis
     assert.is(pulled.status, 200)
     assert.is(createHash('sha256').update(pulled.body).digest('hex'), createHash('sha256').update(big).digest('hex'))
     assert.is(await exit, 0)
+    // Records in LevelDB, blob bytes as plain files beside it (not mapped in with LevelDB's tables).
+    assert.ok(existsSync(join(dir, 'kv', 'CURRENT')), 'LevelDB lives in <dir>/kv')
+    const blobFiles = readdirSync(join(dir, 'blobs'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
+    assert.is(blobFiles.length, 1, 'one blob file under <dir>/blobs')
 
     const again = await startServe(['--store', `level:${dir}`, '--port', '0'])
     try {
