@@ -5,6 +5,7 @@
  */
 import { ApprError, isApprError } from '../errors/index.js'
 import { parseFormat } from '../model/index.js'
+import { inspectArchive } from '../archive/inspect.js'
 import type { Registry } from '../registry/registry.js'
 import { parseObjectBody, readBody, receivePush, truthy } from './body.js'
 import { type ErrorEnvelope, errorResponse, json, jsonWithBlob, toByteStream } from './respond.js'
@@ -172,6 +173,15 @@ export function createHandler<P = unknown>(
     formatAware,
   })
 
+  // `?contents=true` (opt-in, not in appr) adds the package's own manifest (Chart.yaml fields,
+  // or kpm's manifest.yaml) read from the blob, so a front end need not download and unpack it.
+  const showManifest = async (ctx: Context): Promise<unknown> => {
+    if (!truthy(ctx.url.searchParams.get('contents'))) return registry.show(ctx.pkg, resolveOptions(ctx))
+    const { manifest, stream } = await registry.pull(ctx.pkg, resolveOptions(ctx))
+    const inspection = await inspectArchive(stream)
+    return { ...manifest, package_manifest: inspection.manifest ?? null }
+  }
+
   const push: Endpoint = {
     operation: 'push',
     run: async (ctx) => {
@@ -298,7 +308,7 @@ export function createHandler<P = unknown>(
     {
       pattern: [...pkgRoute, ':release', ':format'],
       methods: {
-        GET: { operation: 'show', run: async (ctx) => json(await registry.show(ctx.pkg, resolveOptions(ctx))) },
+        GET: { operation: 'show', run: async (ctx) => json(await showManifest(ctx)) },
         DELETE: {
           operation: 'delete',
           run: async ({ pkg, params }) => {

@@ -149,6 +149,18 @@ for (const prefix of ['/cnr', '']) {
     assert.is(r.body.release, '1.1.0')
     r = await call(`${A()}/acme/nginx/1.0.0/helm`)
     assert.equal(r.body.metadata, { source: 'test' })
+    assert.is(r.body.package_manifest, undefined, 'the package manifest is opt-in')
+  })
+
+  test('show ?contents=true adds the package manifest read from the blob', async () => {
+    const r = await call(`${A()}/acme/nginx/1.1.0/helm?contents=true`)
+    assert.is(r.status, 200, JSON.stringify(r.body))
+    assert.is(r.body.release, '1.1.0')
+    assert.is(r.body.content.digest, digest(blobs.nginx110!))
+    assert.is(r.body.package_manifest.kind, 'helm')
+    assert.is(r.body.package_manifest.path, 'nginx/Chart.yaml')
+    assert.is(r.body.package_manifest.name, 'nginx')
+    assert.is(r.body.package_manifest.version, '1.1.0')
   })
 
   test('releases and manifests', async () => {
