@@ -97,6 +97,11 @@ export function checkEntryHeader(header: EntryHeader, max: Required<ArchiveLimit
       return rejection('unsupported-entry', 'entry has an unsupported type', { entry, type: header.type ?? null })
   }
   const size = header.size ?? 0
+  // Only files carry data. tar-stream never ends the data stream of a directory or link that
+  // claims some, so such an entry would stall validation forever instead of failing.
+  if (size !== 0 && header.type !== 'file' && header.type !== 'contiguous-file') {
+    return rejection('unsupported-entry', `a ${header.type} entry must not carry data`, { entry, type: header.type ?? null, size })
+  }
   if (size > max.maxEntryBytes) {
     return rejection('entry-too-large', `entry is larger than ${max.maxEntryBytes} bytes`, { entry, size, limit: max.maxEntryBytes })
   }

@@ -307,8 +307,6 @@ export function quickFacts(bytes: Uint8Array, limits?: ArchiveLimits): BlobFacts
       symlinks.add(normalisePath(header.name))
       linkPrefixes.push(...linkPrefixesToCheck(header))
     }
-    // tar-stream never ends the entry stream of a directory that claims data: leave it to that pass.
-    if (type === 'directory' && header.size !== 0) return undefined
     if (header.size === 0) continue
     offset += header.size + ((512 - (header.size % 512)) % 512)
     if (offset > tar.byteLength) return undefined

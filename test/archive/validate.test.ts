@@ -126,6 +126,26 @@ test('device files and FIFOs', async () => {
   }
 })
 
+test('a directory or link that claims data is rejected, not left hanging', async () => {
+  // tar-stream never ends such an entry's data stream: this once stalled validation forever.
+  for (const h of [{ name: 'app/', type: 'directory' as const }, { name: 'app/l', type: 'symlink' as const, linkname: 'x' }]) {
+    const blob = gzipSync(Buffer.concat([tarEntry(h, new Uint8Array(1024)), tarEntry({ name: 'app/x' }, new TextEncoder().encode('hi')), TAR_END]))
+    const streamed = analyzeBlob(pieces(blob, 100))
+    streamed.facts.catch(() => undefined)
+    const settled = await Promise.race([
+      (async () => {
+        for await (const _ of streamed.chunks);
+      })().then(
+        () => 'accepted',
+        (e) => (isApprError(e) ? String(e.details.reason) : String(e)),
+      ),
+      new Promise((resolve) => setTimeout(() => resolve('hung'), 5000)),
+    ])
+    assert.is(settled, 'unsupported-entry')
+    assert.is((await rejects(blob, 'unsupported-entry')).entry, h.name)
+  }
+})
+
 test('unknown entry types', async () => {
   const h = tarHeader({ name: 'weird' })
   h[156] = 'Z'.charCodeAt(0)
