@@ -102,7 +102,9 @@ test('bent archives: the quick pass never accepts what the streaming pass reject
         if (await agree(bytes, picked)) hits++
       },
     ),
-    { numRuns: runs },
+    // The unbent archives always run too, so the acceptance side is exercised on every seed
+    // (random edits alone sometimes bend every run into a rejection).
+    { numRuns: runs, examples: seeds.map((seed): [Uint8Array, { at: number; value: number }[], 'gzip', undefined, 'none', undefined] => [seed, [], 'gzip', undefined, 'none', undefined]) },
   )
   assert.ok(hits > 0, 'the quick pass accepted none of the runs')
 })
