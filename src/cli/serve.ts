@@ -3,11 +3,13 @@
  * @module
  */
 import { timingSafeEqual } from 'node:crypto'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ApprError, isApprError } from '../errors/index.js'
 import { createHandler } from '../http/handler.js'
 import { serve } from '../http/node.js'
 import { Registry } from '../registry/registry.js'
+import type { BlobStore } from '../storage/blob.js'
 import type { KvStore } from '../storage/kv.js'
 
 export const usage = `Usage: appr-core serve [options]
@@ -36,6 +38,8 @@ SIGINT/SIGTERM stop accepting connections, let in-flight requests finish, close 
 /** A store spec from the command line, opened. */
 export interface OpenedStore {
   readonly store: KvStore
+  /** Where blob bytes go when not in `store` (level: plain files beside the database). */
+  readonly blobs?: BlobStore
   /** The spec without credentials, for logs. */
   readonly label: string
 }
@@ -70,11 +74,17 @@ export async function openStore(spec: string): Promise<OpenedStore> {
   if (spec === 'level' || spec.startsWith('level:')) {
     const path = spec === 'level' ? './appr-data' : spec.slice('level:'.length)
     if (path === '') throw new ApprError('invalid-parameters', 'level:<dir> needs a directory')
-    const levelStore = await loadFactory('appr-core/adapters/level', 'levelStore', 'level')
-    const store = (await levelStore({ path })) as KvStore & { open?: () => Promise<void> }
+    // A specifier in a variable: the build must not resolve the package's own dist output.
+    const levelModule = 'appr-core/adapters/level'
+    const level = (await import(levelModule).catch((cause: unknown) => {
+      throw unavailable('level', 'appr-core/adapters/level', cause)
+    })) as typeof import('../../adapters/level/index.js')
+    // Records in LevelDB under <dir>/kv, blob bytes as files under <dir>/blobs: LevelDB maps its
+    // tables into memory, so blobs kept inside it would make RSS grow with every large pull.
+    const store = level.levelStore({ path: join(path, 'kv') })
     // Fail now, not on the first request, when another process holds the directory.
-    await store.open?.()
-    return { store, label: `level:${path}` }
+    await store.open()
+    return { store, blobs: level.fileBlobStore({ path: join(path, 'blobs') }), label: `level:${path}` }
   }
   if (spec.startsWith('redis://') || spec.startsWith('rediss://')) {
     const redisStore = await loadFactory('appr-core/adapters/redis', 'redisStore', 'redis')
@@ -161,7 +171,7 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`appr-core serve: ${isApprError(error) ? error.message : String(error)}\n`)
     return 1
   }
-  const registry = new Registry({ store: opened.store })
+  const registry = new Registry(opened.blobs ? { store: opened.store, blobs: opened.blobs } : { store: opened.store })
   const handler = createHandler(registry, {
     ...(values.prefix !== undefined ? { prefix: values.prefix as string } : {}),
     ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),

@@ -7,7 +7,8 @@
  */
 import { type ChildProcess, fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { fileURLToPath } from 'node:url'
+import { resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import fc from 'fast-check'
 import { isApprError } from '../errors/index.js'
 import type { KvCapabilities, KvStore } from '../storage/kv.js'
@@ -199,9 +200,7 @@ export class Ctx {
 
   /** A fresh, empty store at a new location. */
   async open(): Promise<KvStore> {
-    const location = this.#options.newLocation ? await this.#options.newLocation() : `appr-conformance-${randomBytes(6).toString('hex')}`
-    this.#locations.add(location)
-    return this.#track(await this.#options.open(location), location)
+    return this.openAt(await this.freshLocation())
   }
 
   /** The location a store of this context was opened at. */
@@ -249,7 +248,7 @@ export class Ctx {
   spawn(location: string, job: string, args: Record<string, unknown> = {}): WorkerHandle {
     const worker = this.#options.worker
     if (worker === undefined) throw new Error('no worker module configured')
-    const href = worker instanceof URL ? worker.href : worker.startsWith('file:') ? worker : new URL(`file://${worker}`).href
+    const href = worker instanceof URL ? worker.href : worker.startsWith('file:') ? worker : pathToFileURL(resolve(worker)).href
     const here = import.meta.url
     const entry = fileURLToPath(new URL(here.endsWith('.ts') ? './worker.ts' : './worker.js', here))
     const child = fork(entry, [], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' })

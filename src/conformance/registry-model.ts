@@ -27,7 +27,8 @@ export function outcomeOf(error: unknown): Outcome {
   if (isApprError(error, 'package-exists')) return 'exists'
   if (isApprError(error) && error.status === 404) return 'not-found'
   if (isApprError(error, 'resource-in-use') || (isApprError(error) && error.transient)) return 'no-effect'
-  return `unexpected:${isApprError(error) ? error.code : String(error)}`
+  const text = error instanceof Error ? error.message : String(error)
+  return `unexpected:${isApprError(error) ? `${error.code} (${text.slice(0, 300)})` : text.slice(0, 300)}`
 }
 
 /** Readable form of an operation, for counterexamples. */

@@ -7,7 +7,7 @@ import { ApprError } from '../errors/index.js'
 import { DEFAULT_FORMAT } from '../model/index.js'
 import { collectBytes } from '../registry/blob-input.js'
 import type { BlobInput } from '../registry/types.js'
-import { scanPushBody } from './json-push.js'
+import { type BlobSink, type ScannedBody, scanPushBody } from './json-push.js'
 
 const decoder = new TextDecoder('utf-8', { fatal: false })
 
@@ -134,20 +134,30 @@ async function* fromChunks(chunks: readonly Uint8Array[]): AsyncGenerator<Uint8A
 
 const RAW_TYPES = /^application\/(?:gzip|x-gzip|octet-stream|x-tar\+gzip|vnd\.(?:appr|cnr)\.package\.[^;]*\+gzip)\s*(?:;|$)/i
 
+/** Members that change what a push stores; in a streamed JSON push they must precede `blob`. */
+const PUSH_MEMBERS = ['release', 'media_type', 'mediaType', 'metadata', 'force']
+
 /**
- * Reads a push request in any of its three shapes:
- * - JSON `{blob, release, media_type?, metadata?, force?}` (appr's), decoded as it streams in;
- * - form-urlencoded with the same fields;
+ * Receives a push in any of its three shapes and hands it to `run` once:
+ * - JSON `{blob, release, media_type?, metadata?, force?}` (appr's). When `release` and
+ *   `media_type` come before `blob` (as both the appr client and appr-core's own send them) and
+ *   `streamable` is true, the blob is decoded and streamed into `run` as it arrives, so memory
+ *   does not grow with the blob; `release`, `media_type`, `metadata` or `force` after the blob
+ *   then fail the push with `invalid-usage` (the blob is already on its way). Otherwise the
+ *   decoded blob is kept until the body ends.
+ * - form-urlencoded with the same fields (read whole, within `limit`).
  * - the raw gzip bytes as the body (`Content-Type: application/gzip` or
- *   `application/octet-stream`) with `release`, `media_type` and `force` in the query string:
- *   an appr-core extension that streams the blob straight into the registry.
- * Returns the remaining body members too (for `POST /api/v1/packages`, which names the package).
+ *   `application/octet-stream`) with `release`, `media_type`, `metadata` and `force` in the
+ *   query string: an appr-core extension, always streamed.
+ * `run` gets every body member too (for `POST /api/v1/packages`, which names the package there).
  */
-export async function readPush(
+export async function receivePush(
   request: Request,
   url: URL,
   limit: number,
-): Promise<{ readonly body: Record<string, unknown>; readonly push: PushFields }> {
+  streamable: boolean,
+  run: (body: Record<string, unknown>, push: PushFields) => Promise<unknown>,
+): Promise<void> {
   const type = request.headers.get('content-type') ?? ''
   if (RAW_TYPES.test(type)) {
     const q = url.searchParams
@@ -163,15 +173,126 @@ export async function readPush(
         throw new ApprError('invalid-parameters', 'metadata must be JSON', { details: { field: 'metadata' } })
       }
     }
-    const push = pushFields(body, [])
-    return { body, push: { ...push, blob: limitedBody(request, limit) } }
+    await run(body, { ...pushFields(body, []), blob: limitedBody(request, limit) })
+    return
   }
   if (type.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
     const body = parseObjectBody(await readBody(request, limit), type)
-    return { body, push: pushFields(body) }
+    await run(body, pushFields(body))
+    return
   }
-  const scanned = await scanPushBody(limitedBody(request, limit))
-  return { body: scanned.fields, push: pushFields(scanned.fields, scanned.blob) }
+
+  let channel: BlobChannel | undefined
+  let pushing: Promise<unknown> | undefined
+  const onBlobStart = (fields: Readonly<Record<string, unknown>>): BlobSink | undefined => {
+    const typed = typeof fields.media_type === 'string' || typeof fields.mediaType === 'string'
+    if (!streamable || typeof fields.release !== 'string' || fields.release === '' || !typed) return undefined
+    const push = pushFields(fields, [])
+    const opened = blobChannel()
+    channel = opened
+    pushing = run(fields, { ...push, blob: opened.stream })
+    // A push that fails early (a bad name, a broken blob) stops the producer at its next write.
+    pushing.catch((error: unknown) => opened.fail(error))
+    return opened.sink
+  }
+  let scanned: ScannedBody
+  try {
+    scanned = await scanPushBody(limitedBody(request, limit), { onBlobStart })
+  } catch (error) {
+    // Whatever stopped the scan (malformed JSON, 413, the push's own failure) also ends the push.
+    channel?.fail(error)
+    await pushing?.catch(() => {})
+    throw error
+  }
+  if (!scanned.streamed) {
+    await run(scanned.fields, pushFields(scanned.fields, scanned.blob))
+    return
+  }
+  const late = scanned.afterBlob.filter((name) => PUSH_MEMBERS.includes(name))
+  if (late.length > 0) {
+    const error = new ApprError('invalid-usage', `a streamed push needs ${late.join(', ')} before blob in the body`, {
+      details: { fields: late },
+    })
+    channel!.fail(error)
+    await pushing!.catch(() => {})
+    throw error
+  }
+  channel!.end()
+  await pushing
+}
+
+interface BlobChannel {
+  readonly sink: BlobSink
+  readonly stream: AsyncIterable<Uint8Array>
+  /** No more chunks: the consumer sees the end once the queue is drained. */
+  end(): void
+  /** Both sides see `error` from now on. */
+  fail(error: unknown): void
+}
+
+/**
+ * One producer (the body scanner), one consumer (the registry): at most `highWater` bytes
+ * queued, beyond which `write` waits. A consumer that stops early fails the channel, so a
+ * waiting producer does not wait forever.
+ */
+function blobChannel(highWater = 1024 * 1024): BlobChannel {
+  const queue: Uint8Array[] = []
+  let queued = 0
+  let ended = false
+  let failed = false
+  let failure: unknown
+  let wakeConsumer: (() => void) | undefined
+  let wakeProducer: (() => void) | undefined
+  const wake = (): void => {
+    const consumer = wakeConsumer
+    const producer = wakeProducer
+    wakeConsumer = undefined
+    wakeProducer = undefined
+    consumer?.()
+    producer?.()
+  }
+  const fail = (error: unknown): void => {
+    if (failed) return
+    failed = true
+    failure = error
+    wake()
+  }
+  async function* stream(): AsyncGenerator<Uint8Array> {
+    try {
+      for (;;) {
+        if (failed) throw failure
+        const chunk = queue.shift()
+        if (chunk !== undefined) {
+          queued -= chunk.byteLength
+          wake()
+          yield chunk
+          continue
+        }
+        if (ended) return
+        await new Promise<void>((resolve) => (wakeConsumer = resolve))
+      }
+    } finally {
+      if (!ended) fail(new ApprError('invalid-usage', 'the push stopped reading the blob'))
+    }
+  }
+  return {
+    stream: stream(),
+    sink: {
+      async write(chunk) {
+        if (failed) throw failure
+        queue.push(chunk)
+        queued += chunk.byteLength
+        wake()
+        while (queued > highWater && !failed) await new Promise<void>((resolve) => (wakeProducer = resolve))
+        if (failed) throw failure
+      },
+    },
+    end() {
+      ended = true
+      wake()
+    },
+    fail,
+  }
 }
 
 /**

@@ -5,8 +5,9 @@
  */
 import { ApprError, isApprError } from '../errors/index.js'
 import { parseFormat } from '../model/index.js'
+import { inspectArchive } from '../archive/inspect.js'
 import type { Registry } from '../registry/registry.js'
-import { parseObjectBody, readBody, readPush, truthy } from './body.js'
+import { parseObjectBody, readBody, receivePush, truthy } from './body.js'
 import { type ErrorEnvelope, errorResponse, json, jsonWithBlob, toByteStream } from './respond.js'
 import { VERSION } from './version.js'
 
@@ -172,26 +173,37 @@ export function createHandler<P = unknown>(
     formatAware,
   })
 
+  // `?contents=true` (opt-in, not in appr) adds the package's own manifest (Chart.yaml fields,
+  // or kpm's manifest.yaml) read from the blob, so a front end need not download and unpack it.
+  const showManifest = async (ctx: Context): Promise<unknown> => {
+    if (!truthy(ctx.url.searchParams.get('contents'))) return registry.show(ctx.pkg, resolveOptions(ctx))
+    const { manifest, stream } = await registry.pull(ctx.pkg, resolveOptions(ctx))
+    const inspection = await inspectArchive(stream)
+    return { ...manifest, package_manifest: inspection.manifest ?? null }
+  }
+
   const push: Endpoint = {
     operation: 'push',
     run: async (ctx) => {
-      const { body, push: fields } = await readPush(ctx.request, ctx.url, maxBody)
-      let pkg = ctx.pkg
-      if (pkg === '') {
-        // Swagger's `POST /api/v1/packages` names the package in the body.
-        const named = body.package ?? body.name
-        if (typeof named !== 'string' || named === '') {
-          throw new ApprError('invalid-parameters', 'the push body needs a package (namespace/name)', { details: { field: 'package' } })
+      // Only a package named in the URL can stream: the appr client sends `package` after the blob.
+      await receivePush(ctx.request, ctx.url, maxBody, ctx.pkg !== '', async (body, fields) => {
+        let pkg = ctx.pkg
+        if (pkg === '') {
+          // Swagger's `POST /api/v1/packages` names the package in the body.
+          const named = body.package ?? body.name
+          if (typeof named !== 'string' || named === '') {
+            throw new ApprError('invalid-parameters', 'the push body needs a package (namespace/name)', { details: { field: 'package' } })
+          }
+          pkg = named
         }
-        pkg = named
-      }
-      await registry.push({
-        package: pkg,
-        release: fields.release,
-        format: fields.format,
-        blob: fields.blob,
-        metadata: fields.metadata,
-        force: fields.force || truthy(ctx.url.searchParams.get('force')),
+        await registry.push({
+          package: pkg,
+          release: fields.release,
+          format: fields.format,
+          blob: fields.blob,
+          metadata: fields.metadata,
+          force: fields.force || truthy(ctx.url.searchParams.get('force')),
+        })
       })
       return json({ status: 'ok' })
     },
@@ -296,7 +308,7 @@ export function createHandler<P = unknown>(
     {
       pattern: [...pkgRoute, ':release', ':format'],
       methods: {
-        GET: { operation: 'show', run: async (ctx) => json(await registry.show(ctx.pkg, resolveOptions(ctx))) },
+        GET: { operation: 'show', run: async (ctx) => json(await showManifest(ctx)) },
         DELETE: {
           operation: 'delete',
           run: async ({ pkg, params }) => {

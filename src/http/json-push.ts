@@ -35,10 +35,29 @@ const badBase64 = () => new ApprError('invalid-parameters', 'blob is not valid b
 /** The parsed body: every member but `blob` as JSON values; `blob` as decoded chunks. */
 export interface ScannedBody {
   readonly fields: Record<string, unknown>
-  /** Decoded blob chunks, or undefined when the body had no string `blob` member. */
+  /** Decoded blob chunks, or undefined when the body had no string `blob` member or it was streamed. */
   readonly blob: Uint8Array[] | undefined
   /** Decoded blob size in bytes. */
   readonly blobSize: number
+  /** True when the blob went to the sink `onBlobStart` returned. */
+  readonly streamed: boolean
+  /** Names of the members that came after the blob. */
+  readonly afterBlob: readonly string[]
+}
+
+/** Where a streamed blob's decoded bytes go; `write` resolves when the consumer wants more. */
+export interface BlobSink {
+  write(chunk: Uint8Array): Promise<void>
+}
+
+/** Options of {@link scanPushBody}. */
+export interface ScanOptions {
+  /**
+   * Called when the blob string starts, with the members seen so far. Returning a sink streams
+   * the decoded blob into it (with back-pressure) instead of keeping it; returning undefined
+   * keeps the blob in memory.
+   */
+  readonly onBlobStart?: (fieldsSoFar: Readonly<Record<string, unknown>>) => BlobSink | undefined
 }
 
 type State =
@@ -57,10 +76,13 @@ type State =
  * Scans a JSON object body chunk by chunk.
  * @throws invalid-usage for anything but one JSON object; invalid-parameters for bad base64
  */
-export async function scanPushBody(chunks: AsyncIterable<Uint8Array>): Promise<ScannedBody> {
+export async function scanPushBody(chunks: AsyncIterable<Uint8Array>, options: ScanOptions = {}): Promise<ScannedBody> {
   const fields: Record<string, unknown> = {}
   let blob: Uint8Array[] | undefined
   let blobSize = 0
+  let sink: BlobSink | undefined
+  let blobSeen = false
+  const afterBlob: string[] = []
   let state: State = 'start'
   let key: number[] = []
   let name = ''
@@ -87,6 +109,7 @@ export async function scanPushBody(chunks: AsyncIterable<Uint8Array>): Promise<S
     }
     // defineProperty, so a member named __proto__ is data, not the object's prototype.
     Object.defineProperty(fields, name, { value: parsed, enumerable: true, writable: true, configurable: true })
+    if (blobSeen) afterBlob.push(name)
     value = []
     state = 'comma-or-end'
   }
@@ -171,8 +194,10 @@ export async function scanPushBody(chunks: AsyncIterable<Uint8Array>): Promise<S
             break
           }
           if (name === 'blob' && c === C.Quote) {
-            if (blob !== undefined) throw malformed('two blob members')
+            if (blobSeen) throw malformed('two blob members')
+            blobSeen = true
             blob = []
+            sink = options.onBlobStart?.({ ...fields })
             pending = ''
             padded = false
             state = 'in-blob'
@@ -260,10 +285,16 @@ export async function scanPushBody(chunks: AsyncIterable<Uint8Array>): Promise<S
           break
       }
     }
+    // Streaming: hand this input chunk's decoded bytes on, waiting while the consumer is busy.
+    if (sink !== undefined && blob !== undefined && blob.length > 0) {
+      const ready = blob
+      blob = []
+      for (const part of ready) await sink.write(part)
+    }
   }
   if (state !== 'done') {
     if (!sawAny) throw new ApprError('invalid-usage', 'the request body is empty; a JSON object is expected')
     throw malformed('unexpected end')
   }
-  return { fields, blob, blobSize }
+  return { fields, blob: sink === undefined ? blob : undefined, blobSize, streamed: sink !== undefined, afterBlob }
 }

@@ -30,6 +30,13 @@ export interface ResponseInfo {
 
 /** Options of {@link createNodeListener}. */
 export interface NodeListenerOptions {
+  /**
+   * When the handler answers before reading the whole request body (an early 401, 409 or 422
+   * on a push), up to this many more bytes are read and discarded before the answer is sent,
+   * so a client still uploading receives it instead of a reset connection; past it (or after
+   * 5 s) the connection is closed after the answer. Default 16 MiB. A 413 never drains.
+   */
+  readonly drainLimitBytes?: number
   /** Called once per request after the response ended or the connection closed (for logging). */
   readonly onResponse?: (info: ResponseInfo) => void
   /** Called when the handler itself throws or a response body fails mid-stream. */
@@ -52,7 +59,14 @@ function requestPath(target: string): string {
   return `/${target}`
 }
 
-function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
+/** A request and what is needed to finish reading its body after the handler is done. */
+interface IncomingRequest {
+  readonly request: Request
+  /** Reads and discards what is left of the body; true when it ended within `limit` bytes and `ms`. */
+  drain(limit: number, ms: number): Promise<boolean>
+}
+
+function toRequest(req: IncomingMessage, signal: AbortSignal): IncomingRequest {
   const host = req.headers.host !== undefined && HOST.test(req.headers.host) ? req.headers.host : 'localhost'
   const path = requestPath(req.url ?? '')
   const headers = new Headers()
@@ -66,11 +80,41 @@ function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
   const method = req.method ?? 'GET'
   const hasBody = method !== 'GET' && method !== 'HEAD'
   const init: RequestInit & { duplex?: 'half' } = { method, headers, signal }
-  if (hasBody) {
-    init.body = toByteStream(req)
+  // One iterator for the handler and, afterwards, for draining. Its `return` is not passed on:
+  // a handler that stops reading must not destroy the request (that would reset the socket
+  // before the answer is written); the listener decides between draining and closing.
+  const iterator = hasBody ? (req[Symbol.asyncIterator]() as AsyncIterator<Buffer>) : undefined
+  if (iterator !== undefined) {
+    init.body = toByteStream({
+      [Symbol.asyncIterator]: () => ({
+        next: () => iterator.next(),
+        return: async () => ({ done: true as const, value: undefined }),
+      }),
+    })
     init.duplex = 'half'
   }
-  return new Request(`http://${host}${path}`, init)
+  return {
+    request: new Request(`http://${host}${path}`, init),
+    async drain(limit, ms) {
+      // Without a body iterator node:http discards any stray body itself.
+      if (req.complete || iterator === undefined) return true
+      let left = limit
+      const deadline = new Promise<false>((resolve) => setTimeout(() => resolve(false), ms).unref())
+      const read = (async () => {
+        try {
+          for (;;) {
+            const next = await iterator.next()
+            if (next.done) return true
+            left -= next.value.byteLength
+            if (left < 0) return false
+          }
+        } catch {
+          return false
+        }
+      })()
+      return Promise.race([read, deadline])
+    },
+  }
 }
 
 function waitWritable(res: ServerResponse): Promise<void> {
@@ -99,6 +143,7 @@ export function createNodeListener(
   options: NodeListenerOptions = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const { onResponse, onError } = options
+  const drainLimit = options.drainLimitBytes ?? 16 * 1024 * 1024
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now()
@@ -108,10 +153,12 @@ export function createNodeListener(
     res.on('close', () => {
       if (!res.writableFinished) controller.abort()
     })
+    let incoming: IncomingRequest | undefined
     try {
       let response: Response
       try {
-        response = await handler(toRequest(req, controller.signal))
+        incoming = toRequest(req, controller.signal)
+        response = await handler(incoming.request)
       } catch (error) {
         onError?.(error)
         response = errorResponse(
@@ -128,8 +175,12 @@ export function createNodeListener(
       for (const [name, value] of response.headers) if (name !== 'set-cookie') res.setHeader(name, value)
       const cookies = response.headers.getSetCookie()
       if (cookies.length > 0) res.setHeader('set-cookie', cookies)
-      // An unread request body (an early 413 or 404) would otherwise be drained on a kept-alive socket.
-      if (!req.complete) res.setHeader('connection', 'close')
+      // An answer given before the body was read: let an uploading client finish (bounded) so it
+      // reads the answer; otherwise close the connection after answering.
+      if (!req.complete) {
+        const drained = response.status !== 413 && incoming !== undefined && (await incoming.drain(drainLimit, 5000))
+        if (!drained) res.setHeader('connection', 'close')
+      }
       if (response.body === null || req.method === 'HEAD') {
         await response.body?.cancel().catch(() => {})
         res.end()

@@ -1,4 +1,4 @@
-import { analyzeBlob, type BlobFacts, validateBlob } from '../archive/validate.js'
+import { analyzeBlob, type BlobFacts, QUICK_BYTES, quickFacts, validateBlob } from '../archive/validate.js'
 import { ApprError, type ErrorDetails } from '../errors/index.js'
 import { contentMediaType, DEFAULT_FORMAT, manifestMediaType, parseFormat } from '../model/media-type.js'
 import { parseChannelName, parsePackageName, parseSegment, type PackageName } from '../model/package-name.js'
@@ -7,22 +7,23 @@ import { parseRelease, sortReleasesDesc } from '../model/release.js'
 import { BackupDocumentSchema } from '../model/schemas.js'
 import type { Channel, Manifest, ManifestWithChannels, PackageSummary } from '../model/types.js'
 import type { BlobStore } from '../storage/blob.js'
-import { kvBlobStore } from '../storage/kv-blob-store.js'
-import type { KvEntry, KvStore } from '../storage/kv.js'
+import { type KvBlobStore, kvBlobStore } from '../storage/kv-blob-store.js'
+import type { KvEntry, KvPut, KvStore } from '../storage/kv.js'
 import { listAll } from '../storage/util.js'
 import { blobChunks, collectBytes } from './blob-input.js'
 import {
-  BlobRecordSchema,
-  ChannelSchema,
+  BlobRecordType,
+  ChannelRecordType,
   decode,
   encode,
   keys,
-  ManifestSchema,
-  ObjectRecordSchema,
-  PackageBlobSchema,
+  ManifestRecordType,
+  ObjectRecordType,
+  PackageBlobType,
   type PackageRecord,
-  PackageRecordSchema,
+  PackageRecordType,
 } from './records.js'
+import { ReleaseCache } from './release-cache.js'
 import { type Transaction, transact } from './transaction.js'
 import type {
   BackupDocument,
@@ -64,24 +65,34 @@ export interface ChannelOperations {
 interface Resolved {
   readonly name: PackageName
   readonly pkg: PackageRecord
+  /** Version of the package record read. */
+  readonly version: string
+  readonly manKey: string
   readonly manifest: Manifest
+  /** For pull, read with the manifest: the blob records of the digest the package record names. */
+  readonly blobEntries?: { readonly digest: string; readonly entries: readonly (KvEntry | undefined)[] }
 }
 
 interface Upload {
   readonly id: string
   readonly facts: BlobFacts
+  /** The object's own writes, not made yet: they go into the commit that records the release (inline push). */
+  readonly staged?: { readonly puts: readonly KvPut[]; readonly absent: string }
 }
 
-interface StoreReleaseInput {
+interface ReleaseInput {
   readonly name: PackageName
   readonly release: string
   readonly format: string
-  readonly source: AsyncIterable<Uint8Array>
   readonly metadata: unknown
   readonly force: boolean
   /** Restore keeps the document's timestamp and media types verbatim. */
   readonly createdAt?: string
   readonly mediaTypes?: { readonly manifest: string; readonly content: string }
+}
+
+interface StoreReleaseInput extends ReleaseInput {
+  readonly source: AsyncIterable<Uint8Array>
   readonly expect?: { readonly digest: string; readonly size: number }
 }
 
@@ -150,16 +161,21 @@ export class Registry {
   readonly channels: ChannelOperations
   readonly #store: KvStore
   readonly #blobs: BlobStore
+  /** The blob store when it is the default one on `#store`: small pushes then commit their bytes with their records. */
+  readonly #kvBlobs: KvBlobStore | undefined
   readonly #clock: () => Date
   readonly #maxRetries: number
   readonly #uploadTimeoutMs: number
+  readonly #cache: ReleaseCache
 
   constructor(readonly options: RegistryOptions) {
     this.#store = options.store
-    this.#blobs = options.blobs ?? kvBlobStore(options.store)
+    this.#kvBlobs = options.blobs === undefined ? kvBlobStore(options.store) : undefined
+    this.#blobs = options.blobs ?? this.#kvBlobs!
     this.#clock = options.clock ?? (() => new Date())
     this.#maxRetries = options.maxRetries ?? 16
     this.#uploadTimeoutMs = options.uploadTimeoutMs ?? 60 * 60 * 1000
+    this.#cache = new ReleaseCache(options.cacheEntries ?? 10_000)
     this.channels = {
       list: (pkg) => this.#listChannels(pkg),
       show: (pkg, channel) => this.#showChannel(pkg, channel),
@@ -183,14 +199,25 @@ export class Registry {
     const name = parsePackageName(input.package)
     const release = parseRelease(input.release)
     const format = parseFormat(input.format ?? DEFAULT_FORMAT)
-    return this.#storeRelease({
-      name,
-      release,
-      format,
-      source: blobChunks(input.blob),
-      metadata: jsonMetadata(input.metadata),
-      force: input.force === true,
-    })
+    const base = { name, release, format, metadata: jsonMetadata(input.metadata), force: input.force === true }
+    const inline = this.#inlineUpload(input.blob)
+    if (inline) return (await this.#record(base, inline)).manifest
+    return this.#storeRelease({ ...base, source: blobChunks(input.blob) })
+  }
+
+  /**
+   * A small blob given as bytes, validated in memory, whose object can be written by the very
+   * commit that records the release: push is then one read and one commit, and a rejected or
+   * conflicting push has written nothing. `undefined` → the streaming path.
+   */
+  #inlineUpload(blob: PushInput['blob']): Upload | undefined {
+    if (this.#kvBlobs === undefined || !(blob instanceof Uint8Array) || blob.byteLength > QUICK_BYTES) return undefined
+    const bytes = blob.slice() // the caller may reuse its buffer meanwhile
+    const facts = quickFacts(bytes, this.options.limits)
+    if (facts === undefined) return undefined
+    const id = crypto.randomUUID()
+    const staged = this.#kvBlobs.stage(id, bytes)
+    return staged && { id, facts, staged }
   }
 
   async #storeRelease(input: StoreReleaseInput): Promise<Manifest> {
@@ -223,40 +250,60 @@ export class Registry {
       throw error
     }
 
-    let outcome: { manifest: Manifest; doomed: string[] }
     try {
-      outcome = await transact(this.#store, this.#maxRetries, details, async (tx) => {
-        // The blob keys are read here too (adjustRefs reuses them), so the attempt is one round trip.
-        const [pkgEntry, manEntry, markerEntry] = await tx.getMany([keys.pkg(name), manKey, marker, keys.blob(facts.digest), keys.pblob(name, facts.digest)])
-        if (markerEntry === undefined || decode(ObjectRecordSchema, markerEntry.value, details).state !== 'uploading') {
-          throw new ApprError('unavailable', 'the upload took too long and was reclaimed; push again', { details, transient: true })
-        }
-        const previous = manEntry && decode(ManifestSchema, manEntry.value, details)
-        if (previous && !input.force) throw this.#exists(details)
-        const now = this.#now()
-        const pkg = pkgEntry ? this.#decodePackage(pkgEntry, name) : { name: name.full, created_at: now, releases: {}, channels: {} }
-        const manifest: Manifest = {
-          package: name.full,
-          release,
-          mediaType: input.mediaTypes?.manifest ?? manifestMediaType(format),
-          content: { mediaType: input.mediaTypes?.content ?? contentMediaType(format), size: facts.size, digest: facts.digest, urls: [] },
-          metadata: input.metadata,
-          created_at: input.createdAt ?? now,
-        }
-        tx.put(manKey, encode(manifest))
-        pkg.releases[release] = { ...pkg.releases[release], [format]: facts.digest }
-        tx.put(keys.pkg(name), encode(pkg))
-        const deltas = new Map([[facts.digest, 1]])
-        if (previous) deltas.set(previous.content.digest, (deltas.get(previous.content.digest) ?? 0) - 1)
-        const doomed = await this.#adjustRefs(tx, name, deltas, { id, facts })
-        return { manifest, doomed }
-      })
+      return (await this.#record(input, { id, facts })).manifest
     } catch (error) {
-      await this.#discardUpload(id)
+      // A commit whose outcome the adapter cannot know may have made this upload live: leave
+      // it to gc, which deletes only objects whose marker still says `uploading`.
+      const maybeApplied = error instanceof ApprError && error.details.applied === 'unknown'
+      if (!maybeApplied) await this.#discardUpload(id)
       throw error
     }
+  }
+
+  /**
+   * Records a release whose blob was uploaded (or, with `upload.staged`, is written now): one
+   * commit of the manifest, the package record and the reference counts, retried on conflict.
+   * Deletes objects the commit made unreachable afterwards.
+   */
+  async #record(input: ReleaseInput, upload: Upload): Promise<{ manifest: Manifest }> {
+    const { name, release, format } = input
+    const { id, facts } = upload
+    const details = { package: name.full, release, media_type: format }
+    const manKey = keys.man(name, release, format)
+    const marker = keys.obj(id)
+    const outcome = await transact(this.#store, this.#maxRetries, details, async (tx) => {
+      // The blob keys are read here too (adjustRefs reuses them), so the attempt is one round trip.
+      const reads = [keys.pkg(name), manKey, keys.blob(facts.digest), keys.pblob(name, facts.digest)]
+      // A staged upload has a fresh id: the commit checks its marker is still absent, unread.
+      if (upload.staged) tx.expectAbsent(marker)
+      else reads.push(marker)
+      const [pkgEntry, manEntry, , , markerEntry] = await tx.getMany(reads)
+      if (!upload.staged && (markerEntry === undefined || decode(ObjectRecordType, markerEntry.value, details).state !== 'uploading')) {
+        throw new ApprError('unavailable', 'the upload took too long and was reclaimed; push again', { details, transient: true })
+      }
+      const previous = manEntry && decode(ManifestRecordType, manEntry.value, details)
+      if (previous && !input.force) throw this.#exists(details)
+      const now = this.#now()
+      const pkg = pkgEntry ? this.#decodePackage(pkgEntry, name) : { name: name.full, created_at: now, releases: {}, channels: {} }
+      const manifest: Manifest = {
+        package: name.full,
+        release,
+        mediaType: input.mediaTypes?.manifest ?? manifestMediaType(format),
+        content: { mediaType: input.mediaTypes?.content ?? contentMediaType(format), size: facts.size, digest: facts.digest, urls: [] },
+        metadata: input.metadata,
+        created_at: input.createdAt ?? now,
+      }
+      tx.put(manKey, encode(manifest))
+      pkg.releases[release] = { ...pkg.releases[release], [format]: facts.digest }
+      tx.put(keys.pkg(name), encode(pkg))
+      const deltas = new Map([[facts.digest, 1]])
+      if (previous) deltas.set(previous.content.digest, (deltas.get(previous.content.digest) ?? 0) - 1)
+      const doomed = await this.#adjustRefs(tx, name, deltas, upload)
+      return { manifest, doomed }
+    })
     await this.#deleteObjects(outcome.doomed)
-    return outcome.manifest
+    return outcome
   }
 
   /**
@@ -273,15 +320,22 @@ export class Registry {
       const delta = deltas.get(digest)!
       const blobEntry = entries[2 * i]
       const pblobEntry = entries[2 * i + 1]
-      let blob = blobEntry && decode(BlobRecordSchema, blobEntry.value, details)
+      let blob = blobEntry && decode(BlobRecordType, blobEntry.value, details)
       if (upload && upload.facts.digest === digest) {
         if (blob) {
-          tx.delete(keys.obj(upload.id))
-          doomed.push(upload.id)
+          // Stored already: the new bytes are not needed (a staged object is simply never written).
+          if (!upload.staged) {
+            tx.delete(keys.obj(upload.id))
+            doomed.push(upload.id)
+          }
         } else {
           const { facts } = upload
           blob = { digest, ociDigest: facts.ociDigest, size: facts.size, object: upload.id, refs: 0 }
           tx.put(keys.obj(upload.id), encode({ state: 'live', digest }))
+          if (upload.staged) {
+            for (const put of upload.staged.puts) tx.put(put.key, put.value)
+            tx.expectAbsent(upload.staged.absent)
+          }
         }
       }
       if (blob === undefined) throw new ApprError('internal-error', 'a manifest names a blob that has no record', { details })
@@ -294,7 +348,7 @@ export class Registry {
         tx.delete(keys.obj(blob.object))
         doomed.push(blob.object)
       }
-      const packageRefs = (pblobEntry ? decode(PackageBlobSchema, pblobEntry.value, details).refs : 0) + delta
+      const packageRefs = (pblobEntry ? decode(PackageBlobType, pblobEntry.value, details).refs : 0) + delta
       if (packageRefs > 0) tx.put(keys.pblob(name, digest), encode({ refs: packageRefs }))
       else tx.delete(keys.pblob(name, digest))
     })
@@ -304,6 +358,8 @@ export class Registry {
   /** Deletes an upload that was never recorded: bytes first, then its marker (so a crash leaves a marker gc finds). */
   async #discardUpload(id: string): Promise<void> {
     try {
+      const marker = await this.#store.get(keys.obj(id))
+      if (marker !== undefined && decode(ObjectRecordType, marker.value, { object: id }).state !== 'uploading') return
       await this.#blobs.delete(id)
       await this.#store.commit({ deletes: [keys.obj(id)] })
     } catch {
@@ -331,8 +387,20 @@ export class Registry {
 
   /** {@link show} plus the blob's bytes, streamed. Same errors. */
   async pull(pkg: string, options: ResolveOptions = {}): Promise<PullResult> {
-    const { name, pkg: record, manifest } = await this.#resolve(pkg, options)
-    const blob = await this.#openBlob(name, manifest.content.digest, { package: name.full, release: manifest.release })
+    const { name, pkg: record, manifest, version, manKey, blobEntries } = await this.#resolve(pkg, options, true)
+    const details = { package: name.full, release: manifest.release }
+    // The package record just read names this manifest, so the package references its blob:
+    // where the bytes are is known from an earlier pull under the same record version.
+    const known = this.#cache.blob(manKey, version)
+    let blob: BlobResult
+    if (known) {
+      blob = { digest: known.digest, ociDigest: known.ociDigest, size: known.size, stream: await this.#readObject(known.object, details) }
+    } else {
+      const digest = manifest.content.digest
+      const { result, object } = await this.#openBlobRecord(name, digest, details, blobEntries?.digest === digest ? blobEntries.entries : undefined)
+      this.#cache.rememberBlob(manKey, version, { digest: result.digest, ociDigest: result.ociDigest, size: result.size, object })
+      blob = result
+    }
     return {
       ...blob,
       manifest: { ...manifest, channels: channelsOf(record, manifest.release) },
@@ -340,9 +408,10 @@ export class Registry {
     }
   }
 
-  async #resolve(pkg: string, options: ResolveOptions): Promise<Resolved> {
+  /** With `withBlob` (pull), a manifest read from the store comes with its blob records, in one round trip. */
+  async #resolve(pkg: string, options: ResolveOptions, withBlob = false): Promise<Resolved> {
     const name = lookupName(pkg)
-    const record = await this.#getPackage(name)
+    const { record, version } = await this.#readPackage(name)
     const wanted = options.format ?? '-'
     const details = { package: name.full }
     let candidates = Object.keys(record.releases)
@@ -365,10 +434,20 @@ export class Registry {
     } else if (!formats.includes(format)) {
       throw notFound({ package: name.full, release, media_type: format })
     }
-    const entry = await this.#store.get(keys.man(name, release, format))
-    // Absent only when a delete committed between the two reads.
-    if (entry === undefined) throw notFound({ package: name.full, release, media_type: format })
-    return { name, pkg: record, manifest: decode(ManifestSchema, entry.value, { package: name.full, release, media_type: format }) }
+    const manKey = keys.man(name, release, format)
+    let manifest = this.#cache.manifest(manKey, version)
+    let blobEntries: Resolved['blobEntries']
+    if (manifest === undefined) {
+      // The package record names the digest too (written in the same commit as the manifest).
+      const digest = record.releases[release]![format]!
+      const [entry, ...rest] = withBlob ? await this.#store.getMany([manKey, keys.pblob(name, digest), keys.blob(digest)]) : [await this.#store.get(manKey)]
+      // Absent only when a delete committed between the two reads.
+      if (entry === undefined) throw notFound({ package: name.full, release, media_type: format })
+      manifest = decode(ManifestRecordType, entry.value, { package: name.full, release, media_type: format })
+      this.#cache.remember(manKey, version, manifest)
+      if (withBlob) blobEntries = { digest, entries: rest }
+    }
+    return blobEntries ? { name, pkg: record, version, manKey, manifest, blobEntries } : { name, pkg: record, version, manKey, manifest }
   }
 
   /**
@@ -383,12 +462,27 @@ export class Registry {
   }
 
   async #openBlob(name: PackageName, digest: string, details: ErrorDetails): Promise<BlobResult> {
-    const [pblob, blobEntry] = await this.#store.getMany([keys.pblob(name, digest), keys.blob(digest)])
+    return (await this.#openBlobRecord(name, digest, details)).result
+  }
+
+  /** A blob served under `name` (checked), and the BlobStore object holding it. */
+  async #openBlobRecord(
+    name: PackageName,
+    digest: string,
+    details: ErrorDetails,
+    read?: readonly (KvEntry | undefined)[],
+  ): Promise<{ result: BlobResult; object: string }> {
+    const [pblob, blobEntry] = read ?? (await this.#store.getMany([keys.pblob(name, digest), keys.blob(digest)]))
     if (pblob === undefined || blobEntry === undefined) throw notFound(details, 'blob')
-    const record = decode(BlobRecordSchema, blobEntry.value, details)
-    const stream = await this.#blobs.read(record.object)
+    const record = decode(BlobRecordType, blobEntry.value, details)
+    const stream = await this.#readObject(record.object, details)
+    return { result: { digest: record.digest, ociDigest: record.ociDigest, size: record.size, stream }, object: record.object }
+  }
+
+  async #readObject(object: string, details: ErrorDetails): Promise<AsyncIterable<Uint8Array>> {
+    const stream = await this.#blobs.read(object)
     if (stream === undefined) throw new ApprError('internal-error', 'the bytes of a recorded blob are missing', { details })
-    return { digest: record.digest, ociDigest: record.ociDigest, size: record.size, stream }
+    return stream
   }
 
   /**
@@ -397,7 +491,7 @@ export class Registry {
    */
   async releases(pkg: string, options: { format?: string } = {}): Promise<Manifest[]> {
     const name = lookupName(pkg)
-    const record = await this.#getPackage(name)
+    const { record, version } = await this.#readPackage(name)
     let format: string | undefined
     if (options.format !== undefined) {
       try {
@@ -412,28 +506,46 @@ export class Registry {
         if (format === undefined || f === format) wanted.push(keys.man(name, release, f))
       }
     }
-    return this.#getManifests(name, wanted)
+    return this.#getManifests(name, version, wanted)
   }
 
   /** Manifests of one exact release (no query), by format. @throws package-not-found */
   async manifests(pkg: string, release: string): Promise<Manifest[]> {
     const name = lookupName(pkg)
-    const record = await this.#getPackage(name)
+    const { record, version } = await this.#readPackage(name)
     const formats = record.releases[release]
     if (formats === undefined) throw notFound({ package: name.full, release: String(release).slice(0, 300) })
     return this.#getManifests(
       name,
+      version,
       Object.keys(formats)
         .sort()
         .map((f) => keys.man(name, release, f)),
     )
   }
 
-  async #getManifests(name: PackageName, manKeys: string[]): Promise<Manifest[]> {
+  /** The manifests at `manKeys` (skipping absent ones), named by the package record of `version`. */
+  async #getManifests(name: PackageName, version: string, manKeys: string[]): Promise<Manifest[]> {
+    const found = new Map<string, Manifest>()
+    const missing: string[] = []
+    for (const key of manKeys) {
+      const cached = this.#cache.manifest(key, version)
+      if (cached) found.set(key, cached)
+      else missing.push(key)
+    }
+    for (let i = 0; i < missing.length; i += 100) {
+      const entries = await this.#store.getMany(missing.slice(i, i + 100))
+      for (const entry of entries) {
+        if (entry === undefined) continue
+        const manifest = decode(ManifestRecordType, entry.value, { package: name.full })
+        found.set(entry.key, manifest)
+        this.#cache.remember(entry.key, version, manifest)
+      }
+    }
     const out: Manifest[] = []
-    for (let i = 0; i < manKeys.length; i += 100) {
-      const entries = await this.#store.getMany(manKeys.slice(i, i + 100))
-      for (const entry of entries) if (entry) out.push(decode(ManifestSchema, entry.value, { package: name.full }))
+    for (const key of manKeys) {
+      const manifest = found.get(key)
+      if (manifest) out.push(manifest)
     }
     return out
   }
@@ -466,7 +578,7 @@ export class Registry {
     for (;;) {
       const page = await this.#store.list(after === undefined ? { prefix, limit } : { prefix, after, limit })
       for (const entry of page) {
-        const record = decode(PackageRecordSchema, entry.value, { package: entry.key.slice(keys.packages.length) })
+        const record = decode(PackageRecordType, entry.value, { package: entry.key.slice(keys.packages.length) })
         const summary = this.#summary(record, format, query)
         if (summary) packages.push(summary)
         if (packages.length === limit) return { packages, next: record.name }
@@ -549,7 +661,7 @@ export class Registry {
     names.forEach((channelName, i) => {
       const entry = entries[i]
       if (entry === undefined) return
-      const channel = decode(ChannelSchema, entry.value, { package: name.full, channel: channelName })
+      const channel = decode(ChannelRecordType, entry.value, { package: name.full, channel: channelName })
       if (!channel.releases.includes(release)) return
       this.#writeChannel(tx, name, record, channelName, channel.releases.filter((r) => r !== release))
     })
@@ -578,7 +690,7 @@ export class Registry {
     const entries = await this.#store.getMany(names.map((c) => keys.chan(name, c)))
     const out: Channel[] = []
     entries.forEach((entry, i) => {
-      if (entry) out.push(decode(ChannelSchema, entry.value, { package: name.full, channel: names[i] }))
+      if (entry) out.push(decode(ChannelRecordType, entry.value, { package: name.full, channel: names[i] }))
     })
     return out
   }
@@ -588,7 +700,7 @@ export class Registry {
     const [pkgEntry, chanEntry] = await this.#store.getMany([keys.pkg(name), keys.chan(name, this.#channelKeyPart(channel))])
     if (pkgEntry === undefined) throw notFound({ package: name.full })
     if (chanEntry === undefined) throw this.#channelNotFound(name, channel)
-    return decode(ChannelSchema, chanEntry.value, { package: name.full, channel })
+    return decode(ChannelRecordType, chanEntry.value, { package: name.full, channel })
   }
 
   async #addToChannel(pkg: string, channel: string, release: string): Promise<Channel> {
@@ -603,7 +715,7 @@ export class Registry {
       if (record.releases[exact] === undefined) {
         throw new ApprError('package-release-not-found', `${name.full} has no release ${exact}`, { details: { package: name.full, release: exact } })
       }
-      const existing = chanEntry ? decode(ChannelSchema, chanEntry.value, details).releases : []
+      const existing = chanEntry ? decode(ChannelRecordType, chanEntry.value, details).releases : []
       const channelValue = this.#writeChannel(tx, name, record, channelName, [...new Set([...existing, exact])], exact)!
       tx.put(keys.pkg(name), encode(record))
       return channelValue
@@ -620,7 +732,7 @@ export class Registry {
       if (chanEntry === undefined) throw this.#channelNotFound(name, channel)
       const record = this.#decodePackage(pkgEntry, name)
       if (record.releases[release] === undefined) throw notFound({ package: name.full, release: details.release })
-      const current = decode(ChannelSchema, chanEntry.value, details)
+      const current = decode(ChannelRecordType, chanEntry.value, details)
       const result = this.#writeChannel(tx, name, record, current.name, current.releases.filter((r) => r !== release))
       tx.put(keys.pkg(name), encode(record))
       return result
@@ -794,7 +906,7 @@ export class Registry {
     const now = this.#clock().getTime()
     for await (const entry of listAll(this.#store, keys.objects, 200)) {
       const id = entry.key.slice(keys.objects.length)
-      const record = decode(ObjectRecordSchema, entry.value, { object: id })
+      const record = decode(ObjectRecordType, entry.value, { object: id })
       if (record.state === 'live') continue
       if (record.state === 'uploading') {
         const started = Date.parse(record.started_at)
@@ -843,13 +955,17 @@ export class Registry {
   }
 
   async #getPackage(name: PackageName): Promise<PackageRecord> {
+    return (await this.#readPackage(name)).record
+  }
+
+  async #readPackage(name: PackageName): Promise<{ record: PackageRecord; version: string }> {
     const entry = await this.#store.get(keys.pkg(name))
     if (entry === undefined) throw notFound({ package: name.full })
-    return this.#decodePackage(entry, name)
+    return { record: this.#decodePackage(entry, name), version: entry.version }
   }
 
   #decodePackage(entry: KvEntry, name: PackageName): PackageRecord {
-    return decode(PackageRecordSchema, entry.value, { package: name.full })
+    return decode(PackageRecordType, entry.value, { package: name.full })
   }
 }
 

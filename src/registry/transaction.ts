@@ -33,12 +33,29 @@ export class Transaction {
     return (await this.getMany([key]))[0]
   }
 
+  /** Makes the commit check that `key` is absent, without reading it (a key this attempt creates under a fresh name). */
+  expectAbsent(key: string): void {
+    if (!this.#reads.has(key)) this.#reads.set(key, undefined)
+  }
+
   put(key: string, value: Uint8Array): void {
     this.#writes.set(key, value)
   }
 
   delete(key: string): void {
     this.#writes.set(key, null)
+  }
+
+  /**
+   * True when every key read in this attempt still has the version it was read at. An attempt
+   * that read in several round trips can see a torn state (a manifest read before, and its blob
+   * record read after, another writer's commit); its decisions then mean nothing.
+   */
+  async readsAreCurrent(): Promise<boolean> {
+    const keys = [...this.#reads.keys()]
+    if (keys.length === 0) return true
+    const now = await this.#store.getMany(keys)
+    return keys.every((key, i) => now[i]?.version === this.#reads.get(key)?.version)
   }
 
   /** Applies the writes if every read is unchanged. */
@@ -61,14 +78,21 @@ export class Transaction {
  * commits conflict. Between attempts it sleeps a random back-off ("full jitter") whose ceiling
  * doubles each time, starting from the duration of the attempt itself so a slow backend (etcd)
  * backs off proportionally, capped at 2 s: contenders spread out instead of colliding again.
- * `attempt` may throw an ApprError to abort (nothing is written).
+ * `attempt` may throw an ApprError to abort (nothing is written); the error stands only if the
+ * attempt's reads are still current, otherwise it came from a torn read and the attempt re-runs.
  * @throws ApprError `resource-in-use` (transient) when every attempt conflicted
  */
 export async function transact<T>(store: KvStore, maxRetries: number, details: Record<string, unknown>, attempt: (tx: Transaction) => Promise<T>): Promise<T> {
   for (let n = 0; ; n++) {
     const started = Date.now()
     const tx = new Transaction(store)
-    const result = await attempt(tx)
+    let result: T
+    try {
+      result = await attempt(tx)
+    } catch (error) {
+      if (n >= maxRetries || (await tx.readsAreCurrent())) throw error
+      continue
+    }
     if (await tx.commit()) return result
     if (n >= maxRetries) {
       throw new ApprError('resource-in-use', `the package is being changed concurrently; gave up after ${n + 1} attempts`, {

@@ -44,6 +44,12 @@ export interface RegistryOptions {
    * {@link Registry.gc} may delete its bytes; a push still running then fails (default 1 hour).
    */
   readonly uploadTimeoutMs?: number
+  /**
+   * How many decoded manifests a registry keeps to answer show and pull without reading them
+   * again (default 10,000; 0 disables). Each is tied to the version of its package record, which
+   * every call reads fresh, so nothing is served after another writer (any process) replaced it.
+   */
+  readonly cacheEntries?: number
 }
 
 /** Input of {@link Registry.push}. */

@@ -23,6 +23,19 @@ export interface KvBlobStoreOptions {
   readonly prefix?: string
 }
 
+/**
+ * A {@link kvBlobStore}: a {@link BlobStore} that can also hand a small object's writes to a
+ * commit of the caller's, so the object and the records naming it land in one atomic commit.
+ */
+export interface KvBlobStore extends BlobStore {
+  /**
+   * The puts that store `bytes` as the new object `id` (its one chunk and its meta record), for
+   * the caller to include in a commit on the same KvStore that also checks `absent` is absent;
+   * `undefined` when the object needs more than one chunk. The commit must not reuse `bytes`' buffer.
+   */
+  stage(id: string, bytes: Uint8Array): { readonly puts: KvPut[]; readonly absent: string } | undefined
+}
+
 const ID = /^[A-Za-z0-9._:/-]{1,200}$/
 // Bytes written per commit: large enough to amortise round trips, small enough for etcd's
 // request limit (1.5 MiB by default) and for bounded memory.
@@ -66,7 +79,7 @@ function parseMeta(id: string, bytes: Uint8Array): Meta {
  * const registry = new Registry({ store, blobs: kvBlobStore(store, { chunkBytes: 64 * 1024 }) })
  * ```
  */
-export function kvBlobStore(store: KvStore, options: KvBlobStoreOptions = {}): BlobStore {
+export function kvBlobStore(store: KvStore, options: KvBlobStoreOptions = {}): KvBlobStore {
   const prefix = options.prefix ?? 'blobdata/'
   const { maxValueBytes, maxOpsPerCommit } = store.capabilities
   const chunkBytes = Math.max(1, Math.min(options.chunkBytes ?? 256 * 1024, maxValueBytes ?? Number.POSITIVE_INFINITY))
@@ -92,6 +105,13 @@ export function kvBlobStore(store: KvStore, options: KvBlobStoreOptions = {}): B
   }
 
   return {
+    stage(id, bytes) {
+      assertId(id)
+      if (bytes.byteLength === 0 || bytes.byteLength > chunkBytes) return undefined
+      const meta = encoder.encode(JSON.stringify({ chunks: 1, size: bytes.byteLength } satisfies Meta))
+      return { puts: [{ key: chunkKey(id, 0), value: bytes }, { key: metaKey(id), value: meta }], absent: metaKey(id) }
+    },
+
     async write(id, chunks) {
       assertId(id)
       // Bytes of the chunk being filled, copied out of the source (which may reuse its buffers).
@@ -150,15 +170,17 @@ export function kvBlobStore(store: KvStore, options: KvBlobStoreOptions = {}): B
 
     async read(id) {
       assertId(id)
-      const entry = await store.get(metaKey(id))
+      // The first chunk comes with the meta record: a small object is one round trip.
+      const [entry, first] = await store.getMany([metaKey(id), chunkKey(id, 0)])
       if (entry === undefined) return undefined
       const meta = parseMeta(id, entry.value)
       return (async function* () {
         let seen = 0
         for (let start = 0; start < meta.chunks; start += chunksPerCommit) {
           const keys: string[] = []
-          for (let n = start; n < Math.min(meta.chunks, start + chunksPerCommit); n++) keys.push(chunkKey(id, n))
-          const entries = await store.getMany(keys)
+          for (let n = start === 0 ? 1 : start; n < Math.min(meta.chunks, start + chunksPerCommit); n++) keys.push(chunkKey(id, n))
+          const entries = keys.length === 0 ? [] : await store.getMany(keys)
+          if (start === 0) entries.unshift(first)
           for (const chunk of entries) {
             if (chunk === undefined) throw new ApprError('internal-error', 'a stored blob object is missing a chunk', { details: { object: id } })
             seen += chunk.value.byteLength

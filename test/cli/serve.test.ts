@@ -3,7 +3,7 @@
  * tokens, graceful shutdown with a request in flight, and level data surviving a restart.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -32,8 +32,11 @@ test('--help documents every flag and command; bad usage exits non-zero', async 
 })
 
 test('memory store: HOST/PORT env, one JSON log line per request without Authorization, SIGTERM exits 0', async () => {
-  const served = await startServe(['--store', 'memory'], { PORT: '0', HOST: '127.0.0.1' })
+  const served = await startServe(['--store', 'memory', '--max-body', '4096'], { PORT: '0', HOST: '127.0.0.1' })
   try {
+    const tooBig = await postJson(`${served.url}/api/v1/packages/acme/big`, { blob: 'A'.repeat(5000), release: '1.0.0' })
+    assert.is(tooBig.status, 413)
+    assert.is(tooBig.body.code, 'payload-too-large')
     assert.match(served.url, /^http:\/\/127\.0\.0\.1:\d+$/)
     const r = await call(`${served.url}/cnr/version`, { headers: { authorization: 'super-secret-token' } })
     assert.is(r.status, 200)
@@ -43,10 +46,11 @@ test('memory store: HOST/PORT env, one JSON log line per request without Authori
   }
   const lines = served.out.map((l) => JSON.parse(l) as Record<string, unknown>)
   const requests = lines.filter((l) => l.msg === 'request')
-  assert.is(requests.length, 2)
-  assert.equal(requests[0], { ...requests[0], method: 'GET', path: '/cnr/version', status: 200 })
-  for (const key of ['time', 'bytes', 'ms', 'remote']) assert.ok(key in requests[0]!, key)
-  assert.is(requests[1]!.method, 'POST')
+  assert.is(requests.length, 3)
+  assert.equal(requests[1], { ...requests[1], method: 'GET', path: '/cnr/version', status: 200 })
+  for (const key of ['time', 'bytes', 'ms', 'remote']) assert.ok(key in requests[1]!, key)
+  assert.is(requests[0]!.status, 413)
+  assert.is(requests[2]!.method, 'POST')
   assert.not.match(served.out.join('\n'), 'super-secret-token')
   assert.not.match(served.out.join('\n'), 'secret-body-text')
   assert.ok(lines.some((l) => l.msg === 'stopped'))
@@ -130,6 +134,10 @@ test('level store: data survives a restart; SIGTERM lets an in-flight pull finis
     assert.is(pulled.status, 200)
     assert.is(createHash('sha256').update(pulled.body).digest('hex'), createHash('sha256').update(big).digest('hex'))
     assert.is(await exit, 0)
+    // Records in LevelDB, blob bytes as plain files beside it (not mapped in with LevelDB's tables).
+    assert.ok(existsSync(join(dir, 'kv', 'CURRENT')), 'LevelDB lives in <dir>/kv')
+    const blobFiles = readdirSync(join(dir, 'blobs'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
+    assert.is(blobFiles.length, 1, 'one blob file under <dir>/blobs')
 
     const again = await startServe(['--store', `level:${dir}`, '--port', '0'])
     try {

@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -85,10 +85,9 @@ function hookExit(): void {
 
 /** A binary on PATH (or at a known Debian location), or undefined. */
 export function findBinary(name: string): string | undefined {
-  for (const candidate of [`/usr/bin/${name}`, `/usr/local/bin/${name}`]) if (existsSync(candidate)) return candidate
-  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' })
-  const path = found.stdout.trim()
-  return found.status === 0 && path ? path : undefined
+  // PATH first, then where Debian puts them (a PATH without /usr/bin should still find them).
+  const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/bin', '/usr/local/bin', '/usr/sbin']
+  return dirs.map((dir) => `${dir}/${name}`).find((candidate) => existsSync(candidate))
 }
 
 /**

@@ -149,6 +149,18 @@ for (const prefix of ['/cnr', '']) {
     assert.is(r.body.release, '1.1.0')
     r = await call(`${A()}/acme/nginx/1.0.0/helm`)
     assert.equal(r.body.metadata, { source: 'test' })
+    assert.is(r.body.package_manifest, undefined, 'the package manifest is opt-in')
+  })
+
+  test('show ?contents=true adds the package manifest read from the blob', async () => {
+    const r = await call(`${A()}/acme/nginx/1.1.0/helm?contents=true`)
+    assert.is(r.status, 200, JSON.stringify(r.body))
+    assert.is(r.body.release, '1.1.0')
+    assert.is(r.body.content.digest, digest(blobs.nginx110!))
+    assert.is(r.body.package_manifest.kind, 'helm')
+    assert.is(r.body.package_manifest.path, 'nginx/Chart.yaml')
+    assert.is(r.body.package_manifest.name, 'nginx')
+    assert.is(r.body.package_manifest.version, '1.1.0')
   })
 
   test('releases and manifests', async () => {
@@ -333,3 +345,33 @@ paging('a list spanning several registry pages is one JSON array, in order, with
   }
 })
 paging.run()
+
+const raw = suite('raw push')
+raw('a raw gzip body with fields in the query is stored and pulled back byte for byte', async () => {
+  const { registry } = await makeRegistry()
+  const server = await start(registry)
+  try {
+    const A = `${server.url}/cnr/api/v1/packages`
+    const blob = new Uint8Array(await chart('raw', '1.0.0'))
+    const meta = encodeURIComponent(JSON.stringify({ from: 'raw' }))
+    let r = await call(`${A}/acme/raw?release=1.0.0&media_type=helm&metadata=${meta}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/gzip' },
+      body: blob,
+    })
+    assert.is(r.status, 200, JSON.stringify(r.body))
+    assert.equal(r.body, { status: 'ok' })
+    r = await call(`${A}/acme/raw/1.0.0/helm`)
+    assert.equal(r.body.metadata, { from: 'raw' })
+    assert.is(r.body.content.size, blob.byteLength)
+    const pulled = new Uint8Array(await (await fetch(`${A}/acme/raw/1.0.0/helm/pull`)).arrayBuffer())
+    assert.equal(pulled, blob)
+    // Same package again without force: 409; with ?force=true: ok.
+    const again = { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: blob }
+    assert.is((await call(`${A}/acme/raw?release=1.0.0&media_type=helm`, again)).status, 409)
+    assert.is((await call(`${A}/acme/raw?release=1.0.0&media_type=helm&force=true`, again)).status, 200)
+  } finally {
+    await server.close()
+  }
+})
+raw.run()

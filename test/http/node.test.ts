@@ -104,6 +104,37 @@ test('HEAD: headers without a body; request bodies stream in; set-cookie kept', 
   }
 })
 
+test('an answer given before the body was read reaches a client still uploading', async () => {
+  const server = await serve({
+    port: 0,
+    handler: async (req) => {
+      // Read a little, then give up on the body, as a push refused mid-body does.
+      const reader = req.body!.getReader()
+      await reader.read()
+      await reader.cancel()
+      return Response.json({ code: 'package-exists' }, { status: 409 })
+    },
+  })
+  try {
+    for (let i = 0; i < 10; i++) {
+      let sent = 0
+      const body = new ReadableStream<Uint8Array>({
+        async pull(c) {
+          if (sent >= 2 * 1024 * 1024) return c.close()
+          sent += chunk.length
+          await new Promise((r) => setTimeout(r, 1))
+          c.enqueue(chunk)
+        },
+      })
+      const r = await fetch(`${server.url}/push`, { method: 'POST', body, duplex: 'half' } as RequestInit)
+      assert.is(r.status, 409)
+      assert.equal(await r.json(), { code: 'package-exists' })
+    }
+  } finally {
+    await server.close()
+  }
+})
+
 test('a throwing handler is a 500 appr error; close() waits for a request in flight', async () => {
   let release!: () => void
   const gate = new Promise<void>((r) => (release = r))

@@ -47,6 +47,35 @@ export const durability: Group = {
       },
     },
     {
+      id: 'durability/resume-listing',
+      title: 'a listing cursor (the last key of a page) resumes on a new instance after reopening, without gaps or duplicates',
+      needs: ['persistent'],
+      async run(ctx) {
+        await ctx.check(
+          fc.asyncProperty(fc.uniqueArray(keyArb(3), { minLength: 2, maxLength: 20 }), fc.integer({ min: 1, max: 5 }), (keys, size) =>
+            ctx.withStore(async (first) => {
+              for (let i = 0; i < keys.length; i += 16) await first.commit({ puts: keys.slice(i, i + 16).map((key) => ({ key, value: new Uint8Array([1]) })) })
+              const want = new KvModel()
+              want.commit([], keys.map((key) => ({ key, value: new Uint8Array([1]) })))
+              let store = first
+              const got: string[] = []
+              let after: string | undefined
+              for (;;) {
+                const page = await store.list(after === undefined ? { prefix: '', limit: size } : { prefix: '', after, limit: size })
+                got.push(...page.map((e) => e.key))
+                if (page.length < size) break
+                after = page[page.length - 1]!.key
+                store = await ctx.reopen(store) // every page from a new instance
+              }
+              const expected = want.all().map((e) => e.key)
+              if (got.join('\u0001') !== expected.join('\u0001')) throw new Error(`pages across reopens gave [${got.map(showKey).join(', ')}], expected [${expected.map(showKey).join(', ')}]`)
+            }),
+          ),
+          15,
+        )
+      },
+    },
+    {
       id: 'durability/sigkill',
       title: 'a child process is SIGKILLed right after acknowledged commits: every acknowledged commit survives, whole, in order',
       needs: ['persistent', 'worker'],

@@ -1,0 +1,89 @@
+/**
+ * A bounded cache of decoded manifests (and where their blob's bytes are), keyed by the manifest
+ * key **and the version of the package record** they were read under.
+ *
+ * Why that is safe across processes: every commit that writes or deletes a manifest key (push,
+ * force push, delete, restore) rewrites or deletes its package record in the same commit, and a
+ * store never gives a key the same version twice (also across delete and re-create). So while a
+ * package record still has version `v` — which every show and pull reads fresh from the store —
+ * each manifest it names is exactly what was read under `v`. Likewise the manifest's blob record
+ * cannot go away (it counts this manifest's reference), so its object id stays valid; objects
+ * are immutable. A hit therefore saves reading and validating the manifest (and, for pull, the
+ * blob records) without ever serving anything a writer anywhere has since replaced.
+ * @module
+ */
+import type { Manifest } from '../model/types.js'
+
+/** Where the bytes of a manifest's blob are, as its blob record says. */
+export interface BlobLocation {
+  readonly digest: string
+  readonly ociDigest: string
+  readonly size: number
+  readonly object: string
+}
+
+interface Entry {
+  /** Version of the package record the manifest was read under. */
+  readonly version: string
+  readonly manifest: Manifest
+  blob?: BlobLocation
+}
+
+/** Deep copy of plain JSON (what JSON.parse gave): callers may mutate what they get. */
+function copyJson(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value
+  if (Array.isArray(value)) return value.map(copyJson)
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(value)) out[key] = copyJson((value as Record<string, unknown>)[key])
+  return out
+}
+
+/** A fresh copy of a cached manifest, sharing nothing with the cache. */
+export function copyManifest(m: Manifest): Manifest {
+  return {
+    package: m.package,
+    release: m.release,
+    mediaType: m.mediaType,
+    content: { mediaType: m.content.mediaType, size: m.content.size, digest: m.content.digest, urls: [...m.content.urls] },
+    metadata: copyJson(m.metadata),
+    created_at: m.created_at,
+  }
+}
+
+/** Manifests by (manifest key, package record version); oldest entries evicted first. */
+export class ReleaseCache {
+  readonly #entries = new Map<string, Entry>()
+  readonly #max: number
+
+  constructor(max: number) {
+    this.#max = Math.max(0, Math.floor(max))
+  }
+
+  /** A copy of the manifest at `key` if it was read under package record version `version`. */
+  manifest(key: string, version: string): Manifest | undefined {
+    const entry = this.#entries.get(key)
+    return entry?.version === version ? copyManifest(entry.manifest) : undefined
+  }
+
+  /** Where the blob of the manifest at `key` is, if known under `version`. */
+  blob(key: string, version: string): BlobLocation | undefined {
+    const entry = this.#entries.get(key)
+    return entry?.version === version ? entry.blob : undefined
+  }
+
+  /** Remembers a manifest just read (a copy is kept: the caller owns `manifest`). */
+  remember(key: string, version: string, manifest: Manifest): void {
+    if (this.#max === 0) return
+    if (!this.#entries.delete(key) && this.#entries.size >= this.#max) {
+      const oldest = this.#entries.keys().next()
+      if (!oldest.done) this.#entries.delete(oldest.value)
+    }
+    this.#entries.set(key, { version, manifest: copyManifest(manifest) })
+  }
+
+  /** Remembers where the blob of a remembered manifest is (ignored unless it is still that version). */
+  rememberBlob(key: string, version: string, blob: BlobLocation): void {
+    const entry = this.#entries.get(key)
+    if (entry?.version === version && entry.manifest.content.digest === blob.digest) entry.blob = blob
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Streamed JSON pushes: with `release` and `media_type` before `blob`, the registry receives the
+ * blob while the body is still arriving; every way such a push can fail stores nothing.
+ */
+import { request as httpRequest } from 'node:http'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import type { PushInput } from 'appr-core'
+import type { RegistryApi } from 'appr-core/http'
+import { b64, call, chart, makeRegistry, postJson, start } from './helpers.js'
+
+/** A registry that reports when push is called. */
+async function watched() {
+  const { registry } = await makeRegistry()
+  const calls: { input: PushInput; at: number }[] = []
+  const wrapped = new Proxy(registry, {
+    get(target, key) {
+      const value = Reflect.get(target, key) as unknown
+      if (key === 'push') {
+        return (input: PushInput) => {
+          calls.push({ input, at: Date.now() })
+          return target.push(input)
+        }
+      }
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  }) as RegistryApi
+  return { registry: wrapped, calls }
+}
+
+/** Sends `head`, waits for `gate`, then sends `tail`; resolves with the response. */
+function sendInTwo(url: string, head: string, gate: Promise<unknown>, tail: string): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = ''
+      res.on('data', (d) => (text += d))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }))
+    })
+    req.on('error', reject)
+    req.write(head)
+    gate.then(
+      () => req.end(tail),
+      (error: unknown) => {
+        req.destroy()
+        reject(error)
+      },
+    )
+  })
+}
+
+const within = <T>(ms: number, p: Promise<T>, what: string) =>
+  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms))])
+
+test('release and media_type before blob: push starts before the body ends', async () => {
+  const { registry, calls } = await watched()
+  const server = await start(registry)
+  try {
+    const blob = b64(await chart('web', '1.0.0'))
+    const half = Math.floor(blob.length / 8) * 4
+    const started = new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        if (calls.length > 0) {
+          clearInterval(timer)
+          resolve()
+        }
+      }, 5)
+      timer.unref()
+    })
+    const head = `{"release": "1.0.0", "media_type": "helm", "metadata": {"a": 1}, "blob": "${blob.slice(0, half)}`
+    const r = await sendInTwo(`${server.url}/cnr/api/v1/packages/acme/web`, head, within(3000, started, 'push before the body ended'), `${blob.slice(half)}"}`)
+    assert.is(r.status, 200, JSON.stringify(r.body))
+    assert.is(calls.length, 1)
+    assert.ok(!(calls[0]!.input.blob instanceof Uint8Array), 'the blob was handed over as a stream')
+    const shown = await call(`${server.url}/cnr/api/v1/packages/acme/web/1.0.0/helm`)
+    assert.equal(shown.body.metadata, { a: 1 })
+    const pulled = await call(`${server.url}/cnr/api/v1/packages/acme/web/1.0.0/helm/pull/json`)
+    assert.is(pulled.body.blob, blob)
+  } finally {
+    await server.close()
+  }
+})
+
+test("the appr client's body shape (package and organization after blob) streams and stores", async () => {
+  const { registry, calls } = await watched()
+  const server = await start(registry)
+  try {
+    const blob = b64(await chart('web', '2.0.0'))
+    // appr's push command, then client.push adding organization and package after the blob.
+    const body = `{"manifest_name": "web", "name": "web", "release": "2.0.0", "metadata": null, "media_type": "helm", "blob": "${blob}", "organization": "acme", "package": "acme/web"}`
+    const r = await call(`${server.url}/cnr/api/v1/packages/acme/web?force=false`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+    assert.is(r.status, 200, JSON.stringify(r.body))
+    assert.ok(!(calls[0]!.input.blob instanceof Uint8Array))
+    assert.is((await call(`${server.url}/cnr/api/v1/packages/acme/web/2.0.0/helm`)).status, 200)
+  } finally {
+    await server.close()
+  }
+})
+
+test('streamed pushes that fail store nothing: late fields, bad JSON after the blob, bad base64, early registry refusal, 413', async () => {
+  const { registry } = await makeRegistry()
+  const server = await start(registry, { maxBodyBytes: 256 * 1024 })
+  const A = `${server.url}/cnr/api/v1/packages`
+  const raw = (path: string, body: string) => call(`${A}/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+  try {
+    const blob = b64(await chart('web', '1.0.0'))
+    let r = await raw('acme/late', `{"release": "1.0.0", "media_type": "helm", "blob": "${blob}", "metadata": {"x": 1}}`)
+    assert.is(r.status, 400, JSON.stringify(r.body))
+    assert.is(r.body.code, 'invalid-usage')
+    assert.equal(r.body.details, { fields: ['metadata'] })
+    r = await raw('acme/late', `{"release": "1.0.0", "media_type": "helm", "blob": "${blob}", "force": true}`)
+    assert.is(r.status, 400)
+    r = await raw('acme/broken', `{"release": "1.0.0", "media_type": "helm", "blob": "${blob}", }`)
+    assert.is(r.status, 400)
+    assert.is(r.body.code, 'invalid-usage')
+    r = await raw('acme/broken', `{"release": "1.0.0", "media_type": "helm", "blob": "${blob.slice(0, 40)}!!${blob.slice(40)}"}`)
+    assert.is(r.status, 422)
+    assert.is(r.body.code, 'invalid-parameters')
+    // The registry refuses the name before reading the blob; the rest of the body is not awaited.
+    const big = 'A'.repeat(200 * 1024)
+    r = await within(5000, raw('_bad/name', `{"release": "1.0.0", "media_type": "helm", "blob": "${big}"}`), 'an early refusal')
+    assert.is(r.status, 422, JSON.stringify(r.body))
+    r = await raw('acme/huge', `{"release": "1.0.0", "media_type": "helm", "blob": "${'A'.repeat(300 * 1024)}"}`)
+    assert.is(r.status, 413)
+    r = await raw('acme/notgzip', `{"release": "1.0.0", "media_type": "helm", "blob": "${b64(new TextEncoder().encode('plain text'))}"}`)
+    assert.is(r.status, 400)
+    assert.equal((await call(A)).body, [])
+    // And the same server still takes a good push.
+    r = await postJson(`${A}/acme/good`, { release: '1.0.0', media_type: 'helm', blob })
+    assert.is(r.status, 200)
+  } finally {
+    await server.close()
+  }
+})
+
+test.run()

@@ -1,0 +1,129 @@
+// The fast record checks (records.ts) against their zod schemas: whenever a fast check accepts
+// a JSON value, zod accepts it too and gives the very same output (fields, order, values); a
+// value the fast check is unsure of is left to zod. Random records are valid ones bent by
+// mutations: extra, missing or retyped fields, long strings, odd numbers, `__proto__` keys.
+import fc from 'fast-check'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { isApprError } from '../../src/errors/index.js'
+import {
+  BlobRecordType,
+  ChannelRecordType,
+  decode,
+  ManifestRecordType,
+  ObjectRecordType,
+  PackageBlobType,
+  PackageRecordType,
+  type RecordType,
+} from '../../src/registry/records.js'
+
+const hex = fc.stringMatching(/^[a-f0-9]{64}$/)
+const text = fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom('1.0.0', 'helm', 'a'.repeat(64), 'x'.repeat(129), 'y'.repeat(257), 'z'.repeat(601)))
+const json: fc.Arbitrary<unknown> = fc.jsonValue({ maxDepth: 2 })
+const number = fc.oneof(fc.integer({ min: -2, max: 3 }), fc.constantFrom(2 ** 53, 2 ** 53 - 1, 1.5, -0, 0))
+const map = (value: fc.Arbitrary<unknown>) => fc.dictionary(fc.oneof(text, fc.constant('__proto__')), value, { maxKeys: 3 })
+
+const records: Record<string, [RecordType<unknown>, fc.Arbitrary<Record<string, unknown>>]> = {
+  package: [
+    PackageRecordType as RecordType<unknown>,
+    fc.record({ name: text, created_at: text, releases: map(map(fc.oneof(hex, text))), channels: map(text) }),
+  ],
+  manifest: [
+    ManifestRecordType as RecordType<unknown>,
+    fc.record(
+      {
+        package: text,
+        release: text,
+        mediaType: text,
+        content: fc.record({ mediaType: text, size: number, digest: fc.oneof(hex, text), urls: fc.array(text, { maxLength: 2 }) }, { requiredKeys: ['mediaType', 'size', 'digest'] }),
+        metadata: fc.oneof(fc.constant(null), json),
+        created_at: text,
+      },
+      { requiredKeys: ['package', 'release', 'mediaType', 'content', 'created_at'] },
+    ),
+  ],
+  channel: [ChannelRecordType as RecordType<unknown>, fc.record({ name: text, current: text, releases: fc.array(text, { maxLength: 3 }) })],
+  blob: [BlobRecordType as RecordType<unknown>, fc.record({ digest: hex, ociDigest: text, size: number, object: text, refs: number })],
+  pblob: [PackageBlobType as RecordType<unknown>, fc.record({ refs: number })],
+  object: [
+    ObjectRecordType as RecordType<unknown>,
+    fc.oneof(
+      fc.record({ state: fc.constant('live'), digest: text }),
+      fc.record({ state: fc.constant('uploading'), started_at: text }),
+      fc.record({ state: fc.constantFrom('doomed', 'other') }),
+    ),
+  ],
+}
+
+/** Bends a valid-looking record: drops a field, adds one, or retypes one (also one level down). */
+const mutated = (base: fc.Arbitrary<Record<string, unknown>>) =>
+  fc.tuple(base, fc.nat(3), fc.string({ maxLength: 6 }), json).map(([value, how, key, other]) => {
+    const copy: Record<string, unknown> = JSON.parse(JSON.stringify(value))
+    const names = Object.keys(copy)
+    const name = names[key.length % Math.max(1, names.length)]
+    if (how === 1 && name !== undefined) delete copy[name]
+    if (how === 2) copy[key === '' ? 'extra' : key] = other
+    if (how === 3 && name !== undefined) {
+      const inner = copy[name]
+      if (typeof inner === 'object' && inner !== null && !Array.isArray(inner)) {
+        const innerNames = Object.keys(inner)
+        const target = innerNames[key.length % Math.max(1, innerNames.length)] ?? 'extra'
+        ;(inner as Record<string, unknown>)[target] = other
+      } else copy[name] = other
+    }
+    return copy
+  })
+
+for (const [label, [type, arbitrary]] of Object.entries(records)) {
+  test(`${label}: the fast check agrees with zod`, () => {
+    let fastHits = 0
+    fc.assert(
+      fc.property(fc.oneof(arbitrary, mutated(arbitrary)), (value) => {
+        // As stored: through JSON, as decode sees it.
+        const bytes = new TextEncoder().encode(JSON.stringify(value))
+        const parsed = JSON.parse(JSON.stringify(value)) as unknown
+        const fast = type.fast(parsed)
+        const zod = type.schema.safeParse(JSON.parse(JSON.stringify(value)))
+        if (fast !== undefined) {
+          fastHits++
+          assert.ok(zod.success, `fast accepted what zod rejects: ${JSON.stringify(value)}`)
+          assert.is(JSON.stringify(fast), JSON.stringify(zod.data))
+          assert.equal(fast, zod.data)
+        }
+        // decode as a whole: zod's verdict, either way.
+        try {
+          const decoded = decode(type, bytes, { package: 'p/q' })
+          assert.ok(zod.success)
+          assert.is(JSON.stringify(decoded), JSON.stringify(zod.data))
+        } catch (e) {
+          assert.ok(!zod.success, `decode threw on a valid record: ${String(e)}`)
+          assert.ok(isApprError(e, 'internal-error'))
+          assert.equal((e as { details: unknown }).details, { package: 'p/q' })
+        }
+      }),
+      { numRuns: 400 },
+    )
+    // The fast path is the common path, not a dead branch.
+    assert.ok(fastHits > 20, `fast path taken ${fastHits} times`)
+  })
+}
+
+test('the records the registry writes take the fast path', () => {
+  const manifest = {
+    package: 'a/b',
+    release: '1.0.0',
+    mediaType: 'application/vnd.appr.package-manifest.helm.v0.json',
+    content: { mediaType: 'application/vnd.appr.package.helm.v0.tar+gzip', size: 848, digest: 'a'.repeat(64), urls: [] },
+    metadata: { nested: [1, { x: null }] },
+    created_at: '2026-01-01T00:00:00.000Z',
+  }
+  assert.equal(ManifestRecordType.fast(JSON.parse(JSON.stringify(manifest))), manifest)
+  const pkg = { name: 'a/b', created_at: 'now', releases: { '1.0.0': { helm: 'a'.repeat(64) } }, channels: { stable: '1.0.0' } }
+  assert.equal(PackageRecordType.fast(JSON.parse(JSON.stringify(pkg))), pkg)
+  assert.equal(ChannelRecordType.fast({ name: 'stable', current: '1.0.0', releases: ['1.0.0'] }), { name: 'stable', current: '1.0.0', releases: ['1.0.0'] })
+  assert.equal(BlobRecordType.fast({ digest: 'd', ociDigest: 'sha256:e', size: 1, object: 'o', refs: 1 }), { digest: 'd', ociDigest: 'sha256:e', size: 1, object: 'o', refs: 1 })
+  assert.equal(PackageBlobType.fast({ refs: 2 }), { refs: 2 })
+  assert.equal(ObjectRecordType.fast({ state: 'live', digest: 'd' }), { state: 'live', digest: 'd' })
+})
+
+test.run()
