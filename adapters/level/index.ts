@@ -43,6 +43,12 @@ export interface LevelStoreOptions {
    * larger than memory under many concurrent requests.
    */
   readonly syncReads?: boolean
+  /**
+   * Bytes of LevelDB's block cache (default LevelDB's 8 MiB). Raise it for large registries:
+   * a read that misses it decompresses a table block (at 100k packages a pull took ~3× the CPU
+   * it took at 10k with the default).
+   */
+  readonly cacheSize?: number
   /** Limits to declare and enforce (LevelDB itself has none that matter here). */
   readonly limits?: Pick<KvCapabilities, 'maxValueBytes' | 'maxOpsPerCommit' | 'maxKeyBytes'>
 }
@@ -152,7 +158,11 @@ export function levelStore(options: LevelStoreOptions): LevelKvStore {
   const fail = (cause: unknown): ApprError => (closed ? closedError('level') : backendError('level', cause))
 
   const openDb = async (): Promise<Db> => {
-    db ??= new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
+    db ??= new Level<Uint8Array, Uint8Array>(path, {
+      keyEncoding: 'view',
+      valueEncoding: 'view',
+      ...(options.cacheSize === undefined ? {} : { cacheSize: options.cacheSize }),
+    })
     try {
       await db.open()
       const stored = await db.get(COUNTER_KEY)

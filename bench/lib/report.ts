@@ -73,9 +73,13 @@ export function machineFacts(): Record<string, unknown> {
   }
 }
 
-const fmt = (n: number | undefined, digits = 0) =>
-  n === undefined || Number.isNaN(n) ? '–' : n >= 100 || digits === 0 ? Math.round(n).toLocaleString('en-US') : n.toFixed(digits)
-const ms = (n: number) => (Number.isNaN(n) ? '–' : n < 1 ? n.toFixed(3) : n < 10 ? n.toFixed(2) : n.toFixed(1))
+// Results read back from JSON carry null where a run had NaN.
+const bad = (n: number | null | undefined): n is null | undefined => typeof n !== 'number' || Number.isNaN(n)
+const fmt = (n: number | null | undefined, digits = 0) =>
+  bad(n) ? '–' : n >= 100 || digits === 0 ? Math.round(n).toLocaleString('en-US') : n.toFixed(digits)
+const ms = (n: number | null) => (bad(n) ? '–' : n < 1 ? n.toFixed(3) : n < 10 ? n.toFixed(2) : n.toFixed(1))
+/** `n.toFixed(digits)`, or `–`. */
+const fx = (n: number | null | undefined, digits = 2) => (bad(n) ? '–' : n.toFixed(digits))
 const mib = (n: number | undefined) => (n === undefined ? '–' : (n / 2 ** 20).toFixed(0))
 
 /** Rows of the operations table (header first). */
@@ -94,9 +98,9 @@ export function opsTable(rows: readonly OpRow[]): string[][] {
       r.raw.error ? `✗ ${r.raw.error.slice(0, 40)}` : fmt(r.raw.opsPerSec),
       ms(r.raw.p50Ms),
       ms(r.raw.p99Ms),
-      err ? err : r.ratio.toFixed(2),
+      err ? err : fx(r.ratio),
       err ? '' : `${fmt(r.registry.cpuUsPerOp)} / ${fmt(r.raw.cpuUsPerOp)}`,
-      err || Number.isNaN(r.registry.flatness) ? '' : r.registry.flatness.toFixed(2),
+      err || bad(r.registry.flatness) ? '' : fx(r.registry.flatness),
       err ? '' : `${fmt(r.storagePerOp.reads, 1)}+${fmt(r.storagePerOp.commits, 1)}`,
     ])
   }
@@ -106,7 +110,7 @@ export function opsTable(rows: readonly OpRow[]): string[][] {
 export function digestTable(rows: readonly DigestRow[]): string[][] {
   const out = [['blob (gzip)', 'tar', 'runs', 'analyzeBlob MiB/s', 'bare gunzip+sha256 MiB/s', 'bare, 64 KiB chunks', 'ratio to faster bare']]
   for (const r of rows) {
-    out.push([`${r.label} (${mib(r.bytes)} MiB)`, `${mib(r.tarBytes)} MiB`, String(r.runs), r.error ? `✗ ${r.error.slice(0, 60)}` : fmt(r.analyzeMiBps), fmt(r.bareMiBps), fmt(r.bare64MiBps), r.error ? '' : r.ratio.toFixed(2)])
+    out.push([`${r.label} (${mib(r.bytes)} MiB)`, `${mib(r.tarBytes)} MiB`, String(r.runs), r.error ? `✗ ${r.error.slice(0, 60)}` : fmt(r.analyzeMiBps), fmt(r.bareMiBps), fmt(r.bare64MiBps), r.error ? '' : fx(r.ratio)])
   }
   return out
 }
@@ -153,7 +157,7 @@ export function verdicts(ops: readonly OpRow[], digest: readonly DigestRow[], rs
       out.push({
         target: 'flat: last tenth ≤ 1.25 × first tenth (push fill)',
         scope: `${backend}, 0→${fmt(fill.size)}`,
-        value: `${fill.registry.flatness.toFixed(2)}; by medians ${fill.registry.flatnessMedian.toFixed(2)}; raw ${fill.raw.flatness.toFixed(2)}`,
+        value: `${fx(fill.registry.flatness)}; by medians ${fx(fill.registry.flatnessMedian)}; raw ${fx(fill.raw.flatness)}`,
         pass: fill.registry.flatness <= 1.25,
         ...(note ? { note } : {}),
       })
@@ -190,11 +194,11 @@ export function verdicts(ops: readonly OpRow[], digest: readonly DigestRow[], rs
       const rows = mine.filter((r) => r.op === op && r.clients === 1 && r.phase === (op === 'push' ? 'fill' : 'at-size') && ok(r))
       if (!rows.length) continue
       const worst = rows.reduce((w, r) => (r.ratio < w.ratio ? r : w))
-      out.push({ target: `${op}: registry ÷ raw ≥ ${min}`, scope: `${backend}, worst size`, value: `${worst.ratio.toFixed(2)} @${fmt(worst.size)}`, pass: worst.ratio >= min })
+      out.push({ target: `${op}: registry ÷ raw ≥ ${min}`, scope: `${backend}, worst size`, value: `${fx(worst.ratio)} @${fmt(worst.size)}`, pass: worst.ratio >= min })
     }
   }
   for (const d of digest) {
-    out.push({ target: 'digest+validate ≥ 0.9 × bare pipeline', scope: d.label, value: d.error ?? `${d.ratio.toFixed(2)}`, pass: d.error ? undefined : d.ratio >= 0.9 })
+    out.push({ target: 'digest+validate ≥ 0.9 × bare pipeline', scope: d.label, value: d.error ?? fx(d.ratio), pass: d.error ? undefined : d.ratio >= 0.9 })
   }
   for (const reg of rss.filter((r) => r.mode !== 'raw')) {
     out.push({
