@@ -6,6 +6,7 @@
  */
 import type { KvCapabilities, KvCommit, KvCommitResult, KvEntry, KvListOptions, KvStore } from '../../src/storage/kv.js'
 import { assertCommit, assertKey, closedError, compareKeys, copyBytes } from '../../src/storage/util.js'
+import { sortedKeys } from './sorted-keys.js'
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -28,21 +29,11 @@ interface Slot {
 export function memoryStore(options: MemoryStoreOptions = {}): KvStore {
   const capabilities: KvCapabilities = { persistent: false, multiProcess: false, ...options.limits }
   const slots = new Map<string, Slot>()
-  // Keys kept sorted by UTF-8 byte order so list() is a binary search plus a slice.
-  const sorted: string[] = []
+  // Keys in UTF-8 byte order, so list() is a search plus an ordered scan.
+  const keys = sortedKeys()
   let counter = 0
   let closed = false
 
-  const position = (key: string): number => {
-    let lo = 0
-    let hi = sorted.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (compareKeys(sorted[mid]!, key) < 0) lo = mid + 1
-      else hi = mid
-    }
-    return lo
-  }
   const entry = (key: string, slot: Slot): KvEntry => ({ key, value: copyBytes(slot.value), version: slot.version })
   const open = (): void => {
     if (closed) throw closedError('memory')
@@ -68,13 +59,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): KvStore {
     async list({ prefix, after, limit }: KvListOptions) {
       open()
       const max = limit ?? 1000
-      let i = after !== undefined && compareKeys(after, prefix) >= 0 ? position(after) : position(prefix)
-      if (after !== undefined && sorted[i] === after) i++
+      const fromAfter = after !== undefined && compareKeys(after, prefix) >= 0
       const out: KvEntry[] = []
-      for (; i < sorted.length && out.length < max; i++) {
-        const key = sorted[i]!
+      if (max <= 0) return out
+      for (const key of keys.scan(fromAfter ? after : prefix, fromAfter)) {
         if (!key.startsWith(prefix)) break
         out.push(entry(key, slots.get(key)!))
+        if (out.length >= max) break
       }
       return out
     },
@@ -86,11 +77,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): KvStore {
         .map(({ key }) => key)
       if (conflicts.length > 0) return { ok: false, conflicts }
       for (const { key, value } of commit.puts ?? []) {
-        if (!slots.has(key)) sorted.splice(position(key), 0, key)
+        if (!slots.has(key)) keys.insert(key)
         slots.set(key, { value: copyBytes(value), version: String(++counter) })
       }
       for (const key of commit.deletes ?? []) {
-        if (slots.delete(key)) sorted.splice(position(key), 1)
+        if (slots.delete(key)) keys.remove(key)
       }
       return { ok: true }
     },
