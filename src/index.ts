@@ -18,3 +18,5 @@ export { digestBlob, isDigest, toOciDigest, fromOciDigest } from './digest/index
 export type { BlobDigests } from './digest/index.js'
 export { validateBlob } from './archive/validate.js'
 export type { BlobFacts } from './archive/validate.js'
+export { countingStore, zeroCounts } from './storage/counting.js'
+export type { StoreCounts } from './storage/counting.js'

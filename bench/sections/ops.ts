@@ -5,7 +5,7 @@
  */
 import { Registry } from '../../src/registry/registry.js'
 import type { Backend } from '../lib/backends.js'
-import { type Counts, countingStore, perOp } from '../lib/counting.js'
+import { type Counts, countingStore, perOp, zeroCounts } from '../lib/counting.js'
 import { runProcesses } from '../lib/processes.js'
 import { rawOps } from '../lib/raw.js'
 import { interleave, newSamples, pairedRatio, type Samples, type Summary, summarize } from '../lib/stats.js'
@@ -206,7 +206,6 @@ export async function opsSection(backend: Backend, options: OpsOptions): Promise
           await runProcesses(jobs('registry', b), samples.registry)
           const r = summarize(samples.registry)
           const w = summarize(samples.raw)
-          const nan = Number.NaN
           rows.push({
             backend: backend.name,
             size,
@@ -218,7 +217,7 @@ export async function opsSection(backend: Backend, options: OpsOptions): Promise
             raw: w,
             ratio: pairedRatio(samples.registry, samples.raw),
             ratioOverall: r.opsPerSec / w.opsPerSec,
-            storagePerOp: { reads: nan, keysRead: nan, commits: nan, keysWritten: nan, bytesWritten: nan },
+            storagePerOp: perOp(zeroCounts(), zeroCounts(), 0),
           })
           options.log(`${backend.name} ${op} @${size} ${p} processes ×${options.clientsPerProcess}: registry ${r.opsPerSec.toFixed(0)}/s${r.error ? ` (${r.error})` : ''}, raw ${w.opsPerSec.toFixed(0)}/s${w.error ? ` (${w.error})` : ''}`)
         }

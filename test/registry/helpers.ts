@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import * as tar from 'tar-stream'
-import { listAll } from 'appr-core'
+import { countingStore, listAll, zeroCounts } from 'appr-core'
 import type { KvStore } from 'appr-core'
 
 const here = new URL('./fixtures/', import.meta.url)
@@ -34,49 +34,25 @@ export async function snapshot(store: KvStore): Promise<string[]> {
 }
 
 export interface Counts {
-  calls: number
-  keys: number
-  conflicts: number
+  readonly calls: number
+  readonly keys: number
+  readonly conflicts: number
 }
 
 /** A KvStore proxy counting calls and keys touched (reads, list results, writes, checks). */
 export function counting(store: KvStore): { store: KvStore; counts: Counts; reset(): void } {
-  const counts: Counts = { calls: 0, keys: 0, conflicts: 0 }
-  const proxy: KvStore = {
-    name: store.name,
-    capabilities: store.capabilities,
-    async get(key) {
-      counts.calls++
-      counts.keys++
-      return store.get(key)
+  const counted = countingStore(store)
+  const c = counted.counts
+  const counts: Counts = {
+    get calls() {
+      return c.reads + c.commits
     },
-    async getMany(keys) {
-      counts.calls++
-      counts.keys += keys.length
-      return store.getMany(keys)
+    get keys() {
+      return c.keysRead + c.keysChecked + c.keysWritten
     },
-    async list(options) {
-      counts.calls++
-      const page = await store.list(options)
-      counts.keys += page.length
-      return page
-    },
-    async commit(commit) {
-      counts.calls++
-      counts.keys += (commit.checks?.length ?? 0) + (commit.puts?.length ?? 0) + (commit.deletes?.length ?? 0)
-      const result = await store.commit(commit)
-      if (!result.ok) counts.conflicts++
-      return result
-    },
-    close: () => store.close(),
-  }
-  return {
-    store: proxy,
-    counts,
-    reset() {
-      counts.calls = 0
-      counts.keys = 0
-      counts.conflicts = 0
+    get conflicts() {
+      return c.conflicts
     },
   }
+  return { store: counted.store, counts, reset: () => void Object.assign(c, zeroCounts()) }
 }
