@@ -883,14 +883,13 @@ export class Registry {
         const pkgEntry = await tx.get(keys.pkg(name))
         if (pkgEntry === undefined) throw notFound({ package: name.full })
         const record = this.#decodePackage(pkgEntry, name)
-        const present = [...releases].filter((r) => record.releases[r] !== undefined)
         const missing = [...releases].find((r) => record.releases[r] === undefined)
         if (missing !== undefined) {
           throw new ApprError('package-release-not-found', `channel ${channel} names ${name.full} ${missing}, which the backup does not contain`, {
             details: { package: name.full, channel, release: missing },
           })
         }
-        this.#writeChannel(tx, name, record, channel, present, current)
+        this.#writeChannel(tx, name, record, channel, [...releases], current)
         tx.put(keys.pkg(name), encode(record))
       })
     }
