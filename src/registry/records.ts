@@ -175,7 +175,7 @@ export const PackageBlobType: RecordType<z.output<typeof PackageBlobSchema>> = {
 export const ObjectRecordType: RecordType<ObjectRecord> = { schema: ObjectRecordSchema, fast: fastObject }
 
 /** Parses JSON already decoded from a record: the fast check, else zod. */
-export function validateRecord<T>(type: RecordType<T>, json: unknown, details: ErrorDetails): T {
+function validateRecord<T>(type: RecordType<T>, json: unknown, details: ErrorDetails): T {
   const fast = type.fast(json)
   if (fast !== undefined) return fast
   const result = type.schema.safeParse(json)

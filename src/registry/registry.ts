@@ -500,13 +500,18 @@ export class Registry {
         return []
       }
     }
+    return this.#getManifests(name, version, this.#manifestKeys(name, record, format))
+  }
+
+  /** Manifest keys of every release of `record` (only of `format` if given), newest release first. */
+  #manifestKeys(name: PackageName, record: PackageRecord, format?: string): string[] {
     const wanted: string[] = []
     for (const release of sortReleasesDesc(Object.keys(record.releases))) {
       for (const f of Object.keys(record.releases[release]!).sort()) {
         if (format === undefined || f === format) wanted.push(keys.man(name, release, f))
       }
     }
-    return this.#getManifests(name, version, wanted)
+    return wanted
   }
 
   /** Manifests of one exact release (no query), by format. @throws package-not-found */
@@ -685,7 +690,11 @@ export class Registry {
 
   async #listChannels(pkg: string): Promise<Channel[]> {
     const name = lookupName(pkg)
-    const record = await this.#getPackage(name)
+    return this.#readChannels(name, await this.#getPackage(name))
+  }
+
+  /** The channel records `record` names, by name. */
+  async #readChannels(name: PackageName, record: PackageRecord): Promise<Channel[]> {
     const names = Object.keys(record.channels).sort()
     const entries = await this.#store.getMany(names.map((c) => keys.chan(name, c)))
     const out: Channel[] = []
@@ -788,9 +797,11 @@ export class Registry {
     for await (const entry of listAll(this.#store, keys.packages, 100)) {
       const full = entry.key.slice(keys.packages.length)
       const name = parsePackageName(full)
-      const channelList = await this.#listChannels(full)
+      // One read of the package record names both its channels and its manifests.
+      const { record, version } = await this.#readPackage(name)
+      const channelList = await this.#readChannels(name, record)
       for (const c of channelList) channels.push({ package: full, name: c.name, current: c.current })
-      for (const manifest of await this.releases(full)) {
+      for (const manifest of await this.#getManifests(name, version, this.#manifestKeys(name, record))) {
         const { stream } = await this.#openBlob(name, manifest.content.digest, { package: full, release: manifest.release })
         const bytes = await collectBytes(stream)
         packages.push({
@@ -883,14 +894,13 @@ export class Registry {
         const pkgEntry = await tx.get(keys.pkg(name))
         if (pkgEntry === undefined) throw notFound({ package: name.full })
         const record = this.#decodePackage(pkgEntry, name)
-        const present = [...releases].filter((r) => record.releases[r] !== undefined)
         const missing = [...releases].find((r) => record.releases[r] === undefined)
         if (missing !== undefined) {
           throw new ApprError('package-release-not-found', `channel ${channel} names ${name.full} ${missing}, which the backup does not contain`, {
             details: { package: name.full, channel, release: missing },
           })
         }
-        this.#writeChannel(tx, name, record, channel, present, current)
+        this.#writeChannel(tx, name, record, channel, [...releases], current)
         tx.put(keys.pkg(name), encode(record))
       })
     }

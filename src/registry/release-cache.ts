@@ -39,7 +39,7 @@ function copyJson(value: unknown): unknown {
 }
 
 /** A fresh copy of a cached manifest, sharing nothing with the cache. */
-export function copyManifest(m: Manifest): Manifest {
+function copyManifest(m: Manifest): Manifest {
   return {
     package: m.package,
     release: m.release,

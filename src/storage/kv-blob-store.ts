@@ -89,8 +89,8 @@ export function kvBlobStore(store: KvStore, options: KvBlobStoreOptions = {}): K
   const metaKey = (id: string) => `${prefix}${id}`
   const chunkKey = (id: string, n: number) => `${prefix}${id}#${n.toString(16).padStart(8, '0')}`
 
-  async function commitOrFail(puts: KvPut[], deletes: string[], id: string, checks: { key: string; version: null }[] = []) {
-    const result = await store.commit({ checks, puts, deletes })
+  async function commitOrFail(puts: KvPut[], id: string, checks: { key: string; version: null }[] = []) {
+    const result = await store.commit({ checks, puts })
     if (!result.ok) throw new ApprError('internal-error', 'a blob object id was used twice', { details: { object: id } })
   }
 
@@ -123,7 +123,7 @@ export function kvBlobStore(store: KvStore, options: KvBlobStoreOptions = {}): K
       let pending: KvPut[] = []
       const flush = async () => {
         if (pending.length === 0) return
-        await commitOrFail(pending, [], id)
+        await commitOrFail(pending, id)
         pending = []
       }
       const seal = async () => {
@@ -156,10 +156,10 @@ export function kvBlobStore(store: KvStore, options: KvBlobStoreOptions = {}): K
         if (filled > 0) await seal()
         const meta = { key: metaKey(id), value: encoder.encode(JSON.stringify({ chunks: count, size } satisfies Meta)) }
         if (pending.length + 2 <= (maxOpsPerCommit ?? Number.POSITIVE_INFINITY)) {
-          await commitOrFail([...pending, meta], [], id, [{ key: meta.key, version: null }])
+          await commitOrFail([...pending, meta], id, [{ key: meta.key, version: null }])
         } else {
           await flush()
-          await commitOrFail([meta], [], id, [{ key: meta.key, version: null }])
+          await commitOrFail([meta], id, [{ key: meta.key, version: null }])
         }
       } catch (error) {
         // Leave nothing behind: the chunks written so far are unreachable without a meta record.
