@@ -101,16 +101,16 @@ export function truthy(value: unknown): boolean {
 /**
  * Extracts appr's push fields from a parsed body. `media_type` defaults to `kpm` as in appr;
  * the registry reduces a full media type to its format and validates the release and the blob.
- * `decoded` is the blob when a streaming reader already decoded it.
+ * `blob` is the blob when it does not come as the body's base64 `blob` member (raw or scanned bodies).
  */
-export function pushFields(body: Record<string, unknown>, decoded?: readonly Uint8Array[]): PushFields {
-  const { release, blob } = body
+export function pushFields(body: Record<string, unknown>, blob?: BlobInput): PushFields {
+  const { release } = body
   if (typeof release !== 'string' || release === '') {
     throw new ApprError('invalid-release', 'the push body needs a release (an exact SemVer version)', {
       details: { field: 'release' },
     })
   }
-  if (decoded === undefined && typeof blob !== 'string') {
+  if (blob === undefined && typeof body.blob !== 'string') {
     throw new ApprError('invalid-parameters', 'the push body needs a blob (the base64 of a gzipped tarball)', {
       details: { field: 'blob' },
     })
@@ -121,7 +121,7 @@ export function pushFields(body: Record<string, unknown>, decoded?: readonly Uin
   }
   return {
     release,
-    blob: decoded === undefined ? decodeBase64(blob as string) : decoded.length === 1 ? decoded[0]! : fromChunks(decoded),
+    blob: blob ?? decodeBase64(body.blob as string),
     format: typeof mediaType === 'string' && mediaType !== '' ? mediaType : DEFAULT_FORMAT,
     metadata: body.metadata ?? null,
     force: truthy(body.force),
@@ -173,7 +173,7 @@ export async function receivePush(
         throw new ApprError('invalid-parameters', 'metadata must be JSON', { details: { field: 'metadata' } })
       }
     }
-    await run(body, { ...pushFields(body, []), blob: limitedBody(request, limit) })
+    await run(body, pushFields(body, limitedBody(request, limit)))
     return
   }
   if (type.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
@@ -187,10 +187,10 @@ export async function receivePush(
   const onBlobStart = (fields: Readonly<Record<string, unknown>>): BlobSink | undefined => {
     const typed = typeof fields.media_type === 'string' || typeof fields.mediaType === 'string'
     if (!streamable || typeof fields.release !== 'string' || fields.release === '' || !typed) return undefined
-    const push = pushFields(fields, [])
     const opened = blobChannel()
+    const push = pushFields(fields, opened.stream)
     channel = opened
-    pushing = run(fields, { ...push, blob: opened.stream })
+    pushing = run(fields, push)
     // A push that fails early (a bad name, a broken blob) stops the producer at its next write.
     pushing.catch((error: unknown) => opened.fail(error))
     return opened.sink
@@ -205,7 +205,8 @@ export async function receivePush(
     throw error
   }
   if (!scanned.streamed) {
-    await run(scanned.fields, pushFields(scanned.fields, scanned.blob))
+    const decoded = scanned.blob
+    await run(scanned.fields, pushFields(scanned.fields, decoded === undefined || decoded.length === 1 ? decoded?.[0] : fromChunks(decoded)))
     return
   }
   const late = scanned.afterBlob.filter((name) => PUSH_MEMBERS.includes(name))

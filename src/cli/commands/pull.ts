@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises'
 import { analyzeBlob } from '../../archive/validate.js'
 import { ApprError } from '../../errors/index.js'
 import { parseFormat } from '../../model/index.js'
-import { CLIENT_OPTIONS, CLIENT_USAGE, UsageError, call, clientFrom, formatBytes, packagePath, parse, parseRef, printJson, progress, resolveManifest, runCommand } from './shared.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, DOWNLOAD_LIMITS, UsageError, clientFrom, download, formatBytes, packagePath, parse, parseRef, printJson, progress, resolveManifest, runCommand } from './shared.js'
 
 export const usage = `Usage: appr-core pull NAMESPACE/NAME[@RELEASE|:CHANNEL|@sha256:DIGEST] [options]
 
@@ -24,9 +24,6 @@ Options:
                        names it; - for standard output)
 ${CLIENT_USAGE}
 `
-
-/** Pulls may be larger than a registry's default push limits; the path rules still apply. */
-const PULL_LIMITS = { maxCompressedBytes: Number.POSITIVE_INFINITY, maxUncompressedBytes: Number.POSITIVE_INFINITY, maxEntryBytes: Number.POSITIVE_INFINITY }
 
 export async function run(args: string[]): Promise<number> {
   return runCommand('pull', usage, async () => {
@@ -54,15 +51,14 @@ export async function run(args: string[]): Promise<number> {
       expected = manifest.content.digest
       url = packagePath(client, ref.package, manifest.release, parseFormat(manifest.mediaType), 'pull')
     }
-    const response = await call(client, url)
-    if (response.body === null) throw new ApprError('internal-error', 'empty response from the registry')
+    const { response, body } = await download(client, url)
     const disposition = /filename="?([^";]+)"?|^([^";=]+\.tar\.gz)$/.exec(response.headers.get('content-disposition') ?? '')
     const suggested = (disposition?.[1] ?? disposition?.[2])?.replace(/[/\\]/g, '_')
     const name = suggested ?? `${ref.package.namespace}_${ref.package.name}_${release}.tar.gz`
     const length = Number(response.headers.get('content-length') ?? Number.NaN)
     const bar = progress(`pull ${ref.package.full}@${release}`, Number.isFinite(length) ? length : undefined)
 
-    const { chunks, facts } = analyzeBlob(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>), PULL_LIMITS)
+    const { chunks, facts } = analyzeBlob(body, DOWNLOAD_LIMITS)
     async function* counted() {
       for await (const chunk of chunks) {
         bar.add(chunk.byteLength)

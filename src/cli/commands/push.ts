@@ -11,6 +11,7 @@ import { pipeline } from 'node:stream/promises'
 import { createWriteStream } from 'node:fs'
 import { inspectArchive } from '../../archive/inspect.js'
 import { packDirectory } from '../../archive/pack.js'
+import { base64Chunks } from '../../http/respond.js'
 import { DEFAULT_FORMAT, parseFormat } from '../../model/index.js'
 import { CLIENT_OPTIONS, CLIENT_USAGE, UsageError, call, clientFrom, formatBytes, packagePath, parse, parseRef, printJson, progress, runCommand } from './shared.js'
 
@@ -32,17 +33,15 @@ const encoder = new TextEncoder()
 
 /** The JSON push body, streamed: the blob is base64-encoded on the fly, never held whole. */
 async function* pushBody(file: string, fields: Record<string, unknown>, onBytes: (n: number) => void): AsyncGenerator<Uint8Array> {
-  yield encoder.encode(`${JSON.stringify(fields).slice(0, -1)},"blob":"`)
-  let carry = Buffer.alloc(0)
-  for await (const chunk of createReadStream(file, { highWaterMark: 3 * 64 * 1024 }) as AsyncIterable<Buffer>) {
-    onBytes(chunk.length)
-    const bytes = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk
-    // Base64 works on 3-byte groups: keep the remainder for the next chunk.
-    const whole = bytes.length - (bytes.length % 3)
-    yield encoder.encode(bytes.subarray(0, whole).toString('base64'))
-    carry = Buffer.from(bytes.subarray(whole))
+  async function* counted(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of createReadStream(file, { highWaterMark: 3 * 64 * 1024 }) as AsyncIterable<Buffer>) {
+      onBytes(chunk.length)
+      yield chunk
+    }
   }
-  yield encoder.encode(`${carry.toString('base64')}"}`)
+  yield encoder.encode(`${JSON.stringify(fields).slice(0, -1)},"blob":"`)
+  yield* base64Chunks(counted())
+  yield encoder.encode('"}')
 }
 
 export async function run(args: string[]): Promise<number> {

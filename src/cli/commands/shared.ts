@@ -4,6 +4,8 @@
  * error reporting and progress on stderr. Not a subcommand itself.
  * @module
  */
+import { Readable } from 'node:stream'
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { ApprError, type ErrorCode, httpStatus, isApprError } from '../../errors/index.js'
 import type { PackageManifestInfo } from '../../archive/inspect.js'
@@ -171,6 +173,20 @@ export async function call(client: Client, url: string, init: RequestInit & { du
 
 function isKnownCode(code: string): code is ErrorCode {
   return Object.hasOwn(httpStatus, code)
+}
+
+/** Archive limits for what a client downloads: any size (the registry already accepted it); the path rules still apply. */
+export const DOWNLOAD_LIMITS = {
+  maxCompressedBytes: Number.POSITIVE_INFINITY,
+  maxUncompressedBytes: Number.POSITIVE_INFINITY,
+  maxEntryBytes: Number.POSITIVE_INFINITY,
+} as const
+
+/** GET a package's bytes: the response (for its headers) and its body as a Node stream. */
+export async function download(client: Client, url: string): Promise<{ response: Response; body: Readable }> {
+  const response = await call(client, url)
+  if (response.body === null) throw new ApprError('internal-error', 'empty response from the registry')
+  return { response, body: Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>) }
 }
 
 /** GET a JSON document. */

@@ -2,16 +2,15 @@
  * `appr-core show NS/NAME[@RELEASE|:CHANNEL]`: a release's manifest.
  * @module
  */
-import { Readable } from 'node:stream'
 import { inspectArchive } from '../../archive/inspect.js'
-import { ApprError } from '../../errors/index.js'
 import { parseFormat } from '../../model/index.js'
 import {
   CLIENT_OPTIONS,
   CLIENT_USAGE,
+  DOWNLOAD_LIMITS,
   UsageError,
-  call,
   clientFrom,
+  download,
   formatBytes,
   manifestLines,
   packagePath,
@@ -48,11 +47,8 @@ export async function run(args: string[]): Promise<number> {
     const manifest = await resolveManifest(client, ref, values.format === '-' ? '-' : parseFormat(values.format))
     let contents: Awaited<ReturnType<typeof inspectArchive>> | undefined
     if (values.contents) {
-      const response = await call(client, packagePath(client, ref.package, manifest.release, parseFormat(manifest.mediaType), 'pull'))
-      if (response.body === null) throw new ApprError('internal-error', 'empty response from the registry')
-      contents = await inspectArchive(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>), {
-        limits: { maxCompressedBytes: Number.POSITIVE_INFINITY, maxUncompressedBytes: Number.POSITIVE_INFINITY, maxEntryBytes: Number.POSITIVE_INFINITY },
-      })
+      const { body } = await download(client, packagePath(client, ref.package, manifest.release, parseFormat(manifest.mediaType), 'pull'))
+      contents = await inspectArchive(body, { limits: DOWNLOAD_LIMITS })
     }
     if (values.json) {
       printJson(contents === undefined ? manifest : { ...manifest, contents: { manifest: contents.manifest ?? null, files: contents.files } })
