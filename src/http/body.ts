@@ -2,10 +2,9 @@
  * Request bodies: bounded reading and the push body (appr's JSON or form-urlencoded shape).
  * @module
  */
-import { Buffer } from 'node:buffer'
 import { ApprError } from '../errors/index.js'
 import { DEFAULT_FORMAT } from '../model/index.js'
-import { collectBytes } from '../registry/blob-input.js'
+import { collectBytes, decodeBase64 } from '../registry/blob-input.js'
 import type { BlobInput } from '../registry/types.js'
 import { type BlobSink, type ScannedBody, scanPushBody } from './json-push.js'
 
@@ -296,18 +295,3 @@ function blobChannel(highWater = 1024 * 1024): BlobChannel {
   }
 }
 
-/**
- * Strict base64 (standard or URL-safe alphabet, optional padding, whitespace ignored).
- * Node's decoder silently skips invalid characters, so the alphabet is checked first.
- * @throws invalid-parameters
- */
-export function decodeBase64(text: string): Uint8Array {
-  const compact = /\s/.test(text) ? text.replace(/\s+/g, '') : text
-  const valid =
-    /^[A-Za-z0-9+/_-]*={0,2}$/.test(compact) &&
-    compact.length % 4 !== 1 &&
-    (!compact.includes('=') || compact.length % 4 === 0)
-  if (!valid) throw new ApprError('invalid-parameters', 'blob is not valid base64', { details: { field: 'blob' } })
-  const bytes = Buffer.from(compact, 'base64')
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-}

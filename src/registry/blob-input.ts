@@ -52,3 +52,20 @@ export async function collectBytes(stream: AsyncIterable<Uint8Array>): Promise<U
   }
   return out
 }
+
+/**
+ * Strict base64 (standard or URL-safe alphabet, optional padding, whitespace ignored), as push
+ * bodies and backup documents carry blobs. Node's decoder silently skips invalid characters,
+ * so the alphabet is checked first.
+ * @throws invalid-parameters
+ */
+export function decodeBase64(text: string, details: Record<string, unknown> = { field: 'blob' }): Uint8Array {
+  const compact = /\s/.test(text) ? text.replace(/\s+/g, '') : text
+  const valid =
+    /^[A-Za-z0-9+/_-]*={0,2}$/.test(compact) &&
+    compact.length % 4 !== 1 &&
+    (!compact.includes('=') || compact.length % 4 === 0)
+  if (!valid) throw new ApprError('invalid-parameters', 'blob is not valid base64', { details })
+  const bytes = Buffer.from(compact, 'base64')
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}

@@ -10,7 +10,7 @@ import type { BlobStore } from '../storage/blob.js'
 import { type KvBlobStore, kvBlobStore } from '../storage/kv-blob-store.js'
 import type { KvEntry, KvPut, KvStore } from '../storage/kv.js'
 import { listAll } from '../storage/util.js'
-import { blobChunks, collectBytes } from './blob-input.js'
+import { blobChunks, collectBytes, decodeBase64 } from './blob-input.js'
 import {
   BlobRecordType,
   ChannelRecordType,
@@ -97,7 +97,6 @@ interface StoreReleaseInput extends ReleaseInput {
 }
 
 const DIGEST = /^[a-f0-9]{64}$/
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 
 const notFound = (details: ErrorDetails, what = 'package'): ApprError =>
   new ApprError('package-not-found', `${what} not found: ${Object.values(details).join(' ')}`, { details })
@@ -119,11 +118,6 @@ function lookupFormat(format: string, details: ErrorDetails): string {
   }
 }
 
-function decodeBase64(text: string, details: ErrorDetails): Uint8Array {
-  const compact = text.replace(/\s+/g, '')
-  if (!BASE64.test(compact)) throw new ApprError('invalid-parameters', 'blob is not valid base64', { details })
-  return new Uint8Array(Buffer.from(compact, 'base64'))
-}
 
 /** Push metadata as stored: plain JSON (a copy), `null` when absent. */
 function jsonMetadata(value: unknown): unknown {
