@@ -23,6 +23,7 @@ import { type Cluster, Redis, type RedisOptions } from 'ioredis'
 import { ApprError } from '../../src/errors/index.js'
 import type { KvCapabilities, KvCommit, KvCommitResult, KvEntry, KvListOptions, KvStore } from '../../src/storage/kv.js'
 import { assertCommit, assertKey, backendError, closedError, compareKeys } from '../../src/storage/util.js'
+import { settleCommit, sleep } from '../_shared/settle.js'
 import { COMMIT, FENCE, GET, LIST } from './scripts.js'
 
 /** Options of {@link redisStore}. */
@@ -67,8 +68,6 @@ const scripts = {
   list: { lua: LIST, sha: sha1(LIST) },
 } as const
 type Script = (typeof scripts)[keyof typeof scripts]
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Runs a script by SHA, loading it with EVAL when the server does not know it (NOSCRIPT). */
 async function run(client: Client, script: Script, keys: readonly string[], args: readonly (string | Buffer)[]): Promise<unknown> {
@@ -151,32 +150,18 @@ export function redisStore(options: RedisStoreOptions = {}): KvStore {
    * Settles a commit whose outcome is unknown: the fence script reports whether its marker says
    * "applied", and otherwise claims the marker so the commit can never apply afterwards.
    */
-  const resolve = async (id: string, cause: unknown): Promise<KvCommitResult> => {
-    const deadline = Date.now() + resolveTimeoutMs
-    let last: unknown = cause
-    for (let attempt = 0; ; attempt++) {
-      if (closed) throw closedError('redis')
-      try {
-        const marker = text(await run(connection(), scripts.fence, [markerKey(id)], [String(markerTtl)]))
-        if (marker === '1') return { ok: true }
-        throw new ApprError('unavailable', `redis commit failed and was not applied: ${message(cause)}`, {
-          cause,
-          transient: true,
-          details: { adapter: 'redis', applied: false },
-        })
-      } catch (e) {
-        if (e instanceof ApprError) throw e
-        last = e
-        if (isReplyError(e) || Date.now() > deadline) break
-        await sleep(Math.min(100 * 2 ** attempt, 1000))
-      }
-    }
-    throw new ApprError('unavailable', `redis commit outcome unknown (the server could not be reached to settle it): ${message(last)}`, {
-      cause: last,
-      transient: true,
-      details: { adapter: 'redis', applied: 'unknown' },
-    })
-  }
+  const resolve = (id: string, cause: unknown): Promise<KvCommitResult> =>
+    settleCommit(
+      {
+        adapter: 'redis',
+        server: 'the server',
+        timeoutMs: resolveTimeoutMs,
+        isClosed: () => closed,
+        fence: async () => text(await run(connection(), scripts.fence, [markerKey(id)], [String(markerTtl)])) === '1',
+        isFinal: isReplyError,
+      },
+      cause,
+    )
 
   return {
     name: 'redis',
@@ -253,4 +238,3 @@ export function redisStore(options: RedisStoreOptions = {}): KvStore {
   }
 }
 
-const message = (e: unknown): string => (e instanceof Error ? e.message : String(e))
