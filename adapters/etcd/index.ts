@@ -26,7 +26,7 @@ import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, ret
 import { Etcd3, type ICompare, type IRangeRequest, type IRangeResponse, type IRequestOp, type ITxnRequest, type ITxnResponse, isRecoverableError } from 'etcd3'
 import { ApprError } from '../../src/errors/index.js'
 import type { KvCapabilities, KvCommit, KvCommitResult, KvEntry, KvListOptions, KvStore } from '../../src/storage/kv.js'
-import { assertCommit, assertKey, backendError, closedError, compareKeys } from '../../src/storage/util.js'
+import { assertCommit, assertKey, backendError, closedError, compareKeys, copyBytes } from '../../src/storage/util.js'
 import { message, settleCommit } from '../_shared/settle.js'
 
 /** The few etcd calls the adapter makes; implement it to run the adapter on another client. */
@@ -174,7 +174,7 @@ export function etcdStore(options: EtcdStoreOptions = {}): KvStore {
 
   const entry = (kvs: IRangeResponse['kvs'][number]): KvEntry => ({
     key: kvs.key.subarray(dataPrefix.length).toString('utf8'),
-    value: new Uint8Array(kvs.value),
+    value: copyBytes(kvs.value),
     version: kvs.mod_revision,
   })
 

@@ -22,7 +22,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import { type Cluster, Redis, type RedisOptions } from 'ioredis'
 import { ApprError } from '../../src/errors/index.js'
 import type { KvCapabilities, KvCommit, KvCommitResult, KvEntry, KvListOptions, KvStore } from '../../src/storage/kv.js'
-import { assertCommit, assertKey, backendError, closedError, compareKeys } from '../../src/storage/util.js'
+import { assertCommit, assertKey, backendError, closedError, compareKeys, copyBytes } from '../../src/storage/util.js'
 import { settleCommit, sleep } from '../_shared/settle.js'
 import { COMMIT, FENCE, GET, LIST } from './scripts.js'
 
@@ -82,7 +82,6 @@ async function run(client: Client, script: Script, keys: readonly string[], args
 /** An error Redis itself answered (the command ran and failed), as opposed to a transport failure. */
 const isReplyError = (e: unknown): boolean => e instanceof Error && e.name === 'ReplyError'
 
-const toBytes = (b: Buffer): Uint8Array => new Uint8Array(b)
 const text = (b: unknown): string => (Buffer.isBuffer(b) ? b.toString('utf8') : String(b))
 
 /**
@@ -142,7 +141,7 @@ export function redisStore(options: RedisStoreOptions = {}): KvStore {
     return keys.map((key, i) => {
       const value = values[i]
       const version = versions[i]
-      return value && version ? { key, value: toBytes(value), version: text(version) } : undefined
+      return value && version ? { key, value: copyBytes(value), version: text(version) } : undefined
     })
   }
 
@@ -188,7 +187,7 @@ export function redisStore(options: RedisStoreOptions = {}): KvStore {
       keys.forEach((k, i) => {
         const value = values[i]
         const version = versions[i]
-        if (value && version) out.push({ key: text(k), value: toBytes(value), version: text(version) })
+        if (value && version) out.push({ key: text(k), value: copyBytes(value), version: text(version) })
       })
       return out
     },
