@@ -10,6 +10,14 @@ import { closedError } from '../../src/storage/util.js'
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 export const message = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
+/** The commit found its marker claimed by a settle of an earlier failure of the same call: not applied. */
+export function fencedError(adapter: string): ApprError {
+  return new ApprError('unavailable', `${adapter} commit was fenced off by an earlier failure of the same call`, {
+    transient: true,
+    details: { adapter, applied: false },
+  })
+}
+
 export interface SettleOptions {
   /** Adapter name, as in error details. */
   readonly adapter: string

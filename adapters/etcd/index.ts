@@ -27,7 +27,7 @@ import { Etcd3, type ICompare, type IRangeRequest, type IRangeResponse, type IRe
 import { ApprError } from '../../src/errors/index.js'
 import type { KvCapabilities, KvCommit, KvCommitResult, KvEntry, KvListOptions, KvStore } from '../../src/storage/kv.js'
 import { assertCommit, assertKey, backendError, closedError, compareKeys, copyBytes } from '../../src/storage/util.js'
-import { message, settleCommit } from '../_shared/settle.js'
+import { fencedError, message, settleCommit } from '../_shared/settle.js'
 
 /** The few etcd calls the adapter makes; implement it to run the adapter on another client. */
 export interface EtcdKv {
@@ -306,10 +306,7 @@ export function etcdStore(options: EtcdStoreOptions = {}): KvStore {
         // and the client retried), or a settle fenced it off.
         if (mark) {
           if (mark.value.toString() === APPLIED) return { ok: true }
-          throw new ApprError('unavailable', 'etcd commit was fenced off by an earlier failure of the same call', {
-            transient: true,
-            details: { adapter: 'etcd', applied: false },
-          })
+          throw fencedError('etcd')
         }
       }
       const conflicts = checks

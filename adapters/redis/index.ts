@@ -23,7 +23,7 @@ import { type Cluster, Redis, type RedisOptions } from 'ioredis'
 import { ApprError } from '../../src/errors/index.js'
 import type { KvCapabilities, KvCommit, KvCommitResult, KvEntry, KvListOptions, KvStore } from '../../src/storage/kv.js'
 import { assertCommit, assertKey, backendError, closedError, compareKeys, copyBytes } from '../../src/storage/util.js'
-import { settleCommit, sleep } from '../_shared/settle.js'
+import { fencedError, settleCommit, sleep } from '../_shared/settle.js'
 import { COMMIT, FENCE, GET, LIST } from './scripts.js'
 
 /** Options of {@link redisStore}. */
@@ -219,10 +219,7 @@ export function redisStore(options: RedisStoreOptions = {}): KvStore {
       const [status, ...rest] = reply as [number, ...Buffer[]]
       if (status === 1 || status === 3) return { ok: true }
       if (status === 0) return { ok: false, conflicts: rest.map(text) }
-      throw new ApprError('unavailable', 'redis commit was fenced off by an earlier failure of the same call', {
-        transient: true,
-        details: { adapter: 'redis', applied: false },
-      })
+      throw fencedError('redis')
     },
     async close() {
       if (closed) return
