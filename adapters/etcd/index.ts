@@ -26,7 +26,8 @@ import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, ret
 import { Etcd3, type ICompare, type IRangeRequest, type IRangeResponse, type IRequestOp, type ITxnRequest, type ITxnResponse, isRecoverableError } from 'etcd3'
 import { ApprError } from '../../src/errors/index.js'
 import type { KvCapabilities, KvCommit, KvCommitResult, KvEntry, KvListOptions, KvStore } from '../../src/storage/kv.js'
-import { assertCommit, assertKey, backendError, closedError, compareKeys } from '../../src/storage/util.js'
+import { assertCommit, assertKey, backendError, closedError, compareKeys, copyBytes } from '../../src/storage/util.js'
+import { fencedError, message, settleCommit } from '../_shared/settle.js'
 
 /** The few etcd calls the adapter makes; implement it to run the adapter on another client. */
 export interface EtcdKv {
@@ -94,8 +95,6 @@ function createClient(hosts: string | readonly string[], callTimeoutMs: number):
 
 const APPLIED = 'applied'
 const ABORTED = 'aborted'
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const message = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 /** A valid mod revision: a positive decimal int64. Anything else can never match a stored key. */
 const isRevision = (v: string) => /^[1-9][0-9]{0,18}$/.test(v)
 
@@ -175,7 +174,7 @@ export function etcdStore(options: EtcdStoreOptions = {}): KvStore {
 
   const entry = (kvs: IRangeResponse['kvs'][number]): KvEntry => ({
     key: kvs.key.subarray(dataPrefix.length).toString('utf8'),
-    value: new Uint8Array(kvs.value),
+    value: copyBytes(kvs.value),
     version: kvs.mod_revision,
   })
 
@@ -202,39 +201,29 @@ export function etcdStore(options: EtcdStoreOptions = {}): KvStore {
   }
 
   /** Settles a commit whose call failed: applied (marker says so) or fenced off for good. */
-  const settle = async (t: EtcdKv, marker: Buffer, cause: unknown): Promise<KvCommitResult> => {
-    const deadline = Date.now() + resolveTimeoutMs
-    let last = cause
-    for (let attempt = 0; ; attempt++) {
-      if (closed) throw closedError('etcd')
-      try {
-        const lid = await leaseId(t)
-        const res = await t.txn({
-          compare: [{ key: marker, target: 'Version', result: 'Equal', version: 0 }],
-          success: [{ request_put: { key: marker, value: Buffer.from(ABORTED), lease: lid } }],
-          failure: [{ request_range: { key: marker } }],
-        })
-        const value = res.succeeded ? ABORTED : res.responses[0]?.response_range.kvs[0]?.value.toString()
-        if (value === APPLIED) return { ok: true }
-        throw new ApprError('unavailable', `etcd commit failed and was not applied: ${message(cause)}`, {
-          cause,
-          transient: true,
-          details: { adapter: 'etcd', applied: false },
-        })
-      } catch (e) {
-        if (e instanceof ApprError) throw e
-        last = e
-        if (isLeaseGone(e)) lease = undefined
-        if (Date.now() > deadline) break
-        await sleep(Math.min(100 * 2 ** attempt, 1000))
-      }
-    }
-    throw new ApprError('unavailable', `etcd commit outcome unknown (etcd could not be reached to settle it): ${message(last)}`, {
-      cause: last,
-      transient: true,
-      details: { adapter: 'etcd', applied: 'unknown' },
-    })
-  }
+  const settle = (t: EtcdKv, marker: Buffer, cause: unknown): Promise<KvCommitResult> =>
+    settleCommit(
+      {
+        adapter: 'etcd',
+        server: 'etcd',
+        timeoutMs: resolveTimeoutMs,
+        isClosed: () => closed,
+        fence: async () => {
+          const lid = await leaseId(t)
+          const res = await t.txn({
+            compare: [{ key: marker, target: 'Version', result: 'Equal', version: 0 }],
+            success: [{ request_put: { key: marker, value: Buffer.from(ABORTED), lease: lid } }],
+            failure: [{ request_range: { key: marker } }],
+          })
+          const value = res.succeeded ? ABORTED : res.responses[0]?.response_range.kvs[0]?.value.toString()
+          return value === APPLIED
+        },
+        onFailure: (e) => {
+          if (isLeaseGone(e)) lease = undefined
+        },
+      },
+      cause,
+    )
 
   return {
     name: 'etcd',
@@ -317,10 +306,7 @@ export function etcdStore(options: EtcdStoreOptions = {}): KvStore {
         // and the client retried), or a settle fenced it off.
         if (mark) {
           if (mark.value.toString() === APPLIED) return { ok: true }
-          throw new ApprError('unavailable', 'etcd commit was fenced off by an earlier failure of the same call', {
-            transient: true,
-            details: { adapter: 'etcd', applied: false },
-          })
+          throw fencedError('etcd')
         }
       }
       const conflicts = checks

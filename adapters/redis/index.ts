@@ -22,7 +22,8 @@ import { createHash, randomUUID } from 'node:crypto'
 import { type Cluster, Redis, type RedisOptions } from 'ioredis'
 import { ApprError } from '../../src/errors/index.js'
 import type { KvCapabilities, KvCommit, KvCommitResult, KvEntry, KvListOptions, KvStore } from '../../src/storage/kv.js'
-import { assertCommit, assertKey, backendError, closedError, compareKeys } from '../../src/storage/util.js'
+import { assertCommit, assertKey, backendError, closedError, compareKeys, copyBytes } from '../../src/storage/util.js'
+import { fencedError, settleCommit, sleep } from '../_shared/settle.js'
 import { COMMIT, FENCE, GET, LIST } from './scripts.js'
 
 /** Options of {@link redisStore}. */
@@ -68,8 +69,6 @@ const scripts = {
 } as const
 type Script = (typeof scripts)[keyof typeof scripts]
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
 /** Runs a script by SHA, loading it with EVAL when the server does not know it (NOSCRIPT). */
 async function run(client: Client, script: Script, keys: readonly string[], args: readonly (string | Buffer)[]): Promise<unknown> {
   try {
@@ -83,7 +82,6 @@ async function run(client: Client, script: Script, keys: readonly string[], args
 /** An error Redis itself answered (the command ran and failed), as opposed to a transport failure. */
 const isReplyError = (e: unknown): boolean => e instanceof Error && e.name === 'ReplyError'
 
-const toBytes = (b: Buffer): Uint8Array => new Uint8Array(b)
 const text = (b: unknown): string => (Buffer.isBuffer(b) ? b.toString('utf8') : String(b))
 
 /**
@@ -143,7 +141,7 @@ export function redisStore(options: RedisStoreOptions = {}): KvStore {
     return keys.map((key, i) => {
       const value = values[i]
       const version = versions[i]
-      return value && version ? { key, value: toBytes(value), version: text(version) } : undefined
+      return value && version ? { key, value: copyBytes(value), version: text(version) } : undefined
     })
   }
 
@@ -151,32 +149,18 @@ export function redisStore(options: RedisStoreOptions = {}): KvStore {
    * Settles a commit whose outcome is unknown: the fence script reports whether its marker says
    * "applied", and otherwise claims the marker so the commit can never apply afterwards.
    */
-  const resolve = async (id: string, cause: unknown): Promise<KvCommitResult> => {
-    const deadline = Date.now() + resolveTimeoutMs
-    let last: unknown = cause
-    for (let attempt = 0; ; attempt++) {
-      if (closed) throw closedError('redis')
-      try {
-        const marker = text(await run(connection(), scripts.fence, [markerKey(id)], [String(markerTtl)]))
-        if (marker === '1') return { ok: true }
-        throw new ApprError('unavailable', `redis commit failed and was not applied: ${message(cause)}`, {
-          cause,
-          transient: true,
-          details: { adapter: 'redis', applied: false },
-        })
-      } catch (e) {
-        if (e instanceof ApprError) throw e
-        last = e
-        if (isReplyError(e) || Date.now() > deadline) break
-        await sleep(Math.min(100 * 2 ** attempt, 1000))
-      }
-    }
-    throw new ApprError('unavailable', `redis commit outcome unknown (the server could not be reached to settle it): ${message(last)}`, {
-      cause: last,
-      transient: true,
-      details: { adapter: 'redis', applied: 'unknown' },
-    })
-  }
+  const resolve = (id: string, cause: unknown): Promise<KvCommitResult> =>
+    settleCommit(
+      {
+        adapter: 'redis',
+        server: 'the server',
+        timeoutMs: resolveTimeoutMs,
+        isClosed: () => closed,
+        fence: async () => text(await run(connection(), scripts.fence, [markerKey(id)], [String(markerTtl)])) === '1',
+        isFinal: isReplyError,
+      },
+      cause,
+    )
 
   return {
     name: 'redis',
@@ -203,7 +187,7 @@ export function redisStore(options: RedisStoreOptions = {}): KvStore {
       keys.forEach((k, i) => {
         const value = values[i]
         const version = versions[i]
-        if (value && version) out.push({ key: text(k), value: toBytes(value), version: text(version) })
+        if (value && version) out.push({ key: text(k), value: copyBytes(value), version: text(version) })
       })
       return out
     },
@@ -235,10 +219,7 @@ export function redisStore(options: RedisStoreOptions = {}): KvStore {
       const [status, ...rest] = reply as [number, ...Buffer[]]
       if (status === 1 || status === 3) return { ok: true }
       if (status === 0) return { ok: false, conflicts: rest.map(text) }
-      throw new ApprError('unavailable', 'redis commit was fenced off by an earlier failure of the same call', {
-        transient: true,
-        details: { adapter: 'redis', applied: false },
-      })
+      throw fencedError('redis')
     },
     async close() {
       if (closed) return
@@ -253,4 +234,3 @@ export function redisStore(options: RedisStoreOptions = {}): KvStore {
   }
 }
 
-const message = (e: unknown): string => (e instanceof Error ? e.message : String(e))
