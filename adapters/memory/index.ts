@@ -5,18 +5,14 @@
  * @module
  */
 import type { KvCapabilities, KvCommit, KvCommitResult, KvEntry, KvListOptions, KvStore } from '../../src/storage/kv.js'
-import { assertCommit, assertKey, closedError, compareKeys, copyBytes } from '../../src/storage/util.js'
+import { assertCommit, assertKey, closedError, compareKeys } from '../../src/storage/util.js'
+import { SlabValues } from './slab-values.js'
 import { sortedKeys } from './sorted-keys.js'
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
   /** Limits to declare and enforce (to imitate a constrained backend in tests). */
   readonly limits?: Pick<KvCapabilities, 'maxValueBytes' | 'maxOpsPerCommit' | 'maxKeyBytes'>
-}
-
-interface Slot {
-  value: Uint8Array
-  version: string
 }
 
 /**
@@ -28,13 +24,21 @@ interface Slot {
  */
 export function memoryStore(options: MemoryStoreOptions = {}): KvStore {
   const capabilities: KvCapabilities = { persistent: false, multiProcess: false, ...options.limits }
-  const slots = new Map<string, Slot>()
+  // Key → slot number in `values`, which holds every value and version off the object heap (a
+  // stored key adds no object besides its string: see slab-values.ts). Reads and writes copy, so
+  // callers never share bytes with the store.
+  const slots = new Map<string, number>()
+  const values = new SlabValues()
   // Keys in UTF-8 byte order, so list() is a search plus an ordered scan.
   const keys = sortedKeys()
   let counter = 0
   let closed = false
 
-  const entry = (key: string, slot: Slot): KvEntry => ({ key, value: copyBytes(slot.value), version: slot.version })
+  const entry = (key: string, slot: number): KvEntry => ({ key, value: values.read(slot), version: String(values.version(slot)) })
+  const versionOf = (key: string): string | null => {
+    const slot = slots.get(key)
+    return slot === undefined ? null : String(values.version(slot))
+  }
   const open = (): void => {
     if (closed) throw closedError('memory')
   }
@@ -46,14 +50,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): KvStore {
       open()
       assertKey(key, capabilities)
       const slot = slots.get(key)
-      return slot && entry(key, slot)
+      return slot === undefined ? undefined : entry(key, slot)
     },
     async getMany(keys) {
       open()
       return keys.map((key) => {
         assertKey(key, capabilities)
         const slot = slots.get(key)
-        return slot && entry(key, slot)
+        return slot === undefined ? undefined : entry(key, slot)
       })
     },
     async list({ prefix, after, limit }: KvListOptions) {
@@ -73,15 +77,22 @@ export function memoryStore(options: MemoryStoreOptions = {}): KvStore {
       open()
       assertCommit(commit, capabilities)
       const conflicts = (commit.checks ?? [])
-        .filter(({ key, version }) => (slots.get(key)?.version ?? null) !== version)
+        .filter(({ key, version }) => versionOf(key) !== version)
         .map(({ key }) => key)
       if (conflicts.length > 0) return { ok: false, conflicts }
       for (const { key, value } of commit.puts ?? []) {
-        if (!slots.has(key)) keys.insert(key)
-        slots.set(key, { value: copyBytes(value), version: String(++counter) })
+        const slot = slots.get(key)
+        if (slot === undefined) {
+          keys.insert(key)
+          slots.set(key, values.add(value, ++counter))
+        } else values.set(slot, value, ++counter)
       }
       for (const key of commit.deletes ?? []) {
-        if (slots.delete(key)) keys.remove(key)
+        const slot = slots.get(key)
+        if (slot === undefined) continue
+        slots.delete(key)
+        values.free(slot)
+        keys.remove(key)
       }
       return { ok: true }
     },

@@ -29,6 +29,22 @@ test('property: inserts, removes and scans agree with a plain sorted array', () 
   )
 })
 
+test('property: a set of narrow keys (no unit ≥ 0xD800) scans right from any probe, and after its wide keys leave', () => {
+  const narrow = fc.string({ unit: fc.constantFrom('a', 'b', '\u00e9', '\u4e00'), minLength: 1, maxLength: 5 })
+  fc.assert(
+    fc.property(fc.array(narrow, { maxLength: 1500 }), fc.array(keyArb, { maxLength: 20 }), keyArb, fc.boolean(), (keys, wide, from, exclusive) => {
+      const set = sortedKeys()
+      const present = [...new Set(keys)]
+      const extra = [...new Set(wide)].filter((k) => !present.includes(k))
+      for (const k of [...present, ...extra]) set.insert(k)
+      for (const k of extra) set.remove(k)
+      const expected = present.sort(compareKeys).filter((k) => (exclusive ? compareKeys(k, from) > 0 : compareKeys(k, from) >= 0))
+      assert.equal([...set.scan(from, exclusive)], expected)
+    }),
+    { numRuns: 60 },
+  )
+})
+
 test('many keys: chunks split and merge away without losing order', () => {
   const set = sortedKeys()
   const all = Array.from({ length: 5000 }, (_, i) => `k/${String((i * 7919) % 5000).padStart(5, '0')}`)
