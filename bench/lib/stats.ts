@@ -1,7 +1,9 @@
 /**
- * Latency samples and their summary: ops/s over the measured wall time, p50/p99, and the mean
- * cost per tenth of the run (how flat the cost stays as the run goes on).
+ * Latency samples and their summary: ops/s over the measured wall time, p50/p99, and the cost
+ * per tenth of the run (how flat the cost stays as the run goes on), by wall time (mean and
+ * median per op) and by CPU time, with the garbage collector's main-thread pauses per tenth.
  */
+import { PerformanceObserver, performance } from 'node:perf_hooks'
 
 /** Samples of one side (registry or raw) of one measurement, possibly collected over several blocks. */
 export interface Samples {
@@ -13,12 +15,18 @@ export interface Samples {
   cpuUs: number
   /** Wall time of each block, in order (blocks of the sides alternate, so block k of each side ran close in time). */
   readonly blockNs: number[]
+  /** Ops of each block run by {@link interleave} (empty for samples gathered otherwise). */
+  readonly blockOps: number[]
+  /** CPU time of this process during each of those blocks, in microseconds. */
+  readonly blockCpuUs: number[]
+  /** Main-thread garbage-collection pauses during each of those blocks, in nanoseconds. */
+  readonly blockGcNs: number[]
   /** First error, after which this side stops running. */
   error: string | undefined
 }
 
 export function newSamples(): Samples {
-  return { latencies: [], wallNs: 0, cpuUs: 0, blockNs: [], error: undefined }
+  return { latencies: [], wallNs: 0, cpuUs: 0, blockNs: [], blockOps: [], blockCpuUs: [], blockGcNs: [], error: undefined }
 }
 
 /** Summary of a {@link Samples}. Times in milliseconds. */
@@ -42,6 +50,16 @@ export interface Summary {
   readonly tenthsMedianMs: number[]
   /** Last tenth ÷ first tenth, by medians. */
   readonly flatnessMedian: number
+  /**
+   * CPU time of this process per op in each tenth, in microseconds (by blocks: needs ≥ 10 blocks).
+   * Unlike wall time it leaves out the time other processes held the cores; it includes the
+   * garbage collector's helper threads (and LevelDB's). A server's own CPU is not in it.
+   */
+  readonly tenthsCpuUs: number[]
+  /** Last tenth ÷ first tenth, by CPU time. */
+  readonly flatnessCpu: number
+  /** Main-thread garbage-collection pause time per op in each tenth, in milliseconds (by blocks). */
+  readonly tenthsGcMs: number[]
   readonly error?: string
 }
 
@@ -66,6 +84,25 @@ export function summarize(samples: Samples): Summary {
       tenthsMedianMs.push(quantile(tenth, 0.5) / 1e6)
     }
   }
+  // By blocks: block k goes to the tenth of its first op.
+  const tenthsCpuUs: number[] = []
+  const tenthsGcMs: number[] = []
+  const blocks = samples.blockOps.length
+  if (blocks >= 10 && samples.blockOps.reduce((a, b) => a + b, 0) === n && samples.blockCpuUs.length === blocks) {
+    const cpu = new Array<number>(10).fill(0)
+    const gc = new Array<number>(10).fill(0)
+    const ops = new Array<number>(10).fill(0)
+    for (let k = 0, first = 0; k < blocks; first += samples.blockOps[k]!, k++) {
+      const t = Math.min(9, Math.floor((first * 10) / n))
+      cpu[t]! += samples.blockCpuUs[k]!
+      gc[t]! += samples.blockGcNs[k] ?? 0
+      ops[t]! += samples.blockOps[k]!
+    }
+    for (let t = 0; t < 10; t++) {
+      tenthsCpuUs.push(cpu[t]! / ops[t]!)
+      tenthsGcMs.push(gc[t]! / ops[t]! / 1e6)
+    }
+  }
   const seconds = samples.wallNs / 1e9
   let total = 0
   for (const l of samples.latencies) total += l
@@ -81,6 +118,9 @@ export function summarize(samples: Samples): Summary {
     flatness: tenthsMs.length === 10 ? tenthsMs[9]! / tenthsMs[0]! : Number.NaN,
     tenthsMedianMs,
     flatnessMedian: tenthsMedianMs.length === 10 ? tenthsMedianMs[9]! / tenthsMedianMs[0]! : Number.NaN,
+    tenthsCpuUs,
+    flatnessCpu: tenthsCpuUs.length === 10 ? tenthsCpuUs[9]! / tenthsCpuUs[0]! : Number.NaN,
+    tenthsGcMs,
     ...(samples.error === undefined ? {} : { error: samples.error }),
   }
 }
@@ -107,12 +147,21 @@ function describe(e: unknown): string {
   return e instanceof Error ? `${(e as { code?: string }).code ?? e.name}: ${e.message}` : String(e)
 }
 
-async function runBlock(side: Side, indices: readonly number[], concurrency: number): Promise<void> {
+/** Start and end (performance.now() ms) of each block run, with the samples it belongs to, for GC attribution. */
+interface BlockSpan {
+  readonly samples: Samples
+  readonly index: number
+  readonly start: number
+  readonly end: number
+}
+
+async function runBlock(side: Side, indices: readonly number[], concurrency: number, spans: BlockSpan[]): Promise<void> {
   const { samples } = side
   if (samples.error !== undefined) return
   const latencies = new Array<number>(indices.length)
   let next = 0
   const cpu = process.cpuUsage()
+  const startedMs = performance.now()
   const started = process.hrtime.bigint()
   const worker = async () => {
     while (next < indices.length && samples.error === undefined) {
@@ -134,19 +183,51 @@ async function runBlock(side: Side, indices: readonly number[], concurrency: num
   samples.wallNs += wall
   samples.cpuUs += used.user + used.system
   samples.blockNs.push(wall)
+  spans.push({ samples, index: samples.blockOps.length, start: startedMs, end: performance.now() })
+  samples.blockOps.push(indices.length)
+  samples.blockCpuUs.push(used.user + used.system)
+  samples.blockGcNs.push(0)
   for (const l of latencies) samples.latencies.push(l)
+}
+
+/** Adds the overlap of every GC pause with every block to that block's `blockGcNs`. */
+function attributeGc(spans: readonly BlockSpan[], pauses: readonly { startTime: number; duration: number }[]): void {
+  const sorted = [...pauses].sort((a, b) => a.startTime - b.startTime)
+  let g = 0
+  for (const span of spans) {
+    while (g < sorted.length && sorted[g]!.startTime + sorted[g]!.duration <= span.start) g++
+    for (let k = g; k < sorted.length && sorted[k]!.startTime < span.end; k++) {
+      const p = sorted[k]!
+      const overlap = Math.min(span.end, p.startTime + p.duration) - Math.max(span.start, p.startTime)
+      if (overlap > 0) span.samples.blockGcNs[span.index]! += overlap * 1e6
+    }
+  }
 }
 
 /** Runs every side over `indices` in alternating blocks (the first side to go swaps each block). */
 export async function interleave(sides: readonly Side[], options: InterleaveOptions): Promise<void> {
   const { indices, block } = options
   const concurrency = options.concurrency ?? 1
-  for (let start = 0, b = 0; start < indices.length; start += block, b++) {
-    const slice = indices.slice(start, start + block)
-    await options.beforeBlock?.(slice)
-    const order = b % 2 === 0 ? sides : [...sides].reverse()
-    for (const side of order) await runBlock(side, slice, concurrency)
+  // GC pauses come as 'gc' performance entries, delivered later but timestamped.
+  const pauses: { startTime: number; duration: number }[] = []
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) pauses.push({ startTime: e.startTime, duration: e.duration })
+  })
+  observer.observe({ entryTypes: ['gc'] })
+  const spans: BlockSpan[] = []
+  try {
+    for (let start = 0, b = 0; start < indices.length; start += block, b++) {
+      const slice = indices.slice(start, start + block)
+      await options.beforeBlock?.(slice)
+      const order = b % 2 === 0 ? sides : [...sides].reverse()
+      for (const side of order) await runBlock(side, slice, concurrency, spans)
+    }
+    await new Promise((resolve) => setImmediate(resolve))
+    for (const e of observer.takeRecords()) pauses.push({ startTime: e.startTime, duration: e.duration })
+  } finally {
+    observer.disconnect()
   }
+  attributeGc(spans, pauses)
 }
 
 /**
