@@ -26,7 +26,7 @@ import {
   PackageRecordType,
 } from './records.js'
 import { BlobCache } from './blob-cache.js'
-import { type BlobLocation, ReleaseCache } from './release-cache.js'
+import { type BlobLocation, copyManifest, ReleaseCache, VersionedCache } from './release-cache.js'
 import { type Transaction, transact } from './transaction.js'
 import type {
   BackupDocument,
@@ -197,6 +197,8 @@ export class Registry {
   readonly #uploadTimeoutMs: number
   readonly #cache: ReleaseCache
   readonly #blobCache: BlobCache
+  /** Package records as read (shared, never changed): read paths only. */
+  readonly #records: VersionedCache<PackageRecord>
 
   constructor(readonly options: RegistryOptions) {
     this.#store = options.store
@@ -206,6 +208,7 @@ export class Registry {
     this.#maxRetries = options.maxRetries ?? 16
     this.#uploadTimeoutMs = options.uploadTimeoutMs ?? 60 * 60 * 1000
     this.#cache = new ReleaseCache(options.cacheEntries ?? 10_000)
+    this.#records = new VersionedCache(options.cacheEntries ?? 10_000)
     this.#blobCache = new BlobCache(options.blobCacheBytes ?? 16 * 1024 * 1024)
     this.channels = {
       list: (pkg) => this.#listChannels(pkg),
@@ -490,7 +493,7 @@ export class Registry {
     const manKey = keys.man(name, release, format)
     const head = record.heads?.[format]
     if (head !== undefined && head.manifest.release === release) {
-      const { manifest } = head
+      const manifest = copyManifest(head.manifest) // the record may be shared by the record cache
       const location = { digest: manifest.content.digest, ociDigest: head.ociDigest, size: head.size, object: head.object }
       return { name, pkg: record, version, manKey, manifest, location }
     }
@@ -1038,10 +1041,17 @@ export class Registry {
     return (await this.#readPackage(name)).record
   }
 
+  /** The package record for a read path: possibly shared with the record cache, so never to be changed. */
   async #readPackage(name: PackageName): Promise<{ record: PackageRecord; version: string }> {
-    const entry = await this.#store.get(keys.pkg(name))
+    const key = keys.pkg(name)
+    const entry = await this.#store.get(key)
     if (entry === undefined) throw notFound({ package: name.full })
-    return { record: this.#decodePackage(entry, name), version: entry.version }
+    let record = this.#records.get(key, entry.version)
+    if (record === undefined) {
+      record = this.#decodePackage(entry, name)
+      this.#records.set(key, entry.version, record)
+    }
+    return { record, version: entry.version }
   }
 
   #decodePackage(entry: KvEntry, name: PackageName): PackageRecord {
