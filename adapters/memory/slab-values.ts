@@ -51,10 +51,10 @@ export class SlabValues {
   #slabs: (Slab | undefined)[] = []
   #freeSlabs: number[] = []
   #current = -1
-  // Per slot: slab id (-1: free slot), offset, length, version.
+  // Per slot: slab id (-1: free slot), offset, length, version (a counter: exact in a double up to 2^53).
   #slab = new Int32Array(1024).fill(-1)
   #offset = new Int32Array(1024)
-  #length = new Int32Array(1024)
+  #length = new Float64Array(1024) // a value of its own slab may exceed 2 GiB
   #version = new Float64Array(1024)
   #freeSlots: number[] = []
   #nextSlot = 0
@@ -114,7 +114,7 @@ export class SlabValues {
     const offset = new Int32Array(n)
     offset.set(this.#offset)
     this.#offset = offset
-    const length = new Int32Array(n)
+    const length = new Float64Array(n)
     length.set(this.#length)
     this.#length = length
     const version = new Float64Array(n)
