@@ -33,6 +33,20 @@ const RATIO_GRACE_BYTES = 1024 * 1024
 const FEED_BYTES = 64 * 1024
 
 /**
+ * Pieces handed to zlib and not finished yet (at most 4 × {@link FEED_BYTES}). zlib inflates on the
+ * thread pool, one write at a time; with the next piece already queued it goes straight on to it
+ * instead of idling while the main thread hashes and hands on the previous one.
+ */
+const PIECES_AHEAD = 4
+
+/**
+ * zlib's output buffer. At the end of every inflate call zlib copies up to 32 KiB of output into
+ * its window, and every call is a thread-pool round trip: 256 KiB outputs take about a fifth less
+ * CPU than 64 KiB ones (1.2 s against 1.5 s for a 200 MiB tar).
+ */
+const OUTPUT_BYTES = 256 * 1024
+
+/**
  * Streams a blob through validation and digesting in one pass.
  *
  * Iterate `chunks` to the end (for instance by handing it to `BlobStore.write`): it yields the
@@ -97,11 +111,19 @@ async function* run(
   const tarHash = sha256()
   let size = 0 // gzip bytes received
   let fed = 0 // gzip bytes handed to zlib
+  let consumed = 0 // gzip bytes zlib has finished with (their write callback fired)
   let uncompressed = 0
   let entries = 0
   let lastEntry: string | undefined
   const symlinks = new Set<string>()
   const linkPrefixes: { prefix: string; entry: string }[] = []
+  // The ratio is checked as if each piece were written only once zlib is done with the previous
+  // one: output is held against the gzip bytes up to the end of the piece it came from, whatever
+  // was written ahead. `writing`: the end (in `fed` terms) of each written piece not finished yet.
+  // `finishedOut`: pieces zlib finished while output of theirs still sat in its readable buffer
+  // (paused for tar-stream), with the output total at which their output ends.
+  const writing: number[] = []
+  const finishedOut: { out: number; fed: number }[] = []
 
   // Read through `failed()` inside the generator: TypeScript cannot see the callbacks set it.
   let failure: { error: unknown } | undefined
@@ -112,7 +134,7 @@ async function* run(
     for (const w of wakers) w()
     wakers.clear()
   }
-  const gunzip = createGunzip({ chunkSize: 64 * 1024 })
+  const gunzip = createGunzip({ chunkSize: OUTPUT_BYTES })
   // Old (v7) headers have no magic; the checksum still guards against non-tar bytes.
   const extract = tarExtract({ allowUnknownFormat: true } as Parameters<typeof tarExtract>[0])
 
@@ -130,12 +152,18 @@ async function* run(
     if (uncompressed > max.maxUncompressedBytes) {
       return fail(rejection('uncompressed-too-large', `archive expands past ${max.maxUncompressedBytes} bytes`, { limit: max.maxUncompressedBytes }))
     }
-    if (uncompressed > RATIO_GRACE_BYTES && uncompressed > fed * max.maxRatio) {
+    while (finishedOut.length > 0 && finishedOut[0]!.out < uncompressed) finishedOut.shift()
+    const source = finishedOut[0]?.fed ?? writing[0] ?? fed
+    if (uncompressed > RATIO_GRACE_BYTES && uncompressed > source * max.maxRatio) {
       return fail(rejection('ratio-exceeded', `archive expands more than ${max.maxRatio} times`, { limit: max.maxRatio }))
     }
-    tarHash.update(chunk)
+    // Hashed once this event is over: zlib, called back here, has by then already started
+    // inflating the next output on the thread pool, so the hash runs beside it rather than
+    // before it. Microtasks run in order: the hash still sees the chunks in order.
+    queueMicrotask(() => tarHash.update(chunk))
     // Back-pressure: while tar-stream is busy, zlib's output buffer fills and zlib stops
-    // acknowledging writes, which stops us pulling from `source`.
+    // acknowledging writes, which stops us pulling from `source`. (tar-stream works through each
+    // output within the same tick, so zlib is resumed before its next output is ready.)
     if (!extract.write(chunk)) {
       gunzip.pause()
       extract.once('drain', () => gunzip.resume())
@@ -191,15 +219,24 @@ async function* run(
     }
   })
 
-  /** Resolves once zlib has taken `piece` (or the blob was rejected). */
-  const feed = (piece: Uint8Array) =>
+  /** Hands `piece` to zlib without waiting. */
+  const feed = (piece: Uint8Array) => {
+    fed += piece.byteLength
+    const end = fed
+    writing.push(end)
+    gunzip.write(piece, () => {
+      writing.shift()
+      consumed = end
+      // Output of this piece still buffered (zlib paused): it ends where the buffer ends.
+      if (gunzip.readableLength > 0) finishedOut.push({ out: uncompressed + gunzip.readableLength, fed: end })
+      wake()
+    })
+  }
+  /** Resolves at zlib's next step (a piece consumed, the archive finished, or the blob rejected). */
+  const progress = () =>
     new Promise<void>((resolve) => {
-      const done = () => {
-        wakers.delete(done)
-        resolve()
-      }
-      wakers.add(done)
-      gunzip.write(piece, done)
+      if (failure || finished) resolve()
+      else wakers.add(resolve)
     })
   const settled = () =>
     new Promise<void>((resolve) => {
@@ -208,6 +245,8 @@ async function* run(
     })
 
   let complete = false
+  // Chunks read and handed to zlib, each with the `fed` total at its end, not yet passed on.
+  const held: { chunk: Uint8Array; end: number }[] = []
   try {
     for await (const chunk of source) {
       if (chunk.byteLength === 0) continue
@@ -216,20 +255,28 @@ async function* run(
         fail(rejection('too-large', `blob is larger than ${max.maxCompressedBytes} bytes`, { limit: max.maxCompressedBytes }))
         break
       }
-      gzipHash.update(chunk)
-      for (let offset = 0; offset < chunk.byteLength && !failure; offset += FEED_BYTES) {
+      for (let offset = 0; offset < chunk.byteLength; offset += FEED_BYTES) {
+        while (!failure && writing.length >= PIECES_AHEAD) await progress()
+        if (failure) break
         const piece = chunk.subarray(offset, offset + FEED_BYTES)
-        fed += piece.byteLength
-        await feed(piece)
+        feed(piece)
+        // Hashed while zlib inflates it.
+        gzipHash.update(piece)
       }
       if (failure) break
-      yield chunk
+      held.push({ chunk, end: fed })
+      // A chunk is passed on once zlib has taken all of it, and so once its output was checked.
+      while (held.length > 0 && held[0]!.end <= consumed) yield held.shift()!.chunk
     }
     if (!failure) {
       if (size === 0) fail(rejection('not-gzip', 'blob is empty'))
       else {
         gunzip.end()
-        await settled()
+        while (!failure && held.length > 0) {
+          if (held[0]!.end <= consumed) yield held.shift()!.chunk
+          else await progress()
+        }
+        if (!failure) await settled()
       }
     }
     if (failure) throw failure.error
