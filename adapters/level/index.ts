@@ -233,13 +233,15 @@ export function levelStore(options: LevelStoreOptions): LevelKvStore {
     return opening
   }
 
-  // Encoded keys of version checks: read synchronously, so one buffer serves every check.
+  // Keys of synchronous reads are encoded into one buffer: each is used before the next is encoded.
   let scratch = new Uint8Array(1024)
+  const scratchKey = (key: string): Uint8Array => {
+    if (key.length * 3 > scratch.byteLength) scratch = new Uint8Array(key.length * 3)
+    return scratch.subarray(0, encoder.encodeInto(key, scratch).written)
+  }
   /** Current version of `key` as LevelDB has it (synchronous: see {@link writeGroup}). */
   const storedVersion = (level: Db, key: string): string | null => {
-    if (key.length * 3 > scratch.byteLength) scratch = new Uint8Array(key.length * 3)
-    const { written } = encoder.encodeInto(key, scratch)
-    const stored = level.getSync(scratch.subarray(0, written))
+    const stored = level.getSync(scratchKey(key))
     return stored === undefined ? null : String(readCounter(stored))
   }
 
@@ -341,7 +343,7 @@ export function levelStore(options: LevelStoreOptions): LevelKvStore {
       const level = await use()
       let stored: Uint8Array | undefined
       try {
-        stored = syncReads ? level.getSync(encoder.encode(key)) : await level.get(encoder.encode(key))
+        stored = syncReads ? level.getSync(scratchKey(key)) : await level.get(encoder.encode(key))
       } catch (e) {
         throw fail(e)
       }
@@ -357,7 +359,7 @@ export function levelStore(options: LevelStoreOptions): LevelKvStore {
         // (only this process writes: the LOCK is exclusive).
         stored =
           syncReads && !batchInFlight
-            ? keys.map((key) => level.getSync(encoder.encode(key)))
+            ? keys.map((key) => level.getSync(scratchKey(key)))
             : await level.getMany(keys.map((key) => encoder.encode(key)))
       } catch (e) {
         throw fail(e)
