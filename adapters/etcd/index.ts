@@ -98,6 +98,9 @@ const ABORTED = 'aborted'
 /** A valid mod revision: a positive decimal int64. Anything else can never match a stored key. */
 const isRevision = (v: string) => /^[1-9][0-9]{0,18}$/.test(v)
 
+/** Read calls a store keeps in flight at once; more concurrent reads are batched into the next call. */
+const MAX_READ_CALLS = 2
+
 /** The smallest key greater than every key starting with `prefix` (etcd's prefix range end). */
 function rangeEnd(prefix: Buffer): Buffer {
   const end = Buffer.from(prefix)
@@ -178,25 +181,68 @@ export function etcdStore(options: EtcdStoreOptions = {}): KvStore {
     version: kvs.mod_revision,
   })
 
-  const getMany = async (keys: readonly string[]): Promise<(KvEntry | undefined)[]> => {
-    for (const key of keys) assertKey(key, capabilities)
-    const t = kv()
-    if (keys.length === 0) return []
+  /** Reads at most maxTxnOps keys in one call: one range, or ranges inside one Txn (one revision). */
+  const readOnce = async (keys: readonly string[]): Promise<(KvEntry | undefined)[]> => {
     if (keys.length === 1) {
-      const res = await call(() => t.range({ key: full(keys[0]!) }))
+      const res = await call((t) => t.range({ key: full(keys[0]!) }))
       const found = res.kvs[0]
       return [found && entry(found)]
     }
-    // Several keys: ranges inside one Txn read one revision, one round trip per maxTxnOps keys.
-    const out: (KvEntry | undefined)[] = []
-    for (let i = 0; i < keys.length; i += maxTxnOps) {
-      const slice = keys.slice(i, i + maxTxnOps)
-      const res = await call(() => t.txn({ success: slice.map((key) => ({ request_range: { key: full(key) } })) }))
-      for (const r of res.responses) {
-        const found = r.response_range.kvs[0]
-        out.push(found && entry(found))
+    const res = await call((t) => t.txn({ success: keys.map((key) => ({ request_range: { key: full(key) } })) }))
+    return res.responses.map((r) => {
+      const found = r.response_range.kvs[0]
+      return found && entry(found)
+    })
+  }
+
+  // Concurrent reads share round trips: while MAX_READ_CALLS read calls are in flight, further
+  // reads wait and then go together, as ranges of one Txn (the way group commit batches writes).
+  // A gRPC call costs the client far more CPU than a range inside it. A read that waited still
+  // starts after it was issued, so it sees every commit acknowledged before it.
+  let readsInFlight = 0
+  const waiting: { keys: readonly string[]; resolve: (e: (KvEntry | undefined)[]) => void; reject: (e: unknown) => void }[] = []
+  const startReads = () => {
+    while (readsInFlight < MAX_READ_CALLS && waiting.length > 0) {
+      const batch = [waiting.shift()!]
+      let count = batch[0]!.keys.length
+      while (waiting.length > 0 && count + waiting[0]!.keys.length <= maxTxnOps) {
+        count += waiting[0]!.keys.length
+        batch.push(waiting.shift()!)
       }
+      readsInFlight++
+      readOnce(batch.flatMap((w) => w.keys))
+        .then(
+          (entries) => {
+            let at = 0
+            for (const w of batch) {
+              w.resolve(entries.slice(at, at + w.keys.length))
+              at += w.keys.length
+            }
+          },
+          (error: unknown) => {
+            for (const w of batch) w.reject(error)
+          },
+        )
+        .finally(() => {
+          readsInFlight--
+          startReads()
+        })
     }
+  }
+
+  const getMany = async (keys: readonly string[]): Promise<(KvEntry | undefined)[]> => {
+    for (const key of keys) assertKey(key, capabilities)
+    kv()
+    if (keys.length === 0) return []
+    if (keys.length <= maxTxnOps) {
+      return new Promise((resolve, reject) => {
+        waiting.push({ keys, resolve, reject })
+        startReads()
+      })
+    }
+    // More keys than one Txn may range: one round trip per maxTxnOps keys (not one revision).
+    const out: (KvEntry | undefined)[] = []
+    for (let i = 0; i < keys.length; i += maxTxnOps) out.push(...(await readOnce(keys.slice(i, i + maxTxnOps))))
     return out
   }
 

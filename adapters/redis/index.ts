@@ -24,7 +24,7 @@ import { ApprError } from '../../src/errors/index.js'
 import type { KvCapabilities, KvCommit, KvCommitResult, KvEntry, KvListOptions, KvStore } from '../../src/storage/kv.js'
 import { assertCommit, assertKey, backendError, closedError, compareKeys, copyBytes } from '../../src/storage/util.js'
 import { fencedError, settleCommit, sleep } from '../_shared/settle.js'
-import { COMMIT, FENCE, GET, LIST } from './scripts.js'
+import { COMMIT, FENCE, LIST } from './scripts.js'
 
 /** Options of {@link redisStore}. */
 export interface RedisStoreOptions {
@@ -64,7 +64,6 @@ const sha1 = (text: string) => createHash('sha1').update(text).digest('hex')
 const scripts = {
   commit: { lua: COMMIT, sha: sha1(COMMIT) },
   fence: { lua: FENCE, sha: sha1(FENCE) },
-  get: { lua: GET, sha: sha1(GET) },
   list: { lua: LIST, sha: sha1(LIST) },
 } as const
 type Script = (typeof scripts)[keyof typeof scripts]
@@ -83,6 +82,16 @@ async function run(client: Client, script: Script, keys: readonly string[], args
 const isReplyError = (e: unknown): boolean => e instanceof Error && e.name === 'ReplyError'
 
 const text = (b: unknown): string => (Buffer.isBuffer(b) ? b.toString('utf8') : String(b))
+
+/** Keys per HMGET of a getMany (larger reads send several inside one MULTI). */
+const HMGET_SLICE = 4096
+
+/** An entry from its stored `<version>:<value>` bytes (the value copied: callers never alias ioredis's buffers). */
+function versioned(key: string, stored: Buffer): KvEntry {
+  const colon = stored.indexOf(0x3a)
+  if (colon <= 0) throw new ApprError('internal-error', 'a redis value lacks its version (written by another layout?)', { details: { key } })
+  return { key, value: copyBytes(stored.subarray(colon + 1)), version: stored.toString('latin1', 0, colon) }
+}
 
 /**
  * Creates a {@link KvStore} on Redis. Nothing connects until the first call.
@@ -107,7 +116,7 @@ export function redisStore(options: RedisStoreOptions = {}): KvStore {
 
   const tag = `{${prefix}}`
   const idx = `${tag}:idx`
-  const val = `${tag}:val`
+  const val = `${tag}:kv`
   const ver = `${tag}:ver`
   const seq = `${tag}:seq`
   const markerKey = (id: string) => `${tag}:txn:${id}`
@@ -137,11 +146,21 @@ export function redisStore(options: RedisStoreOptions = {}): KvStore {
       connection()
       return []
     }
-    const [values, versions] = (await read((c) => run(c, scripts.get, [val, ver], keys))) as [(Buffer | null)[], (Buffer | null)[]]
+    // One HMGET is one snapshot; a huge read is sliced into HMGETs inside one MULTI (still one snapshot).
+    const values = await read(async (c) => {
+      if (keys.length <= HMGET_SLICE) return c.hmgetBuffer(val, ...keys)
+      const multi = c.multi()
+      for (let i = 0; i < keys.length; i += HMGET_SLICE) multi.hmgetBuffer(val, ...keys.slice(i, i + HMGET_SLICE))
+      const replies = await multi.exec()
+      if (!replies) throw new Error('redis MULTI aborted')
+      return replies.flatMap(([error, reply]) => {
+        if (error) throw error
+        return reply as (Buffer | null)[]
+      })
+    })
     return keys.map((key, i) => {
-      const value = values[i]
-      const version = versions[i]
-      return value && version ? { key, value: copyBytes(value), version: text(version) } : undefined
+      const stored = values[i]
+      return stored ? versioned(key, stored) : undefined
     })
   }
 
@@ -178,16 +197,11 @@ export function redisStore(options: RedisStoreOptions = {}): KvStore {
         return []
       }
       const lower = after !== undefined && compareKeys(after, keyPrefix) >= 0 ? `(${after}` : `[${keyPrefix}`
-      const [keys, values, versions] = (await read((c) => run(c, scripts.list, [idx, val, ver], [keyPrefix, lower, String(Math.floor(max))]))) as [
-        Buffer[],
-        (Buffer | null)[],
-        (Buffer | null)[],
-      ]
+      const [keys, values] = (await read((c) => run(c, scripts.list, [idx, val], [keyPrefix, lower, String(Math.floor(max))]))) as [Buffer[], (Buffer | null)[]]
       const out: KvEntry[] = []
       keys.forEach((k, i) => {
-        const value = values[i]
-        const version = versions[i]
-        if (value && version) out.push({ key: text(k), value: copyBytes(value), version: text(version) })
+        const stored = values[i]
+        if (stored) out.push(versioned(text(k), stored))
       })
       return out
     },

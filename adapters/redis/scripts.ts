@@ -3,8 +3,10 @@
  * carries the store's hash tag, so a Redis Cluster runs them on one slot.
  *
  * Layout (for prefix `appr`): `{appr}:idx` sorted set of every key (all scores 0, ordered by
- * bytes), `{appr}:val` hash key → value, `{appr}:ver` hash key → version, `{appr}:seq` version
- * counter, `{appr}:txn:<id>` idempotency markers with a TTL.
+ * bytes), `{appr}:kv` hash key → `<version>:<value bytes>` (so one plain `HMGET` reads values
+ * with their versions, atomically, without a script), `{appr}:ver` hash key → version (what the
+ * commit script checks, without copying values), `{appr}:seq` version counter,
+ * `{appr}:txn:<id>` idempotency markers with a TTL.
  * @module
  */
 
@@ -61,7 +63,7 @@ if nputs > 0 then version = redis.call('INCR', KEYS[4]) end
 for _ = 1, nputs do
   local key, value = ARGV[i], ARGV[i + 1]
   i = i + 2
-  redis.call('HSET', KEYS[2], key, value)
+  redis.call('HSET', KEYS[2], key, version .. ':' .. value)
   redis.call('HSET', KEYS[3], key, version)
   redis.call('ZADD', KEYS[1], 0, key)
 end
@@ -91,21 +93,15 @@ redis.call('SET', KEYS[1], 'x', 'EX', tonumber(ARGV[1]))
 return 'x'
 `
 
-/** getMany. KEYS: val, ver. ARGV: keys. Returns `{values, versions}` from one snapshot. */
-export const GET = `${hmget}
-if #ARGV == 0 then return {{}, {}} end
-return {hmget(KEYS[1], ARGV, 1, #ARGV), hmget(KEYS[2], ARGV, 1, #ARGV)}
-`
-
 /**
- * list. KEYS: idx, val, ver. ARGV: prefix, lower bound (`[prefix` or `(after`), limit.
- * Returns `{keys, values, versions}` from one snapshot. The upper bound is the prefix followed
+ * list. KEYS: idx, kv. ARGV: prefix, lower bound (`[prefix` or `(after`), limit.
+ * Returns `{keys, versioned values}` from one snapshot. The upper bound is the prefix followed
  * by byte 0xFF, which never occurs in UTF-8, so every key with the prefix is below it.
  */
 export const LIST = `${hmget}
 local hi = '+'
 if ARGV[1] ~= '' then hi = '[' .. ARGV[1] .. '\\255' end
 local keys = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[2], hi, 'LIMIT', 0, tonumber(ARGV[3]))
-if #keys == 0 then return {{}, {}, {}} end
-return {keys, hmget(KEYS[2], keys, 1, #keys), hmget(KEYS[3], keys, 1, #keys)}
+if #keys == 0 then return {{}, {}} end
+return {keys, hmget(KEYS[2], keys, 1, #keys)}
 `

@@ -11,7 +11,8 @@ import { rawOps } from '../lib/raw.js'
 import { interleave, newSamples, pairedRatio, type Samples, type Summary, summarize } from '../lib/stats.js'
 import { chartBlob } from '../lib/tarball.js'
 
-export type OpName = 'push' | 'pull' | 'show' | 'list' | 'channel-add'
+/** `pull-cold`: pull through a second Registry on the same store with its caches off (no blob bytes, no manifests kept in memory). */
+export type OpName = 'push' | 'pull' | 'pull-cold' | 'show' | 'list' | 'channel-add'
 
 /** One line of results: the registry and the raw baseline for one operation in one setting. */
 export interface OpRow {
@@ -78,6 +79,7 @@ const range = (from: number, to: number) => Array.from({ length: Math.max(0, to 
 export async function opsSection(backend: Backend, options: OpsOptions): Promise<OpRow[]> {
   const counted = countingStore(await backend.store())
   const registry = new Registry({ store: counted.store })
+  const cold = new Registry({ store: counted.store, ownsStore: false, cacheEntries: 0, blobCacheBytes: 0 })
   const raw = await backend.raw()
   const rows: OpRow[] = []
   const blobs = new Map<number, Uint8Array>()
@@ -99,8 +101,8 @@ export async function opsSection(backend: Backend, options: OpsOptions): Promise
     await registry.push({ package: packageName(i), release: '1.0.0', format: 'helm', blob: blobs.get(i)! })
     registryPushes++
   }
-  const registryPull = async (i: number) => {
-    const pulled = await registry.pull(packageName(i), { release: 'default', format: 'helm' })
+  const registryPull = async (i: number, through = registry) => {
+    const pulled = await through.pull(packageName(i), { release: 'default', format: 'helm' })
     let n = 0
     for await (const chunk of pulled.stream) n += chunk.byteLength
     if (n !== pulled.size) throw new Error(`pulled ${n} bytes, expected ${pulled.size}`)
@@ -160,6 +162,7 @@ export async function opsSection(backend: Backend, options: OpsOptions): Promise
     const reads = picks(seed, options.opsPerPhase, next)
     await phase('show', size, 1, reads, (i) => registry.show(packageName(i), { release: 'default', format: 'helm' }), (i) => ops.show(i))
     await phase('pull', size, 1, reads, registryPull, (i) => ops.pull(i))
+    await phase('pull-cold', size, 1, reads, (i) => registryPull(i, cold), (i) => ops.pull(i))
     await phase('list', size, 1, picks(seed + 1, Math.ceil(options.opsPerPhase / 10), next), (i) => registry.list({ after: packageName(i), limit: options.listLimit }), (i) =>
       ops.list(i, options.listLimit),
     )
@@ -175,7 +178,7 @@ export async function opsSection(backend: Backend, options: OpsOptions): Promise
         await phase('push', size, clients, pushes, registryPush, (i) => ops.push(i, blobs.get(i)!))
         next += options.concurrencyPushes
         count += options.concurrencyPushes
-        await phase('pull', size, clients, picks(seed + 10 + clients, options.opsPerPhase, next), registryPull, (i) => ops.pull(i))
+        await phase('pull', size, clients, picks(seed + 10 + clients, options.opsPerPhase, next), (i) => registryPull(i), (i) => ops.pull(i))
       }
       const remote = backend.remote
       if (remote && options.processes > 0) {

@@ -36,7 +36,7 @@ export async function* blobChunks(input: BlobInput): AsyncGenerator<Uint8Array> 
   for await (const chunk of input as AsyncIterable<Uint8Array>) yield check(chunk)
 }
 
-/** Reads a whole stream into one Uint8Array (backup only: everything else streams). */
+/** Reads a whole stream into one Uint8Array (backup, and small blobs for the blob cache: everything else streams). */
 export async function collectBytes(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = []
   let size = 0

@@ -7,6 +7,7 @@ import { z } from 'zod'
 import { ApprError, type ErrorDetails } from '../errors/index.js'
 import { ChannelSchema, ManifestSchema } from '../model/schemas.js'
 import type { PackageName } from '../model/package-name.js'
+import type { Manifest } from '../model/types.js'
 
 /** Key builders. Package segments are lowercase; releases, formats and channels are validated before use. */
 export const keys = {
@@ -24,6 +25,23 @@ export const keys = {
 }
 
 /**
+ * A copy of one manifest kept inside its package record, with where its blob's bytes are, so
+ * that show and pull of the default release read one record instead of three.
+ */
+export const HeadSchema = z.object({
+  manifest: ManifestSchema,
+  /**
+   * The blob record's fields a pull needs, stable while this package references the digest (the
+   * first upload of a digest fixes them: another gzip of the same tar shares its record).
+   */
+  ociDigest: z.string(),
+  size: z.number().int().nonnegative(),
+  object: z.string(),
+})
+/** A head as the registry uses it (the model's read-only manifest). */
+export type Head = Omit<z.infer<typeof HeadSchema>, 'manifest'> & { manifest: Manifest }
+
+/**
  * `pkg/<ns>/<name>`: the per-package serialisation point. Every mutation of a package reads and
  * rewrites it, so two mutations of one package never both pass their checks.
  */
@@ -34,8 +52,15 @@ export const PackageRecordSchema = z.object({
   releases: z.record(z.string(), z.record(z.string(), z.string())),
   /** channel name → its current release. */
   channels: z.record(z.string(), z.string()),
+  /**
+   * format → a copy of the manifest of its default release (absent in records written before
+   * heads existed, or when the manifest is large). Invariant: every head is exactly the stored
+   * manifest `man/<pkg>/<head.manifest.release>/<format>`; every commit writing or deleting a
+   * manifest rewrites this record, so it keeps the copy true (see Registry#setHead).
+   */
+  heads: z.record(z.string(), HeadSchema).optional(),
 })
-export type PackageRecord = z.infer<typeof PackageRecordSchema>
+export type PackageRecord = Omit<z.infer<typeof PackageRecordSchema>, 'heads'> & { heads?: Record<string, Head> | undefined }
 
 /** `blob/<digest>`: one per distinct content, shared by every manifest naming it. */
 export const BlobRecordSchema = z.object({
@@ -110,11 +135,28 @@ function isStringMap(v: unknown): v is Record<string, string> {
 }
 
 function fastPackage(v: unknown): PackageRecord | undefined {
-  if (!isObject(v) || !hasKeys(v, 4)) return undefined
+  if (!isObject(v) || !hasKeys(v, 'heads' in v ? 5 : 4)) return undefined
   const { name, created_at, releases, channels } = v
   if (!isString(name) || !isString(created_at) || !isObject(releases) || !isStringMap(channels)) return undefined
   for (const release in releases) if (release === '__proto__' || !isStringMap(releases[release])) return undefined
-  return { name, created_at, releases: releases as PackageRecord['releases'], channels }
+  if (!('heads' in v)) return { name, created_at, releases: releases as PackageRecord['releases'], channels }
+  const heads = fastHeads(v.heads)
+  return heads && { name, created_at, releases: releases as PackageRecord['releases'], channels, heads }
+}
+
+function fastHeads(v: unknown): Record<string, Head> | undefined {
+  if (!isObject(v)) return undefined
+  const out: Record<string, Head> = {}
+  for (const format in v) {
+    const head = v[format]
+    if (format === '__proto__' || !isObject(head) || !hasKeys(head, 4) || !isString(head.ociDigest) || !isString(head.object)) return undefined
+    const { size } = head
+    if (!Number.isSafeInteger(size) || (size as number) < 0) return undefined
+    const manifest = fastManifest(head.manifest)
+    if (manifest === undefined) return undefined
+    out[format] = { manifest, ociDigest: head.ociDigest, size: size as number, object: head.object }
+  }
+  return out
 }
 
 function fastStrings(v: unknown, max: number): string[] | undefined {

@@ -13,18 +13,21 @@ import type { KvEntry, KvPut, KvStore } from '../storage/kv.js'
 import { listAll } from '../storage/util.js'
 import { blobChunks, collectBytes, decodeBase64 } from './blob-input.js'
 import {
+  type BlobRecord,
   BlobRecordType,
   ChannelRecordType,
   decode,
   encode,
   keys,
+  type Head,
   ManifestRecordType,
   ObjectRecordType,
   PackageBlobType,
   type PackageRecord,
   PackageRecordType,
 } from './records.js'
-import { ReleaseCache } from './release-cache.js'
+import { BlobCache } from './blob-cache.js'
+import { type BlobLocation, copyManifest, ReleaseCache, VersionedCache } from './release-cache.js'
 import { type Transaction, transact } from './transaction.js'
 import type {
   BackupDocument,
@@ -72,6 +75,8 @@ interface Resolved {
   readonly manifest: Manifest
   /** For pull, read with the manifest: the blob records of the digest the package record names. */
   readonly blobEntries?: { readonly digest: string; readonly entries: readonly (KvEntry | undefined)[] }
+  /** Where the blob is, when the package record's head said so. */
+  readonly location?: BlobLocation
 }
 
 interface Upload {
@@ -98,6 +103,29 @@ interface StoreReleaseInput extends ReleaseInput {
 }
 
 const DIGEST = /^[a-f0-9]{64}$/
+
+/** A head bigger than this (large metadata) is not copied into its package record, which every call reads. */
+const MAX_HEAD_BYTES = 4096
+
+/**
+ * Keeps `record.heads[format]` true after the releases of `format` changed: `candidate` (the
+ * manifest just written, or the new default's after a delete) becomes the head when it is the
+ * default release of the format; a head that is no longer the default, or whose manifest was
+ * replaced by something not copied, is dropped. Never leaves a head that differs from its stored manifest.
+ */
+function updateHead(record: PackageRecord, format: string, candidate: Head | undefined): void {
+  const withFormat = Object.keys(record.releases).filter((r) => format in record.releases[r]!)
+  const wanted = withFormat.length === 0 ? undefined : resolveQuery(undefined, withFormat)
+  const heads = { ...record.heads }
+  const current = heads[format]
+  if (candidate && candidate.manifest.release === wanted && encode(candidate).byteLength <= MAX_HEAD_BYTES) {
+    heads[format] = candidate
+  } else if (current && (current.manifest.release !== wanted || current.manifest.release === candidate?.manifest.release)) {
+    delete heads[format]
+  }
+  if (Object.keys(heads).length > 0) record.heads = heads
+  else delete record.heads
+}
 
 const notFound = (details: ErrorDetails, what = 'package'): ApprError =>
   new ApprError('package-not-found', `${what} not found: ${Object.values(details).join(' ')}`, { details })
@@ -128,6 +156,13 @@ function jsonMetadata(value: unknown): unknown {
   } catch (cause) {
     throw new ApprError('invalid-parameters', 'metadata must be JSON', { cause })
   }
+}
+
+/** The default release of `format` once `release` is gone, with its digest. */
+function nextDefault(record: PackageRecord, release: string, format: string): { release: string; digest: string } | undefined {
+  const rest = Object.keys(record.releases).filter((r) => r !== release && format in record.releases[r]!)
+  const next = rest.length === 0 ? undefined : resolveQuery(undefined, rest)
+  return next === undefined ? undefined : { release: next, digest: record.releases[next]![format]! }
 }
 
 function channelsOf(pkg: PackageRecord, release: string): string[] {
@@ -162,6 +197,9 @@ export class Registry {
   readonly #maxRetries: number
   readonly #uploadTimeoutMs: number
   readonly #cache: ReleaseCache
+  readonly #blobCache: BlobCache
+  /** Package records as read (shared, never changed): read paths only. */
+  readonly #records: VersionedCache<PackageRecord>
 
   constructor(readonly options: RegistryOptions) {
     this.#store = options.store
@@ -171,6 +209,8 @@ export class Registry {
     this.#maxRetries = options.maxRetries ?? 16
     this.#uploadTimeoutMs = options.uploadTimeoutMs ?? 60 * 60 * 1000
     this.#cache = new ReleaseCache(options.cacheEntries ?? 10_000)
+    this.#records = new VersionedCache(options.cacheEntries ?? 10_000)
+    this.#blobCache = new BlobCache(options.blobCacheBytes ?? 16 * 1024 * 1024)
     this.channels = {
       list: (pkg) => this.#listChannels(pkg),
       show: (pkg, channel) => this.#showChannel(pkg, channel),
@@ -196,7 +236,11 @@ export class Registry {
     const format = parseFormat(input.format ?? DEFAULT_FORMAT)
     const base = { name, release, format, metadata: jsonMetadata(input.metadata), force: input.force === true }
     const inline = this.#inlineUpload(input.blob)
-    if (inline) return (await this.#record(base, inline)).manifest
+    if (inline) {
+      const { manifest } = await this.#record(base, inline.upload)
+      this.#blobCache.set(manifest.content.digest, inline.bytes)
+      return manifest
+    }
     return this.#storeRelease({ ...base, source: blobChunks(input.blob) })
   }
 
@@ -205,14 +249,14 @@ export class Registry {
    * commit that records the release: push is then one read and one commit, and a rejected or
    * conflicting push has written nothing. `undefined` → the streaming path.
    */
-  #inlineUpload(blob: PushInput['blob']): Upload | undefined {
+  #inlineUpload(blob: PushInput['blob']): { upload: Upload; bytes: Uint8Array } | undefined {
     if (this.#kvBlobs === undefined || !(blob instanceof Uint8Array) || blob.byteLength > QUICK_BYTES) return undefined
     const bytes = blob.slice() // the caller may reuse its buffer meanwhile
     const facts = quickFacts(bytes, this.options.limits)
     if (facts === undefined) return undefined
     const id = crypto.randomUUID()
     const staged = this.#kvBlobs.stage(id, bytes)
-    return staged && { id, facts, staged }
+    return staged && { upload: { id, facts, staged }, bytes }
   }
 
   async #storeRelease(input: StoreReleaseInput): Promise<Manifest> {
@@ -291,10 +335,13 @@ export class Registry {
       }
       tx.put(manKey, encode(manifest))
       pkg.releases[release] = { ...pkg.releases[release], [format]: facts.digest }
-      tx.put(keys.pkg(name), encode(pkg))
       const deltas = new Map([[facts.digest, 1]])
       if (previous) deltas.set(previous.content.digest, (deltas.get(previous.content.digest) ?? 0) - 1)
-      const doomed = await this.#adjustRefs(tx, name, deltas, upload)
+      const stored = new Map<string, BlobRecord>()
+      const doomed = await this.#adjustRefs(tx, name, deltas, upload, stored)
+      const blob = stored.get(facts.digest)
+      updateHead(pkg, format, blob && { manifest, ociDigest: blob.ociDigest, size: blob.size, object: blob.object })
+      tx.put(keys.pkg(name), encode(pkg))
       return { manifest, doomed }
     })
     await this.#deleteObjects(outcome.doomed)
@@ -306,7 +353,7 @@ export class Registry {
    * object becomes the stored bytes of its digest, or (when that digest is already stored) is
    * scheduled for deletion. Returns the object ids to delete once the commit succeeded.
    */
-  async #adjustRefs(tx: Transaction, name: PackageName, deltas: Map<string, number>, upload?: Upload): Promise<string[]> {
+  async #adjustRefs(tx: Transaction, name: PackageName, deltas: Map<string, number>, upload?: Upload, stored?: Map<string, BlobRecord>): Promise<string[]> {
     const digests = [...deltas.keys()]
     const entries = await tx.getMany(digests.flatMap((d) => [keys.blob(d), keys.pblob(name, d)]))
     const doomed: string[] = []
@@ -334,6 +381,7 @@ export class Registry {
         }
       }
       if (blob === undefined) throw new ApprError('internal-error', 'a manifest names a blob that has no record', { details })
+      stored?.set(digest, blob)
       if (delta === 0) return
       const refs = blob.refs + delta
       if (refs > 0) {
@@ -382,14 +430,14 @@ export class Registry {
 
   /** {@link show} plus the blob's bytes, streamed. Same errors. */
   async pull(pkg: string, options: ResolveOptions = {}): Promise<PullResult> {
-    const { name, pkg: record, manifest, version, manKey, blobEntries } = await this.#resolve(pkg, options, true)
+    const { name, pkg: record, manifest, version, manKey, blobEntries, location } = await this.#resolve(pkg, options, true)
     const details = { package: name.full, release: manifest.release }
     // The package record just read names this manifest, so the package references its blob:
-    // where the bytes are is known from an earlier pull under the same record version.
-    const known = this.#cache.blob(manKey, version)
+    // where the bytes are is known from the record's head or an earlier pull under the same record version.
+    const known = location ?? this.#cache.blob(manKey, version)
     let blob: BlobResult
     if (known) {
-      blob = { digest: known.digest, ociDigest: known.ociDigest, size: known.size, stream: await this.#readObject(known.object, details) }
+      blob = { digest: known.digest, ociDigest: known.ociDigest, size: known.size, stream: await this.#blobBytes(known, details) }
     } else {
       const digest = manifest.content.digest
       const { result, object } = await this.#openBlobRecord(name, digest, details, blobEntries?.digest === digest ? blobEntries.entries : undefined)
@@ -401,6 +449,20 @@ export class Registry {
       manifest: { ...manifest, channels: channelsOf(record, manifest.release) },
       filename: `${name.namespace}_${name.name}_${manifest.release}.tar.gz`,
     }
+  }
+
+  /**
+   * The bytes of a blob the caller knows is live: from the blob cache (content never changes
+   * under its digest), else from the BlobStore, remembering small ones.
+   */
+  async #blobBytes(location: BlobLocation, details: ErrorDetails): Promise<AsyncIterable<Uint8Array>> {
+    const cached = this.#blobCache.get(location.digest)
+    if (cached) return blobChunks(cached)
+    const stream = await this.#readObject(location.object, details)
+    if (!this.#blobCache.accepts(location.size)) return stream
+    const bytes = await collectBytes(stream)
+    if (bytes.byteLength === location.size) this.#blobCache.set(location.digest, bytes.slice())
+    return blobChunks(bytes)
   }
 
   /** With `withBlob` (pull), a manifest read from the store comes with its blob records, in one round trip. */
@@ -430,6 +492,12 @@ export class Registry {
       throw notFound({ package: name.full, release, media_type: format })
     }
     const manKey = keys.man(name, release, format)
+    const head = record.heads?.[format]
+    if (head !== undefined && head.manifest.release === release) {
+      const manifest = copyManifest(head.manifest) // the record may be shared by the record cache
+      const location = { digest: manifest.content.digest, ociDigest: head.ociDigest, size: head.size, object: head.object }
+      return { name, pkg: record, version, manKey, manifest, location }
+    }
     let manifest = this.#cache.manifest(manKey, version)
     let blobEntries: Resolved['blobEntries']
     if (manifest === undefined) {
@@ -639,13 +707,24 @@ export class Registry {
       const releaseGoes = Object.keys(record.releases[release]!).length === 1
       // One round trip for everything the helpers below read (they reuse the transaction's reads).
       const channelKeys = releaseGoes ? Object.keys(record.channels).map((c) => keys.chan(name, c)) : []
-      await tx.getMany([keys.blob(digest), keys.pblob(name, digest), ...channelKeys])
+      // When the format's head goes, the next default release's manifest becomes the head: read it in the same round trip.
+      const next = record.heads?.[fmt]?.manifest.release === release ? nextDefault(record, release, fmt) : undefined
+      const nextKeys = next ? [keys.man(name, next.release, fmt), keys.blob(next.digest)] : []
+      const read = await tx.getMany([keys.blob(digest), keys.pblob(name, digest), ...channelKeys, ...nextKeys])
       tx.delete(keys.man(name, release, fmt))
       delete record.releases[release]![fmt]
       if (releaseGoes) {
         delete record.releases[release]
         await this.#dropFromChannels(tx, name, record, release)
       }
+      let candidate: Head | undefined
+      const [manEntry, blobEntry] = read.slice(read.length - nextKeys.length)
+      if (next && manEntry && blobEntry) {
+        const manifest = decode(ManifestRecordType, manEntry.value, { package: name.full, release: next.release, media_type: fmt })
+        const blob = decode(BlobRecordType, blobEntry.value, { package: name.full, digest: next.digest })
+        candidate = { manifest, ociDigest: blob.ociDigest, size: blob.size, object: blob.object }
+      }
+      updateHead(record, fmt, candidate)
       if (Object.keys(record.releases).length === 0) tx.delete(keys.pkg(name))
       else tx.put(keys.pkg(name), encode(record))
       return this.#adjustRefs(tx, name, new Map([[digest, -1]]))
@@ -963,10 +1042,17 @@ export class Registry {
     return (await this.#readPackage(name)).record
   }
 
+  /** The package record for a read path: possibly shared with the record cache, so never to be changed. */
   async #readPackage(name: PackageName): Promise<{ record: PackageRecord; version: string }> {
-    const entry = await this.#store.get(keys.pkg(name))
+    const key = keys.pkg(name)
+    const entry = await this.#store.get(key)
     if (entry === undefined) throw notFound({ package: name.full })
-    return { record: this.#decodePackage(entry, name), version: entry.version }
+    let record = this.#records.get(key, entry.version)
+    if (record === undefined) {
+      record = this.#decodePackage(entry, name)
+      this.#records.set(key, entry.version, record)
+    }
+    return { record, version: entry.version }
   }
 
   #decodePackage(entry: KvEntry, name: PackageName): PackageRecord {

@@ -39,7 +39,7 @@ function copyJson(value: unknown): unknown {
 }
 
 /** A fresh copy of a cached manifest, sharing nothing with the cache. */
-function copyManifest(m: Manifest): Manifest {
+export function copyManifest(m: Manifest): Manifest {
   return {
     package: m.package,
     release: m.release,
@@ -85,5 +85,33 @@ export class ReleaseCache {
   rememberBlob(key: string, version: string, blob: BlobLocation): void {
     const entry = this.#entries.get(key)
     if (entry?.version === version && entry.manifest.content.digest === blob.digest) entry.blob = blob
+  }
+}
+
+/**
+ * Decoded records by key and store version, for read paths only: a hit saves decoding and
+ * validating a record the store returned unchanged (same version: same bytes, see the module
+ * note). What it returns is shared: callers must not change it (transactions decode their own).
+ */
+export class VersionedCache<T> {
+  readonly #entries = new Map<string, { readonly version: string; readonly value: T }>()
+  readonly #max: number
+
+  constructor(max: number) {
+    this.#max = Math.max(0, Math.floor(max))
+  }
+
+  get(key: string, version: string): T | undefined {
+    const entry = this.#entries.get(key)
+    return entry?.version === version ? entry.value : undefined
+  }
+
+  set(key: string, version: string, value: T): void {
+    if (this.#max === 0) return
+    if (!this.#entries.delete(key) && this.#entries.size >= this.#max) {
+      const oldest = this.#entries.keys().next()
+      if (!oldest.done) this.#entries.delete(oldest.value)
+    }
+    this.#entries.set(key, { version, value })
   }
 }

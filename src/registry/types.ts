@@ -50,6 +50,14 @@ export interface RegistryOptions {
    * every call reads fresh, so nothing is served after another writer (any process) replaced it.
    */
   readonly cacheEntries?: number
+  /**
+   * Bytes of small blobs (≤ 256 KiB each) a registry keeps in memory to answer pulls without
+   * reading the BlobStore (default 16 MiB; 0 disables). Filled by pushes of small blobs and by
+   * pulls. A blob's content never changes under its digest, and a pull serves it only after
+   * reading the package record fresh and finding a manifest that names it, so the cache needs no
+   * invalidation, across processes too.
+   */
+  readonly blobCacheBytes?: number
 }
 
 /** Input of {@link Registry.push}. */

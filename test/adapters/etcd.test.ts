@@ -1,7 +1,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { Etcd3 } from 'etcd3'
-import { etcdStore } from 'appr-core/adapters/etcd'
+import { type EtcdKv, etcd3Kv, etcdStore } from 'appr-core/adapters/etcd'
 import { kvContract, rejects } from '../helpers/kv-contract.js'
 import { startEtcd, type TestEtcd } from '../helpers/servers.js'
 
@@ -29,6 +29,42 @@ if (etcd) {
     assert.is.not(raw.kvs[0]?.lease, '0')
     client.close()
     await store.close()
+  })
+
+  test('concurrent reads share calls: each gets its own entries, every acknowledged commit seen', async () => {
+    const client = new Etcd3({ hosts: server.endpoints })
+    const real = etcd3Kv(client, false)
+    let calls = 0
+    const counted: EtcdKv = {
+      ...real,
+      range: (r) => (calls++, real.range(r)),
+      txn: (r) => ((r.compare?.length ?? 0) === 0 && calls++, real.txn(r)),
+    }
+    const store = etcdStore({ kv: counted, prefix: prefix() })
+    const keys = Array.from({ length: 200 }, (_, i) => `k${i}`)
+    for (let i = 0; i < keys.length; i += 100) {
+      await store.commit({ puts: keys.slice(i, i + 100).map((key, j) => ({ key, value: new Uint8Array([i / 100, j]) })) })
+    }
+    calls = 0
+    // 200 single reads and 20 three-key reads at once, duplicates and absent keys among them.
+    const singles = keys.map((key) => store.get(key))
+    const triples = Array.from({ length: 20 }, (_, i) => store.getMany([keys[i]!, 'absent', keys[i]!]))
+    const got = await Promise.all(singles)
+    got.forEach((entry, i) => assert.equal([...entry!.value], [Math.floor(i / 100), i % 100]))
+    for (const [i, triple] of (await Promise.all(triples)).entries()) {
+      assert.is(triple[1], undefined)
+      assert.equal(triple[0], triple[2])
+      assert.ok(triple[0] !== triple[2], 'two results share one entry object')
+      assert.equal(triple[0], got[i])
+    }
+    assert.ok(calls < 20, `220 concurrent reads took ${calls} calls`)
+    // A read issued after a commit was acknowledged sees it, also while other reads are queued.
+    const before = keys.map((key) => store.get(key))
+    await store.commit({ puts: [{ key: 'k0', value: new Uint8Array([9]) }] })
+    assert.equal([...(await store.get('k0'))!.value], [9])
+    await Promise.all(before)
+    await store.close()
+    client.close()
   })
 
   test('an injected etcd3 client is used and not closed by close()', async () => {

@@ -27,6 +27,27 @@ if (redis) {
     await store.close()
   })
 
+  test('values carry their versions: one HMGET reads both, also for reads larger than one slice', async () => {
+    const store = redisStore({ url: server.url, prefix: prefix() })
+    const keys = Array.from({ length: 9000 }, (_, i) => `k${String(i).padStart(5, '0')}`)
+    for (let i = 0; i < keys.length; i += 1000) {
+      // Values containing ':' and binary bytes: the version prefix is split off at the first colon.
+      await store.commit({ puts: keys.slice(i, i + 1000).map((key, j) => ({ key, value: new Uint8Array([58, i / 1000, j % 256, 0, 58]) })) })
+    }
+    const wanted = [...keys, 'absent']
+    const many = await store.getMany(wanted)
+    assert.is(many.length, wanted.length)
+    assert.is(many.at(-1), undefined)
+    for (const i of [0, 999, 1000, 4095, 4096, 8191, 8192, 8999]) {
+      const one = await store.get(keys[i]!)
+      assert.equal(many[i], one)
+      assert.equal([...one!.value], [58, Math.floor(i / 1000), (i % 1000) % 256, 0, 58])
+    }
+    assert.is(new Set(many.slice(0, 1000).map((e) => e!.version)).size, 1)
+    assert.is.not(many[0]!.version, many[1000]!.version)
+    await store.close()
+  })
+
   test('an injected client is used and not quit by close()', async () => {
     const client = new Redis(server.url)
     const store = redisStore({ client, prefix: prefix() })

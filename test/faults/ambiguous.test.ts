@@ -23,7 +23,7 @@ if (redis?.owned) {
   const url = redis.url
   test('redis: a resent commit script finds its marker, reports success and writes nothing twice', async () => {
     const raw = new Redis(url)
-    const keys = ['{r1}:idx', '{r1}:val', '{r1}:ver', '{r1}:seq', '{r1}:txn:abc']
+    const keys = ['{r1}:idx', '{r1}:kv', '{r1}:ver', '{r1}:seq', '{r1}:txn:abc']
     const args = ['60', '1', 'k', '-', '1', 'k', 'v', '0']
     assert.equal(await raw.eval(COMMIT, 5, ...keys, ...args), [1])
     assert.equal(await raw.eval(COMMIT, 5, ...keys, ...args), [3])
@@ -31,7 +31,7 @@ if (redis?.owned) {
     // a fenced id can never apply later
     assert.is(await raw.eval(FENCE, 1, '{r1}:txn:def', '60'), 'x')
     assert.equal(await raw.eval(COMMIT, 5, ...keys.slice(0, 4), '{r1}:txn:def', '60', '0', '1', 'k2', 'v', '0'), [2])
-    assert.is(await raw.hget('{r1}:val', 'k2'), null)
+    assert.is(await raw.hget('{r1}:kv', 'k2'), null)
     assert.is(await raw.eval(FENCE, 1, '{r1}:txn:abc', '60'), '1')
     await raw.quit()
   })

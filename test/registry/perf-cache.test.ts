@@ -88,13 +88,20 @@ test('a hit saves the manifest and blob reads; the package record is read every 
   const pullCalls = counts.calls
   // The package record, then the blob's bytes (the object store's own reads).
   assert.ok(pullCalls <= 3, `pull made ${pullCalls} calls`)
-  // Disabled: every call reads the manifest again.
+  // A release that is not the default (whose manifest the package record does not carry):
+  // cached, one key; disabled, every call reads the manifest again.
+  await registry.push({ package: 'a/b', release: '2.0.0', blob: kubeUi })
+  await registry.show('a/b', { release: '1.0.0' })
+  reset()
+  await registry.show('a/b', { release: '1.0.0' })
+  assert.equal(counts.keys, 1)
   const uncached = counting(memoryStore())
   const plain = new Registry({ store: uncached.store, cacheEntries: 0 })
   await plain.push({ package: 'a/b', release: '1.0.0', blob: rocketchat })
-  await plain.show('a/b')
+  await plain.push({ package: 'a/b', release: '2.0.0', blob: kubeUi })
+  await plain.show('a/b', { release: '1.0.0' })
   uncached.reset()
-  await plain.show('a/b')
+  await plain.show('a/b', { release: '1.0.0' })
   assert.equal(uncached.counts.keys, 2)
 })
 

@@ -23,25 +23,44 @@ const json: fc.Arbitrary<unknown> = fc.jsonValue({ maxDepth: 2 })
 const number = fc.oneof(fc.integer({ min: -2, max: 3 }), fc.constantFrom(2 ** 53, 2 ** 53 - 1, 1.5, -0, 0))
 const map = (value: fc.Arbitrary<unknown>) => fc.dictionary(fc.oneof(text, fc.constant('__proto__')), value, { maxKeys: 3 })
 
+const manifest = fc.record(
+  {
+    package: text,
+    release: text,
+    mediaType: text,
+    content: fc.record({ mediaType: text, size: number, digest: fc.oneof(hex, text), urls: fc.array(text, { maxLength: 2 }) }, { requiredKeys: ['mediaType', 'size', 'digest'] }),
+    metadata: fc.oneof(fc.constant(null), json),
+    created_at: text,
+  },
+  { requiredKeys: ['package', 'release', 'mediaType', 'content', 'created_at'] },
+)
+// Mostly well-formed heads (bent ones come from `manifest` above and from the mutations below), so
+// the fast path is exercised on records that carry them.
+const short = fc.string({ maxLength: 8 })
+const cleanManifest = fc.record({
+  package: short,
+  release: short,
+  mediaType: short,
+  content: fc.record({ mediaType: short, size: fc.nat(), digest: hex, urls: fc.constant([]) }),
+  metadata: fc.oneof(fc.constant(null), json),
+  created_at: short,
+})
+const head = fc.record({
+  manifest: fc.oneof({ weight: 4, arbitrary: cleanManifest }, { weight: 1, arbitrary: manifest }),
+  ociDigest: short,
+  size: fc.oneof({ weight: 4, arbitrary: fc.nat() }, { weight: 1, arbitrary: number }),
+  object: short,
+})
+
 const records: Record<string, [RecordType<unknown>, fc.Arbitrary<Record<string, unknown>>]> = {
   package: [
     PackageRecordType as RecordType<unknown>,
-    fc.record({ name: text, created_at: text, releases: map(map(fc.oneof(hex, text))), channels: map(text) }),
-  ],
-  manifest: [
-    ManifestRecordType as RecordType<unknown>,
     fc.record(
-      {
-        package: text,
-        release: text,
-        mediaType: text,
-        content: fc.record({ mediaType: text, size: number, digest: fc.oneof(hex, text), urls: fc.array(text, { maxLength: 2 }) }, { requiredKeys: ['mediaType', 'size', 'digest'] }),
-        metadata: fc.oneof(fc.constant(null), json),
-        created_at: text,
-      },
-      { requiredKeys: ['package', 'release', 'mediaType', 'content', 'created_at'] },
+      { name: text, created_at: text, releases: map(map(fc.oneof(hex, text))), channels: map(text), heads: fc.dictionary(fc.constantFrom('helm', 'kpm', '__proto__'), head, { maxKeys: 2 }) },
+      { requiredKeys: ['name', 'created_at', 'releases', 'channels'] },
     ),
   ],
+  manifest: [ManifestRecordType as RecordType<unknown>, manifest],
   channel: [ChannelRecordType as RecordType<unknown>, fc.record({ name: text, current: text, releases: fc.array(text, { maxLength: 3 }) })],
   blob: [BlobRecordType as RecordType<unknown>, fc.record({ digest: hex, ociDigest: text, size: number, object: text, refs: number })],
   pblob: [PackageBlobType as RecordType<unknown>, fc.record({ refs: number })],

@@ -1,0 +1,49 @@
+/**
+ * A bounded cache of small blobs' bytes by appr digest, shared by the pulls of one Registry.
+ *
+ * Why it needs no invalidation, across processes too: a digest names its content (the push
+ * verified it), so bytes cached under a digest are right for as long as that digest exists.
+ * A pull consults it only after reading the package record fresh from the store and finding a
+ * manifest that names the digest, so a deleted release is never served from here.
+ * @module
+ */
+
+/** Blobs larger than this are never cached (charts are mostly a few KiB). */
+export const MAX_CACHED_BLOB_BYTES = 256 * 1024
+
+/** Least recently used blobs evicted first once `maxBytes` is exceeded. */
+export class BlobCache {
+  readonly #entries = new Map<string, Uint8Array>()
+  readonly #maxBytes: number
+  #bytes = 0
+
+  constructor(maxBytes: number) {
+    this.#maxBytes = Math.max(0, Math.floor(maxBytes))
+  }
+
+  /** Whether a blob of `size` bytes would be kept. */
+  accepts(size: number): boolean {
+    return size <= MAX_CACHED_BLOB_BYTES && size <= this.#maxBytes
+  }
+
+  /** A copy of the bytes of `digest` (the caller may keep or change it), or undefined. */
+  get(digest: string): Uint8Array | undefined {
+    const bytes = this.#entries.get(digest)
+    if (bytes === undefined) return undefined
+    this.#entries.delete(digest)
+    this.#entries.set(digest, bytes)
+    return bytes.slice()
+  }
+
+  /** Keeps `bytes` (owned by the cache from now on: the caller must not change them). */
+  set(digest: string, bytes: Uint8Array): void {
+    if (!this.accepts(bytes.byteLength) || this.#entries.has(digest)) return
+    this.#entries.set(digest, bytes)
+    this.#bytes += bytes.byteLength
+    for (const [oldest, value] of this.#entries) {
+      if (this.#bytes <= this.#maxBytes) break
+      this.#entries.delete(oldest)
+      this.#bytes -= value.byteLength
+    }
+  }
+}
