@@ -8,14 +8,13 @@
  * (a few stream buffers and zlib's window) whatever the blob size.
  * @module
  */
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
-import { createGunzip, gunzipSync } from 'node:zlib'
+import { createGunzip } from 'node:zlib'
 import { extract as tarExtract } from 'tar-stream'
 import { ApprError } from '../errors/index.js'
-import { byteChunks, sha256, sha256Hex, toOciDigest, type BlobDigests } from '../digest/index.js'
+import { byteChunks, sha256, toOciDigest, type BlobDigests } from '../digest/index.js'
 import type { ArchiveLimits } from '../registry/types.js'
-import { rejection, resolveLimits } from './limits.js'
+import { FEED_BYTES, RATIO_GRACE_BYTES, rejection, resolveLimits } from './limits.js'
+import { quickFacts } from './quick.js'
 import { checkEntryHeader, type EntryHeader, linkPrefixesToCheck, normalisePath } from './paths.js'
 
 /** What {@link analyzeBlob} learned about a valid blob. */
@@ -25,12 +24,6 @@ export interface BlobFacts extends BlobDigests {
   /** Number of tar entries (files, directories, links; pax/GNU extension headers not counted). */
   readonly entries: number
 }
-
-/** Output size after which the decompression ratio is enforced (small archives compress very well). */
-const RATIO_GRACE_BYTES = 1024 * 1024
-
-/** Largest piece handed to zlib at once, so the ratio is checked at a fine grain even for one huge input chunk. */
-const FEED_BYTES = 64 * 1024
 
 /**
  * Pieces handed to zlib and not finished yet (at most 4 × {@link FEED_BYTES}). zlib inflates on the
@@ -296,70 +289,6 @@ async function* run(
       settle.reject(aborted)
     }
   }
-}
-
-// tar-stream's header decoder (not in its package exports): the quick pass must read headers
-// exactly as the streaming pass does.
-const require = createRequire(import.meta.url)
-const tarHeaders = require(join(dirname(require.resolve('tar-stream')), 'headers.js')) as {
-  decode(block: Uint8Array, encoding: string, allowUnknownFormat: boolean): EntryHeader | null
-}
-
-/** Largest blob {@link quickFacts} looks at: one zlib feed, so the streaming pass's ratio check sees the whole blob at once too. */
-export const QUICK_BYTES = FEED_BYTES
-
-/**
- * The facts of a small blob held whole in memory, found synchronously, or `undefined` when the
- * blob is not plainly valid — then the streaming pass ({@link analyzeBlob}) decides and reports
- * exactly why. Accepts only what {@link analyzeBlob} accepts, with the same facts: one zlib pass
- * within the same size and ratio limits, tar headers read by tar-stream's own decoder and walked
- * as its extractor walks them, the same entry rules. Archives with long-name (pax, GNU) headers
- * are left to the streaming pass. For a chart of a few KiB this is several times cheaper than the
- * streaming pass (no thread-pool round trip, no stream machinery).
- */
-export function quickFacts(bytes: Uint8Array, limits?: ArchiveLimits): BlobFacts | undefined {
-  const size = bytes.byteLength
-  if (size === 0 || size > QUICK_BYTES) return undefined
-  const max = resolveLimits(limits)
-  if (size > max.maxCompressedBytes) return undefined
-  // The streaming pass fails once the output passes either bound (the whole input is fed at once).
-  const outputLimit = Math.min(max.maxUncompressedBytes, Math.max(RATIO_GRACE_BYTES, size * max.maxRatio))
-  if (!(outputLimit >= 1)) return undefined
-  let tar: Uint8Array
-  try {
-    tar = gunzipSync(bytes, { maxOutputLength: outputLimit })
-  } catch {
-    return undefined
-  }
-  let entries = 0
-  const symlinks = new Set<string>()
-  const linkPrefixes: string[] = []
-  let offset = 0
-  while (offset < tar.byteLength) {
-    if (tar.byteLength - offset < 512) return undefined
-    let header: EntryHeader | null
-    try {
-      header = tarHeaders.decode(tar.subarray(offset, offset + 512), 'utf-8', true)
-    } catch {
-      return undefined
-    }
-    offset += 512
-    if (header === null) continue // a zero block
-    const type = header.type
-    if (type === 'gnu-long-path' || type === 'gnu-long-link-path' || type === 'pax-global-header' || type === 'pax-header') return undefined
-    if (!(header.size >= 0)) return undefined
-    entries++
-    if (entries > max.maxEntries || checkEntryHeader(header, max)) return undefined
-    if (type === 'symlink') {
-      symlinks.add(normalisePath(header.name))
-      linkPrefixes.push(...linkPrefixesToCheck(header))
-    }
-    if (header.size === 0) continue
-    offset += header.size + ((512 - (header.size % 512)) % 512)
-    if (offset > tar.byteLength) return undefined
-  }
-  if (entries === 0 || linkPrefixes.some((prefix) => symlinks.has(prefix))) return undefined
-  return { digest: sha256Hex(tar), ociDigest: toOciDigest(sha256Hex(bytes)), size, uncompressedSize: tar.byteLength, entries }
 }
 
 /**

@@ -1,4 +1,5 @@
-import { analyzeBlob, type BlobFacts, QUICK_BYTES, quickFacts, validateBlob } from '../archive/validate.js'
+import { QUICK_BYTES, quickFacts } from '../archive/quick.js'
+import { analyzeBlob, type BlobFacts, validateBlob } from '../archive/validate.js'
 import { ApprError, type ErrorDetails } from '../errors/index.js'
 import { contentMediaType, DEFAULT_FORMAT, manifestMediaType, parseFormat } from '../model/media-type.js'
 import { parseChannelName, parsePackageName, parseSegment, type PackageName } from '../model/package-name.js'
