@@ -110,7 +110,8 @@ if (options.sections.includes('digest')) {
     ...(await digestSection(
       [
         { label: '1 MiB', bytes: MiB, runs: quick ? 10 : 40 },
-        { label: quick ? '20 MiB' : '100 MiB', bytes: (quick ? 20 : 100) * MiB, runs: quick ? 2 : 5 },
+        // Rounds of four sides: 9 at 100 MiB take about a minute, enough for a steady median.
+        { label: quick ? '20 MiB' : '100 MiB', bytes: (quick ? 20 : 100) * MiB, runs: quick ? 3 : 9 },
       ],
       log,
     )),

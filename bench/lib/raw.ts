@@ -37,7 +37,7 @@ function prefixEnd(prefix: Uint8Array): Uint8Array {
 
 /**
  * LevelDB through `level` directly (its own directory): getSync (the fastest read the client
- * has, as the adapter uses by default), batch, iterator.
+ * has, as the adapter uses by default), a chained batch, iterator.
  */
 export function levelRaw(path: string): RawDriver {
   const db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
@@ -46,7 +46,13 @@ export function levelRaw(path: string): RawDriver {
       if (db.status !== 'open') await db.open()
       return db.getSync(encoder.encode(key))
     },
-    write: (puts) => db.batch(puts.map(({ key, value }) => ({ type: 'put' as const, key: encoder.encode(key), value }))),
+    // A chained batch: the same atomic LevelDB write as the array form, at about half its CPU
+    // (what the level adapter uses too).
+    write: (puts) => {
+      const batch = db.batch()
+      for (const { key, value } of puts) batch.put(encoder.encode(key), value)
+      return batch.write()
+    },
     async scan(prefix, after, limit) {
       const rows = await db.iterator({ gt: encoder.encode(after), lt: prefixEnd(encoder.encode(prefix)), limit }).all()
       return rows.length

@@ -108,9 +108,21 @@ export function opsTable(rows: readonly OpRow[]): string[][] {
 }
 
 export function digestTable(rows: readonly DigestRow[]): string[][] {
-  const out = [['blob (gzip)', 'tar', 'runs', 'analyzeBlob MiB/s', 'bare gunzip+sha256 MiB/s', 'bare, 64 KiB chunks', 'ratio to faster bare']]
+  const out = [['blob (gzip)', 'tar', 'runs', 'analyzeBlob MiB/s', 'bare gunzip+sha256 MiB/s', 'bare, 64 KiB chunks', 'bare, 256 KiB chunks', 'ratio to fastest bare', 'CPU ratio (ms analyze / bare)']]
   for (const r of rows) {
-    out.push([`${r.label} (${mib(r.bytes)} MiB)`, `${mib(r.tarBytes)} MiB`, String(r.runs), r.error ? `✗ ${r.error.slice(0, 60)}` : fmt(r.analyzeMiBps), fmt(r.bareMiBps), fmt(r.bare64MiBps), r.error ? '' : fx(r.ratio)])
+    // Rows of results written before the 256 KiB variant and the CPU ratio have neither (shown as –).
+    const cpu = `${fx(r.cpuRatio)} (${fmt(r.analyzeCpuMs)} / ${fmt(r.bareCpuMs)})`
+    out.push([
+      `${r.label} (${mib(r.bytes)} MiB)`,
+      `${mib(r.tarBytes)} MiB`,
+      String(r.runs),
+      r.error ? `✗ ${r.error.slice(0, 60)}` : fmt(r.analyzeMiBps),
+      fmt(r.bareMiBps),
+      fmt(r.bare64MiBps),
+      fmt(r.bare256MiBps),
+      r.error ? '' : fx(r.ratio),
+      r.error ? '' : cpu,
+    ])
   }
   return out
 }

@@ -39,6 +39,18 @@ export const DEFAULT_LIMITS: Readonly<Required<ArchiveLimits>> = Object.freeze({
   maxPathLength: 1024,
 })
 
+/**
+ * Output size after which the decompression ratio is enforced (small archives compress very
+ * well). Shared by the streaming pass and the quick pass, which must agree.
+ */
+export const RATIO_GRACE_BYTES = 1024 * 1024
+
+/**
+ * Largest piece the streaming pass hands zlib at once, so the ratio is checked at a fine grain
+ * even for one huge input chunk. The quick pass takes only blobs of at most one piece.
+ */
+export const FEED_BYTES = 64 * 1024
+
 /** `limits` with every absent field set to its default. */
 export function resolveLimits(limits: ArchiveLimits = {}): Required<ArchiveLimits> {
   return { ...DEFAULT_LIMITS, ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) }

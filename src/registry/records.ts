@@ -91,12 +91,15 @@ export type ObjectRecord = z.infer<typeof ObjectRecordSchema>
 
 export { ChannelSchema, ManifestSchema }
 
-const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
-/** JSON bytes of a record. */
+/**
+ * JSON bytes of a record. Buffer.from cuts small results from Node's shared pool instead of
+ * allocating a backing store per record (a push encodes six); returned as a plain Uint8Array.
+ */
 export function encode(value: unknown): Uint8Array {
-  return encoder.encode(JSON.stringify(value))
+  const bytes = Buffer.from(JSON.stringify(value), 'utf8')
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
 
 /**

@@ -1,4 +1,5 @@
-import { analyzeBlob, type BlobFacts, QUICK_BYTES, quickFacts, validateBlob } from '../archive/validate.js'
+import { QUICK_BYTES, quickFacts } from '../archive/quick.js'
+import { analyzeBlob, type BlobFacts, validateBlob } from '../archive/validate.js'
 import { ApprError, type ErrorDetails } from '../errors/index.js'
 import { contentMediaType, DEFAULT_FORMAT, manifestMediaType, parseFormat } from '../model/media-type.js'
 import { parseChannelName, parsePackageName, parseSegment, type PackageName } from '../model/package-name.js'
@@ -103,8 +104,14 @@ interface StoreReleaseInput extends ReleaseInput {
 
 const DIGEST = /^[a-f0-9]{64}$/
 
-/** A head bigger than this (large metadata) is not copied into its package record, which every call reads. */
-const MAX_HEAD_BYTES = 4096
+/**
+ * Metadata longer than this (as JSON) keeps its manifest out of the package record, which every
+ * call reads; every other manifest field is short (bounded by validation).
+ */
+const MAX_HEAD_METADATA_CHARS = 2048
+
+const headFits = (manifest: Manifest): boolean =>
+  manifest.metadata === null || manifest.metadata === undefined || JSON.stringify(manifest.metadata).length <= MAX_HEAD_METADATA_CHARS
 
 /**
  * Keeps `record.heads[format]` true after the releases of `format` changed: `candidate` (the
@@ -117,7 +124,7 @@ function updateHead(record: PackageRecord, format: string, candidate: Head | und
   const wanted = withFormat.length === 0 ? undefined : resolveQuery(undefined, withFormat)
   const heads = { ...record.heads }
   const current = heads[format]
-  if (candidate && candidate.manifest.release === wanted && encode(candidate).byteLength <= MAX_HEAD_BYTES) {
+  if (candidate && candidate.manifest.release === wanted && headFits(candidate.manifest)) {
     heads[format] = candidate
   } else if (current && (current.manifest.release !== wanted || current.manifest.release === candidate?.manifest.release)) {
     delete heads[format]

@@ -21,10 +21,12 @@ export class Transaction {
    * (absent → must stay absent). A key read twice gives the first answer, not the pending write.
    */
   async getMany(keys: readonly string[]): Promise<(KvEntry | undefined)[]> {
-    const missing = [...new Set(keys.filter((key) => !this.#reads.has(key)))]
-    if (missing.length > 0) {
-      const entries = await this.#store.getMany(missing)
-      for (const [i, key] of missing.entries()) this.#reads.set(key, entries[i])
+    const missing = new Set<string>()
+    for (const key of keys) if (!this.#reads.has(key)) missing.add(key)
+    if (missing.size > 0) {
+      const ask = [...missing]
+      const entries = await this.#store.getMany(ask)
+      for (let i = 0; i < ask.length; i++) this.#reads.set(ask[i]!, entries[i])
     }
     return keys.map((key) => this.#reads.get(key))
   }
@@ -66,8 +68,9 @@ export class Transaction {
       if (value === null) deletes.push(key)
       else puts.push({ key, value })
     }
-    const checks = [...this.#reads].map(([key, entry]) => ({ key, version: entry?.version ?? null }))
     if (puts.length === 0 && deletes.length === 0) return true
+    const checks: { key: string; version: string | null }[] = []
+    for (const [key, entry] of this.#reads) checks.push({ key, version: entry === undefined ? null : entry.version })
     const result = await this.#store.commit({ checks, puts, deletes })
     return result.ok
   }

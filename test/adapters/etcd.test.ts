@@ -50,7 +50,7 @@ if (etcd) {
     const singles = keys.map((key) => store.get(key))
     const triples = Array.from({ length: 20 }, (_, i) => store.getMany([keys[i]!, 'absent', keys[i]!]))
     const got = await Promise.all(singles)
-    got.forEach((entry, i) => assert.equal([...entry!.value], [Math.floor(i / 100), i % 100]))
+    for (const [i, entry] of got.entries()) assert.equal([...entry!.value], [Math.floor(i / 100), i % 100])
     for (const [i, triple] of (await Promise.all(triples)).entries()) {
       assert.is(triple[1], undefined)
       assert.equal(triple[0], triple[2])

@@ -1,5 +1,6 @@
+import { createHash, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { gzipSync } from 'node:zlib'
+import { gunzipSync, gzipSync } from 'node:zlib'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { type ArchiveLimits, analyzeBlob, digestBlob, validateBlob } from 'appr-core/archive'
@@ -185,6 +186,68 @@ test('every limit', async () => {
     assert.ok(isApprError(e, 'payload-too-large'))
   }
   assert.ok(pulled <= 1100, `pulled ${pulled}`)
+})
+
+test('the ratio is held against the gzip bytes zlib had worked through, not those handed to it ahead', async () => {
+  // 4 MiB of zeros (about 1000:1) then 300 KiB of noise: about 14:1 over the whole blob.
+  const blob = gzipSync(Buffer.concat([tarEntry({ name: 'z' }, new Uint8Array(4 * 1024 * 1024)), tarEntry({ name: 'r' }, randomBytes(300 * 1024)), TAR_END]))
+  // Read 1 KiB at a time, the zeros pass 600:1 long before the noise comes: rejected, though
+  // more of the blob is already with zlib by then.
+  const { chunks, facts } = analyzeBlob(pieces(blob, 1024), { maxRatio: 600 })
+  facts.catch(() => undefined)
+  try {
+    for await (const _ of chunks);
+    assert.unreachable('accepted')
+  } catch (e) {
+    assert.ok(isApprError(e) && e.details.reason === 'ratio-exceeded', String(e))
+  }
+  // Handed over at once, the first 64 KiB piece holds all the zeros: 4 MiB out of 64 KiB in passes.
+  assert.is((await validateBlob(blob, { maxRatio: 600 })).entries, 2)
+})
+
+test('a multi-MiB stream passes through unchanged, whatever the chunking, with the digests of its bytes', async () => {
+  const tar = Buffer.concat([tarEntry({ name: 'a' }, randomBytes(3 * 1024 * 1024)), tarEntry({ name: 'b' }, new Uint8Array(2 * 1024 * 1024)), TAR_END])
+  const blob = gzipSync(tar)
+  const digest = createHash('sha256').update(gunzipSync(blob)).digest('hex')
+  const ociDigest = `sha256:${createHash('sha256').update(blob).digest('hex')}`
+  for (const size of [1000, 64 * 1024 + 1, 1024 * 1024, blob.length]) {
+    const { chunks, facts } = analyzeBlob(pieces(blob, size))
+    const seen: Uint8Array[] = []
+    for await (const c of chunks) seen.push(c)
+    assert.ok(Buffer.concat(seen).equals(blob), `chunks of ${size}`)
+    assert.equal(await facts, { digest, ociDigest, size: blob.length, uncompressedSize: tar.length, entries: 2 })
+  }
+})
+
+test('stopping early or a failing source in the middle of a big stream', async () => {
+  const blob = gzipSync(Buffer.concat([tarEntry({ name: 'a' }, randomBytes(2 * 1024 * 1024)), TAR_END]))
+  const early = analyzeBlob(pieces(blob, 16 * 1024))
+  let n = 0
+  for await (const _ of early.chunks) if (++n === 20) break
+  try {
+    await early.facts
+    assert.unreachable()
+  } catch (e) {
+    assert.ok(isApprError(e, 'internal-error'))
+  }
+  const boom = new Error('network reset')
+  async function* failing() {
+    yield* pieces(blob.subarray(0, 1024 * 1024), 16 * 1024)
+    throw boom
+  }
+  const failed = analyzeBlob(failing())
+  try {
+    for await (const _ of failed.chunks);
+    assert.unreachable()
+  } catch (e) {
+    assert.is(e, boom)
+  }
+  try {
+    await failed.facts
+    assert.unreachable()
+  } catch (e) {
+    assert.is(e, boom)
+  }
 })
 
 test('a 2 GiB entry header is rejected at once, without data behind it', async () => {
