@@ -8,12 +8,14 @@
  * @module
  */
 
+import { LruMap } from './lru.js'
+
 /** Blobs larger than this are never cached (charts are mostly a few KiB). */
 export const MAX_CACHED_BLOB_BYTES = 256 * 1024
 
 /** Least recently used blobs evicted first once `maxBytes` is exceeded. */
 export class BlobCache {
-  readonly #entries = new Map<string, Uint8Array>()
+  readonly #entries = new LruMap<string, Uint8Array>(Number.POSITIVE_INFINITY)
   readonly #maxBytes: number
   #bytes = 0
 
@@ -28,11 +30,7 @@ export class BlobCache {
 
   /** A copy of the bytes of `digest` (the caller may keep or change it), or undefined. */
   get(digest: string): Uint8Array | undefined {
-    const bytes = this.#entries.get(digest)
-    if (bytes === undefined) return undefined
-    this.#entries.delete(digest)
-    this.#entries.set(digest, bytes)
-    return bytes.slice()
+    return this.#entries.get(digest, true)?.slice()
   }
 
   /** Keeps `bytes` (owned by the cache from now on: the caller must not change them). */
@@ -40,10 +38,10 @@ export class BlobCache {
     if (!this.accepts(bytes.byteLength) || this.#entries.has(digest)) return
     this.#entries.set(digest, bytes)
     this.#bytes += bytes.byteLength
-    for (const [oldest, value] of this.#entries) {
-      if (this.#bytes <= this.#maxBytes) break
-      this.#entries.delete(oldest)
-      this.#bytes -= value.byteLength
+    while (this.#bytes > this.#maxBytes) {
+      const evicted = this.#entries.evictOldest()
+      if (evicted === undefined) break
+      this.#bytes -= evicted[1].byteLength
     }
   }
 }

@@ -13,6 +13,7 @@
  * @module
  */
 import type { Manifest } from '../model/types.js'
+import { LruMap } from './lru.js'
 
 /** Where the bytes of a manifest's blob are, as its blob record says. */
 export interface BlobLocation {
@@ -52,11 +53,10 @@ export function copyManifest(m: Manifest): Manifest {
 
 /** Manifests by (manifest key, package record version); oldest entries evicted first. */
 export class ReleaseCache {
-  readonly #entries = new Map<string, Entry>()
-  readonly #max: number
+  readonly #entries: LruMap<string, Entry>
 
   constructor(max: number) {
-    this.#max = Math.max(0, Math.floor(max))
+    this.#entries = new LruMap(Math.max(0, Math.floor(max)))
   }
 
   /** A copy of the manifest at `key` if it was read under package record version `version`. */
@@ -73,12 +73,7 @@ export class ReleaseCache {
 
   /** Remembers a manifest just read (a copy is kept: the caller owns `manifest`). */
   remember(key: string, version: string, manifest: Manifest): void {
-    if (this.#max === 0) return
-    if (!this.#entries.delete(key) && this.#entries.size >= this.#max) {
-      const oldest = this.#entries.keys().next()
-      if (!oldest.done) this.#entries.delete(oldest.value)
-    }
-    this.#entries.set(key, { version, manifest: copyManifest(manifest) })
+    if (this.#entries.maxEntries > 0) this.#entries.set(key, { version, manifest: copyManifest(manifest) })
   }
 
   /** Remembers where the blob of a remembered manifest is (ignored unless it is still that version). */
@@ -94,11 +89,10 @@ export class ReleaseCache {
  * note). What it returns is shared: callers must not change it (transactions decode their own).
  */
 export class VersionedCache<T> {
-  readonly #entries = new Map<string, { readonly version: string; readonly value: T }>()
-  readonly #max: number
+  readonly #entries: LruMap<string, { readonly version: string; readonly value: T }>
 
   constructor(max: number) {
-    this.#max = Math.max(0, Math.floor(max))
+    this.#entries = new LruMap(Math.max(0, Math.floor(max)))
   }
 
   get(key: string, version: string): T | undefined {
@@ -107,11 +101,6 @@ export class VersionedCache<T> {
   }
 
   set(key: string, version: string, value: T): void {
-    if (this.#max === 0) return
-    if (!this.#entries.delete(key) && this.#entries.size >= this.#max) {
-      const oldest = this.#entries.keys().next()
-      if (!oldest.done) this.#entries.delete(oldest.value)
-    }
     this.#entries.set(key, { version, value })
   }
 }
