@@ -10,6 +10,7 @@ const buffer = (v: Uint8Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLeng
 export function etcdRaw(hosts: string[]): RawDriver {
   const client = new Etcd3({ hosts })
   return {
+    conditional: true,
     async get(key) {
       const v = await client.get(key).buffer()
       return v ?? undefined

@@ -10,6 +10,7 @@ const INDEX = 'raw:index'
 export function redisRaw(url: string): RawDriver {
   const client = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1 })
   return {
+    conditional: false,
     async get(key) {
       const v = await client.getBuffer(key)
       return v ?? undefined

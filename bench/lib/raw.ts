@@ -2,8 +2,10 @@
  * The raw baselines: each backend's own client doing the minimum I/O a registry operation
  * needs, with no appr semantics, no validation, no encoding beyond bytes.
  *
- * - push:  one read (does the release exist?) + one atomic write of as many keys as the
- *          registry's push writes (the blob, the manifest, the package record, then small rows)
+ * - push:  one atomic write of as many keys as the registry's push writes (the blob, the
+ *          manifest, the package record, then small rows), conditional on the manifest being
+ *          absent where the backend's atomic write can carry that condition (memory, etcd);
+ *          elsewhere (LevelDB batch, Redis MULTI) one read first asks whether it exists
  * - pull:  one read of the manifest record + one read of the blob bytes
  * - show:  one read of the manifest record
  * - list:  one ordered range read of a page of package records
@@ -20,8 +22,10 @@ export interface RawPut {
 /** The primitives every raw baseline is made of, on one backend's native client. */
 export interface RawDriver {
   get(key: string): Promise<Uint8Array | undefined>
-  /** One atomic write of every put; where the backend needs a condition for that, `absent` must not exist. */
+  /** One atomic write of every put; with `conditional`, it fails when `absent` exists. */
   write(puts: readonly RawPut[], absent?: string): Promise<void>
+  /** Whether `write` itself checks `absent` (so a push needs no read first). */
+  readonly conditional: boolean
   /** Reads up to `limit` entries with keys under `prefix` strictly after `after`, in order; returns how many. */
   scan(prefix: string, after: string, limit: number): Promise<number>
   close(): Promise<void>
@@ -42,6 +46,7 @@ function prefixEnd(prefix: Uint8Array): Uint8Array {
 export function levelRaw(path: string): RawDriver {
   const db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
   return {
+    conditional: false,
     async get(key) {
       if (db.status !== 'open') await db.open()
       return db.getSync(encoder.encode(key))
@@ -64,6 +69,7 @@ export function levelRaw(path: string): RawDriver {
 /** A KvStore used as its own raw client (the memory adapter has no other). */
 export function kvRaw(store: KvStore): RawDriver {
   return {
+    conditional: true,
     get: async (key) => (await store.get(key))?.value,
     async write(puts, absent) {
       const r = await store.commit({ checks: absent === undefined ? [] : [{ key: absent, version: null }], puts })
@@ -113,7 +119,7 @@ export function rawOps(driver: RawDriver, keysPerPush: () => number): RawOps {
   const small = encoder.encode('{"releases":["1.0.0"],"formats":["helm"]}')
   return {
     async push(i, blob) {
-      if ((await driver.get(m(i))) !== undefined) throw new Error(`raw push: ${m(i)} exists`)
+      if (!driver.conditional && (await driver.get(m(i))) !== undefined) throw new Error(`raw push: ${m(i)} exists`)
       const puts: RawPut[] = [
         { key: b(i), value: blob },
         { key: m(i), value: manifestRecord(i, blob.byteLength) },

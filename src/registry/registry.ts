@@ -27,6 +27,7 @@ import {
   PackageRecordType,
 } from './records.js'
 import { BlobCache } from './blob-cache.js'
+import { LruMap } from './lru.js'
 import { type BlobLocation, copyManifest, ReleaseCache, VersionedCache } from './release-cache.js'
 import { type Transaction, transact } from './transaction.js'
 import type {
@@ -206,6 +207,8 @@ export class Registry {
   readonly #blobCache: BlobCache
   /** Package records as read (shared, never changed): read paths only. */
   readonly #records: VersionedCache<PackageRecord>
+  /** Packages this registry has seen exist (a hint for push, never trusted for an answer). */
+  readonly #known: LruMap<string, true>
 
   constructor(readonly options: RegistryOptions) {
     this.#store = options.store
@@ -216,6 +219,7 @@ export class Registry {
     this.#uploadTimeoutMs = options.uploadTimeoutMs ?? 60 * 60 * 1000
     this.#cache = new ReleaseCache(options.cacheEntries ?? 10_000)
     this.#records = new VersionedCache(options.cacheEntries ?? 10_000)
+    this.#known = new LruMap(options.cacheEntries ?? 10_000)
     this.#blobCache = new BlobCache(options.blobCacheBytes ?? 16 * 1024 * 1024)
     this.channels = {
       list: (pkg) => this.#listChannels(pkg),
@@ -317,9 +321,14 @@ export class Registry {
     const details = { package: name.full, release, media_type: format }
     const manKey = keys.man(name, release, format)
     const marker = keys.obj(id)
+    const pkgKey = keys.pkg(name)
+    // The blob keys are read here too (adjustRefs reuses them), so the attempt is one round trip.
+    const reads = [pkgKey, manKey, keys.blob(facts.digest), keys.pblob(name, facts.digest)]
+    // A small push of a package this registry has not seen is most likely a new package with new
+    // content: presume every key absent and commit at once (one round trip); a wrong guess fails
+    // the commit's checks and the push runs again with real reads (transact).
+    const presumeAbsent = upload.staged && !input.force && !this.#known.has(pkgKey) ? reads : []
     const outcome = await transact(this.#store, this.#maxRetries, details, async (tx) => {
-      // The blob keys are read here too (adjustRefs reuses them), so the attempt is one round trip.
-      const reads = [keys.pkg(name), manKey, keys.blob(facts.digest), keys.pblob(name, facts.digest)]
       // A staged upload has a fresh id: the commit checks its marker is still absent, unread.
       if (upload.staged) tx.expectAbsent(marker)
       else reads.push(marker)
@@ -347,9 +356,10 @@ export class Registry {
       const doomed = await this.#adjustRefs(tx, name, deltas, upload, stored)
       const blob = stored.get(facts.digest)
       updateHead(pkg, format, blob && { manifest, ociDigest: blob.ociDigest, size: blob.size, object: blob.object })
-      tx.put(keys.pkg(name), encode(pkg))
+      tx.put(pkgKey, encode(pkg))
       return { manifest, doomed }
-    })
+    }, { presumeAbsent })
+    this.#known.set(pkgKey, true)
     await this.#deleteObjects(outcome.doomed)
     return outcome
   }
@@ -1053,6 +1063,7 @@ export class Registry {
     const key = keys.pkg(name)
     const entry = await this.#store.get(key)
     if (entry === undefined) throw notFound({ package: name.full })
+    if (!this.#known.has(key)) this.#known.set(key, true)
     let record = this.#records.get(key, entry.version)
     if (record === undefined) {
       record = this.#decodePackage(entry, name)

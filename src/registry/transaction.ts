@@ -12,8 +12,10 @@ export class Transaction {
   readonly #reads = new Map<string, KvEntry | undefined>()
   readonly #writes = new Map<string, Uint8Array | null>()
 
-  constructor(store: KvStore) {
+  /** @param presumedAbsent keys taken as absent without reading them (checked as absent by the commit). */
+  constructor(store: KvStore, presumedAbsent: readonly string[] = []) {
     this.#store = store
+    for (const key of presumedAbsent) this.#reads.set(key, undefined)
   }
 
   /**
@@ -76,6 +78,17 @@ export class Transaction {
   }
 }
 
+/** Options of {@link transact}. */
+export interface TransactOptions {
+  /**
+   * Keys the first attempt takes as absent without reading them: a mutation that usually creates
+   * them (a push of a new package) then costs one round trip, its commit, instead of two. If the
+   * guess was wrong the commit's checks fail and the mutation runs again with real reads, at once
+   * and without counting as a retry (so a wrong guess costs one extra round trip, nothing else).
+   */
+  readonly presumeAbsent?: readonly string[]
+}
+
 /**
  * Runs `attempt` in a fresh {@link Transaction} and commits it, up to `1 + maxRetries` times while
  * commits conflict. Between attempts it sleeps a random back-off ("full jitter") whose ceiling
@@ -85,7 +98,24 @@ export class Transaction {
  * attempt's reads are still current, otherwise it came from a torn read and the attempt re-runs.
  * @throws ApprError `resource-in-use` (transient) when every attempt conflicted
  */
-export async function transact<T>(store: KvStore, maxRetries: number, details: Record<string, unknown>, attempt: (tx: Transaction) => Promise<T>): Promise<T> {
+export async function transact<T>(
+  store: KvStore,
+  maxRetries: number,
+  details: Record<string, unknown>,
+  attempt: (tx: Transaction) => Promise<T>,
+  options: TransactOptions = {},
+): Promise<T> {
+  const presumed = options.presumeAbsent ?? []
+  if (presumed.length > 0) {
+    const tx = new Transaction(store, presumed)
+    // Whatever goes wrong on a guess (a conflict, or an error decided on guessed reads) is
+    // settled by the real run below.
+    const result = await attempt(tx).then(
+      (value) => ({ value }),
+      () => undefined,
+    )
+    if (result && (await tx.commit())) return result.value
+  }
   for (let n = 0; ; n++) {
     const started = Date.now()
     const tx = new Transaction(store)

@@ -18,18 +18,55 @@ async function layout(registry: Registry, store: ReturnType<typeof memoryStore>)
   return { keys, bytes }
 }
 
-test('a small push is one read and one commit; a duplicate writes no object', async () => {
+test('a small push is one commit for a new package, one read and one commit for a known one; a duplicate writes no object', async () => {
   const { store, counts, reset } = counting(memoryStore())
   const registry = new Registry({ store })
   reset()
+  // New package, new content: every key presumed absent, no read.
   await registry.push({ package: 'a/b', release: '1.0.0', blob: rocketchat })
-  assert.equal(counts.calls, 2)
+  assert.equal({ calls: counts.calls, conflicts: counts.conflicts }, { calls: 1, conflicts: 0 })
+  // A package this registry pushed to: read, then commit.
+  reset()
+  await registry.push({ package: 'a/b', release: '1.0.1', blob: kubeUi })
+  assert.equal({ calls: counts.calls, conflicts: counts.conflicts }, { calls: 2, conflicts: 0 })
   const objects = (await store.list({ prefix: 'obj/' })).length
+  // New package, stored content: the guess fails its checks, the push runs again with reads.
   reset()
   await registry.push({ package: 'a/c', release: '1.0.0', blob: rocketchat })
-  assert.equal(counts.calls, 2)
+  assert.equal({ calls: counts.calls, conflicts: counts.conflicts }, { calls: 3, conflicts: 1 })
   assert.is((await store.list({ prefix: 'obj/' })).length, objects)
   assert.equal(await collect((await registry.pull('a/c')).stream), rocketchat)
+  assert.equal(JSON.parse(new TextDecoder().decode((await store.get(`blob/${(await registry.show('a/c')).content.digest}`))!.value)).refs, 2)
+})
+
+test('a wrong guess (the package exists, created elsewhere) costs a round trip, never a release', async () => {
+  const store = memoryStore()
+  const first = new Registry({ store, ownsStore: false })
+  const { store: counted, counts, reset } = counting(store)
+  const second = new Registry({ store: counted, ownsStore: false })
+  await first.push({ package: 'a/b', release: '1.0.0', blob: rocketchat, metadata: { by: 'first' } })
+  reset()
+  await second.push({ package: 'a/b', release: '2.0.0', blob: kubeUi })
+  assert.equal({ calls: counts.calls, conflicts: counts.conflicts }, { calls: 3, conflicts: 1 })
+  assert.equal((await first.releases('a/b')).map((m) => m.release), ['2.0.0', '1.0.0'])
+  // The same release again from a third instance: package-exists, decided on real reads.
+  const third = new Registry({ store, ownsStore: false })
+  try {
+    await third.push({ package: 'a/b', release: '1.0.0', blob: kubeUi })
+    assert.unreachable('pushed over an existing release')
+  } catch (e) {
+    assert.ok(isApprError(e, 'package-exists'), String(e))
+  }
+  assert.equal((await first.show('a/b', { release: '1.0.0' })).metadata, { by: 'first' })
+})
+
+test('instances racing to create one package each presume it absent; both releases land', async () => {
+  const store = memoryStore()
+  const registries = Array.from({ length: 4 }, () => new Registry({ store, ownsStore: false }))
+  await Promise.all(registries.map((r, i) => r.push({ package: 'a/new', release: `1.0.${i}`, blob: i % 2 ? kubeUi : rocketchat })))
+  assert.equal((await registries[0]!.releases('a/new')).map((m) => m.release), ['1.0.3', '1.0.2', '1.0.1', '1.0.0'])
+  const rocket = JSON.parse(new TextDecoder().decode((await store.get('blob/8dc8a2c479f770fd710e0dddaa7af0e6b495bc6375cdf2b4a649f4c2b03e27d5'))!.value))
+  assert.is(rocket.refs, 2)
 })
 
 test('inline and streamed pushes leave the same keys and bytes', async () => {

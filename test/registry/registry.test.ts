@@ -537,9 +537,15 @@ concurrency('endless conflicts end in resource-in-use after maxRetries, leaving 
     },
   }
   const registry = new Registry({ store: hostile, ownsStore: false, maxRetries: 3 })
+  // Seen once, so push reads before its first commit (no presumed-absent guess, which would be a fifth attempt).
+  await registry.show('a/b')
   const e = await rejects(registry.push({ package: 'a/b', release: '2.0.0', blob: rocketchat }), 'resource-in-use')
   assert.ok(e.transient)
   assert.is(attempts, 4)
+  // An unseen package: the guess, then 1 + maxRetries real attempts.
+  attempts = 0
+  await rejects(registry.push({ package: 'a/unseen', release: '1.0.0', blob: rocketchat }), 'resource-in-use')
+  assert.is(attempts, 5)
   await rejects(registry.channels.add('a/b', 'stable', '1.0.0'), 'resource-in-use')
   assert.equal(await snapshot(base), before)
 })
