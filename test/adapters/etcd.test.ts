@@ -37,8 +37,14 @@ if (etcd) {
     let calls = 0
     const counted: EtcdKv = {
       ...real,
-      range: (r) => (calls++, real.range(r)),
-      txn: (r) => ((r.compare?.length ?? 0) === 0 && calls++, real.txn(r)),
+      range: (r) => {
+        calls++
+        return real.range(r)
+      },
+      txn: (r) => {
+        if ((r.compare?.length ?? 0) === 0) calls++ // reads only: commits carry compares
+        return real.txn(r)
+      },
     }
     const store = etcdStore({ kv: counted, prefix: prefix() })
     const keys = Array.from({ length: 200 }, (_, i) => `k${i}`)
