@@ -331,8 +331,7 @@ export class Registry {
     const outcome = await transact(this.#store, this.#maxRetries, details, async (tx) => {
       // A staged upload has a fresh id: the commit checks its marker is still absent, unread.
       if (upload.staged) tx.expectAbsent(marker)
-      else reads.push(marker)
-      const [pkgEntry, manEntry, , , markerEntry] = await tx.getMany(reads)
+      const [pkgEntry, manEntry, , , markerEntry] = await tx.getMany(upload.staged ? reads : [...reads, marker])
       if (!upload.staged && (markerEntry === undefined || decode(ObjectRecordType, markerEntry.value, details).state !== 'uploading')) {
         throw new ApprError('unavailable', 'the upload took too long and was reclaimed; push again', { details, transient: true })
       }
