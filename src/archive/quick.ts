@@ -4,7 +4,6 @@
  * verdict at all, and then the streaming pass decides.
  * @module
  */
-import * as crypto from 'node:crypto'
 import { gunzipSync } from 'node:zlib'
 import { sha256Hex, toOciDigest } from '../digest/index.js'
 import type { ArchiveLimits } from '../registry/types.js'
@@ -14,10 +13,6 @@ import type { BlobFacts } from './validate.js'
 
 /** Largest blob {@link quickFacts} looks at: one zlib feed, so the streaming pass's ratio check sees the whole blob at once too. */
 export const QUICK_BYTES = FEED_BYTES
-
-// One-shot hashing (Node ≥ 20.12) skips the Hash object of createHash; same digest.
-const hashHex: (bytes: Uint8Array) => string =
-  typeof crypto.hash === 'function' ? (bytes) => crypto.hash('sha256', bytes, 'hex') : sha256Hex
 
 /**
  * The facts of a small blob held whole in memory, found synchronously, or `undefined` when the
@@ -44,7 +39,7 @@ export function quickFacts(bytes: Uint8Array, limits?: ArchiveLimits): BlobFacts
   }
   const entries = scanTar(tar, max)
   if (entries === undefined) return undefined
-  return { digest: hashHex(tar), ociDigest: toOciDigest(hashHex(bytes)), size, uncompressedSize: tar.byteLength, entries }
+  return { digest: sha256Hex(tar), ociDigest: toOciDigest(sha256Hex(bytes)), size, uncompressedSize: tar.byteLength, entries }
 }
 
 const BLOCK = 512

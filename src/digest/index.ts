@@ -13,6 +13,7 @@
  * To validate a blob as a tar archive in the same pass, use `analyzeBlob` from `appr-core/archive`.
  * @module
  */
+import * as crypto from 'node:crypto'
 import { createHash } from 'node:crypto'
 import { createGunzip } from 'node:zlib'
 
@@ -33,9 +34,13 @@ export function sha256(): Sha256 {
   }
 }
 
+// One-shot hashing (Node ≥ 20.12) skips the Hash object of createHash: same digest, less work
+// on the small-push path.
+const oneShot = typeof crypto.hash === 'function'
+
 /** Lowercase hex SHA-256 of `bytes` (a string is hashed as UTF-8). */
 export function sha256Hex(bytes: Uint8Array | string): string {
-  return createHash('sha256').update(bytes).digest('hex')
+  return oneShot ? crypto.hash('sha256', bytes, 'hex') : createHash('sha256').update(bytes).digest('hex')
 }
 
 const HEX64 = /^[0-9a-f]{64}$/
