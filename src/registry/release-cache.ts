@@ -23,9 +23,8 @@ export interface BlobLocation {
   readonly object: string
 }
 
+/** Kept under the version of the package record the manifest was read under. */
 interface Entry {
-  /** Version of the package record the manifest was read under. */
-  readonly version: string
   readonly manifest: Manifest
   blob?: BlobLocation
 }
@@ -53,33 +52,32 @@ export function copyManifest(m: Manifest): Manifest {
 
 /** Manifests by (manifest key, package record version); oldest entries evicted first. */
 export class ReleaseCache {
-  readonly #entries: LruMap<string, Entry>
+  readonly #entries: VersionedCache<Entry>
 
   constructor(max: number) {
-    this.#entries = new LruMap(Math.max(0, Math.floor(max)))
+    this.#entries = new VersionedCache(max)
   }
 
   /** A copy of the manifest at `key` if it was read under package record version `version`. */
   manifest(key: string, version: string): Manifest | undefined {
-    const entry = this.#entries.get(key)
-    return entry?.version === version ? copyManifest(entry.manifest) : undefined
+    const entry = this.#entries.get(key, version)
+    return entry && copyManifest(entry.manifest)
   }
 
   /** Where the blob of the manifest at `key` is, if known under `version`. */
   blob(key: string, version: string): BlobLocation | undefined {
-    const entry = this.#entries.get(key)
-    return entry?.version === version ? entry.blob : undefined
+    return this.#entries.get(key, version)?.blob
   }
 
   /** Remembers a manifest just read (a copy is kept: the caller owns `manifest`). */
   remember(key: string, version: string, manifest: Manifest): void {
-    if (this.#entries.maxEntries > 0) this.#entries.set(key, { version, manifest: copyManifest(manifest) })
+    this.#entries.set(key, version, { manifest: copyManifest(manifest) })
   }
 
   /** Remembers where the blob of a remembered manifest is (ignored unless it is still that version). */
   rememberBlob(key: string, version: string, blob: BlobLocation): void {
-    const entry = this.#entries.get(key)
-    if (entry?.version === version && entry.manifest.content.digest === blob.digest) entry.blob = blob
+    const entry = this.#entries.get(key, version)
+    if (entry?.manifest.content.digest === blob.digest) entry.blob = blob
   }
 }
 
