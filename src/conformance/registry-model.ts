@@ -6,6 +6,7 @@
 import fc from 'fast-check'
 import { isApprError } from '../errors/index.js'
 import { sortReleasesDesc } from '../model/release.js'
+import type { Registry } from '../registry/registry.js'
 
 /** A registry mutation, as the properties generate it. `blob` indexes the suite's tarballs. */
 export type RegistryOp =
@@ -21,6 +22,28 @@ export type RegistryOp =
  * or `unexpected:<code>`.
  */
 export type Outcome = 'ok' | 'exists' | 'not-found' | 'no-effect' | `unexpected:${string}`
+
+/**
+ * Applies one operation through the Registry's public API (rejections propagate). `blob` gives
+ * the tarball bytes for a push's blob index.
+ */
+export async function applyRegistryOp(registry: Registry, o: RegistryOp, blob: (index: number) => Uint8Array): Promise<void> {
+  switch (o.op) {
+    case 'push':
+      await registry.push({ package: o.pkg, release: o.release, format: o.format, blob: blob(o.blob), force: o.force })
+      return
+    case 'delete':
+      return registry.delete(o.pkg, o.release, o.format)
+    case 'channel-add':
+      await registry.channels.add(o.pkg, o.channel, o.release)
+      return
+    case 'channel-remove':
+      await registry.channels.remove(o.pkg, o.channel, o.release)
+      return
+    case 'channel-delete':
+      return registry.channels.delete(o.pkg, o.channel)
+  }
+}
 
 /** Classifies a rejection of a registry call. */
 export function outcomeOf(error: unknown): Outcome {

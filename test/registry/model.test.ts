@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert'
 import { isApprError, kvBlobStore, listAll, Registry, sortReleasesDesc } from 'appr-core'
 import type { KvStore } from 'appr-core'
 import { memoryStore } from 'appr-core/adapters/memory'
+import { applyRegistryOp, type RegistryOp } from 'appr-core/conformance'
 import { tgz } from './helpers.js'
 
 const PACKAGES = ['a/x', 'b/x']
@@ -15,11 +16,8 @@ const FORMATS = ['helm', 'kpm']
 const CHANNELS = ['stable', 'beta']
 const BLOBS = await Promise.all([0, 1, 2].map((i) => tgz({ [`chart/file${i}.yaml`]: `content ${i}` })))
 
-type Op =
-  | { kind: 'push'; pkg: string; release: string; format: string; blob: number; force: boolean }
-  | { kind: 'delete'; pkg: string; release: string; format: string; pick?: number | undefined }
-  | { kind: 'add' | 'remove'; pkg: string; channel: string; release: string; pick?: number | undefined }
-  | { kind: 'drop'; pkg: string; channel: string }
+/** The conformance suite's operations; `pick` retargets one at an existing release (see target). */
+type Op = RegistryOp & { pick?: number | undefined }
 
 /** With `pick`, the op targets an existing `(package, release, format)` chosen by index (random ops mostly miss). */
 function target(model: Map<string, ModelPackage>, o: Op): Op {
@@ -27,14 +25,16 @@ function target(model: Map<string, ModelPackage>, o: Op): Op {
   const existing = [...model].flatMap(([pkg, p]) => [...p.releases].flatMap(([release, formats]) => [...formats.keys()].map((format) => ({ pkg, release, format }))))
   if (existing.length === 0) return o
   const chosen = existing[o.pick % existing.length]!
-  return o.kind === 'delete' ? { ...o, ...chosen } : { ...o, pkg: chosen.pkg, release: chosen.release }
+  if (o.op === 'delete') return { ...o, ...chosen }
+  if (o.op === 'channel-add' || o.op === 'channel-remove') return { ...o, pkg: chosen.pkg, release: chosen.release }
+  return o
 }
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('push' as const), pkg: fc.constantFrom(...PACKAGES), release: fc.constantFrom(...RELEASES), format: fc.constantFrom(...FORMATS), blob: fc.nat(2), force: fc.boolean() }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('delete' as const), pkg: fc.constantFrom(...PACKAGES), release: fc.constantFrom(...RELEASES), format: fc.constantFrom(...FORMATS), pick: fc.option(fc.nat(50), { nil: undefined }) }, { requiredKeys: ['kind', 'pkg', 'release', 'format'] }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constantFrom('add' as const, 'remove' as const), pkg: fc.constantFrom(...PACKAGES), channel: fc.constantFrom(...CHANNELS), release: fc.constantFrom(...RELEASES), pick: fc.option(fc.nat(50), { nil: undefined }) }, { requiredKeys: ['kind', 'pkg', 'channel', 'release'] }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('drop' as const), pkg: fc.constantFrom(...PACKAGES), channel: fc.constantFrom(...CHANNELS) }) },
+  { weight: 4, arbitrary: fc.record({ op: fc.constant('push' as const), pkg: fc.constantFrom(...PACKAGES), release: fc.constantFrom(...RELEASES), format: fc.constantFrom(...FORMATS), blob: fc.nat(2), force: fc.boolean() }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('delete' as const), pkg: fc.constantFrom(...PACKAGES), release: fc.constantFrom(...RELEASES), format: fc.constantFrom(...FORMATS), pick: fc.option(fc.nat(50), { nil: undefined }) }, { requiredKeys: ['op', 'pkg', 'release', 'format'] }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constantFrom('channel-add' as const, 'channel-remove' as const), pkg: fc.constantFrom(...PACKAGES), channel: fc.constantFrom(...CHANNELS), release: fc.constantFrom(...RELEASES), pick: fc.option(fc.nat(50), { nil: undefined }) }, { requiredKeys: ['op', 'pkg', 'channel', 'release'] }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('channel-delete' as const), pkg: fc.constantFrom(...PACKAGES), channel: fc.constantFrom(...CHANNELS) }) },
 )
 
 interface ModelPackage {
@@ -55,7 +55,7 @@ function apply(model: Map<string, ModelPackage>, o: Op): string | undefined {
       } else p.currents.set(name, sortReleasesDesc(members)[0]!)
     }
   }
-  switch (o.kind) {
+  switch (o.op) {
     case 'push': {
       if (pkg?.releases.get(o.release)?.has(o.format) && !o.force) return 'package-exists'
       const p = pkg ?? { releases: new Map(), channels: new Map(), currents: new Map() }
@@ -76,7 +76,7 @@ function apply(model: Map<string, ModelPackage>, o: Op): string | undefined {
       if (pkg.releases.size === 0) model.delete(o.pkg)
       return undefined
     }
-    case 'add': {
+    case 'channel-add': {
       if (!pkg) return 'package-not-found'
       if (!pkg.releases.has(o.release)) return 'package-release-not-found'
       const members = pkg.channels.get(o.channel) ?? new Set()
@@ -84,7 +84,7 @@ function apply(model: Map<string, ModelPackage>, o: Op): string | undefined {
       pkg.currents.set(o.channel, o.release)
       return undefined
     }
-    case 'remove': {
+    case 'channel-remove': {
       if (!pkg) return 'package-not-found'
       const members = pkg.channels.get(o.channel)
       if (!members) return 'channel-not-found'
@@ -96,7 +96,7 @@ function apply(model: Map<string, ModelPackage>, o: Op): string | undefined {
       } else pkg.currents.set(o.channel, sortReleasesDesc(members)[0]!)
       return undefined
     }
-    case 'drop': {
+    case 'channel-delete': {
       if (!pkg) return 'package-not-found'
       if (!pkg.channels.has(o.channel)) return 'channel-not-found'
       pkg.channels.delete(o.channel)
@@ -108,23 +108,7 @@ function apply(model: Map<string, ModelPackage>, o: Op): string | undefined {
 
 async function run(registry: Registry, o: Op): Promise<string | undefined> {
   try {
-    switch (o.kind) {
-      case 'push':
-        await registry.push({ package: o.pkg, release: o.release, format: o.format, blob: BLOBS[o.blob]!, force: o.force })
-        break
-      case 'delete':
-        await registry.delete(o.pkg, o.release, o.format)
-        break
-      case 'add':
-        await registry.channels.add(o.pkg, o.channel, o.release)
-        break
-      case 'remove':
-        await registry.channels.remove(o.pkg, o.channel, o.release)
-        break
-      case 'drop':
-        await registry.channels.delete(o.pkg, o.channel)
-        break
-    }
+    await applyRegistryOp(registry, o, (i) => BLOBS[i]!)
     return undefined
   } catch (e) {
     if (isApprError(e)) return e.code

@@ -10,7 +10,7 @@ import { Registry } from '../../registry/registry.js'
 import type { KvStore } from '../../storage/kv.js'
 import { sameBytes } from '../arbitraries.js'
 import { type Ctx, type Group, within } from '../harness.js'
-import { type Outcome, RegistryModel, type RegistryOp, outcomeOf, renderState, showOp, withShow } from '../registry-model.js'
+import { applyRegistryOp, type Outcome, RegistryModel, type RegistryOp, outcomeOf, renderState, showOp, withShow } from '../registry-model.js'
 import { type Tarball, tarball } from '../tarball.js'
 
 const pkgs = ['acme/app', 'zeta/app']
@@ -44,23 +44,7 @@ const opSequence = fc.tuple(initialPushes, fc.array(opArb, { minLength: 1, maxLe
 /** Runs one operation through the public API and classifies what happened. */
 export async function perform(registry: Registry, o: RegistryOp): Promise<Outcome> {
   try {
-    switch (o.op) {
-      case 'push':
-        await registry.push({ package: o.pkg, release: o.release, format: o.format, blob: blobs[o.blob]!.gzip, force: o.force })
-        break
-      case 'delete':
-        await registry.delete(o.pkg, o.release, o.format)
-        break
-      case 'channel-add':
-        await registry.channels.add(o.pkg, o.channel, o.release)
-        break
-      case 'channel-remove':
-        await registry.channels.remove(o.pkg, o.channel, o.release)
-        break
-      case 'channel-delete':
-        await registry.channels.delete(o.pkg, o.channel)
-        break
-    }
+    await applyRegistryOp(registry, o, (i) => blobs[i]!.gzip)
     return 'ok'
   } catch (e) {
     return outcomeOf(e)
