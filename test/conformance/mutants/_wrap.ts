@@ -1,6 +1,7 @@
 // Shared plumbing of the deliberately broken adapters: each mutant wraps the (correct) memory
 // adapter and breaks exactly one guarantee.
 import { memoryStore } from 'appr-core/adapters/memory'
+import { ApprError } from 'appr-core'
 import type { KvCapabilities, KvStore } from 'appr-core'
 
 export const limits = { maxValueBytes: 64 * 1024, maxOpsPerCommit: 128, maxKeyBytes: 1024 }
@@ -31,3 +32,48 @@ export interface Mutant {
 }
 
 export const tick = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+/** What {@link instanceOn} lets a mutant replace: calls on the shared data, and a hook run at the first close. */
+type InstanceCalls = Partial<Pick<KvStore, 'get' | 'getMany' | 'list' | 'commit'>> & { readonly onClose?: () => Promise<unknown> }
+
+/**
+ * One open instance of a store whose data lives at `location` (one memory store per location in
+ * `stores`, kept across opens, as a disk or a server would). Every call fails once this instance
+ * is closed; `calls` replace the plain delegation to the shared data.
+ */
+export function instanceOn(stores: Map<string, KvStore>, location: string, capabilities: Partial<KvCapabilities>, calls: (data: KvStore) => InstanceCalls): KvStore {
+  const data = stores.get(location) ?? memoryStore({ limits })
+  stores.set(location, data)
+  const o = calls(data)
+  let closed = false
+  const alive = () => {
+    if (closed) throw new ApprError('unavailable', 'closed')
+  }
+  return wrap(
+    () => ({
+      async get(key) {
+        alive()
+        return o.get ? o.get(key) : data.get(key)
+      },
+      async getMany(keys) {
+        alive()
+        return o.getMany ? o.getMany(keys) : data.getMany(keys)
+      },
+      async list(options) {
+        alive()
+        return o.list ? o.list(options) : data.list(options)
+      },
+      async commit(commit) {
+        alive()
+        return o.commit ? o.commit(commit) : data.commit(commit)
+      },
+      async close() {
+        if (closed) return
+        closed = true
+        await o.onClose?.()
+      },
+    }),
+    capabilities,
+    data,
+  )
+}

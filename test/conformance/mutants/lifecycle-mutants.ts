@@ -1,9 +1,7 @@
 // Mutants of lifecycle and durability: close semantics, and a "persistent" store that loses
 // the last write on reopen.
-import { ApprError } from 'appr-core'
 import type { KvStore } from 'appr-core'
-import { memoryStore } from 'appr-core/adapters/memory'
-import { type Mutant, limits, wrap } from './_wrap.js'
+import { instanceOn, type Mutant, wrap } from './_wrap.js'
 
 // The "disk" of the persistent mutant: one memory store per location, living across opens.
 const disks = new Map<string, KvStore>()
@@ -39,30 +37,11 @@ export const lifecycleMutants: Mutant[] = [
   {
     name: 'reopen-loses-last-write',
     bug: 'a "persistent" store whose close() forgets the most recent commit (an unflushed write buffer)',
-    open: (location) => {
-      const disk = disks.get(location) ?? memoryStore({ limits })
-      disks.set(location, disk)
-      let undo: (() => Promise<unknown>) | undefined
-      let closed = false
-      const open = () => {
-        if (closed) throw new ApprError('unavailable', 'closed')
-      }
-      return wrap(
-        () => ({
-          async get(k) {
-            open()
-            return disk.get(k)
-          },
-          async getMany(ks) {
-            open()
-            return disk.getMany(ks)
-          },
-          async list(o) {
-            open()
-            return disk.list(o)
-          },
+    open: (location) =>
+      instanceOn(disks, location, { persistent: true }, (disk) => {
+        let undo: (() => Promise<unknown>) | undefined
+        return {
           async commit(c) {
-            open()
             const touched = [...(c.puts ?? []).map((p) => p.key), ...(c.deletes ?? [])]
             const before = await disk.getMany(touched)
             const r = await disk.commit(c)
@@ -75,16 +54,9 @@ export const lifecycleMutants: Mutant[] = [
             }
             return r
           },
-          async close() {
-            if (closed) return
-            closed = true
-            await undo?.()
-          },
-        }),
-        { persistent: true },
-        disk,
-      )
-    },
+          onClose: async () => undo?.(),
+        }
+      }),
     destroy: (location) => {
       disks.delete(location)
     },
