@@ -10,6 +10,7 @@ export { compareKeys, listAll, assertCommit, assertKey } from './storage/util.js
 export { Registry } from './registry/registry.js'
 export type { ChannelOperations } from './registry/registry.js'
 export type * from './registry/types.js'
+export type * from './registry/events/types.js'
 export type * from './model/types.js'
 export { kvBlobStore } from './storage/kv-blob-store.js'
 export type { KvBlobStore, KvBlobStoreOptions } from './storage/kv-blob-store.js'

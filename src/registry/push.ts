@@ -13,6 +13,7 @@ import { parseRelease } from '../model/release.js'
 import type { Manifest } from '../model/types.js'
 import type { KvPut } from '../storage/kv.js'
 import { blobChunks } from './blob-input.js'
+import { eventReadKeys, recordEvent } from './events/record.js'
 import type { RegistryContext } from './context.js'
 import { updateHead } from './heads.js'
 import { decodePackage } from './packages.js'
@@ -36,6 +37,8 @@ export interface ReleaseInput {
   /** Restore keeps the document's timestamp and media types verbatim. */
   readonly createdAt?: string
   readonly mediaTypes?: { readonly manifest: string; readonly content: string }
+  /** Restore: its event says so. */
+  readonly restored?: boolean
 }
 
 export interface StoreReleaseInput extends ReleaseInput {
@@ -143,14 +146,15 @@ async function commitRelease(ctx: RegistryContext, input: ReleaseInput, upload: 
   const pkgKey = keys.pkg(name)
   // The blob keys are read here too (adjustRefs reuses them), so the attempt is one round trip.
   const reads = [pkgKey, manKey, keys.blob(facts.digest), keys.pblob(name, facts.digest)]
+  const eventReads = eventReadKeys(ctx, name)
   // A small push of a package this registry has not seen is most likely a new package with new
   // content: presume every key absent and commit at once (one round trip); a wrong guess fails
   // the commit's checks and the push runs again with real reads (transact).
-  const presumeAbsent = upload.staged && !input.force && !ctx.known.has(pkgKey) ? reads : []
+  const presumeAbsent = upload.staged && !input.force && !ctx.known.has(pkgKey) ? [...reads, ...eventReads] : []
   const outcome = await transact(ctx.store, ctx.maxRetries, details, async (tx) => {
     // A staged upload has a fresh id: the commit checks its marker is still absent, unread.
     if (upload.staged) tx.expectAbsent(marker)
-    const [pkgEntry, manEntry, , , markerEntry] = await tx.getMany(upload.staged ? reads : [...reads, marker])
+    const [pkgEntry, manEntry, , , markerEntry] = await tx.getMany(upload.staged ? [...reads, ...eventReads] : [...reads, marker, ...eventReads])
     if (!upload.staged && (markerEntry === undefined || decode(ObjectRecordType, markerEntry.value, details).state !== 'uploading')) {
       throw new ApprError('unavailable', 'the upload took too long and was reclaimed; push again', { details, transient: true })
     }
@@ -175,6 +179,14 @@ async function commitRelease(ctx: RegistryContext, input: ReleaseInput, upload: 
     const blob = stored.get(facts.digest)
     updateHead(pkg, format, blob && { manifest, ociDigest: blob.ociDigest, size: blob.size, object: blob.object })
     tx.put(pkgKey, encode(pkg))
+    await recordEvent(ctx, tx, name, {
+      type: 'release.pushed',
+      release,
+      format,
+      digest: facts.digest,
+      ...(previous && { replaced: previous.content.digest }),
+      ...(input.restored && { restored: true }),
+    })
     return { manifest, doomed }
   }, { presumeAbsent })
   ctx.known.set(pkgKey, true)

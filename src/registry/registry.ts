@@ -10,6 +10,8 @@ import { backup, restore } from './backup.js'
 import { addToChannel, channelsOfRelease, deleteChannel, listChannels, removeFromChannel, showChannel } from './channels.js'
 import { createContext, type RegistryContext } from './context.js'
 import { deleteRelease } from './delete.js'
+import { latestCursor, readEvents, watchEvents } from './events/feed.js'
+import type { EventOperations } from './events/types.js'
 import { gc } from './gc.js'
 import { list, search } from './list.js'
 import { push } from './push.js'
@@ -67,6 +69,8 @@ export interface ChannelOperations {
  */
 export class Registry {
   readonly channels: ChannelOperations
+  /** The change feed: what changed, in commit order per package, across processes (`options.events` records it). */
+  readonly events: EventOperations
   readonly #ctx: RegistryContext
 
   constructor(readonly options: RegistryOptions) {
@@ -79,6 +83,11 @@ export class Registry {
       remove: (pkg, channel, release) => removeFromChannel(ctx, pkg, channel, release),
       delete: (pkg, channel) => deleteChannel(ctx, pkg, channel),
       ofRelease: (pkg, release, options) => channelsOfRelease(ctx, pkg, release, options?.membership ?? false),
+    }
+    this.events = {
+      read: (options) => readEvents(ctx, options),
+      watch: (options) => watchEvents(ctx, options),
+      latest: () => latestCursor(ctx),
     }
   }
 

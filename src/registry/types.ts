@@ -5,6 +5,7 @@
 import type { BlobStore } from '../storage/blob.js'
 import type { KvStore } from '../storage/kv.js'
 import type { Channel, Manifest, ManifestWithChannels, PackageSummary } from '../model/types.js'
+import type { EventOptions } from './events/types.js'
 
 /** Bytes of a blob in any of the shapes a caller is likely to hold. */
 export type BlobInput = Uint8Array | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>
@@ -58,6 +59,13 @@ export interface RegistryOptions {
    * invalidation, across processes too.
    */
   readonly blobCacheBytes?: number
+  /**
+   * Record a change feed (`registry.events`; docs/events.md): every mutation commits its event
+   * with its change (default false). Off by default because an unread feed only grows until a
+   * reader places and trims it; turn it on in every process that writes to the store, or the
+   * feed misses their changes.
+   */
+  readonly events?: boolean | EventOptions
 }
 
 /** Input of {@link Registry.push}. */
