@@ -378,4 +378,33 @@ retention('restore records its pushes and channels; delete names the channels it
   assert.equal(events[3], { ...events[3]!, releaseGone: true, packageGone: false, channels: ['stable'] })
 })
 
+retention('a store whose list is not a snapshot still gives each package its commit order', async () => {
+  const base = memoryStore()
+  const rand = prng(7)
+  // Lists of the outbox lose entries at random, as a paged, non-snapshot listing may.
+  const lossy: KvStore = { ...base, name: base.name, capabilities: base.capabilities, async list(options) {
+    const page = await base.list(options)
+    return options.prefix === 'evq/' ? page.filter(() => rand() < 0.6) : page
+  } }
+  const writers = [0, 1, 2].map(() => new Registry({ store: lossy, ownsStore: false, events: true }))
+  await Promise.all(
+    ['ev/p', 'ev/q', 'ev/r'].map(async (pkg, i) => {
+      for (let n = 0; n < 15; n++) await writers[(i + n) % 3]!.push({ package: pkg, release: `1.0.${n}`, blob: blobs[n % 3]! })
+    }),
+  )
+  const events: RegistryEvent[] = []
+  for (let tries = 0; events.length < 45 && tries < 200; tries++) {
+    const page = await writers[0]!.events.read({ after: events.at(-1)?.cursor ?? '0' })
+    events.push(...page.events)
+  }
+  assert.is(events.length, 45)
+  for (const pkg of ['ev/p', 'ev/q', 'ev/r']) {
+    assert.equal(
+      events.filter((e) => e.package === pkg).map((e) => (e.type === 'release.pushed' ? e.release : e.type)),
+      Array.from({ length: 15 }, (_, n) => `1.0.${n}`),
+      pkg,
+    )
+  }
+})
+
 retention.run()

@@ -15,7 +15,7 @@ import { ApprError } from '../../errors/index.js'
 import type { KvEntry } from '../../storage/kv.js'
 import type { RegistryContext } from '../context.js'
 import { decode, encode, type RecordType } from '../records.js'
-import { eventKeys } from './record.js'
+import { eventKeys, StampType } from './record.js'
 import type { EventPage, EventReadOptions, EventWatchOptions, RegistryEvent } from './types.js'
 
 const FeedSchema = z.object({ next: z.number().int().positive(), first: z.number().int().positive() })
@@ -23,9 +23,10 @@ type Feed = z.infer<typeof FeedSchema>
 const FeedType: RecordType<Feed> = { schema: FeedSchema, fast: () => undefined }
 
 const EventTypes = ['release.pushed', 'release.deleted', 'channel.added', 'channel.removed', 'channel.deleted', 'channel.set'] as const
-const StoredEventSchema = z.object({ type: z.enum(EventTypes), package: z.string(), time: z.string() }).passthrough()
-const StoredEventType: RecordType<z.infer<typeof StoredEventSchema>> = { schema: StoredEventSchema, fast: () => undefined }
-const LoggedSchema = StoredEventSchema.extend({ seq: z.number().int().positive() })
+const EventSchema = z.object({ type: z.enum(EventTypes), package: z.string(), time: z.string() }).passthrough()
+const PendingSchema = EventSchema.extend({ stamp: z.string(), prev: z.string().nullable() })
+const PendingType: RecordType<z.infer<typeof PendingSchema>> = { schema: PendingSchema, fast: () => undefined }
+const LoggedSchema = EventSchema.extend({ seq: z.number().int().positive() })
 const LoggedType: RecordType<z.infer<typeof LoggedSchema>> = { schema: LoggedSchema, fast: () => undefined }
 
 const MAX_PAGE = 1000
@@ -37,14 +38,17 @@ async function readFeed(ctx: RegistryContext): Promise<{ feed: Feed; entry: KvEn
   return { feed: entry ? decode(FeedType, entry.value, {}) : { next: 1, first: 1 }, entry }
 }
 
-/** Events per sequencing commit: 3 operations each (check, delete, put) plus the feed record's two. */
+/**
+ * Outbox entries per placing commit: each costs 3 operations (check, delete, put), its package's
+ * placed stamp at most 2 (check, put), the feed record 2.
+ */
 function batchSize(ctx: RegistryContext): number {
-  return Math.max(1, Math.min(100, Math.floor(((ctx.store.capabilities.maxOpsPerCommit ?? 302) - 2) / 3)))
+  return Math.max(1, Math.min(100, Math.floor(((ctx.store.capabilities.maxOpsPerCommit ?? 502) - 2) / 5)))
 }
 
 /**
- * One sequencing pass: places the outbox's oldest entries after the log's end. Returns true
- * when more may be waiting (a full page, or another reader won the race).
+ * One placing pass: appends the outbox's oldest entries to the log. Returns true when more may
+ * be waiting (a full page, an event held back, or another reader won the race).
  */
 async function sequenceOnce(ctx: RegistryContext): Promise<boolean> {
   // The feed record is read before the outbox: a reader that placed events in between changed it, and our commit fails.
@@ -52,18 +56,38 @@ async function sequenceOnce(ctx: RegistryContext): Promise<boolean> {
   const batch = batchSize(ctx)
   const page = await ctx.store.list({ prefix: eventKeys.outbox, limit: batch })
   if (page.length === 0) return false
-  const puts = page.map((pending, i) => {
-    const event = decode(StoredEventType, pending.value, {})
-    return { key: eventKeys.logKey(feed.next + i), value: encode({ ...event, seq: feed.next + i }) }
-  })
-  const next = { next: feed.next + page.length, first: feed.first }
+  const pending = page.map((e) => ({ entry: e, event: decode(PendingType, e.value, {}) }))
+  const packages = [...new Set(pending.map((p) => p.event.package))]
+  const placedEntries = await ctx.store.getMany(packages.map(eventKeys.placed))
+  const placed = new Map(packages.map((pkg, i) => [pkg, placedEntries[i] && decode(StampType, placedEntries[i].value, { package: pkg }).stamp]))
+  // An event goes in only after its package's previous one (`prev`): a store whose list is not a
+  // snapshot may show a package's later event without an earlier one; that package waits.
+  const held = new Set<string>()
+  const taken: typeof pending = []
+  for (const p of pending) {
+    const { package: pkg, stamp, prev } = p.event
+    if (held.has(pkg) || (placed.get(pkg) ?? null) !== prev) {
+      held.add(pkg)
+      continue
+    }
+    placed.set(pkg, stamp)
+    taken.push(p)
+  }
+  if (taken.length === 0) return false
+  const puts = taken.map(({ event: { stamp, prev, ...event } }, i) => ({ key: eventKeys.logKey(feed.next + i), value: encode({ ...event, seq: feed.next + i }) }))
+  const touched = packages.filter((pkg) => taken.some((p) => p.event.package === pkg))
+  const next = { next: feed.next + taken.length, first: feed.first }
   const result = await ctx.store.commit({
-    checks: [{ key: eventKeys.feed, version: entry?.version ?? null }, ...page.map((e) => ({ key: e.key, version: e.version }))],
-    puts: [...puts, { key: eventKeys.feed, value: encode(next) }],
-    deletes: page.map((e) => e.key),
+    checks: [
+      { key: eventKeys.feed, version: entry?.version ?? null },
+      ...taken.map((p) => ({ key: p.entry.key, version: p.entry.version })),
+      ...touched.map((pkg) => ({ key: eventKeys.placed(pkg), version: placedEntries[packages.indexOf(pkg)]?.version ?? null })),
+    ],
+    puts: [...puts, ...touched.map((pkg) => ({ key: eventKeys.placed(pkg), value: encode({ stamp: placed.get(pkg) }) })), { key: eventKeys.feed, value: encode(next) }],
+    deletes: taken.map((p) => p.entry.key),
   })
   if (result.ok && ctx.events) await trim(ctx, next)
-  return !result.ok || page.length === batch
+  return !result.ok || page.length === batch || held.size > 0
 }
 
 /** Moves what the outbox holds into the log (bounded work per call). */

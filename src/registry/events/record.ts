@@ -25,6 +25,8 @@ export const eventKeys = {
   head: (p: PackageName) => `evh/${p.full}`,
   /** The outbox: events committed by mutations, not yet in the log. */
   outbox: 'evq/',
+  /** Per package: `{ stamp }`, the stamp of its last event placed in the log. */
+  placed: (pkg: string) => `evp/${pkg}`,
   /** The log: `ev/<seq as 14 hex digits>`, each a whole event. */
   log: 'ev/',
   logKey: (seq: number) => `ev/${seq.toString(16).padStart(14, '0')}`,
@@ -61,7 +63,7 @@ export function eventSettings(options: boolean | EventOptions | undefined): Even
 }
 
 const StampSchema = z.object({ stamp: z.string().regex(/^[0-9a-f]{18}$/) })
-const StampType: RecordType<z.infer<typeof StampSchema>> = { schema: StampSchema, fast: () => undefined }
+export const StampType: RecordType<z.infer<typeof StampSchema>> = { schema: StampSchema, fast: () => undefined }
 
 /** The next stamp: above `clock`'s last and above `after` (the package's last), near `now`. */
 function tick(clock: EventClock, now: number, after: string | undefined): string {
@@ -97,7 +99,9 @@ export async function recordEvent(ctx: RegistryContext, tx: Transaction, name: P
   const key = eventKeys.head(name)
   const previous = await tx.get(key)
   const now = ctx.clock()
-  const stamp = tick(events.clock, now.getTime(), previous && decode(StampType, previous.value, { package: name.full }).stamp)
+  const prev = previous ? decode(StampType, previous.value, { package: name.full }).stamp : null
+  const stamp = tick(events.clock, now.getTime(), prev ?? undefined)
   tx.put(key, encode({ stamp }))
-  tx.put(`${eventKeys.outbox}${stamp}-${events.clock.node}`, encode({ ...draft, package: name.full, time: now.toISOString() }))
+  // `stamp` and `prev` chain the package's events: the feed places one only after its predecessor.
+  tx.put(`${eventKeys.outbox}${stamp}-${events.clock.node}`, encode({ ...draft, package: name.full, time: now.toISOString(), stamp, prev }))
 }
