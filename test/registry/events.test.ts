@@ -1,24 +1,29 @@
 // The change feed: every acknowledged mutation has exactly one event, a failed one none, and the
 // feed replays per package in commit order — whatever several Registry instances (and clients of
 // one Redis / etcd) do concurrently, while a watcher reads along.
+
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { KvStore, RegistryEvent } from 'appr-core'
+import { isApprError, manifestMediaType, Registry, sortReleasesDesc } from 'appr-core'
+import { etcdStore } from 'appr-core/adapters/etcd'
+import { levelStore } from 'appr-core/adapters/level'
+import { memoryStore } from 'appr-core/adapters/memory'
+import { redisStore } from 'appr-core/adapters/redis'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { isApprError, manifestMediaType, Registry, sortReleasesDesc } from 'appr-core'
-import type { KvStore, RegistryEvent } from 'appr-core'
-import { memoryStore } from 'appr-core/adapters/memory'
-import { levelStore } from 'appr-core/adapters/level'
-import { redisStore } from 'appr-core/adapters/redis'
-import { etcdStore } from 'appr-core/adapters/etcd'
 import { startEtcd, startRedis } from '../helpers/servers.js'
-import { tgz } from './helpers.js'
+import { apply, blobs, describe, expected, PACKAGES, prng, randomOp, replay } from './events-ops.js'
 
 interface Backend {
   name: string
   /** `clients` stores on one data set (one shared store where the backend allows no more). */
   open(clients: number): Promise<{ stores: KvStore[]; cleanup(): Promise<void> }>
+  /** Fresh data for worker processes (Redis and etcd only): their configuration, and a store of this process on it. */
+  workers?: () => { config: Record<string, unknown>; store: KvStore }
 }
 
 let unique = 0
@@ -49,6 +54,10 @@ const redis = await startRedis({ suite: 'events on redis' })
 if (redis) {
   backends.push({
     name: 'redis',
+    workers() {
+      const prefix = `evp${process.pid}-${++unique}`
+      return { config: { adapter: 'redis', url: redis.url, prefix }, store: redisStore({ url: redis.url, prefix }) }
+    },
     async open(clients) {
       const prefix = `ev${process.pid}-${++unique}`
       const stores = Array.from({ length: clients }, () => redisStore({ url: redis.url, prefix }))
@@ -60,6 +69,10 @@ const etcd = await startEtcd({ suite: 'events on etcd' })
 if (etcd) {
   backends.push({
     name: 'etcd',
+    workers() {
+      const prefix = `evp${process.pid}-${++unique}/`
+      return { config: { adapter: 'etcd', hosts: etcd.endpoints, prefix }, store: etcdStore({ hosts: etcd.endpoints, prefix }) }
+    },
     async open(clients) {
       const prefix = `ev${process.pid}-${++unique}/`
       const stores = Array.from({ length: clients }, () => etcdStore({ hosts: etcd.endpoints, prefix }))
@@ -68,157 +81,23 @@ if (etcd) {
   })
 }
 
-/** A small deterministic PRNG (mulberry32), so a failing run can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-const blobs = await Promise.all([1, 2, 3].map((n) => tgz({ [`chart-${n}/Chart.yaml`]: `name: chart\nversion: ${n}\n` })))
-const PACKAGES = ['ev/a', 'ev/b', 'ev/c']
-const RELEASES = ['1.0.0', '1.1.0', '2.0.0']
-const FORMATS = ['helm', 'kpm']
-const CHANNELS = ['stable', 'beta']
-
-type Op =
-  | { kind: 'push'; pkg: string; release: string; format: string; blob: number; force: boolean }
-  | { kind: 'delete'; pkg: string; release: string; format: string }
-  | { kind: 'add' | 'remove'; pkg: string; channel: string; release: string }
-  | { kind: 'drop'; pkg: string; channel: string }
-
-function randomOp(rand: () => number): Op {
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!
-  const pkg = pick(PACKAGES)
-  const r = rand()
-  if (r < 0.4) return { kind: 'push', pkg, release: pick(RELEASES), format: pick(FORMATS), blob: Math.floor(rand() * 3), force: rand() < 0.5 }
-  if (r < 0.6) return { kind: 'delete', pkg, release: pick(RELEASES), format: pick(FORMATS) }
-  if (r < 0.8) return { kind: 'add', pkg, channel: pick(CHANNELS), release: pick(RELEASES) }
-  if (r < 0.92) return { kind: 'remove', pkg, channel: pick(CHANNELS), release: pick(RELEASES) }
-  return { kind: 'drop', pkg, channel: pick(CHANNELS) }
-}
-
-async function apply(registry: Registry, op: Op): Promise<string | undefined> {
-  switch (op.kind) {
-    case 'push':
-      return (await registry.push({ package: op.pkg, release: op.release, format: op.format, blob: blobs[op.blob]!, force: op.force })).content.digest
-    case 'delete':
-      return void (await registry.delete(op.pkg, op.release, op.format))
-    case 'add':
-      return void (await registry.channels.add(op.pkg, op.channel, op.release))
-    case 'remove':
-      return void (await registry.channels.remove(op.pkg, op.channel, op.release))
-    case 'drop':
-      return void (await registry.channels.delete(op.pkg, op.channel))
-  }
-}
-
-/** What an acknowledged op's event must say (the fields the op determines). */
-function expected(op: Op, digest: string | undefined): string {
-  switch (op.kind) {
-    case 'push':
-      return `release.pushed ${op.pkg} ${op.release} ${op.format} ${digest}`
-    case 'delete':
-      return `release.deleted ${op.pkg} ${op.release} ${op.format}`
-    case 'add':
-      return `channel.added ${op.pkg} ${op.channel} ${op.release}`
-    case 'remove':
-      return `channel.removed ${op.pkg} ${op.channel} ${op.release}`
-    case 'drop':
-      return `channel.deleted ${op.pkg} ${op.channel}`
-  }
-}
-
-function describe(e: RegistryEvent): string {
-  switch (e.type) {
-    case 'release.pushed':
-      return `${e.type} ${e.package} ${e.release} ${e.format} ${e.digest}`
-    case 'release.deleted':
-      return `${e.type} ${e.package} ${e.release} ${e.format}`
-    case 'channel.added':
-    case 'channel.removed':
-      return `${e.type} ${e.package} ${e.channel} ${e.release}`
-    default:
-      return `${e.type} ${e.package} ${'channel' in e ? e.channel : ''}`
-  }
-}
-
-interface PackageModel {
-  releases: Map<string, Map<string, string>>
-  channels: Map<string, { releases: Set<string>; current: string }>
-}
-
-/**
- * Replays the feed on a model of each package, asserting every event is possible in the state
- * the previous ones left (a push that replaced names what was there, a delete names what exists,
- * a removal leaves the right current …): any reordering within a package breaks one of these.
- */
-function replay(events: readonly RegistryEvent[]): Map<string, PackageModel> {
-  const packages = new Map<string, PackageModel>()
-  const highest = (releases: Set<string>) => sortReleasesDesc([...releases])[0]!
-  for (const e of events) {
-    const at = `${e.seq} ${describe(e)}`
-    const model = packages.get(e.package) ?? { releases: new Map(), channels: new Map() }
-    packages.set(e.package, model)
-    switch (e.type) {
-      case 'release.pushed': {
-        const formats = model.releases.get(e.release) ?? new Map<string, string>()
-        assert.is(formats.get(e.format), e.replaced, `${at}: replaced`)
-        formats.set(e.format, e.digest)
-        model.releases.set(e.release, formats)
-        break
-      }
-      case 'release.deleted': {
-        const formats = model.releases.get(e.release)
-        assert.is(formats?.get(e.format), e.digest, `${at}: deletes what exists`)
-        formats!.delete(e.format)
-        assert.is(e.releaseGone, formats!.size === 0, `${at}: releaseGone`)
-        const lost: string[] = []
-        if (e.releaseGone) {
-          model.releases.delete(e.release)
-          for (const [name, channel] of model.channels) {
-            if (!channel.releases.delete(e.release)) continue
-            lost.push(name)
-            if (channel.releases.size === 0) model.channels.delete(name)
-            else channel.current = highest(channel.releases)
-          }
-        }
-        assert.equal([...e.channels], lost.sort(), `${at}: channels`)
-        assert.is(e.packageGone, model.releases.size === 0, `${at}: packageGone`)
-        if (e.packageGone) assert.is(model.channels.size, 0, `${at}: a package without releases has no channels`)
-        break
-      }
-      case 'channel.added': {
-        assert.ok(model.releases.has(e.release), `${at}: adds an existing release`)
-        const channel = model.channels.get(e.channel) ?? { releases: new Set<string>(), current: e.release }
-        channel.releases.add(e.release)
-        channel.current = e.release
-        model.channels.set(e.channel, channel)
-        break
-      }
-      case 'channel.removed': {
-        assert.ok(model.releases.has(e.release), `${at}: removes an existing release`)
-        const channel = model.channels.get(e.channel)
-        assert.ok(channel, `${at}: the channel exists`)
-        channel.releases.delete(e.release)
-        if (channel.releases.size === 0) model.channels.delete(e.channel)
-        else channel.current = highest(channel.releases)
-        assert.is(e.current, channel.releases.size === 0 ? null : channel.current, `${at}: current`)
-        break
-      }
-      case 'channel.deleted':
-        assert.ok(model.channels.delete(e.channel), `${at}: deletes an existing channel`)
-        break
-      case 'channel.set':
-        assert.unreachable('no restore in this test')
-    }
-  }
-  return packages
+/** Runs events-worker.ts with `config` and returns its report. */
+function runWorker(config: Record<string, unknown>): Promise<{ acknowledged: string[]; failed: number }> {
+  const worker = fileURLToPath(new URL('./events-worker.ts', import.meta.url))
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', worker, JSON.stringify(config)], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (err += d))
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`events worker exited ${code}: ${err.slice(-2000)}`))
+      resolve(JSON.parse(out.trim().split('\n').pop()!) as { acknowledged: string[]; failed: number })
+    })
+  })
 }
 
 async function readAll(registry: Registry): Promise<RegistryEvent[]> {
@@ -323,6 +202,39 @@ for (const backend of backends) {
     }
   })
 
+  const workers = backend.workers
+  if (workers) {
+    test('processes: the feed is exactly what three writer processes had acknowledged, per package in commit order', async () => {
+      const { config, store } = workers()
+      const reader = new Registry({ store, events: true })
+      const controller = new AbortController()
+      const watched: RegistryEvent[] = []
+      const watching = (async () => {
+        for await (const e of reader.events.watch({ after: '0', signal: controller.signal, pollMs: 20 })) watched.push(e)
+      })()
+      try {
+        const startAt = Date.now() + 3000
+        const reports = await Promise.all([1, 2, 3].map((id) => runWorker({ ...config, seed: 77 * id, waves: 5, startAt })))
+        const acknowledged = reports.flatMap((r) => r.acknowledged)
+        assert.ok(acknowledged.length > 0 && reports.some((r) => r.failed > 0))
+        const feed = await readAll(reader)
+        assert.equal(
+          feed.map((e) => e.seq),
+          feed.map((_, i) => i + 1),
+        )
+        assert.equal(feed.map(describe).sort(), acknowledged.sort())
+        replay(feed)
+        const deadline = Date.now() + 10_000
+        while (watched.length < feed.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+        assert.equal(watched, feed)
+      } finally {
+        controller.abort()
+        await watching.catch(() => undefined)
+        await reader.close()
+      }
+    })
+  }
+
   test.run()
 }
 
@@ -407,4 +319,8 @@ retention('a store whose list is not a snapshot still gives each package its com
   }
 })
 
+retention.after(async () => {
+  await redis?.stop()
+  await etcd?.stop()
+})
 retention.run()
