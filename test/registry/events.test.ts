@@ -319,6 +319,29 @@ retention('a store whose list is not a snapshot still gives each package its com
   }
 })
 
+retention('an event whose predecessor never comes waits 30 s, then is placed anyway', async () => {
+  let now = Date.parse('2026-01-01T00:00:00Z')
+  const store = memoryStore()
+  const registry = new Registry({ store, clock: () => new Date(now), events: true })
+  await registry.push({ package: 'ev/h', release: '1.0.0', blob: blobs[0]! })
+  assert.is((await registry.events.read()).events.length, 1)
+  // The package's head rewritten behind the registry's back: the next event names a predecessor that was never placed.
+  const encoder = new TextEncoder()
+  await store.commit({ puts: [{ key: 'evh/ev/h', value: encoder.encode(JSON.stringify({ stamp: '000000000001000000' })) }] })
+  await registry.push({ package: 'ev/h', release: '1.0.1', blob: blobs[1]! })
+  await registry.push({ package: 'ev/other', release: '1.0.0', blob: blobs[1]! })
+  // Other packages go on; this one waits.
+  assert.equal(
+    (await registry.events.read({ after: '1' })).events.map((e) => e.package),
+    ['ev/other'],
+  )
+  now += 31_000
+  assert.equal(
+    (await registry.events.read({ after: '2' })).events.map((e) => (e.type === 'release.pushed' ? `${e.package} ${e.release}` : e.type)),
+    ['ev/h 1.0.1'],
+  )
+})
+
 retention.after(async () => {
   await redis?.stop()
   await etcd?.stop()

@@ -30,6 +30,12 @@ const LoggedSchema = EventSchema.extend({ seq: z.number().int().positive() })
 const LoggedType: RecordType<z.infer<typeof LoggedSchema>> = { schema: LoggedSchema, fast: () => undefined }
 
 const MAX_PAGE = 1000
+/**
+ * How long an entry waits for its predecessor before it is placed anyway: a chain broken by a
+ * head rewritten outside this code (a restored store, an edit by hand) must not stall its
+ * package. With a store whose list is a snapshot, an entry never waits at all.
+ */
+const HOLD_MS = 30_000
 /** Sequencing passes one read may make before it answers with what is placed. */
 const MAX_PASSES = 20
 
@@ -64,9 +70,11 @@ async function sequenceOnce(ctx: RegistryContext): Promise<boolean> {
   // snapshot may show a package's later event without an earlier one; that package waits.
   const held = new Set<string>()
   const taken: typeof pending = []
+  const stale = ctx.clock().getTime() - HOLD_MS
   for (const p of pending) {
     const { package: pkg, stamp, prev } = p.event
-    if (held.has(pkg) || (placed.get(pkg) ?? null) !== prev) {
+    const waiting = (placed.get(pkg) ?? null) !== prev && Number.parseInt(stamp.slice(0, 12), 16) > stale
+    if (held.has(pkg) || waiting) {
       held.add(pkg)
       continue
     }
