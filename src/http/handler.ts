@@ -7,8 +7,10 @@ import { ApprError, isApprError } from '../errors/index.js'
 import { parseFormat } from '../model/index.js'
 import { inspectArchive } from '../archive/inspect.js'
 import type { Registry } from '../registry/registry.js'
-import { parseObjectBody, readBody, receivePush, truthy } from './body.js'
-import { type ErrorEnvelope, errorResponse, json, jsonWithBlob, toByteStream } from './respond.js'
+import { parseObjectBody, receivePush, truthy } from './appr/push-body.js'
+import { readBody } from './middleware/body-limit.js'
+import { type ErrorEnvelope, errorResponse } from './middleware/errors.js'
+import { json, jsonWithBlob, toByteStream } from './respond.js'
 import { VERSION } from './version.js'
 
 /** The part of {@link Registry} the handler calls, so a wrapper or another implementation fits. */

@@ -7,5 +7,5 @@
  */
 export { createHandler } from './handler.js'
 export type { AuthAction, AuthorizeInput, HandlerOptions, LoginInput, Operation, RegistryApi } from './handler.js'
-export type { ErrorEnvelope } from './respond.js'
+export type { ErrorEnvelope } from './middleware/errors.js'
 export { VERSION } from './version.js'
