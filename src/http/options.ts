@@ -10,7 +10,8 @@ import type { ErrorEnvelope } from './middleware/errors.js'
 export type RegistryApi = Pick<
   Registry,
   'push' | 'show' | 'pull' | 'blob' | 'releases' | 'manifests' | 'list' | 'search' | 'delete' | 'channels'
->
+> &
+  Partial<Pick<Registry, 'events'>>
 
 /** What a route does: `read` for GET/HEAD routes, `write` for every route that changes data. */
 export type AuthAction = 'read' | 'write'
@@ -33,6 +34,7 @@ export type Operation =
   | 'channel-add'
   | 'channel-remove'
   | 'channel-delete'
+  | 'events'
 
 /** Input of the {@link HandlerOptions.authorize} hook. */
 export interface AuthorizeInput<P> {
@@ -85,6 +87,11 @@ export interface HandlerOptions<P = unknown> {
    * Return the token, or undefined to refuse (401).
    */
   readonly login?: (input: LoginInput) => string | undefined | Promise<string | undefined>
+  /**
+   * Serve the change feed at `GET /api/v1/events` (docs/events.md; default false). With
+   * `authenticate` and no `authorize`, it needs a principal, though it is a read.
+   */
+  readonly events?: boolean
   /** Called with every unexpected (non-ApprError) exception before a bare 500 is answered. */
   readonly onError?: (error: unknown, request: Request) => void
 }

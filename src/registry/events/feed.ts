@@ -172,7 +172,8 @@ export async function latestCursor(ctx: RegistryContext): Promise<string> {
   return String((await readFeed(ctx)).feed.next - 1)
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
+export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve()
     const done = () => {
