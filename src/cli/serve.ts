@@ -3,6 +3,7 @@
  * @module
  */
 import { timingSafeEqual } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ApprError, isApprError } from '../errors/index.js'
@@ -11,6 +12,7 @@ import { serve } from '../http/node.js'
 import { Registry } from '../registry/registry.js'
 import type { BlobStore } from '../storage/blob.js'
 import type { KvStore } from '../storage/kv.js'
+import { startWebhooks, type WebhookDeliverer, type WebhookEndpoint } from '../webhooks/deliver.js'
 
 export const usage = `Usage: appr-core serve [options]
 
@@ -29,6 +31,11 @@ Options:
                      (env APPR_TOKEN); reads stay open
   --prefix <path>    serve the API only under this prefix (default: /cnr and /)
   --max-body <bytes> largest request body (default 100663296 = 96 MiB)
+  --events           record the change feed and serve it at GET /api/v1/events
+                     (env APPR_EVENTS=1; with --token the feed needs the token)
+  --webhooks <file>  deliver the feed to the webhooks in <file> (JSON: [{"id", "url",
+                     "secret", "types"?, "namespaces"?}]); implies --events. Several
+                     servers on one Redis/etcd store: one delivers at a time
   -h, --help         this text
 
 Logs one JSON line per request on stdout (never the Authorization header or a body).
@@ -134,6 +141,8 @@ export async function run(args: string[]): Promise<number> {
         token: { type: 'string' },
         prefix: { type: 'string' },
         'max-body': { type: 'string' },
+        events: { type: 'boolean' },
+        webhooks: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -171,8 +180,20 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`appr-core serve: ${isApprError(error) ? error.message : String(error)}\n`)
     return 1
   }
-  const registry = new Registry(opened.blobs ? { store: opened.store, blobs: opened.blobs } : { store: opened.store })
+  const webhooksFile = values.webhooks as string | undefined
+  const events = values.events === true || env.APPR_EVENTS === '1' || webhooksFile !== undefined
+  let endpoints: WebhookEndpoint[] = []
+  try {
+    if (webhooksFile !== undefined) endpoints = JSON.parse(await readFile(webhooksFile, 'utf8')) as WebhookEndpoint[]
+    if (!Array.isArray(endpoints)) throw new Error('expected a JSON array of webhooks')
+  } catch (error) {
+    await opened.store.close().catch(() => {})
+    process.stderr.write(`appr-core serve: --webhooks ${webhooksFile}: ${(error as Error).message}\n`)
+    return 2
+  }
+  const registry = new Registry({ store: opened.store, ...(opened.blobs && { blobs: opened.blobs }), ...(events && { events: true }) })
   const handler = createHandler(registry, {
+    ...(events ? { events: true } : {}),
     ...(values.prefix !== undefined ? { prefix: values.prefix as string } : {}),
     ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),
     ...(token ? { authenticate: tokenAuthenticator(token) } : {}),
@@ -204,6 +225,21 @@ export async function run(args: string[]): Promise<number> {
     return 1
   }
   log({ level: 'info', msg: 'listening', url: server.url, store: opened.label, auth: token ? 'token' : 'open' })
+  let deliverer: WebhookDeliverer | undefined
+  try {
+    if (endpoints.length > 0) {
+      deliverer = startWebhooks(registry, {
+        endpoints,
+        onReport: (r) => log({ level: r.ok ? 'info' : 'warn', msg: 'webhook', ...r }),
+        onError: (error) => log({ level: 'warn', msg: 'webhook error', error: isApprError(error) ? error.message : String(error) }, process.stderr),
+      })
+    }
+  } catch (error) {
+    await server.close()
+    await registry.close().catch(() => {})
+    process.stderr.write(`appr-core serve: --webhooks: ${isApprError(error) ? error.message : String(error)}\n`)
+    return 2
+  }
 
   return new Promise<number>((resolve) => {
     let stopping = false
@@ -216,6 +252,7 @@ export async function run(args: string[]): Promise<number> {
       log({ level: 'info', msg: 'shutting down', signal })
       server
         .close()
+        .then(() => deliverer?.stop())
         .then(() => registry.close())
         .then(
           () => {
