@@ -5,6 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'uvu'
@@ -73,6 +74,75 @@ test('static token (APPR_TOKEN): writes need it, reads do not', async () => {
     r = await call(A)
     assert.is(r.status, 200)
     assert.equal(r.body.map((p: { name: string }) => p.name), ['acme/x', 'acme/y'])
+  } finally {
+    await served.stop()
+  }
+})
+
+test('an empty token (--token "" or APPR_TOKEN="") is refused at start, not run open', async () => {
+  for (const [args, env] of [
+    [['--token', ''], {}],
+    [[], { APPR_TOKEN: '' }],
+    [['--token', '  '], {}],
+  ] as const) {
+    let served: Awaited<ReturnType<typeof startServe>> | undefined
+    try {
+      served = await startServe(['--store', 'memory', '--port', '0', ...args], env)
+    } catch (e) {
+      assert.match(String(e), 'exited with 2 before listening')
+      assert.match(String(e), /empty token/)
+      continue
+    }
+    await served.stop()
+    assert.unreachable(`serve ${JSON.stringify(args)} ${JSON.stringify(env)} started without auth`)
+  }
+})
+
+test('a non-ASCII token matches its UTF-8 bytes as sent; login with any user and the token as password', async () => {
+  const token = 'clé-✓-トークン'
+  const served = await startServe(['--store', 'memory', '--port', '0', '--token', token])
+  try {
+    const blob = b64(await tarGz({ 'x/Chart.yaml': 'name: x\n' }))
+    // A raw request, so the Authorization header carries exactly these bytes (node:http's client
+    // would re-encode a header string), as curl or the appr client send a UTF-8 token.
+    const asSent = Buffer.from(token, 'utf8')
+    let pushes = 0
+    const push = (authorization: Buffer) =>
+      new Promise<number>((resolve, reject) => {
+        const body = Buffer.from(JSON.stringify({ blob, release: `1.0.${pushes++}`, media_type: 'helm' }))
+        const { hostname, port } = new URL(served.url)
+        const socket = connect(Number(port), hostname)
+        let reply = ''
+        socket.on('data', (d: Buffer) => (reply += d.toString('latin1')))
+        socket.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(reply)?.[1] ?? 0)))
+        socket.on('error', reject)
+        socket.end(
+          Buffer.concat([
+            Buffer.from(`POST /cnr/api/v1/packages/acme/x HTTP/1.1\r\nhost: ${hostname}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nauthorization: `),
+            authorization,
+            Buffer.from('\r\n\r\n'),
+            body,
+          ]),
+        )
+      })
+    assert.is(await push(asSent), 200)
+    assert.is(await push(Buffer.concat([Buffer.from('Bearer '), asSent])), 200)
+    // The same text in another Unicode normal form is other bytes: no match.
+    assert.is(await push(Buffer.from(token.normalize('NFD'))), 401)
+    assert.is(await push(Buffer.from(`${token}x`)), 401)
+    // The UTF-8 bytes read as text and encoded again (what comparing the latin1 header as UTF-8 did) are not the token either.
+    assert.is(await push(Buffer.from(asSent.toString('latin1'), 'utf8')), 401)
+
+    // What `appr login -u ANY -p TOKEN` sends.
+    const login = (password: string) => postJson(`${served.url}/cnr/api/v1/users/login`, { user: { username: 'anyone', password } })
+    let r = await login(token)
+    assert.is(r.status, 200)
+    assert.is(r.body.token, token)
+    r = await login('wrong')
+    assert.is(r.status, 401)
+    assert.is(r.body.code, 'unauthorized-access')
+    r = await login('')
+    assert.is(r.status, 401)
   } finally {
     await served.stop()
   }
