@@ -30,6 +30,12 @@ Options:
                      \`appr login -u ANY -p <t>\` stores the token
   --prefix <path>    serve the API only under this prefix (default: /cnr and /)
   --max-body <bytes> largest request body (default 100663296 = 96 MiB)
+  --header-timeout <s>   seconds a client has to send its request head
+                         (default 20; env APPR_HEADER_TIMEOUT; 0 = no limit)
+  --request-timeout <s>  seconds a client has to send its whole request, body
+                         included (default 300; env APPR_REQUEST_TIMEOUT; 0 = no limit)
+  --idle-timeout <s>     seconds a connection may pass with no byte moving either
+                         way (default 30; env APPR_IDLE_TIMEOUT; 0 = no limit)
   -h, --help         this text
 
 Logs one JSON line per request on stdout (never the Authorization header or a body).
@@ -152,6 +158,9 @@ export async function run(args: string[]): Promise<number> {
         token: { type: 'string' },
         prefix: { type: 'string' },
         'max-body': { type: 'string' },
+        'header-timeout': { type: 'string' },
+        'request-timeout': { type: 'string' },
+        'idle-timeout': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -178,6 +187,21 @@ export async function run(args: string[]): Promise<number> {
   if (maxBodyBytes !== undefined && !(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes > 0)) {
     process.stderr.write(`appr-core serve: invalid --max-body '${maxBodyText}'\n`)
     return 2
+  }
+  const timeouts: { headersTimeoutMs?: number; requestTimeoutMs?: number; idleTimeoutMs?: number } = {}
+  for (const [flag, variable, key] of [
+    ['header-timeout', 'APPR_HEADER_TIMEOUT', 'headersTimeoutMs'],
+    ['request-timeout', 'APPR_REQUEST_TIMEOUT', 'requestTimeoutMs'],
+    ['idle-timeout', 'APPR_IDLE_TIMEOUT', 'idleTimeoutMs'],
+  ] as const) {
+    const text = (values[flag] as string | undefined) ?? env[variable]
+    if (text === undefined) continue
+    const seconds = Number(text)
+    if (text.trim() === '' || !(Number.isFinite(seconds) && seconds >= 0)) {
+      process.stderr.write(`appr-core serve: invalid --${flag} (${variable}) '${text}': a number of seconds ≥ 0\n`)
+      return 2
+    }
+    timeouts[key] = Math.round(seconds * 1000)
   }
   const token = (values.token as string | undefined) ?? env.APPR_TOKEN
   if (token !== undefined && token.trim() === '') {
@@ -207,6 +231,7 @@ export async function run(args: string[]): Promise<number> {
       handler,
       host,
       port,
+      ...timeouts,
       onResponse: (info) =>
         log({
           level: 'info',

@@ -19,7 +19,7 @@ test('--help documents every flag and command; bad usage exits non-zero', async 
   for (const command of ['serve', 'pack', 'inspect', 'push', 'pull', 'show', 'list', 'channel']) assert.match(top.stdout, `  ${command} `)
   const serve = await runCli(['serve', '--help'])
   assert.is(serve.code, 0)
-  for (const flag of ['--host', '--port', '--store', '--token', '--prefix', '--max-body', 'PORT', 'HOST', 'APPR_TOKEN', 'level:', 'memory', 'redis://', 'etcd://']) {
+  for (const flag of ['--host', '--port', '--store', '--token', '--prefix', '--max-body', '--header-timeout', '--request-timeout', '--idle-timeout', 'APPR_HEADER_TIMEOUT', 'APPR_REQUEST_TIMEOUT', 'APPR_IDLE_TIMEOUT', 'PORT', 'HOST', 'APPR_TOKEN', 'level:', 'memory', 'redis://', 'etcd://']) {
     assert.match(serve.stdout, flag)
   }
   assert.is((await runCli(['help', 'serve'])).stdout, serve.stdout)
@@ -143,6 +143,36 @@ test('a non-ASCII token matches its UTF-8 bytes as sent; login with any user and
     assert.is(r.body.code, 'unauthorized-access')
     r = await login('')
     assert.is(r.status, 401)
+  } finally {
+    await served.stop()
+  }
+})
+
+test('timeouts from flags and env: a bad value exits 2; a client that never finishes its head is cut off', async () => {
+  for (const [args, env] of [
+    [['--idle-timeout', 'soon'], {}],
+    [['--header-timeout=-1'], {}],
+    [[], { APPR_REQUEST_TIMEOUT: '' }],
+  ] as const) {
+    const r = await runCli(['serve', '--store', 'memory', '--port', '0', ...args], env)
+    assert.is(r.code, 2, `${JSON.stringify(args)} ${JSON.stringify(env)}: ${r.stderr}`)
+    assert.match(r.stderr, 'a number of seconds')
+  }
+  const served = await startServe(['--store', 'memory', '--port', '0', '--idle-timeout', '5'], { APPR_HEADER_TIMEOUT: '0.5' })
+  try {
+    const { hostname, port } = new URL(served.url)
+    const started = Date.now()
+    const socket = connect(Number(port), hostname)
+    const trickle = setInterval(() => socket.writable && socket.write('a'), 100)
+    socket.on('error', () => {})
+    socket.write('GET /version HTTP/1.1\r\nhost: h\r\nx-slow: ')
+    const limit = setTimeout(() => socket.destroy(), 8000)
+    await new Promise((resolve) => socket.on('close', resolve))
+    clearInterval(trickle)
+    clearTimeout(limit)
+    const held = Date.now() - started
+    assert.ok(held >= 400 && held < 3000, `a head never finished was held ${held} ms with APPR_HEADER_TIMEOUT=0.5`)
+    assert.is((await call(`${served.url}/version`)).status, 200)
   } finally {
     await served.stop()
   }
