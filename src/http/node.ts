@@ -147,6 +147,8 @@ export function createNodeListener(
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now()
+    // Read now: once the socket has closed (a client gone mid-request) node no longer knows it.
+    const remoteAddress = req.socket.remoteAddress
     const controller = new AbortController()
     let bytes = 0
     let status = 500
@@ -221,7 +223,7 @@ export function createNodeListener(
           bytes,
           durationMs: Math.round((performance.now() - started) * 100) / 100,
           aborted: !res.writableFinished,
-          remoteAddress: req.socket.remoteAddress,
+          remoteAddress,
           userAgent: req.headers['user-agent'],
         })
       }

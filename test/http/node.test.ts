@@ -166,6 +166,35 @@ test('a throwing handler is a 500 appr error; close() waits for a request in fli
   assert.ok(closed)
 })
 
+test('the log keeps the remote address of a client gone before the answer', async () => {
+  const infos: ResponseInfo[] = []
+  let logged!: () => void
+  const done = new Promise<void>((r) => (logged = r))
+  const server = await serve({
+    port: 0,
+    onResponse: (info) => {
+      infos.push(info)
+      logged()
+    },
+    handler: async () => {
+      await new Promise((r) => setTimeout(r, 200))
+      return new Response('late')
+    },
+  })
+  try {
+    const { hostname, port } = new URL(server.url)
+    const socket = connect(Number(port), hostname)
+    socket.on('error', () => {})
+    socket.end('GET /gone HTTP/1.1\r\nhost: h\r\n\r\n', () => setTimeout(() => socket.destroy(), 50))
+    await done
+    assert.is(infos[0]?.url, '/gone')
+    assert.ok(infos[0]?.aborted)
+    assert.is(infos[0]?.remoteAddress, '127.0.0.1')
+  } finally {
+    await server.close()
+  }
+})
+
 /**
  * A raw client that sends `head`, then `trickle` one byte every `everyMs` (never completing),
  * and resolves with how long the server kept the connection open and what it answered.
