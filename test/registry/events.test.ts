@@ -2,7 +2,6 @@
 // feed replays per package in commit order — whatever several Registry instances (and clients of
 // one Redis / etcd) do concurrently, while a watcher reads along.
 
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,6 +14,7 @@ import { memoryStore } from 'appr-core/adapters/memory'
 import { redisStore } from 'appr-core/adapters/redis'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { runScript } from '../helpers/multiprocess.js'
 import { startEtcd, startRedis } from '../helpers/servers.js'
 import { apply, blobs, describe, expected, PACKAGES, prng, randomOp, replay } from './events-ops.js'
 
@@ -83,21 +83,7 @@ if (etcd) {
 
 /** Runs events-worker.ts with `config` and returns its report. */
 function runWorker(config: Record<string, unknown>): Promise<{ acknowledged: string[]; failed: number }> {
-  const worker = fileURLToPath(new URL('./events-worker.ts', import.meta.url))
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', worker, JSON.stringify(config)], {
-      cwd: fileURLToPath(new URL('../..', import.meta.url)),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (err += d))
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`events worker exited ${code}: ${err.slice(-2000)}`))
-      resolve(JSON.parse(out.trim().split('\n').pop()!) as { acknowledged: string[]; failed: number })
-    })
-  })
+  return runScript(fileURLToPath(new URL('./events-worker.ts', import.meta.url)), config)
 }
 
 async function readAll(registry: Registry): Promise<RegistryEvent[]> {

@@ -79,11 +79,13 @@ const test = suite('webhooks')
 test('signed deliveries in feed order; a failing, then hanging endpoint is retried until it recovers', async () => {
   // Attempts 0-1 fail, attempt 2 hangs past the timeout, then everything succeeds.
   const hook = await receiver((n) => (n < 2 ? 'fail' : n === 2 ? 'hang' : 'ok'))
-  const registry = new Registry({ store: memoryStore(), events: true })
   const reports: DeliveryReport[] = []
-  const deliverer = startWebhooks(registry, { ...fast, endpoints: [{ id: 'ci', url: hook.url, secret: 's3cret' }], onReport: (r) => reports.push(r) })
+  const store = memoryStore()
+  const registry = new Registry({ store, events: true })
+  // Generous timeout: only the hanging attempt may time out, also on a loaded machine.
+  const deliverer = startWebhooks(registry, { ...fast, timeoutMs: 1500, endpoints: [{ id: 'ci', url: hook.url, secret: 's3cret' }], onReport: (r) => reports.push(r) })
   try {
-    await new Promise((r) => setTimeout(r, 100)) // the new endpoint starts from the feed's end
+    await cursorReaches(store, 'ci', '0') // the new endpoint starts from the feed's end
     await registry.push({ package: 'acme/one', release: '1.0.0', blob: blobs[0]! })
     await registry.channels.add('acme/one', 'stable', '1.0.0')
     await until(() => reports.filter((r) => r.ok).length === 2)
@@ -120,7 +122,7 @@ test('filters by type and namespace glob; the cursor is stored, so a restarted d
   const endpoints = [{ id: 'mirror', url: hook.url, secret: 'k', types: ['release.pushed' as const], namespaces: ['acme*'] }]
   let deliverer = startWebhooks(registry, { ...fast, endpoints })
   try {
-    await new Promise((r) => setTimeout(r, 100))
+    await cursorReaches(store, 'mirror', '0')
     await registry.push({ package: 'acme/a', release: '1.0.0', blob: blobs[0]! })
     await registry.push({ package: 'other/b', release: '1.0.0', blob: blobs[1]! })
     await registry.channels.add('acme/a', 'stable', '1.0.0')
@@ -145,10 +147,11 @@ test('filters by type and namespace glob; the cursor is stored, so a restarted d
 
 test('a hanging endpoint does not slow the registry', async () => {
   const hook = await receiver(() => 'hang')
-  const registry = new Registry({ store: memoryStore(), events: true })
+  const store = memoryStore()
+  const registry = new Registry({ store, events: true })
   const deliverer = startWebhooks(registry, { ...fast, timeoutMs: 5000, endpoints: [{ id: 'slow', url: hook.url, secret: 'k' }] })
   try {
-    await new Promise((r) => setTimeout(r, 100))
+    await cursorReaches(store, 'slow', '0')
     await registry.push({ package: 'acme/a', release: '1.0.0', blob: blobs[0]! })
     await until(() => hook.received.length === 1)
     const started = performance.now()
@@ -181,10 +184,10 @@ if (redis) {
     const registries = stores.map((store) => new Registry({ store, events: true }))
     const endpoints = [{ id: 'ci', url: hook.url, secret: 'k' }]
     const first = startWebhooks(registries[0]!, { ...fast, endpoints })
-    await new Promise((r) => setTimeout(r, 100))
+    // A new endpoint starts from the feed's end: push once its cursor is saved.
+    await cursorReaches(stores[0]!, 'ci', '0')
     const second = startWebhooks(registries[1]!, { ...fast, endpoints })
     try {
-      await new Promise((r) => setTimeout(r, 100))
       for (let i = 0; i < 6; i++) await registries[i % 2]!.push({ package: 'acme/a', release: `1.0.${i}`, blob: blobs[i]! })
       await cursorReaches(stores[0]!, 'ci', '6')
       await first.stop()
