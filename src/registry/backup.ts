@@ -125,8 +125,8 @@ export async function restore(ctx: RegistryContext, doc: unknown): Promise<void>
         })
       }
       const written = writeChannel(tx, name, record, channel, [...releases], current)!
+      await recordEvent(ctx, tx, name, { type: 'channel.set', channel, releases: written.releases, current: written.current }, record)
       tx.put(keys.pkg(name), encode(record))
-      await recordEvent(ctx, tx, name, { type: 'channel.set', channel, releases: written.releases, current: written.current })
     })
   }
 }

@@ -61,8 +61,8 @@ export async function addToChannel(ctx: RegistryContext, pkg: string, channel: s
     }
     const existing = chanEntry ? decode(ChannelRecordType, chanEntry.value, details).releases : []
     const channelValue = writeChannel(tx, name, record, channelName, [...new Set([...existing, exact])], exact)!
+    await recordEvent(ctx, tx, name, { type: 'channel.added', channel: channelName, release: exact }, record)
     tx.put(keys.pkg(name), encode(record))
-    await recordEvent(ctx, tx, name, { type: 'channel.added', channel: channelName, release: exact })
     return channelValue
   })
 }
@@ -79,8 +79,8 @@ export async function removeFromChannel(ctx: RegistryContext, pkg: string, chann
     if (record.releases[release] === undefined) throw packageNotFound({ package: name.full, release: details.release })
     const current = decode(ChannelRecordType, chanEntry.value, details)
     const result = writeChannel(tx, name, record, current.name, current.releases.filter((r) => r !== release))
+    await recordEvent(ctx, tx, name, { type: 'channel.removed', channel: current.name, release, current: result?.current ?? null }, record)
     tx.put(keys.pkg(name), encode(record))
-    await recordEvent(ctx, tx, name, { type: 'channel.removed', channel: current.name, release, current: result?.current ?? null })
     return result
   })
 }
@@ -94,8 +94,8 @@ export async function deleteChannel(ctx: RegistryContext, pkg: string, channel: 
     if (chanEntry === undefined) throw channelNotFound(name, channel)
     const record = decodePackage(pkgEntry, name)
     writeChannel(tx, name, record, channelPart, [])
+    await recordEvent(ctx, tx, name, { type: 'channel.deleted', channel: channelPart }, record)
     tx.put(keys.pkg(name), encode(record))
-    await recordEvent(ctx, tx, name, { type: 'channel.deleted', channel: channelPart })
   })
 }
 

@@ -46,9 +46,10 @@ export async function deleteRelease(ctx: RegistryContext, pkg: string, release: 
     }
     updateHead(record, fmt, candidate)
     const packageGone = Object.keys(record.releases).length === 0
+    const event = { type: 'release.deleted', release, format: fmt, digest, releaseGone: releaseGoes, packageGone, channels } as const
+    await recordEvent(ctx, tx, name, event, record, packageGone)
     if (packageGone) tx.delete(keys.pkg(name))
     else tx.put(keys.pkg(name), encode(record))
-    await recordEvent(ctx, tx, name, { type: 'release.deleted', release, format: fmt, digest, releaseGone: releaseGoes, packageGone, channels })
     return adjustRefs(tx, name, new Map([[digest, -1]]))
   })
   await deleteObjects(ctx, doomed)

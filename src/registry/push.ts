@@ -178,15 +178,9 @@ async function commitRelease(ctx: RegistryContext, input: ReleaseInput, upload: 
     const doomed = await adjustRefs(tx, name, deltas, upload, stored)
     const blob = stored.get(facts.digest)
     updateHead(pkg, format, blob && { manifest, ociDigest: blob.ociDigest, size: blob.size, object: blob.object })
+    const event = { type: 'release.pushed', release, format, digest: facts.digest } as const
+    await recordEvent(ctx, tx, name, { ...event, ...(previous && { replaced: previous.content.digest }), ...(input.restored && { restored: true }) }, pkg)
     tx.put(pkgKey, encode(pkg))
-    await recordEvent(ctx, tx, name, {
-      type: 'release.pushed',
-      release,
-      format,
-      digest: facts.digest,
-      ...(previous && { replaced: previous.content.digest }),
-      ...(input.restored && { restored: true }),
-    })
     return { manifest, doomed }
   }, { presumeAbsent })
   ctx.known.set(pkgKey, true)

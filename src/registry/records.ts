@@ -59,6 +59,11 @@ export const PackageRecordSchema = z.object({
    * manifest rewrites this record, so it keeps the copy true (see `updateHead` in heads.ts).
    */
   heads: z.record(z.string(), HeadSchema).optional(),
+  /**
+   * The hybrid-clock stamp of the package's last event (absent while events are off): the chain
+   * the change feed orders the package's events by (events/record.ts).
+   */
+  ev: z.string().optional(),
 })
 export type PackageRecord = Omit<z.infer<typeof PackageRecordSchema>, 'heads'> & { heads?: Record<string, Head> | undefined }
 
@@ -135,13 +140,16 @@ function isStringMap(v: unknown): v is Record<string, string> {
 }
 
 function fastPackage(v: unknown): PackageRecord | undefined {
-  if (!isObject(v) || !hasKeys(v, 'heads' in v ? 5 : 4)) return undefined
-  const { name, created_at, releases, channels } = v
+  if (!isObject(v)) return undefined
+  const { name, created_at, releases, channels, ev } = v
+  if (!hasKeys(v, 4 + ('heads' in v ? 1 : 0) + ('ev' in v ? 1 : 0)) || ('ev' in v && !isString(ev))) return undefined
   if (!isString(name) || !isString(created_at) || !isObject(releases) || !isStringMap(channels)) return undefined
   for (const release in releases) if (release === '__proto__' || !isStringMap(releases[release])) return undefined
-  if (!('heads' in v)) return { name, created_at, releases: releases as PackageRecord['releases'], channels }
-  const heads = fastHeads(v.heads)
-  return heads && { name, created_at, releases: releases as PackageRecord['releases'], channels, heads }
+  const base = { name, created_at, releases: releases as PackageRecord['releases'], channels }
+  const heads = 'heads' in v ? fastHeads(v.heads) : undefined
+  if ('heads' in v && heads === undefined) return undefined
+  // Field order as zod gives it: heads, then ev.
+  return { ...base, ...(heads && { heads }), ...(isString(ev) && { ev }) }
 }
 
 function fastHeads(v: unknown): Record<string, Head> | undefined {

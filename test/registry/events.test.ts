@@ -311,9 +311,9 @@ retention('an event whose predecessor never comes waits 30 s, then is placed any
   const registry = new Registry({ store, clock: () => new Date(now), events: true })
   await registry.push({ package: 'ev/h', release: '1.0.0', blob: blobs[0]! })
   assert.is((await registry.events.read()).events.length, 1)
-  // The package's head rewritten behind the registry's back: the next event names a predecessor that was never placed.
-  const encoder = new TextEncoder()
-  await store.commit({ puts: [{ key: 'evh/ev/h', value: encoder.encode(JSON.stringify({ stamp: '000000000001000000' })) }] })
+  // The package's last stamp rewritten behind the registry's back: the next event names a predecessor that was never placed.
+  const record = JSON.parse(new TextDecoder().decode((await store.get('pkg/ev/h'))!.value))
+  await store.commit({ puts: [{ key: 'pkg/ev/h', value: new TextEncoder().encode(JSON.stringify({ ...record, ev: '000000000001000000' })) }] })
   await registry.push({ package: 'ev/h', release: '1.0.1', blob: blobs[1]! })
   await registry.push({ package: 'ev/other', release: '1.0.0', blob: blobs[1]! })
   // Other packages go on; this one waits.

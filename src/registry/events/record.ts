@@ -13,9 +13,10 @@
  * @module
  */
 import { z } from 'zod'
+import { ApprError } from '../../errors/index.js'
 import type { PackageName } from '../../model/package-name.js'
 import type { RegistryContext } from '../context.js'
-import { decode, encode, type RecordType } from '../records.js'
+import { decode, encode, type PackageRecord, type RecordType } from '../records.js'
 import type { Transaction } from '../transaction.js'
 import type { EventDraft, EventOptions } from './types.js'
 
@@ -62,7 +63,8 @@ export function eventSettings(options: boolean | EventOptions | undefined): Even
   }
 }
 
-const StampSchema = z.object({ stamp: z.string().regex(/^[0-9a-f]{18}$/) })
+const STAMP = /^[0-9a-f]{18}$/
+const StampSchema = z.object({ stamp: z.string().regex(STAMP) })
 export const StampType: RecordType<z.infer<typeof StampSchema>> = { schema: StampSchema, fast: () => undefined }
 
 /** The next stamp: above `clock`'s last and above `after` (the package's last), near `now`. */
@@ -83,7 +85,7 @@ function tick(clock: EventClock, now: number, after: string | undefined): string
   return ms.toString(16).padStart(12, '0') + counter.toString(16).padStart(6, '0')
 }
 
-/** Keys a mutation of `name` reads in its first round trip when events are on (its event head). */
+/** Keys a mutation of `name` reads in its first round trip when events are on (its event head, for a package without `ev`). */
 export function eventReadKeys(ctx: RegistryContext, name: PackageName): string[] {
   return ctx.events ? [eventKeys.head(name)] : []
 }
@@ -91,17 +93,27 @@ export function eventReadKeys(ctx: RegistryContext, name: PackageName): string[]
 /**
  * Adds the event `draft` about package `name` to the mutation's transaction: the package's new
  * stamp and the outbox entry. Nothing when events are off. Call it once, after the attempt has
- * decided to commit (an attempt that throws records nothing).
+ * decided to commit (an attempt that throws records nothing) and before it encodes `record`, the
+ * package record it writes: the stamp goes into `record.ev`, or, when the commit deletes the
+ * package (`deleted`), into its head `evh/<pkg>`, which outlives it so a re-created package's
+ * stamps stay above the old ones. A record without `ev` (new, or written with events off)
+ * continues from the head.
  */
-export async function recordEvent(ctx: RegistryContext, tx: Transaction, name: PackageName, draft: EventDraft): Promise<void> {
+export async function recordEvent(ctx: RegistryContext, tx: Transaction, name: PackageName, draft: EventDraft, record: PackageRecord, deleted = false): Promise<void> {
   const events = ctx.events
   if (!events) return
   const key = eventKeys.head(name)
-  const previous = await tx.get(key)
+  const details = { package: name.full }
+  let prev = record.ev ?? null
+  if (prev !== null && !STAMP.test(prev)) throw new ApprError('internal-error', 'a stored record is corrupt', { details })
+  if (prev === null) {
+    const head = await tx.get(key)
+    prev = head ? decode(StampType, head.value, details).stamp : null
+  }
   const now = ctx.clock()
-  const prev = previous ? decode(StampType, previous.value, { package: name.full }).stamp : null
   const stamp = tick(events.clock, now.getTime(), prev ?? undefined)
-  tx.put(key, encode({ stamp }))
+  if (deleted) tx.put(key, encode({ stamp }))
+  else record.ev = stamp
   // `stamp` and `prev` chain the package's events: the feed places one only after its predecessor.
   tx.put(`${eventKeys.outbox}${stamp}-${events.clock.node}`, encode({ ...draft, package: name.full, time: now.toISOString(), stamp, prev }))
 }
