@@ -1,8 +1,8 @@
 /**
  * The runner-agnostic core of the suite: options, the per-property context (fresh stores,
  * reopening, child processes, seeded fast-check runs with readable failures), and
- * {@link checkConformance}, which runs every property and returns a report. The uvu binding
- * (src/conformance/uvu.ts) and the mutant tests both sit on top of it.
+ * {@link runProperty}, which runs one property and returns its result. `run.ts` (the uvu
+ * binding and {@link checkConformance}) and the mutant tests sit on top of it.
  * @module
  */
 import { type ChildProcess, fork } from 'node:child_process'
@@ -58,7 +58,7 @@ export interface ConformanceOptions {
 }
 
 /** Something a property needs that an adapter may not have. */
-export type Need = 'persistent' | 'multiProcess' | 'singleProcess' | 'worker' | 'maxValueBytes' | 'maxOpsPerCommit' | 'maxKeyBytes' | 'registry'
+export type Need = 'persistent' | 'multiProcess' | 'singleProcess' | 'worker' | 'maxValueBytes' | 'maxOpsPerCommit' | 'maxKeyBytes'
 
 /** One property of the contract. `run` throws to fail. */
 export interface Property {
@@ -111,7 +111,6 @@ const describeNeed: Record<Need, string> = {
   maxValueBytes: 'capabilities.maxValueBytes',
   maxOpsPerCommit: 'capabilities.maxOpsPerCommit',
   maxKeyBytes: 'capabilities.maxKeyBytes',
-  registry: 'an implemented Registry (src/registry is still the stub)',
 }
 
 /** The options after applying defaults and environment overrides. */
@@ -123,8 +122,6 @@ export interface Settings {
   readonly path?: string
   readonly timeoutMs: number
   readonly log: (line: string) => void
-  /** Whether src/registry is implemented (level-B properties run only then). */
-  readonly registryReady?: boolean
 }
 
 export function settingsOf(options: ConformanceOptions): Settings {
@@ -144,16 +141,8 @@ export function settingsOf(options: ConformanceOptions): Settings {
 }
 
 /** What is missing for `needs`, or undefined when everything is there. */
-export function missingFor(needs: readonly Need[] | undefined, caps: KvCapabilities, options: ConformanceOptions, settings?: Settings): string | undefined {
-  const missing = (needs ?? []).filter((need) =>
-    need === 'worker'
-      ? options.worker === undefined
-      : need === 'registry'
-        ? settings?.registryReady !== true
-        : need === 'singleProcess'
-          ? caps.multiProcess
-          : !caps[need],
-  )
+export function missingFor(needs: readonly Need[] | undefined, caps: KvCapabilities, options: ConformanceOptions): string | undefined {
+  const missing = (needs ?? []).filter((need) => (need === 'worker' ? options.worker === undefined : need === 'singleProcess' ? caps.multiProcess : !caps[need]))
   return missing.length === 0 ? undefined : missing.map((n) => describeNeed[n]).join(' and ')
 }
 
@@ -385,7 +374,7 @@ export async function runProperty(
   capabilities: KvCapabilities,
   options: ConformanceOptions,
 ): Promise<PropertyResult> {
-  const missing = missingFor(property.needs, capabilities, options, settings)
+  const missing = missingFor(property.needs, capabilities, options)
   if (missing !== undefined) return { id: property.id, title: property.title, status: 'skipped', missing, ms: 0 }
   const started = Date.now()
   const ctx = new Ctx(settings, capabilities, property, options)

@@ -13,7 +13,7 @@ import { lifecycle } from './properties/lifecycle.js'
 import { limits } from './properties/limits.js'
 import { list } from './properties/list.js'
 import { modelRun } from './properties/model-run.js'
-import { registry, registryImplemented } from './properties/registry.js'
+import { registry } from './properties/registry.js'
 
 /** Every group of the KvStore contract (level A), in run order: cheap and precise first. */
 export const kvGroups: readonly Group[] = [lifecycle, bytes, commit, list, limits, concurrency, modelRun, durability]
@@ -51,12 +51,6 @@ export interface CheckOptions {
   readonly groups?: readonly Group[]
 }
 
-async function settle(options: ConformanceOptions, groups: readonly Group[]) {
-  const base = settingsOf(options)
-  const wantsRegistry = groups.some((g) => [...(g.needs ?? []), ...g.properties.flatMap((p) => p.needs ?? [])].includes('registry'))
-  return { ...base, registryReady: wantsRegistry && (await registryImplemented()) }
-}
-
 /**
  * Runs the suite without any test runner and returns what passed, failed and was skipped.
  * @example
@@ -67,7 +61,7 @@ async function settle(options: ConformanceOptions, groups: readonly Group[]) {
  */
 export async function checkConformance(options: ConformanceOptions, check: CheckOptions = {}): Promise<ConformanceReport> {
   const groups = check.groups ?? allGroups
-  const settings = await settle(options, groups)
+  const settings = settingsOf(options)
   const started = Date.now()
   const capabilities = await probe(options)
   const results: PropertyResult[] = []
@@ -109,7 +103,7 @@ export async function checkConformance(options: ConformanceOptions, check: Check
  */
 export async function runConformance(options: ConformanceOptions, groups: readonly Group[] = allGroups): Promise<void> {
   const { suite } = await import('uvu')
-  const settings = await settle(options, groups)
+  const settings = settingsOf(options)
   const fixed: ConformanceOptions = { ...options, seed: settings.seed }
   let capabilities: KvCapabilities
   try {
@@ -122,7 +116,7 @@ export async function runConformance(options: ConformanceOptions, groups: readon
   let last: ReturnType<typeof suite> | undefined
   const queued: ReturnType<typeof suite>[] = []
   for (const group of selected(groups, settings.only)) {
-    const missing = missingFor(group.needs, capabilities, fixed, settings)
+    const missing = missingFor(group.needs, capabilities, fixed)
     if (missing !== undefined) {
       settings.log(`SKIPPED SUITE: ${options.name} ${group.name} — needs ${missing}`)
       continue
@@ -130,7 +124,7 @@ export async function runConformance(options: ConformanceOptions, groups: readon
     const test = suite(`${options.name} ${group.name}`)
     queued.push(test)
     for (const property of group.properties) {
-      const why = missingFor(property.needs, capabilities, fixed, settings)
+      const why = missingFor(property.needs, capabilities, fixed)
       if (why !== undefined) {
         // A property about single-process stores does not apply to a multi-process one: nothing is missing.
         const applies = !(property.needs?.includes('singleProcess') && capabilities.multiProcess)
