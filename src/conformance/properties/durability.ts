@@ -78,7 +78,7 @@ export const durability: Group = {
     {
       id: 'durability/sigkill',
       title: 'a child process is SIGKILLed right after acknowledged commits: every acknowledged commit survives, whole, in order',
-      needs: ['persistent', 'worker'],
+      needs: ['persistent', 'worker', 'newLocation'],
       async run(ctx) {
         const rounds = ctx.runs(4)
         for (let round = 0; round < rounds; round++) {

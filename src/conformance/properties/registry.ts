@@ -244,7 +244,7 @@ export const registry: Group = {
     {
       id: 'registry/sigkill',
       title: 'a child process running registry operations is SIGKILLed: after reopening, the invariants hold and the state is that of a prefix including every acknowledged operation',
-      needs: ['persistent', 'worker'],
+      needs: ['persistent', 'worker', 'newLocation'],
       async run(ctx) {
         await ctx.check(
           fc.asyncProperty(opSequence, fc.nat(), async (ops, k) => {
