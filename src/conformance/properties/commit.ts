@@ -99,18 +99,37 @@ export const commit: Group = {
     },
     {
       id: 'commit/duplicate-keys',
-      title: 'the same key twice in one commit (put+put, put+delete) is invalid-parameters and writes nothing',
+      title: 'a key twice in one commit (put+put, put+delete, delete+delete), present or absent, checked or not, is invalid-parameters and writes nothing',
       async run(ctx) {
-        const store = await ctx.open()
-        await store.commit({ puts: [{ key: 'a', value: bytes('1') }] })
-        const before = await snapshot(store)
-        await rejectsWith(
-          store.commit({ puts: [{ key: 'b', value: bytes('1') }, { key: 'a', value: bytes('2') }, { key: 'a', value: bytes('3') }] }),
-          'invalid-parameters',
-          'put of one key twice',
+        const plan = fc.record({
+          key: keyArb(3),
+          pair: fc.constantFrom('put+put', 'put+delete', 'delete+delete'),
+          present: fc.boolean(),
+          checked: fc.boolean(),
+          others: fc.uniqueArray(keyArb(3), { maxLength: 4 }),
+          otherDeletes: fc.boolean(),
+        })
+        await ctx.check(
+          fc.asyncProperty(plan, (p) =>
+            ctx.withStore(async (store) => {
+              const others = p.others.filter((k) => k !== p.key)
+              if (p.present) await store.commit({ puts: [{ key: p.key, value: bytes('0') }] })
+              const before = await snapshot(store)
+              const current = (await store.get(p.key))?.version ?? null
+              const twice = p.pair.split('+') as ('put' | 'delete')[]
+              const puts = twice.filter((op) => op === 'put').map((_, i) => ({ key: p.key, value: bytes(String(i + 1)) }))
+              const deletes = twice.filter((op) => op === 'delete').map(() => p.key)
+              // The duplicate sits among valid operations, so only the duplicate makes the commit invalid.
+              if (p.otherDeletes) deletes.push(...others)
+              else puts.push(...others.map((key) => ({ key, value: bytes('x') })))
+              const c = { checks: p.checked ? [{ key: p.key, version: current }] : [], puts, deletes }
+              await rejectsWith(store.commit(c), 'invalid-parameters', `${p.pair} of ${showKey(p.key)} in one commit`)
+              const after = await snapshot(store)
+              if (after !== before) throw new Error(`a commit refused for a duplicate key changed the store:\n  before ${before}\n  after  ${after}`)
+            }),
+          ),
+          60,
         )
-        await rejectsWith(store.commit({ puts: [{ key: 'b', value: bytes('1') }, { key: 'a', value: bytes('2') }], deletes: ['a'] }), 'invalid-parameters', 'put and delete of one key')
-        if ((await snapshot(store)) !== before) throw ctx.failure('a rejected commit with duplicate keys changed the store')
       },
     },
     {

@@ -79,6 +79,11 @@ export const commitMutants: Mutant[] = [
       })),
   },
   {
+    name: 'duplicate-deletes-coalesced',
+    bug: 'a key deleted twice in one commit is deleted once (a set of deletes) instead of refused; put+put and put+delete are refused',
+    open: () => wrap((inner) => ({ commit: (c) => inner.commit({ ...c, deletes: [...new Set(c.deletes ?? [])] }) })),
+  },
+  {
     name: 'limit-after-write',
     bug: 'maxOpsPerCommit is enforced while applying: puts up to the limit land, then it throws',
     open: () => {
