@@ -24,6 +24,7 @@ import { bytes } from './properties/bytes.js'
 import { commit } from './properties/commit.js'
 import { concurrency } from './properties/concurrency.js'
 import { durability } from './properties/durability.js'
+import { keys } from './properties/keys.js'
 import { lifecycle } from './properties/lifecycle.js'
 import { limits } from './properties/limits.js'
 import { list } from './properties/list.js'
@@ -31,7 +32,7 @@ import { modelRun } from './properties/model-run.js'
 import { registry } from './properties/registry.js'
 
 /** Every group of the KvStore contract (level A), in run order: cheap and precise first. */
-export const kvGroups: readonly Group[] = [lifecycle, bytes, commit, list, limits, concurrency, modelRun, durability]
+export const kvGroups: readonly Group[] = [lifecycle, bytes, keys, commit, list, limits, concurrency, modelRun, durability]
 
 /** Level B: appr registry semantics over the adapter. */
 export const registryGroups: readonly Group[] = [registry]
