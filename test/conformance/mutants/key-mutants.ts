@@ -3,7 +3,8 @@
 // column that truncates.
 import { assertCommit, assertKey } from 'appr-core'
 import type { KvCommit, KvEntry } from 'appr-core'
-import { type Mutant, wrap } from './_wrap.js'
+import { memoryStore } from 'appr-core/adapters/memory'
+import { type Mutant, limits, wrap } from './_wrap.js'
 
 /** A memory store whose keys pass through `stored` on the way in (results report the stored key). */
 function mappedKeys(stored: (key: string) => string, onApplied: (c: KvCommit) => void = () => {}) {
@@ -72,5 +73,13 @@ export const keyMutants: Mutant[] = [
           return rows.filter((e) => pattern.test(e.key)).slice(0, limit)
         },
       })),
+  },
+  {
+    name: 'truncates-at-64k',
+    bug: 'declares no value limit but keeps at most 65,535 bytes of a value (a BLOB column)',
+    open: () => {
+      const inner = memoryStore({ limits: { maxOpsPerCommit: limits.maxOpsPerCommit, maxKeyBytes: limits.maxKeyBytes } })
+      return wrap(() => ({ commit: (c) => inner.commit({ ...c, puts: (c.puts ?? []).map((p) => ({ key: p.key, value: p.value.subarray(0, 65_535) })) }) }), {}, inner)
+    },
   },
 ]
