@@ -1,5 +1,6 @@
 // commit: all or nothing, checks by version (absent / current / stale), versions that change on
-// every write and are never reused, duplicate keys rejected, readers never see half a commit.
+// every write and are never reused, duplicate keys rejected, readers never see half a commit,
+// and checks that hold at the commit's instant even for keys it does not write (no write skew).
 import fc from 'fast-check'
 import type { KvCommit, KvStore } from '../../storage/kv.js'
 import { hex, intValue, keyArb, sameBytes, showKey, valueArb, valueInt } from '../arbitraries.js'
@@ -130,6 +131,35 @@ export const commit: Group = {
           ),
           60,
         )
+      },
+    },
+    {
+      id: 'commit/write-skew',
+      title: 'two commits raced, each checking only the key the other writes (present or absent, put or delete): exactly one applies',
+      async run(ctx) {
+        const store = await ctx.open()
+        // A second instance where the store allows one, so the race also crosses connections.
+        const other = ctx.capabilities.multiProcess ? await ctx.attach(store) : store
+        const rounds = ctx.runs(120)
+        for (let round = 0; round < rounds; round++) {
+          const present = round % 2 === 0
+          const deleting = present && round % 4 === 0
+          const [x, y] = [`skew/${round}/x`, `skew/${round}/y`]
+          if (present) await store.commit({ puts: [{ key: x, value: bytes('0') }, { key: y, value: bytes('0') }] })
+          const [ex, ey] = await store.getMany([x, y])
+          const write = (key: string): KvCommit => (deleting ? { deletes: [key] } : { puts: [{ key, value: bytes('1') }] })
+          // Each commit checks only the other's key: "x may change while y is as I read it" (the on-call doctors case).
+          const a = { checks: [{ key: y, version: ey?.version ?? null }], ...write(x) }
+          const b = { checks: [{ key: x, version: ex?.version ?? null }], ...write(y) }
+          const stagger = round % 3 === 2 ? () => new Promise<void>((r) => setImmediate(r)) : async () => {}
+          const [ra, rb] = await Promise.all([store.commit(a), stagger().then(() => other.commit(b))])
+          const what = `${present ? 'present' : 'absent'} keys, ${deleting ? 'deletes' : 'puts'} (round ${round})`
+          if (ra.ok && rb.ok) throw ctx.failure(`write skew: both commits applied although each checked the key the other wrote (${what})`)
+          if (!ra.ok && !rb.ok) throw ctx.failure(`neither commit applied, but the first to take effect had nothing to conflict with (${what})`)
+          const [fx, fy] = await store.getMany([x, y])
+          const changed = (before: typeof ex, after: typeof fx) => before?.version !== after?.version
+          if (changed(ex, fx) !== ra.ok || changed(ey, fy) !== rb.ok) throw ctx.failure(`the store does not match the commit that applied (${what})`)
+        }
       },
     },
     {
