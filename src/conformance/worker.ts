@@ -5,11 +5,12 @@ import type { KvStore } from '../storage/kv.js'
 import type { RegistryOp } from './registry-model.js'
 import { intValue } from './arbitraries.js'
 import { casIncrement } from './properties/concurrency.js'
+import { crashCommitKeys } from './properties/durability.js'
 
 interface Start {
   module: string
   location: string
-  job: 'increment' | 'acked-commits' | 'close-exit' | 'second-opener' | 'registry-ops'
+  job: 'increment' | 'acked-commits' | 'crash-commits' | 'close-exit' | 'second-opener' | 'registry-ops'
   args: Record<string, unknown>
 }
 
@@ -56,6 +57,16 @@ async function main(start: Start): Promise<void> {
       const n = String(i).padStart(6, '0')
       const value = intValue(i)
       await store.commit({ puts: [{ key: `ack/${n}/a`, value }, { key: `ack/${n}/b`, value }], deletes: i > 0 ? [`tmp/${i - 1}`] : [] })
+      await send({ type: 'ack', i })
+    }
+  } else if (start.job === 'crash-commits') {
+    // Multi-key commits back to back, acknowledged after each returned; the parent kills us at
+    // a random moment, usually in the middle of one.
+    const maxKeys = Number(start.args.maxKeys)
+    for (let i = 0; ; i++) {
+      const puts = crashCommitKeys(i, maxKeys).map((key) => ({ key, value: intValue(i) }))
+      puts.push({ key: `crash/mark/${String(i).padStart(6, '0')}`, value: intValue(i) })
+      await store.commit({ puts, deletes: i > 0 ? [`crash/mark/${String(i - 1).padStart(6, '0')}`] : [] })
       await send({ type: 'ack', i })
     }
   } else {
