@@ -103,20 +103,36 @@ export function fileBlobStore(options: FileBlobStoreOptions): BlobStore {
         throw backendError('file-blobs', e)
       }
       let started = false
-      return {
-        async *[Symbol.asyncIterator]() {
-          if (started) throw new Error('a blob stream can only be consumed once')
-          started = true
-          try {
-            for (;;) {
-              const buffer = new Uint8Array(readChunk)
-              const { bytesRead } = await handle.read(buffer, 0, readChunk, null)
-              if (bytesRead === 0) return
-              yield bytesRead === readChunk ? buffer : buffer.subarray(0, bytesRead)
-            }
-          } finally {
-            await handle.close()
+      let closing: Promise<void> | undefined
+      const close = () => {
+        closing ??= handle.close()
+        return closing
+      }
+      async function* chunks() {
+        if (started) throw new Error('a blob stream can only be consumed once')
+        started = true
+        try {
+          for (;;) {
+            const buffer = new Uint8Array(readChunk)
+            const { bytesRead } = await handle.read(buffer, 0, readChunk, null)
+            if (bytesRead === 0) return
+            yield bytesRead === readChunk ? buffer : buffer.subarray(0, bytesRead)
           }
+        } finally {
+          await close()
+        }
+      }
+      return {
+        [Symbol.asyncIterator]() {
+          const it = chunks()
+          // A stream cancelled before its first piece never enters the generator, so its
+          // finally would not run: close the file here too.
+          const finish = it.return.bind(it)
+          it.return = async (value) => {
+            await close()
+            return finish(value)
+          }
+          return it
         },
       }
     },
