@@ -20,6 +20,8 @@ import {
   settingsOf,
   watchStrays,
 } from './harness.js'
+import { BlobCtx, type BlobConformanceOptions, type BlobGroup, type BlobNeed, missingForBlobs } from './blob-harness.js'
+import { blobs } from './properties/blobs.js'
 import { bytes } from './properties/bytes.js'
 import { commit } from './properties/commit.js'
 import { concurrency } from './properties/concurrency.js'
@@ -36,6 +38,9 @@ export const kvGroups: readonly Group[] = [lifecycle, bytes, keys, commit, list,
 
 /** Level B: appr registry semantics over the adapter. */
 export const registryGroups: readonly Group[] = [registry]
+
+/** The BlobStore contract. */
+export const blobGroups: readonly BlobGroup[] = [blobs]
 
 /** Every group: level A, then level B. */
 export const allGroups: readonly Group[] = [...kvGroups, ...registryGroups]
@@ -217,4 +222,42 @@ export async function checkConformance(options: ConformanceOptions, check: Check
  */
 export async function runConformance(options: ConformanceOptions, groups: readonly Group[] = allGroups): Promise<void> {
   await registerPart(await kvPart(options, groups))
+}
+
+function blobPart(options: BlobConformanceOptions, groups: readonly BlobGroup[]): Part<BlobCtx> {
+  const settings = settingsOf(options)
+  const fixed: BlobConformanceOptions = { ...options, seed: settings.seed }
+  return {
+    options: fixed,
+    settings,
+    declared: JSON.stringify({ ...options.capabilities, close: options.close !== undefined }),
+    groups: groups as readonly Group<BlobCtx, string>[],
+    missing: (needs) => missingForBlobs(needs as readonly BlobNeed[] | undefined, fixed),
+    context: (property) => new BlobCtx(settings, property as Property<BlobCtx, BlobNeed>, fixed),
+  }
+}
+
+/**
+ * Runs the BlobStore part without a test runner and returns the report (see {@link checkConformance}).
+ * @example
+ * ```ts
+ * const report = await checkBlobConformance({ name: 'my-objects', open: (location) => myBlobStore(location) })
+ * ```
+ */
+export async function checkBlobConformance(options: BlobConformanceOptions, check: CheckOptions<BlobGroup> = {}): Promise<ConformanceReport> {
+  return checkPart(blobPart(options, check.groups ?? blobGroups), check)
+}
+
+/**
+ * Registers the BlobStore part as uvu suites and runs them, like {@link runConformance}.
+ *
+ * @example
+ * ```ts
+ * import { runBlobConformance } from 'appr-core/conformance'
+ * import { fileBlobStore } from 'appr-core/adapters/level'
+ * await runBlobConformance({ name: 'file blobs', open: (path) => fileBlobStore({ path }), newLocation: tempDir, destroy: rmDir, capabilities: { persistent: true } })
+ * ```
+ */
+export async function runBlobConformance(options: BlobConformanceOptions, groups: readonly BlobGroup[] = blobGroups): Promise<void> {
+  await registerPart(blobPart(options, groups))
 }

@@ -1,5 +1,6 @@
 // How the suite opens the level adapter: one temp directory per location. Also the worker
 // module: child processes import `open` from here to reopen the same directory.
+import { openBlobsOver } from './kv-blobs.js'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,3 +11,5 @@ const root = join(tmpdir(), 'appr-conformance-level')
 export const open = (path: string) => levelStore({ path, limits: { maxValueBytes: 1024 * 1024, maxOpsPerCommit: 256, maxKeyBytes: 1024 } })
 export const newLocation = () => mkdtempSync(`${root}-`)
 export const destroy = (path: string) => rmSync(path, { recursive: true, force: true })
+/** For the BlobStore part's child processes: kvBlobStore over the store at `location`. */
+export const openBlobs = openBlobsOver(open)
