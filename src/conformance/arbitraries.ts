@@ -144,7 +144,7 @@ export interface HostileKeys {
 }
 
 /**
- * Related hostile keys: a few stems, keys that extend them, their case swaps, keys whose stem
+ * Related hostile keys: a few stems, keys that extend them, case pairs of such keys, keys whose stem
  * ends one code point either side (so `list(stem)` must stop exactly at the stem's end), and long
  * keys of `maxKeyBytes` (or one byte less; 1 KiB when undeclared) that share all but their last
  * few bytes. The prefixes are the stems, their case swaps and cut points of the keys.
@@ -162,7 +162,12 @@ export function hostileKeysArb(caps: KvCapabilities): fc.Arbitrary<HostileKeys> 
         const stem = stems[n % stems.length]!
         let key: string
         if (how === 'extend') key = stem + tail
-        else if (how === 'swap-case') key = swapCase(stem + tail)
+        else if (how === 'swap-case') {
+          // Both spellings, with a letter in them, so a case-insensitive backend sees a real pair.
+          const spelled = stem + tail + (cut % 2 ? 'a' : 'é')
+          keys.add(spelled)
+          key = swapCase(spelled)
+        }
         else if (how === 'neighbour-up') key = neighbour(stem, 1) + (cut % 2 ? tail : '')
         else if (how === 'neighbour-down') key = neighbour(stem, -1) + (cut % 2 ? tail : '')
         else {

@@ -44,6 +44,8 @@ export const keys: Group = {
                 const page = await store.list(after === undefined ? { prefix: '', limit: pageSize } : { prefix: '', after, limit: pageSize })
                 paged.push(...page.map((e) => e.key))
                 if (page.length < pageSize) break
+                // A cursor that does not advance would page forever.
+                if (page[page.length - 1]!.key === after || paged.length > keys.length) throw new Error(`pagination does not advance: pages of ${pageSize} gave ${show(paged)}`)
                 after = page[page.length - 1]!.key
               }
               const all = model.all().map((e) => e.key)
