@@ -309,6 +309,23 @@ export abstract class SuiteCtx<S> {
   }
 
   /**
+   * Runs `job` in a child process on `location`, lets it acknowledge up to `afterAck` (its
+   * `ack` messages carry a counter `i`), waits for `pause` if given, then SIGKILLs it. Returns
+   * the highest acknowledgement received: everything up to it must have survived.
+   */
+  async killAfter(location: string, job: string, args: Record<string, unknown>, afterAck: number, pause?: () => Promise<void>): Promise<number> {
+    const worker = this.spawn(location, job, args)
+    await within(worker.next('opened'), 30_000, `worker ${job} opening the store`)
+    let acked = -1
+    while (acked < afterAck) acked = (await within(worker.next<{ i: number }>('ack'), 30_000, `worker ${job} acknowledgement`)).i
+    await pause?.()
+    worker.kill('SIGKILL')
+    await within(worker.exited, 30_000, 'killed worker exit')
+    for (const m of worker.messages) if (m.type === 'ack') acked = Math.max(acked, Number(m.i))
+    return acked
+  }
+
+  /**
    * Runs a fast-check property with this property's seed. On failure throws a
    * {@link ConformanceFailure} whose message shows the shrunk counterexample and how to replay it.
    */

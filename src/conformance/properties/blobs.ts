@@ -5,6 +5,7 @@
 import { existsSync, readdirSync } from 'node:fs'
 import fc from 'fast-check'
 import { isApprError } from '../../errors/index.js'
+import { collectBytes } from '../../registry/blob-input.js'
 import type { BlobStore } from '../../storage/blob.js'
 import { compareKeys } from '../../storage/util.js'
 import { hex, sameBytes } from '../arbitraries.js'
@@ -39,20 +40,7 @@ export async function* pieces(bytes: Uint8Array, sizes: readonly number[], pause
 /** The whole object, or undefined when `read` says there is none. */
 export async function readAll(store: BlobStore, id: string): Promise<Uint8Array | undefined> {
   const stream = await store.read(id)
-  if (stream === undefined) return undefined
-  const parts: Uint8Array[] = []
-  let size = 0
-  for await (const part of stream) {
-    parts.push(new Uint8Array(part))
-    size += part.byteLength
-  }
-  const out = new Uint8Array(size)
-  let at = 0
-  for (const part of parts) {
-    out.set(part, at)
-    at += part.byteLength
-  }
-  return out
+  return stream && collectBytes(stream)
 }
 
 async function allIds(store: BlobStore): Promise<string[]> {
@@ -285,15 +273,8 @@ export const blobs: BlobGroup = {
         const rounds = ctx.runs(4)
         for (let round = 0; round < rounds; round++) {
           const location = await ctx.freshLocation()
-          const worker = ctx.spawn(location, 'blob-writes', { chunkBytes: ctx.capabilities.chunkBytes })
-          await within(worker.next('opened'), 30_000, 'worker opening the blob store')
           const spin = Math.abs(ctx.settings.seed ^ Math.imul(round + 1, 0x9e3779b1))
-          let acked = -1
-          while (acked < spin % 4) acked = (await within(worker.next<{ i: number }>('ack'), 30_000, 'worker write acknowledgement')).i
-          await new Promise((r) => setTimeout(r, (spin >> 4) % 15))
-          worker.kill('SIGKILL')
-          await within(worker.exited, 30_000, 'killed worker exit')
-          for (const m of worker.messages) if (m.type === 'ack') acked = Math.max(acked, Number(m.i))
+          const acked = await ctx.killAfter(location, 'blob-writes', { chunkBytes: ctx.capabilities.chunkBytes }, spin % 4, () => new Promise((r) => setTimeout(r, (spin >> 4) % 15)))
           const store = await within(ctx.openAt(location), 30_000, 'reopening after SIGKILL')
           const listed = new Set(await allIds(store))
           for (let i = 0; i <= acked + 1; i++) {

@@ -115,14 +115,8 @@ export const durability: Group = {
         const rounds = ctx.runs(4)
         for (let round = 0; round < rounds; round++) {
           const location = await ctx.freshLocation()
-          const worker = ctx.spawn(location, 'acked-commits')
-          await within(worker.next('opened'), 30_000, 'worker opening the store')
           // Kill right after an acknowledgement, at a point that differs per round and seed.
-          const target = 3 + (Math.abs(ctx.settings.seed + round * 7919) % 40)
-          let last = -1
-          while (last < target) last = (await within(worker.next<{ i: number }>('ack'), 30_000, 'worker commit acknowledgement')).i
-          worker.kill('SIGKILL')
-          await within(worker.exited, 30_000, 'killed worker exit')
+          const last = await ctx.killAfter(location, 'acked-commits', {}, 3 + (Math.abs(ctx.settings.seed + round * 7919) % 40))
           const store = await within(ctx.openAt(location), 30_000, 'reopening after SIGKILL')
           const entries = await store.list({ prefix: 'ack/', limit: 100_000 })
           const commits = new Map<number, string[]>()
@@ -149,18 +143,12 @@ export const durability: Group = {
         const rounds = ctx.runs(6)
         for (let round = 0; round < rounds; round++) {
           const location = await ctx.freshLocation()
-          const worker = ctx.spawn(location, 'crash-commits', { maxKeys })
-          await within(worker.next('opened'), 30_000, 'worker opening the store')
           // Let a few commits through, then kill after a delay unrelated to acknowledgements.
           const spin = Math.abs(ctx.settings.seed ^ Math.imul(round + 1, 0x9e3779b1))
-          let acked = -1
-          const first = spin % 12
-          while (acked < first) acked = (await within(worker.next<{ i: number }>('ack'), 30_000, 'worker commit acknowledgement')).i
-          await new Promise((r) => setTimeout(r, (spin >> 4) % 4))
-          for (let n = (spin >> 8) % 40; n > 0; n--) await new Promise((r) => setImmediate(r))
-          worker.kill('SIGKILL')
-          await within(worker.exited, 30_000, 'killed worker exit')
-          for (const m of worker.messages) if (m.type === 'ack') acked = Math.max(acked, Number(m.i))
+          const acked = await ctx.killAfter(location, 'crash-commits', { maxKeys }, spin % 12, async () => {
+            await new Promise((r) => setTimeout(r, (spin >> 4) % 4))
+            for (let n = (spin >> 8) % 40; n > 0; n--) await new Promise((r) => setImmediate(r))
+          })
           await checkCrashCommits(ctx, location, acked, maxKeys, round)
         }
       },

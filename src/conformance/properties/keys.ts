@@ -59,7 +59,7 @@ export const keys: Group = {
               if (left.join('\u0001') !== want.join('\u0001')) throw new Error(`after deleting ${show(doomed)} the store lists ${show(left)}, expected ${show(want)}`)
             }),
           ),
-          60,
+          40,
         )
       },
     },
