@@ -1,6 +1,8 @@
 /**
  * Entry points: {@link checkConformance} (runner-agnostic, returns a report) and
- * {@link runConformance} (registers and runs uvu suites).
+ * {@link runConformance} (registers and runs uvu suites) for KvStores, and
+ * {@link checkBlobConformance} / {@link runBlobConformance} for BlobStores. Both parts run on
+ * one runner ({@link checkPart}, {@link registerPart}), so they report alike.
  * @module
  */
 import type { KvCapabilities } from '../storage/kv.js'

@@ -1,10 +1,10 @@
 // How the suite opens the level adapter: one temp directory per location. Also the worker
 // module: child processes import `open` from here to reopen the same directory.
-import { openBlobsOver } from './kv-blobs.js'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { levelStore } from 'appr-core/adapters/level'
+import { openBlobsOver } from './kv-blobs.js'
 
 const root = join(tmpdir(), 'appr-conformance-level')
 // Declared limits so the limit properties exercise the adapter's enforcement too.
