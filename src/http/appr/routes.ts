@@ -11,7 +11,7 @@ import { DEFAULT_MAX_BODY_BYTES, readBody } from '../middleware/body-limit.js'
 import type { HandlerOptions, RegistryApi } from '../options.js'
 import { json, jsonWithBlob, toByteStream } from '../respond.js'
 import type { Endpoint, Method, Params, Route, RouteContext } from '../router.js'
-import { VERSION } from '../version.js'
+import { APPR_API_VERSION, VERSION } from '../version.js'
 import { parseObjectBody, receivePush, truthy } from './push-body.js'
 
 /**
@@ -50,7 +50,7 @@ function packageOf(params: Params): string {
 function apprEndpoints<P>(registry: RegistryApi, options: HandlerOptions<P>) {
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
   const formatAware = options.formatAware ?? false
-  const version = options.version ?? VERSION
+  const version = options.version ?? APPR_API_VERSION
   const { login } = options
 
   const resolveOptions = ({ params }: RouteContext) => ({ release: params.release!, format: params.format!, formatAware })
@@ -84,7 +84,7 @@ function apprEndpoints<P>(registry: RegistryApi, options: HandlerOptions<P>) {
   const asJson = (url: URL) => url.searchParams.get('format') === 'json'
 
   return {
-    version: { operation: 'version', public: true, run: async () => json({ 'appr-api': version }) },
+    version: { operation: 'version', public: true, run: async () => json({ 'appr-api': version, 'appr-core': VERSION }) },
 
     login:
       login === undefined
