@@ -9,7 +9,7 @@ import type { ErrorEnvelope } from './middleware/errors.js'
 /** The part of {@link Registry} the handler calls, so a wrapper or another implementation fits. */
 export type RegistryApi = Pick<
   Registry,
-  'push' | 'show' | 'pull' | 'blob' | 'releases' | 'manifests' | 'list' | 'search' | 'delete' | 'channels'
+  'push' | 'stage' | 'show' | 'pull' | 'blob' | 'releases' | 'manifests' | 'list' | 'search' | 'delete' | 'channels'
 >
 
 /** What a route does: `read` for GET/HEAD routes, `write` for every route that changes data. */
