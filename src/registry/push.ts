@@ -16,7 +16,7 @@ import { blobChunks } from './blob-input.js'
 import type { RegistryContext } from './context.js'
 import { updateHead } from './heads.js'
 import { decodePackage } from './packages.js'
-import { type BlobRecord, BlobRecordType, decode, encode, keys, ManifestRecordType, ObjectRecordType, PackageBlobType } from './records.js'
+import { type BlobRecord, BlobRecordType, decode, encode, keys, ManifestRecordType, type NameMap, nameMap, ObjectRecordType, own, PackageBlobType } from './records.js'
 import { type Transaction, transact } from './transaction.js'
 import type { BlobInput, PushInput, StagedBlob, StagedPushInput } from './types.js'
 
@@ -219,7 +219,7 @@ async function commitRelease(ctx: RegistryContext, input: ReleaseInput, upload: 
     const previous = manEntry && decode(ManifestRecordType, manEntry.value, details)
     if (previous && !input.force) throw packageExists(details)
     const at = now(ctx)
-    const pkg = pkgEntry ? decodePackage(pkgEntry, name) : { name: name.full, created_at: at, releases: {}, channels: {} }
+    const pkg = pkgEntry ? decodePackage(pkgEntry, name) : { name: name.full, created_at: at, releases: nameMap<NameMap<string>>(), channels: nameMap<string>() }
     const manifest: Manifest = {
       package: name.full,
       release,
@@ -229,7 +229,9 @@ async function commitRelease(ctx: RegistryContext, input: ReleaseInput, upload: 
       created_at: input.createdAt ?? at,
     }
     tx.put(manKey, encode(manifest))
-    pkg.releases[release] = { ...pkg.releases[release], [format]: facts.digest }
+    const formats = nameMap(own(pkg.releases, release))
+    formats[format] = facts.digest
+    pkg.releases[release] = formats
     const deltas = new Map([[facts.digest, 1]])
     if (previous) deltas.set(previous.content.digest, (deltas.get(previous.content.digest) ?? 0) - 1)
     const stored = new Map<string, BlobRecord>()
