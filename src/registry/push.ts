@@ -169,25 +169,38 @@ export async function stage(ctx: RegistryContext, blob: BlobInput): Promise<Stag
     yield pending.value
     for (let item = await source.next(); !item.done; item = await source.next()) yield item.value
   }
-  const upload = inline?.upload ?? (await uploadBlob(ctx, rest(), {}))
+  let upload: Upload
+  try {
+    upload = inline?.upload ?? (await uploadBlob(ctx, rest(), {}))
+  } finally {
+    // However the upload ended, the caller's stream is released (a ReadableStream is cancelled).
+    await source.return?.(undefined)
+  }
   let settled = false
+  const discard = async (): Promise<void> => {
+    if (settled) return
+    settled = true
+    if (inline === undefined) await discardUpload(ctx, upload.id)
+  }
   return {
     digest: upload.facts.digest,
     size: upload.facts.size,
     async push(input) {
       if (settled) throw new ApprError('invalid-usage', 'a staged blob is pushed once')
-      const base = releaseInput(input)
+      let base: ReleaseInput
+      try {
+        base = releaseInput(input)
+      } catch (error) {
+        await discard()
+        throw error
+      }
       settled = true
       if (inline === undefined) return commitUpload(ctx, base, upload)
       const { manifest } = await commitRelease(ctx, base, upload)
       ctx.blobCache.set(manifest.content.digest, inline.bytes)
       return manifest
     },
-    async discard() {
-      if (settled) return
-      settled = true
-      if (inline === undefined) await discardUpload(ctx, upload.id)
-    },
+    discard,
   }
 }
 
