@@ -9,7 +9,7 @@ import type { ErrorEnvelope } from './middleware/errors.js'
 /** The part of {@link Registry} the handler calls, so a wrapper or another implementation fits. */
 export type RegistryApi = Pick<
   Registry,
-  'push' | 'show' | 'pull' | 'blob' | 'releases' | 'manifests' | 'list' | 'search' | 'delete' | 'channels'
+  'push' | 'stage' | 'show' | 'pull' | 'blob' | 'releases' | 'manifests' | 'list' | 'search' | 'delete' | 'channels'
 >
 
 /** What a route does: `read` for GET/HEAD routes, `write` for every route that changes data. */
@@ -67,7 +67,7 @@ export interface HandlerOptions<P = unknown> {
   readonly errorEnvelope?: ErrorEnvelope
   /** Resolve release queries among releases that have the requested format (default false, as appr). */
   readonly formatAware?: boolean
-  /** Version reported by `GET /version` (default appr-core's). */
+  /** API level `GET /version` reports as `appr-api` (default `0.7.4`, the reference's; appr-core's own version is `appr-core`). */
   readonly version?: string
   /**
    * Identifies the caller (the appr client sends `Authorization: <token>` verbatim). Return

@@ -12,10 +12,11 @@ import { createContext, type RegistryContext } from './context.js'
 import { deleteRelease } from './delete.js'
 import { gc } from './gc.js'
 import { list, search } from './list.js'
-import { push } from './push.js'
+import { push, stage } from './push.js'
 import { blob, manifests, pull, releases, show } from './read.js'
 import type {
   BackupDocument,
+  BlobInput,
   BlobResult,
   GcResult,
   ListOptions,
@@ -23,6 +24,7 @@ import type {
   PullResult,
   PushInput,
   RegistryOptions,
+  StagedBlob,
   ResolveOptions,
 } from './types.js'
 
@@ -91,6 +93,16 @@ export class Registry {
    */
   push(input: PushInput): Promise<Manifest> {
     return push(this.#ctx, input)
+  }
+
+  /**
+   * Streams a blob through the same validation as {@link push} before its release is known, for
+   * callers that learn the release after the bytes (a push body whose members come in any
+   * order). The returned handle's `push` records it; `discard` drops it.
+   * @throws invalid-usage (blob is not a safe gzipped tar), payload-too-large, unavailable
+   */
+  stage(blob: BlobInput): Promise<StagedBlob> {
+    return stage(this.#ctx, blob)
   }
 
   /**
