@@ -1,0 +1,14 @@
+/**
+ * `appr-core/oci`: the OCI Distribution side of appr-core — media types, manifest schemas,
+ * digests, references and spec errors; the Helm chart and appr release projections; a small
+ * OCI Distribution client; and a BlobStore that keeps blob bytes in an OCI registry.
+ * @module
+ */
+export * from './media-types.js'
+export * from './errors.js'
+export * from './digest.js'
+export * from './reference.js'
+export * from './schemas.js'
+export { goJson, goJsonBytes, sortedMap } from './canonical.js'
+export * from './helm.js'
+export * from './projection.js'
