@@ -25,6 +25,9 @@ Options:
                        memory                            in memory, lost on exit
                        redis://[:pass@]host:port[/db]    Redis (also rediss://)
                        etcd://host:port[,host:port…]     etcd v3
+  --blobs <spec>     keep blob bytes elsewhere (env APPR_BLOBS); records stay in --store:
+                       oci://[user:pass@]host[:port]/<repository>   an OCI registry (https)
+                       oci+http://…                                  the same over plain http
   --token <t>        static-token mode: write routes need "Authorization: <t>"
                      (env APPR_TOKEN); reads stay open
   --prefix <path>    serve the API only under this prefix (default: /cnr and /)
@@ -106,6 +109,23 @@ export async function openStore(spec: string): Promise<OpenedStore> {
   throw new ApprError('invalid-parameters', `unknown store '${spec}' (expected level:<dir>, memory, redis://… or etcd://…)`)
 }
 
+/**
+ * Opens a BlobStore from its command-line spec: `oci://[user:pass@]host[:port]/<repository>`
+ * (https) or `oci+http://…`.
+ * @throws invalid-parameters for an unknown or malformed spec
+ */
+export async function openBlobs(spec: string): Promise<{ readonly blobs: BlobStore; readonly label: string }> {
+  const m = /^oci(\+http)?:\/\/([^/]+)\/(.+)$/.exec(spec)
+  if (!m) throw new ApprError('invalid-parameters', `unknown blob store '${spec.replace(/\/\/[^@/]*@/, '//***@')}' (expected oci://host[:port]/<repository> or oci+http://…)`)
+  const url = new URL(`${m[1] ? 'http' : 'https'}://${m[2]}`)
+  const auth = url.username ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } : undefined
+  // A specifier in a variable, as for the adapters: loaded only when asked for.
+  const ociModule = 'appr-core/oci'
+  const { ociBlobStore } = (await import(ociModule)) as typeof import('../oci/index.js')
+  const blobs = ociBlobStore({ url: `${url.protocol}//${url.host}`, repository: m[3]!, ...(auth ? { auth } : {}) })
+  return { blobs, label: `oci${m[1] ?? ''}://${url.host}/${m[3]}` }
+}
+
 /** `Authorization: <token>` (the appr client's form) or `Bearer <token>`, compared in constant time. */
 export function tokenAuthenticator(token: string): (request: Request) => 'token' | undefined {
   const expected = Buffer.from(token)
@@ -131,6 +151,7 @@ export async function run(args: string[]): Promise<number> {
         host: { type: 'string' },
         port: { type: 'string' },
         store: { type: 'string' },
+        blobs: { type: 'string' },
         token: { type: 'string' },
         prefix: { type: 'string' },
         'max-body': { type: 'string' },
@@ -164,9 +185,17 @@ export async function run(args: string[]): Promise<number> {
   const token = (values.token as string | undefined) ?? env.APPR_TOKEN
   const spec = (values.store as string | undefined) ?? env.APPR_STORE ?? 'level:./appr-data'
 
+  const blobsSpec = (values.blobs as string | undefined) ?? env.APPR_BLOBS
   let opened: OpenedStore
   try {
     opened = await openStore(spec)
+    if (blobsSpec) {
+      const other = await openBlobs(blobsSpec).catch(async (error: unknown) => {
+        await opened.store.close()
+        throw error
+      })
+      opened = { store: opened.store, blobs: other.blobs, label: `${opened.label} + ${other.label}` }
+    }
   } catch (error) {
     process.stderr.write(`appr-core serve: ${isApprError(error) ? error.message : String(error)}\n`)
     return 1
