@@ -12,6 +12,20 @@ import { createContext, type RegistryContext } from './context.js'
 import { deleteRelease } from './delete.js'
 import { gc } from './gc.js'
 import { list, search } from './list.js'
+import {
+  appendUpload,
+  cancelUpload,
+  deleteBlob,
+  finishUpload,
+  getBlob,
+  headBlob,
+  mountBlob,
+  type OciBlobInfo,
+  type OciBlobRead,
+  type OciUploadStatus,
+  startUpload,
+  uploadStatus,
+} from './oci-blobs.js'
 import { push } from './push.js'
 import { blob, manifests, pull, releases, show } from './read.js'
 import type {
@@ -51,6 +65,32 @@ export interface ChannelOperations {
 }
 
 /**
+ * OCI blobs and upload sessions of a {@link Registry} (the data of `/v2/<name>/blobs/…`).
+ * Repository names, digests and session ids are checked; failures are `OciError`s (`appr-core/oci`) with the
+ * spec's codes (`NAME_INVALID`, `DIGEST_INVALID`, `BLOB_UPLOAD_UNKNOWN`, `RANGE_INVALID`).
+ */
+export interface OciBlobOperations {
+  /** Starts an upload session in `repository`. */
+  startUpload(repository: string): Promise<OciUploadStatus>
+  /** Where a session stands. */
+  uploadStatus(repository: string, id: string): Promise<OciUploadStatus>
+  /** Appends a chunk; `range` (a `Content-Range`) must continue the upload. */
+  appendUpload(repository: string, id: string, chunks: AsyncIterable<Uint8Array>, range?: { start: number; end?: number }): Promise<OciUploadStatus>
+  /** Appends the last bytes (if any), verifies `digest` and links the blob to the repository; ends the session. */
+  finishUpload(repository: string, id: string, digest: string, chunks?: AsyncIterable<Uint8Array>): Promise<OciBlobInfo>
+  /** Cancels a session and deletes what it received. */
+  cancelUpload(repository: string, id: string): Promise<void>
+  /** A blob linked to `repository`, or `undefined`. */
+  head(repository: string, digest: string): Promise<OciBlobInfo | undefined>
+  /** A blob's bytes (or an inclusive range), or `undefined` when it is not linked to `repository`. */
+  get(repository: string, digest: string, range?: { start: number; end?: number }): Promise<OciBlobRead | undefined>
+  /** Unlinks a blob from `repository` (its bytes go with its last link); false when it was not linked. */
+  delete(repository: string, digest: string): Promise<boolean>
+  /** Links a blob of `from` to `repository` too; false when `from` has no such blob. */
+  mount(repository: string, digest: string, from: string): Promise<boolean>
+}
+
+/**
  * An appr registry over a {@link KvStore}.
  *
  * Every mutation is one atomic `commit` whose checks cover every record it read, retried (with a
@@ -67,6 +107,8 @@ export interface ChannelOperations {
  */
 export class Registry {
   readonly channels: ChannelOperations
+  /** OCI blobs and upload sessions (see docs/oci.md). */
+  readonly ociBlobs: OciBlobOperations
   readonly #ctx: RegistryContext
 
   constructor(readonly options: RegistryOptions) {
@@ -79,6 +121,17 @@ export class Registry {
       remove: (pkg, channel, release) => removeFromChannel(ctx, pkg, channel, release),
       delete: (pkg, channel) => deleteChannel(ctx, pkg, channel),
       ofRelease: (pkg, release, options) => channelsOfRelease(ctx, pkg, release, options?.membership ?? false),
+    }
+    this.ociBlobs = {
+      startUpload: (repository) => startUpload(ctx, repository),
+      uploadStatus: (repository, id) => uploadStatus(ctx, repository, id),
+      appendUpload: (repository, id, chunks, range) => appendUpload(ctx, repository, id, chunks, range),
+      finishUpload: (repository, id, digest, chunks) => finishUpload(ctx, repository, id, digest, chunks),
+      cancelUpload: (repository, id) => cancelUpload(ctx, repository, id),
+      head: (repository, digest) => headBlob(ctx, repository, digest),
+      get: (repository, digest, range) => getBlob(ctx, repository, digest, range),
+      delete: (repository, digest) => deleteBlob(ctx, repository, digest),
+      mount: (repository, digest, from) => mountBlob(ctx, repository, digest, from),
     }
   }
 
