@@ -8,7 +8,11 @@
  *   from there). `@` never occurs in a repository name, so one repository's links never run into
  *   a nested repository's;
  * - `oci/upload/<uuid>`: an upload session (its repository, when it started, the objects its
- *   chunks were written to), so a session survives a restart and any process can continue it.
+ *   chunks were written to), so a session survives a restart and any process can continue it;
+ * - `oci/repo/<repository>`: a repository with at least one manifest (the catalog, and the
+ *   serialisation point of its manifests and tags);
+ * - `oci/manifest/<repository>@<hex>`: a manifest's exact bytes, media type and the tags naming it;
+ * - `oci/tag/<repository>@<tag>`: the digest a tag names (tags list in key order = lexical order).
  *
  * Objects follow the appr lifecycle of `obj/<id>` markers (records.ts): every chunk is written
  * under an `uploading` marker, the object of a completed blob turns `live` in the commit that
@@ -23,6 +27,11 @@ export const ociKeys = {
   link: (repository: string, hex: string) => `oci/link/${repository}@${hex}`,
   uploads: 'oci/upload/',
   upload: (id: string) => `oci/upload/${id}`,
+  repos: 'oci/repo/',
+  repo: (repository: string) => `oci/repo/${repository}`,
+  manifest: (repository: string, hex: string) => `oci/manifest/${repository}@${hex}`,
+  tags: (repository: string) => `oci/tag/${repository}@`,
+  tag: (repository: string, tag: string) => `oci/tag/${repository}@${tag}`,
 }
 
 export const OciBlobRecordSchema = z.object({
@@ -53,8 +62,26 @@ export const OciUploadRecordSchema = z.object({
 })
 export type OciUploadRecord = z.infer<typeof OciUploadRecordSchema>
 
+export const OciRepoRecordSchema = z.object({ created_at: z.string(), manifests: z.number().int().positive() })
+export type OciRepoRecord = z.infer<typeof OciRepoRecordSchema>
+
+export const OciManifestRecordSchema = z.object({
+  mediaType: z.string(),
+  /** The exact bytes, base64. */
+  bytes: z.string(),
+  created_at: z.string(),
+  /** Tags of the repository naming this manifest. */
+  tags: z.array(z.string()),
+})
+export type OciManifestRecord = z.infer<typeof OciManifestRecordSchema>
+
+export const OciTagRecordSchema = z.object({ digest: z.string() })
+
 // No hand-written fast checks: these records are read once per request, zod decides.
 const slow = () => undefined
 export const OciBlobRecordType: RecordType<OciBlobRecord> = { schema: OciBlobRecordSchema, fast: slow }
 export const OciLinkRecordType: RecordType<z.infer<typeof OciLinkRecordSchema>> = { schema: OciLinkRecordSchema, fast: slow }
 export const OciUploadRecordType: RecordType<OciUploadRecord> = { schema: OciUploadRecordSchema, fast: slow }
+export const OciRepoRecordType: RecordType<OciRepoRecord> = { schema: OciRepoRecordSchema, fast: slow }
+export const OciManifestRecordType: RecordType<OciManifestRecord> = { schema: OciManifestRecordSchema, fast: slow }
+export const OciTagRecordType: RecordType<z.infer<typeof OciTagRecordSchema>> = { schema: OciTagRecordSchema, fast: slow }

@@ -26,6 +26,7 @@ import {
   startUpload,
   uploadStatus,
 } from './oci-blobs.js'
+import { catalog, deleteManifest, getManifest, headManifest, listTags, type OciListPage, type OciStoredManifest, putManifest } from './oci-manifests.js'
 import { push } from './push.js'
 import { blob, manifests, pull, releases, show } from './read.js'
 import type {
@@ -91,6 +92,26 @@ export interface OciBlobOperations {
 }
 
 /**
+ * OCI manifests, tags and the catalog of a {@link Registry} (the data of
+ * `/v2/<name>/manifests/…`, `/v2/<name>/tags/list`, `/v2/_catalog`). Failures are `OciError`s
+ * (`appr-core/oci`) with the spec's codes.
+ */
+export interface OciManifestOperations {
+  /** Stores a manifest (the exact bytes) at a tag or its digest; `contentType` is the request's `Content-Type`. */
+  put(repository: string, reference: string, bytes: Uint8Array, contentType?: string): Promise<{ digest: string; mediaType: string }>
+  /** A manifest by tag or digest, or `undefined`. */
+  get(repository: string, reference: string): Promise<OciStoredManifest | undefined>
+  /** A manifest's digest, media type and size, or `undefined`. */
+  head(repository: string, reference: string): Promise<{ digest: string; mediaType: string; size: number } | undefined>
+  /** Deletes by digest (with every tag naming it) or by tag (the tag only); false when absent. */
+  delete(repository: string, reference: string): Promise<boolean>
+  /** One page of a repository's tags, lexical order. @throws `NAME_UNKNOWN` */
+  tags(repository: string, options?: { n?: number; last?: string }): Promise<OciListPage>
+  /** One page of repositories with manifests, lexical order. */
+  catalog(options?: { n?: number; last?: string }): Promise<OciListPage>
+}
+
+/**
  * An appr registry over a {@link KvStore}.
  *
  * Every mutation is one atomic `commit` whose checks cover every record it read, retried (with a
@@ -109,6 +130,8 @@ export class Registry {
   readonly channels: ChannelOperations
   /** OCI blobs and upload sessions (see docs/oci.md). */
   readonly ociBlobs: OciBlobOperations
+  /** OCI manifests, tags and the catalog (see docs/oci.md). */
+  readonly ociManifests: OciManifestOperations
   readonly #ctx: RegistryContext
 
   constructor(readonly options: RegistryOptions) {
@@ -132,6 +155,14 @@ export class Registry {
       get: (repository, digest, range) => getBlob(ctx, repository, digest, range),
       delete: (repository, digest) => deleteBlob(ctx, repository, digest),
       mount: (repository, digest, from) => mountBlob(ctx, repository, digest, from),
+    }
+    this.ociManifests = {
+      put: (repository, reference, bytes, contentType) => putManifest(ctx, repository, reference, bytes, contentType),
+      get: (repository, reference) => getManifest(ctx, repository, reference),
+      head: (repository, reference) => headManifest(ctx, repository, reference),
+      delete: (repository, reference) => deleteManifest(ctx, repository, reference),
+      tags: (repository, options) => listTags(ctx, repository, options),
+      catalog: (options) => catalog(ctx, options),
     }
   }
 
