@@ -34,10 +34,6 @@ export interface OciListPage {
 
 const now = (ctx: RegistryContext): string => ctx.clock().toISOString()
 
-function manifestUnknown(repository: string, reference: string): OciError {
-  return new OciError('MANIFEST_UNKNOWN', `${repository} has no manifest ${reference}`, { detail: { name: repository, reference } })
-}
-
 /** The digest hex a reference resolves to in `repository`, or undefined. */
 async function resolve(ctx: RegistryContext, repository: string, ref: ManifestReference): Promise<string | undefined> {
   if (ref.kind === 'digest') return parseOciDigest(ref.digest)
@@ -98,7 +94,7 @@ export async function putManifest(ctx: RegistryContext, repository: string, refe
       ...blobs.map((b) => ociKeys.link(repo, b)),
       ...children.map((c) => ociKeys.manifest(repo, c)),
     ])
-    const missing = deps.findIndex((d) => d === undefined)
+    const missing = deps.indexOf(undefined)
     if (missing >= 0) {
       const what = missing < blobs.length ? `blob sha256:${blobs[missing]}` : `manifest sha256:${children[missing - blobs.length]}`
       throw new OciError('MANIFEST_BLOB_UNKNOWN', `the manifest names ${what}, which ${repo} does not have`, {
