@@ -182,6 +182,13 @@ async function discard(res: Response): Promise<void> {
   await res.body?.cancel().catch(() => undefined)
 }
 
+/** A DELETE's answer: true when deleted, false when absent (404), else the registry's error. */
+async function deletedOrAbsent(res: Response, what: string): Promise<boolean> {
+  if (res.status !== 404 && !res.ok) throw await errorOf(res, what)
+  await discard(res)
+  return res.ok
+}
+
 /** The OciError a failed answer stands for (its spec body when it has one). */
 async function errorOf(res: Response, what: string): Promise<OciError> {
   let entries: OciErrorEntry[] = []
@@ -456,14 +463,7 @@ export function ociClient(options: OciClientOptions): OciClient {
     async deleteBlob(repository, digest) {
       parseRepositoryName(repository)
       parseOciDigest(digest)
-      const res = await send('DELETE', v2(`${repository}/blobs/${digest}`), `${repository}:delete`)
-      if (res.status === 404) {
-        await discard(res)
-        return false
-      }
-      if (!res.ok) throw await errorOf(res, `DELETE blob ${digest}`)
-      await discard(res)
-      return true
+      return deletedOrAbsent(await send('DELETE', v2(`${repository}/blobs/${digest}`), `${repository}:delete`), `DELETE blob ${digest}`)
     },
 
     async getManifest(repository, reference, getOptions = {}) {
@@ -519,14 +519,7 @@ export function ociClient(options: OciClientOptions): OciClient {
     async deleteManifest(repository, reference) {
       parseRepositoryName(repository)
       parseReference(reference)
-      const res = await send('DELETE', v2(`${repository}/manifests/${reference}`), `${repository}:delete`)
-      if (res.status === 404) {
-        await discard(res)
-        return false
-      }
-      if (!res.ok) throw await errorOf(res, `DELETE manifest ${reference}`)
-      await discard(res)
-      return true
+      return deletedOrAbsent(await send('DELETE', v2(`${repository}/manifests/${reference}`), `${repository}:delete`), `DELETE manifest ${reference}`)
     },
 
     tagsPage,

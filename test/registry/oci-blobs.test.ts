@@ -6,32 +6,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { Registry, listAll } from 'appr-core'
-import type { KvStore } from 'appr-core'
+import { Registry } from 'appr-core'
 import { levelStore } from 'appr-core/adapters/level'
 import { memoryStore } from 'appr-core/adapters/memory'
 import { redisStore } from 'appr-core/adapters/redis'
 import { isOciError, ociDigestOf } from 'appr-core/oci'
 import { startRedis } from '../helpers/servers.js'
+import { keysOf, rejectsOci } from '../oci/helpers.js'
 import { collect } from './helpers.js'
 
 const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 131 + seed) & 0xff)
 async function* chunks(...parts: Uint8Array[]): AsyncIterable<Uint8Array> {
   yield* parts
-}
-async function keysOf(store: KvStore): Promise<string[]> {
-  const out: string[] = []
-  for await (const e of listAll(store, '')) out.push(e.key)
-  return out
-}
-async function rejects(promise: Promise<unknown>, code: string, status?: number): Promise<void> {
-  try {
-    await promise
-  } catch (e) {
-    assert.ok(isOciError(e) && e.code === code && (status === undefined || e.status === status), `expected ${code}: ${e}`)
-    return
-  }
-  assert.unreachable(`expected ${code}`)
 }
 
 test('monolithic upload: start, then finish with the whole body; the digest is verified', async () => {
@@ -42,12 +28,12 @@ test('monolithic upload: start, then finish with the whole body; the digest is v
   assert.equal(await registry.ociBlobs.finishUpload('acme/app', session.id, ociDigestOf(data), chunks(data)), { digest: ociDigestOf(data), size: 5000 })
   assert.equal(await registry.ociBlobs.head('acme/app', ociDigestOf(data)), { digest: ociDigestOf(data), size: 5000 })
   assert.equal(await collect((await registry.ociBlobs.get('acme/app', ociDigestOf(data)))!.stream), data)
-  await rejects(registry.ociBlobs.uploadStatus('acme/app', session.id), 'BLOB_UPLOAD_UNKNOWN', 404)
+  await rejectsOci(registry.ociBlobs.uploadStatus('acme/app', session.id), 'BLOB_UPLOAD_UNKNOWN', 404)
 
   const wrong = await registry.ociBlobs.startUpload('acme/app')
-  await rejects(registry.ociBlobs.finishUpload('acme/app', wrong.id, ociDigestOf('other'), chunks(data.subarray(0, 10))), 'DIGEST_INVALID', 400)
-  await rejects(registry.ociBlobs.uploadStatus('acme/app', wrong.id), 'BLOB_UPLOAD_UNKNOWN')
-  await rejects(registry.ociBlobs.finishUpload('acme/app', (await registry.ociBlobs.startUpload('acme/app')).id, 'sha256:nope'), 'DIGEST_INVALID')
+  await rejectsOci(registry.ociBlobs.finishUpload('acme/app', wrong.id, ociDigestOf('other'), chunks(data.subarray(0, 10))), 'DIGEST_INVALID', 400)
+  await rejectsOci(registry.ociBlobs.uploadStatus('acme/app', wrong.id), 'BLOB_UPLOAD_UNKNOWN')
+  await rejectsOci(registry.ociBlobs.finishUpload('acme/app', (await registry.ociBlobs.startUpload('acme/app')).id, 'sha256:nope'), 'DIGEST_INVALID')
 })
 
 test('chunked upload: PATCHes with and without a range, status, PUT without a body; ranges that do not continue are RANGE_INVALID', async () => {
@@ -56,13 +42,13 @@ test('chunked upload: PATCHes with and without a range, status, PUT without a bo
   const data = bytes(10_000, 2)
   const { id } = await registry.ociBlobs.startUpload('acme/app')
   assert.is((await registry.ociBlobs.appendUpload('acme/app', id, chunks(data.subarray(0, 3000)), { start: 0, end: 2999 })).size, 3000)
-  await rejects(registry.ociBlobs.appendUpload('acme/app', id, chunks(data.subarray(3000, 4000)), { start: 2000 }), 'RANGE_INVALID', 416)
-  await rejects(registry.ociBlobs.appendUpload('acme/app', id, chunks(data.subarray(3000, 4000)), { start: 3000, end: 3500 }), 'RANGE_INVALID', 416)
+  await rejectsOci(registry.ociBlobs.appendUpload('acme/app', id, chunks(data.subarray(3000, 4000)), { start: 2000 }), 'RANGE_INVALID', 416)
+  await rejectsOci(registry.ociBlobs.appendUpload('acme/app', id, chunks(data.subarray(3000, 4000)), { start: 3000, end: 3500 }), 'RANGE_INVALID', 416)
   assert.is((await registry.ociBlobs.uploadStatus('acme/app', id)).size, 3000)
   assert.is((await registry.ociBlobs.appendUpload('acme/app', id, chunks(data.subarray(3000, 7000)))).size, 7000)
   assert.is((await registry.ociBlobs.appendUpload('acme/app', id, chunks())).size, 7000, 'an empty chunk changes nothing')
   assert.is((await registry.ociBlobs.appendUpload('acme/app', id, chunks(data.subarray(7000)), { start: 7000 })).size, 10_000)
-  await rejects(registry.ociBlobs.uploadStatus('other/repo', id), 'BLOB_UPLOAD_UNKNOWN')
+  await rejectsOci(registry.ociBlobs.uploadStatus('other/repo', id), 'BLOB_UPLOAD_UNKNOWN')
   assert.equal(await registry.ociBlobs.finishUpload('acme/app', id, ociDigestOf(data)), { digest: ociDigestOf(data), size: 10_000 })
   assert.equal(await collect((await registry.ociBlobs.get('acme/app', ociDigestOf(data)))!.stream), data)
   // The chunks were concatenated into one object; nothing else is left behind.
@@ -89,8 +75,8 @@ test('byte ranges of a blob, and ranges outside it', async () => {
     assert.equal(await collect(read!.stream), data.subarray(start, last + 1), `${start}-${end}`)
   }
   assert.equal(await collect((await registry.ociBlobs.get('acme/app', digest, { start: 2500 }))!.stream), data.subarray(2500))
-  await rejects(registry.ociBlobs.get('acme/app', digest, { start: 3000 }), 'RANGE_INVALID', 416)
-  await rejects(registry.ociBlobs.get('acme/app', digest, { start: 10, end: 5 }), 'RANGE_INVALID')
+  await rejectsOci(registry.ociBlobs.get('acme/app', digest, { start: 3000 }), 'RANGE_INVALID', 416)
+  await rejectsOci(registry.ociBlobs.get('acme/app', digest, { start: 10, end: 5 }), 'RANGE_INVALID')
 })
 
 test('one blob in two repositories is stored once; mount links it; delete unlinks, the last link takes the bytes', async () => {
@@ -124,12 +110,12 @@ test('cancel deletes what a session received; bad names, ids and digests are spe
   const { id } = await registry.ociBlobs.startUpload('acme/app')
   await registry.ociBlobs.appendUpload('acme/app', id, chunks(bytes(100, 5)))
   await registry.ociBlobs.cancelUpload('acme/app', id)
-  await rejects(registry.ociBlobs.cancelUpload('acme/app', id), 'BLOB_UPLOAD_UNKNOWN')
+  await rejectsOci(registry.ociBlobs.cancelUpload('acme/app', id), 'BLOB_UPLOAD_UNKNOWN')
   assert.equal(await keysOf(store), [])
-  await rejects(registry.ociBlobs.startUpload('Acme/App'), 'NAME_INVALID', 400)
-  await rejects(registry.ociBlobs.uploadStatus('acme/app', 'not-a-uuid'), 'BLOB_UPLOAD_UNKNOWN')
-  await rejects(registry.ociBlobs.uploadStatus('acme/app', '../../pkg/x'), 'BLOB_UPLOAD_UNKNOWN')
-  await rejects(registry.ociBlobs.head('acme/app', 'sha512:abc'), 'DIGEST_INVALID')
+  await rejectsOci(registry.ociBlobs.startUpload('Acme/App'), 'NAME_INVALID', 400)
+  await rejectsOci(registry.ociBlobs.uploadStatus('acme/app', 'not-a-uuid'), 'BLOB_UPLOAD_UNKNOWN')
+  await rejectsOci(registry.ociBlobs.uploadStatus('acme/app', '../../pkg/x'), 'BLOB_UPLOAD_UNKNOWN')
+  await rejectsOci(registry.ociBlobs.head('acme/app', 'sha512:abc'), 'DIGEST_INVALID')
 })
 
 test('two appends racing at one offset: one wins, the other is RANGE_INVALID and leaves nothing', async () => {
@@ -162,7 +148,7 @@ test('gc ends sessions older than the upload timeout and reclaims their chunks',
   assert.is((await registry.ociBlobs.uploadStatus('acme/app', young.id)).size, 100, 'a young session stays')
   now += 61_000
   await registry.gc()
-  await rejects(registry.ociBlobs.uploadStatus('acme/app', young.id), 'BLOB_UPLOAD_UNKNOWN')
+  await rejectsOci(registry.ociBlobs.uploadStatus('acme/app', young.id), 'BLOB_UPLOAD_UNKNOWN')
   assert.equal(await keysOf(store), [])
 })
 

@@ -3,26 +3,12 @@
 // tag, paging in lexical order, and a race for one tag.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { Registry, listAll } from 'appr-core'
-import type { KvStore } from 'appr-core'
+import { Registry } from 'appr-core'
 import { memoryStore } from 'appr-core/adapters/memory'
-import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, EMPTY_JSON, OCI_EMPTY, OCI_INDEX, OCI_MANIFEST, isOciError, ociDigestOf } from 'appr-core/oci'
+import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, EMPTY_JSON, OCI_EMPTY, OCI_INDEX, OCI_MANIFEST, ociDigestOf } from 'appr-core/oci'
+import { keysOf, rejectsOci } from '../oci/helpers.js'
 
 const enc = new TextEncoder()
-async function keysOf(store: KvStore): Promise<string[]> {
-  const out: string[] = []
-  for await (const e of listAll(store, '')) out.push(e.key)
-  return out
-}
-async function rejects(promise: Promise<unknown>, code: string, status?: number): Promise<void> {
-  try {
-    await promise
-  } catch (e) {
-    assert.ok(isOciError(e) && e.code === code && (status === undefined || e.status === status), `expected ${code}: ${e}`)
-    return
-  }
-  assert.unreachable(`expected ${code}`)
-}
 async function upload(registry: Registry, repo: string, bytes: Uint8Array) {
   const { id } = await registry.ociBlobs.startUpload(repo)
   return registry.ociBlobs.finishUpload(repo, id, ociDigestOf(bytes), (async function* () {
@@ -45,8 +31,8 @@ async function setup(repo = 'acme/app') {
 test('a manifest is stored as the exact bytes, by tag and by digest; its blobs must be in the repository', async () => {
   const { registry, layer } = await setup()
   const missing = imageManifest({ digest: ociDigestOf('not uploaded'), size: 12 })
-  await rejects(registry.ociManifests.put('acme/app', 'v1', missing), 'MANIFEST_BLOB_UNKNOWN', 400)
-  await rejects(registry.ociManifests.put('acme/other', 'v1', imageManifest(layer)), 'MANIFEST_BLOB_UNKNOWN', 400)
+  await rejectsOci(registry.ociManifests.put('acme/app', 'v1', missing), 'MANIFEST_BLOB_UNKNOWN', 400)
+  await rejectsOci(registry.ociManifests.put('acme/other', 'v1', imageManifest(layer)), 'MANIFEST_BLOB_UNKNOWN', 400)
   const bytes = imageManifest(layer)
   const put = await registry.ociManifests.put('acme/app', 'v1', bytes, `${OCI_MANIFEST}; charset=utf-8`)
   assert.equal(put, { digest: ociDigestOf(bytes), mediaType: OCI_MANIFEST })
@@ -56,18 +42,18 @@ test('a manifest is stored as the exact bytes, by tag and by digest; its blobs m
   }
   assert.is(await registry.ociManifests.get('acme/app', 'v2'), undefined)
   assert.is(await registry.ociManifests.get('acme/other', 'v1'), undefined)
-  await rejects(registry.ociManifests.put('acme/app', ociDigestOf('x'), bytes), 'DIGEST_INVALID', 400)
-  await rejects(registry.ociManifests.put('acme/app', 'v1', bytes, OCI_INDEX), 'MANIFEST_INVALID', 400)
-  await rejects(registry.ociManifests.put('acme/app', 'v1', enc.encode('{nope')), 'MANIFEST_INVALID')
-  await rejects(registry.ociManifests.put('acme/app', 'bad tag', bytes), 'TAG_INVALID')
-  await rejects(registry.ociManifests.get('Acme/App', 'v1'), 'NAME_INVALID')
+  await rejectsOci(registry.ociManifests.put('acme/app', ociDigestOf('x'), bytes), 'DIGEST_INVALID', 400)
+  await rejectsOci(registry.ociManifests.put('acme/app', 'v1', bytes, OCI_INDEX), 'MANIFEST_INVALID', 400)
+  await rejectsOci(registry.ociManifests.put('acme/app', 'v1', enc.encode('{nope')), 'MANIFEST_INVALID')
+  await rejectsOci(registry.ociManifests.put('acme/app', 'bad tag', bytes), 'TAG_INVALID')
+  await rejectsOci(registry.ociManifests.get('Acme/App', 'v1'), 'NAME_INVALID')
 })
 
 test('indexes need their manifests first (pushed by digest, as skopeo --all does); Docker types keep their media type', async () => {
   const { registry, layer } = await setup()
   const child = imageManifest(layer, DOCKER_MANIFEST)
   const list = enc.encode(JSON.stringify({ schemaVersion: 2, mediaType: DOCKER_MANIFEST_LIST, manifests: [{ mediaType: DOCKER_MANIFEST, digest: ociDigestOf(child), size: child.byteLength, platform: { architecture: 'amd64', os: 'linux' } }] }))
-  await rejects(registry.ociManifests.put('acme/app', 'multi', list), 'MANIFEST_BLOB_UNKNOWN')
+  await rejectsOci(registry.ociManifests.put('acme/app', 'multi', list), 'MANIFEST_BLOB_UNKNOWN')
   assert.is((await registry.ociManifests.put('acme/app', ociDigestOf(child), child, DOCKER_MANIFEST)).mediaType, DOCKER_MANIFEST)
   assert.is((await registry.ociManifests.put('acme/app', 'multi', list)).mediaType, DOCKER_MANIFEST_LIST)
   assert.is((await registry.ociManifests.get('acme/app', 'multi'))?.mediaType, DOCKER_MANIFEST_LIST)
@@ -91,7 +77,7 @@ test('tags move; deleting by tag keeps the manifest, deleting by digest takes it
   assert.is((await registry.ociManifests.get('acme/app', db))?.digest, db, 'untagged, still there by digest')
   assert.is(await registry.ociManifests.delete('acme/app', db), true)
   assert.is(await registry.ociManifests.delete('acme/app', db), false)
-  await rejects(registry.ociManifests.tags('acme/app'), 'NAME_UNKNOWN', 404)
+  await rejectsOci(registry.ociManifests.tags('acme/app'), 'NAME_UNKNOWN', 404)
   for (const digest of [ociDigestOf(EMPTY_JSON), layer.digest]) await registry.ociBlobs.delete('acme/app', digest)
   assert.equal(await keysOf(store), [], 'nothing is left behind')
 })
@@ -115,8 +101,8 @@ test('tags and catalog page in lexical order with n and last', async () => {
   assert.equal(seen, sorted)
   assert.equal((await registry.ociManifests.tags('acme/app', { n: 2, last: 'a-1' })).items, sorted.slice(sorted.indexOf('a-1') + 1, sorted.indexOf('a-1') + 3))
   assert.equal(await registry.ociManifests.tags('acme/app', { n: 0 }), { items: [] })
-  await rejects(registry.ociManifests.tags('acme/app', { n: -1 }), 'PAGINATION_NUMBER_INVALID', 400)
-  await rejects(registry.ociManifests.tags('acme/never'), 'NAME_UNKNOWN')
+  await rejectsOci(registry.ociManifests.tags('acme/app', { n: -1 }), 'PAGINATION_NUMBER_INVALID', 400)
+  await rejectsOci(registry.ociManifests.tags('acme/never'), 'NAME_UNKNOWN')
 
   for (const repo of ['b/x', 'a/y/z', 'a/y']) {
     await upload(registry, repo, EMPTY_JSON)
