@@ -29,7 +29,8 @@ Options:
                        oci://[user:pass@]host[:port]/<repository>   an OCI registry (https)
                        oci+http://…                                  the same over plain http
   --token <t>        static-token mode: write routes need "Authorization: <t>"
-                     (env APPR_TOKEN); reads stay open
+                     (or Bearer <t>, or Basic with <t> as password, as OCI clients
+                     send it; env APPR_TOKEN); reads stay open
   --prefix <path>    serve the API only under this prefix (default: /cnr and /)
   --max-body <bytes> largest request body (default 100663296 = 96 MiB)
   -h, --help         this text
@@ -126,14 +127,24 @@ export async function openBlobs(spec: string): Promise<{ readonly blobs: BlobSto
   return { blobs, label: `oci${m[1] ?? ''}://${url.host}/${m[3]}` }
 }
 
-/** `Authorization: <token>` (the appr client's form) or `Bearer <token>`, compared in constant time. */
+/**
+ * `Authorization: <token>` (the appr client's form), `Bearer <token>`, or `Basic` with the token
+ * as password and any user name (how OCI clients such as skopeo and helm send `--creds`/`login`
+ * after `/v2/`'s Basic challenge), compared in constant time.
+ */
 export function tokenAuthenticator(token: string): (request: Request) => 'token' | undefined {
   const expected = Buffer.from(token)
+  const matches = (given: Buffer) => given.length === expected.length && timingSafeEqual(given, expected)
   return (request) => {
     const header = request.headers.get('authorization')
     if (header === null) return undefined
-    const given = Buffer.from(header.replace(/^Bearer\s+/i, ''))
-    return given.length === expected.length && timingSafeEqual(given, expected) ? 'token' : undefined
+    const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header)
+    if (basic) {
+      const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8')
+      const colon = decoded.indexOf(':')
+      return colon >= 0 && matches(Buffer.from(decoded.slice(colon + 1))) ? 'token' : undefined
+    }
+    return matches(Buffer.from(header.replace(/^Bearer\s+/i, ''))) ? 'token' : undefined
   }
 }
 

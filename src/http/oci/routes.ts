@@ -95,9 +95,9 @@ const empty = (status: number, headers: Record<string, string> = {}) => new Resp
  * The OCI Distribution API: every route, in matching order (the upload routes before the blob
  * route that `uploads` would otherwise match as a digest).
  */
-export function ociRoutes(registry: OciRegistryApi, options: Pick<HandlerOptions, 'onError'> = {}): Route[] {
+export function ociRoutes(registry: OciRegistryApi, options: Pick<HandlerOptions, 'onError' | 'authenticate'> = {}): Route[] {
   const errorResponse = (error: unknown, request?: Request) => ociErrorResponse(error, request, options.onError)
-  const e = ociEndpoints(registry)
+  const e = ociEndpoints(registry, options)
   const route = (path: string, methods: Partial<Record<Method, Endpoint>>): Route => ({
     path: `/v2${path}`,
     methods,
@@ -115,10 +115,20 @@ export function ociRoutes(registry: OciRegistryApi, options: Pick<HandlerOptions
   ]
 }
 
-function ociEndpoints({ ociBlobs: blobs, ociManifests: manifests }: OciRegistryApi) {
+function ociEndpoints({ ociBlobs: blobs, ociManifests: manifests }: OciRegistryApi, { authenticate }: Pick<HandlerOptions, 'authenticate'>) {
   const name = (ctx: RouteContext) => ctx.params.name!
 
-  const ping: Endpoint = { operation: 'oci-ping', public: true, run: async () => json({}, 200, API_VERSION) }
+  // Clients ping /v2/ to learn whether and how to authenticate, and send credentials only after
+  // a 401 there (skopeo, docker): with an `authenticate` hook, an anonymous ping is challenged.
+  // Reads stay as open as the authorize policy makes them.
+  const ping: Endpoint = {
+    operation: 'oci-ping',
+    public: true,
+    run: async ({ request }) => {
+      if (authenticate && (await authenticate(request)) === undefined) throw new OciError('UNAUTHORIZED', 'authentication required')
+      return json({}, 200, API_VERSION)
+    },
+  }
 
   const catalog: Endpoint = {
     operation: 'oci-catalog',
