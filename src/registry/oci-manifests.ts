@@ -15,7 +15,8 @@ import { OciError } from '../oci/errors.js'
 import { type ManifestReference, parseReference, parseRepositoryName } from '../oci/reference.js'
 import { parseManifest } from '../oci/schemas.js'
 import type { RegistryContext } from './context.js'
-import { OciManifestRecordType, type OciManifestRecord, OciRepoRecordType, OciTagRecordType, ociKeys } from './oci-records.js'
+import { OciManifestRecordType, type OciManifestRecord, type OciReferrerRecord, OciReferrerRecordType, OciRepoRecordType, OciTagRecordType, ociKeys } from './oci-records.js'
+import { listAll } from '../storage/util.js'
 import { decode, encode } from './records.js'
 import { transact } from './transaction.js'
 
@@ -65,7 +66,13 @@ export async function headManifest(ctx: RegistryContext, repository: string, ref
  * Stores a manifest at a tag or at its digest.
  * @throws OciError `DIGEST_INVALID` (a digest reference of other bytes), `MANIFEST_INVALID`, `SIZE_INVALID` (over 4 MiB or the store's value limit), `MANIFEST_BLOB_UNKNOWN` (a blob or child manifest not in the repository), `NAME_INVALID`, `TAG_INVALID`
  */
-export async function putManifest(ctx: RegistryContext, repository: string, reference: string, bytes: Uint8Array, contentType?: string): Promise<{ digest: string; mediaType: string }> {
+export async function putManifest(
+  ctx: RegistryContext,
+  repository: string,
+  reference: string,
+  bytes: Uint8Array,
+  contentType?: string,
+): Promise<{ digest: string; mediaType: string; subject?: string }> {
   const repo = parseRepositoryName(repository)
   const ref = parseReference(reference)
   const digest = ociDigestOf(bytes)
@@ -122,8 +129,18 @@ export async function putManifest(ctx: RegistryContext, repository: string, refe
     }
     tx.put(manifestKey, encode(next))
     tx.put(repoKey, encode(repoRecord))
+    if (parsed.subject) {
+      const referrer: OciReferrerRecord = {
+        mediaType: parsed.mediaType,
+        digest,
+        size: bytes.byteLength,
+        ...(parsed.artifactType === undefined ? {} : { artifactType: parsed.artifactType }),
+        ...(Object.keys(parsed.annotations).length === 0 ? {} : { annotations: { ...parsed.annotations } }),
+      }
+      tx.put(ociKeys.referrer(repo, parseOciDigest(parsed.subject.digest), hex), encode(referrer))
+    }
   })
-  return { digest, mediaType: parsed.mediaType }
+  return { digest, mediaType: parsed.mediaType, ...(parsed.subject ? { subject: parsed.subject.digest } : {}) }
 }
 
 /**
@@ -155,6 +172,8 @@ export async function deleteManifest(ctx: RegistryContext, repository: string, r
     const record = decode(OciManifestRecordType, entry.value, details)
     for (const tag of record.tags) tx.delete(ociKeys.tag(repo, tag))
     tx.delete(ociKeys.manifest(repo, hex))
+    const subject = parseManifest(Buffer.from(record.bytes, 'base64'), record.mediaType).subject
+    if (subject) tx.delete(ociKeys.referrer(repo, parseOciDigest(subject.digest), hex))
     const repoRecord = decode(OciRepoRecordType, repoEntry.value, details)
     if (repoRecord.manifests > 1) tx.put(repoKey, encode({ ...repoRecord, manifests: repoRecord.manifests - 1 }))
     else tx.delete(repoKey)
@@ -191,4 +210,19 @@ export async function listTags(ctx: RegistryContext, repository: string, options
 /** One page of the repositories that have manifests, in lexical order. */
 export async function catalog(ctx: RegistryContext, options: { n?: number; last?: string } = {}): Promise<OciListPage> {
   return page(ctx, ociKeys.repos, options)
+}
+
+/**
+ * The manifests of `repository` whose `subject` is `digest` (the referrers API), as
+ * descriptors, optionally only those of `artifactType`. The subject itself need not exist.
+ */
+export async function listReferrers(ctx: RegistryContext, repository: string, digest: string, options: { artifactType?: string } = {}): Promise<OciReferrerRecord[]> {
+  const repo = parseRepositoryName(repository)
+  const prefix = ociKeys.referrers(repo, parseOciDigest(digest))
+  const out: OciReferrerRecord[] = []
+  for await (const entry of listAll(ctx.store, prefix)) {
+    const referrer = decode(OciReferrerRecordType, entry.value, { name: repo, subject: digest })
+    if (options.artifactType === undefined || referrer.artifactType === options.artifactType) out.push(referrer)
+  }
+  return out
 }

@@ -12,7 +12,9 @@
  * - `oci/repo/<repository>`: a repository with at least one manifest (the catalog, and the
  *   serialisation point of its manifests and tags);
  * - `oci/manifest/<repository>@<hex>`: a manifest's exact bytes, media type and the tags naming it;
- * - `oci/tag/<repository>@<tag>`: the digest a tag names (tags list in key order = lexical order).
+ * - `oci/tag/<repository>@<tag>`: the digest a tag names (tags list in key order = lexical order);
+ * - `oci/referrer/<repository>@<subject hex>@<hex>`: the descriptor of a manifest whose `subject`
+ *   is that digest (the referrers API is one key range).
  *
  * Objects follow the appr lifecycle of `obj/<id>` markers (records.ts): every chunk is written
  * under an `uploading` marker, the object of a completed blob turns `live` in the commit that
@@ -32,6 +34,8 @@ export const ociKeys = {
   manifest: (repository: string, hex: string) => `oci/manifest/${repository}@${hex}`,
   tags: (repository: string) => `oci/tag/${repository}@`,
   tag: (repository: string, tag: string) => `oci/tag/${repository}@${tag}`,
+  referrers: (repository: string, subjectHex: string) => `oci/referrer/${repository}@${subjectHex}@`,
+  referrer: (repository: string, subjectHex: string, hex: string) => `oci/referrer/${repository}@${subjectHex}@${hex}`,
 }
 
 export const OciBlobRecordSchema = z.object({
@@ -77,6 +81,16 @@ export type OciManifestRecord = z.infer<typeof OciManifestRecordSchema>
 
 export const OciTagRecordSchema = z.object({ digest: z.string() })
 
+/** A referrer's descriptor, as the referrers API lists it. */
+export const OciReferrerRecordSchema = z.object({
+  mediaType: z.string(),
+  digest: z.string(),
+  size: z.number().int().nonnegative(),
+  artifactType: z.string().optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+})
+export type OciReferrerRecord = z.infer<typeof OciReferrerRecordSchema>
+
 // No hand-written fast checks: these records are read once per request, zod decides.
 const slow = () => undefined
 export const OciBlobRecordType: RecordType<OciBlobRecord> = { schema: OciBlobRecordSchema, fast: slow }
@@ -85,3 +99,4 @@ export const OciUploadRecordType: RecordType<OciUploadRecord> = { schema: OciUpl
 export const OciRepoRecordType: RecordType<OciRepoRecord> = { schema: OciRepoRecordSchema, fast: slow }
 export const OciManifestRecordType: RecordType<OciManifestRecord> = { schema: OciManifestRecordSchema, fast: slow }
 export const OciTagRecordType: RecordType<z.infer<typeof OciTagRecordSchema>> = { schema: OciTagRecordSchema, fast: slow }
+export const OciReferrerRecordType: RecordType<OciReferrerRecord> = { schema: OciReferrerRecordSchema, fast: slow }

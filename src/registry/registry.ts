@@ -26,7 +26,8 @@ import {
   startUpload,
   uploadStatus,
 } from './oci-blobs.js'
-import { catalog, deleteManifest, getManifest, headManifest, listTags, type OciListPage, type OciStoredManifest, putManifest } from './oci-manifests.js'
+import { catalog, deleteManifest, getManifest, headManifest, listReferrers, listTags, type OciListPage, type OciStoredManifest, putManifest } from './oci-manifests.js'
+import type { OciReferrerRecord } from './oci-records.js'
 import { push } from './push.js'
 import { blob, manifests, pull, releases, show } from './read.js'
 import type {
@@ -97,8 +98,8 @@ export interface OciBlobOperations {
  * (`appr-core/oci`) with the spec's codes.
  */
 export interface OciManifestOperations {
-  /** Stores a manifest (the exact bytes) at a tag or its digest; `contentType` is the request's `Content-Type`. */
-  put(repository: string, reference: string, bytes: Uint8Array, contentType?: string): Promise<{ digest: string; mediaType: string }>
+  /** Stores a manifest (the exact bytes) at a tag or its digest; `contentType` is the request's `Content-Type`. `subject`: the digest its `subject` names. */
+  put(repository: string, reference: string, bytes: Uint8Array, contentType?: string): Promise<{ digest: string; mediaType: string; subject?: string }>
   /** A manifest by tag or digest, or `undefined`. */
   get(repository: string, reference: string): Promise<OciStoredManifest | undefined>
   /** A manifest's digest, media type and size, or `undefined`. */
@@ -109,6 +110,8 @@ export interface OciManifestOperations {
   tags(repository: string, options?: { n?: number; last?: string }): Promise<OciListPage>
   /** One page of repositories with manifests, lexical order. */
   catalog(options?: { n?: number; last?: string }): Promise<OciListPage>
+  /** Descriptors of the manifests whose `subject` is `digest` (the referrers API), optionally of one `artifactType`. */
+  referrers(repository: string, digest: string, options?: { artifactType?: string }): Promise<OciReferrerRecord[]>
 }
 
 /**
@@ -163,6 +166,7 @@ export class Registry {
       delete: (repository, reference) => deleteManifest(ctx, repository, reference),
       tags: (repository, options) => listTags(ctx, repository, options),
       catalog: (options) => catalog(ctx, options),
+      referrers: (repository, digest, options) => listReferrers(ctx, repository, digest, options),
     }
   }
 

@@ -151,6 +151,35 @@ test('manifests by tag and digest, with their media type; tags and catalog with 
   assert.is(errorCode(invalid), 'MANIFEST_INVALID')
 })
 
+test('referrers: a manifest with a subject is listed under it (filtered by artifactType) and answered with OCI-Subject', async () => {
+  const client = ociClient({ url: base })
+  const config = await client.pushBlob('acme/signed', EMPTY_JSON)
+  const subject = enc.encode(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: OCI_EMPTY, ...config }, layers: [] }))
+  const subjectDigest = await client.putManifest('acme/signed', 'v1', subject, OCI_MANIFEST)
+  const descriptor = { mediaType: OCI_MANIFEST, digest: subjectDigest, size: subject.byteLength }
+  const referrer = (artifactType: string) =>
+    enc.encode(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType, config: { mediaType: OCI_EMPTY, ...config }, layers: [], subject: descriptor, annotations: { kind: artifactType } }))
+  const signature = referrer('application/vnd.example.signature')
+  const sbom = referrer('application/vnd.example.sbom')
+  for (const bytes of [signature, sbom]) {
+    const put = await call(`/v2/acme/signed/manifests/${ociDigestOf(bytes)}`, { method: 'PUT', headers: { 'content-type': OCI_MANIFEST }, body: bytes })
+    assert.is(put.status, 201)
+    assert.is(put.headers.get('oci-subject'), subjectDigest)
+  }
+  const all = await call(`/v2/acme/signed/referrers/${subjectDigest}`)
+  assert.is(all.status, 200)
+  assert.is(all.headers.get('content-type'), OCI_INDEX)
+  const manifests = (all.body?.manifests ?? []) as { digest: string; artifactType?: string; annotations?: Record<string, string> }[]
+  assert.equal(manifests.map((m) => m.digest).sort(), [ociDigestOf(signature), ociDigestOf(sbom)].sort())
+  assert.equal(manifests.find((m) => m.digest === ociDigestOf(sbom))?.annotations, { kind: 'application/vnd.example.sbom' })
+  const filtered = await call(`/v2/acme/signed/referrers/${subjectDigest}?artifactType=application/vnd.example.sbom`)
+  assert.is(filtered.headers.get('oci-filters-applied'), 'artifactType')
+  assert.equal(((filtered.body?.manifests ?? []) as { digest: string }[]).map((m) => m.digest), [ociDigestOf(sbom)])
+  assert.equal((await call(`/v2/acme/signed/referrers/${ociDigestOf('nothing')}`)).body?.manifests, [])
+  await call(`/v2/acme/signed/manifests/${ociDigestOf(sbom)}`, { method: 'DELETE' })
+  assert.equal(((await call(`/v2/acme/signed/referrers/${subjectDigest}`)).body?.manifests as { digest: string }[]).map((m) => m.digest), [ociDigestOf(signature)])
+})
+
 test('skopeo copies releases between appr-core and docker-registry, both ways, byte for byte', async () => {
   const skopeo = findBinary('skopeo')
   if (!skopeo) {

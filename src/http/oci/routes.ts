@@ -7,6 +7,7 @@
  */
 import { isApprError } from '../../errors/index.js'
 import { OciError, isOciError, toOciError } from '../../oci/errors.js'
+import { OCI_INDEX } from '../../oci/media-types.js'
 import { MAX_MANIFEST_BYTES } from '../../oci/schemas.js'
 import type { OciBlobOperations, OciManifestOperations } from '../../registry/registry.js'
 import type { HandlerOptions } from '../options.js'
@@ -109,6 +110,7 @@ export function ociRoutes(registry: OciRegistryApi, options: Pick<HandlerOptions
     route('/_catalog', { GET: e.catalog }),
     route('/*name/tags/list', { GET: e.tags }),
     route('/*name/manifests/:reference', { GET: e.getManifest, PUT: e.putManifest, DELETE: e.deleteManifest }),
+    route('/*name/referrers/:digest', { GET: e.referrers }),
     route('/*name/blobs/uploads', { POST: e.startUpload }),
     route('/*name/blobs/uploads/:id', { GET: e.uploadStatus, PATCH: e.appendUpload, PUT: e.finishUpload, DELETE: e.cancelUpload }),
     route('/*name/blobs/:digest', { GET: e.getBlob, DELETE: e.deleteBlob }),
@@ -164,8 +166,8 @@ function ociEndpoints({ ociBlobs: blobs, ociManifests: manifests }: OciRegistryA
     operation: 'oci-manifest',
     run: async (ctx) => {
       const bytes = await readManifestBody(ctx.request)
-      const { digest } = await manifests.put(name(ctx), ctx.params.reference!, bytes, ctx.request.headers.get('content-type') ?? undefined)
-      return empty(201, { location: `/v2/${name(ctx)}/manifests/${digest}`, 'docker-content-digest': digest })
+      const { digest, subject } = await manifests.put(name(ctx), ctx.params.reference!, bytes, ctx.request.headers.get('content-type') ?? undefined)
+      return empty(201, { location: `/v2/${name(ctx)}/manifests/${digest}`, 'docker-content-digest': digest, ...(subject ? { 'oci-subject': subject } : {}) })
     },
   }
 
@@ -176,6 +178,18 @@ function ociEndpoints({ ociBlobs: blobs, ociManifests: manifests }: OciRegistryA
         throw new OciError('MANIFEST_UNKNOWN', `${name(ctx)} has no manifest ${ctx.params.reference}`, { detail: { name: name(ctx), reference: ctx.params.reference } })
       }
       return empty(202)
+    },
+  }
+
+  const referrers: Endpoint = {
+    operation: 'oci-manifest',
+    run: async (ctx) => {
+      const artifactType = ctx.url.searchParams.get('artifactType') ?? undefined
+      const found = await manifests.referrers(name(ctx), ctx.params.digest!, artifactType === undefined ? {} : { artifactType })
+      const index = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: found }
+      const response = json(index, 200, artifactType === undefined ? {} : { 'oci-filters-applied': 'artifactType' })
+      response.headers.set('content-type', OCI_INDEX)
+      return response
     },
   }
 
@@ -265,5 +279,5 @@ function ociEndpoints({ ociBlobs: blobs, ociManifests: manifests }: OciRegistryA
     },
   }
 
-  return { ping, catalog, tags, getManifest, putManifest, deleteManifest, startUpload, uploadStatus, appendUpload, finishUpload, cancelUpload, getBlob, deleteBlob }
+  return { ping, catalog, tags, getManifest, putManifest, deleteManifest, referrers, startUpload, uploadStatus, appendUpload, finishUpload, cancelUpload, getBlob, deleteBlob }
 }
