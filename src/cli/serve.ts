@@ -30,9 +30,16 @@ Options:
                        oci+http://…                                  the same over plain http
   --token <t>        static-token mode: write routes need "Authorization: <t>"
                      (or Bearer <t>, or Basic with <t> as password, as OCI clients
-                     send it; env APPR_TOKEN); reads stay open
+                     send it; env APPR_TOKEN; must not be empty); reads stay open;
+                     \`appr login -u ANY -p <t>\` stores the token
   --prefix <path>    serve the API only under this prefix (default: /cnr and /)
   --max-body <bytes> largest request body (default 100663296 = 96 MiB)
+  --header-timeout <s>   seconds a client has to send its request head
+                         (default 20; env APPR_HEADER_TIMEOUT; 0 = no limit)
+  --request-timeout <s>  seconds a client has to send its whole request, body
+                         included (default 300; env APPR_REQUEST_TIMEOUT; 0 = no limit)
+  --idle-timeout <s>     seconds a connection may pass with no byte moving either
+                         way (default 30; env APPR_IDLE_TIMEOUT; 0 = no limit)
   -h, --help         this text
 
 Logs one JSON line per request on stdout (never the Authorization header or a body).
@@ -127,25 +134,40 @@ export async function openBlobs(spec: string): Promise<{ readonly blobs: BlobSto
   return { blobs, label: `oci${m[1] ?? ''}://${url.host}/${m[3]}` }
 }
 
+/** Constant-time equality of two byte strings of any length. */
+function sameBytes(given: Buffer, expected: Buffer): boolean {
+  return given.length === expected.length && timingSafeEqual(given, expected)
+}
+
 /**
  * `Authorization: <token>` (the appr client's form), `Bearer <token>`, or `Basic` with the token
- * as password and any user name (how OCI clients such as skopeo and helm send `--creds`/`login`
- * after `/v2/`'s Basic challenge), compared in constant time.
+ * as password and any user name (how OCI clients such as skopeo send `--creds` after `/v2/`'s
+ * Basic challenge), compared in constant time on the bytes as sent: node:http reads header bytes
+ * as latin1, so a non-ASCII token arrives as its UTF-8 bytes, one character each, and is compared
+ * with the token's UTF-8 bytes (Basic credentials are base64 of those same bytes).
  */
 export function tokenAuthenticator(token: string): (request: Request) => 'token' | undefined {
-  const expected = Buffer.from(token)
-  const matches = (given: Buffer) => given.length === expected.length && timingSafeEqual(given, expected)
+  const expected = Buffer.from(token, 'utf8')
   return (request) => {
     const header = request.headers.get('authorization')
     if (header === null) return undefined
     const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header)
     if (basic) {
-      const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8')
-      const colon = decoded.indexOf(':')
-      return colon >= 0 && matches(Buffer.from(decoded.slice(colon + 1))) ? 'token' : undefined
+      const decoded = Buffer.from(basic[1]!, 'base64')
+      const colon = decoded.indexOf(0x3a)
+      return colon >= 0 && sameBytes(decoded.subarray(colon + 1), expected) ? 'token' : undefined
     }
-    return matches(Buffer.from(header.replace(/^Bearer\s+/i, ''))) ? 'token' : undefined
+    return sameBytes(Buffer.from(header.replace(/^Bearer\s+/i, ''), 'latin1'), expected) ? 'token' : undefined
   }
+}
+
+/**
+ * The login hook of static-token mode: any user name, the token as password, answers the token
+ * (so `appr login -u ANY -p TOKEN` stores it for later requests).
+ */
+export function tokenLogin(token: string): (input: { readonly password: string }) => string | undefined {
+  const expected = Buffer.from(token, 'utf8')
+  return ({ password }) => (sameBytes(Buffer.from(password, 'utf8'), expected) ? token : undefined)
 }
 
 function log(line: Record<string, unknown>, stream: NodeJS.WriteStream = process.stdout): void {
@@ -166,6 +188,9 @@ export async function run(args: string[]): Promise<number> {
         token: { type: 'string' },
         prefix: { type: 'string' },
         'max-body': { type: 'string' },
+        'header-timeout': { type: 'string' },
+        'request-timeout': { type: 'string' },
+        'idle-timeout': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -193,7 +218,27 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`appr-core serve: invalid --max-body '${maxBodyText}'\n`)
     return 2
   }
+  const timeouts: { headersTimeoutMs?: number; requestTimeoutMs?: number; idleTimeoutMs?: number } = {}
+  for (const [flag, variable, key] of [
+    ['header-timeout', 'APPR_HEADER_TIMEOUT', 'headersTimeoutMs'],
+    ['request-timeout', 'APPR_REQUEST_TIMEOUT', 'requestTimeoutMs'],
+    ['idle-timeout', 'APPR_IDLE_TIMEOUT', 'idleTimeoutMs'],
+  ] as const) {
+    const text = (values[flag] as string | undefined) ?? env[variable]
+    if (text === undefined) continue
+    const seconds = Number(text)
+    if (text.trim() === '' || !(Number.isFinite(seconds) && seconds >= 0)) {
+      process.stderr.write(`appr-core serve: invalid --${flag} (${variable}) '${text}': a number of seconds ≥ 0\n`)
+      return 2
+    }
+    timeouts[key] = Math.round(seconds * 1000)
+  }
   const token = (values.token as string | undefined) ?? env.APPR_TOKEN
+  if (token !== undefined && token.trim() === '') {
+    // An empty token would otherwise read as "no token" and leave every write open.
+    process.stderr.write(`appr-core serve: empty token (from ${values.token !== undefined ? '--token' : 'APPR_TOKEN'}): give a non-empty token, or unset APPR_TOKEN and drop --token to run without auth\n`)
+    return 2
+  }
   const spec = (values.store as string | undefined) ?? env.APPR_STORE ?? 'level:./appr-data'
 
   const blobsSpec = (values.blobs as string | undefined) ?? env.APPR_BLOBS
@@ -215,7 +260,7 @@ export async function run(args: string[]): Promise<number> {
   const handler = createHandler(registry, {
     ...(values.prefix !== undefined ? { prefix: values.prefix as string } : {}),
     ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),
-    ...(token ? { authenticate: tokenAuthenticator(token) } : {}),
+    ...(token !== undefined ? { authenticate: tokenAuthenticator(token), login: tokenLogin(token) } : {}),
     onError: (error) => log({ level: 'error', msg: 'unexpected error', error: error instanceof Error ? error.stack : String(error) }, process.stderr),
   })
   let server: Awaited<ReturnType<typeof serve>>
@@ -224,6 +269,7 @@ export async function run(args: string[]): Promise<number> {
       handler,
       host,
       port,
+      ...timeouts,
       onResponse: (info) =>
         log({
           level: 'info',
@@ -243,7 +289,7 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`appr-core serve: cannot listen on ${host}:${port}: ${(error as Error).message}\n`)
     return 1
   }
-  log({ level: 'info', msg: 'listening', url: server.url, store: opened.label, auth: token ? 'token' : 'open' })
+  log({ level: 'info', msg: 'listening', url: server.url, store: opened.label, auth: token !== undefined ? 'token' : 'open' })
 
   return new Promise<number>((resolve) => {
     let stopping = false
