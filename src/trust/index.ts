@@ -1,0 +1,12 @@
+/**
+ * Trust: manifest digests (RFC 8785 canonical JSON, SHA-256), signatures of them (Ed25519,
+ * ECDSA P-256) and a mirror that verifies everything it copies. See docs/trust.md.
+ * @module
+ */
+export { canonicalJson, MAX_CANONICAL_DEPTH } from './canonical-json.js'
+export { canonicalManifest, digestedFields, isManifestDigest, manifestDigest } from './manifest-digest.js'
+export type { DigestedManifest } from './manifest-digest.js'
+export { SIGNATURE_ALGORITHMS, generateSigningKey, keyAlgorithm, keyId, keySet, privateKey, publicKey } from './keys.js'
+export type { KeyInput, PrivateKey, PublicKey, SignatureAlgorithm } from './keys.js'
+export { SIGNATURE_CONTEXT, SignatureSchema, checkSignature, checkSignatures, signDigest } from './signature.js'
+export type { Signature, SignatureCheck, SignatureRejection, SignaturesCheck } from './signature.js'
