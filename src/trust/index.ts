@@ -10,3 +10,8 @@ export { SIGNATURE_ALGORITHMS, generateSigningKey, keyAlgorithm, keyId, keySet, 
 export type { KeyInput, PrivateKey, PublicKey, SignatureAlgorithm } from './keys.js'
 export { SIGNATURE_CONTEXT, SignatureSchema, checkSignature, checkSignatures, signDigest } from './signature.js'
 export type { Signature, SignatureCheck, SignatureRejection, SignaturesCheck } from './signature.js'
+export { mirror } from './mirror/mirror.js'
+export type { MirrorOptions } from './mirror/mirror.js'
+export { registryDestination } from './mirror/destination.js'
+export type { MirrorDestination, RegistryLike } from './mirror/destination.js'
+export type { MirrorCounts, MirrorEvent, MirrorFailure, MirrorFailureReason, MirrorReport } from './mirror/report.js'

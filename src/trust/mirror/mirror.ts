@@ -1,0 +1,384 @@
+/**
+ * The mirror: copies packages from an appr v1 server into a destination, trusting nothing the
+ * source sends. See docs/trust.md.
+ * @module
+ */
+import { validateBlob } from '../../archive/validate.js'
+import { type Client, clientFor } from '../../client/index.js'
+import { isApprError } from '../../errors/index.js'
+import {
+  type Manifest,
+  ManifestSchema,
+  type PackageName,
+  highestRelease,
+  isRelease,
+  parsePackageName,
+  parseFormat,
+} from '../../model/index.js'
+import type { ArchiveLimits } from '../../registry/types.js'
+import { manifestDigest } from '../manifest-digest.js'
+import { type MirrorDestination, type RegistryLike, registryDestination } from './destination.js'
+import type { MirrorCounts, MirrorEvent, MirrorFailure, MirrorFailureReason, MirrorReport } from './report.js'
+import { BlobTooLarge, type RequestOptions, fetchBlob, listPackages, packageChannels, packageManifests } from './source.js'
+
+/** Options of {@link mirror}. */
+export interface MirrorOptions {
+  /** The source: an appr v1 server (its root, `…/cnr` or `…/cnr/api/v1`), or a client of one. */
+  readonly source: string | Client
+  /** The destination: a registry in this process, or any {@link MirrorDestination}. */
+  readonly destination: RegistryLike | MirrorDestination
+  /**
+   * Which packages: globs over `namespace/name` (`*` and `?` stay within a segment, `**` crosses
+   * `/`). Default: every package the source lists.
+   */
+  readonly packages?: string | readonly string[]
+  /** Most requests to the source (and stores into the destination) in flight at once (default 4). */
+  readonly concurrency?: number
+  /**
+   * Replace a destination release that differs from the source's (default false: reported as
+   * `destination-differs` and left alone).
+   */
+  readonly force?: boolean
+  /** Limits on each blob (default: the registry defaults, 64 MiB of gzip). */
+  readonly limits?: ArchiveLimits
+  /** Time limit of each request to the source in milliseconds (default 60,000). */
+  readonly timeoutMs?: number
+  /** Cancels the run: what is in flight finishes or fails, nothing new starts, the report says `aborted`. */
+  readonly signal?: AbortSignal
+  /** Called for each step (never awaited; an exception thrown by it is ignored). */
+  readonly onProgress?: (event: MirrorEvent) => void
+}
+
+const DEFAULT_MAX_BLOB = 64 * 1024 * 1024
+
+/** A counting semaphore: at most `n` bodies run at once, the others wait in order. */
+function limiter(n: number): <T>(body: () => Promise<T>) => Promise<T> {
+  let active = 0
+  const waiting: (() => void)[] = []
+  return async (body) => {
+    if (active < n) active++
+    else await new Promise<void>((resolve) => waiting.push(resolve))
+    try {
+      return await body()
+    } finally {
+      // The slot passes straight to the next waiter, so `active` never overshoots.
+      const next = waiting.shift()
+      if (next) next()
+      else active--
+    }
+  }
+}
+
+/** Globs over `namespace/name` as one test. */
+function packageFilter(patterns: string | readonly string[] | undefined): (name: string) => boolean {
+  if (patterns === undefined) return () => true
+  const list = typeof patterns === 'string' ? [patterns] : patterns
+  const regexes = list.map((pattern) => {
+    const body = pattern
+      .toLowerCase()
+      .split(/(\*\*|\*|\?)/)
+      .map((part) => (part === '**' ? '.*' : part === '*' ? '[^/]*' : part === '?' ? '[^/]' : part.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+      .join('')
+    return new RegExp(`^${body}$`)
+  })
+  return (name) => regexes.some((r) => r.test(name))
+}
+
+function isDestination(value: RegistryLike | MirrorDestination): value is MirrorDestination {
+  return typeof (value as MirrorDestination).store === 'function'
+}
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
+/** A source manifest after every check that needs no download: what the release must be. */
+interface Expected {
+  readonly manifest: Manifest
+  readonly format: string
+  readonly digest: string
+}
+
+class Refused extends Error {
+  constructor(
+    readonly reason: MirrorFailureReason,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+/**
+ * Checks a manifest the source listed for `name`: its shape, that it is about this package, an
+ * exact release, one format for both media types, I-JSON metadata. Returns its manifest digest.
+ */
+function expectManifest(raw: unknown, name: PackageName): Expected {
+  const parsed = ManifestSchema.safeParse(raw)
+  if (!parsed.success) throw new Refused('invalid-manifest', `not an appr manifest: ${parsed.error.issues[0]?.message ?? 'invalid'}`)
+  const manifest = parsed.data as Manifest
+  let claimed: string
+  try {
+    claimed = parsePackageName(manifest.package).full
+  } catch {
+    claimed = String(manifest.package)
+  }
+  if (claimed !== name.full) throw new Refused('invalid-manifest', `listed under ${name.full} but names package ${claimed.slice(0, 200)}`)
+  if (!isRelease(manifest.release)) throw new Refused('invalid-manifest', `release ${String(manifest.release).slice(0, 100)} is not a semantic version`)
+  let format: string
+  try {
+    format = parseFormat(manifest.mediaType)
+    if (parseFormat(manifest.content.mediaType) !== format) throw new Error('differs')
+  } catch {
+    throw new Refused('invalid-manifest', 'the manifest and content media types do not name one format')
+  }
+  try {
+    return { manifest, format, digest: manifestDigest(manifest) }
+  } catch (error) {
+    throw new Refused('invalid-manifest', messageOf(error))
+  }
+}
+
+/**
+ * Copies packages, every release and format, and their channels, from an appr v1 server into a
+ * destination, trusting nothing the source sends.
+ *
+ * Each manifest is checked against the route it came from; each blob is downloaded (no more
+ * bytes than its manifest states), validated as a safe gzipped tar, and its size and appr digest
+ * compared with the manifest; only then is the release stored, exactly as the source described it
+ * (its manifest digest is the source's). A mismatch stores nothing for that release and is
+ * reported. Releases the destination already holds with the same manifest digest are skipped
+ * without downloading anything, so a second run transfers nothing and an interrupted run resumes
+ * where it stopped. A package's channels are copied after its releases, and only when every
+ * release they name was copied.
+ *
+ * Never throws for what the source does: every failure is in the report.
+ *
+ * @example
+ * ```ts
+ * const report = await mirror({ source: 'https://old.example.com/cnr', destination: registry, packages: 'acme/*' })
+ * if (!report.ok) console.error(report.failures)
+ * ```
+ */
+export async function mirror(options: MirrorOptions): Promise<MirrorReport> {
+  const started = new Date()
+  const client = typeof options.source === 'string' ? clientFor(options.source) : options.source
+  const destination = isDestination(options.destination) ? options.destination : registryDestination(options.destination)
+  const run = limiter(Math.max(1, Math.floor(options.concurrency ?? 4)))
+  const request: RequestOptions = { signal: options.signal, timeoutMs: options.timeoutMs ?? 60_000 }
+  const maxBlob = options.limits?.maxCompressedBytes ?? DEFAULT_MAX_BLOB
+  const aborted = () => options.signal?.aborted === true
+
+  const failures: MirrorFailure[] = []
+  const counts = { releases: { copied: 0, skipped: 0, failed: 0 }, channels: { copied: 0, skipped: 0, failed: 0 } }
+  let bytes = 0
+  let packagesFailed = 0
+  let total = 0
+  const emit = (event: MirrorEvent) => {
+    try {
+      options.onProgress?.(event)
+    } catch {
+      // A broken progress display must not break the copy.
+    }
+  }
+  const fail = (failure: MirrorFailure) => failures.push(failure)
+
+  const copyRelease = async (name: PackageName, expected: Expected, held: ReadonlyMap<string, string>): Promise<boolean> => {
+    const { manifest, format } = expected
+    const where = { package: name.full, release: manifest.release, format }
+    const event = (outcome: 'copied' | 'skipped' | 'failed', size = 0) => emit({ type: 'release', ...where, outcome, bytes: size })
+    const slot = `${manifest.release}\u0000${format}`
+    const heldDigest = held.get(slot)
+    if (heldDigest === expected.digest) {
+      counts.releases.skipped++
+      event('skipped')
+      return true
+    }
+    try {
+      if (heldDigest !== undefined && options.force !== true) {
+        throw new Refused('destination-differs', `the destination holds another ${name.full} ${manifest.release} (${format}): ${heldDigest}`)
+      }
+      const { size, digest } = manifest.content
+      if (size > maxBlob) throw new Refused('invalid-blob', `the manifest states ${size} bytes, over the limit of ${maxBlob}`)
+      let blob: Uint8Array
+      try {
+        blob = await fetchBlob(client, name, digest, size, request)
+      } catch (error) {
+        if (error instanceof BlobTooLarge) throw new Refused('blob-size-mismatch', `the source sent more than the ${size} bytes the manifest states`)
+        throw new Refused('source-error', messageOf(error))
+      }
+      if (blob.byteLength !== size) throw new Refused('blob-size-mismatch', `the source sent ${blob.byteLength} bytes, the manifest states ${size}`)
+      let facts: Awaited<ReturnType<typeof validateBlob>>
+      try {
+        facts = await validateBlob(blob, options.limits)
+      } catch (error) {
+        throw new Refused('invalid-blob', messageOf(error))
+      }
+      if (facts.digest !== digest) throw new Refused('blob-digest-mismatch', `the blob's appr digest is ${facts.digest}, the manifest states ${digest}`)
+      try {
+        await destination.store(manifest, blob)
+      } catch (error) {
+        throw new Refused('store-failed', messageOf(error))
+      }
+      counts.releases.copied++
+      bytes += size
+      event('copied', size)
+      return true
+    } catch (error) {
+      const refused = error instanceof Refused ? error : new Refused('store-failed', messageOf(error))
+      counts.releases.failed++
+      fail({ ...where, reason: refused.reason, message: refused.message })
+      event('failed')
+      return false
+    }
+  }
+
+  const copyChannels = async (name: PackageName, listed: ReadonlySet<string>, copied: ReadonlySet<string>): Promise<void> => {
+    let channels: Awaited<ReturnType<typeof packageChannels>>
+    let held: ReadonlyMap<string, { releases: readonly string[]; current: string }>
+    try {
+      channels = await run(() => packageChannels(client, name, request))
+      held = new Map((await destination.channels(name.full)).map((c) => [c.name, c]))
+    } catch (error) {
+      counts.channels.failed++
+      fail({ package: name.full, reason: isApprError(error, 'invalid-parameters') ? 'invalid-answer' : 'source-error', message: messageOf(error) })
+      return
+    }
+    for (const channel of channels) {
+      if (aborted()) return
+      const where = { package: name.full, channel: channel.name }
+      // Releases the source itself no longer has (the reference leaves such pointers behind) are dropped.
+      const releases = [...new Set([...channel.releases, channel.current])].filter((r) => listed.has(r))
+      if (releases.length === 0) continue
+      const missing = releases.filter((r) => !copied.has(r))
+      if (missing.length > 0) {
+        counts.channels.failed++
+        fail({ ...where, reason: 'channel-incomplete', message: `names releases that were not copied: ${missing.slice(0, 5).join(', ')}` })
+        emit({ type: 'channel', ...where, outcome: 'failed' })
+        continue
+      }
+      const current = listed.has(channel.current) ? channel.current : highestRelease(releases)!
+      const mine = held.get(channel.name)
+      if (mine && mine.current === current && mine.releases.length === releases.length && releases.every((r) => mine.releases.includes(r))) {
+        counts.channels.skipped++
+        emit({ type: 'channel', ...where, outcome: 'skipped' })
+        continue
+      }
+      try {
+        await run(() => destination.setChannel(name.full, channel.name, releases, current))
+        counts.channels.copied++
+        emit({ type: 'channel', ...where, outcome: 'copied' })
+      } catch (error) {
+        counts.channels.failed++
+        fail({ ...where, reason: 'store-failed', message: messageOf(error) })
+        emit({ type: 'channel', ...where, outcome: 'failed' })
+      }
+    }
+  }
+
+  const copyPackage = async (name: PackageName): Promise<void> => {
+    if (aborted()) return
+    let listed: unknown[]
+    let held: Map<string, string>
+    try {
+      ;[listed, held] = await run(async () => {
+        const manifests = await packageManifests(client, name, request)
+        const mine = new Map<string, string>()
+        for (const m of await destination.manifests(name.full)) {
+          const slot = `${m.release}\u0000${parseFormat(m.mediaType)}`
+          try {
+            mine.set(slot, manifestDigest(m))
+          } catch {
+            // A destination manifest without a digest can only differ from a verified one.
+            mine.set(slot, 'unreadable')
+          }
+        }
+        return [manifests, mine] as const
+      })
+    } catch (error) {
+      if (aborted()) return
+      packagesFailed++
+      fail({ package: name.full, reason: isApprError(error, 'invalid-parameters') ? 'invalid-answer' : 'source-error', message: messageOf(error) })
+      emit({ type: 'package', package: name.full, outcome: 'failed' })
+      return
+    }
+    const releases = new Set<string>()
+    const copied = new Set<string>()
+    const failed = new Set<string>()
+    const tasks: Promise<void>[] = []
+    for (const raw of listed) {
+      const release = (raw as { release?: unknown } | null)?.release
+      if (typeof release === 'string') releases.add(release)
+      let expected: Expected
+      try {
+        expected = expectManifest(raw, name)
+      } catch (error) {
+        const refused = error as Refused
+        counts.releases.failed++
+        if (typeof release === 'string') failed.add(release)
+        fail({ package: name.full, ...(typeof release === 'string' && { release: release.slice(0, 256) }), reason: refused.reason, message: refused.message })
+        continue
+      }
+      tasks.push(
+        run(async () => {
+          if (aborted()) return
+          if (await copyRelease(name, expected, held)) copied.add(expected.manifest.release)
+          else failed.add(expected.manifest.release)
+        }),
+      )
+    }
+    await Promise.all(tasks)
+    if (aborted()) return
+    // A release counts as copied for channels only when every one of its formats was.
+    for (const release of failed) copied.delete(release)
+    await copyChannels(name, releases, copied)
+    emit({ type: 'package', package: name.full, outcome: 'done' })
+  }
+
+  const selected: PackageName[] = []
+  try {
+    const wanted = packageFilter(options.packages)
+    const seen = new Set<string>()
+    for (const listedName of await run(() => listPackages(client, request))) {
+      let name: PackageName
+      try {
+        name = parsePackageName(listedName)
+      } catch (error) {
+        packagesFailed++
+        fail({ package: listedName.slice(0, 600), reason: 'invalid-answer', message: messageOf(error) })
+        continue
+      }
+      if (wanted(name.full) && !seen.has(name.full)) {
+        seen.add(name.full)
+        selected.push(name)
+      }
+    }
+    total = selected.length
+    emit({ type: 'packages', total })
+  } catch (error) {
+    if (!aborted()) {
+      packagesFailed++
+      const reason = isApprError(error, 'invalid-parameters') ? 'invalid-answer' : 'source-error'
+      fail({ package: '*', reason, message: messageOf(error) })
+    }
+  }
+
+  // Packages start in order, a bounded number at a time, so the manifests waiting in memory stay bounded too.
+  const packageSlots = limiter(Math.max(1, Math.floor(options.concurrency ?? 4)) * 2)
+  await Promise.all(selected.map((name) => packageSlots(() => copyPackage(name))))
+
+  const finished = new Date()
+  const releases: MirrorCounts = counts.releases
+  const channels: MirrorCounts = counts.channels
+  return {
+    source: client.api,
+    ok: failures.length === 0 && !aborted(),
+    aborted: aborted(),
+    started_at: started.toISOString(),
+    finished_at: finished.toISOString(),
+    seconds: (finished.getTime() - started.getTime()) / 1000,
+    packages: { total, failed: packagesFailed },
+    releases,
+    channels,
+    bytes,
+    failures,
+  }
+}
+
