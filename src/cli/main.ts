@@ -21,6 +21,7 @@ const COMMANDS: Record<string, string> = {
   show: 'show a release manifest',
   list: 'list the packages of a registry',
   channel: 'list, show, add to or remove from channels',
+  mirror: 'copy packages from an appr server, verifying every byte',
 }
 
 const help = `Usage: appr-core <command> [options]

@@ -12,6 +12,6 @@ export { SIGNATURE_CONTEXT, SignatureSchema, checkSignature, checkSignatures, si
 export type { Signature, SignatureCheck, SignatureRejection, SignaturesCheck } from './signature.js'
 export { mirror } from './mirror/mirror.js'
 export type { MirrorOptions } from './mirror/mirror.js'
-export { registryDestination } from './mirror/destination.js'
+export { registryDestination, serverDestination } from './mirror/destination.js'
 export type { MirrorDestination, RegistryLike } from './mirror/destination.js'
 export type { MirrorCounts, MirrorEvent, MirrorFailure, MirrorFailureReason, MirrorReport } from './mirror/report.js'

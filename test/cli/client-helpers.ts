@@ -9,6 +9,7 @@ const commands: Record<string, Run> = {
   show: (await import('../../src/cli/commands/show.js')).run,
   list: (await import('../../src/cli/commands/list.js')).run,
   channel: (await import('../../src/cli/commands/channel.js')).run,
+  mirror: (await import('../../src/cli/commands/mirror.js')).run,
 }
 
 /** Runs `appr-core <name> …args` and returns its exit code and output. */

@@ -281,4 +281,43 @@ test('an interrupted run stops early, stores only whole releases, and the next r
   assert.equal(await sortedBackup(destination), await sortedBackup(source.registry))
 })
 
+/** A backup with the destination-side timestamps taken out. */
+async function withoutTimestamps(registry: Registry): Promise<unknown> {
+  const doc = (await sortedBackup(registry)) as { packages: { created_at?: string }[] }
+  return { ...doc, packages: doc.packages.map(({ created_at: _, ...p }) => p) }
+}
+
+test('into another server over HTTP: the same releases, digests and channels (timestamps are the destination\'s); a re-run skips all', async () => {
+  proxy.tamper = undefined
+  const target = fresh()
+  const server = await start(target)
+  try {
+    const report = await mirror({ source: proxy.url, destination: server.url })
+    assert.ok(report.ok, JSON.stringify(report.failures))
+    assert.equal(report.releases, { copied: 6, skipped: 0, failed: 0 })
+    assert.equal(report.channels, { copied: 4, skipped: 0, failed: 0 })
+    assert.equal(await withoutTimestamps(target), await withoutTimestamps(source.registry))
+    for (const m of (await source.registry.backup()).packages) {
+      assert.is(await digestOf(target, m.package, m.release, m.mediaType), manifestDigest(m))
+    }
+    const again = await mirror({ source: proxy.url, destination: server.url })
+    assert.equal([again.releases, again.channels], [{ copied: 0, skipped: 6, failed: 0 }, { copied: 0, skipped: 4, failed: 0 }])
+    // Tampering is caught the same way whatever the destination.
+    const victim = await sourceManifest('other/gamma', '0.1.0', 'kpm')
+    const other = fresh()
+    const otherServer = await start(other)
+    proxy.tamper = ({ path, body }) => (path.endsWith(victim.content.digest) ? flip(body, 30) : undefined)
+    try {
+      const bad = await mirror({ source: proxy.url, destination: otherServer.url })
+      assert.equal(bad.failures.map((f) => [f.package, f.release ?? f.channel]), [['other/gamma', '0.1.0'], ['other/gamma', 'dev']])
+      assert.equal((await other.list()).packages.map((p) => p.name).sort(), ['acme/alpha', 'acme/beta'])
+    } finally {
+      proxy.tamper = undefined
+      await otherServer.close()
+    }
+  } finally {
+    await server.close()
+  }
+})
+
 test.run()

@@ -3,8 +3,10 @@
  * {@link Registry}.
  * @module
  */
-import { isApprError } from '../../errors/index.js'
-import type { Channel, Manifest } from '../../model/index.js'
+import { z } from 'zod'
+import { type Client, call, getJson, packagePath } from '../../client/index.js'
+import { ApprError, isApprError } from '../../errors/index.js'
+import { type Channel, ChannelSchema, type Manifest, ManifestSchema, parseFormat, parsePackageName } from '../../model/index.js'
 import type { Registry } from '../../registry/registry.js'
 
 /** What the mirror needs from a destination. */
@@ -36,6 +38,20 @@ async function orEmpty<T>(read: Promise<readonly T[]>): Promise<readonly T[]> {
 }
 
 /**
+ * The channel operations that turn `held` into `releases` with `current` current: removals first,
+ * then additions with `current` last (adding a release makes it current; it is added even when
+ * present, so it ends up current whatever the removals did).
+ */
+function channelSteps(held: Channel | undefined, releases: readonly string[], current: string): { remove: string[]; add: string[] } {
+  const wanted = new Set(releases)
+  const present = new Set(held?.releases ?? [])
+  return {
+    remove: [...present].filter((r) => !wanted.has(r)),
+    add: [...releases.filter((r) => r !== current && !present.has(r)), current],
+  }
+}
+
+/**
  * A destination on a registry in this process. A release is stored through `restore` (one
  * commit, timestamp and media types kept, the blob validated again against the manifest); a
  * channel is adjusted with the channel operations, one commit each.
@@ -50,12 +66,49 @@ export function registryDestination(registry: RegistryLike): MirrorDestination {
     channels: (pkg) => orEmpty(registry.channels.list(pkg)),
     async setChannel(pkg, channel, releases, current) {
       const held = (await orEmpty(registry.channels.list(pkg))).find((c) => c.name === channel)
-      const wanted = new Set(releases)
-      for (const release of held?.releases ?? []) if (!wanted.has(release)) await registry.channels.remove(pkg, channel, release)
-      const present = new Set(held?.releases ?? [])
-      for (const release of releases) if (release !== current && !present.has(release)) await registry.channels.add(pkg, channel, release)
-      // Adding a release makes it current, so the current one goes last.
-      await registry.channels.add(pkg, channel, current)
+      const { remove, add } = channelSteps(held, releases, current)
+      for (const release of remove) await registry.channels.remove(pkg, channel, release)
+      for (const release of add) await registry.channels.add(pkg, channel, release)
+    },
+  }
+}
+
+const ManifestsAnswer = z.array(ManifestSchema)
+const ChannelsAnswer = z.array(ChannelSchema)
+
+async function parsedAnswer<T>(client: Client, url: string, schema: z.ZodType<T>): Promise<T> {
+  const parsed = schema.safeParse(await getJson<unknown>(client, url))
+  if (!parsed.success) throw new ApprError('internal-error', `the destination answered something that is not appr's: ${parsed.error.issues[0]?.message ?? 'invalid'}`)
+  return parsed.data
+}
+
+/**
+ * A destination on an appr server, through its push and channel routes. A push cannot carry a
+ * timestamp, so `created_at` is the destination's; an appr-core server also writes media types
+ * in their `v0` form, which changes the manifest digest of a release whose source said `v1`.
+ */
+export function serverDestination(client: Client): MirrorDestination {
+  const json = { 'Content-Type': 'application/json' }
+  return {
+    manifests: (pkg) => orEmpty(parsedAnswer(client, packagePath(client, parsePackageName(pkg)), ManifestsAnswer) as Promise<Manifest[]>),
+    async store(manifest, blob) {
+      const body = {
+        blob: Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength).toString('base64'),
+        release: manifest.release,
+        media_type: parseFormat(manifest.mediaType),
+        metadata: manifest.metadata,
+      }
+      // The mirror decided to write (absent, or different and forced): a forced push says so.
+      await call(client, `${packagePath(client, parsePackageName(manifest.package))}?force=true`, { method: 'POST', headers: json, body: JSON.stringify(body) })
+    },
+    channels: (pkg) => orEmpty(parsedAnswer(client, `${packagePath(client, parsePackageName(pkg), 'channels')}/`, ChannelsAnswer)),
+    async setChannel(pkg, channel, releases, current) {
+      const name = parsePackageName(pkg)
+      const held = (await orEmpty(parsedAnswer(client, `${packagePath(client, name, 'channels')}/`, ChannelsAnswer))).find((c) => c.name === channel)
+      const { remove, add } = channelSteps(held, releases, current)
+      const url = (release: string) => packagePath(client, name, 'channels', channel, release)
+      for (const release of remove) await call(client, url(release), { method: 'DELETE' })
+      for (const release of add) await call(client, url(release), { method: 'POST' })
     },
   }
 }

@@ -17,7 +17,7 @@ import {
 } from '../../model/index.js'
 import type { ArchiveLimits } from '../../registry/types.js'
 import { manifestDigest } from '../manifest-digest.js'
-import { type MirrorDestination, type RegistryLike, registryDestination } from './destination.js'
+import { type MirrorDestination, type RegistryLike, registryDestination, serverDestination } from './destination.js'
 import type { MirrorCounts, MirrorEvent, MirrorFailure, MirrorFailureReason, MirrorReport } from './report.js'
 import { BlobTooLarge, type RequestOptions, fetchBlob, listPackages, packageChannels, packageManifests } from './source.js'
 
@@ -25,8 +25,11 @@ import { BlobTooLarge, type RequestOptions, fetchBlob, listPackages, packageChan
 export interface MirrorOptions {
   /** The source: an appr v1 server (its root, `…/cnr` or `…/cnr/api/v1`), or a client of one. */
   readonly source: string | Client
-  /** The destination: a registry in this process, or any {@link MirrorDestination}. */
-  readonly destination: RegistryLike | MirrorDestination
+  /**
+   * The destination: a registry in this process, an appr server (a URL or a client of one; see
+   * {@link serverDestination} for what a push over HTTP cannot keep), or any {@link MirrorDestination}.
+   */
+  readonly destination: RegistryLike | MirrorDestination | string | Client
   /**
    * Which packages: globs over `namespace/name` (`*` and `?` stay within a segment, `**` crosses
    * `/`). Default: every package the source lists.
@@ -84,8 +87,11 @@ function packageFilter(patterns: string | readonly string[] | undefined): (name:
   return (name) => regexes.some((r) => r.test(name))
 }
 
-function isDestination(value: RegistryLike | MirrorDestination): value is MirrorDestination {
-  return typeof (value as MirrorDestination).store === 'function'
+function toDestination(value: MirrorOptions['destination']): MirrorDestination {
+  if (typeof value === 'string') return serverDestination(clientFor(value))
+  if (typeof (value as Client).api === 'string') return serverDestination(value as Client)
+  if (typeof (value as MirrorDestination).store === 'function') return value as MirrorDestination
+  return registryDestination(value as RegistryLike)
 }
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
@@ -160,7 +166,7 @@ function expectManifest(raw: unknown, name: PackageName): Expected {
 export async function mirror(options: MirrorOptions): Promise<MirrorReport> {
   const started = new Date()
   const client = typeof options.source === 'string' ? clientFor(options.source) : options.source
-  const destination = isDestination(options.destination) ? options.destination : registryDestination(options.destination)
+  const destination = toDestination(options.destination)
   const run = limiter(Math.max(1, Math.floor(options.concurrency ?? 4)))
   const request: RequestOptions = { signal: options.signal, timeoutMs: options.timeoutMs ?? 60_000 }
   const maxBlob = options.limits?.maxCompressedBytes ?? DEFAULT_MAX_BLOB
