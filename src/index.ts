@@ -8,7 +8,7 @@ export type { KvStore, KvEntry, KvCommit, KvCommitResult, KvCheck, KvPut, KvList
 export type { BlobStore } from './storage/blob.js'
 export { compareKeys, listAll, assertCommit, assertKey } from './storage/util.js'
 export { Registry } from './registry/registry.js'
-export type { ChannelOperations } from './registry/registry.js'
+export type { ChannelOperations, SignatureOperations } from './registry/registry.js'
 export type * from './registry/types.js'
 export type * from './model/types.js'
 export { kvBlobStore } from './storage/kv-blob-store.js'

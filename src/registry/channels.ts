@@ -12,6 +12,7 @@ import type { Channel } from '../model/types.js'
 import type { RegistryContext } from './context.js'
 import { decodePackage, lookupName, packageNotFound, readPackage } from './packages.js'
 import { ChannelRecordType, decode, encode, keys, type PackageRecord } from './records.js'
+import { assertChannelAllowed } from './signatures.js'
 import { type Transaction, transact } from './transaction.js'
 
 /** Names of the channels whose current release is `release`, sorted. */
@@ -58,6 +59,7 @@ export async function addToChannel(ctx: RegistryContext, pkg: string, channel: s
     if (record.releases[exact] === undefined) {
       throw new ApprError('package-release-not-found', `${name.full} has no release ${exact}`, { details: { package: name.full, release: exact } })
     }
+    await assertChannelAllowed(ctx, name.namespace, record, pkgEntry.version, exact)
     const existing = chanEntry ? decode(ChannelRecordType, chanEntry.value, details).releases : []
     const channelValue = writeChannel(tx, name, record, channelName, [...new Set([...existing, exact])], exact)!
     tx.put(keys.pkg(name), encode(record))

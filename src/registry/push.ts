@@ -17,6 +17,7 @@ import type { RegistryContext } from './context.js'
 import { updateHead } from './heads.js'
 import { decodePackage } from './packages.js'
 import { type BlobRecord, BlobRecordType, decode, encode, keys, ManifestRecordType, ObjectRecordType, PackageBlobType } from './records.js'
+import { acceptSignatures, assertPushAllowed, setReleaseSignatures } from './signatures.js'
 import { type Transaction, transact } from './transaction.js'
 import type { PushInput } from './types.js'
 
@@ -36,6 +37,8 @@ export interface ReleaseInput {
   /** Restore keeps the document's timestamp and media types verbatim. */
   readonly createdAt?: string
   readonly mediaTypes?: { readonly manifest: string; readonly content: string }
+  /** Signatures of the manifest being written (checked, then stored in the same commit). */
+  readonly signatures?: readonly unknown[] | undefined
 }
 
 export interface StoreReleaseInput extends ReleaseInput {
@@ -62,7 +65,7 @@ export async function push(ctx: RegistryContext, input: PushInput): Promise<Mani
   const name = parsePackageName(input.package)
   const release = parseRelease(input.release)
   const format = parseFormat(input.format ?? DEFAULT_FORMAT)
-  const base = { name, release, format, metadata: jsonMetadata(input.metadata), force: input.force === true }
+  const base = { name, release, format, metadata: jsonMetadata(input.metadata), force: input.force === true, signatures: input.signatures }
   const inline = inlineUpload(ctx, input.blob)
   if (inline) {
     const { manifest } = await commitRelease(ctx, base, inline.upload)
@@ -166,8 +169,12 @@ async function commitRelease(ctx: RegistryContext, input: ReleaseInput, upload: 
       metadata: input.metadata,
       created_at: input.createdAt ?? at,
     }
+    const signatures = acceptSignatures(ctx, manifest, input.signatures ?? [])
+    assertPushAllowed(ctx, manifest, signatures)
     tx.put(manKey, encode(manifest))
     pkg.releases[release] = { ...pkg.releases[release], [format]: facts.digest }
+    // What a force push replaces loses its signatures; the push's own take their place.
+    if (signatures.length > 0 || pkg.signatures?.[release]?.[format]) setReleaseSignatures(pkg, release, format, signatures)
     const deltas = new Map([[facts.digest, 1]])
     if (previous) deltas.set(previous.content.digest, (deltas.get(previous.content.digest) ?? 0) - 1)
     const stored = new Map<string, BlobRecord>()

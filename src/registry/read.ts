@@ -17,6 +17,7 @@ import type { RegistryContext } from './context.js'
 import { lookupFormat, lookupName, packageNotFound, readPackage } from './packages.js'
 import { BlobRecordType, decode, keys, ManifestRecordType, type PackageRecord } from './records.js'
 import { type BlobLocation, copyManifest } from './release-cache.js'
+import { releaseSignatures } from './signatures.js'
 import type { BlobResult, PullResult, ResolveOptions } from './types.js'
 
 interface Resolved {
@@ -36,7 +37,13 @@ const DIGEST = /^[a-f0-9]{64}$/
 
 export async function show(ctx: RegistryContext, pkg: string, options: ResolveOptions = {}): Promise<ManifestWithChannels> {
   const { pkg: record, manifest } = await resolve(ctx, pkg, options)
-  return { ...manifest, channels: channelsOf(record, manifest.release) }
+  return shown(record, manifest)
+}
+
+/** A manifest as show and pull give it: with its channels, and its signatures when it has some. */
+function shown(record: PackageRecord, manifest: Manifest): ManifestWithChannels {
+  const signatures = record.signatures && releaseSignatures(record, manifest.release, parseFormat(manifest.mediaType))
+  return { ...manifest, channels: channelsOf(record, manifest.release), ...(signatures && signatures.length > 0 && { signatures }) }
 }
 
 export async function pull(ctx: RegistryContext, pkg: string, options: ResolveOptions = {}): Promise<PullResult> {
@@ -56,7 +63,7 @@ export async function pull(ctx: RegistryContext, pkg: string, options: ResolveOp
   }
   return {
     ...blob,
-    manifest: { ...manifest, channels: channelsOf(record, manifest.release) },
+    manifest: shown(record, manifest),
     filename: `${name.namespace}_${name.name}_${manifest.release}.tar.gz`,
   }
 }

@@ -5,7 +5,7 @@
  * take the {@link RegistryContext} built here.
  * @module
  */
-import type { Channel, Manifest, ManifestWithChannels } from '../model/types.js'
+import type { Channel, Manifest, ManifestWithChannels, Signature } from '../model/types.js'
 import { backup, restore } from './backup.js'
 import { addToChannel, channelsOfRelease, deleteChannel, listChannels, removeFromChannel, showChannel } from './channels.js'
 import { createContext, type RegistryContext } from './context.js'
@@ -14,6 +14,7 @@ import { gc } from './gc.js'
 import { list, search } from './list.js'
 import { push } from './push.js'
 import { blob, manifests, pull, releases, show } from './read.js'
+import { addSignatures, listSignatures, removeSignature } from './signatures.js'
 import type {
   BackupDocument,
   BlobResult,
@@ -50,6 +51,22 @@ export interface ChannelOperations {
   ofRelease(pkg: string, release: string, options?: { membership?: boolean }): Promise<string[]>
 }
 
+/** Signature operations of a {@link Registry} (see docs/trust.md). */
+export interface SignatureOperations {
+  /** The signatures of one `(package, release, format)`. @throws package-not-found */
+  list(pkg: string, release: string, format: string): Promise<Signature[]>
+  /**
+   * Adds signatures of one `(package, release, format)`'s manifest digest, one per key (a key's
+   * new signature replaces its old one); returns all its signatures. Without a policy the registry
+   * checks their form and digest (clients verify them); under one, each must verify with its keys.
+   * @throws package-not-found, invalid-release, invalid-parameters (malformed, another digest,
+   *   invalid under the policy, more than 16)
+   */
+  add(pkg: string, release: string, format: string, signatures: readonly unknown[]): Promise<Signature[]>
+  /** Removes the signature by `keyid`; true when there was one. @throws package-not-found */
+  remove(pkg: string, release: string, format: string, keyid: string): Promise<boolean>
+}
+
 /**
  * An appr registry over a {@link KvStore}.
  *
@@ -67,6 +84,7 @@ export interface ChannelOperations {
  */
 export class Registry {
   readonly channels: ChannelOperations
+  readonly signatures: SignatureOperations
   readonly #ctx: RegistryContext
 
   constructor(readonly options: RegistryOptions) {
@@ -79,6 +97,11 @@ export class Registry {
       remove: (pkg, channel, release) => removeFromChannel(ctx, pkg, channel, release),
       delete: (pkg, channel) => deleteChannel(ctx, pkg, channel),
       ofRelease: (pkg, release, options) => channelsOfRelease(ctx, pkg, release, options?.membership ?? false),
+    }
+    this.signatures = {
+      list: (pkg, release, format) => listSignatures(ctx, pkg, release, format),
+      add: (pkg, release, format, signatures) => addSignatures(ctx, pkg, release, format, signatures),
+      remove: (pkg, release, format, keyid) => removeSignature(ctx, pkg, release, format, keyid),
     }
   }
 

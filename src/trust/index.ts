@@ -4,8 +4,8 @@
  * @module
  */
 export { canonicalJson, MAX_CANONICAL_DEPTH } from './canonical-json.js'
-export { canonicalManifest, digestedFields, isManifestDigest, manifestDigest } from './manifest-digest.js'
-export type { DigestedManifest } from './manifest-digest.js'
+export { canonicalManifest, digestedFields, isManifestDigest, manifestDigest, pushedManifestDigest } from './manifest-digest.js'
+export type { DigestedManifest, PushedRelease } from './manifest-digest.js'
 export { SIGNATURE_ALGORITHMS, generateSigningKey, keyAlgorithm, keyId, keySet, privateKey, publicKey } from './keys.js'
 export type { KeyInput, PrivateKey, PublicKey, SignatureAlgorithm } from './keys.js'
 export { SIGNATURE_CONTEXT, SignatureSchema, checkSignature, checkSignatures, signDigest } from './signature.js'

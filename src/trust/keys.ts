@@ -10,9 +10,10 @@
 import { type KeyObject, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto'
 import { sha256Hex } from '../digest/index.js'
 import { ApprError } from '../errors/index.js'
+import { SIGNATURE_ALGORITHMS } from '../model/schemas.js'
 
 /** Signature algorithms: Ed25519 (RFC 8032), or ECDSA on P-256 over SHA-256 with r‖s signatures (IEEE P1363, as JWS ES256). */
-export const SIGNATURE_ALGORITHMS = ['ed25519', 'ecdsa-p256'] as const
+export { SIGNATURE_ALGORITHMS }
 
 /** A signature algorithm. */
 export type SignatureAlgorithm = (typeof SIGNATURE_ALGORITHMS)[number]

@@ -16,6 +16,8 @@
  * @module
  */
 import { fromOciDigest, sha256Hex } from '../digest/index.js'
+import { contentMediaType, manifestMediaType, parseFormat } from '../model/media-type.js'
+import { parsePackageName } from '../model/package-name.js'
 import { canonicalJson } from './canonical-json.js'
 
 /** What a manifest digest covers. Any other property of the input is ignored. */
@@ -67,4 +69,32 @@ export function manifestDigest(manifest: DigestedManifest): string {
 /** True when `value` has the form of a manifest digest (`sha256:` + 64 lowercase hex). */
 export function isManifestDigest(value: unknown): value is string {
   return typeof value === 'string' && fromOciDigest(value) !== undefined
+}
+
+/** What a push is made of, as far as the manifest digest goes. */
+export interface PushedRelease {
+  /** `namespace/name` (lowercased as the registry stores it). */
+  readonly package: string
+  readonly release: string
+  /** Format short name (`helm`) or a media type. */
+  readonly format: string
+  /** The blob's appr digest and gzip size (`digestBlob` or `inspect` give both). */
+  readonly blob: { readonly digest: string; readonly size: number }
+  readonly metadata?: unknown
+}
+
+/**
+ * The manifest digest of the release a push to appr-core will create: what to sign before
+ * pushing into a namespace whose policy requires signed pushes.
+ * @throws ApprError `invalid-parameters` for a bad name, format or metadata.
+ */
+export function pushedManifestDigest(push: PushedRelease): string {
+  const format = parseFormat(push.format)
+  return manifestDigest({
+    package: parsePackageName(push.package).full,
+    release: push.release,
+    mediaType: manifestMediaType(format),
+    content: { mediaType: contentMediaType(format), size: push.blob.size, digest: push.blob.digest, urls: [] },
+    metadata: push.metadata === undefined ? null : push.metadata,
+  })
 }

@@ -9,37 +9,19 @@
  * @module
  */
 import { sign as nodeSign, verify as nodeVerify } from 'node:crypto'
-import { z } from 'zod'
 import { fromOciDigest } from '../digest/index.js'
 import { ApprError } from '../errors/index.js'
-import { type KeyInput, type PublicKey, SIGNATURE_ALGORITHMS, type SignatureAlgorithm, privateKey } from './keys.js'
+import { SignatureSchema } from '../model/schemas.js'
+import type { Signature } from '../model/types.js'
+import { type KeyInput, type PublicKey, privateKey } from './keys.js'
 import { isManifestDigest } from './manifest-digest.js'
 
 /** What precedes the manifest digest in the signed bytes. */
 export const SIGNATURE_CONTEXT = 'appr-manifest-signature:v1:'
 
-/** `sha256:<hex>`: the form of both key ids and manifest digests. */
-const sha256Id = () => z.string().max(71).refine((v) => fromOciDigest(v) !== undefined, 'expected sha256:<64 lowercase hex>')
-const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
+export { SignatureSchema }
 
-/** A signature record as stored, served and backed up. Extra fields are ignored. */
-export const SignatureSchema = z.object({
-  /** Key id of the signing key: `sha256:` + hex SHA-256 of its DER SubjectPublicKeyInfo. */
-  keyid: sha256Id(),
-  alg: z.enum(SIGNATURE_ALGORITHMS),
-  /** The manifest digest signed. */
-  digest: sha256Id(),
-  /** The signature, base64 (64 bytes for both algorithms). */
-  sig: z.string().max(128).regex(BASE64, 'expected base64'),
-})
-
-/** A signature record: `{ keyid, alg, digest, sig }`. */
-export interface Signature {
-  readonly keyid: string
-  readonly alg: SignatureAlgorithm
-  readonly digest: string
-  readonly sig: string
-}
+export type { Signature }
 
 const message = (digest: string): Buffer => Buffer.from(`${SIGNATURE_CONTEXT}${digest}`, 'ascii')
 
