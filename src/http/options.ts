@@ -9,7 +9,7 @@ import type { ErrorEnvelope } from './middleware/errors.js'
 /** The part of {@link Registry} the handler calls, so a wrapper or another implementation fits. */
 export type RegistryApi = Pick<
   Registry,
-  'push' | 'show' | 'pull' | 'blob' | 'releases' | 'manifests' | 'list' | 'search' | 'delete' | 'channels'
+  'push' | 'show' | 'pull' | 'blob' | 'releases' | 'manifests' | 'list' | 'search' | 'delete' | 'channels' | 'showByDigest' | 'signatures'
 >
 
 /** What a route does: `read` for GET/HEAD routes, `write` for every route that changes data. */
@@ -33,6 +33,9 @@ export type Operation =
   | 'channel-add'
   | 'channel-remove'
   | 'channel-delete'
+  | 'signature-list'
+  | 'signature-add'
+  | 'signature-remove'
 
 /** Input of the {@link HandlerOptions.authorize} hook. */
 export interface AuthorizeInput<P> {

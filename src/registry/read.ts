@@ -9,7 +9,7 @@ import { parseFormat } from '../model/media-type.js'
 import type { PackageName } from '../model/package-name.js'
 import { resolveQuery } from '../model/query.js'
 import { sortReleasesDesc } from '../model/release.js'
-import type { Manifest, ManifestWithChannels } from '../model/types.js'
+import type { Manifest, ManifestWithChannels, Signature } from '../model/types.js'
 import type { KvEntry } from '../storage/kv.js'
 import { blobChunks, collectBytes } from './blob-input.js'
 import { channelsOf } from './channels.js'
@@ -41,9 +41,14 @@ export async function show(ctx: RegistryContext, pkg: string, options: ResolveOp
 }
 
 /** A manifest as show and pull give it: with its channels, and its signatures when it has some. */
-function shown(record: PackageRecord, manifest: Manifest): ManifestWithChannels {
+export function shown(record: PackageRecord, manifest: Manifest): ManifestWithChannels {
+  return { ...signed(record, manifest), channels: channelsOf(record, manifest.release) }
+}
+
+/** A manifest with its signatures when it has some (the manifest itself otherwise). */
+function signed(record: PackageRecord, manifest: Manifest): Manifest & { signatures?: Signature[] } {
   const signatures = record.signatures && releaseSignatures(record, manifest.release, parseFormat(manifest.mediaType))
-  return { ...manifest, channels: channelsOf(record, manifest.release), ...(signatures && signatures.length > 0 && { signatures }) }
+  return signatures && signatures.length > 0 ? { ...manifest, signatures } : manifest
 }
 
 export async function pull(ctx: RegistryContext, pkg: string, options: ResolveOptions = {}): Promise<PullResult> {
@@ -174,7 +179,8 @@ export async function releases(ctx: RegistryContext, pkg: string, options: { for
       return []
     }
   }
-  return getManifests(ctx, name, version, manifestKeys(name, record, format))
+  const list = await getManifests(ctx, name, version, manifestKeys(name, record, format))
+  return record.signatures ? list.map((m) => signed(record, m)) : list
 }
 
 /** Manifest keys of every release of `record` (only of `format` if given), newest release first. */

@@ -7,6 +7,7 @@
  */
 import type { Channel, Manifest, ManifestWithChannels, Signature } from '../model/types.js'
 import { backup, restore } from './backup.js'
+import { showByDigest } from './by-digest.js'
 import { addToChannel, channelsOfRelease, deleteChannel, listChannels, removeFromChannel, showChannel } from './channels.js'
 import { createContext, type RegistryContext } from './context.js'
 import { deleteRelease } from './delete.js'
@@ -140,11 +141,21 @@ export class Registry {
   }
 
   /**
-   * Manifests of every release (optionally only of one format), newest release first.
+   * Manifests of every release (optionally only of one format), newest release first, each with
+   * its `signatures` when it has some.
    * @throws package-not-found
    */
   releases(pkg: string, options: { format?: string } = {}): Promise<Manifest[]> {
     return releases(this.#ctx, pkg, options)
+  }
+
+  /**
+   * The manifest whose manifest digest (`sha256:<hex>`, see docs/trust.md) is `digest`, as
+   * {@link show} gives it. A force push that changes a manifest makes its old digest resolve to nothing.
+   * @throws package-not-found, package-release-not-found
+   */
+  showByDigest(pkg: string, digest: string): Promise<ManifestWithChannels> {
+    return showByDigest(this.#ctx, pkg, digest)
   }
 
   /** Manifests of one exact release (no query), by format. @throws package-not-found */

@@ -50,6 +50,8 @@ export interface PushFields {
   readonly format: string
   readonly metadata: unknown
   readonly force: boolean
+  /** Signatures of the manifest the push creates (appr-core extension, docs/trust.md). */
+  readonly signatures?: readonly unknown[]
 }
 
 /** `true`, `"true"` and `"True"` (Python's spelling) mean yes; anything else no. */
@@ -78,12 +80,17 @@ export function pushFields(body: Record<string, unknown>, blob?: BlobInput): Pus
   if (mediaType !== undefined && mediaType !== null && typeof mediaType !== 'string') {
     throw new ApprError('invalid-parameters', 'media_type must be a string', { details: { field: 'media_type' } })
   }
+  const { signatures } = body
+  if (signatures !== undefined && signatures !== null && !Array.isArray(signatures)) {
+    throw new ApprError('invalid-parameters', 'signatures must be an array', { details: { field: 'signatures' } })
+  }
   return {
     release,
     blob: blob ?? decodeBase64(body.blob as string),
     format: typeof mediaType === 'string' && mediaType !== '' ? mediaType : DEFAULT_FORMAT,
     metadata: body.metadata ?? null,
     force: truthy(body.force),
+    ...(Array.isArray(signatures) && { signatures }),
   }
 }
 
@@ -94,7 +101,7 @@ async function* fromChunks(chunks: readonly Uint8Array[]): AsyncGenerator<Uint8A
 const RAW_TYPES = /^application\/(?:gzip|x-gzip|octet-stream|x-tar\+gzip|vnd\.(?:appr|cnr)\.package\.[^;]*\+gzip)\s*(?:;|$)/i
 
 /** Members that change what a push stores; in a streamed JSON push they must precede `blob`. */
-const PUSH_MEMBERS = ['release', 'media_type', 'mediaType', 'metadata', 'force']
+const PUSH_MEMBERS = ['release', 'media_type', 'mediaType', 'metadata', 'force', 'signatures']
 
 /**
  * Receives a push in any of its three shapes and hands it to `run` once:
