@@ -3,7 +3,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { Registry } from 'appr-core'
 import { memoryStore } from 'appr-core/adapters/memory'
-import { type MirrorEvent, type MirrorReport, manifestDigest, mirror } from 'appr-core/trust'
+import { type MirrorEvent, type MirrorReport, generateSigningKey, manifestDigest, mirror, signDigest } from 'appr-core/trust'
 import { chart, start } from '../http/helpers.js'
 import { type TamperingProxy, flip, sortedBackup, sourceRegistry, tamperingProxy } from './helpers.js'
 
@@ -75,6 +75,16 @@ test('globs select packages: acme/* copies acme only; ** crosses the slash; ? is
   assert.is((await mirror({ source: proxy.url, destination: fresh(), packages: ['other/gamm?', 'acme/alph'] })).packages.total, 1)
 })
 
+/** Sets the announced manifest digest to the one of the (edited) manifest, or drops it when there is none. */
+function rehashed(m: object): void {
+  const wire = m as { manifest_digest?: string }
+  try {
+    wire.manifest_digest = manifestDigest(m as never)
+  } catch {
+    delete wire.manifest_digest
+  }
+}
+
 /** Runs a mirror through the proxy with `tamper`, and returns the report and destination. */
 async function tampered(tamper: TamperingProxy['tamper']): Promise<{ report: MirrorReport; destination: Registry }> {
   proxy.tamper = tamper
@@ -117,16 +127,22 @@ test('tampering: a manifest whose size, digest, package, release or format was a
     mediaType: string
     metadata: unknown
     content: { mediaType: string; size: number; digest: string } | string
+    manifest_digest?: string
   }
   const content = (m: Wire) => m.content as { mediaType: string; size: number; digest: string }
-  const edit = (change: (m: Wire) => void) => ({ path, body }: { path: string; body: Buffer }) => {
+  // A careful attacker also rewrites the digest the source announces; a careless one does not.
+  const edit = (change: (m: Wire) => void, rehash = true) => ({ path, body }: { path: string; body: Buffer }) => {
     if (!/\/packages\/acme\/alpha$/.test(path)) return undefined
     const list = JSON.parse(body.toString()) as Wire[]
-    for (const m of list) if (m.release === '1.1.0' && m.mediaType.includes('.kpm.')) change(m)
+    for (const m of list) {
+      if (m.release !== '1.1.0' || !m.mediaType.includes('.kpm.')) continue
+      change(m)
+      if (rehash) rehashed(m)
+    }
     return Buffer.from(JSON.stringify(list))
   }
   const otherHex = (digest: string) => `${digest.slice(0, 10)}${digest[10] === 'a' ? 'b' : 'a'}${digest.slice(11)}`
-  const cases: [string, (m: Wire) => void, string][] = [
+  const cases: [string, (m: Wire) => void, string, boolean?][] = [
     ['size', (m) => { content(m).size += 1 }, 'blob-size-mismatch'],
     ['size (smaller)', (m) => { content(m).size -= 1 }, 'blob-size-mismatch'],
     ['digest (a byte flipped)', (m) => { content(m).digest = otherHex(content(m).digest) }, 'source-error'],
@@ -135,9 +151,11 @@ test('tampering: a manifest whose size, digest, package, release or format was a
     ['format', (m) => { content(m).mediaType = 'application/vnd.appr.package.helm.v0.tar+gzip' }, 'invalid-manifest'],
     ['metadata (not I-JSON)', (m) => { m.metadata = { s: '\ud800' } }, 'invalid-manifest'],
     ['shape', (m) => { m.content = 'x' }, 'invalid-manifest'],
+    ['metadata, announced digest left as it was', (m) => { m.metadata = { note: 'changed' } }, 'manifest-digest-mismatch', false],
+    ['size, announced digest left as it was', (m) => { content(m).size += 1 }, 'manifest-digest-mismatch', false],
   ]
-  for (const [what, change, reason] of cases) {
-    const { report, destination } = await tampered(edit(change))
+  for (const [what, change, reason, rehash] of cases) {
+    const { report, destination } = await tampered(edit(change, rehash))
     const failure = report.failures.find((f) => f.package === 'acme/alpha' && f.channel === undefined)
     assert.ok(failure, `${what}: detected`)
     assert.is(failure.reason, reason, what)
@@ -168,7 +186,11 @@ test("tampering: a release served under another's digest (its blob swapped for a
     if (path.endsWith(`/blobs/sha256/${victim.content.digest}`)) return otherBytes
     if (!/\/packages\/acme\/alpha$/.test(path)) return undefined
     const list = JSON.parse(body.toString()) as { release: string; mediaType: string; content: { size: number } }[]
-    for (const m of list) if (m.release === '1.0.0') m.content.size = otherBytes.length
+    for (const m of list) {
+      if (m.release !== '1.0.0') continue
+      m.content.size = otherBytes.length
+      rehashed(m)
+    }
     return Buffer.from(JSON.stringify(list))
   }
   try {
@@ -317,6 +339,80 @@ test('into another server over HTTP: the same releases, digests and channels (ti
     }
   } finally {
     await server.close()
+  }
+})
+
+test('signatures: copied with their releases; with keys, an unsigned, wrongly-signed or consistently rewritten release is refused', async () => {
+  const alice = generateSigningKey('ed25519')
+  const other = generateSigningKey('ecdsa-p256')
+  const signed = new Registry({ store: memoryStore() })
+  await signed.push({ package: 'acme/app', release: '1.0.0', format: 'helm', blob: await chart('app', '1.0.0'), metadata: { x: 1 } })
+  await signed.push({ package: 'acme/app', release: '2.0.0', format: 'helm', blob: await chart('app', '2.0.0') })
+  const sign = async (release: string, key: string) =>
+    signed.signatures.add('acme/app', release, 'helm', [signDigest(manifestDigest(await signed.show('acme/app', { release, format: 'helm' })), key)])
+  await sign('1.0.0', alice.privateKey)
+  const server = await start(signed)
+  const spy = await tamperingProxy(server.url)
+  try {
+    // Keys given: 1.0.0 verifies and is copied with its signature; 2.0.0 is unsigned.
+    let destination = fresh()
+    let report = await mirror({ source: spy.url, destination, keys: [alice.publicKey] })
+    assert.equal(report.failures.map((f) => [f.release, f.reason]), [['2.0.0', 'signature-invalid']])
+    assert.equal(await destination.signatures.list('acme/app', '1.0.0', 'helm'), await signed.signatures.list('acme/app', '1.0.0', 'helm'))
+    assert.not.ok(await holds(destination, 'acme/app', '2.0.0', 'helm'))
+    // Signed by a key not given: refused too.
+    await sign('2.0.0', other.privateKey)
+    report = await mirror({ source: spy.url, destination, keys: [alice.publicKey] })
+    assert.equal(report.failures.map((f) => [f.release, f.reason]), [['2.0.0', 'signature-invalid']])
+    assert.match(report.failures[0]!.message, /unknown-key/)
+
+    // A byte flipped in the signature, or the manifest rewritten with a matching announced digest: refused, nothing stored.
+    const flipSig: TamperingProxy['tamper'] = ({ path, body }) => {
+      if (!/\/packages\/acme\/app$/.test(path)) return undefined
+      const list = JSON.parse(body.toString()) as { release: string; signatures?: { sig: string }[] }[]
+      for (const m of list) for (const s of m.signatures ?? []) s.sig = flip(Buffer.from(s.sig, 'base64'), 5).toString('base64')
+      return Buffer.from(JSON.stringify(list))
+    }
+    const rewrite: TamperingProxy['tamper'] = ({ path, body }) => {
+      if (!/\/packages\/acme\/app$/.test(path)) return undefined
+      const list = JSON.parse(body.toString()) as { release: string; metadata: unknown }[]
+      for (const m of list) {
+        m.metadata = { x: 2 }
+        rehashed(m)
+      }
+      return Buffer.from(JSON.stringify(list))
+    }
+    for (const [what, tamper, reason] of [
+      ['signature byte', flipSig, 'bad-signature'],
+      ['consistent rewrite', rewrite, 'other-digest'],
+    ] as const) {
+      spy.tamper = tamper
+      destination = fresh()
+      report = await mirror({ source: spy.url, destination, keys: [alice.publicKey, other.publicKey] })
+      assert.equal(report.failures.map((f) => f.reason), ['signature-invalid', 'signature-invalid'], what)
+      assert.match(report.failures[0]!.message, new RegExp(reason), what)
+      assert.is((await destination.list()).packages.length, 0, `${what}: nothing stored`)
+    }
+    // Without keys the consistent rewrite cannot be told from the real thing: that is what keys are for.
+    spy.tamper = rewrite
+    assert.ok((await mirror({ source: spy.url, destination: fresh() })).ok)
+    spy.tamper = undefined
+
+    // Without keys, signatures are copied as they are; a later run adds signatures made since.
+    destination = fresh()
+    await signed.signatures.remove('acme/app', '2.0.0', 'helm', other.keyid)
+    assert.ok((await mirror({ source: spy.url, destination })).ok)
+    assert.equal(await destination.signatures.list('acme/app', '2.0.0', 'helm'), [])
+    await sign('2.0.0', alice.privateKey)
+    report = await mirror({ source: spy.url, destination, keys: [alice.publicKey] })
+    assert.ok(report.ok, JSON.stringify(report.failures))
+    assert.equal(report.releases, { copied: 0, skipped: 2, failed: 0 })
+    assert.equal(await destination.signatures.list('acme/app', '2.0.0', 'helm'), await signed.signatures.list('acme/app', '2.0.0', 'helm'))
+  } finally {
+    spy.tamper = undefined
+    await spy.close()
+    await server.close()
+    await signed.close()
   }
 })
 

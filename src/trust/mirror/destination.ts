@@ -6,27 +6,34 @@
 import { z } from 'zod'
 import { type Client, call, getJson, packagePath } from '../../client/index.js'
 import { ApprError, isApprError } from '../../errors/index.js'
-import { type Channel, ChannelSchema, type Manifest, ManifestSchema, parseFormat, parsePackageName } from '../../model/index.js'
+import { type Channel, ChannelSchema, type Manifest, ManifestSchema, type Signature, SignatureSchema, parseFormat, parsePackageName } from '../../model/index.js'
 import type { Registry } from '../../registry/registry.js'
 
 /** What the mirror needs from a destination. */
 export interface MirrorDestination {
-  /** Every manifest the destination holds for a package (`[]` when it has none). */
-  manifests(pkg: string): Promise<readonly Manifest[]>
+  /** Every manifest the destination holds for a package, with its signatures (`[]` when it has none). */
+  manifests(pkg: string): Promise<readonly HeldManifest[]>
   /**
    * Stores a verified release as given (timestamp and media types verbatim), replacing what the
-   * destination holds for `(package, release, format)`. `blob` is the gzip bytes, already checked
-   * against `manifest.content`.
+   * destination holds for `(package, release, format)`, with its signatures. `blob` is the gzip
+   * bytes, already checked against `manifest.content`.
    */
-  store(manifest: Manifest, blob: Uint8Array): Promise<void>
+  store(manifest: Manifest, blob: Uint8Array, signatures: readonly Signature[]): Promise<void>
+  /** Adds signatures to a release the destination holds already. */
+  addSignatures(manifest: Manifest, signatures: readonly Signature[]): Promise<void>
   /** The channels of a package (`[]` when it has none or does not exist). */
   channels(pkg: string): Promise<readonly Channel[]>
   /** Makes a channel hold exactly `releases` (all stored already) with `current` current. */
   setChannel(pkg: string, channel: string, releases: readonly string[], current: string): Promise<void>
 }
 
+/** A manifest a destination holds, with its signatures when it has some. */
+export type HeldManifest = Manifest & { readonly signatures?: readonly Signature[] | undefined }
+
 /** The part of a {@link Registry} a destination uses. */
-export type RegistryLike = Pick<Registry, 'releases' | 'restore' | 'channels'>
+export type RegistryLike = Pick<Registry, 'releases' | 'restore' | 'channels' | 'signatures'>
+
+const base64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
 
 async function orEmpty<T>(read: Promise<readonly T[]>): Promise<readonly T[]> {
   try {
@@ -59,9 +66,12 @@ function channelSteps(held: Channel | undefined, releases: readonly string[], cu
 export function registryDestination(registry: RegistryLike): MirrorDestination {
   return {
     manifests: (pkg) => orEmpty(registry.releases(pkg)),
-    async store(manifest, blob) {
-      const entry = { ...manifest, blob: Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength).toString('base64'), channels: [] }
+    async store(manifest, blob, signatures) {
+      const entry = { ...manifest, blob: base64(blob), channels: [], ...(signatures.length > 0 && { signatures }) }
       await registry.restore({ packages: [entry], channels: [] })
+    },
+    async addSignatures(manifest, signatures) {
+      await registry.signatures.add(manifest.package, manifest.release, parseFormat(manifest.mediaType), signatures)
     },
     channels: (pkg) => orEmpty(registry.channels.list(pkg)),
     async setChannel(pkg, channel, releases, current) {
@@ -73,7 +83,7 @@ export function registryDestination(registry: RegistryLike): MirrorDestination {
   }
 }
 
-const ManifestsAnswer = z.array(ManifestSchema)
+const ManifestsAnswer = z.array(ManifestSchema.extend({ signatures: z.array(SignatureSchema).optional() }))
 const ChannelsAnswer = z.array(ChannelSchema)
 
 async function parsedAnswer<T>(client: Client, url: string, schema: z.ZodType<T>): Promise<T> {
@@ -90,16 +100,22 @@ async function parsedAnswer<T>(client: Client, url: string, schema: z.ZodType<T>
 export function serverDestination(client: Client): MirrorDestination {
   const json = { 'Content-Type': 'application/json' }
   return {
-    manifests: (pkg) => orEmpty(parsedAnswer(client, packagePath(client, parsePackageName(pkg)), ManifestsAnswer) as Promise<Manifest[]>),
-    async store(manifest, blob) {
+    manifests: (pkg) => orEmpty(parsedAnswer(client, packagePath(client, parsePackageName(pkg)), ManifestsAnswer) as Promise<HeldManifest[]>),
+    async store(manifest, blob, signatures) {
+      // Every member before the blob, so an appr-core server streams it.
       const body = {
-        blob: Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength).toString('base64'),
         release: manifest.release,
         media_type: parseFormat(manifest.mediaType),
         metadata: manifest.metadata,
+        ...(signatures.length > 0 && { signatures }),
+        blob: base64(blob),
       }
       // The mirror decided to write (absent, or different and forced): a forced push says so.
       await call(client, `${packagePath(client, parsePackageName(manifest.package))}?force=true`, { method: 'POST', headers: json, body: JSON.stringify(body) })
+    },
+    async addSignatures(manifest, signatures) {
+      const url = packagePath(client, parsePackageName(manifest.package), manifest.release, parseFormat(manifest.mediaType), 'signatures')
+      await call(client, url, { method: 'POST', headers: json, body: JSON.stringify({ signatures }) })
     },
     channels: (pkg) => orEmpty(parsedAnswer(client, `${packagePath(client, parsePackageName(pkg), 'channels')}/`, ChannelsAnswer)),
     async setChannel(pkg, channel, releases, current) {

@@ -9,6 +9,8 @@ import { isApprError } from '../../errors/index.js'
 import {
   type Manifest,
   ManifestSchema,
+  type Signature,
+  SignatureSchema,
   type PackageName,
   highestRelease,
   isRelease,
@@ -16,7 +18,9 @@ import {
   parseFormat,
 } from '../../model/index.js'
 import type { ArchiveLimits } from '../../registry/types.js'
+import { type KeyInput, type PublicKey, keySet } from '../keys.js'
 import { manifestDigest } from '../manifest-digest.js'
+import { checkSignature, checkSignatures } from '../signature.js'
 import { type MirrorDestination, type RegistryLike, registryDestination, serverDestination } from './destination.js'
 import type { MirrorCounts, MirrorEvent, MirrorFailure, MirrorFailureReason, MirrorReport } from './report.js'
 import { BlobTooLarge, type RequestOptions, fetchBlob, listPackages, packageChannels, packageManifests } from './source.js'
@@ -48,6 +52,13 @@ export interface MirrorOptions {
   readonly timeoutMs?: number
   /** Cancels the run: what is in flight finishes or fails, nothing new starts, the report says `aborted`. */
   readonly signal?: AbortSignal
+  /**
+   * Public keys to verify with: each release must then carry a signature (in the source's
+   * `signatures`, as appr-core serves them) that verifies with one of them, else it is refused as
+   * `signature-invalid`; only those signatures are copied. Without keys, every well-formed
+   * signature of the release's manifest digest is copied unverified.
+   */
+  readonly keys?: Iterable<KeyInput>
   /** Called for each step (never awaited; an exception thrown by it is ignored). */
   readonly onProgress?: (event: MirrorEvent) => void
 }
@@ -101,6 +112,14 @@ interface Expected {
   readonly manifest: Manifest
   readonly format: string
   readonly digest: string
+  /** The signatures to copy with it. */
+  readonly signatures: readonly Signature[]
+}
+
+/** What the destination holds at one `(release, format)`. */
+interface Held {
+  readonly digest: string
+  readonly keyids: ReadonlySet<string>
 }
 
 class Refused extends Error {
@@ -116,7 +135,7 @@ class Refused extends Error {
  * Checks a manifest the source listed for `name`: its shape, that it is about this package, an
  * exact release, one format for both media types, I-JSON metadata. Returns its manifest digest.
  */
-function expectManifest(raw: unknown, name: PackageName): Expected {
+function expectManifest(raw: unknown, name: PackageName, keys: ReadonlyMap<string, PublicKey> | undefined): Expected {
   const parsed = ManifestSchema.safeParse(raw)
   if (!parsed.success) throw new Refused('invalid-manifest', `not an appr manifest: ${parsed.error.issues[0]?.message ?? 'invalid'}`)
   const manifest = parsed.data as Manifest
@@ -135,11 +154,28 @@ function expectManifest(raw: unknown, name: PackageName): Expected {
   } catch {
     throw new Refused('invalid-manifest', 'the manifest and content media types do not name one format')
   }
+  let digest: string
   try {
-    return { manifest, format, digest: manifestDigest(manifest) }
+    digest = manifestDigest(manifest)
   } catch (error) {
     throw new Refused('invalid-manifest', messageOf(error))
   }
+  const { manifest_digest: announced, signatures: offered } = raw as { manifest_digest?: unknown; signatures?: unknown }
+  if (announced !== undefined && announced !== digest) {
+    throw new Refused('manifest-digest-mismatch', `the source announced ${String(announced).slice(0, 80)} for a manifest whose digest is ${digest}`)
+  }
+  const candidates = Array.isArray(offered) ? offered : []
+  const valid = (check: (s: unknown) => boolean) =>
+    candidates.filter(check).map((s) => SignatureSchema.parse(s) as Signature)
+  if (keys === undefined) {
+    return { manifest, format, digest, signatures: valid((s) => SignatureSchema.safeParse(s).success && (s as Signature).digest === digest) }
+  }
+  const signatures = valid((s) => checkSignature(s, digest, keys).ok)
+  if (signatures.length === 0) {
+    const reasons = checkSignatures(candidates, digest, keys).rejected.map((r) => r.reason)
+    throw new Refused('signature-invalid', `no signature verifies with the given keys${reasons.length > 0 ? ` (${[...new Set(reasons)].join(', ')})` : ' (unsigned)'}`)
+  }
+  return { manifest, format, digest, signatures }
 }
 
 /**
@@ -171,6 +207,7 @@ export async function mirror(options: MirrorOptions): Promise<MirrorReport> {
   const request: RequestOptions = { signal: options.signal, timeoutMs: options.timeoutMs ?? 60_000 }
   const maxBlob = options.limits?.maxCompressedBytes ?? DEFAULT_MAX_BLOB
   const aborted = () => options.signal?.aborted === true
+  const keys = options.keys === undefined ? undefined : keySet(options.keys)
 
   const failures: MirrorFailure[] = []
   const counts = { releases: { copied: 0, skipped: 0, failed: 0 }, channels: { copied: 0, skipped: 0, failed: 0 } }
@@ -186,18 +223,27 @@ export async function mirror(options: MirrorOptions): Promise<MirrorReport> {
   }
   const fail = (failure: MirrorFailure) => failures.push(failure)
 
-  const copyRelease = async (name: PackageName, expected: Expected, held: ReadonlyMap<string, string>): Promise<boolean> => {
+  const copyRelease = async (name: PackageName, expected: Expected, held: ReadonlyMap<string, Held>): Promise<boolean> => {
     const { manifest, format } = expected
     const where = { package: name.full, release: manifest.release, format }
     const event = (outcome: 'copied' | 'skipped' | 'failed', size = 0) => emit({ type: 'release', ...where, outcome, bytes: size })
     const slot = `${manifest.release}\u0000${format}`
-    const heldDigest = held.get(slot)
-    if (heldDigest === expected.digest) {
-      counts.releases.skipped++
-      event('skipped')
-      return true
-    }
+    const mine = held.get(slot)
+    const heldDigest = mine?.digest
     try {
+      if (heldDigest === expected.digest) {
+        const missing = expected.signatures.filter((s) => !mine!.keyids.has(s.keyid))
+        if (missing.length > 0) {
+          try {
+            await destination.addSignatures(manifest, missing)
+          } catch (error) {
+            throw new Refused('store-failed', messageOf(error))
+          }
+        }
+        counts.releases.skipped++
+        event('skipped')
+        return true
+      }
       if (heldDigest !== undefined && options.force !== true) {
         throw new Refused('destination-differs', `the destination holds another ${name.full} ${manifest.release} (${format}): ${heldDigest}`)
       }
@@ -219,7 +265,7 @@ export async function mirror(options: MirrorOptions): Promise<MirrorReport> {
       }
       if (facts.digest !== digest) throw new Refused('blob-digest-mismatch', `the blob's appr digest is ${facts.digest}, the manifest states ${digest}`)
       try {
-        await destination.store(manifest, blob)
+        await destination.store(manifest, blob, expected.signatures)
       } catch (error) {
         throw new Refused('store-failed', messageOf(error))
       }
@@ -282,18 +328,19 @@ export async function mirror(options: MirrorOptions): Promise<MirrorReport> {
   const copyPackage = async (name: PackageName): Promise<void> => {
     if (aborted()) return
     let listed: unknown[]
-    let held: Map<string, string>
+    let held: Map<string, Held>
     try {
       ;[listed, held] = await run(async () => {
         const manifests = await packageManifests(client, name, request)
-        const mine = new Map<string, string>()
+        const mine = new Map<string, Held>()
         for (const m of await destination.manifests(name.full)) {
           const slot = `${m.release}\u0000${parseFormat(m.mediaType)}`
+          const keyids = new Set((m.signatures ?? []).map((s) => s.keyid))
           try {
-            mine.set(slot, manifestDigest(m))
+            mine.set(slot, { digest: manifestDigest(m), keyids })
           } catch {
             // A destination manifest without a digest can only differ from a verified one.
-            mine.set(slot, 'unreadable')
+            mine.set(slot, { digest: 'unreadable', keyids })
           }
         }
         return [manifests, mine] as const
@@ -314,7 +361,7 @@ export async function mirror(options: MirrorOptions): Promise<MirrorReport> {
       if (typeof release === 'string') releases.add(release)
       let expected: Expected
       try {
-        expected = expectManifest(raw, name)
+        expected = expectManifest(raw, name, keys)
       } catch (error) {
         const refused = error as Refused
         counts.releases.failed++

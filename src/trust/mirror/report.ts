@@ -11,6 +11,10 @@ export type MirrorFailureReason =
   | 'invalid-answer'
   /** A manifest contradicts itself or the route it came from (package, release, format, metadata). */
   | 'invalid-manifest'
+  /** The manifest digest the source announced is not the one of the manifest it sent. */
+  | 'manifest-digest-mismatch'
+  /** Keys were given and no signature of the release verifies with one of them. */
+  | 'signature-invalid'
   /** The blob's size is not the one its manifest states. */
   | 'blob-size-mismatch'
   /** The blob is not a safe gzipped tar. */
