@@ -4,6 +4,7 @@
  * error reporting and progress on stderr. Not a subcommand itself.
  * @module
  */
+import { readFile } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
@@ -11,6 +12,7 @@ import { ApprError, isApprError } from '../../errors/index.js'
 import { type Client, call, clientFor, getJson, packagePath } from '../../client/index.js'
 import type { PackageManifestInfo } from '../../archive/inspect.js'
 import { type PackageName, parsePackageName } from '../../model/index.js'
+import { type PublicKey, keySet } from '../../trust/keys.js'
 
 /** A mistake on the command line: the command prints its usage and exits with 2. */
 export class UsageError extends Error {
@@ -178,6 +180,18 @@ export function progress(label: string, total: number | undefined): { add(n: num
   }
 }
 
+/** The public keys in the given files (PEM or JWK), by key id. */
+export async function readKeys(paths: readonly string[]): Promise<ReadonlyMap<string, PublicKey>> {
+  const texts = await Promise.all(
+    paths.map((p) =>
+      readFile(p, 'utf8').catch((e: Error) => {
+        throw new UsageError(`cannot read key ${p}: ${e.message}`)
+      }),
+    ),
+  )
+  return keySet(texts)
+}
+
 /** A release manifest as the registry shows it. */
 export interface ShownManifest {
   readonly package: string
@@ -187,6 +201,10 @@ export interface ShownManifest {
   readonly metadata: unknown
   readonly created_at: string
   readonly channels?: readonly string[]
+  /** appr-core: the manifest digest (docs/trust.md). */
+  readonly manifest_digest?: string
+  /** appr-core: signatures of the manifest digest. */
+  readonly signatures?: readonly unknown[]
 }
 
 /** A channel as the registry shows it. */

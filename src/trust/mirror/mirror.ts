@@ -19,8 +19,8 @@ import {
 } from '../../model/index.js'
 import type { ArchiveLimits } from '../../registry/types.js'
 import { type KeyInput, type PublicKey, keySet } from '../keys.js'
-import { manifestDigest } from '../manifest-digest.js'
-import { checkSignature, checkSignatures } from '../signature.js'
+import { type DigestedManifest, manifestDigest } from '../manifest-digest.js'
+import { verifyManifest } from '../verify.js'
 import { type MirrorDestination, type RegistryLike, registryDestination, serverDestination } from './destination.js'
 import type { MirrorCounts, MirrorEvent, MirrorFailure, MirrorFailureReason, MirrorReport } from './report.js'
 import { BlobTooLarge, type RequestOptions, fetchBlob, listPackages, packageChannels, packageManifests } from './source.js'
@@ -154,27 +154,21 @@ function expectManifest(raw: unknown, name: PackageName, keys: ReadonlyMap<strin
   } catch {
     throw new Refused('invalid-manifest', 'the manifest and content media types do not name one format')
   }
-  let digest: string
+  const { manifest_digest: announced, signatures: offered } = raw as { manifest_digest?: unknown; signatures?: unknown }
+  let verdict: ReturnType<typeof verifyManifest>
   try {
-    digest = manifestDigest(manifest)
+    verdict = verifyManifest({ ...manifest, manifest_digest: announced, signatures: offered } as DigestedManifest, keys)
   } catch (error) {
     throw new Refused('invalid-manifest', messageOf(error))
   }
-  const { manifest_digest: announced, signatures: offered } = raw as { manifest_digest?: unknown; signatures?: unknown }
-  if (announced !== undefined && announced !== digest) {
-    throw new Refused('manifest-digest-mismatch', `the source announced ${String(announced).slice(0, 80)} for a manifest whose digest is ${digest}`)
-  }
-  const candidates = Array.isArray(offered) ? offered : []
-  const valid = (check: (s: unknown) => boolean) =>
-    candidates.filter(check).map((s) => SignatureSchema.parse(s) as Signature)
-  if (keys === undefined) {
-    return { manifest, format, digest, signatures: valid((s) => SignatureSchema.safeParse(s).success && (s as Signature).digest === digest) }
-  }
-  const signatures = valid((s) => checkSignature(s, digest, keys).ok)
-  if (signatures.length === 0) {
-    const reasons = checkSignatures(candidates, digest, keys).rejected.map((r) => r.reason)
-    throw new Refused('signature-invalid', `no signature verifies with the given keys${reasons.length > 0 ? ` (${[...new Set(reasons)].join(', ')})` : ' (unsigned)'}`)
-  }
+  const { digest } = verdict
+  if (!verdict.ok) throw new Refused(verdict.reason, verdict.message)
+  if (keys !== undefined) return { manifest, format, digest, signatures: verdict.signatures }
+  // Without keys nothing can be verified: every well-formed signature of this digest travels with the release.
+  const signatures = (Array.isArray(offered) ? offered : []).flatMap((s) => {
+    const parsed = SignatureSchema.safeParse(s)
+    return parsed.success && parsed.data.digest === digest ? [parsed.data as Signature] : []
+  })
   return { manifest, format, digest, signatures }
 }
 
