@@ -3,14 +3,17 @@
  * @module
  */
 import { timingSafeEqual } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ApprError, isApprError } from '../errors/index.js'
 import { createHandler } from '../http/handler.js'
 import { serve } from '../http/node.js'
 import { Registry } from '../registry/registry.js'
+import type { SignaturePolicy } from '../registry/types.js'
 import type { BlobStore } from '../storage/blob.js'
 import type { KvStore } from '../storage/kv.js'
+import { keySet } from '../trust/keys.js'
 
 export const usage = `Usage: appr-core serve [options]
 
@@ -29,6 +32,10 @@ Options:
                      (env APPR_TOKEN); reads stay open
   --prefix <path>    serve the API only under this prefix (default: /cnr and /)
   --max-body <bytes> largest request body (default 100663296 = 96 MiB)
+  --signature-policy <ns>=<push|channel>:<key.pub>[,<key.pub>…]
+                     require signatures by these public keys in namespace <ns> (* = every
+                     other namespace): on every push, or before a channel points at a
+                     release (repeatable; see docs/trust.md)
   -h, --help         this text
 
 Logs one JSON line per request on stdout (never the Authorization header or a body).
@@ -106,6 +113,34 @@ export async function openStore(spec: string): Promise<OpenedStore> {
   throw new ApprError('invalid-parameters', `unknown store '${spec}' (expected level:<dir>, memory, redis://… or etcd://…)`)
 }
 
+/**
+ * `--signature-policy ns=push:a.pub,b.pub` flags as {@link RegistryOptions.signaturePolicies};
+ * every key is read and checked here, so a bad one stops the server before it starts.
+ */
+export function readPolicies(flags: readonly string[]): Record<string, SignaturePolicy> | undefined {
+  if (flags.length === 0) return undefined
+  const policies: Record<string, SignaturePolicy> = Object.create(null)
+  for (const flag of flags) {
+    const m = /^([^=]+)=(push|channel):(.+)$/.exec(flag)
+    if (!m) throw new Error(`--signature-policy '${flag}': expected <namespace>=<push|channel>:<key file>[,<key file>…]`)
+    const [, namespace, require, files] = m as unknown as [string, string, 'push' | 'channel', string]
+    const keys = files.split(',').map((path) => {
+      try {
+        return readFileSync(path, 'utf8')
+      } catch (error) {
+        throw new Error(`--signature-policy: cannot read ${path}: ${(error as Error).message}`)
+      }
+    })
+    try {
+      keySet(keys)
+    } catch (error) {
+      throw new Error(`--signature-policy ${namespace}: ${(error as Error).message}`)
+    }
+    policies[namespace] = { keys, require }
+  }
+  return policies
+}
+
 /** `Authorization: <token>` (the appr client's form) or `Bearer <token>`, compared in constant time. */
 export function tokenAuthenticator(token: string): (request: Request) => 'token' | undefined {
   const expected = Buffer.from(token)
@@ -123,7 +158,7 @@ function log(line: Record<string, unknown>, stream: NodeJS.WriteStream = process
 
 /** Runs the server until SIGINT/SIGTERM; resolves with the exit code. */
 export async function run(args: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>
+  let values: Record<string, string | boolean | string[] | undefined>
   try {
     ;({ values } = parseArgs({
       args,
@@ -134,6 +169,7 @@ export async function run(args: string[]): Promise<number> {
         token: { type: 'string' },
         prefix: { type: 'string' },
         'max-body': { type: 'string' },
+        'signature-policy': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -161,6 +197,13 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`appr-core serve: invalid --max-body '${maxBodyText}'\n`)
     return 2
   }
+  let signaturePolicies: Record<string, SignaturePolicy> | undefined
+  try {
+    signaturePolicies = readPolicies((values['signature-policy'] as string[] | undefined) ?? [])
+  } catch (error) {
+    process.stderr.write(`appr-core serve: ${(error as Error).message}\n`)
+    return 2
+  }
   const token = (values.token as string | undefined) ?? env.APPR_TOKEN
   const spec = (values.store as string | undefined) ?? env.APPR_STORE ?? 'level:./appr-data'
 
@@ -171,7 +214,11 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`appr-core serve: ${isApprError(error) ? error.message : String(error)}\n`)
     return 1
   }
-  const registry = new Registry(opened.blobs ? { store: opened.store, blobs: opened.blobs } : { store: opened.store })
+  const registry = new Registry({
+    store: opened.store,
+    ...(opened.blobs && { blobs: opened.blobs }),
+    ...(signaturePolicies && { signaturePolicies }),
+  })
   const handler = createHandler(registry, {
     ...(values.prefix !== undefined ? { prefix: values.prefix as string } : {}),
     ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),

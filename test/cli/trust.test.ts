@@ -1,13 +1,16 @@
 /** `appr-core sign`, `verify` and `pull --verify-key` in-process against a real server, with real keys. */
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { Registry } from 'appr-core'
+import { Registry, digestBlob } from 'appr-core'
 import { memoryStore } from 'appr-core/adapters/memory'
-import { generateSigningKey, manifestDigest } from 'appr-core/trust'
+import { generateSigningKey, manifestDigest, pushedManifestDigest, signDigest } from 'appr-core/trust'
 import { chart, start } from '../http/helpers.js'
 import { flip, tamperingProxy } from '../trust/helpers.js'
 import { cli } from './client-helpers.js'
@@ -99,6 +102,42 @@ test('pull --verify-key writes the package only when a trusted signature signs i
   assert.match(bad.err, /forbidden: refusing acme\/web@1\.1\.0/)
   assert.equal((await readdir(out)).sort(), ['good.tgz'], 'nothing written, no temporary file left')
   assert.is((await cli('pull', `acme/web@sha256:${'0'.repeat(64)}`, '--verify-key', file('alice.pub'), '--registry', server.url)).code, 2)
+})
+
+test('serve --signature-policy: an unsigned push into the namespace is 403; a signed one is stored; a bad flag exits 2', async () => {
+  const root = new URL('../..', import.meta.url).pathname
+  const args = ['--conditions=source', '--import', 'tsx', 'src/cli/main.ts', 'serve', '--store', 'memory', '--port', '0']
+  const child = spawn(process.execPath, [...args, '--signature-policy', `acme=push:${file('alice.pub')}`], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+  try {
+    let url = ''
+    for await (const line of createInterface({ input: child.stdout! })) {
+      const entry = JSON.parse(line) as { msg?: string; url?: string }
+      if (entry.msg === 'listening' && entry.url) {
+        url = entry.url
+        break
+      }
+    }
+    child.stdout!.resume()
+    const blob = await chart('web', '1.0.0')
+    const body = (extra: object) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ release: '1.0.0', media_type: 'helm', ...extra, blob: Buffer.from(blob).toString('base64') }) })
+    let r = await fetch(`${url}/cnr/api/v1/packages/acme/web`, body({}))
+    assert.is(r.status, 403)
+    assert.is(((await r.json()) as { code: string }).code, 'forbidden')
+    const digest = pushedManifestDigest({ package: 'acme/web', release: '1.0.0', format: 'helm', blob: await digestBlob(blob) })
+    r = await fetch(`${url}/cnr/api/v1/packages/acme/web`, body({ signatures: [signDigest(digest, alice.privateKey)] }))
+    assert.is(r.status, 200)
+    r = await fetch(`${url}/cnr/api/v1/packages/other/web`, body({}))
+    assert.is(r.status, 200, 'other namespaces are free')
+  } finally {
+    child.kill('SIGTERM')
+    await once(child, 'exit')
+  }
+  for (const bad of ['acme=always:x.pub', `acme=push:${file('missing.pub')}`, `acme=push:${file('alice.pub')},${join(dir, 'not-a-key')}`]) {
+    await writeFile(join(dir, 'not-a-key'), 'hello')
+    const refused = spawn(process.execPath, [...args, '--signature-policy', bad], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] })
+    const [code] = (await once(refused, 'exit')) as [number]
+    assert.is(code, 2, bad)
+  }
 })
 
 test.run()
