@@ -116,3 +116,9 @@ export async function sortedBackup(registry: Registry): Promise<unknown> {
     channels: [...doc.channels].sort((a, b) => `${a.package} ${a.name}`.localeCompare(`${b.package} ${b.name}`)),
   }
 }
+
+/** {@link sortedBackup} without `created_at`: what a copy through pushes keeps (the destination stamps its own). */
+export async function backupWithoutTimestamps(registry: Registry): Promise<unknown> {
+  const doc = (await sortedBackup(registry)) as { packages: { created_at?: string }[] }
+  return { ...doc, packages: doc.packages.map(({ created_at: _, ...p }) => p) }
+}

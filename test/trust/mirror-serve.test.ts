@@ -16,19 +16,13 @@ import { generateSigningKey, manifestDigest, mirror, signDigest } from 'appr-cor
 import { type Served, startServe } from '../cli/serve-helpers.js'
 import { startRedis } from '../helpers/servers.js'
 import { tgz } from '../registry/helpers.js'
-import { sortedBackup } from './helpers.js'
+import { backupWithoutTimestamps } from './helpers.js'
 
 const PACKAGES = 1000
 const redis = await startRedis({ suite: 'mirror between serve processes' })
 const dir = await mkdtemp(join(tmpdir(), 'appr-mirror-serve-'))
 const alice = generateSigningKey('ed25519')
 const openLevel = () => new Registry({ store: levelStore({ path: join(dir, 'kv') }), blobs: fileBlobStore({ path: join(dir, 'blobs') }) })
-
-/** A backup without the destination's timestamps. */
-async function comparable(registry: Registry): Promise<unknown> {
-  const doc = (await sortedBackup(registry)) as { packages: { created_at?: string }[] }
-  return { ...doc, packages: doc.packages.map(({ created_at: _, ...p }) => p) }
-}
 
 test('level → redis: equal backups, a second run transfers nothing, an interrupted run resumes', async () => {
   if (!redis) return
@@ -100,8 +94,8 @@ test('level → redis: equal backups, a second run transfers nothing, an interru
   const sourceRegistry = openLevel()
   const copies = [new Registry({ store: redisStore({ url: `${redis.url}/1` }) }), new Registry({ store: redisStore({ url: `${redis.url}/2` }) })]
   try {
-    const expected = await comparable(sourceRegistry)
-    for (const copy of copies) assert.equal(await comparable(copy), expected)
+    const expected = await backupWithoutTimestamps(sourceRegistry)
+    for (const copy of copies) assert.equal(await backupWithoutTimestamps(copy), expected)
     assert.is((await sourceRegistry.backup()).packages.filter((p) => p.signatures).length, PACKAGES / 50)
   } finally {
     await Promise.all([sourceRegistry.close(), ...copies.map((c) => c.close())])

@@ -5,7 +5,7 @@ import { Registry } from 'appr-core'
 import { memoryStore } from 'appr-core/adapters/memory'
 import { type MirrorEvent, type MirrorReport, generateSigningKey, manifestDigest, mirror, signDigest } from 'appr-core/trust'
 import { chart, start } from '../http/helpers.js'
-import { type TamperingProxy, flip, sortedBackup, sourceRegistry, tamperingProxy } from './helpers.js'
+import { type TamperingProxy, backupWithoutTimestamps, flip, sortedBackup, sourceRegistry, tamperingProxy } from './helpers.js'
 
 const source = await sourceRegistry()
 const proxy = await tamperingProxy(source.url)
@@ -303,12 +303,6 @@ test('an interrupted run stops early, stores only whole releases, and the next r
   assert.equal(await sortedBackup(destination), await sortedBackup(source.registry))
 })
 
-/** A backup with the destination-side timestamps taken out. */
-async function withoutTimestamps(registry: Registry): Promise<unknown> {
-  const doc = (await sortedBackup(registry)) as { packages: { created_at?: string }[] }
-  return { ...doc, packages: doc.packages.map(({ created_at: _, ...p }) => p) }
-}
-
 test('into another server over HTTP: the same releases, digests and channels (timestamps are the destination\'s); a re-run skips all', async () => {
   proxy.tamper = undefined
   const target = fresh()
@@ -318,7 +312,7 @@ test('into another server over HTTP: the same releases, digests and channels (ti
     assert.ok(report.ok, JSON.stringify(report.failures))
     assert.equal(report.releases, { copied: 6, skipped: 0, failed: 0 })
     assert.equal(report.channels, { copied: 4, skipped: 0, failed: 0 })
-    assert.equal(await withoutTimestamps(target), await withoutTimestamps(source.registry))
+    assert.equal(await backupWithoutTimestamps(target), await backupWithoutTimestamps(source.registry))
     for (const m of (await source.registry.backup()).packages) {
       assert.is(await digestOf(target, m.package, m.release, m.mediaType), manifestDigest(m))
     }
