@@ -5,7 +5,7 @@
  * @module
  */
 import type { BlobStore } from '../storage/blob.js'
-import { type Group, type Property, type Settings, SuiteCtx, type SuiteOptions, describeMissing } from './harness.js'
+import { describeMissing, type Group, type Property, type Settings, SuiteCtx, type SuiteOptions } from './harness.js'
 
 /** What a BlobStore declares about itself (the interface has no capabilities of its own). */
 export interface BlobCapabilities {

@@ -6,23 +6,23 @@
  * @module
  */
 import type { KvCapabilities } from '../storage/kv.js'
+import { type BlobConformanceOptions, BlobCtx, type BlobGroup, type BlobNeed, missingForBlobs } from './blob-harness.js'
 import {
   type ConformanceOptions,
   type ConformanceReport,
   Ctx,
   type Group,
+  missingFor,
   type Need,
   type Property,
   type PropertyResult,
+  runProperty,
   type Settings,
   type SuiteCtx,
   type SuiteOptions,
-  missingFor,
-  runProperty,
   settingsOf,
   watchStrays,
 } from './harness.js'
-import { BlobCtx, type BlobConformanceOptions, type BlobGroup, type BlobNeed, missingForBlobs } from './blob-harness.js'
 import { blobs } from './properties/blobs.js'
 import { bytes } from './properties/bytes.js'
 import { commit } from './properties/commit.js'

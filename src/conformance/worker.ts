@@ -3,11 +3,11 @@
 // `location` with its `open` export, run the job and report over IPC.
 import type { BlobStore } from '../storage/blob.js'
 import type { KvStore } from '../storage/kv.js'
-import type { RegistryOp } from './registry-model.js'
 import { intValue } from './arbitraries.js'
-import { casIncrement } from './properties/concurrency.js'
 import { blobContent, crashObjectId, crashObjectSize, pieces } from './properties/blobs.js'
+import { casIncrement } from './properties/concurrency.js'
 import { crashCommitKeys } from './properties/durability.js'
+import type { RegistryOp } from './registry-model.js'
 
 interface Start {
   module: string

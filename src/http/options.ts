@@ -9,7 +9,7 @@ import type { ErrorEnvelope } from './middleware/errors.js'
 /** The part of {@link Registry} the handler calls, so a wrapper or another implementation fits. */
 export type RegistryApi = Pick<
   Registry,
-  'push' | 'stage' | 'show' | 'pull' | 'blob' | 'releases' | 'manifests' | 'list' | 'search' | 'delete' | 'channels'
+  'push' | 'stage' | 'show' | 'pull' | 'blob' | 'releases' | 'manifests' | 'list' | 'search' | 'delete' | 'channels' | 'showByDigest' | 'signatures'
 > &
   Partial<Pick<Registry, 'ociBlobs' | 'ociManifests'>>
 
@@ -40,6 +40,9 @@ export type Operation =
   | 'oci-manifest'
   | 'oci-blob'
   | 'oci-upload'
+  | 'signature-list'
+  | 'signature-add'
+  | 'signature-remove'
 
 /** Input of the {@link HandlerOptions.authorize} hook. */
 export interface AuthorizeInput<P> {

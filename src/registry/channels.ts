@@ -13,6 +13,7 @@ import type { Channel } from '../model/types.js'
 import type { RegistryContext } from './context.js'
 import { decodePackage, lookupName, packageNotFound, readPackage } from './packages.js'
 import { ChannelRecordType, decode, encode, keys, own, type PackageRecord } from './records.js'
+import { assertChannelAllowed } from './signatures.js'
 import { type Transaction, transact } from './transaction.js'
 
 /** Names of the channels whose current release is `release`, sorted. */
@@ -63,6 +64,7 @@ export async function addToChannel(ctx: RegistryContext, pkg: string, channel: s
     if (exact === undefined || own(record.releases, exact) === undefined) {
       throw new ApprError('package-release-not-found', `${name.full} has no release ${shown}`, { details: { package: name.full, release: shown } })
     }
+    await assertChannelAllowed(ctx, name.namespace, record, pkgEntry.version, exact)
     const existing = chanEntry ? decode(ChannelRecordType, chanEntry.value, details).releases : []
     const channelValue = writeChannel(tx, name, record, channelName, [...new Set([...existing, exact])], exact)!
     tx.put(keys.pkg(name), encode(record))

@@ -10,6 +10,7 @@ import { nextDefault, updateHead } from './heads.js'
 import { decodePackage, lookupFormat, lookupName, packageNotFound } from './packages.js'
 import { adjustRefs, deleteObjects } from './push.js'
 import { BlobRecordType, decode, encode, type Head, keys, ManifestRecordType, own } from './records.js'
+import { setReleaseSignatures } from './signatures.js'
 import { transact } from './transaction.js'
 
 export async function deleteRelease(ctx: RegistryContext, pkg: string, release: string, format: string): Promise<void> {
@@ -31,6 +32,7 @@ export async function deleteRelease(ctx: RegistryContext, pkg: string, release: 
     const read = await tx.getMany([keys.blob(digest), keys.pblob(name, digest), ...channelKeys, ...nextKeys])
     tx.delete(keys.man(name, release, fmt))
     delete record.releases[release]![fmt]
+    if (own(own(record.signatures, release), fmt)) setReleaseSignatures(record, release, fmt, [])
     if (releaseGoes) {
       delete record.releases[release]
       await dropFromChannels(tx, name, record, release)

@@ -17,6 +17,7 @@ import type { RegistryContext } from './context.js'
 import { updateHead } from './heads.js'
 import { decodePackage } from './packages.js'
 import { type BlobRecord, BlobRecordType, decode, encode, keys, ManifestRecordType, type NameMap, nameMap, ObjectRecordType, own, PackageBlobType } from './records.js'
+import { acceptSignatures, assertPushAllowed, setReleaseSignatures } from './signatures.js'
 import { type Transaction, transact } from './transaction.js'
 import type { BlobInput, PushInput, StagedBlob, StagedPushInput } from './types.js'
 
@@ -36,6 +37,8 @@ export interface ReleaseInput {
   /** Restore keeps the document's timestamp and media types verbatim. */
   readonly createdAt?: string
   readonly mediaTypes?: { readonly manifest: string; readonly content: string }
+  /** Signatures of the manifest being written (checked, then stored in the same commit). */
+  readonly signatures?: readonly unknown[] | undefined
 }
 
 export interface StoreReleaseInput extends ReleaseInput {
@@ -63,7 +66,7 @@ function releaseInput(input: StagedPushInput): ReleaseInput {
   const name = parsePackageName(input.package)
   const release = parseRelease(input.release)
   const format = parseFormat(input.format ?? DEFAULT_FORMAT)
-  return { name, release, format, metadata: jsonMetadata(input.metadata), force: input.force === true }
+  return { name, release, format, metadata: jsonMetadata(input.metadata), force: input.force === true, signatures: input.signatures }
 }
 
 export async function push(ctx: RegistryContext, input: PushInput): Promise<Manifest> {
@@ -241,10 +244,14 @@ async function commitRelease(ctx: RegistryContext, input: ReleaseInput, upload: 
       metadata: input.metadata,
       created_at: input.createdAt ?? at,
     }
+    const signatures = acceptSignatures(ctx, manifest, input.signatures ?? [])
+    assertPushAllowed(ctx, manifest, signatures)
     tx.put(manKey, encode(manifest))
     const formats = nameMap(own(pkg.releases, release))
     formats[format] = facts.digest
     pkg.releases[release] = formats
+    // What a force push replaces loses its signatures; the push's own take their place.
+    if (signatures.length > 0 || own(own(pkg.signatures, release), format)) setReleaseSignatures(pkg, release, format, signatures)
     const deltas = new Map([[facts.digest, 1]])
     if (previous) deltas.set(previous.content.digest, (deltas.get(previous.content.digest) ?? 0) - 1)
     const stored = new Map<string, BlobRecord>()

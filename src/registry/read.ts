@@ -9,7 +9,7 @@ import { parseFormat } from '../model/media-type.js'
 import type { PackageName } from '../model/package-name.js'
 import { resolveQuery } from '../model/query.js'
 import { sortReleasesDesc } from '../model/release.js'
-import type { Manifest, ManifestWithChannels } from '../model/types.js'
+import type { Manifest, ManifestWithChannels, Signature } from '../model/types.js'
 import type { KvEntry } from '../storage/kv.js'
 import { blobChunks, collectBytes } from './blob-input.js'
 import { channelsOf } from './channels.js'
@@ -17,6 +17,7 @@ import type { RegistryContext } from './context.js'
 import { lookupFormat, lookupName, packageNotFound, readPackage } from './packages.js'
 import { BlobRecordType, decode, keys, ManifestRecordType, own, type PackageRecord } from './records.js'
 import { type BlobLocation, copyManifest } from './release-cache.js'
+import { releaseSignatures } from './signatures.js'
 import type { BlobResult, PullResult, ResolveOptions } from './types.js'
 
 interface Resolved {
@@ -36,7 +37,18 @@ const DIGEST = /^[a-f0-9]{64}$/
 
 export async function show(ctx: RegistryContext, pkg: string, options: ResolveOptions = {}): Promise<ManifestWithChannels> {
   const { pkg: record, manifest } = await resolve(ctx, pkg, options)
-  return { ...manifest, channels: channelsOf(record, manifest.release) }
+  return shown(record, manifest)
+}
+
+/** A manifest as show and pull give it: with its channels, and its signatures when it has some. */
+export function shown(record: PackageRecord, manifest: Manifest): ManifestWithChannels {
+  return { ...signed(record, manifest), channels: channelsOf(record, manifest.release) }
+}
+
+/** A manifest with its signatures when it has some (the manifest itself otherwise). */
+function signed(record: PackageRecord, manifest: Manifest): Manifest & { signatures?: Signature[] } {
+  const signatures = record.signatures && releaseSignatures(record, manifest.release, parseFormat(manifest.mediaType))
+  return signatures && signatures.length > 0 ? { ...manifest, signatures } : manifest
 }
 
 export async function pull(ctx: RegistryContext, pkg: string, options: ResolveOptions = {}): Promise<PullResult> {
@@ -56,7 +68,7 @@ export async function pull(ctx: RegistryContext, pkg: string, options: ResolveOp
   }
   return {
     ...blob,
-    manifest: { ...manifest, channels: channelsOf(record, manifest.release) },
+    manifest: shown(record, manifest),
     filename: `${name.namespace}_${name.name}_${manifest.release}.tar.gz`,
   }
 }
@@ -167,7 +179,8 @@ export async function releases(ctx: RegistryContext, pkg: string, options: { for
       return []
     }
   }
-  return getManifests(ctx, name, version, manifestKeys(name, record, format))
+  const list = await getManifests(ctx, name, version, manifestKeys(name, record, format))
+  return record.signatures ? list.map((m) => signed(record, m)) : list
 }
 
 /** Manifest keys of every release of `record` (only of `format` if given), newest release first. */

@@ -5,9 +5,9 @@
  */
 import { z } from 'zod'
 import { ApprError, type ErrorDetails } from '../errors/index.js'
-import { ChannelSchema, ManifestSchema } from '../model/schemas.js'
 import type { PackageName } from '../model/package-name.js'
-import type { Manifest } from '../model/types.js'
+import { ChannelSchema, ManifestSchema, SignatureSchema } from '../model/schemas.js'
+import type { Manifest, Signature } from '../model/types.js'
 
 /** Key builders. Package segments are lowercase; releases, formats and channels are validated before use. */
 export const keys = {
@@ -100,8 +100,17 @@ export const PackageRecordSchema = z.object({
    * manifest rewrites this record, so it keeps the copy true (see `updateHead` in heads.ts).
    */
   heads: nameMapSchema(HeadSchema).optional(),
+  /**
+   * release → format → signatures of that manifest's digest (absent when none). Kept here so
+   * that show lists them without another read, and so that every commit that replaces or deletes
+   * a manifest drops its signatures in the same write.
+   */
+  signatures: nameMapSchema(nameMapSchema(z.array(SignatureSchema))).optional(),
 })
-export type PackageRecord = Omit<z.infer<typeof PackageRecordSchema>, 'heads'> & { heads?: NameMap<Head> | undefined }
+export type PackageRecord = Omit<z.infer<typeof PackageRecordSchema>, 'heads' | 'signatures'> & {
+  heads?: NameMap<Head> | undefined
+  signatures?: NameMap<NameMap<Signature[]>> | undefined
+}
 
 /** `blob/<digest>`: one per distinct content, shared by every manifest naming it. */
 export const BlobRecordSchema = z.object({
@@ -181,7 +190,8 @@ function stringMap(v: unknown): NameMap<string> | undefined {
 }
 
 function fastPackage(v: unknown): PackageRecord | undefined {
-  if (!isObject(v) || !hasKeys(v, 'heads' in v ? 5 : 4)) return undefined
+  // Signed packages are rare enough to go through zod.
+  if (!isObject(v) || 'signatures' in v || !hasKeys(v, 'heads' in v ? 5 : 4)) return undefined
   const { name, created_at } = v
   const channels = stringMap(v.channels)
   if (!isString(name) || !isString(created_at) || !isObject(v.releases) || channels === undefined) return undefined

@@ -7,6 +7,7 @@ import { gunzipSync } from 'node:zlib'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { VERSION } from 'appr-core/http'
+import { manifestDigest } from 'appr-core/trust'
 import { b64, call, chart, makeRegistry, postJson, start } from './helpers.js'
 
 const pkgJson = await import('../../package.json', { with: { type: 'json' } })
@@ -169,7 +170,11 @@ for (const prefix of ['/cnr', '']) {
     assert.is(r.status, 200)
     assert.ok(Array.isArray(r.body))
     assert.is(r.body.length, 4)
-    for (const m of r.body) assert.equal(Object.keys(m).sort(), ['content', 'created_at', 'mediaType', 'metadata', 'package', 'release'])
+    // appr's fields, plus appr-core's manifest digest (docs/trust.md), which a client can recompute.
+    for (const m of r.body) {
+      assert.equal(Object.keys(m).sort(), ['content', 'created_at', 'manifest_digest', 'mediaType', 'metadata', 'package', 'release'])
+      assert.is(m.manifest_digest, manifestDigest(m))
+    }
     r = await call(`${A()}/acme/nginx?media_type=kpm`)
     assert.equal(r.body.map((m: { release: string }) => m.release), ['1.0.0'])
     r = await call(`${A()}/acme/nginx?media_type=jsonnet`)

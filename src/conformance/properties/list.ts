@@ -5,7 +5,7 @@ import fc from 'fast-check'
 import type { KvEntry, KvStore } from '../../storage/kv.js'
 import { intValue, keyArb, prefixArb, showKey, valueInt } from '../arbitraries.js'
 import type { Group } from '../harness.js'
-import { KvModel, compareUtf8 } from '../model.js'
+import { compareUtf8, KvModel } from '../model.js'
 
 const one = new Uint8Array([1])
 const keysOf = (entries: readonly { key: string }[]) => entries.map((e) => e.key)

@@ -10,7 +10,7 @@ import { Registry } from '../../registry/registry.js'
 import type { KvStore } from '../../storage/kv.js'
 import { sameBytes } from '../arbitraries.js'
 import { type Ctx, type Group, within } from '../harness.js'
-import { applyRegistryOp, type Outcome, RegistryModel, type RegistryOp, outcomeOf, renderState, showOp, withShow } from '../registry-model.js'
+import { applyRegistryOp, type Outcome, outcomeOf, RegistryModel, type RegistryOp, renderState, showOp, withShow } from '../registry-model.js'
 import { type Tarball, tarball } from '../tarball.js'
 
 const pkgs = ['acme/app', 'zeta/app']

@@ -4,11 +4,11 @@
  */
 import { ApprError } from '../../errors/index.js'
 import { DEFAULT_FORMAT } from '../../model/index.js'
-import { decodeBase64 } from '../../registry/blob-input.js'
 import type { Manifest } from '../../model/types.js'
+import { decodeBase64 } from '../../registry/blob-input.js'
 import type { BlobInput, StagedBlob, StagedPushInput } from '../../registry/types.js'
-import type { RegistryApi } from '../options.js'
 import { limitedBody, readBody } from '../middleware/body-limit.js'
+import type { RegistryApi } from '../options.js'
 import { type BlobSink, type ScannedBody, scanPushBody } from './json-push.js'
 
 const decoder = new TextDecoder('utf-8', { fatal: false })
@@ -53,6 +53,8 @@ export interface PushFields {
   readonly format: string
   readonly metadata: unknown
   readonly force: boolean
+  /** Signatures of the manifest the push creates (appr-core extension, docs/trust.md). */
+  readonly signatures?: readonly unknown[]
 }
 
 /** `true`, `"true"` and `"True"` (Python's spelling) mean yes; anything else no. */
@@ -81,12 +83,17 @@ export function pushFields(body: Record<string, unknown>, blob?: BlobInput | Sta
   if (mediaType !== undefined && mediaType !== null && typeof mediaType !== 'string') {
     throw new ApprError('invalid-parameters', 'media_type must be a string', { details: { field: 'media_type' } })
   }
+  const { signatures } = body
+  if (signatures !== undefined && signatures !== null && !Array.isArray(signatures)) {
+    throw new ApprError('invalid-parameters', 'signatures must be an array', { details: { field: 'signatures' } })
+  }
   return {
     release,
     blob: blob ?? decodeBase64(body.blob as string),
     format: typeof mediaType === 'string' && mediaType !== '' ? mediaType : DEFAULT_FORMAT,
     metadata: body.metadata ?? null,
     force: truthy(body.force),
+    ...(Array.isArray(signatures) && { signatures }),
   }
 }
 

@@ -13,6 +13,7 @@ import { json, jsonWithBlob, toByteStream } from '../respond.js'
 import type { Endpoint, Method, Params, Route, RouteContext } from '../router.js'
 import { APPR_API_VERSION, VERSION } from '../version.js'
 import { parseObjectBody, receivePush, submitPush, truthy } from './push-body.js'
+import { trustEndpoints, withDigest } from './trust.js'
 
 /**
  * The appr API: every route it serves, in matching order (a literal segment such as `channels`
@@ -20,6 +21,7 @@ import { parseObjectBody, receivePush, submitPush, truthy } from './push-body.js
  */
 export function apprRoutes<P>(registry: RegistryApi, options: HandlerOptions<P> = {}): Route[] {
   const e = apprEndpoints(registry, options)
+  const t = trustEndpoints(registry, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)
   return [
     { path: '/version', methods: { GET: e.version } },
     { path: '/api/v1/packages', methods: { GET: e.list, POST: e.push } },
@@ -31,10 +33,14 @@ export function apprRoutes<P>(registry: RegistryApi, options: HandlerOptions<P> 
     packageRoute('/channels/:channel/:release', { POST: e.channelAdd, DELETE: e.channelRemove }),
     packageRoute('/blobs/sha256/:digest', { GET: e.blob }),
     packageRoute('/blobs/sha256/:digest/json', { GET: e.blobJson }),
+    // appr-core additions (docs/trust.md): a release by manifest digest, and signatures.
+    packageRoute('/manifests/:digest', { GET: t.showDigest }),
     packageRoute('/:release', { GET: e.manifests }),
     packageRoute('/:release/:format', { GET: e.show, DELETE: e.delete }),
     packageRoute('/:release/:format/pull', { GET: e.pull }),
     packageRoute('/:release/:format/pull/json', { GET: e.pullJson }),
+    packageRoute('/:release/:format/signatures', { GET: t.signatureList, POST: t.signatureAdd }),
+    packageRoute('/:release/:format/signatures/:keyid', { DELETE: t.signatureRemove }),
   ]
 }
 
@@ -58,10 +64,10 @@ function apprEndpoints<P>(registry: RegistryApi, options: HandlerOptions<P>) {
   // `?contents=true` (opt-in, not in appr) adds the package's own manifest (Chart.yaml fields,
   // or kpm's manifest.yaml) read from the blob, so a front end need not download and unpack it.
   const showManifest = async (ctx: RouteContext): Promise<unknown> => {
-    if (!truthy(ctx.url.searchParams.get('contents'))) return registry.show(ctx.pkg, resolveOptions(ctx))
+    if (!truthy(ctx.url.searchParams.get('contents'))) return withDigest(await registry.show(ctx.pkg, resolveOptions(ctx)))
     const { manifest, stream } = await registry.pull(ctx.pkg, resolveOptions(ctx))
     const inspection = await inspectArchive(stream)
-    return { ...manifest, package_manifest: inspection.manifest ?? null }
+    return { ...withDigest(manifest), package_manifest: inspection.manifest ?? null }
   }
 
   const pullResponse = async (ctx: RouteContext, asJson: boolean): Promise<Response> => {
@@ -135,6 +141,7 @@ function apprEndpoints<P>(registry: RegistryApi, options: HandlerOptions<P>) {
             format: fields.format,
             metadata: fields.metadata,
             force: fields.force || truthy(url.searchParams.get('force')),
+            ...(fields.signatures && { signatures: fields.signatures }),
           }
           await submitPush(registry, input, fields.blob)
         })
@@ -146,7 +153,7 @@ function apprEndpoints<P>(registry: RegistryApi, options: HandlerOptions<P>) {
       operation: 'releases',
       run: async ({ pkg, url }) => {
         const mediaType = url.searchParams.get('media_type')
-        return json(await registry.releases(pkg, mediaType ? { format: mediaType } : {}))
+        return json((await registry.releases(pkg, mediaType ? { format: mediaType } : {})).map(withDigest))
       },
     },
 
@@ -178,7 +185,7 @@ function apprEndpoints<P>(registry: RegistryApi, options: HandlerOptions<P>) {
     blob: { operation: 'blob', run: async (ctx) => blobResponse(ctx, asJson(ctx.url)) },
     blobJson: { operation: 'blob', run: async (ctx) => blobResponse(ctx, true) },
 
-    manifests: { operation: 'manifests', run: async ({ pkg, params }) => json(await registry.manifests(pkg, params.release!)) },
+    manifests: { operation: 'manifests', run: async ({ pkg, params }) => json((await registry.manifests(pkg, params.release!)).map(withDigest)) },
 
     show: { operation: 'show', run: async (ctx) => json(await showManifest(ctx)) },
 
