@@ -1,8 +1,8 @@
 /**
  * The processes of the HTTP bench: `appr-core serve` as users run it (the compiled `dist/`
  * build, logging one line per request to /dev/null), the bare server (bench/http/bare.ts), and
- * the load generator (bench/http/load.ts). Both servers are preloaded with bench/http/probe.mjs,
- * so the bench can read their CPU time and post-GC heap over IPC.
+ * the load generator (bench/http/load.ts). Both servers are preloaded with
+ * test/helpers/memory-probe.mjs, so the bench can read their CPU time and post-GC heap over IPC.
  */
 import { type ChildProcess, fork } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -14,7 +14,7 @@ import type { LoadJob, LoadResult } from './load.js'
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
 const root = here('../..')
-const probe = here('./probe.mjs')
+const probe = here('../../test/helpers/memory-probe.mjs')
 const tsx = ['--conditions=source', '--import', 'tsx']
 
 /** What a server process says about itself (bytes, µs). */

@@ -1,8 +1,9 @@
 /**
- * Preloaded (`node --expose-gc --import`) into the server processes the HTTP bench forks, so
- * the bench can ask them over IPC for their CPU time and memory without changing what runs:
- * `appr-core serve` itself, compiled, or the bare server. With `gc: true` the heap is measured
- * after three full collections (the live heap, not garbage waiting to be collected).
+ * Preloaded (`node --expose-gc --import`) into server processes that the HTTP bench and the
+ * heap test (test/http/heap-flat.test.ts) fork, so they can be asked over IPC for their CPU time
+ * and memory without changing what runs (`appr-core serve` itself, or the bench's bare server).
+ * With `gc: true` the heap is measured after three full collections (the live heap, not garbage
+ * waiting to be collected).
  */
 if (process.send) {
   const tick = () => new Promise((resolve) => setTimeout(resolve, 0))
