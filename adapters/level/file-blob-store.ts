@@ -108,11 +108,17 @@ export function fileBlobStore(options: FileBlobStoreOptions): BlobStore {
           if (started) throw new Error('a blob stream can only be consumed once')
           started = true
           try {
-            for (;;) {
-              const buffer = new Uint8Array(readChunk)
-              const { bytesRead } = await handle.read(buffer, 0, readChunk, null)
+            // Objects never change once written: buffers sized to what is left, and no read past
+            // the end. A 256 KiB buffer (and a second one to see EOF) per 1 KB chart made serve's
+            // RSS climb by ~100 MiB while its first pulls filled the blob cache.
+            let left = (await handle.stat()).size
+            while (left > 0) {
+              const want = Math.min(readChunk, left)
+              const buffer = new Uint8Array(want)
+              const { bytesRead } = await handle.read(buffer, 0, want, null)
               if (bytesRead === 0) return
-              yield bytesRead === readChunk ? buffer : buffer.subarray(0, bytesRead)
+              left -= bytesRead
+              yield bytesRead === want ? buffer : buffer.subarray(0, bytesRead)
             }
           } finally {
             await handle.close()
