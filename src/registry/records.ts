@@ -56,7 +56,7 @@ export const PackageRecordSchema = z.object({
    * format → a copy of the manifest of its default release (absent in records written before
    * heads existed, or when the manifest is large). Invariant: every head is exactly the stored
    * manifest `man/<pkg>/<head.manifest.release>/<format>`; every commit writing or deleting a
-   * manifest rewrites this record, so it keeps the copy true (see Registry#setHead).
+   * manifest rewrites this record, so it keeps the copy true (see `updateHead` in heads.ts).
    */
   heads: z.record(z.string(), HeadSchema).optional(),
 })

@@ -1,0 +1,129 @@
+/**
+ * Backup and restore in appr's backup format. Backup reads package by package; restore validates
+ * the whole document before it writes anything, then stores each manifest as a forced push and
+ * sets each channel, one commit each.
+ * @module
+ */
+import { validateBlob } from '../archive/validate.js'
+import { ApprError } from '../errors/index.js'
+import { parseFormat } from '../model/media-type.js'
+import { type PackageName, parseChannelName, parsePackageName } from '../model/package-name.js'
+import { parseRelease } from '../model/release.js'
+import { BackupDocumentSchema } from '../model/schemas.js'
+import { listAll } from '../storage/util.js'
+import { blobChunks, collectBytes, decodeBase64 } from './blob-input.js'
+import { readChannels, writeChannel } from './channels.js'
+import type { RegistryContext } from './context.js'
+import { decodePackage, packageNotFound, readPackage } from './packages.js'
+import { storeRelease } from './push.js'
+import { getManifests, manifestKeys, openBlob } from './read.js'
+import { encode, keys } from './records.js'
+import { transact } from './transaction.js'
+import type { BackupDocument, BackupPackage } from './types.js'
+
+export async function backup(ctx: RegistryContext): Promise<BackupDocument> {
+  const packages: BackupPackage[] = []
+  const channels: BackupDocument['channels'] = []
+  for await (const entry of listAll(ctx.store, keys.packages, 100)) {
+    const full = entry.key.slice(keys.packages.length)
+    const name = parsePackageName(full)
+    // One read of the package record names both its channels and its manifests.
+    const { record, version } = await readPackage(ctx, name)
+    const channelList = await readChannels(ctx, name, record)
+    for (const c of channelList) channels.push({ package: full, name: c.name, current: c.current })
+    for (const manifest of await getManifests(ctx, name, version, manifestKeys(name, record))) {
+      const { stream } = await openBlob(ctx, name, manifest.content.digest, { package: full, release: manifest.release })
+      const bytes = await collectBytes(stream)
+      packages.push({
+        ...manifest,
+        blob: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
+        channels: channelList.filter((c) => c.releases.includes(manifest.release)).map((c) => c.name),
+      })
+    }
+  }
+  return { packages, channels }
+}
+
+export async function restore(ctx: RegistryContext, doc: unknown): Promise<void> {
+  // Older appr backups (backup1.json) have no `metadata`; the schema wants the key present.
+  const withMetadata =
+    typeof doc === 'object' && doc !== null && Array.isArray((doc as { packages?: unknown }).packages)
+      ? {
+          ...doc,
+          packages: (doc as { packages: unknown[] }).packages.map((p) =>
+            typeof p === 'object' && p !== null && !('metadata' in p) ? { ...p, metadata: null } : p,
+          ),
+        }
+      : doc
+  const parsed = BackupDocumentSchema.safeParse(withMetadata)
+  if (!parsed.success) {
+    throw new ApprError('invalid-parameters', `not an appr backup document: ${parsed.error.issues[0]?.message ?? 'invalid'}`, {
+      details: { issues: parsed.error.issues.slice(0, 5).map((i) => ({ path: i.path.join('.'), message: i.message })) },
+      cause: parsed.error,
+    })
+  }
+  const items = parsed.data.packages.map((entry, index) => {
+    const details = { index, package: entry.package, release: entry.release }
+    const name = parsePackageName(entry.package)
+    const release = parseRelease(entry.release)
+    const format = parseFormat(entry.mediaType)
+    if (parseFormat(entry.content.mediaType) !== format) {
+      throw new ApprError('invalid-parameters', 'manifest and content media types name different formats', { details })
+    }
+    for (const c of entry.channels) parseChannelName(c)
+    return { entry, name, release, format, bytes: decodeBase64(entry.blob, details), details }
+  })
+  const currents = parsed.data.channels.map((c) => ({ name: parsePackageName(c.package), channel: parseChannelName(c.name), current: parseRelease(c.current) }))
+  for (const item of items) {
+    const facts = await validateBlob(item.bytes, ctx.limits)
+    if (facts.digest !== item.entry.content.digest || facts.size !== item.entry.content.size) {
+      throw new ApprError('invalid-parameters', 'a backup blob does not match its manifest (digest or size)', {
+        details: { ...item.details, digest: item.entry.content.digest, actual: facts.digest },
+      })
+    }
+  }
+
+  for (const item of items) {
+    await storeRelease(ctx, {
+      name: item.name,
+      release: item.release,
+      format: item.format,
+      source: blobChunks(item.bytes),
+      metadata: item.entry.metadata,
+      force: true,
+      mediaTypes: { manifest: item.entry.mediaType, content: item.entry.content.mediaType },
+      expect: { digest: item.entry.content.digest, size: item.entry.content.size },
+      ...(item.entry.created_at !== undefined && { createdAt: item.entry.created_at }),
+    })
+  }
+
+  // Channel membership comes from the manifests, `current` from the channel list.
+  const wanted = new Map<string, { name: PackageName; channel: string; releases: Set<string>; current?: string }>()
+  const slot = (name: PackageName, channel: string) => {
+    const id = `${name.full}\u0000${channel}`
+    const value = wanted.get(id) ?? { name, channel, releases: new Set<string>() }
+    wanted.set(id, value)
+    return value
+  }
+  for (const item of items) for (const c of item.entry.channels) slot(item.name, c).releases.add(item.release)
+  for (const c of currents) {
+    const value = slot(c.name, c.channel)
+    value.current = c.current
+    value.releases.add(c.current)
+  }
+  for (const { name, channel, releases, current } of wanted.values()) {
+    await transact(ctx.store, ctx.maxRetries, { package: name.full, channel }, async (tx) => {
+      const pkgEntry = await tx.get(keys.pkg(name))
+      if (pkgEntry === undefined) throw packageNotFound({ package: name.full })
+      const record = decodePackage(pkgEntry, name)
+      const missing = [...releases].find((r) => record.releases[r] === undefined)
+      if (missing !== undefined) {
+        throw new ApprError('package-release-not-found', `channel ${channel} names ${name.full} ${missing}, which the backup does not contain`, {
+          details: { package: name.full, channel, release: missing },
+        })
+      }
+      writeChannel(tx, name, record, channel, [...releases], current)
+      tx.put(keys.pkg(name), encode(record))
+    })
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Deleting one `(package, release, format)`: the manifest, its reference counts, the head of its
+ * format, the release's channel memberships (when its last format goes) and the package (when
+ * its last release goes), in one commit.
+ * @module
+ */
+import { dropFromChannels } from './channels.js'
+import type { RegistryContext } from './context.js'
+import { nextDefault, updateHead } from './heads.js'
+import { decodePackage, lookupFormat, lookupName, packageNotFound } from './packages.js'
+import { adjustRefs, deleteObjects } from './push.js'
+import { BlobRecordType, decode, encode, type Head, keys, ManifestRecordType } from './records.js'
+import { transact } from './transaction.js'
+
+export async function deleteRelease(ctx: RegistryContext, pkg: string, release: string, format: string): Promise<void> {
+  const name = lookupName(pkg)
+  const details = { package: name.full, release: String(release).slice(0, 300), media_type: String(format).slice(0, 200) }
+  const fmt = lookupFormat(format, details)
+  const doomed = await transact(ctx.store, ctx.maxRetries, details, async (tx) => {
+    const pkgEntry = await tx.get(keys.pkg(name))
+    if (pkgEntry === undefined) throw packageNotFound({ package: name.full })
+    const record = decodePackage(pkgEntry, name)
+    const digest = record.releases[release]?.[fmt]
+    if (digest === undefined) throw packageNotFound(details)
+    const releaseGoes = Object.keys(record.releases[release]!).length === 1
+    // One round trip for everything the helpers below read (they reuse the transaction's reads).
+    const channelKeys = releaseGoes ? Object.keys(record.channels).map((c) => keys.chan(name, c)) : []
+    // When the format's head goes, the next default release's manifest becomes the head: read it in the same round trip.
+    const next = record.heads?.[fmt]?.manifest.release === release ? nextDefault(record, release, fmt) : undefined
+    const nextKeys = next ? [keys.man(name, next.release, fmt), keys.blob(next.digest)] : []
+    const read = await tx.getMany([keys.blob(digest), keys.pblob(name, digest), ...channelKeys, ...nextKeys])
+    tx.delete(keys.man(name, release, fmt))
+    delete record.releases[release]![fmt]
+    if (releaseGoes) {
+      delete record.releases[release]
+      await dropFromChannels(tx, name, record, release)
+    }
+    let candidate: Head | undefined
+    const [manEntry, blobEntry] = read.slice(read.length - nextKeys.length)
+    if (next && manEntry && blobEntry) {
+      const manifest = decode(ManifestRecordType, manEntry.value, { package: name.full, release: next.release, media_type: fmt })
+      const blob = decode(BlobRecordType, blobEntry.value, { package: name.full, digest: next.digest })
+      candidate = { manifest, ociDigest: blob.ociDigest, size: blob.size, object: blob.object }
+    }
+    updateHead(record, fmt, candidate)
+    if (Object.keys(record.releases).length === 0) tx.delete(keys.pkg(name))
+    else tx.put(keys.pkg(name), encode(record))
+    return adjustRefs(tx, name, new Map([[digest, -1]]))
+  })
+  await deleteObjects(ctx, doomed)
+}

@@ -1,0 +1,76 @@
+/**
+ * Listing packages: paged summaries (list) and name search, both one range scan over the package
+ * records, which carry everything a summary needs.
+ * @module
+ */
+import { parseFormat } from '../model/media-type.js'
+import { parseSegment } from '../model/package-name.js'
+import { sortReleasesDesc } from '../model/release.js'
+import type { PackageSummary } from '../model/types.js'
+import { listAll } from '../storage/util.js'
+import type { RegistryContext } from './context.js'
+import { decode, keys, type PackageRecord, PackageRecordType } from './records.js'
+import type { ListOptions, ListPage } from './types.js'
+
+export async function list(ctx: RegistryContext, options: ListOptions = {}): Promise<ListPage> {
+  const limit = Math.max(1, Math.min(options.limit ?? 1000, 10_000))
+  let prefix: string = keys.packages
+  if (options.namespace !== undefined) {
+    try {
+      prefix = keys.namespace(parseSegment(options.namespace, 'namespace'))
+    } catch {
+      return { packages: [] }
+    }
+  }
+  let format: string | undefined
+  if (options.format !== undefined) {
+    try {
+      format = parseFormat(options.format)
+    } catch {
+      return { packages: [] }
+    }
+  }
+  const query = options.query?.toLowerCase()
+  const packages: PackageSummary[] = []
+  let after = options.after === undefined ? undefined : `${keys.packages}${options.after.toLowerCase()}`
+  for (;;) {
+    const page = await ctx.store.list(after === undefined ? { prefix, limit } : { prefix, after, limit })
+    for (const entry of page) {
+      const record = decode(PackageRecordType, entry.value, { package: entry.key.slice(keys.packages.length) })
+      const summary = summarize(record, format, query)
+      if (summary) packages.push(summary)
+      if (packages.length === limit) return { packages, next: record.name }
+    }
+    if (page.length < limit) return { packages }
+    after = page[page.length - 1]!.key
+  }
+}
+
+/** The summary of a package as list shows it, or `undefined` when the filters leave nothing. */
+function summarize(record: PackageRecord, format: string | undefined, query: string | undefined): PackageSummary | undefined {
+  if (query !== undefined && !record.name.includes(query)) return undefined
+  let releases = Object.keys(record.releases)
+  if (format !== undefined) releases = releases.filter((r) => format in record.releases[r]!)
+  if (releases.length === 0) return undefined
+  const sorted = sortReleasesDesc(releases)
+  const latest = sorted[0]!
+  return {
+    name: record.name,
+    default: latest,
+    releases: sorted,
+    manifests: format !== undefined ? [format] : Object.keys(record.releases[latest]!).sort(),
+    visibility: 'public',
+    created_at: record.created_at,
+  }
+}
+
+export async function search(ctx: RegistryContext, query: string): Promise<string[]> {
+  if (typeof query !== 'string' || query === '') return []
+  const needle = query.toLowerCase()
+  const out: string[] = []
+  for await (const entry of listAll(ctx.store, keys.packages)) {
+    const name = entry.key.slice(keys.packages.length)
+    if (name.includes(needle)) out.push(name)
+  }
+  return out
+}

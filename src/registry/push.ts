@@ -1,0 +1,250 @@
+/**
+ * Push: uploading a blob (inline for small byte pushes, streamed otherwise), recording the
+ * release in one commit ({@link commitRelease}) and keeping blob reference counts
+ * ({@link adjustRefs}, shared with delete).
+ * @module
+ */
+import { QUICK_BYTES, quickFacts } from '../archive/quick.js'
+import { analyzeBlob, type BlobFacts } from '../archive/validate.js'
+import { ApprError, type ErrorDetails } from '../errors/index.js'
+import { contentMediaType, DEFAULT_FORMAT, manifestMediaType, parseFormat } from '../model/media-type.js'
+import { type PackageName, parsePackageName } from '../model/package-name.js'
+import { parseRelease } from '../model/release.js'
+import type { Manifest } from '../model/types.js'
+import type { KvPut } from '../storage/kv.js'
+import { blobChunks } from './blob-input.js'
+import type { RegistryContext } from './context.js'
+import { updateHead } from './heads.js'
+import { decodePackage } from './packages.js'
+import { type BlobRecord, BlobRecordType, decode, encode, keys, ManifestRecordType, ObjectRecordType, PackageBlobType } from './records.js'
+import { type Transaction, transact } from './transaction.js'
+import type { PushInput } from './types.js'
+
+export interface Upload {
+  readonly id: string
+  readonly facts: BlobFacts
+  /** The object's own writes, not made yet: they go into the commit that records the release (inline push). */
+  readonly staged?: { readonly puts: readonly KvPut[]; readonly absent: string }
+}
+
+export interface ReleaseInput {
+  readonly name: PackageName
+  readonly release: string
+  readonly format: string
+  readonly metadata: unknown
+  readonly force: boolean
+  /** Restore keeps the document's timestamp and media types verbatim. */
+  readonly createdAt?: string
+  readonly mediaTypes?: { readonly manifest: string; readonly content: string }
+}
+
+export interface StoreReleaseInput extends ReleaseInput {
+  readonly source: AsyncIterable<Uint8Array>
+  readonly expect?: { readonly digest: string; readonly size: number }
+}
+
+/** Push metadata as stored: plain JSON (a copy), `null` when absent. */
+function jsonMetadata(value: unknown): unknown {
+  if (value === undefined || value === null) return null
+  try {
+    return JSON.parse(JSON.stringify(value)) as unknown
+  } catch (cause) {
+    throw new ApprError('invalid-parameters', 'metadata must be JSON', { cause })
+  }
+}
+
+const now = (ctx: RegistryContext): string => ctx.clock().toISOString()
+
+const packageExists = (details: ErrorDetails): ApprError =>
+  new ApprError('package-exists', `${details.package} ${details.release} (${details.media_type}) exists already; use force to overwrite`, { details })
+
+export async function push(ctx: RegistryContext, input: PushInput): Promise<Manifest> {
+  const name = parsePackageName(input.package)
+  const release = parseRelease(input.release)
+  const format = parseFormat(input.format ?? DEFAULT_FORMAT)
+  const base = { name, release, format, metadata: jsonMetadata(input.metadata), force: input.force === true }
+  const inline = inlineUpload(ctx, input.blob)
+  if (inline) {
+    const { manifest } = await commitRelease(ctx, base, inline.upload)
+    ctx.blobCache.set(manifest.content.digest, inline.bytes)
+    return manifest
+  }
+  return storeRelease(ctx, { ...base, source: blobChunks(input.blob) })
+}
+
+/**
+ * A small blob given as bytes, validated in memory, whose object can be written by the very
+ * commit that records the release: push is then one read and one commit, and a rejected or
+ * conflicting push has written nothing. `undefined` → the streaming path.
+ */
+function inlineUpload(ctx: RegistryContext, blob: PushInput['blob']): { upload: Upload; bytes: Uint8Array } | undefined {
+  if (ctx.kvBlobs === undefined || !(blob instanceof Uint8Array) || blob.byteLength > QUICK_BYTES) return undefined
+  const bytes = blob.slice() // the caller may reuse its buffer meanwhile
+  const facts = quickFacts(bytes, ctx.limits)
+  if (facts === undefined) return undefined
+  const id = crypto.randomUUID()
+  const staged = ctx.kvBlobs.stage(id, bytes)
+  return staged && { upload: { id, facts, staged }, bytes }
+}
+
+/** Streams `input.source` through validation into a fresh BlobStore object, then records the release. */
+export async function storeRelease(ctx: RegistryContext, input: StoreReleaseInput): Promise<Manifest> {
+  const { name, release, format } = input
+  const details = { package: name.full, release, media_type: format }
+  const manKey = keys.man(name, release, format)
+  if (!input.force && (await ctx.store.get(manKey)) !== undefined) throw packageExists(details)
+
+  const id = crypto.randomUUID()
+  const marker = keys.obj(id)
+  const started = await ctx.store.commit({
+    checks: [{ key: marker, version: null }],
+    puts: [{ key: marker, value: encode({ state: 'uploading', started_at: now(ctx) }) }],
+  })
+  if (!started.ok) throw new ApprError('internal-error', 'an upload id was used twice', { details })
+
+  let facts: BlobFacts
+  try {
+    const analysis = analyzeBlob(input.source, ctx.limits)
+    analysis.facts.catch(() => undefined) // observed below; avoids an unhandled rejection when write throws first
+    await ctx.blobs.write(id, analysis.chunks)
+    facts = await analysis.facts
+    if (input.expect && (input.expect.digest !== facts.digest || input.expect.size !== facts.size)) {
+      throw new ApprError('invalid-parameters', 'the blob does not match its manifest (digest or size)', {
+        details: { ...details, digest: input.expect.digest, actual: facts.digest },
+      })
+    }
+  } catch (error) {
+    await discardUpload(ctx, id)
+    throw error
+  }
+
+  try {
+    return (await commitRelease(ctx, input, { id, facts })).manifest
+  } catch (error) {
+    // A commit whose outcome the adapter cannot know may have made this upload live: leave
+    // it to gc, which deletes only objects whose marker still says `uploading`.
+    const maybeApplied = error instanceof ApprError && error.details.applied === 'unknown'
+    if (!maybeApplied) await discardUpload(ctx, id)
+    throw error
+  }
+}
+
+/**
+ * Records a release whose blob was uploaded (or, with `upload.staged`, is written now): one
+ * commit of the manifest, the package record and the reference counts, retried on conflict.
+ * Deletes objects the commit made unreachable afterwards.
+ */
+async function commitRelease(ctx: RegistryContext, input: ReleaseInput, upload: Upload): Promise<{ manifest: Manifest }> {
+  const { name, release, format } = input
+  const { id, facts } = upload
+  const details = { package: name.full, release, media_type: format }
+  const manKey = keys.man(name, release, format)
+  const marker = keys.obj(id)
+  const pkgKey = keys.pkg(name)
+  // The blob keys are read here too (adjustRefs reuses them), so the attempt is one round trip.
+  const reads = [pkgKey, manKey, keys.blob(facts.digest), keys.pblob(name, facts.digest)]
+  // A small push of a package this registry has not seen is most likely a new package with new
+  // content: presume every key absent and commit at once (one round trip); a wrong guess fails
+  // the commit's checks and the push runs again with real reads (transact).
+  const presumeAbsent = upload.staged && !input.force && !ctx.known.has(pkgKey) ? reads : []
+  const outcome = await transact(ctx.store, ctx.maxRetries, details, async (tx) => {
+    // A staged upload has a fresh id: the commit checks its marker is still absent, unread.
+    if (upload.staged) tx.expectAbsent(marker)
+    const [pkgEntry, manEntry, , , markerEntry] = await tx.getMany(upload.staged ? reads : [...reads, marker])
+    if (!upload.staged && (markerEntry === undefined || decode(ObjectRecordType, markerEntry.value, details).state !== 'uploading')) {
+      throw new ApprError('unavailable', 'the upload took too long and was reclaimed; push again', { details, transient: true })
+    }
+    const previous = manEntry && decode(ManifestRecordType, manEntry.value, details)
+    if (previous && !input.force) throw packageExists(details)
+    const at = now(ctx)
+    const pkg = pkgEntry ? decodePackage(pkgEntry, name) : { name: name.full, created_at: at, releases: {}, channels: {} }
+    const manifest: Manifest = {
+      package: name.full,
+      release,
+      mediaType: input.mediaTypes?.manifest ?? manifestMediaType(format),
+      content: { mediaType: input.mediaTypes?.content ?? contentMediaType(format), size: facts.size, digest: facts.digest, urls: [] },
+      metadata: input.metadata,
+      created_at: input.createdAt ?? at,
+    }
+    tx.put(manKey, encode(manifest))
+    pkg.releases[release] = { ...pkg.releases[release], [format]: facts.digest }
+    const deltas = new Map([[facts.digest, 1]])
+    if (previous) deltas.set(previous.content.digest, (deltas.get(previous.content.digest) ?? 0) - 1)
+    const stored = new Map<string, BlobRecord>()
+    const doomed = await adjustRefs(tx, name, deltas, upload, stored)
+    const blob = stored.get(facts.digest)
+    updateHead(pkg, format, blob && { manifest, ociDigest: blob.ociDigest, size: blob.size, object: blob.object })
+    tx.put(pkgKey, encode(pkg))
+    return { manifest, doomed }
+  }, { presumeAbsent })
+  ctx.known.set(pkgKey, true)
+  await deleteObjects(ctx, outcome.doomed)
+  return outcome
+}
+
+/**
+ * Applies reference-count changes for digests of one package inside `tx`. With `upload`, its
+ * object becomes the stored bytes of its digest, or (when that digest is already stored) is
+ * scheduled for deletion. Returns the object ids to delete once the commit succeeded.
+ */
+export async function adjustRefs(tx: Transaction, name: PackageName, deltas: Map<string, number>, upload?: Upload, stored?: Map<string, BlobRecord>): Promise<string[]> {
+  const digests = [...deltas.keys()]
+  const entries = await tx.getMany(digests.flatMap((d) => [keys.blob(d), keys.pblob(name, d)]))
+  const doomed: string[] = []
+  digests.forEach((digest, i) => {
+    const details = { package: name.full, digest }
+    const delta = deltas.get(digest)!
+    const blobEntry = entries[2 * i]
+    const pblobEntry = entries[2 * i + 1]
+    let blob = blobEntry && decode(BlobRecordType, blobEntry.value, details)
+    if (upload && upload.facts.digest === digest) {
+      if (blob) {
+        // Stored already: the new bytes are not needed (a staged object is simply never written).
+        if (!upload.staged) {
+          tx.delete(keys.obj(upload.id))
+          doomed.push(upload.id)
+        }
+      } else {
+        const { facts } = upload
+        blob = { digest, ociDigest: facts.ociDigest, size: facts.size, object: upload.id, refs: 0 }
+        tx.put(keys.obj(upload.id), encode({ state: 'live', digest }))
+        if (upload.staged) {
+          for (const put of upload.staged.puts) tx.put(put.key, put.value)
+          tx.expectAbsent(upload.staged.absent)
+        }
+      }
+    }
+    if (blob === undefined) throw new ApprError('internal-error', 'a manifest names a blob that has no record', { details })
+    stored?.set(digest, blob)
+    if (delta === 0) return
+    const refs = blob.refs + delta
+    if (refs > 0) {
+      tx.put(keys.blob(digest), encode({ ...blob, refs }))
+    } else {
+      tx.delete(keys.blob(digest))
+      tx.delete(keys.obj(blob.object))
+      doomed.push(blob.object)
+    }
+    const packageRefs = (pblobEntry ? decode(PackageBlobType, pblobEntry.value, details).refs : 0) + delta
+    if (packageRefs > 0) tx.put(keys.pblob(name, digest), encode({ refs: packageRefs }))
+    else tx.delete(keys.pblob(name, digest))
+  })
+  return doomed
+}
+
+/** Deletes an upload that was never recorded: bytes first, then its marker (so a crash leaves a marker gc finds). */
+async function discardUpload(ctx: RegistryContext, id: string): Promise<void> {
+  try {
+    const marker = await ctx.store.get(keys.obj(id))
+    if (marker !== undefined && decode(ObjectRecordType, marker.value, { object: id }).state !== 'uploading') return
+    await ctx.blobs.delete(id)
+    await ctx.store.commit({ deletes: [keys.obj(id)] })
+  } catch {
+    // gc reclaims it once the upload times out
+  }
+}
+
+/** Deletes objects whose records a commit removed. Failures leave orphans for gc. */
+export async function deleteObjects(ctx: RegistryContext, ids: readonly string[]): Promise<void> {
+  for (const id of ids) await ctx.blobs.delete(id).catch(() => undefined)
+}
