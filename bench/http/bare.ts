@@ -11,17 +11,23 @@
  *   sent as one JSON array
  * - channel add (`POST …/channels/c/1.0.0`): read the manifest record, write the channel record
  *
+ * On level, as `serve --store level:` does, blob bytes are files beside the database (written to
+ * a temporary name and renamed, read whole), and the other keys go to LevelDB.
+ *
  * Forked by bench/sections/http.ts with its job as JSON in argv[2]; answers `{type: 'listening',
  * port}` over IPC once it listens, and stops on SIGTERM.
  */
+import { mkdirSync } from 'node:fs'
+import { readFile, rename, writeFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { join } from 'node:path'
 import { memoryStore } from '../../adapters/memory/index.js'
 import { kvRaw, levelRaw, manifestRecord, type RawDriver, type RawPut } from '../lib/raw.js'
 
 /** Where the bare server keeps its data. */
 export type BareStore =
   | { readonly kind: 'memory' }
-  | { readonly kind: 'level'; readonly path: string }
+  | { readonly kind: 'level'; readonly path: string; readonly blobs: string }
   | { readonly kind: 'redis'; readonly url: string }
   | { readonly kind: 'etcd'; readonly endpoints: readonly string[] }
 
@@ -64,8 +70,33 @@ function readAll(req: IncomingMessage): Promise<Buffer> {
   })
 }
 
+/** Blob bytes as files in `dir` (level), or as keys of the driver (every other store). */
+function blobPlace(driver: RawDriver, dir: string | undefined) {
+  if (dir === undefined) {
+    return {
+      /** Of the registry's keys per push, how many are files here instead of driver keys. */
+      keys: 0,
+      put: (key: string, value: Uint8Array): RawPut[] => [{ key, value }],
+      get: (key: string) => driver.get(key),
+      write: async (_key: string, _value: Uint8Array) => {},
+    }
+  }
+  mkdirSync(dir, { recursive: true })
+  const file = (key: string) => join(dir, encodeURIComponent(key))
+  return {
+    keys: 1,
+    put: (): RawPut[] => [],
+    get: (key: string): Promise<Uint8Array | undefined> => readFile(file(key)).catch(() => undefined),
+    async write(key: string, value: Uint8Array) {
+      await writeFile(`${file(key)}.tmp`, value)
+      await rename(`${file(key)}.tmp`, file(key))
+    },
+  }
+}
+
 async function main(job: BareJob): Promise<void> {
   const driver = await open(job.store)
+  const blobs = blobPlace(driver, job.store.kind === 'level' ? job.store.blobs : undefined)
   const m = (pkg: string) => `m/${pkg}/1.0.0/helm`
   const b = (pkg: string) => `b/${pkg}`
   const p = (pkg: string) => `p/${pkg}`
@@ -88,12 +119,14 @@ async function main(job: BareJob): Promise<void> {
       const body = JSON.parse((await readAll(req)).toString('utf8')) as { blob: string }
       const blob = Buffer.from(body.blob, 'base64')
       if (!driver.conditional && (await driver.get(m(pkg))) !== undefined) return send(res, 409, 'application/json', encoder.encode('{"code":"package-exists"}'))
+      await blobs.write(b(pkg), blob)
       const puts: RawPut[] = [
-        { key: b(pkg), value: blob },
+        ...blobs.put(b(pkg), blob),
         { key: m(pkg), value: manifestRecord(0, blob.byteLength) },
         { key: p(pkg), value: small },
       ]
-      for (let k = puts.length; k < job.keysPerPush; k++) puts.push({ key: `x/${pkg}/${k}`, value: small })
+      // The registry's count includes the blob's own key, which on level is the file.
+      for (let k = puts.length; k < job.keysPerPush - blobs.keys; k++) puts.push({ key: `x/${pkg}/${k}`, value: small })
       await driver.write(puts, m(pkg))
       return send(res, 200, 'application/json', OK)
     }
@@ -106,7 +139,7 @@ async function main(job: BareJob): Promise<void> {
     const manifest = await driver.get(m(pkg))
     if (manifest === undefined) return send(res, 404, 'application/json', encoder.encode('{"code":"package-not-found"}'))
     if (segments[4] === 'pull') {
-      const blob = await driver.get(b(pkg))
+      const blob = await blobs.get(b(pkg))
       if (blob === undefined) return send(res, 404, 'application/json', encoder.encode('{"code":"package-not-found"}'))
       return send(res, 200, 'application/x-gzip', blob)
     }

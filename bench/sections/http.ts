@@ -105,7 +105,7 @@ async function stores(name: string, dir: string | undefined): Promise<Stores | s
     const b = mkdtempSync(join(dir ?? tmpdir(), 'appr-bench-http-bare-'))
     return {
       serve: `level:${a}`,
-      bare: { kind: 'level', path: b },
+      bare: { kind: 'level', path: join(b, 'kv'), blobs: join(b, 'blobs') },
       close: async () => {
         for (const d of [a, b]) rmSync(d, { recursive: true, force: true })
       },
