@@ -7,8 +7,8 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { request } from 'node:http'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { freePort } from '../../test/helpers/servers.js'
 import type { BareJob } from './bare.js'
 import type { LoadJob, LoadResult } from './load.js'
 
@@ -33,17 +33,6 @@ export interface ServerProcess {
   /** The kernel's high-water mark of this process's RSS (VmHWM), bytes. */
   peakRss(): number
   stop(): Promise<void>
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
-    })
-  })
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

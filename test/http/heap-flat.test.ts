@@ -10,13 +10,13 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { Agent, request } from 'node:http'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { freePort } from '../helpers/servers.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const PACKAGES = 100
@@ -27,17 +27,6 @@ const CLIENTS = 8
 interface Probe {
   readonly heapUsed: number
   readonly rss: number
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
-    })
-  })
 }
 
 /** A small chart tarball: one ustar entry, gzipped. */
