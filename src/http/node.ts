@@ -8,7 +8,8 @@ import { once } from 'node:events'
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ApprError } from '../errors/index.js'
-import { errorResponse, toByteStream } from './respond.js'
+import { errorResponse } from './middleware/errors.js'
+import { toByteStream } from './respond.js'
 
 /** A fetch-style handler, as {@link createHandler} returns. */
 export type FetchHandler = (request: Request) => Promise<Response>

@@ -1,10 +1,9 @@
 /**
- * Response helpers of the appr handler: JSON, errors in appr's wire form, and streaming bodies
- * built from async iterables with back-pressure (nothing is read ahead of the consumer).
+ * Response helpers of the HTTP surfaces: JSON, and streaming bodies built from async iterables
+ * with back-pressure (nothing is read ahead of the consumer).
  * @module
  */
 import { Buffer } from 'node:buffer'
-import { ApprError, isApprError } from '../errors/index.js'
 
 const encoder = new TextEncoder()
 
@@ -15,22 +14,6 @@ export function json(body: unknown, status = 200, headers?: HeadersInit): Respon
   h.set('content-type', 'application/json')
   h.set('content-length', String(bytes.byteLength))
   return new Response(bytes, { status, headers: h })
-}
-
-/** How errors are wrapped on the wire. */
-export type ErrorEnvelope = 'appr' | 'quay'
-
-/**
- * Converts anything thrown into an appr error response. ApprErrors keep their code, status and
- * public details; anything else becomes a bare `internal-error` (its message may carry internals,
- * so it never reaches the wire).
- */
-export function errorResponse(error: unknown, envelope: ErrorEnvelope): Response {
-  const e = isApprError(error) ? error : new ApprError('internal-error', 'internal server error')
-  const body = { code: e.code, message: e.message, details: e.details ?? {} }
-  const headers: Record<string, string> = {}
-  if (e.code === 'unavailable' && e.transient) headers['retry-after'] = '1'
-  return json(envelope === 'quay' ? { error: body } : body, e.status, headers)
 }
 
 /**

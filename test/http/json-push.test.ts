@@ -3,7 +3,7 @@ import fc from 'fast-check'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { isApprError } from 'appr-core'
-import { scanPushBody } from '../../src/http/json-push.js'
+import { scanPushBody } from '../../src/http/appr/json-push.js'
 
 async function* chunked(bytes: Uint8Array, cuts: number[]): AsyncGenerator<Uint8Array> {
   let at = 0

@@ -1,55 +1,15 @@
 /**
- * Request bodies: bounded reading and the push body (appr's JSON or form-urlencoded shape).
+ * appr request bodies: JSON or form-urlencoded objects, and the push body in its three shapes.
  * @module
  */
-import { ApprError } from '../errors/index.js'
-import { DEFAULT_FORMAT } from '../model/index.js'
-import { collectBytes, decodeBase64 } from '../registry/blob-input.js'
-import type { BlobInput } from '../registry/types.js'
+import { ApprError } from '../../errors/index.js'
+import { DEFAULT_FORMAT } from '../../model/index.js'
+import { decodeBase64 } from '../../registry/blob-input.js'
+import type { BlobInput } from '../../registry/types.js'
+import { limitedBody, readBody } from '../middleware/body-limit.js'
 import { type BlobSink, type ScannedBody, scanPushBody } from './json-push.js'
 
 const decoder = new TextDecoder('utf-8', { fatal: false })
-
-function tooLarge(limit: number): ApprError {
-  return new ApprError('payload-too-large', `request body exceeds ${limit} bytes`, { details: { limit } })
-}
-
-/**
- * The body's chunks, refused with `payload-too-large` as soon as the declared Content-Length or
- * the bytes actually received pass `limit` (a lying or absent Content-Length cannot make us
- * take more than `limit`). Stopping early cancels the rest of the body.
- */
-export async function* limitedBody(request: Request, limit: number): AsyncGenerator<Uint8Array> {
-  const declared = request.headers.get('content-length')
-  if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared.trim()) > limit) {
-    await request.body?.cancel().catch(() => {})
-    throw tooLarge(limit)
-  }
-  if (request.body === null) return
-  const reader = request.body.getReader()
-  let total = 0
-  try {
-    for (;;) {
-      let next: ReadableStreamReadResult<Uint8Array>
-      try {
-        next = await reader.read()
-      } catch (cause) {
-        throw new ApprError('invalid-usage', 'the request body could not be read', { cause })
-      }
-      if (next.done) return
-      total += next.value.byteLength
-      if (total > limit) throw tooLarge(limit)
-      yield next.value
-    }
-  } finally {
-    await reader.cancel().catch(() => {})
-  }
-}
-
-/** Reads the whole body into one array, within `limit` (see {@link limitedBody}). */
-export function readBody(request: Request, limit: number): Promise<Uint8Array> {
-  return collectBytes(limitedBody(request, limit))
-}
 
 /**
  * Parses a body that must be a JSON object (or, when the content type says so, a

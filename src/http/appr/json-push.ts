@@ -8,7 +8,7 @@
  * @module
  */
 import { Buffer } from 'node:buffer'
-import { ApprError } from '../errors/index.js'
+import { ApprError } from '../../errors/index.js'
 
 /** Largest total size of the members other than `blob` (they are names, versions, metadata). */
 const MAX_OTHER_BYTES = 1024 * 1024

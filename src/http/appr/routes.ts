@@ -1,0 +1,253 @@
+/**
+ * The appr REST API v1 as routes: {@link apprRoutes} is the whole API in one table, and the
+ * endpoints below it say what each route does. Route shapes follow the Python appr 0.7.4 server
+ * as its client sees them.
+ * @module
+ */
+import { inspectArchive } from '../../archive/inspect.js'
+import { ApprError } from '../../errors/index.js'
+import { parseFormat } from '../../model/index.js'
+import { DEFAULT_MAX_BODY_BYTES, readBody } from '../middleware/body-limit.js'
+import type { HandlerOptions, RegistryApi } from '../options.js'
+import { json, jsonWithBlob, toByteStream } from '../respond.js'
+import type { Endpoint, Method, Params, Route, RouteContext } from '../router.js'
+import { VERSION } from '../version.js'
+import { parseObjectBody, receivePush, truthy } from './push-body.js'
+
+/**
+ * The appr API: every route it serves, in matching order (a literal segment such as `channels`
+ * is declared before the `:release` it would otherwise match).
+ */
+export function apprRoutes<P>(registry: RegistryApi, options: HandlerOptions<P> = {}): Route[] {
+  const e = apprEndpoints(registry, options)
+  return [
+    { path: '/version', methods: { GET: e.version } },
+    { path: '/api/v1/packages', methods: { GET: e.list, POST: e.push } },
+    { path: '/api/v1/packages/search', methods: { GET: e.search } },
+    { path: '/api/v1/users/login', methods: e.login === undefined ? {} : { POST: e.login } },
+    packageRoute('', { GET: e.releases, POST: e.push }),
+    packageRoute('/channels', { GET: e.channelList }),
+    packageRoute('/channels/:channel', { GET: e.channelShow, DELETE: e.channelDelete }),
+    packageRoute('/channels/:channel/:release', { POST: e.channelAdd, DELETE: e.channelRemove }),
+    packageRoute('/blobs/sha256/:digest', { GET: e.blob }),
+    packageRoute('/blobs/sha256/:digest/json', { GET: e.blobJson }),
+    packageRoute('/:release', { GET: e.manifests }),
+    packageRoute('/:release/:format', { GET: e.show, DELETE: e.delete }),
+    packageRoute('/:release/:format/pull', { GET: e.pull }),
+    packageRoute('/:release/:format/pull/json', { GET: e.pullJson }),
+  ]
+}
+
+/** A route below `/api/v1/packages/:ns/:name`, which names the package `ns/name`. */
+function packageRoute(path: string, methods: Partial<Record<Method, Endpoint>>): Route {
+  return { path: `/api/v1/packages/:ns/:name${path}`, methods, package: packageOf }
+}
+
+function packageOf(params: Params): string {
+  return `${params.ns}/${params.name}`
+}
+
+function apprEndpoints<P>(registry: RegistryApi, options: HandlerOptions<P>) {
+  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
+  const formatAware = options.formatAware ?? false
+  const version = options.version ?? VERSION
+  const { login } = options
+
+  const resolveOptions = ({ params }: RouteContext) => ({ release: params.release!, format: params.format!, formatAware })
+
+  // `?contents=true` (opt-in, not in appr) adds the package's own manifest (Chart.yaml fields,
+  // or kpm's manifest.yaml) read from the blob, so a front end need not download and unpack it.
+  const showManifest = async (ctx: RouteContext): Promise<unknown> => {
+    if (!truthy(ctx.url.searchParams.get('contents'))) return registry.show(ctx.pkg, resolveOptions(ctx))
+    const { manifest, stream } = await registry.pull(ctx.pkg, resolveOptions(ctx))
+    const inspection = await inspectArchive(stream)
+    return { ...manifest, package_manifest: inspection.manifest ?? null }
+  }
+
+  const pullResponse = async (ctx: RouteContext, asJson: boolean): Promise<Response> => {
+    const result = await registry.pull(ctx.pkg, resolveOptions(ctx))
+    if (!asJson) return gzipResponse(result, result.filename)
+    return jsonWithBlob(
+      { package: result.manifest.package },
+      result,
+      { release: result.manifest.release, media_type: formatOf(result.manifest.mediaType), filename: result.filename },
+    )
+  }
+
+  const blobResponse = async ({ pkg, params }: RouteContext, asJson: boolean): Promise<Response> => {
+    const result = await registry.blob(pkg, params.digest!)
+    const filename = `${pkg.replace('/', '_')}_${result.digest.slice(0, 8)}.tar.gz`
+    if (asJson) return jsonWithBlob({ package: pkg }, result, { release: result.digest, filename })
+    return gzipResponse(result, filename)
+  }
+
+  const asJson = (url: URL) => url.searchParams.get('format') === 'json'
+
+  return {
+    version: { operation: 'version', public: true, run: async () => json({ 'appr-api': version }) },
+
+    login:
+      login === undefined
+        ? undefined
+        : { operation: 'login', public: true, run: async ({ request }) => runLogin(request, login, maxBody) },
+
+    list: {
+      operation: 'list',
+      run: async ({ url }) => {
+        const q = url.searchParams
+        const filters = {
+          ...(q.get('namespace') ? { namespace: q.get('namespace')! } : {}),
+          ...(q.get('media_type') ? { format: q.get('media_type')! } : {}),
+          ...(q.get('query') ? { query: q.get('query')! } : {}),
+        }
+        const first = await registry.list(filters)
+        if (first.next === undefined) return json(first.packages)
+        return streamList(registry, filters, first)
+      },
+    },
+
+    search: {
+      operation: 'search',
+      run: async ({ url }) => {
+        const q = url.searchParams.get('q')
+        return json(q === null || q === '' ? [] : await registry.search(q))
+      },
+    },
+
+    push: {
+      operation: 'push',
+      run: async ({ request, url, pkg }) => {
+        // Only a package named in the URL can stream: the appr client sends `package` after the blob.
+        await receivePush(request, url, maxBody, pkg !== '', async (body, fields) => {
+          let named = pkg
+          if (named === '') {
+            // Swagger's `POST /api/v1/packages` names the package in the body.
+            const given = body.package ?? body.name
+            if (typeof given !== 'string' || given === '') {
+              throw new ApprError('invalid-parameters', 'the push body needs a package (namespace/name)', { details: { field: 'package' } })
+            }
+            named = given
+          }
+          await registry.push({
+            package: named,
+            release: fields.release,
+            format: fields.format,
+            blob: fields.blob,
+            metadata: fields.metadata,
+            force: fields.force || truthy(url.searchParams.get('force')),
+          })
+        })
+        return json({ status: 'ok' })
+      },
+    },
+
+    releases: {
+      operation: 'releases',
+      run: async ({ pkg, url }) => {
+        const mediaType = url.searchParams.get('media_type')
+        return json(await registry.releases(pkg, mediaType ? { format: mediaType } : {}))
+      },
+    },
+
+    channelList: { operation: 'channel-list', run: async ({ pkg }) => json(await registry.channels.list(pkg)) },
+
+    channelShow: { operation: 'channel-show', run: async ({ pkg, params }) => json(await registry.channels.show(pkg, params.channel!)) },
+
+    channelDelete: {
+      operation: 'channel-delete',
+      run: async ({ pkg, params }) => {
+        await registry.channels.delete(pkg, params.channel!)
+        return json({ channel: params.channel, package: pkg, action: 'delete' })
+      },
+    },
+
+    channelAdd: {
+      operation: 'channel-add',
+      run: async ({ pkg, params }) => json(await registry.channels.add(pkg, params.channel!, params.release!)),
+    },
+
+    channelRemove: {
+      operation: 'channel-remove',
+      run: async ({ pkg, params }) => {
+        await registry.channels.remove(pkg, params.channel!, params.release!)
+        return json({ status: 'deleted', package: pkg, name: params.channel, release: params.release })
+      },
+    },
+
+    blob: { operation: 'blob', run: async (ctx) => blobResponse(ctx, asJson(ctx.url)) },
+    blobJson: { operation: 'blob', run: async (ctx) => blobResponse(ctx, true) },
+
+    manifests: { operation: 'manifests', run: async ({ pkg, params }) => json(await registry.manifests(pkg, params.release!)) },
+
+    show: { operation: 'show', run: async (ctx) => json(await showManifest(ctx)) },
+
+    delete: {
+      operation: 'delete',
+      run: async ({ pkg, params }) => {
+        await registry.delete(pkg, params.release!, params.format!)
+        return json({ status: 'deleted', package: pkg, release: params.release })
+      },
+    },
+
+    pull: { operation: 'pull', run: async (ctx) => pullResponse(ctx, asJson(ctx.url)) },
+    pullJson: { operation: 'pull', run: async (ctx) => pullResponse(ctx, true) },
+  } satisfies Record<string, Endpoint | undefined>
+}
+
+/** Short format name of a stored manifest media type (`helm` for `…package-manifest.helm.v0.json`). */
+function formatOf(mediaType: string): string {
+  try {
+    return parseFormat(mediaType)
+  } catch {
+    return mediaType
+  }
+}
+
+function gzipResponse(blob: { readonly size: number; readonly stream: AsyncIterable<Uint8Array> }, filename: string): Response {
+  return new Response(toByteStream(blob.stream), {
+    status: 200,
+    headers: {
+      'content-type': 'application/x-gzip',
+      'content-length': String(blob.size),
+      'content-disposition': `attachment; filename="${filename}"`,
+    },
+  })
+}
+
+async function runLogin(request: Request, login: NonNullable<HandlerOptions['login']>, maxBody: number): Promise<Response> {
+  const body = parseObjectBody(await readBody(request, maxBody), request.headers.get('content-type'))
+  const user = typeof body.user === 'object' && body.user !== null ? (body.user as Record<string, unknown>) : body
+  const { username, password } = user
+  if (typeof username !== 'string' || typeof password !== 'string') {
+    throw new ApprError('invalid-parameters', 'login needs {"user": {"username", "password"}}')
+  }
+  const token = await login({ username, password, request })
+  if (token === undefined) throw new ApprError('unauthorized-access', 'invalid credentials')
+  return json({ token })
+}
+
+/**
+ * Streams the whole package list as one JSON array, page by page, so listing a large registry
+ * holds one page in memory. The first page was fetched before the status was committed.
+ */
+function streamList(
+  registry: RegistryApi,
+  filters: { namespace?: string; format?: string; query?: string },
+  first: Awaited<ReturnType<RegistryApi['list']>>,
+): Response {
+  const encoder = new TextEncoder()
+  async function* body(): AsyncGenerator<Uint8Array> {
+    let page = first
+    let separator = '['
+    for (;;) {
+      for (const item of page.packages) {
+        yield encoder.encode(separator + JSON.stringify(item))
+        separator = ','
+      }
+      if (page.next === undefined) break
+      page = await registry.list({ ...filters, after: page.next })
+    }
+    yield encoder.encode(separator === '[' ? '[]' : ']')
+  }
+  return new Response(toByteStream(body()), { status: 200, headers: { 'content-type': 'application/json' } })
+}

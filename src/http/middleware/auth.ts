@@ -1,0 +1,33 @@
+/**
+ * Authentication and authorization: one check in front of every non-public endpoint of every
+ * surface, driven by the `authenticate` and `authorize` options.
+ * @module
+ */
+import { ApprError } from '../../errors/index.js'
+import type { AuthAction, AuthorizeInput, HandlerOptions } from '../options.js'
+import type { Endpoint } from '../router.js'
+
+/** Lets a request run `endpoint` (naming package `pkg`, or `''`), or throws why not. */
+export type AuthCheck = (request: Request, endpoint: Endpoint, pkg: string) => Promise<void>
+
+/**
+ * The check for these options. Refusals are 401 `unauthorized-access` for anonymous callers and
+ * 403 `forbidden` otherwise. Without `authorize`: everything is allowed without `authenticate`;
+ * with it, reads are open and writes need a principal.
+ */
+export function authCheck<P>({ authenticate, authorize: given }: Pick<HandlerOptions<P>, 'authenticate' | 'authorize'>): AuthCheck {
+  const authorize =
+    given ??
+    (authenticate === undefined ? () => true : ({ action, principal }: AuthorizeInput<P>) => action === 'read' || principal !== undefined)
+  return async (request, endpoint, pkg) => {
+    if (endpoint.public === true) return
+    const action: AuthAction = request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write'
+    const principal = authenticate === undefined ? undefined : await authenticate(request)
+    const input: AuthorizeInput<P> = { principal, action, operation: endpoint.operation, request, ...(pkg ? { package: pkg } : {}) }
+    if (!(await authorize(input))) {
+      throw principal === undefined
+        ? new ApprError('unauthorized-access', 'authentication required')
+        : new ApprError('forbidden', 'not allowed', { details: { operation: endpoint.operation } })
+    }
+  }
+}

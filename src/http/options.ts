@@ -1,0 +1,90 @@
+/**
+ * The public vocabulary of `appr-core/http`: the options of `createHandler` and the inputs of its
+ * hooks. Every surface's routes share it, so an authorize hook sees one {@link Operation} type.
+ * @module
+ */
+import type { Registry } from '../registry/registry.js'
+import type { ErrorEnvelope } from './middleware/errors.js'
+
+/** The part of {@link Registry} the handler calls, so a wrapper or another implementation fits. */
+export type RegistryApi = Pick<
+  Registry,
+  'push' | 'show' | 'pull' | 'blob' | 'releases' | 'manifests' | 'list' | 'search' | 'delete' | 'channels'
+>
+
+/** What a route does: `read` for GET/HEAD routes, `write` for every route that changes data. */
+export type AuthAction = 'read' | 'write'
+
+/** The registry operation a request asks for. */
+export type Operation =
+  | 'version'
+  | 'login'
+  | 'list'
+  | 'search'
+  | 'push'
+  | 'releases'
+  | 'manifests'
+  | 'show'
+  | 'delete'
+  | 'pull'
+  | 'blob'
+  | 'channel-list'
+  | 'channel-show'
+  | 'channel-add'
+  | 'channel-remove'
+  | 'channel-delete'
+
+/** Input of the {@link HandlerOptions.authorize} hook. */
+export interface AuthorizeInput<P> {
+  /** What `authenticate` returned (undefined: anonymous). */
+  readonly principal: P | undefined
+  readonly action: AuthAction
+  readonly operation: Operation
+  /** `namespace/name` as written in the URL (not yet validated), for package routes. */
+  readonly package?: string
+  readonly request: Request
+}
+
+/** Input of the {@link HandlerOptions.login} hook (`POST /api/v1/users/login`). */
+export interface LoginInput {
+  readonly username: string
+  readonly password: string
+  readonly request: Request
+}
+
+/** Options of `createHandler`. */
+export interface HandlerOptions<P = unknown> {
+  /**
+   * Path prefixes the API is served under (default `['/cnr', '']`: the appr client's `/cnr` and
+   * the root). A single string serves only that prefix.
+   */
+  readonly prefix?: string | readonly string[]
+  /** Send `Access-Control-Allow-Origin` (`*`, or the request's `Origin`) and answer preflights (default true). */
+  readonly cors?: boolean
+  /** Largest accepted request body in bytes; larger is 413 `payload-too-large` (default 96 MiB). */
+  readonly maxBodyBytes?: number
+  /** `appr` (default): `{code, message, details}`; `quay`: `{"error": {code, message, details}}`. */
+  readonly errorEnvelope?: ErrorEnvelope
+  /** Resolve release queries among releases that have the requested format (default false, as appr). */
+  readonly formatAware?: boolean
+  /** Version reported by `GET /version` (default appr-core's). */
+  readonly version?: string
+  /**
+   * Identifies the caller (the appr client sends `Authorization: <token>` verbatim). Return
+   * undefined for anonymous; throw an ApprError (`unauthorized-access`) to refuse outright.
+   */
+  readonly authenticate?: (request: Request) => P | undefined | Promise<P | undefined>
+  /**
+   * Decides whether a request may proceed. Refusals are 401 `unauthorized-access` for
+   * anonymous callers and 403 `forbidden` otherwise. Default: everything is allowed without
+   * `authenticate`; with it, reads are open and writes need a principal.
+   */
+  readonly authorize?: (input: AuthorizeInput<P>) => boolean | Promise<boolean>
+  /**
+   * Enables Quay's `POST /api/v1/users/login` (`{"user": {"username", "password"}}` → `{token}`).
+   * Return the token, or undefined to refuse (401).
+   */
+  readonly login?: (input: LoginInput) => string | undefined | Promise<string | undefined>
+  /** Called with every unexpected (non-ApprError) exception before a bare 500 is answered. */
+  readonly onError?: (error: unknown, request: Request) => void
+}
