@@ -6,6 +6,12 @@
 // Usage: node scripts/run-tests.mjs [path-filter …]
 //   TEST_CONCURRENCY=n   files run at once (default 2)
 //   TEST_TIMEOUT_S=n     per-file time limit (default 1200)
+//   TEST_ROOT=dir        the directory searched for *.test.ts (default test; the runner's own tests use a fixture dir)
+//
+// A `SKIPPED SUITE: <name> — needs <what>` line whose needs are only capabilities of the
+// adapter under test (`capabilities.…`, the conformance `worker` option) is reported as "not
+// applicable to this adapter"; any other SKIPPED SUITE line (a server or tool missing) as
+// "skipped", and counted in the last line.
 import { spawn } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
@@ -26,10 +32,19 @@ function walk(dir) {
   return out
 }
 
-const files = walk(join(root, 'test'))
+const files = walk(join(root, process.env.TEST_ROOT ?? 'test'))
   .map((f) => relative(root, f))
   .filter((f) => filters.length === 0 || filters.some((p) => f.includes(p)))
   .sort()
+
+// Registers test/helpers/uvu-readable-errors.mjs in each test process (an escaping ApprError is shown, not dropped).
+const readableErrors = `data:text/javascript,import { register } from 'node:module'; register(${JSON.stringify(new URL('../test/helpers/uvu-readable-errors.mjs', import.meta.url).href)})`
+
+/** True when every need of a SKIPPED SUITE line is a capability of the adapter (nothing to install). */
+const notApplicable = (line) => {
+  const needs = /— needs (.*)$/.exec(line)?.[1]?.split(' and ')
+  return needs?.every((need) => need.startsWith('capabilities.') || need.startsWith('the worker option')) ?? false
+}
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: strip ANSI colours
 const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, '')
@@ -37,7 +52,7 @@ const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, '')
 function runFile(file) {
   return new Promise((resolve) => {
     const started = Date.now()
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', file], {
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', '--import', readableErrors, file], {
       cwd: root,
       env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -82,13 +97,20 @@ async function worker() {
 await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker))
 
 const sum = (k) => results.reduce((s, r) => s + r[k], 0)
-const skips = results.flatMap((r) => r.skips)
+const allSkips = [...new Set(results.flatMap((r) => r.skips))]
+const inapplicable = allSkips.filter(notApplicable)
+const skips = allSkips.filter((s) => !notApplicable(s))
+if (inapplicable.length) {
+  console.log('\nNot applicable to this adapter (capability-gated; nothing is missing):')
+  for (const s of inapplicable) console.log(`  - ${s}`)
+}
 if (skips.length) {
-  console.log('\nSkipped suites (the tests did not run):')
-  for (const s of [...new Set(skips)]) console.log(`  - ${s}`)
+  console.log('\nSkipped: server missing (the tests did not run):')
+  for (const s of skips) console.log(`  - ${s}`)
 }
 if (files.length === 0) console.log('no test files matched')
 const failed = sum('failed')
+if (inapplicable.length) console.log(`\n${inapplicable.length} not applicable to their adapter`)
 // A skipped suite counts as one skipped test: its tests were never registered.
-console.log(`\n${sum('passed')} passed, ${failed} failed, ${sum('skipped') + skips.length} skipped`)
+console.log(`${inapplicable.length ? '' : '\n'}${sum('passed')} passed, ${failed} failed, ${sum('skipped') + skips.length} skipped`)
 process.exit(failed > 0 || files.length === 0 ? 1 : 0)

@@ -33,7 +33,10 @@ export function quickFacts(bytes: Uint8Array, limits?: ArchiveLimits): BlobFacts
   if (!(outputLimit >= 1)) return undefined
   let tar: Buffer
   try {
-    tar = gunzipSync(bytes, { maxOutputLength: outputLimit })
+    const { buffer, engine } = gunzipSync(bytes, { maxOutputLength: outputLimit, info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } }
+    // Bytes after the gzip stream (zero padding or garbage): the streaming pass decides.
+    if (engine.bytesWritten !== size) return undefined
+    tar = buffer
   } catch {
     return undefined
   }

@@ -105,6 +105,10 @@ async function* run(
   let size = 0 // gzip bytes received
   let fed = 0 // gzip bytes handed to zlib
   let consumed = 0 // gzip bytes zlib has finished with (their write callback fired)
+  // Where the gzip stream ended, once zlib says so; bytes fed past it are the trailer, which
+  // may only be zero padding (`zeroRun`: the zero bytes at the end of what was fed).
+  let streamEnd: number | undefined
+  let zeroRun = 0
   let uncompressed = 0
   let entries = 0
   let lastEntry: string | undefined
@@ -170,8 +174,23 @@ async function* run(
         : rejection('not-gzip', 'not a gzip stream', {}, e),
     )
   })
-  // streamx types `end` with a required argument; at run time it is optional.
-  gunzip.on('end', () => extract.end(undefined))
+  gunzip.on('end', () => {
+    // zlib ends its output at the end of the gzip stream, also when more input follows (it stops
+    // at a zero byte there): it takes nothing more, so every byte fed is done with.
+    streamEnd = gunzip.bytesWritten
+    consumed = fed
+    writing.length = 0
+    checkTrailer()
+    // streamx types `end` with a required argument; at run time it is optional.
+    if (!failure) extract.end(undefined)
+    wake()
+  })
+  /** Zero bytes after the gzip stream are padding (gzip(1) and zlib accept them); anything else is not gzip. */
+  const checkTrailer = () => {
+    if (streamEnd !== undefined && fed - streamEnd > zeroRun) {
+      fail(rejection('not-gzip', 'data after the end of the gzip stream (only zero padding may follow it)', { offset: streamEnd }))
+    }
+  }
 
   extract.on('entry', (raw, stream, next) => {
     const header = raw as unknown as EntryHeader
@@ -215,11 +234,20 @@ async function* run(
   /** Hands `piece` to zlib without waiting. */
   const feed = (piece: Uint8Array) => {
     fed += piece.byteLength
+    let last = piece.byteLength - 1
+    while (last >= 0 && piece[last] === 0) last--
+    zeroRun = last < 0 ? zeroRun + piece.byteLength : piece.byteLength - 1 - last
     const end = fed
+    if (streamEnd !== undefined) {
+      // Past the end of the gzip stream zlib takes nothing: only the trailer rule applies.
+      consumed = fed
+      checkTrailer()
+      return
+    }
     writing.push(end)
     gunzip.write(piece, () => {
       writing.shift()
-      consumed = end
+      consumed = Math.max(consumed, end)
       // Output of this piece still buffered (zlib paused): it ends where the buffer ends.
       if (gunzip.readableLength > 0) finishedOut.push({ out: uncompressed + gunzip.readableLength, fed: end })
       wake()

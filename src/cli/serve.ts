@@ -26,9 +26,16 @@ Options:
                        redis://[:pass@]host:port[/db]    Redis (also rediss://)
                        etcd://host:port[,host:port…]     etcd v3
   --token <t>        static-token mode: write routes need "Authorization: <t>"
-                     (env APPR_TOKEN); reads stay open
+                     (env APPR_TOKEN; must not be empty); reads stay open;
+                     \`appr login -u ANY -p <t>\` stores the token
   --prefix <path>    serve the API only under this prefix (default: /cnr and /)
   --max-body <bytes> largest request body (default 100663296 = 96 MiB)
+  --header-timeout <s>   seconds a client has to send its request head
+                         (default 20; env APPR_HEADER_TIMEOUT; 0 = no limit)
+  --request-timeout <s>  seconds a client has to send its whole request, body
+                         included (default 300; env APPR_REQUEST_TIMEOUT; 0 = no limit)
+  --idle-timeout <s>     seconds a connection may pass with no byte moving either
+                         way (default 30; env APPR_IDLE_TIMEOUT; 0 = no limit)
   -h, --help         this text
 
 Logs one JSON line per request on stdout (never the Authorization header or a body).
@@ -106,15 +113,32 @@ export async function openStore(spec: string): Promise<OpenedStore> {
   throw new ApprError('invalid-parameters', `unknown store '${spec}' (expected level:<dir>, memory, redis://… or etcd://…)`)
 }
 
-/** `Authorization: <token>` (the appr client's form) or `Bearer <token>`, compared in constant time. */
+/** Constant-time equality of two byte strings of any length. */
+function sameBytes(given: Buffer, expected: Buffer): boolean {
+  return given.length === expected.length && timingSafeEqual(given, expected)
+}
+
+/**
+ * `Authorization: <token>` (the appr client's form) or `Bearer <token>`, compared in constant
+ * time on the bytes as sent: node:http reads header bytes as latin1, so a non-ASCII token
+ * arrives as its UTF-8 bytes, one character each, and is compared with the token's UTF-8 bytes.
+ */
 export function tokenAuthenticator(token: string): (request: Request) => 'token' | undefined {
-  const expected = Buffer.from(token)
+  const expected = Buffer.from(token, 'utf8')
   return (request) => {
     const header = request.headers.get('authorization')
     if (header === null) return undefined
-    const given = Buffer.from(header.replace(/^Bearer\s+/i, ''))
-    return given.length === expected.length && timingSafeEqual(given, expected) ? 'token' : undefined
+    return sameBytes(Buffer.from(header.replace(/^Bearer\s+/i, ''), 'latin1'), expected) ? 'token' : undefined
   }
+}
+
+/**
+ * The login hook of static-token mode: any user name, the token as password, answers the token
+ * (so `appr login -u ANY -p TOKEN` stores it for later requests).
+ */
+export function tokenLogin(token: string): (input: { readonly password: string }) => string | undefined {
+  const expected = Buffer.from(token, 'utf8')
+  return ({ password }) => (sameBytes(Buffer.from(password, 'utf8'), expected) ? token : undefined)
 }
 
 const logLine = (line: Record<string, unknown>) => `${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`
@@ -168,6 +192,9 @@ export async function run(args: string[]): Promise<number> {
         token: { type: 'string' },
         prefix: { type: 'string' },
         'max-body': { type: 'string' },
+        'header-timeout': { type: 'string' },
+        'request-timeout': { type: 'string' },
+        'idle-timeout': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -195,7 +222,27 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`appr-core serve: invalid --max-body '${maxBodyText}'\n`)
     return 2
   }
+  const timeouts: { headersTimeoutMs?: number; requestTimeoutMs?: number; idleTimeoutMs?: number } = {}
+  for (const [flag, variable, key] of [
+    ['header-timeout', 'APPR_HEADER_TIMEOUT', 'headersTimeoutMs'],
+    ['request-timeout', 'APPR_REQUEST_TIMEOUT', 'requestTimeoutMs'],
+    ['idle-timeout', 'APPR_IDLE_TIMEOUT', 'idleTimeoutMs'],
+  ] as const) {
+    const text = (values[flag] as string | undefined) ?? env[variable]
+    if (text === undefined) continue
+    const seconds = Number(text)
+    if (text.trim() === '' || !(Number.isFinite(seconds) && seconds >= 0)) {
+      process.stderr.write(`appr-core serve: invalid --${flag} (${variable}) '${text}': a number of seconds ≥ 0\n`)
+      return 2
+    }
+    timeouts[key] = Math.round(seconds * 1000)
+  }
   const token = (values.token as string | undefined) ?? env.APPR_TOKEN
+  if (token !== undefined && token.trim() === '') {
+    // An empty token would otherwise read as "no token" and leave every write open.
+    process.stderr.write(`appr-core serve: empty token (from ${values.token !== undefined ? '--token' : 'APPR_TOKEN'}): give a non-empty token, or unset APPR_TOKEN and drop --token to run without auth\n`)
+    return 2
+  }
   const spec = (values.store as string | undefined) ?? env.APPR_STORE ?? 'level:./appr-data'
 
   let opened: OpenedStore
@@ -209,7 +256,7 @@ export async function run(args: string[]): Promise<number> {
   const handler = createHandler(registry, {
     ...(values.prefix !== undefined ? { prefix: values.prefix as string } : {}),
     ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),
-    ...(token ? { authenticate: tokenAuthenticator(token) } : {}),
+    ...(token !== undefined ? { authenticate: tokenAuthenticator(token), login: tokenLogin(token) } : {}),
     onError: (error) => log({ level: 'error', msg: 'unexpected error', error: error instanceof Error ? error.stack : String(error) }, process.stderr),
   })
   const out = batchedLog(process.stdout)
@@ -219,6 +266,7 @@ export async function run(args: string[]): Promise<number> {
       handler,
       host,
       port,
+      ...timeouts,
       onResponse: (info) =>
         out.request({
           level: 'info',
@@ -238,7 +286,7 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`appr-core serve: cannot listen on ${host}:${port}: ${(error as Error).message}\n`)
     return 1
   }
-  out.now({ level: 'info', msg: 'listening', url: server.url, store: opened.label, auth: token ? 'token' : 'open' })
+  out.now({ level: 'info', msg: 'listening', url: server.url, store: opened.label, auth: token !== undefined ? 'token' : 'open' })
 
   return new Promise<number>((resolve) => {
     let stopping = false

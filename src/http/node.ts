@@ -148,6 +148,8 @@ export function createNodeListener(
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now()
+    // Read now: once the socket has closed (a client gone mid-request) node no longer knows it.
+    const remoteAddress = req.socket.remoteAddress
     const controller = new AbortController()
     let bytes = 0
     let status = 500
@@ -222,7 +224,7 @@ export function createNodeListener(
           bytes,
           durationMs: Math.round((performance.now() - started) * 100) / 100,
           aborted: !res.writableFinished,
-          remoteAddress: req.socket.remoteAddress,
+          remoteAddress,
           userAgent: req.headers['user-agent'],
         })
       }
@@ -244,7 +246,26 @@ export interface ServeOptions extends NodeListenerOptions {
   readonly host?: string
   /** Port (default 5000; 0 picks a free one). */
   readonly port?: number
+  /**
+   * Time a client has to send its whole request head, in ms (default 20 s; 0: no limit). Past
+   * it the connection gets 408 and is closed: a client that never finishes its headers holds nothing.
+   */
+  readonly headersTimeoutMs?: number
+  /**
+   * Time a client has to send the whole request, body included, in ms (default 300 s, which a
+   * 96 MiB push meets at 330 kB/s; 0: no limit). Past it the connection is closed (408 when no
+   * answer was started), so a body trickled byte by byte cannot hold a connection for ever.
+   */
+  readonly requestTimeoutMs?: number
+  /**
+   * Time a connection may pass without a byte moving either way, in ms (default 30 s; 0: no
+   * limit): a client that stops sending its body, or stops reading a pull, is cut off.
+   */
+  readonly idleTimeoutMs?: number
 }
+
+/** Defaults of {@link ServeOptions}' timeouts, in ms. */
+export const serveTimeouts = { headersTimeoutMs: 20_000, requestTimeoutMs: 300_000, idleTimeoutMs: 30_000 } as const
 
 /** A listening server. */
 export interface RunningServer {
@@ -262,7 +283,26 @@ export interface RunningServer {
 /** Starts a node:http server for `handler` and resolves once it listens. */
 export async function serve(options: ServeOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1'
-  const server = createServer(createNodeListener(options.handler, options))
+  const headersTimeoutMs = options.headersTimeoutMs ?? serveTimeouts.headersTimeoutMs
+  const requestTimeoutMs = options.requestTimeoutMs ?? serveTimeouts.requestTimeoutMs
+  const idleTimeoutMs = options.idleTimeoutMs ?? serveTimeouts.idleTimeoutMs
+  for (const [name, value] of Object.entries({ headersTimeoutMs, requestTimeoutMs, idleTimeoutMs })) {
+    if (!(Number.isFinite(value) && value >= 0)) throw new ApprError('invalid-parameters', `${name} must be a number of ms ≥ 0`, { details: { [name]: String(value) } })
+  }
+  // node:http checks both deadlines on a sweep (every 30 s by default, which would let a
+  // short deadline run 30 s late): sweep at a quarter of the shortest, between 50 ms and 1 s.
+  const deadlines = [headersTimeoutMs, requestTimeoutMs].filter((ms) => ms > 0)
+  const server = createServer(
+    {
+      // node:http refuses a head deadline past the request deadline: the request one covers both.
+      headersTimeout: requestTimeoutMs > 0 && (headersTimeoutMs === 0 || headersTimeoutMs > requestTimeoutMs) ? requestTimeoutMs : headersTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(Math.min(...deadlines, 4000) / 4))),
+    },
+    createNodeListener(options.handler, options),
+  )
+  // Without a 'timeout' listener on the server, node:http destroys a socket idle this long.
+  server.setTimeout(idleTimeoutMs)
   server.listen(options.port ?? 5000, host)
   await once(server, 'listening')
   const port = (server.address() as AddressInfo).port

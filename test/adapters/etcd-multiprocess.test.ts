@@ -14,10 +14,13 @@ if (started) {
     const prefix = 'mp-counter/'
     const { reports } = await runWorkers({ adapter: 'etcd', hosts: server.endpoints, prefix, count: 40, mode: 'counter' }, 4)
     const store = etcdStore({ hosts: server.endpoints, prefix })
-    const value = new TextDecoder().decode((await store.get('counter'))!.value)
-    assert.is(value, '160')
-    assert.ok(reports.reduce((s, r) => s + r.conflicts, 0) > 0, 'the writers really contended')
-    await store.close()
+    try {
+      const value = new TextDecoder().decode((await store.get('counter'))!.value)
+      assert.is(value, '160')
+      assert.ok(reports.reduce((s, r) => s + r.conflicts, 0) > 0, 'the writers really contended')
+    } finally {
+      await store.close()
+    }
   })
 }
 

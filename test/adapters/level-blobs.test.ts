@@ -90,13 +90,35 @@ test('a failed write leaves no object and no visible id', async () => {
   assert.equal(readdirSync(join(path, 'x')), [])
 })
 
-test('an object opened for reading streams to the end even if deleted meanwhile', async () => {
+test('an object whose reading has started streams to the end even if deleted meanwhile', async () => {
   const blobs = fileBlobStore({ path: tempDir(), readChunkBytes: 4096 })
   const data = new Uint8Array(20_000).fill(9)
   await blobs.write('g/1', from([data]))
-  const stream = await blobs.read('g/1')
+  const iterator = (await blobs.read('g/1'))![Symbol.asyncIterator]()
+  const first = await iterator.next()
   await blobs.delete('g/1')
-  assert.is((await bytesOf(stream)).length, 20_000)
+  let length = first.done ? 0 : first.value.byteLength
+  for (let next = await iterator.next(); !next.done; next = await iterator.next()) length += next.value.byteLength
+  assert.is(length, 20_000)
+})
+
+test('a stream is opened lazily: one never read, or dropped unread, holds no file', async () => {
+  const blobs = fileBlobStore({ path: tempDir() })
+  await blobs.write('h/1', from([Uint8Array.of(1, 2, 3)]))
+  const fds = () => readdirSync('/proc/self/fd').length
+  const before = fds()
+  const streams = await Promise.all(Array.from({ length: 50 }, () => blobs.read('h/1')))
+  for (const stream of streams.slice(25)) await stream![Symbol.asyncIterator]().return?.(undefined)
+  assert.is(fds(), before)
+  // Deleted before the first read: the stream fails with a typed error, not a crash.
+  const late = await blobs.read('h/1')
+  await blobs.delete('h/1')
+  try {
+    await bytesOf(late)
+    assert.unreachable()
+  } catch (e) {
+    assert.ok(isApprError(e, 'unavailable'), String(e))
+  }
 })
 
 test('malformed ids are invalid-parameters and touch nothing', async () => {

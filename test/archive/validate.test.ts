@@ -79,6 +79,38 @@ test('not gzip: plain bytes, zero bytes, a corrupt deflate stream', async () => 
   await rejects(corrupt, 'not-gzip')
 })
 
+test('after the gzip stream: zero padding is accepted, any other byte is not-gzip, however the bytes are chunked', async () => {
+  const gz = tarGz([{ name: 'a/Chart.yaml', data: 'name: a\n' }])
+  const plain = await validateBlob(gz)
+  /** The verdict on `parts` as one buffer and as a stream of those parts, each within 5 s (a hang is a failure too). */
+  const verdicts = async (parts: Uint8Array[]) => {
+    const whole = new Uint8Array(Buffer.concat(parts))
+    async function* stream() {
+      for (const part of parts) yield part
+    }
+    const outcome = (input: Uint8Array | AsyncIterable<Uint8Array>) =>
+      Promise.race([
+        validateBlob(input).then(
+          (facts) => `ok ${facts.digest === plain.digest} ${facts.size}`,
+          (e: unknown) => (isApprError(e) ? String(e.details.reason) : String(e)),
+        ),
+        new Promise<string>((resolve) => setTimeout(() => resolve('hung'), 5000).unref()),
+      ])
+    return [await outcome(whole), await outcome(stream())]
+  }
+  const zeros = (n: number) => new Uint8Array(n)
+  const text = (t: string) => new Uint8Array(Buffer.from(t))
+  // Padding, as block-oriented tools (tape, dd conv=sync) leave it: same digest, size as sent.
+  assert.equal(await verdicts([gz, zeros(1)]), [`ok true ${gz.length + 1}`, `ok true ${gz.length + 1}`])
+  assert.equal(await verdicts([gz, zeros(10_240)]), [`ok true ${gz.length + 10_240}`, `ok true ${gz.length + 10_240}`])
+  assert.equal(await verdicts([gz, zeros(3), zeros(5000)]), [`ok true ${gz.length + 5003}`, `ok true ${gz.length + 5003}`])
+  // Garbage, right after the stream or after some padding, in the same chunk or a later one.
+  assert.equal(await verdicts([gz, text('garbage')]), ['not-gzip', 'not-gzip'])
+  assert.equal(await verdicts([new Uint8Array(Buffer.concat([gz, zeros(1), text('garbage')]))]), ['not-gzip', 'not-gzip'])
+  assert.equal(await verdicts([new Uint8Array(Buffer.concat([gz, zeros(1)])), text('garbage')]), ['not-gzip', 'not-gzip'])
+  assert.equal(await verdicts([gz, zeros(600), text('x'), zeros(600)]), ['not-gzip', 'not-gzip'])
+})
+
 test('truncated gzip and truncated tar', async () => {
   await rejects(kubeUi.subarray(0, kubeUi.length - 10), 'truncated')
   const cut = Buffer.concat([tarEntry({ name: 'a' }, new Uint8Array(2000))]).subarray(0, 1200)

@@ -1,6 +1,6 @@
 /**
- * The curl session of docs/http.md (the one the README shows), run verbatim with bash against
- * `appr-core serve` on a fresh level directory. It uses port 5000 when free; otherwise the
+ * The curl session of docs/http.md (the one the README shows), run verbatim with bash in a
+ * temporary directory against `appr-core serve` on a fresh level directory. It uses port 5000 when free; otherwise the
  * same script runs with only `localhost:5000` pointed at the ephemeral port.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
@@ -14,12 +14,17 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { type Served, root, startServe } from './serve-helpers.js'
 
-function session(): string {
-  const doc = readFileSync(join(root, 'docs/http.md'), 'utf8')
+function session(file = 'docs/http.md'): string {
+  const doc = readFileSync(join(root, file), 'utf8')
   const m = /<!-- curl-session:start -->\n```sh\n([\s\S]*?)```\n<!-- curl-session:end -->/.exec(doc)
-  assert.ok(m, 'docs/http.md has a curl-session block')
+  assert.ok(m, `${file} has a curl-session block`)
   return m![1]!
 }
+
+test('the README shows the tested session, and says it writes files where it runs', () => {
+  assert.is(session('README.md'), session())
+  assert.match(readFileSync(join(root, 'README.md'), 'utf8'), 'in a temporary directory: the session writes `nginx/`')
+})
 
 async function portFree(port: number): Promise<boolean> {
   const probe = createServer()
@@ -58,6 +63,8 @@ test('the documented curl session works verbatim: push, show, pull', async () =>
     assert.equal(pulled, readFileSync(join(work, 'nginx-1.0.0.tgz')))
     assert.match(gunzipSync(pulled).toString('latin1'), 'version: 1.0.0')
     assert.ok(existsSync(join(work, 'nginx/Chart.yaml')))
+    // Run in `work`, not in the checkout: nothing of the session lands in the working tree.
+    for (const left of ['nginx', 'nginx-1.0.0.tgz', 'acme_nginx_1.0.0.tar.gz']) assert.not.ok(existsSync(join(root, left)), `${left} left in ${root}`)
   } finally {
     if (served) assert.is(await served.stop(), 0)
     rmSync(work, { recursive: true, force: true })

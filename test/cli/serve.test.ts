@@ -5,6 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'uvu'
@@ -18,7 +19,7 @@ test('--help documents every flag and command; bad usage exits non-zero', async 
   for (const command of ['serve', 'pack', 'inspect', 'push', 'pull', 'show', 'list', 'channel']) assert.match(top.stdout, `  ${command} `)
   const serve = await runCli(['serve', '--help'])
   assert.is(serve.code, 0)
-  for (const flag of ['--host', '--port', '--store', '--token', '--prefix', '--max-body', 'PORT', 'HOST', 'APPR_TOKEN', 'level:', 'memory', 'redis://', 'etcd://']) {
+  for (const flag of ['--host', '--port', '--store', '--token', '--prefix', '--max-body', '--header-timeout', '--request-timeout', '--idle-timeout', 'APPR_HEADER_TIMEOUT', 'APPR_REQUEST_TIMEOUT', 'APPR_IDLE_TIMEOUT', 'PORT', 'HOST', 'APPR_TOKEN', 'level:', 'memory', 'redis://', 'etcd://']) {
     assert.match(serve.stdout, flag)
   }
   assert.is((await runCli(['help', 'serve'])).stdout, serve.stdout)
@@ -73,6 +74,105 @@ test('static token (APPR_TOKEN): writes need it, reads do not', async () => {
     r = await call(A)
     assert.is(r.status, 200)
     assert.equal(r.body.map((p: { name: string }) => p.name), ['acme/x', 'acme/y'])
+  } finally {
+    await served.stop()
+  }
+})
+
+test('an empty token (--token "" or APPR_TOKEN="") is refused at start, not run open', async () => {
+  for (const [args, env] of [
+    [['--token', ''], {}],
+    [[], { APPR_TOKEN: '' }],
+    [['--token', '  '], {}],
+  ] as const) {
+    let served: Awaited<ReturnType<typeof startServe>> | undefined
+    try {
+      served = await startServe(['--store', 'memory', '--port', '0', ...args], env)
+    } catch (e) {
+      assert.match(String(e), 'exited with 2 before listening')
+      assert.match(String(e), /empty token/)
+      continue
+    }
+    await served.stop()
+    assert.unreachable(`serve ${JSON.stringify(args)} ${JSON.stringify(env)} started without auth`)
+  }
+})
+
+test('a non-ASCII token matches its UTF-8 bytes as sent; login with any user and the token as password', async () => {
+  const token = 'clé-✓-トークン'
+  const served = await startServe(['--store', 'memory', '--port', '0', '--token', token])
+  try {
+    const blob = b64(await tarGz({ 'x/Chart.yaml': 'name: x\n' }))
+    // A raw request, so the Authorization header carries exactly these bytes (node:http's client
+    // would re-encode a header string), as curl or the appr client send a UTF-8 token.
+    const asSent = Buffer.from(token, 'utf8')
+    let pushes = 0
+    const push = (authorization: Buffer) =>
+      new Promise<number>((resolve, reject) => {
+        const body = Buffer.from(JSON.stringify({ blob, release: `1.0.${pushes++}`, media_type: 'helm' }))
+        const { hostname, port } = new URL(served.url)
+        const socket = connect(Number(port), hostname)
+        let reply = ''
+        socket.on('data', (d: Buffer) => (reply += d.toString('latin1')))
+        socket.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(reply)?.[1] ?? 0)))
+        socket.on('error', reject)
+        socket.end(
+          Buffer.concat([
+            Buffer.from(`POST /cnr/api/v1/packages/acme/x HTTP/1.1\r\nhost: ${hostname}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nauthorization: `),
+            authorization,
+            Buffer.from('\r\n\r\n'),
+            body,
+          ]),
+        )
+      })
+    assert.is(await push(asSent), 200)
+    assert.is(await push(Buffer.concat([Buffer.from('Bearer '), asSent])), 200)
+    // The same text in another Unicode normal form is other bytes: no match.
+    assert.is(await push(Buffer.from(token.normalize('NFD'))), 401)
+    assert.is(await push(Buffer.from(`${token}x`)), 401)
+    // The UTF-8 bytes read as text and encoded again (what comparing the latin1 header as UTF-8 did) are not the token either.
+    assert.is(await push(Buffer.from(asSent.toString('latin1'), 'utf8')), 401)
+
+    // What `appr login -u ANY -p TOKEN` sends.
+    const login = (password: string) => postJson(`${served.url}/cnr/api/v1/users/login`, { user: { username: 'anyone', password } })
+    let r = await login(token)
+    assert.is(r.status, 200)
+    assert.is(r.body.token, token)
+    r = await login('wrong')
+    assert.is(r.status, 401)
+    assert.is(r.body.code, 'unauthorized-access')
+    r = await login('')
+    assert.is(r.status, 401)
+  } finally {
+    await served.stop()
+  }
+})
+
+test('timeouts from flags and env: a bad value exits 2; a client that never finishes its head is cut off', async () => {
+  for (const [args, env] of [
+    [['--idle-timeout', 'soon'], {}],
+    [['--header-timeout=-1'], {}],
+    [[], { APPR_REQUEST_TIMEOUT: '' }],
+  ] as const) {
+    const r = await runCli(['serve', '--store', 'memory', '--port', '0', ...args], env)
+    assert.is(r.code, 2, `${JSON.stringify(args)} ${JSON.stringify(env)}: ${r.stderr}`)
+    assert.match(r.stderr, 'a number of seconds')
+  }
+  const served = await startServe(['--store', 'memory', '--port', '0', '--idle-timeout', '5'], { APPR_HEADER_TIMEOUT: '0.5' })
+  try {
+    const { hostname, port } = new URL(served.url)
+    const started = Date.now()
+    const socket = connect(Number(port), hostname)
+    const trickle = setInterval(() => socket.writable && socket.write('a'), 100)
+    socket.on('error', () => {})
+    socket.write('GET /version HTTP/1.1\r\nhost: h\r\nx-slow: ')
+    const limit = setTimeout(() => socket.destroy(), 8000)
+    await new Promise((resolve) => socket.on('close', resolve))
+    clearInterval(trickle)
+    clearTimeout(limit)
+    const held = Date.now() - started
+    assert.ok(held >= 400 && held < 3000, `a head never finished was held ${held} ms with APPR_HEADER_TIMEOUT=0.5`)
+    assert.is((await call(`${served.url}/version`)).status, 200)
   } finally {
     await served.stop()
   }

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert'
 import { ApprError } from 'appr-core'
 import { createHandler } from 'appr-core/http'
 import { serve } from 'appr-core/http/node'
-import { b64, call, chart, makeRegistry, postJson, start } from './helpers.js'
+import { type JsonBody, b64, call, chart, makeRegistry, postJson, start } from './helpers.js'
 
 const ctx = { base: '', close: async () => {}, good: '' }
 const LIMIT = 64 * 1024
@@ -29,7 +29,7 @@ test.before(async () => {
 })
 test.after(() => ctx.close())
 
-function expectError(r: { status: number; body: any }, status: number, code: string | string[]): void {
+function expectError(r: { status: number; body: JsonBody }, status: number, code: string | string[]): void {
   const codes = Array.isArray(code) ? code : [code]
   assert.ok(codes.includes(r.body?.code), `code ${JSON.stringify(r.body)} not in ${codes}`)
   assert.is(r.status, status, JSON.stringify(r.body))
@@ -115,7 +115,7 @@ test('bad names, releases, queries; absent channel; ambiguous format; duplicate 
 })
 
 /** Sends a body through node:http so we control Content-Length and chunking. */
-function rawPost(url: string, headers: Record<string, string>, chunks: Buffer[]): Promise<{ status: number; body: any }> {
+function rawPost(url: string, headers: Record<string, string>, chunks: Buffer[]): Promise<{ status: number; body: JsonBody }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
       let text = ''

@@ -1,6 +1,6 @@
 /**
  * No memory growth in `serve`: `appr-core serve` on a level store runs in a child process
- * (preloaded with test/helpers/memory-probe.mjs), 100 packages are pushed and each pulled once
+ * (preloaded with test/helpers/memory-probe.mjs), 80 packages are pushed and each pulled once
  * (every cache that can fill has filled), then rounds of pulls, shows, JSON pulls, release
  * lists and a namespace list run over keep-alive connections, some of them on fresh
  * connections. After each round the child reports its heap after full collections; the mean of
@@ -19,9 +19,9 @@ import * as assert from 'uvu/assert'
 import { freePort } from '../helpers/servers.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
-const PACKAGES = 100
+const PACKAGES = 80
 const ROUNDS = 12
-const PER_ROUND = 800
+const PER_ROUND = 600
 const CLIENTS = 8
 
 interface Probe {

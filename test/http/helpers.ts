@@ -28,11 +28,15 @@ export async function start(registry: RegistryApi, options: HandlerOptions = {})
   return serve({ handler: createHandler(registry, options), host: '127.0.0.1', port: 0 })
 }
 
+/** A parsed JSON response body: tests read its fields loosely, and an assertion fails when one is not there. */
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field, never trusted
+export type JsonBody = any
+
 /** fetch + JSON body. */
 export async function call(
   url: string,
   init: RequestInit = {},
-): Promise<{ status: number; headers: Headers; body: any }> {
+): Promise<{ status: number; headers: Headers; body: JsonBody }> {
   const response = await fetch(url, init)
   const text = await response.text()
   let body: unknown = text

@@ -4,9 +4,11 @@
  * request in flight.
  */
 import { request as httpRequest } from 'node:http'
+import { connect } from 'node:net'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { type ResponseInfo, serve } from 'appr-core/http/node'
+import { isApprError } from 'appr-core'
+import { type ResponseInfo, serve, serveTimeouts } from 'appr-core/http/node'
 import { toByteStream } from '../../src/http/respond.js'
 
 const chunk = new Uint8Array(64 * 1024).fill(7)
@@ -162,6 +164,113 @@ test('a throwing handler is a 500 appr error; close() waits for a request in fli
   assert.is(await slow, 'late')
   await closing
   assert.ok(closed)
+})
+
+test('the log keeps the remote address of a client gone before the answer', async () => {
+  const infos: ResponseInfo[] = []
+  let logged!: () => void
+  const done = new Promise<void>((r) => (logged = r))
+  const server = await serve({
+    port: 0,
+    onResponse: (info) => {
+      infos.push(info)
+      logged()
+    },
+    handler: async () => {
+      await new Promise((r) => setTimeout(r, 200))
+      return new Response('late')
+    },
+  })
+  try {
+    const { hostname, port } = new URL(server.url)
+    const socket = connect(Number(port), hostname)
+    socket.on('error', () => {})
+    socket.end('GET /gone HTTP/1.1\r\nhost: h\r\n\r\n', () => setTimeout(() => socket.destroy(), 50))
+    await done
+    assert.is(infos[0]?.url, '/gone')
+    assert.ok(infos[0]?.aborted)
+    assert.is(infos[0]?.remoteAddress, '127.0.0.1')
+  } finally {
+    await server.close()
+  }
+})
+
+/**
+ * A raw client that sends `head`, then `trickle` one byte every `everyMs` (never completing),
+ * and resolves with how long the server kept the connection open and what it answered.
+ */
+function slowClient(url: string, head: string, everyMs: number, trickle: boolean): Promise<{ ms: number; reply: string }> {
+  const { hostname, port } = new URL(url)
+  return new Promise((resolve) => {
+    const started = Date.now()
+    const socket = connect(Number(port), hostname)
+    let reply = ''
+    const timer = trickle ? setInterval(() => socket.writable && socket.write('a'), everyMs) : undefined
+    const done = () => {
+      clearInterval(timer)
+      resolve({ ms: Date.now() - started, reply })
+    }
+    socket.on('data', (d: Buffer) => (reply += d.toString('latin1')))
+    socket.on('close', done)
+    socket.on('error', () => {})
+    // A client held longer than this is the defect: stop it from our side and report.
+    setTimeout(() => socket.destroy(), 8000).unref()
+    socket.write(head)
+  })
+}
+
+test('slow clients are cut off: unfinished headers, a trickled body, a stalled body', async () => {
+  const server = await serve({
+    port: 0,
+    headersTimeoutMs: 600,
+    requestTimeoutMs: 2000,
+    idleTimeoutMs: 800,
+    handler: async (req) => new Response(String((await req.arrayBuffer()).byteLength)),
+  })
+  try {
+    const [headers, trickled, stalled, fine] = await Promise.all([
+      // Header lines that never end, one byte at a time (never idle).
+      slowClient(server.url, 'POST /x HTTP/1.1\r\nhost: h\r\nx-slow: ', 100, true),
+      // A body announced as 1 MB, sent at 10 B/s (never idle).
+      slowClient(server.url, 'POST /x HTTP/1.1\r\nhost: h\r\ncontent-length: 1000000\r\n\r\n', 100, true),
+      // A body that stops after its first bytes.
+      slowClient(server.url, 'POST /x HTTP/1.1\r\nhost: h\r\ncontent-length: 1000000\r\n\r\nabc', 100, false),
+      // A normal request on the same server is unaffected.
+      fetch(`${server.url}/ok`, { method: 'POST', body: 'hello' }).then((r) => r.text()),
+    ])
+    assert.is(fine, '5')
+    assert.ok(headers.ms >= 500 && headers.ms < 2000, `unfinished headers held ${headers.ms} ms`)
+    assert.match(headers.reply, /^HTTP\/1\.1 408/)
+    assert.ok(trickled.ms >= 1900 && trickled.ms < 4000, `trickled body held ${trickled.ms} ms`)
+    assert.ok(stalled.ms >= 700 && stalled.ms < 1900, `stalled body held ${stalled.ms} ms`)
+    assert.is(await (await fetch(`${server.url}/ok`, { method: 'POST', body: 'again' })).text(), '5')
+  } finally {
+    await server.close()
+  }
+})
+
+test('timeouts: defaults are set, 0 disables, a bad value is invalid-parameters', async () => {
+  const server = await serve({ port: 0, handler: async () => new Response('x') })
+  try {
+    assert.is(server.server.headersTimeout, serveTimeouts.headersTimeoutMs)
+    assert.is(server.server.requestTimeout, serveTimeouts.requestTimeoutMs)
+    assert.is(server.server.timeout, serveTimeouts.idleTimeoutMs)
+  } finally {
+    await server.close()
+  }
+  const open = await serve({ port: 0, headersTimeoutMs: 0, requestTimeoutMs: 0, idleTimeoutMs: 0, handler: async () => new Response('x') })
+  try {
+    assert.is(open.server.requestTimeout, 0)
+    assert.is(open.server.timeout, 0)
+  } finally {
+    await open.close()
+  }
+  try {
+    await serve({ port: 0, idleTimeoutMs: -1, handler: async () => new Response('x') })
+    assert.unreachable()
+  } catch (e) {
+    assert.ok(isApprError(e, 'invalid-parameters'), String(e))
+  }
 })
 
 test.run()

@@ -7,7 +7,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { PushInput } from 'appr-core'
 import type { RegistryApi } from 'appr-core/http'
-import { b64, call, chart, makeRegistry, postJson, start } from './helpers.js'
+import { type JsonBody, b64, call, chart, makeRegistry, postJson, start } from './helpers.js'
 
 /** A registry that reports when push is called. */
 async function watched() {
@@ -29,7 +29,7 @@ async function watched() {
 }
 
 /** Sends `head`, waits for `gate`, then sends `tail`; resolves with the response. */
-function sendInTwo(url: string, head: string, gate: Promise<unknown>, tail: string): Promise<{ status: number; body: any }> {
+function sendInTwo(url: string, head: string, gate: Promise<unknown>, tail: string): Promise<{ status: number; body: JsonBody }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
       let text = ''

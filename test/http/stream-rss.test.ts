@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import type { JsonBody } from './helpers.js'
 
 const LIMIT = 64 * 1024 * 1024
 const MiB = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`
@@ -21,7 +22,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url))
 interface Child {
   readonly proc: ChildProcess
   readonly ready: { url: string; size: number; sha256: string; store: string }
-  ask(line: string): Promise<any>
+  ask(line: string): Promise<JsonBody>
 }
 
 async function startChild(mode: 'level' | 'memory'): Promise<Child> {
