@@ -21,6 +21,7 @@ const COMMANDS: Record<string, string> = {
   show: 'show a release manifest',
   list: 'list the packages of a registry',
   channel: 'list, show, add to or remove from channels',
+  oci: 'push or pull a package to or from an OCI registry (Helm chart or appr artifact)',
 }
 
 const help = `Usage: appr-core <command> [options]

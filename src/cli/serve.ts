@@ -25,8 +25,12 @@ Options:
                        memory                            in memory, lost on exit
                        redis://[:pass@]host:port[/db]    Redis (also rediss://)
                        etcd://host:port[,host:port…]     etcd v3
+  --blobs <spec>     keep blob bytes elsewhere (env APPR_BLOBS); records stay in --store:
+                       oci://[user:pass@]host[:port]/<repository>   an OCI registry (https)
+                       oci+http://…                                  the same over plain http
   --token <t>        static-token mode: write routes need "Authorization: <t>"
-                     (env APPR_TOKEN; must not be empty); reads stay open;
+                     (or Bearer <t>, or Basic with <t> as password, as OCI clients
+                     send it; env APPR_TOKEN; must not be empty); reads stay open;
                      \`appr login -u ANY -p <t>\` stores the token
   --prefix <path>    serve the API only under this prefix (default: /cnr and /)
   --max-body <bytes> largest request body (default 100663296 = 96 MiB)
@@ -113,21 +117,46 @@ export async function openStore(spec: string): Promise<OpenedStore> {
   throw new ApprError('invalid-parameters', `unknown store '${spec}' (expected level:<dir>, memory, redis://… or etcd://…)`)
 }
 
+/**
+ * Opens a BlobStore from its command-line spec: `oci://[user:pass@]host[:port]/<repository>`
+ * (https) or `oci+http://…`.
+ * @throws invalid-parameters for an unknown or malformed spec
+ */
+export async function openBlobs(spec: string): Promise<{ readonly blobs: BlobStore; readonly label: string }> {
+  const m = /^oci(\+http)?:\/\/([^/]+)\/(.+)$/.exec(spec)
+  if (!m) throw new ApprError('invalid-parameters', `unknown blob store '${spec.replace(/\/\/[^@/]*@/, '//***@')}' (expected oci://host[:port]/<repository> or oci+http://…)`)
+  const url = new URL(`${m[1] ? 'http' : 'https'}://${m[2]}`)
+  const auth = url.username ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } : undefined
+  // A specifier in a variable, as for the adapters: loaded only when asked for.
+  const ociModule = 'appr-core/oci'
+  const { ociBlobStore } = (await import(ociModule)) as typeof import('../oci/index.js')
+  const blobs = ociBlobStore({ url: `${url.protocol}//${url.host}`, repository: m[3]!, ...(auth ? { auth } : {}) })
+  return { blobs, label: `oci${m[1] ?? ''}://${url.host}/${m[3]}` }
+}
+
 /** Constant-time equality of two byte strings of any length. */
 function sameBytes(given: Buffer, expected: Buffer): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected)
 }
 
 /**
- * `Authorization: <token>` (the appr client's form) or `Bearer <token>`, compared in constant
- * time on the bytes as sent: node:http reads header bytes as latin1, so a non-ASCII token
- * arrives as its UTF-8 bytes, one character each, and is compared with the token's UTF-8 bytes.
+ * `Authorization: <token>` (the appr client's form), `Bearer <token>`, or `Basic` with the token
+ * as password and any user name (how OCI clients such as skopeo send `--creds` after `/v2/`'s
+ * Basic challenge), compared in constant time on the bytes as sent: node:http reads header bytes
+ * as latin1, so a non-ASCII token arrives as its UTF-8 bytes, one character each, and is compared
+ * with the token's UTF-8 bytes (Basic credentials are base64 of those same bytes).
  */
 export function tokenAuthenticator(token: string): (request: Request) => 'token' | undefined {
   const expected = Buffer.from(token, 'utf8')
   return (request) => {
     const header = request.headers.get('authorization')
     if (header === null) return undefined
+    const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header)
+    if (basic) {
+      const decoded = Buffer.from(basic[1]!, 'base64')
+      const colon = decoded.indexOf(0x3a)
+      return colon >= 0 && sameBytes(decoded.subarray(colon + 1), expected) ? 'token' : undefined
+    }
     return sameBytes(Buffer.from(header.replace(/^Bearer\s+/i, ''), 'latin1'), expected) ? 'token' : undefined
   }
 }
@@ -189,6 +218,7 @@ export async function run(args: string[]): Promise<number> {
         host: { type: 'string' },
         port: { type: 'string' },
         store: { type: 'string' },
+        blobs: { type: 'string' },
         token: { type: 'string' },
         prefix: { type: 'string' },
         'max-body': { type: 'string' },
@@ -245,9 +275,17 @@ export async function run(args: string[]): Promise<number> {
   }
   const spec = (values.store as string | undefined) ?? env.APPR_STORE ?? 'level:./appr-data'
 
+  const blobsSpec = (values.blobs as string | undefined) ?? env.APPR_BLOBS
   let opened: OpenedStore
   try {
     opened = await openStore(spec)
+    if (blobsSpec) {
+      const other = await openBlobs(blobsSpec).catch(async (error: unknown) => {
+        await opened.store.close()
+        throw error
+      })
+      opened = { store: opened.store, blobs: other.blobs, label: `${opened.label} + ${other.label}` }
+    }
   } catch (error) {
     process.stderr.write(`appr-core serve: ${isApprError(error) ? error.message : String(error)}\n`)
     return 1

@@ -76,6 +76,28 @@ export interface PushInput {
   readonly force?: boolean
 }
 
+/** Input of {@link StagedBlob.push}: a push whose blob was staged. */
+export type StagedPushInput = Omit<PushInput, 'blob'>
+
+/**
+ * A blob {@link Registry.stage} streamed through validation into storage, not yet recorded as
+ * any release. Gc reclaims one neither pushed nor discarded once `uploadTimeoutMs` has passed.
+ */
+export interface StagedBlob {
+  /** appr digest of the blob. */
+  readonly digest: string
+  /** Size in bytes. */
+  readonly size: number
+  /**
+   * Records the blob as a release, as {@link Registry.push} does; at most once. A push that fails
+   * discards the blob.
+   * @throws as Registry.push; invalid-usage when the blob was pushed or discarded already
+   */
+  push(input: StagedPushInput): Promise<Manifest>
+  /** Drops the blob unless it was pushed; calling it again does nothing. */
+  discard(): Promise<void>
+}
+
 /** How show/pull pick a release and a format. */
 export interface ResolveOptions {
   /** `default`/absent = highest release; otherwise an exact release or a query (`>=1.0,<2`). */
