@@ -205,8 +205,42 @@ export function tokenLogin(token: string): (input: { readonly password: string }
   return ({ password }) => (sameBytes(Buffer.from(password, 'utf8'), expected) ? token : undefined)
 }
 
-function log(line: Record<string, unknown>, stream: NodeJS.WriteStream = process.stdout): void {
-  stream.write(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`)
+const logLine = (line: Record<string, unknown>) => `${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`
+
+function log(line: Record<string, unknown>, stream: NodeJS.WriteStream): void {
+  stream.write(logLine(line))
+}
+
+/**
+ * JSON log lines on `stream`, request lines written once per turn of the event loop: stdout to a
+ * file or pipe is a synchronous write(2), and under load one call then carries the lines of every
+ * response that finished in that turn instead of one call each. Other lines go out at once,
+ * after any pending ones, so the order is kept.
+ */
+function batchedLog(stream: NodeJS.WriteStream) {
+  let pending = ''
+  let scheduled = false
+  const flush = (): void => {
+    scheduled = false
+    if (pending === '') return
+    const out = pending
+    pending = ''
+    stream.write(out)
+  }
+  return {
+    request(line: Record<string, unknown>): void {
+      pending += logLine(line)
+      if (pending.length >= 64 * 1024) flush()
+      else if (!scheduled) {
+        scheduled = true
+        setImmediate(flush)
+      }
+    },
+    now(line: Record<string, unknown>): void {
+      pending += logLine(line)
+      flush()
+    },
+  }
 }
 
 /** Runs the server until SIGINT/SIGTERM; resolves with the exit code. */
@@ -310,6 +344,7 @@ export async function run(args: string[]): Promise<number> {
     ...(token !== undefined ? { authenticate: tokenAuthenticator(token), login: tokenLogin(token) } : {}),
     onError: (error) => log({ level: 'error', msg: 'unexpected error', error: error instanceof Error ? error.stack : String(error) }, process.stderr),
   })
+  const out = batchedLog(process.stdout)
   let server: Awaited<ReturnType<typeof serve>>
   try {
     server = await serve({
@@ -318,7 +353,7 @@ export async function run(args: string[]): Promise<number> {
       port,
       ...timeouts,
       onResponse: (info) =>
-        log({
+        out.request({
           level: 'info',
           msg: 'request',
           method: info.method,
@@ -336,23 +371,23 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`appr-core serve: cannot listen on ${host}:${port}: ${(error as Error).message}\n`)
     return 1
   }
-  log({ level: 'info', msg: 'listening', url: server.url, store: opened.label, auth: token !== undefined ? 'token' : 'open' })
+  out.now({ level: 'info', msg: 'listening', url: server.url, store: opened.label, auth: token !== undefined ? 'token' : 'open' })
 
   return new Promise<number>((resolve) => {
     let stopping = false
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) {
-        log({ level: 'warn', msg: 'second signal, exiting now', signal })
+        out.now({ level: 'warn', msg: 'second signal, exiting now', signal })
         process.exit(1)
       }
       stopping = true
-      log({ level: 'info', msg: 'shutting down', signal })
+      out.now({ level: 'info', msg: 'shutting down', signal })
       server
         .close()
         .then(() => registry.close())
         .then(
           () => {
-            log({ level: 'info', msg: 'stopped' })
+            out.now({ level: 'info', msg: 'stopped' })
             resolve(0)
           },
           (error: unknown) => {
