@@ -11,6 +11,7 @@ import { isApprError, manifestMediaType, Registry, sortReleasesDesc } from 'appr
 import { etcdStore } from 'appr-core/adapters/etcd'
 import { levelStore } from 'appr-core/adapters/level'
 import { memoryStore } from 'appr-core/adapters/memory'
+import { generateSigningKey, manifestDigest, signDigest } from 'appr-core/trust'
 import { redisStore } from 'appr-core/adapters/redis'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -325,6 +326,26 @@ retention('an event whose predecessor never comes waits 30 s, then is placed any
   assert.equal(
     (await registry.events.read({ after: '2' })).events.map((e) => (e.type === 'release.pushed' ? `${e.package} ${e.release}` : e.type)),
     ['ev/h 1.0.1'],
+  )
+})
+
+retention('signature changes record events', async () => {
+  const registry = new Registry({ store: memoryStore(), events: true })
+  const manifest = await registry.push({ package: 'ev/sig', release: '1.0.0', format: 'helm', blob: blobs[0]! })
+  const key = generateSigningKey('ed25519')
+  const signature = signDigest(manifestDigest(await registry.show('ev/sig', { release: '1.0.0', format: 'helm' })), key.privateKey)
+  await registry.signatures.add('ev/sig', '1.0.0', 'helm', [signature])
+  assert.ok(await registry.signatures.remove('ev/sig', '1.0.0', 'helm', signature.keyid))
+  // Removing what is not there changes nothing and records nothing.
+  assert.not.ok(await registry.signatures.remove('ev/sig', '1.0.0', 'helm', signature.keyid))
+  const events = (await registry.events.read()).events
+  const common = { package: 'ev/sig', release: '1.0.0', format: 'helm', digest: manifest.content.digest }
+  assert.equal(
+    events.slice(1).map((e) => ({ ...e, cursor: undefined, seq: undefined, time: undefined })),
+    [
+      { ...common, type: 'signature.added', keyids: [signature.keyid], cursor: undefined, seq: undefined, time: undefined },
+      { ...common, type: 'signature.removed', keyid: signature.keyid, cursor: undefined, seq: undefined, time: undefined },
+    ],
   )
 })
 

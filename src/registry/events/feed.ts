@@ -22,7 +22,16 @@ const FeedSchema = z.object({ next: z.number().int().positive(), first: z.number
 type Feed = z.infer<typeof FeedSchema>
 const FeedType: RecordType<Feed> = { schema: FeedSchema, fast: () => undefined }
 
-const EventTypes = ['release.pushed', 'release.deleted', 'channel.added', 'channel.removed', 'channel.deleted', 'channel.set'] as const
+const EventTypes = [
+  'release.pushed',
+  'release.deleted',
+  'channel.added',
+  'channel.removed',
+  'channel.deleted',
+  'channel.set',
+  'signature.added',
+  'signature.removed',
+] as const satisfies readonly RegistryEvent['type'][]
 const EventSchema = z.object({ type: z.enum(EventTypes), package: z.string(), time: z.string() }).passthrough()
 const PendingSchema = EventSchema.extend({ stamp: z.string(), prev: z.string().nullable() })
 const PendingType: RecordType<z.infer<typeof PendingSchema>> = { schema: PendingSchema, fast: () => undefined }

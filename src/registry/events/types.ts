@@ -79,8 +79,34 @@ export interface ChannelSetEvent extends EventBase {
   readonly current: string
 }
 
+/** `signatures.add`: signatures by these keys now cover the manifest (a key's new signature replaces its old one). */
+export interface SignatureAddedEvent extends EventBase {
+  readonly type: 'signature.added'
+  readonly release: string
+  readonly format: string
+  readonly digest: string
+  readonly keyids: readonly string[]
+}
+
+/** `signatures.remove`: the signature of `keyid` was removed. */
+export interface SignatureRemovedEvent extends EventBase {
+  readonly type: 'signature.removed'
+  readonly release: string
+  readonly format: string
+  readonly digest: string
+  readonly keyid: string
+}
+
 /** Every event of the change feed, discriminated by `type`. */
-export type RegistryEvent = ReleasePushedEvent | ReleaseDeletedEvent | ChannelAddedEvent | ChannelRemovedEvent | ChannelDeletedEvent | ChannelSetEvent
+export type RegistryEvent =
+  | ReleasePushedEvent
+  | ReleaseDeletedEvent
+  | ChannelAddedEvent
+  | ChannelRemovedEvent
+  | ChannelDeletedEvent
+  | ChannelSetEvent
+  | SignatureAddedEvent
+  | SignatureRemovedEvent
 
 /** The `type` of every {@link RegistryEvent}. */
 export type RegistryEventType = RegistryEvent['type']
