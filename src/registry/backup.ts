@@ -17,7 +17,7 @@ import type { RegistryContext } from './context.js'
 import { decodePackage, packageNotFound, readPackage } from './packages.js'
 import { storeRelease } from './push.js'
 import { getManifests, manifestKeys, openBlob } from './read.js'
-import { encode, keys } from './records.js'
+import { encode, keys, own } from './records.js'
 import { acceptSignatures, assertPushAllowed, releaseSignatures } from './signatures.js'
 import { transact } from './transaction.js'
 import type { BackupDocument, BackupPackage } from './types.js'
@@ -124,7 +124,7 @@ export async function restore(ctx: RegistryContext, doc: unknown): Promise<void>
       const pkgEntry = await tx.get(keys.pkg(name))
       if (pkgEntry === undefined) throw packageNotFound({ package: name.full })
       const record = decodePackage(pkgEntry, name)
-      const missing = [...releases].find((r) => record.releases[r] === undefined)
+      const missing = [...releases].find((r) => own(record.releases, r) === undefined)
       if (missing !== undefined) {
         throw new ApprError('package-release-not-found', `channel ${channel} names ${name.full} ${missing}, which the backup does not contain`, {
           details: { package: name.full, channel, release: missing },

@@ -5,13 +5,13 @@
  * @module
  */
 import type { BlobStore } from '../storage/blob.js'
-import { type KvBlobStore, kvBlobStore } from '../storage/kv-blob-store.js'
 import type { KvStore } from '../storage/kv.js'
+import { type KvBlobStore, kvBlobStore } from '../storage/kv-blob-store.js'
 import { BlobCache } from './blob-cache.js'
 import { LruMap } from './lru.js'
 import type { PackageRecord } from './records.js'
-import { type CompiledPolicy, compilePolicies } from './signatures.js'
 import { ReleaseCache, VersionedCache } from './release-cache.js'
+import { type CompiledPolicy, compilePolicies } from './signatures.js'
 import type { ArchiveLimits, RegistryOptions } from './types.js'
 
 export interface RegistryContext {

@@ -15,7 +15,7 @@ import { blobChunks, collectBytes } from './blob-input.js'
 import { channelsOf } from './channels.js'
 import type { RegistryContext } from './context.js'
 import { lookupFormat, lookupName, packageNotFound, readPackage } from './packages.js'
-import { BlobRecordType, decode, keys, ManifestRecordType, type PackageRecord } from './records.js'
+import { BlobRecordType, decode, keys, ManifestRecordType, own, type PackageRecord } from './records.js'
 import { type BlobLocation, copyManifest } from './release-cache.js'
 import { releaseSignatures } from './signatures.js'
 import type { BlobResult, PullResult, ResolveOptions } from './types.js'
@@ -95,7 +95,7 @@ async function resolve(ctx: RegistryContext, pkg: string, options: ResolveOption
   const details = { package: name.full }
   let candidates = Object.keys(record.releases)
   let format = wanted === '-' ? undefined : lookupFormat(wanted, details)
-  if (options.formatAware && format !== undefined) candidates = candidates.filter((r) => format! in record.releases[r]!)
+  if (options.formatAware && format !== undefined) candidates = candidates.filter((r) => Object.hasOwn(record.releases[r]!, format!))
   const release = resolveQuery(options.release, candidates)
   if (release === undefined) {
     throw new ApprError('package-release-not-found', `no release of ${name.full} matches '${options.release ?? 'default'}'`, {
@@ -114,7 +114,7 @@ async function resolve(ctx: RegistryContext, pkg: string, options: ResolveOption
     throw packageNotFound({ package: name.full, release, media_type: format })
   }
   const manKey = keys.man(name, release, format)
-  const head = record.heads?.[format]
+  const head = own(record.heads, format)
   if (head !== undefined && head.manifest.release === release) {
     const manifest = copyManifest(head.manifest) // the record may be shared by the record cache
     const location = { digest: manifest.content.digest, ociDigest: head.ociDigest, size: head.size, object: head.object }
@@ -197,7 +197,7 @@ export function manifestKeys(name: PackageName, record: PackageRecord, format?: 
 export async function manifests(ctx: RegistryContext, pkg: string, release: string): Promise<Manifest[]> {
   const name = lookupName(pkg)
   const { record, version } = await readPackage(ctx, name)
-  const formats = record.releases[release]
+  const formats = own(record.releases, release)
   if (formats === undefined) throw packageNotFound({ package: name.full, release: String(release).slice(0, 300) })
   return getManifests(ctx, 
     name,

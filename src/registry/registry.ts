@@ -13,11 +13,28 @@ import { createContext, type RegistryContext } from './context.js'
 import { deleteRelease } from './delete.js'
 import { gc } from './gc.js'
 import { list, search } from './list.js'
-import { push } from './push.js'
+import {
+  appendUpload,
+  cancelUpload,
+  deleteBlob,
+  finishUpload,
+  getBlob,
+  headBlob,
+  mountBlob,
+  type OciBlobInfo,
+  type OciBlobRead,
+  type OciUploadStatus,
+  startUpload,
+  uploadStatus,
+} from './oci-blobs.js'
+import { catalog, deleteManifest, getManifest, headManifest, listReferrers, listTags, type OciListPage, type OciStoredManifest, putManifest } from './oci-manifests.js'
+import type { OciReferrerRecord } from './oci-records.js'
+import { push, stage } from './push.js'
 import { blob, manifests, pull, releases, show } from './read.js'
 import { addSignatures, listSignatures, removeSignature } from './signatures.js'
 import type {
   BackupDocument,
+  BlobInput,
   BlobResult,
   GcResult,
   ListOptions,
@@ -26,6 +43,7 @@ import type {
   PushInput,
   RegistryOptions,
   ResolveOptions,
+  StagedBlob,
 } from './types.js'
 
 /** Channel operations of a {@link Registry}. */
@@ -69,6 +87,54 @@ export interface SignatureOperations {
 }
 
 /**
+ * OCI blobs and upload sessions of a {@link Registry} (the data of `/v2/<name>/blobs/…`).
+ * Repository names, digests and session ids are checked; failures are `OciError`s (`appr-core/oci`) with the
+ * spec's codes (`NAME_INVALID`, `DIGEST_INVALID`, `BLOB_UPLOAD_UNKNOWN`, `RANGE_INVALID`).
+ */
+export interface OciBlobOperations {
+  /** Starts an upload session in `repository`. */
+  startUpload(repository: string): Promise<OciUploadStatus>
+  /** Where a session stands. */
+  uploadStatus(repository: string, id: string): Promise<OciUploadStatus>
+  /** Appends a chunk; `range` (a `Content-Range`) must continue the upload. */
+  appendUpload(repository: string, id: string, chunks: AsyncIterable<Uint8Array>, range?: { start: number; end?: number }): Promise<OciUploadStatus>
+  /** Appends the last bytes (if any), verifies `digest` and links the blob to the repository; ends the session. */
+  finishUpload(repository: string, id: string, digest: string, chunks?: AsyncIterable<Uint8Array>): Promise<OciBlobInfo>
+  /** Cancels a session and deletes what it received. */
+  cancelUpload(repository: string, id: string): Promise<void>
+  /** A blob linked to `repository`, or `undefined`. */
+  head(repository: string, digest: string): Promise<OciBlobInfo | undefined>
+  /** A blob's bytes (or an inclusive range), or `undefined` when it is not linked to `repository`. */
+  get(repository: string, digest: string, range?: { start: number; end?: number }): Promise<OciBlobRead | undefined>
+  /** Unlinks a blob from `repository` (its bytes go with its last link); false when it was not linked. */
+  delete(repository: string, digest: string): Promise<boolean>
+  /** Links a blob of `from` to `repository` too; false when `from` has no such blob. */
+  mount(repository: string, digest: string, from: string): Promise<boolean>
+}
+
+/**
+ * OCI manifests, tags and the catalog of a {@link Registry} (the data of
+ * `/v2/<name>/manifests/…`, `/v2/<name>/tags/list`, `/v2/_catalog`). Failures are `OciError`s
+ * (`appr-core/oci`) with the spec's codes.
+ */
+export interface OciManifestOperations {
+  /** Stores a manifest (the exact bytes) at a tag or its digest; `contentType` is the request's `Content-Type`. `subject`: the digest its `subject` names. */
+  put(repository: string, reference: string, bytes: Uint8Array, contentType?: string): Promise<{ digest: string; mediaType: string; subject?: string }>
+  /** A manifest by tag or digest, or `undefined`. */
+  get(repository: string, reference: string): Promise<OciStoredManifest | undefined>
+  /** A manifest's digest, media type and size, or `undefined`. */
+  head(repository: string, reference: string): Promise<{ digest: string; mediaType: string; size: number } | undefined>
+  /** Deletes by digest (with every tag naming it) or by tag (the tag only); false when absent. */
+  delete(repository: string, reference: string): Promise<boolean>
+  /** One page of a repository's tags, lexical order. @throws `NAME_UNKNOWN` */
+  tags(repository: string, options?: { n?: number; last?: string }): Promise<OciListPage>
+  /** One page of repositories with manifests, lexical order. */
+  catalog(options?: { n?: number; last?: string }): Promise<OciListPage>
+  /** Descriptors of the manifests whose `subject` is `digest` (the referrers API), optionally of one `artifactType`. */
+  referrers(repository: string, digest: string, options?: { artifactType?: string }): Promise<OciReferrerRecord[]>
+}
+
+/**
  * An appr registry over a {@link KvStore}.
  *
  * Every mutation is one atomic `commit` whose checks cover every record it read, retried (with a
@@ -85,6 +151,10 @@ export interface SignatureOperations {
  */
 export class Registry {
   readonly channels: ChannelOperations
+  /** OCI blobs and upload sessions (see docs/oci.md). */
+  readonly ociBlobs: OciBlobOperations
+  /** OCI manifests, tags and the catalog (see docs/oci.md). */
+  readonly ociManifests: OciManifestOperations
   readonly signatures: SignatureOperations
   readonly #ctx: RegistryContext
 
@@ -98,6 +168,26 @@ export class Registry {
       remove: (pkg, channel, release) => removeFromChannel(ctx, pkg, channel, release),
       delete: (pkg, channel) => deleteChannel(ctx, pkg, channel),
       ofRelease: (pkg, release, options) => channelsOfRelease(ctx, pkg, release, options?.membership ?? false),
+    }
+    this.ociBlobs = {
+      startUpload: (repository) => startUpload(ctx, repository),
+      uploadStatus: (repository, id) => uploadStatus(ctx, repository, id),
+      appendUpload: (repository, id, chunks, range) => appendUpload(ctx, repository, id, chunks, range),
+      finishUpload: (repository, id, digest, chunks) => finishUpload(ctx, repository, id, digest, chunks),
+      cancelUpload: (repository, id) => cancelUpload(ctx, repository, id),
+      head: (repository, digest) => headBlob(ctx, repository, digest),
+      get: (repository, digest, range) => getBlob(ctx, repository, digest, range),
+      delete: (repository, digest) => deleteBlob(ctx, repository, digest),
+      mount: (repository, digest, from) => mountBlob(ctx, repository, digest, from),
+    }
+    this.ociManifests = {
+      put: (repository, reference, bytes, contentType) => putManifest(ctx, repository, reference, bytes, contentType),
+      get: (repository, reference) => getManifest(ctx, repository, reference),
+      head: (repository, reference) => headManifest(ctx, repository, reference),
+      delete: (repository, reference) => deleteManifest(ctx, repository, reference),
+      tags: (repository, options) => listTags(ctx, repository, options),
+      catalog: (options) => catalog(ctx, options),
+      referrers: (repository, digest, options) => listReferrers(ctx, repository, digest, options),
     }
     this.signatures = {
       list: (pkg, release, format) => listSignatures(ctx, pkg, release, format),
@@ -115,6 +205,16 @@ export class Registry {
    */
   push(input: PushInput): Promise<Manifest> {
     return push(this.#ctx, input)
+  }
+
+  /**
+   * Streams a blob through the same validation as {@link push} before its release is known, for
+   * callers that learn the release after the bytes (a push body whose members come in any
+   * order). The returned handle's `push` records it; `discard` drops it.
+   * @throws invalid-usage (blob is not a safe gzipped tar), payload-too-large, unavailable
+   */
+  stage(blob: BlobInput): Promise<StagedBlob> {
+    return stage(this.#ctx, blob)
   }
 
   /**

@@ -10,13 +10,13 @@ import { parseFormat } from '../model/media-type.js'
 import { parseRelease } from '../model/release.js'
 import { SignatureSchema } from '../model/schemas.js'
 import type { Manifest, Signature } from '../model/types.js'
-import { type PublicKey, keySet } from '../trust/keys.js'
+import { keySet, type PublicKey } from '../trust/keys.js'
 import { manifestDigest } from '../trust/manifest-digest.js'
 import { checkSignature } from '../trust/signature.js'
 import type { RegistryContext } from './context.js'
 import { decodePackage, lookupFormat, lookupName, packageNotFound, readPackage } from './packages.js'
 import { getManifests } from './read.js'
-import { decode, encode, keys, ManifestRecordType, type PackageRecord } from './records.js'
+import { decode, encode, keys, ManifestRecordType, nameMap, own, type PackageRecord } from './records.js'
 import { transact } from './transaction.js'
 import type { SignaturePolicy } from './types.js'
 
@@ -48,13 +48,14 @@ export function policyFor(ctx: RegistryContext, namespace: string): CompiledPoli
 
 /** The signatures stored for one manifest (`[]` when none). */
 export function releaseSignatures(record: PackageRecord, release: string, format: string): Signature[] {
-  return record.signatures?.[release]?.[format] ?? []
+  return own(own(record.signatures, release), format) ?? []
 }
 
 /** Sets (or, with `[]`, drops) the signatures of one manifest in a fresh record. */
 export function setReleaseSignatures(record: PackageRecord, release: string, format: string, list: readonly Signature[]): void {
-  const all = { ...record.signatures }
-  const byFormat = { ...all[release] }
+  // Null-prototype copies: releases and formats are user-given names (`constructor`, `__proto__`).
+  const all = nameMap(record.signatures)
+  const byFormat = nameMap(own(all, release))
   if (list.length > 0) byFormat[format] = [...list]
   else delete byFormat[format]
   if (Object.keys(byFormat).length > 0) all[release] = byFormat

@@ -2,9 +2,10 @@
  * Public option and result types of {@link Registry}.
  * @module
  */
+
+import type { Channel, Manifest, ManifestWithChannels, PackageSummary, Signature } from '../model/types.js'
 import type { BlobStore } from '../storage/blob.js'
 import type { KvStore } from '../storage/kv.js'
-import type { Channel, Manifest, ManifestWithChannels, PackageSummary, Signature } from '../model/types.js'
 import type { KeyInput } from '../trust/keys.js'
 
 /** Bytes of a blob in any of the shapes a caller is likely to hold. */
@@ -97,6 +98,28 @@ export interface PushInput {
    * under a `'push'` signature policy). Each must sign that manifest's digest.
    */
   readonly signatures?: readonly unknown[]
+}
+
+/** Input of {@link StagedBlob.push}: a push whose blob was staged. */
+export type StagedPushInput = Omit<PushInput, 'blob'>
+
+/**
+ * A blob {@link Registry.stage} streamed through validation into storage, not yet recorded as
+ * any release. Gc reclaims one neither pushed nor discarded once `uploadTimeoutMs` has passed.
+ */
+export interface StagedBlob {
+  /** appr digest of the blob. */
+  readonly digest: string
+  /** Size in bytes. */
+  readonly size: number
+  /**
+   * Records the blob as a release, as {@link Registry.push} does; at most once. A push that fails
+   * discards the blob.
+   * @throws as Registry.push; invalid-usage when the blob was pushed or discarded already
+   */
+  push(input: StagedPushInput): Promise<Manifest>
+  /** Drops the blob unless it was pushed; calling it again does nothing. */
+  discard(): Promise<void>
 }
 
 /** How show/pull pick a release and a format. */

@@ -7,7 +7,7 @@
  * `openssl pkey -pubin -in key.pub -outform DER | sha256sum`.
  * @module
  */
-import { type KeyObject, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto'
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { sha256Hex } from '../digest/index.js'
 import { ApprError } from '../errors/index.js'
 import { SIGNATURE_ALGORITHMS } from '../model/schemas.js'

@@ -19,9 +19,9 @@ import { isManifestDigest } from './manifest-digest.js'
 /** What precedes the manifest digest in the signed bytes. */
 export const SIGNATURE_CONTEXT = 'appr-manifest-signature:v1:'
 
-export { SignatureSchema }
 
 export type { Signature }
+export { SignatureSchema }
 
 const message = (digest: string): Buffer => Buffer.from(`${SIGNATURE_CONTEXT}${digest}`, 'ascii')
 

@@ -6,7 +6,7 @@
 import type { Signature } from '../model/types.js'
 import type { PublicKey } from './keys.js'
 import { type DigestedManifest, manifestDigest } from './manifest-digest.js'
-import { type SignatureRejection, checkSignature, checkSignatures } from './signature.js'
+import { checkSignature, checkSignatures, type SignatureRejection } from './signature.js'
 
 /** The outcome of {@link verifyManifest}. */
 export type ManifestVerification =

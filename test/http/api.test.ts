@@ -32,16 +32,17 @@ for (const prefix of ['/cnr', '']) {
   const A = () => `${ctx.base}/api/v1/packages`
   const digest = (bytes: Uint8Array) => createHash('sha256').update(gunzipSync(bytes)).digest('hex')
 
-  test('GET /version reports our version; HEAD works; CORS header present', async () => {
+  test('GET /version reports the appr API level as the reference does (0.7.4), and our version apart; HEAD works; CORS header present', async () => {
     const r = await call(`${ctx.base}/version`)
     assert.is(r.status, 200)
-    assert.equal(r.body, { 'appr-api': VERSION })
+    // The appr client shows `appr-api` as the API level the server speaks: the reference's 0.7.4.
+    assert.equal(r.body, { 'appr-api': '0.7.4', 'appr-core': VERSION })
     assert.is(VERSION, pkgJson.default.version)
     assert.is(r.headers.get('access-control-allow-origin'), '*')
     assert.is(r.headers.get('content-type'), 'application/json')
     const head = await fetch(`${ctx.base}/version/`, { method: 'HEAD' })
     assert.is(head.status, 200)
-    assert.is(head.headers.get('content-length'), String(JSON.stringify({ 'appr-api': VERSION }).length))
+    assert.is(head.headers.get('content-length'), String(JSON.stringify(r.body).length))
     assert.is((await head.arrayBuffer()).byteLength, 0)
     const withOrigin = await fetch(`${ctx.base}/version`, { headers: { origin: 'https://ui.example' } })
     assert.is(withOrigin.headers.get('access-control-allow-origin'), 'https://ui.example')

@@ -7,7 +7,7 @@ import { clientFor } from '../../client/index.js'
 import { Registry } from '../../registry/registry.js'
 import { type MirrorDestination, type MirrorEvent, type MirrorReport, mirror, registryDestination, serverDestination } from '../../trust/index.js'
 import { openStore } from '../serve.js'
-import { UsageError, formatBytes, parse, printJson, runCommand } from './shared.js'
+import { formatBytes, parse, printJson, runCommand, UsageError } from './shared.js'
 
 export const usage = `Usage: appr-core mirror SOURCE DESTINATION [options]
 

@@ -11,7 +11,7 @@ import { analyzeBlob } from '../../archive/validate.js'
 import { ApprError } from '../../errors/index.js'
 import { parseFormat } from '../../model/index.js'
 import { verifyManifest } from '../../trust/verify.js'
-import { CLIENT_OPTIONS, CLIENT_USAGE, DOWNLOAD_LIMITS, UsageError, clientFrom, download, formatBytes, packagePath, parse, parseRef, printJson, progress, readKeys, resolveManifest, runCommand } from './shared.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, clientFrom, DOWNLOAD_LIMITS, download, formatBytes, packagePath, parse, parseRef, printJson, progress, readKeys, resolveManifest, runCommand, UsageError } from './shared.js'
 
 export const usage = `Usage: appr-core pull NAMESPACE/NAME[@RELEASE|:CHANNEL|@sha256:DIGEST] [options]
 

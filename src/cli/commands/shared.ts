@@ -7,12 +7,12 @@
 import { readFile } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
-import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { ApprError, isApprError } from '../../errors/index.js'
-import { type Client, call, clientFor, getJson, packagePath } from '../../client/index.js'
+import { type ParseArgsConfig, parseArgs } from 'node:util'
 import type { PackageManifestInfo } from '../../archive/inspect.js'
+import { type Client, call, clientFor, getJson, packagePath } from '../../client/index.js'
+import { ApprError, isApprError } from '../../errors/index.js'
 import { type PackageName, parsePackageName } from '../../model/index.js'
-import { type PublicKey, keySet } from '../../trust/keys.js'
+import { keySet, type PublicKey } from '../../trust/keys.js'
 
 /** A mistake on the command line: the command prints its usage and exits with 2. */
 export class UsageError extends Error {

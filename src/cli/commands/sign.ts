@@ -8,7 +8,7 @@ import { ApprError } from '../../errors/index.js'
 import { parseFormat } from '../../model/index.js'
 import { manifestDigest } from '../../trust/manifest-digest.js'
 import { signDigest } from '../../trust/signature.js'
-import { CLIENT_OPTIONS, CLIENT_USAGE, UsageError, call, clientFrom, packagePath, parse, parseRef, printJson, resolveManifest, runCommand } from './shared.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, call, clientFrom, packagePath, parse, parseRef, printJson, resolveManifest, runCommand, UsageError } from './shared.js'
 
 export const usage = `Usage: appr-core sign NAMESPACE/NAME[@RELEASE|:CHANNEL] --key KEY [options]
 

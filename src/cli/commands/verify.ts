@@ -9,9 +9,8 @@ import { verifyManifest } from '../../trust/verify.js'
 import {
   CLIENT_OPTIONS,
   CLIENT_USAGE,
-  DOWNLOAD_LIMITS,
-  UsageError,
   clientFrom,
+  DOWNLOAD_LIMITS,
   download,
   packagePath,
   parse,
@@ -20,6 +19,7 @@ import {
   readKeys,
   resolveManifest,
   runCommand,
+  UsageError,
 } from './shared.js'
 
 export const usage = `Usage: appr-core verify NAMESPACE/NAME[@RELEASE|:CHANNEL] --key KEY.pub [options]

@@ -6,13 +6,13 @@
  */
 import { inspectArchive } from '../../archive/inspect.js'
 import { ApprError } from '../../errors/index.js'
-import { parseFormat } from '../../model/index.js'
+import { parseFormat, parsePackageName } from '../../model/index.js'
 import { DEFAULT_MAX_BODY_BYTES, readBody } from '../middleware/body-limit.js'
 import type { HandlerOptions, RegistryApi } from '../options.js'
 import { json, jsonWithBlob, toByteStream } from '../respond.js'
 import type { Endpoint, Method, Params, Route, RouteContext } from '../router.js'
-import { VERSION } from '../version.js'
-import { parseObjectBody, receivePush, truthy } from './push-body.js'
+import { APPR_API_VERSION, VERSION } from '../version.js'
+import { parseObjectBody, receivePush, submitPush, truthy } from './push-body.js'
 import { trustEndpoints, withDigest } from './trust.js'
 
 /**
@@ -56,7 +56,7 @@ function packageOf(params: Params): string {
 function apprEndpoints<P>(registry: RegistryApi, options: HandlerOptions<P>) {
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
   const formatAware = options.formatAware ?? false
-  const version = options.version ?? VERSION
+  const version = options.version ?? APPR_API_VERSION
   const { login } = options
 
   const resolveOptions = ({ params }: RouteContext) => ({ release: params.release!, format: params.format!, formatAware })
@@ -90,7 +90,7 @@ function apprEndpoints<P>(registry: RegistryApi, options: HandlerOptions<P>) {
   const asJson = (url: URL) => url.searchParams.get('format') === 'json'
 
   return {
-    version: { operation: 'version', public: true, run: async () => json({ 'appr-api': version }) },
+    version: { operation: 'version', public: true, run: async () => json({ 'appr-api': version, 'appr-core': VERSION }) },
 
     login:
       login === undefined
@@ -123,8 +123,9 @@ function apprEndpoints<P>(registry: RegistryApi, options: HandlerOptions<P>) {
     push: {
       operation: 'push',
       run: async ({ request, url, pkg }) => {
-        // Only a package named in the URL can stream: the appr client sends `package` after the blob.
-        await receivePush(request, url, maxBody, pkg !== '', async (body, fields) => {
+        // A bad name in the URL is refused before the body is read.
+        if (pkg !== '') parsePackageName(pkg)
+        await receivePush(request, url, maxBody, (blob) => registry.stage(blob), async (body, fields) => {
           let named = pkg
           if (named === '') {
             // Swagger's `POST /api/v1/packages` names the package in the body.
@@ -134,15 +135,15 @@ function apprEndpoints<P>(registry: RegistryApi, options: HandlerOptions<P>) {
             }
             named = given
           }
-          await registry.push({
+          const input = {
             package: named,
             release: fields.release,
             format: fields.format,
-            blob: fields.blob,
             metadata: fields.metadata,
             force: fields.force || truthy(url.searchParams.get('force')),
             ...(fields.signatures && { signatures: fields.signatures }),
-          })
+          }
+          await submitPush(registry, input, fields.blob)
         })
         return json({ status: 'ok' })
       },

@@ -6,7 +6,7 @@
 import { z } from 'zod'
 import { type Client, call, getJson, packagePath } from '../../client/index.js'
 import { ApprError, isApprError } from '../../errors/index.js'
-import { type Channel, ChannelSchema, type Manifest, ManifestSchema, type Signature, SignatureSchema, parseFormat, parsePackageName } from '../../model/index.js'
+import { type Channel, ChannelSchema, type Manifest, ManifestSchema, parseFormat, parsePackageName, type Signature, SignatureSchema } from '../../model/index.js'
 import type { Registry } from '../../registry/registry.js'
 
 /** What the mirror needs from a destination. */

@@ -7,23 +7,23 @@ import { validateBlob } from '../../archive/validate.js'
 import { type Client, clientFor } from '../../client/index.js'
 import { isApprError } from '../../errors/index.js'
 import {
-  type Manifest,
-  ManifestSchema,
-  type Signature,
-  SignatureSchema,
-  type PackageName,
   highestRelease,
   isRelease,
-  parsePackageName,
+  type Manifest,
+  ManifestSchema,
+  type PackageName,
   parseFormat,
+  parsePackageName,
+  type Signature,
+  SignatureSchema,
 } from '../../model/index.js'
 import type { ArchiveLimits } from '../../registry/types.js'
-import { type KeyInput, type PublicKey, keySet } from '../keys.js'
+import { type KeyInput, keySet, type PublicKey } from '../keys.js'
 import { type DigestedManifest, manifestDigest } from '../manifest-digest.js'
 import { verifyManifest } from '../verify.js'
 import { type MirrorDestination, type RegistryLike, registryDestination, serverDestination } from './destination.js'
 import type { MirrorCounts, MirrorEvent, MirrorFailure, MirrorFailureReason, MirrorReport } from './report.js'
-import { BlobTooLarge, type RequestOptions, fetchBlob, listPackages, packageChannels, packageManifests } from './source.js'
+import { BlobTooLarge, fetchBlob, listPackages, packageChannels, packageManifests, type RequestOptions } from './source.js'
 
 /** Options of {@link mirror}. */
 export interface MirrorOptions {
