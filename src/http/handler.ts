@@ -9,9 +9,8 @@ import { authCheck } from './middleware/auth.js'
 import { withCors } from './middleware/cors.js'
 import { catchErrors, errorResponse } from './middleware/errors.js'
 import { withHead } from './middleware/head.js'
-import { ociErrorResponse } from './oci/routes.js'
+import { ociErrorResponse, ociRoutes } from './oci/routes.js'
 import type { HandlerOptions, RegistryApi } from './options.js'
-import { ociRoutes } from './oci/routes.js'
 import { createRouter, methodNotAllowed, optionsResponse, type RouteMatch, routeMethod } from './router.js'
 
 /**

@@ -9,7 +9,7 @@ import type { ErrorEnvelope } from './middleware/errors.js'
 /** The part of {@link Registry} the handler calls, so a wrapper or another implementation fits. */
 export type RegistryApi = Pick<
   Registry,
-  'push' | 'show' | 'pull' | 'blob' | 'releases' | 'manifests' | 'list' | 'search' | 'delete' | 'channels'
+  'push' | 'stage' | 'show' | 'pull' | 'blob' | 'releases' | 'manifests' | 'list' | 'search' | 'delete' | 'channels' | 'showByDigest' | 'signatures'
 > &
   Partial<Pick<Registry, 'ociBlobs' | 'ociManifests'>>
 
@@ -40,6 +40,9 @@ export type Operation =
   | 'oci-manifest'
   | 'oci-blob'
   | 'oci-upload'
+  | 'signature-list'
+  | 'signature-add'
+  | 'signature-remove'
 
 /** Input of the {@link HandlerOptions.authorize} hook. */
 export interface AuthorizeInput<P> {
@@ -79,7 +82,7 @@ export interface HandlerOptions<P = unknown> {
    * the registry has `ociBlobs` and `ociManifests` (default true). See docs/oci.md.
    */
   readonly oci?: boolean
-  /** Version reported by `GET /version` (default appr-core's). */
+  /** API level `GET /version` reports as `appr-api` (default `0.7.4`, the reference's; appr-core's own version is `appr-core`). */
   readonly version?: string
   /**
    * Identifies the caller (the appr client sends `Authorization: <token>` verbatim). Return

@@ -9,9 +9,10 @@
  * digest asked for or the `Docker-Content-Digest` the registry reports.
  * @module
  */
-import { ApprError } from '../errors/index.js'
+
 import { sha256 } from '../digest/index.js'
-import { parseOciDigest, ociDigestOf } from './digest.js'
+import { ApprError } from '../errors/index.js'
+import { ociDigestOf, parseOciDigest } from './digest.js'
 import { OciError, type OciErrorEntry } from './errors.js'
 import { ACCEPT_MANIFESTS } from './media-types.js'
 import { parseReference, parseRepositoryName } from './reference.js'

@@ -11,9 +11,9 @@
  * @module
  */
 import { goJsonBytes, sortedMap } from './canonical.js'
-import { type BlobRef, type ManifestBytes, helmAnnotations, helmChartManifest, helmChartMetadata, helmConfigBytes, helmTagOf, manifestBytes } from './helm.js'
 import { ociDigestOf } from './digest.js'
-import { EMPTY_JSON, EMPTY_JSON_DIGEST, HELM_CONFIG, OCI_EMPTY, OCI_INDEX, OCI_MANIFEST, apprArtifactType, apprLayerMediaType } from './media-types.js'
+import { type BlobRef, helmAnnotations, helmChartManifest, helmChartMetadata, helmConfigBytes, helmTagOf, type ManifestBytes, manifestBytes } from './helm.js'
+import { apprArtifactType, apprLayerMediaType, EMPTY_JSON, EMPTY_JSON_DIGEST, HELM_CONFIG, OCI_EMPTY, OCI_INDEX, OCI_MANIFEST } from './media-types.js'
 
 /** The annotation naming the appr format of an index entry. */
 export const FORMAT_ANNOTATION = 'vnd.appr.format'

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod'
 import { OciError } from './errors.js'
-import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST, isManifestMediaType } from './media-types.js'
+import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, isManifestMediaType, OCI_INDEX, OCI_MANIFEST } from './media-types.js'
 
 // RFC 6838 type/subtype, as the image spec restricts media types.
 const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/

@@ -5,8 +5,9 @@
  * take the {@link RegistryContext} built here.
  * @module
  */
-import type { Channel, Manifest, ManifestWithChannels } from '../model/types.js'
+import type { Channel, Manifest, ManifestWithChannels, Signature } from '../model/types.js'
 import { backup, restore } from './backup.js'
+import { showByDigest } from './by-digest.js'
 import { addToChannel, channelsOfRelease, deleteChannel, listChannels, removeFromChannel, showChannel } from './channels.js'
 import { createContext, type RegistryContext } from './context.js'
 import { deleteRelease } from './delete.js'
@@ -28,10 +29,12 @@ import {
 } from './oci-blobs.js'
 import { catalog, deleteManifest, getManifest, headManifest, listReferrers, listTags, type OciListPage, type OciStoredManifest, putManifest } from './oci-manifests.js'
 import type { OciReferrerRecord } from './oci-records.js'
-import { push } from './push.js'
+import { push, stage } from './push.js'
 import { blob, manifests, pull, releases, show } from './read.js'
+import { addSignatures, listSignatures, removeSignature } from './signatures.js'
 import type {
   BackupDocument,
+  BlobInput,
   BlobResult,
   GcResult,
   ListOptions,
@@ -40,6 +43,7 @@ import type {
   PushInput,
   RegistryOptions,
   ResolveOptions,
+  StagedBlob,
 } from './types.js'
 
 /** Channel operations of a {@link Registry}. */
@@ -64,6 +68,22 @@ export interface ChannelOperations {
    * `{ membership: true }`, of every channel that contains it. @throws package-not-found
    */
   ofRelease(pkg: string, release: string, options?: { membership?: boolean }): Promise<string[]>
+}
+
+/** Signature operations of a {@link Registry} (see docs/trust.md). */
+export interface SignatureOperations {
+  /** The signatures of one `(package, release, format)`. @throws package-not-found */
+  list(pkg: string, release: string, format: string): Promise<Signature[]>
+  /**
+   * Adds signatures of one `(package, release, format)`'s manifest digest, one per key (a key's
+   * new signature replaces its old one); returns all its signatures. Without a policy the registry
+   * checks their form and digest (clients verify them); under one, each must verify with its keys.
+   * @throws package-not-found, invalid-release, invalid-parameters (malformed, another digest,
+   *   invalid under the policy, more than 16)
+   */
+  add(pkg: string, release: string, format: string, signatures: readonly unknown[]): Promise<Signature[]>
+  /** Removes the signature by `keyid`; true when there was one. @throws package-not-found */
+  remove(pkg: string, release: string, format: string, keyid: string): Promise<boolean>
 }
 
 /**
@@ -135,6 +155,7 @@ export class Registry {
   readonly ociBlobs: OciBlobOperations
   /** OCI manifests, tags and the catalog (see docs/oci.md). */
   readonly ociManifests: OciManifestOperations
+  readonly signatures: SignatureOperations
   readonly #ctx: RegistryContext
 
   constructor(readonly options: RegistryOptions) {
@@ -168,6 +189,11 @@ export class Registry {
       catalog: (options) => catalog(ctx, options),
       referrers: (repository, digest, options) => listReferrers(ctx, repository, digest, options),
     }
+    this.signatures = {
+      list: (pkg, release, format) => listSignatures(ctx, pkg, release, format),
+      add: (pkg, release, format, signatures) => addSignatures(ctx, pkg, release, format, signatures),
+      remove: (pkg, release, format, keyid) => removeSignature(ctx, pkg, release, format, keyid),
+    }
   }
 
   /**
@@ -179,6 +205,16 @@ export class Registry {
    */
   push(input: PushInput): Promise<Manifest> {
     return push(this.#ctx, input)
+  }
+
+  /**
+   * Streams a blob through the same validation as {@link push} before its release is known, for
+   * callers that learn the release after the bytes (a push body whose members come in any
+   * order). The returned handle's `push` records it; `discard` drops it.
+   * @throws invalid-usage (blob is not a safe gzipped tar), payload-too-large, unavailable
+   */
+  stage(blob: BlobInput): Promise<StagedBlob> {
+    return stage(this.#ctx, blob)
   }
 
   /**
@@ -205,11 +241,21 @@ export class Registry {
   }
 
   /**
-   * Manifests of every release (optionally only of one format), newest release first.
+   * Manifests of every release (optionally only of one format), newest release first, each with
+   * its `signatures` when it has some.
    * @throws package-not-found
    */
   releases(pkg: string, options: { format?: string } = {}): Promise<Manifest[]> {
     return releases(this.#ctx, pkg, options)
+  }
+
+  /**
+   * The manifest whose manifest digest (`sha256:<hex>`, see docs/trust.md) is `digest`, as
+   * {@link show} gives it. A force push that changes a manifest makes its old digest resolve to nothing.
+   * @throws package-not-found, package-release-not-found
+   */
+  showByDigest(pkg: string, digest: string): Promise<ManifestWithChannels> {
+    return showByDigest(this.#ctx, pkg, digest)
   }
 
   /** Manifests of one exact release (no query), by format. @throws package-not-found */

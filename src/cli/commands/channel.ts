@@ -6,8 +6,6 @@ import { parseChannelName } from '../../model/index.js'
 import {
   CLIENT_OPTIONS,
   CLIENT_USAGE,
-  type ShownChannel,
-  UsageError,
   call,
   clientFrom,
   getJson,
@@ -16,6 +14,8 @@ import {
   parseRef,
   printJson,
   runCommand,
+  type ShownChannel,
+  UsageError,
 } from './shared.js'
 
 export const usage = `Usage: appr-core channel NAMESPACE/NAME [CHANNEL] [options]

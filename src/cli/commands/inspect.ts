@@ -4,7 +4,7 @@
  */
 import { createReadStream } from 'node:fs'
 import { inspectArchive } from '../../archive/inspect.js'
-import { UsageError, formatBytes, manifestLines, parse, printJson, runCommand } from './shared.js'
+import { formatBytes, manifestLines, parse, printJson, runCommand, UsageError } from './shared.js'
 
 export const usage = `Usage: appr-core inspect FILE [options]
 

@@ -2,7 +2,7 @@
  * `appr-core list`: the packages of a registry.
  * @module
  */
-import { CLIENT_OPTIONS, CLIENT_USAGE, UsageError, clientFrom, getJson, parse, printJson, runCommand } from './shared.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, clientFrom, getJson, parse, printJson, runCommand, UsageError } from './shared.js'
 
 export const usage = `Usage: appr-core list [options]
 

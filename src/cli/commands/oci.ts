@@ -6,9 +6,9 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { inspectArchive } from '../../archive/inspect.js'
 import { parseFormat } from '../../model/index.js'
-import { ociClient, type OciClient } from '../../oci/client.js'
+import { type OciClient, ociClient } from '../../oci/client.js'
 import { pullRelease, pushRelease } from '../../oci/releases.js'
-import { UsageError, parse, printJson, runCommand } from './shared.js'
+import { parse, printJson, runCommand, UsageError } from './shared.js'
 
 export const usage = `Usage: appr-core oci push TARBALL [oci://]HOST[:PORT]/REPOSITORY:RELEASE [options]
        appr-core oci pull [oci://]HOST[:PORT]/REPOSITORY[:TAG|@sha256:DIGEST] [options]

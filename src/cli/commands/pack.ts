@@ -9,7 +9,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { inspectArchive } from '../../archive/inspect.js'
 import { packDirectory } from '../../archive/pack.js'
-import { UsageError, formatBytes, parse, printJson, runCommand } from './shared.js'
+import { formatBytes, parse, printJson, runCommand, UsageError } from './shared.js'
 
 export const usage = `Usage: appr-core pack [DIR] [options]
 

@@ -10,7 +10,8 @@ import { pipeline } from 'node:stream/promises'
 import { analyzeBlob } from '../../archive/validate.js'
 import { ApprError } from '../../errors/index.js'
 import { parseFormat } from '../../model/index.js'
-import { CLIENT_OPTIONS, CLIENT_USAGE, DOWNLOAD_LIMITS, UsageError, clientFrom, download, formatBytes, packagePath, parse, parseRef, printJson, progress, resolveManifest, runCommand } from './shared.js'
+import { verifyManifest } from '../../trust/verify.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, clientFrom, DOWNLOAD_LIMITS, download, formatBytes, packagePath, parse, parseRef, printJson, progress, readKeys, resolveManifest, runCommand, UsageError } from './shared.js'
 
 export const usage = `Usage: appr-core pull NAMESPACE/NAME[@RELEASE|:CHANNEL|@sha256:DIGEST] [options]
 
@@ -20,6 +21,9 @@ gzipped tar whose appr digest is the one the registry announced, else nothing is
 
 Options:
   --format <f>         helm, kpm, … (default -: the release's only format)
+  --verify-key <file>  trust only releases signed by this public key (PEM or JWK; repeatable):
+                       the signature must sign the manifest digest recomputed from what the
+                       registry shows, checked before anything is downloaded (docs/trust.md)
   -o, --output <file>  where to write (default <ns>_<name>_<release>.tar.gz, as the registry
                        names it; - for standard output)
 ${CLIENT_USAGE}
@@ -31,12 +35,15 @@ export async function run(args: string[]): Promise<number> {
       ...CLIENT_OPTIONS,
       format: { type: 'string', default: '-' },
       output: { type: 'string', short: 'o' },
+      'verify-key': { type: 'string', multiple: true },
     })
     if (positionals.length !== 1) throw new UsageError('pull takes one package reference')
     if (values.output === '-' && values.json) throw new UsageError('--json cannot share standard output with -o -')
     const ref = parseRef(positionals[0])
     const client = clientFrom(values)
     const format = values.format === '-' ? '-' : parseFormat(values.format)
+    const verifyKeys = values['verify-key'] === undefined ? undefined : await readKeys(values['verify-key'])
+    if (verifyKeys !== undefined && ref.digest !== undefined) throw new UsageError('--verify-key needs a release or a channel (a blob digest has no manifest to verify)')
 
     let url: string
     let expected: string
@@ -47,6 +54,14 @@ export async function run(args: string[]): Promise<number> {
       release = ref.digest.slice(0, 8)
     } else {
       const manifest = await resolveManifest(client, ref, format)
+      if (verifyKeys !== undefined) {
+        const verdict = verifyManifest(manifest, verifyKeys)
+        if (!verdict.ok) {
+          throw new ApprError('forbidden', `refusing ${ref.package.full}@${manifest.release}: ${verdict.message}`, {
+            details: { reason: verdict.reason, manifest_digest: verdict.digest },
+          })
+        }
+      }
       release = manifest.release
       expected = manifest.content.digest
       url = packagePath(client, ref.package, manifest.release, parseFormat(manifest.mediaType), 'pull')

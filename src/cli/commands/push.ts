@@ -2,18 +2,17 @@
  * `appr-core push NS/NAME [PATH]`: packs (if needed), checks and uploads a package.
  * @module
  */
-import { createReadStream } from 'node:fs'
+import { createReadStream, createWriteStream } from 'node:fs'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { createWriteStream } from 'node:fs'
 import { inspectArchive } from '../../archive/inspect.js'
 import { packDirectory } from '../../archive/pack.js'
 import { base64Chunks } from '../../http/respond.js'
 import { DEFAULT_FORMAT, parseFormat } from '../../model/index.js'
-import { CLIENT_OPTIONS, CLIENT_USAGE, UsageError, call, clientFrom, formatBytes, packagePath, parse, parseRef, printJson, progress, runCommand } from './shared.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, call, clientFrom, formatBytes, packagePath, parse, parseRef, printJson, progress, runCommand, UsageError } from './shared.js'
 
 export const usage = `Usage: appr-core push NAMESPACE/NAME [PATH] [options]
 

@@ -4,12 +4,15 @@
  * error reporting and progress on stderr. Not a subcommand itself.
  * @module
  */
+import { readFile } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
-import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { ApprError, type ErrorCode, httpStatus, isApprError } from '../../errors/index.js'
+import { type ParseArgsConfig, parseArgs } from 'node:util'
 import type { PackageManifestInfo } from '../../archive/inspect.js'
+import { type Client, call, clientFor, getJson, packagePath } from '../../client/index.js'
+import { ApprError, isApprError } from '../../errors/index.js'
 import { type PackageName, parsePackageName } from '../../model/index.js'
+import { keySet, type PublicKey } from '../../trust/keys.js'
 
 /** A mistake on the command line: the command prints its usage and exits with 2. */
 export class UsageError extends Error {
@@ -112,67 +115,16 @@ function parseName(input: string): PackageName {
   }
 }
 
-/** Where and how to reach a registry. */
-export interface Client {
-  /** `…/api/v1`, without a trailing slash. */
-  readonly api: string
-  readonly token?: string
-}
+export { type Client, call, getJson, packagePath }
 
 /** A {@link Client} from the common options and the environment (the CLI may read it; the library never does). */
 export function clientFrom(values: { registry?: string | undefined; token?: string | undefined }): Client {
   const raw = values.registry ?? process.env.APPR_REGISTRY ?? 'http://127.0.0.1:5000'
-  let url: URL
   try {
-    url = new URL(raw)
+    return clientFor(raw, { token: values.token ?? process.env.APPR_TOKEN, userAgent: 'appr-core-cli' })
   } catch {
-    throw new UsageError(`--registry is not a URL: ${raw}`)
+    throw new UsageError(URL.canParse(raw) ? `--registry must be http(s): ${raw}` : `--registry is not a URL: ${raw}`)
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--registry must be http(s): ${raw}`)
-  // Accept the server root, `…/cnr` or `…/cnr/api/v1`, as the appr client does.
-  let path = url.pathname.replace(/\/+$/, '')
-  if (!path.endsWith('/api/v1')) path = `${path.endsWith('/cnr') ? path : `${path}/cnr`}/api/v1`
-  const token = values.token ?? process.env.APPR_TOKEN
-  return { api: `${url.origin}${path}`, ...(token ? { token } : {}) }
-}
-
-/** `…/packages/<ns>/<name>` with each part escaped. */
-export function packagePath(client: Client, name: PackageName, ...rest: string[]): string {
-  return [`${client.api}/packages`, name.namespace, name.name, ...rest].map((p, i) => (i === 0 ? p : encodeURIComponent(p))).join('/')
-}
-
-/**
- * Sends a request; returns the response when it is 2xx, throws the server's appr error otherwise
- * (also when the registry wraps errors as `{ error: {…} }`).
- */
-export async function call(client: Client, url: string, init: RequestInit & { duplex?: 'half' } = {}): Promise<Response> {
-  const headers = new Headers(init.headers)
-  if (client.token !== undefined) headers.set('Authorization', client.token)
-  headers.set('User-Agent', 'appr-core-cli')
-  const response = await fetch(url, { ...init, headers })
-  if (response.ok) return response
-  const text = await response.text()
-  let body: unknown
-  try {
-    body = JSON.parse(text)
-  } catch {
-    body = undefined
-  }
-  const envelope = body as { error?: unknown } | undefined
-  const error = (typeof envelope?.error === 'object' ? envelope.error : body) as { code?: unknown; message?: unknown; details?: unknown } | undefined
-  if (error && typeof error.code === 'string' && typeof error.message === 'string') {
-    // Codes we do not know (another server) still reach the user, as internal-error with the original code.
-    const known = isKnownCode(error.code)
-    const code: ErrorCode = isKnownCode(error.code) ? error.code : 'internal-error'
-    throw new ApprError(code, error.message, {
-      details: { ...(typeof error.details === 'object' && error.details !== null ? error.details : {}), ...(known ? {} : { code: error.code }), status: response.status },
-    })
-  }
-  throw new ApprError('internal-error', `HTTP ${response.status} from ${url}`, { details: { status: response.status, body: text.slice(0, 200) } })
-}
-
-function isKnownCode(code: string): code is ErrorCode {
-  return Object.hasOwn(httpStatus, code)
 }
 
 /** Archive limits for what a client downloads: any size (the registry already accepted it); the path rules still apply. */
@@ -187,11 +139,6 @@ export async function download(client: Client, url: string): Promise<{ response:
   const response = await call(client, url)
   if (response.body === null) throw new ApprError('internal-error', 'empty response from the registry')
   return { response, body: Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>) }
-}
-
-/** GET a JSON document. */
-export async function getJson<T>(client: Client, url: string): Promise<T> {
-  return (await (await call(client, url)).json()) as T
 }
 
 /** Human-readable size. */
@@ -233,6 +180,18 @@ export function progress(label: string, total: number | undefined): { add(n: num
   }
 }
 
+/** The public keys in the given files (PEM or JWK), by key id. */
+export async function readKeys(paths: readonly string[]): Promise<ReadonlyMap<string, PublicKey>> {
+  const texts = await Promise.all(
+    paths.map((p) =>
+      readFile(p, 'utf8').catch((e: Error) => {
+        throw new UsageError(`cannot read key ${p}: ${e.message}`)
+      }),
+    ),
+  )
+  return keySet(texts)
+}
+
 /** A release manifest as the registry shows it. */
 export interface ShownManifest {
   readonly package: string
@@ -242,6 +201,10 @@ export interface ShownManifest {
   readonly metadata: unknown
   readonly created_at: string
   readonly channels?: readonly string[]
+  /** appr-core: the manifest digest (docs/trust.md). */
+  readonly manifest_digest?: string
+  /** appr-core: signatures of the manifest digest. */
+  readonly signatures?: readonly unknown[]
 }
 
 /** A channel as the registry shows it. */

@@ -7,9 +7,8 @@ import { parseFormat } from '../../model/index.js'
 import {
   CLIENT_OPTIONS,
   CLIENT_USAGE,
-  DOWNLOAD_LIMITS,
-  UsageError,
   clientFrom,
+  DOWNLOAD_LIMITS,
   download,
   formatBytes,
   manifestLines,
@@ -19,6 +18,7 @@ import {
   printJson,
   resolveManifest,
   runCommand,
+  UsageError,
 } from './shared.js'
 
 export const usage = `Usage: appr-core show NAMESPACE/NAME[@RELEASE|:CHANNEL] [options]

@@ -6,7 +6,7 @@
  * @module
  */
 import { isApprError } from '../../errors/index.js'
-import { OciError, isOciError, toOciError } from '../../oci/errors.js'
+import { isOciError, OciError, toOciError } from '../../oci/errors.js'
 import { OCI_INDEX } from '../../oci/media-types.js'
 import { MAX_MANIFEST_BYTES } from '../../oci/schemas.js'
 import type { OciBlobOperations, OciManifestOperations } from '../../registry/registry.js'
