@@ -12,7 +12,7 @@
  *   npm run bench -- --sections http --quick --backends memory,level   its smoke run
  *
  * Options (flag or environment): --backends (BENCH_BACKENDS), --sizes (BENCH_SIZES), --ops
- * (BENCH_OPS), --clients (BENCH_CLIENTS), --sections ops,digest,rss (BENCH_SECTIONS),
+ * (BENCH_OPS), --clients (BENCH_CLIENTS), --sections ops,digest,rss,events (BENCH_SECTIONS),
  * --big-mib (BENCH_BIG_MIB), --dir for temp data (BENCH_DIR), --out for the JSON file. The http
  * section reads --sizes and --clients too (default 1000,5000 and 1,16), plus --long-pulls
  * (BENCH_LONG_PULLS: pulls of its long read phase, default 200000) and --long-on
@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util'
 import { type Backend, loadBackend, type ReferenceStore } from './lib/backends.js'
 import { machineFacts, type Results, renderText, resultTables, verdicts, writeDoc } from './lib/report.js'
 import { type DigestRow, digestSection } from './sections/digest.js'
+import { type EventRow, eventsSection, type FeedReadRow } from './sections/events.js'
 import { type HttpResult, httpSection } from './sections/http.js'
 import { type OpRow, opsSection } from './sections/ops.js'
 import { type RssResult, rssSection } from './sections/rss.js'
@@ -59,7 +60,7 @@ const options = {
   sizes: numbers(flags.sizes ?? env.BENCH_SIZES, quick ? '1000' : full ? '1000,5000,10000,100000' : '1000,5000,10000'),
   ops: Number(flags.ops ?? env.BENCH_OPS ?? (quick ? 300 : 2000)),
   clients: numbers(flags.clients ?? env.BENCH_CLIENTS, '1,4,16'),
-  sections: list(flags.sections ?? env.BENCH_SECTIONS, 'ops,digest,rss'),
+  sections: list(flags.sections ?? env.BENCH_SECTIONS, 'ops,digest,rss,events'),
   bigMiB: Number(flags['big-mib'] ?? env.BENCH_BIG_MIB ?? (flags.gib || env.BENCH_GIB === '1' ? 1024 : quick ? 20 : 200)),
   dir: flags.dir ?? env.BENCH_DIR,
 }
@@ -73,6 +74,8 @@ log(`${machine.cpu} ×${machine.cores}, ${machine.memoryGiB} GiB, node ${machine
 const opRows: OpRow[] = []
 const digestRows: DigestRow[] = []
 const rssRows: RssResult[] = []
+const eventRows: EventRow[] = []
+const feedRows: FeedReadRow[] = []
 const skipped: { name: string; skipped: string }[] = []
 const references = new Map<string, ReferenceStore | undefined>()
 
@@ -143,6 +146,22 @@ if (options.sections.includes('digest')) {
   )
 }
 
+if (options.sections.includes('events')) {
+  for (const name of options.backends) {
+    const backend = await loadBackend(name, { dir: options.dir })
+    if ('skipped' in backend) continue
+    try {
+      const { push, read } = await eventsSection(backend, { pushes: quick ? 400 : 2000, block: quick ? 50 : 100, clients: [1, 8], log })
+      eventRows.push(...push)
+      feedRows.push(read)
+    } catch (e) {
+      log(`${name} events: failed — ${e instanceof Error ? e.stack : String(e)}`)
+    } finally {
+      await backend.close()
+    }
+  }
+}
+
 if (options.sections.includes('rss')) {
   // Hex text gzips about 2:1: a tar of twice the size gives a blob of about bigMiB.
   rssRows.push(...(await rssSection(options.bigMiB * 2 * 2 ** 20, options.dir, log)))
@@ -157,6 +176,7 @@ const results: Results = {
   ops: opRows,
   digest: digestRows,
   rss: rssRows,
+  events: { push: eventRows, read: feedRows },
   targets: verdicts(opRows, digestRows, rssRows, references),
   ...(http === undefined ? {} : { http }),
 }

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import type { DigestRow } from '../sections/digest.js'
+import type { EventRow, FeedReadRow } from '../sections/events.js'
 import type { HttpResult, HttpRow } from '../sections/http.js'
 import type { OpRow } from '../sections/ops.js'
 import type { RssResult } from '../sections/rss.js'
@@ -27,6 +28,8 @@ export interface Results {
   readonly ops: OpRow[]
   readonly digest: DigestRow[]
   readonly rss: RssResult[]
+  /** Absent in results written before the change feed existed. */
+  readonly events?: { readonly push: EventRow[]; readonly read: FeedReadRow[] }
   readonly targets: Verdict[]
   readonly http?: HttpResult
 }
@@ -367,12 +370,36 @@ export function verdicts(ops: readonly OpRow[], digest: readonly DigestRow[], rs
   return out
 }
 
+export function eventsTable(rows: readonly EventRow[]): string[][] {
+  const out = [['backend', 'clients', 'push/s events on', 'push/s off', 'on÷off (target ≥ 0.80)', 'p50 ms on / off', 'reads+commits/push on / off', 'keys written/push on / off']]
+  for (const r of rows) {
+    const err = r.on.error ?? r.off.error
+    out.push([
+      r.backend,
+      String(r.clients),
+      err ? `✗ ${err.slice(0, 60)}` : fmt(r.on.opsPerSec),
+      err ? '' : fmt(r.off.opsPerSec),
+      err ? '' : `${fx(r.ratio)} ${r.ratio >= 0.8 ? 'met' : 'MISSED'}`,
+      `${ms(r.on.p50Ms)} / ${ms(r.off.p50Ms)}`,
+      `${fmt(r.storageOn.reads, 1)}+${fmt(r.storageOn.commits, 1)} / ${fmt(r.storageOff.reads, 1)}+${fmt(r.storageOff.commits, 1)}`,
+      `${fmt(r.storageOn.keysWritten, 1)} / ${fmt(r.storageOff.keysWritten, 1)}`,
+    ])
+  }
+  return out
+}
+
+export function feedReadTable(rows: readonly FeedReadRow[]): string[][] {
+  return [['backend', 'events', 'read/s while placing', 'read/s placed'], ...rows.map((r) => [r.backend, fmt(r.events), fmt(r.placingPerSec), fmt(r.readPerSec)])]
+}
+
 /** The tables of one run, titled (a table with only its header row has no data). */
 export function resultTables(results: Results): [string, string[][]][] {
   return [
     ['Registry beside raw backend', opsTable(results.ops)],
     ['Digest + validate throughput', digestTable(results.digest)],
     ['Peak RSS, one large blob pushed then pulled', rssTable(results.rss)],
+    ['Change feed: push with events on ÷ off', eventsTable(results.events?.push ?? [])],
+    ['Change feed: reading it (pages of 1,000)', feedReadTable(results.events?.read ?? [])],
     ['Targets (issue #7)', verdictTable(results.targets)],
     ['HTTP: appr-core serve beside a bare node:http server', httpTable(results.http?.rows ?? [])],
     ['HTTP: serve over the long read phase', httpMemoryTable(results.http)],

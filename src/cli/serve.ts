@@ -4,6 +4,7 @@
  */
 import { timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ApprError, isApprError } from '../errors/index.js'
@@ -14,6 +15,7 @@ import type { SignaturePolicy } from '../registry/types.js'
 import type { BlobStore } from '../storage/blob.js'
 import type { KvStore } from '../storage/kv.js'
 import { keySet } from '../trust/keys.js'
+import { startWebhooks, type WebhookDeliverer, type WebhookEndpoint } from '../webhooks/deliver.js'
 
 export const usage = `Usage: appr-core serve [options]
 
@@ -47,6 +49,11 @@ Options:
                      require signatures by these public keys in namespace <ns> (* = every
                      other namespace): on every push, or before a channel points at a
                      release (repeatable; see docs/trust.md)
+  --events           record the change feed and serve it at GET /api/v1/events
+                     (env APPR_EVENTS=1; with --token the feed needs the token)
+  --webhooks <file>  deliver the feed to the webhooks in <file> (JSON: [{"id", "url",
+                     "secret", "types"?, "namespaces"?}]); implies --events. Several
+                     servers on one Redis/etcd store: one delivers at a time
   -h, --help         this text
 
 Logs one JSON line per request on stdout (never the Authorization header or a body).
@@ -261,6 +268,8 @@ export async function run(args: string[]): Promise<number> {
         'header-timeout': { type: 'string' },
         'request-timeout': { type: 'string' },
         'idle-timeout': { type: 'string' },
+        events: { type: 'boolean' },
+        webhooks: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -333,12 +342,25 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`appr-core serve: ${isApprError(error) ? error.message : String(error)}\n`)
     return 1
   }
+  const webhooksFile = values.webhooks as string | undefined
+  const events = values.events === true || env.APPR_EVENTS === '1' || webhooksFile !== undefined
+  let endpoints: WebhookEndpoint[] = []
+  try {
+    if (webhooksFile !== undefined) endpoints = JSON.parse(await readFile(webhooksFile, 'utf8')) as WebhookEndpoint[]
+    if (!Array.isArray(endpoints)) throw new Error('expected a JSON array of webhooks')
+  } catch (error) {
+    await opened.store.close().catch(() => {})
+    process.stderr.write(`appr-core serve: --webhooks ${webhooksFile}: ${(error as Error).message}\n`)
+    return 2
+  }
   const registry = new Registry({
     store: opened.store,
     ...(opened.blobs && { blobs: opened.blobs }),
     ...(signaturePolicies && { signaturePolicies }),
+    ...(events && { events: true }),
   })
   const handler = createHandler(registry, {
+    ...(events ? { events: true } : {}),
     ...(values.prefix !== undefined ? { prefix: values.prefix as string } : {}),
     ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),
     ...(token !== undefined ? { authenticate: tokenAuthenticator(token), login: tokenLogin(token) } : {}),
@@ -372,6 +394,21 @@ export async function run(args: string[]): Promise<number> {
     return 1
   }
   out.now({ level: 'info', msg: 'listening', url: server.url, store: opened.label, auth: token !== undefined ? 'token' : 'open' })
+  let deliverer: WebhookDeliverer | undefined
+  try {
+    if (endpoints.length > 0) {
+      deliverer = startWebhooks(registry, {
+        endpoints,
+        onReport: (r) => out.now({ level: r.ok ? 'info' : 'warn', msg: 'webhook', ...r }),
+        onError: (error) => log({ level: 'warn', msg: 'webhook error', error: isApprError(error) ? error.message : String(error) }, process.stderr),
+      })
+    }
+  } catch (error) {
+    await server.close()
+    await registry.close().catch(() => {})
+    process.stderr.write(`appr-core serve: --webhooks: ${isApprError(error) ? error.message : String(error)}\n`)
+    return 2
+  }
 
   return new Promise<number>((resolve) => {
     let stopping = false
@@ -384,6 +421,7 @@ export async function run(args: string[]): Promise<number> {
       out.now({ level: 'info', msg: 'shutting down', signal })
       server
         .close()
+        .then(() => deliverer?.stop())
         .then(() => registry.close())
         .then(
           () => {

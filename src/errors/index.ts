@@ -17,6 +17,7 @@ export const httpStatus = {
   'method-not-allowed': 405,
   'package-exists': 409,
   'resource-in-use': 409,
+  'cursor-expired': 410,
   'payload-too-large': 413,
   'invalid-release': 422,
   'invalid-parameters': 422,
@@ -29,7 +30,8 @@ export const httpStatus = {
 /**
  * Every code an {@link ApprError} can carry.
  *
- * appr's own codes, plus `method-not-allowed` (405), `payload-too-large` (413) and
+ * appr's own codes, plus `method-not-allowed` (405), `cursor-expired` (410: an event cursor
+ * older than the feed's retention; resync), `payload-too-large` (413) and
  * `unavailable` (503: a storage backend is down, closed or locked; `transient` tells whether
  * a retry may help).
  */

@@ -5,6 +5,7 @@
  * @module
  */
 import { apprRoutes } from './appr/routes.js'
+import { eventRoutes } from './events/routes.js'
 import { authCheck } from './middleware/auth.js'
 import { withCors } from './middleware/cors.js'
 import { catchErrors, errorResponse } from './middleware/errors.js'
@@ -33,7 +34,7 @@ export function createHandler<P = unknown>(
   options: HandlerOptions<P> = {},
 ): (request: Request) => Promise<Response> {
   const envelope = options.errorEnvelope ?? 'appr'
-  const router = createRouter(apprRoutes(registry, options), options.prefix)
+  const router = createRouter([...apprRoutes(registry, options), ...eventRoutes(registry, options)], options.prefix)
   const { ociBlobs, ociManifests } = registry
   // OCI clients only ever ask at the host's root /v2/.
   const oci = options.oci !== false && ociBlobs && ociManifests ? { router: createRouter(ociRoutes({ ociBlobs, ociManifests }, options), '') } : undefined

@@ -11,7 +11,7 @@ export type RegistryApi = Pick<
   Registry,
   'push' | 'stage' | 'show' | 'pull' | 'blob' | 'releases' | 'manifests' | 'list' | 'search' | 'delete' | 'channels' | 'showByDigest' | 'signatures'
 > &
-  Partial<Pick<Registry, 'ociBlobs' | 'ociManifests'>>
+  Partial<Pick<Registry, 'ociBlobs' | 'ociManifests' | 'events'>>
 
 /** What a route does: `read` for GET/HEAD routes, `write` for every route that changes data. */
 export type AuthAction = 'read' | 'write'
@@ -43,6 +43,7 @@ export type Operation =
   | 'signature-list'
   | 'signature-add'
   | 'signature-remove'
+  | 'events'
 
 /** Input of the {@link HandlerOptions.authorize} hook. */
 export interface AuthorizeInput<P> {
@@ -100,6 +101,11 @@ export interface HandlerOptions<P = unknown> {
    * Return the token, or undefined to refuse (401).
    */
   readonly login?: (input: LoginInput) => string | undefined | Promise<string | undefined>
+  /**
+   * Serve the change feed at `GET /api/v1/events` (docs/events.md; default false). With
+   * `authenticate` and no `authorize`, it needs a principal, though it is a read.
+   */
+  readonly events?: boolean
   /** Called with every unexpected (non-ApprError) exception before a bare 500 is answered. */
   readonly onError?: (error: unknown, request: Request) => void
 }

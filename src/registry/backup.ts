@@ -14,6 +14,7 @@ import { listAll } from '../storage/util.js'
 import { blobChunks, collectBytes, decodeBase64 } from './blob-input.js'
 import { readChannels, writeChannel } from './channels.js'
 import type { RegistryContext } from './context.js'
+import { eventReadKeys, recordEvent } from './events/record.js'
 import { decodePackage, packageNotFound, readPackage } from './packages.js'
 import { storeRelease } from './push.js'
 import { getManifests, manifestKeys, openBlob } from './read.js'
@@ -98,6 +99,7 @@ export async function restore(ctx: RegistryContext, doc: unknown): Promise<void>
       source: blobChunks(item.bytes),
       metadata: item.entry.metadata,
       force: true,
+      restored: true,
       mediaTypes: { manifest: item.entry.mediaType, content: item.entry.content.mediaType },
       expect: { digest: item.entry.content.digest, size: item.entry.content.size },
       ...(item.entry.created_at !== undefined && { createdAt: item.entry.created_at }),
@@ -121,7 +123,7 @@ export async function restore(ctx: RegistryContext, doc: unknown): Promise<void>
   }
   for (const { name, channel, releases, current } of wanted.values()) {
     await transact(ctx.store, ctx.maxRetries, { package: name.full, channel }, async (tx) => {
-      const pkgEntry = await tx.get(keys.pkg(name))
+      const [pkgEntry] = await tx.getMany([keys.pkg(name), ...eventReadKeys(ctx, name)])
       if (pkgEntry === undefined) throw packageNotFound({ package: name.full })
       const record = decodePackage(pkgEntry, name)
       const missing = [...releases].find((r) => own(record.releases, r) === undefined)
@@ -130,7 +132,8 @@ export async function restore(ctx: RegistryContext, doc: unknown): Promise<void>
           details: { package: name.full, channel, release: missing },
         })
       }
-      writeChannel(tx, name, record, channel, [...releases], current)
+      const written = writeChannel(tx, name, record, channel, [...releases], current)!
+      await recordEvent(ctx, tx, name, { type: 'channel.set', channel, releases: written.releases, current: written.current }, record)
       tx.put(keys.pkg(name), encode(record))
     })
   }

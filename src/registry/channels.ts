@@ -11,6 +11,7 @@ import { parseQuery } from '../model/query.js'
 import { isRelease, sortReleasesDesc } from '../model/release.js'
 import type { Channel } from '../model/types.js'
 import type { RegistryContext } from './context.js'
+import { eventReadKeys, recordEvent } from './events/record.js'
 import { decodePackage, lookupName, packageNotFound, readPackage } from './packages.js'
 import { ChannelRecordType, decode, encode, keys, own, type PackageRecord } from './records.js'
 import { assertChannelAllowed } from './signatures.js'
@@ -58,7 +59,7 @@ export async function addToChannel(ctx: RegistryContext, pkg: string, channel: s
   const shown = exact ?? String(release).slice(0, 300)
   const details = { package: name.full, channel: channelName, release: shown }
   return transact(ctx.store, ctx.maxRetries, details, async (tx) => {
-    const [pkgEntry, chanEntry] = await tx.getMany([keys.pkg(name), keys.chan(name, channelName)])
+    const [pkgEntry, chanEntry] = await tx.getMany([keys.pkg(name), keys.chan(name, channelName), ...eventReadKeys(ctx, name)])
     if (pkgEntry === undefined) throw packageNotFound({ package: name.full })
     const record = decodePackage(pkgEntry, name)
     if (exact === undefined || own(record.releases, exact) === undefined) {
@@ -67,6 +68,7 @@ export async function addToChannel(ctx: RegistryContext, pkg: string, channel: s
     await assertChannelAllowed(ctx, name.namespace, record, pkgEntry.version, exact)
     const existing = chanEntry ? decode(ChannelRecordType, chanEntry.value, details).releases : []
     const channelValue = writeChannel(tx, name, record, channelName, [...new Set([...existing, exact])], exact)!
+    await recordEvent(ctx, tx, name, { type: 'channel.added', channel: channelName, release: exact }, record)
     tx.put(keys.pkg(name), encode(record))
     return channelValue
   })
@@ -77,13 +79,14 @@ export async function removeFromChannel(ctx: RegistryContext, pkg: string, chann
   const channelPart = channelKeyPart(channel)
   const details = { package: name.full, channel: String(channel).slice(0, 200), release: String(release).slice(0, 300) }
   return transact(ctx.store, ctx.maxRetries, details, async (tx) => {
-    const [pkgEntry, chanEntry] = await tx.getMany([keys.pkg(name), keys.chan(name, channelPart)])
+    const [pkgEntry, chanEntry] = await tx.getMany([keys.pkg(name), keys.chan(name, channelPart), ...eventReadKeys(ctx, name)])
     if (pkgEntry === undefined) throw packageNotFound({ package: name.full })
     if (chanEntry === undefined) throw channelNotFound(name, channel)
     const record = decodePackage(pkgEntry, name)
     if (own(record.releases, release) === undefined) throw packageNotFound({ package: name.full, release: details.release })
     const current = decode(ChannelRecordType, chanEntry.value, details)
     const result = writeChannel(tx, name, record, current.name, current.releases.filter((r) => r !== release))
+    await recordEvent(ctx, tx, name, { type: 'channel.removed', channel: current.name, release, current: result?.current ?? null }, record)
     tx.put(keys.pkg(name), encode(record))
     return result
   })
@@ -93,11 +96,12 @@ export async function deleteChannel(ctx: RegistryContext, pkg: string, channel: 
   const name = lookupName(pkg)
   const channelPart = channelKeyPart(channel)
   await transact(ctx.store, ctx.maxRetries, { package: name.full, channel: String(channel).slice(0, 200) }, async (tx) => {
-    const [pkgEntry, chanEntry] = await tx.getMany([keys.pkg(name), keys.chan(name, channelPart)])
+    const [pkgEntry, chanEntry] = await tx.getMany([keys.pkg(name), keys.chan(name, channelPart), ...eventReadKeys(ctx, name)])
     if (pkgEntry === undefined) throw packageNotFound({ package: name.full })
     if (chanEntry === undefined) throw channelNotFound(name, channel)
     const record = decodePackage(pkgEntry, name)
     writeChannel(tx, name, record, channelPart, [])
+    await recordEvent(ctx, tx, name, { type: 'channel.deleted', channel: channelPart }, record)
     tx.put(keys.pkg(name), encode(record))
   })
 }
@@ -125,18 +129,24 @@ function channelNotFound(name: PackageName, channel: string): ApprError {
   return new ApprError('channel-not-found', `channel ${shown} of ${name.full} not found`, { details: { package: name.full, channel: shown } })
 }
 
-/** Removes a deleted release from every channel of the package (records updated in `record` and `tx`). */
-export async function dropFromChannels(tx: Transaction, name: PackageName, record: PackageRecord, release: string): Promise<void> {
-  const names = Object.keys(record.channels)
-  if (names.length === 0) return
+/**
+ * Removes a deleted release from every channel of the package (records updated in `record` and
+ * `tx`). Returns the names of the channels that contained it, sorted.
+ */
+export async function dropFromChannels(tx: Transaction, name: PackageName, record: PackageRecord, release: string): Promise<string[]> {
+  const names = Object.keys(record.channels).sort()
+  if (names.length === 0) return []
   const entries = await tx.getMany(names.map((c) => keys.chan(name, c)))
+  const changed: string[] = []
   names.forEach((channelName, i) => {
     const entry = entries[i]
     if (entry === undefined) return
     const channel = decode(ChannelRecordType, entry.value, { package: name.full, channel: channelName })
     if (!channel.releases.includes(release)) return
     writeChannel(tx, name, record, channelName, channel.releases.filter((r) => r !== release))
+    changed.push(channelName)
   })
+  return changed
 }
 
 /** Writes a channel with `releases` (current = the highest), or deletes it when empty. */

@@ -8,6 +8,7 @@ import type { BlobStore } from '../storage/blob.js'
 import type { KvStore } from '../storage/kv.js'
 import { type KvBlobStore, kvBlobStore } from '../storage/kv-blob-store.js'
 import { BlobCache } from './blob-cache.js'
+import { type EventSettings, eventSettings } from './events/record.js'
 import { LruMap } from './lru.js'
 import type { PackageRecord } from './records.js'
 import { ReleaseCache, VersionedCache } from './release-cache.js'
@@ -32,6 +33,8 @@ export interface RegistryContext {
   readonly known: LruMap<string, true>
   /** Signature policies by namespace (`'*'` for the rest). */
   readonly policies: ReadonlyMap<string, CompiledPolicy>
+  /** Set when this registry records events (`RegistryOptions.events`). */
+  readonly events: EventSettings | undefined
 }
 
 export function createContext(options: RegistryOptions): RegistryContext {
@@ -50,5 +53,6 @@ export function createContext(options: RegistryOptions): RegistryContext {
     records: new VersionedCache(entries),
     known: new LruMap(entries),
     policies: compilePolicies(options.signaturePolicies),
+    events: eventSettings(options.events),
   }
 }

@@ -6,6 +6,7 @@
  */
 import { dropFromChannels } from './channels.js'
 import type { RegistryContext } from './context.js'
+import { eventReadKeys, recordEvent } from './events/record.js'
 import { nextDefault, updateHead } from './heads.js'
 import { decodePackage, lookupFormat, lookupName, packageNotFound } from './packages.js'
 import { adjustRefs, deleteObjects } from './push.js'
@@ -18,7 +19,7 @@ export async function deleteRelease(ctx: RegistryContext, pkg: string, release: 
   const details = { package: name.full, release: String(release).slice(0, 300), media_type: String(format).slice(0, 200) }
   const fmt = lookupFormat(format, details)
   const doomed = await transact(ctx.store, ctx.maxRetries, details, async (tx) => {
-    const pkgEntry = await tx.get(keys.pkg(name))
+    const [pkgEntry] = await tx.getMany([keys.pkg(name), ...eventReadKeys(ctx, name)])
     if (pkgEntry === undefined) throw packageNotFound({ package: name.full })
     const record = decodePackage(pkgEntry, name)
     const digest = own(own(record.releases, release), fmt)
@@ -33,9 +34,10 @@ export async function deleteRelease(ctx: RegistryContext, pkg: string, release: 
     tx.delete(keys.man(name, release, fmt))
     delete record.releases[release]![fmt]
     if (own(own(record.signatures, release), fmt)) setReleaseSignatures(record, release, fmt, [])
+    let channels: string[] = []
     if (releaseGoes) {
       delete record.releases[release]
-      await dropFromChannels(tx, name, record, release)
+      channels = await dropFromChannels(tx, name, record, release)
     }
     let candidate: Head | undefined
     const [manEntry, blobEntry] = read.slice(read.length - nextKeys.length)
@@ -45,7 +47,10 @@ export async function deleteRelease(ctx: RegistryContext, pkg: string, release: 
       candidate = { manifest, ociDigest: blob.ociDigest, size: blob.size, object: blob.object }
     }
     updateHead(record, fmt, candidate)
-    if (Object.keys(record.releases).length === 0) tx.delete(keys.pkg(name))
+    const packageGone = Object.keys(record.releases).length === 0
+    const event = { type: 'release.deleted', release, format: fmt, digest, releaseGone: releaseGoes, packageGone, channels } as const
+    await recordEvent(ctx, tx, name, event, record, packageGone)
+    if (packageGone) tx.delete(keys.pkg(name))
     else tx.put(keys.pkg(name), encode(record))
     return adjustRefs(tx, name, new Map([[digest, -1]]))
   })

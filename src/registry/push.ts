@@ -13,6 +13,7 @@ import { parseRelease } from '../model/release.js'
 import type { Manifest } from '../model/types.js'
 import type { KvPut } from '../storage/kv.js'
 import { blobChunks } from './blob-input.js'
+import { eventReadKeys, recordEvent } from './events/record.js'
 import type { RegistryContext } from './context.js'
 import { updateHead } from './heads.js'
 import { decodePackage } from './packages.js'
@@ -39,6 +40,8 @@ export interface ReleaseInput {
   readonly mediaTypes?: { readonly manifest: string; readonly content: string }
   /** Signatures of the manifest being written (checked, then stored in the same commit). */
   readonly signatures?: readonly unknown[] | undefined
+  /** Restore: its event says so. */
+  readonly restored?: boolean
 }
 
 export interface StoreReleaseInput extends ReleaseInput {
@@ -221,14 +224,15 @@ async function commitRelease(ctx: RegistryContext, input: ReleaseInput, upload: 
   const pkgKey = keys.pkg(name)
   // The blob keys are read here too (adjustRefs reuses them), so the attempt is one round trip.
   const reads = [pkgKey, manKey, keys.blob(facts.digest), keys.pblob(name, facts.digest)]
+  const eventReads = eventReadKeys(ctx, name)
   // A small push of a package this registry has not seen is most likely a new package with new
   // content: presume every key absent and commit at once (one round trip); a wrong guess fails
   // the commit's checks and the push runs again with real reads (transact).
-  const presumeAbsent = upload.staged && !input.force && !ctx.known.has(pkgKey) ? reads : []
+  const presumeAbsent = upload.staged && !input.force && !ctx.known.has(pkgKey) ? [...reads, ...eventReads] : []
   const outcome = await transact(ctx.store, ctx.maxRetries, details, async (tx) => {
     // A staged upload has a fresh id: the commit checks its marker is still absent, unread.
     if (upload.staged) tx.expectAbsent(marker)
-    const [pkgEntry, manEntry, , , markerEntry] = await tx.getMany(upload.staged ? reads : [...reads, marker])
+    const [pkgEntry, manEntry, , , markerEntry] = await tx.getMany(upload.staged ? [...reads, ...eventReads] : [...reads, marker, ...eventReads])
     if (!upload.staged && (markerEntry === undefined || decode(ObjectRecordType, markerEntry.value, details).state !== 'uploading')) {
       throw new ApprError('unavailable', 'the upload took too long and was reclaimed; push again', { details, transient: true })
     }
@@ -258,6 +262,8 @@ async function commitRelease(ctx: RegistryContext, input: ReleaseInput, upload: 
     const doomed = await adjustRefs(tx, name, deltas, upload, stored)
     const blob = stored.get(facts.digest)
     updateHead(pkg, format, blob && { manifest, ociDigest: blob.ociDigest, size: blob.size, object: blob.object })
+    const event = { type: 'release.pushed', release, format, digest: facts.digest } as const
+    await recordEvent(ctx, tx, name, { ...event, ...(previous && { replaced: previous.content.digest }), ...(input.restored && { restored: true }) }, pkg)
     tx.put(pkgKey, encode(pkg))
     return { manifest, doomed }
   }, { presumeAbsent })

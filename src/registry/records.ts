@@ -106,6 +106,11 @@ export const PackageRecordSchema = z.object({
    * a manifest drops its signatures in the same write.
    */
   signatures: nameMapSchema(nameMapSchema(z.array(SignatureSchema))).optional(),
+  /**
+   * The hybrid-clock stamp of the package's last event (absent while events are off): the chain
+   * the change feed orders the package's events by (events/record.ts).
+   */
+  ev: z.string().optional(),
 })
 export type PackageRecord = Omit<z.infer<typeof PackageRecordSchema>, 'heads' | 'signatures'> & {
   heads?: NameMap<Head> | undefined
@@ -191,8 +196,9 @@ function stringMap(v: unknown): NameMap<string> | undefined {
 
 function fastPackage(v: unknown): PackageRecord | undefined {
   // Signed packages are rare enough to go through zod.
-  if (!isObject(v) || 'signatures' in v || !hasKeys(v, 'heads' in v ? 5 : 4)) return undefined
-  const { name, created_at } = v
+  if (!isObject(v) || 'signatures' in v) return undefined
+  const { name, created_at, ev } = v
+  if (!hasKeys(v, 4 + ('heads' in v ? 1 : 0) + ('ev' in v ? 1 : 0)) || ('ev' in v && !isString(ev))) return undefined
   const channels = stringMap(v.channels)
   if (!isString(name) || !isString(created_at) || !isObject(v.releases) || channels === undefined) return undefined
   const releases = nameMap<NameMap<string>>()
@@ -201,9 +207,10 @@ function fastPackage(v: unknown): PackageRecord | undefined {
     if (formats === undefined) return undefined
     releases[release] = formats
   }
-  if (!('heads' in v)) return { name, created_at, releases, channels }
-  const heads = fastHeads(v.heads)
-  return heads && { name, created_at, releases, channels, heads }
+  const heads = 'heads' in v ? fastHeads(v.heads) : undefined
+  if ('heads' in v && heads === undefined) return undefined
+  // Field order as zod gives it: heads, then ev.
+  return { name, created_at, releases, channels, ...(heads && { heads }), ...(isString(ev) && { ev }) }
 }
 
 function fastHeads(v: unknown): NameMap<Head> | undefined {

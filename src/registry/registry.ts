@@ -11,6 +11,8 @@ import { showByDigest } from './by-digest.js'
 import { addToChannel, channelsOfRelease, deleteChannel, listChannels, removeFromChannel, showChannel } from './channels.js'
 import { createContext, type RegistryContext } from './context.js'
 import { deleteRelease } from './delete.js'
+import { latestCursor, readEvents, watchEvents } from './events/feed.js'
+import type { EventOperations } from './events/types.js'
 import { gc } from './gc.js'
 import { list, search } from './list.js'
 import {
@@ -151,6 +153,8 @@ export interface OciManifestOperations {
  */
 export class Registry {
   readonly channels: ChannelOperations
+  /** The change feed: what changed, in commit order per package, across processes (`options.events` records it). */
+  readonly events: EventOperations
   /** OCI blobs and upload sessions (see docs/oci.md). */
   readonly ociBlobs: OciBlobOperations
   /** OCI manifests, tags and the catalog (see docs/oci.md). */
@@ -168,6 +172,11 @@ export class Registry {
       remove: (pkg, channel, release) => removeFromChannel(ctx, pkg, channel, release),
       delete: (pkg, channel) => deleteChannel(ctx, pkg, channel),
       ofRelease: (pkg, release, options) => channelsOfRelease(ctx, pkg, release, options?.membership ?? false),
+    }
+    this.events = {
+      read: (options) => readEvents(ctx, options),
+      watch: (options) => watchEvents(ctx, options),
+      latest: () => latestCursor(ctx),
     }
     this.ociBlobs = {
       startUpload: (repository) => startUpload(ctx, repository),

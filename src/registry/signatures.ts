@@ -17,6 +17,7 @@ import type { RegistryContext } from './context.js'
 import { decodePackage, lookupFormat, lookupName, packageNotFound, readPackage } from './packages.js'
 import { getManifests } from './read.js'
 import { decode, encode, keys, ManifestRecordType, nameMap, own, type PackageRecord } from './records.js'
+import { eventReadKeys, recordEvent } from './events/record.js'
 import { transact } from './transaction.js'
 import type { SignaturePolicy } from './types.js'
 
@@ -153,7 +154,7 @@ export async function addSignatures(ctx: RegistryContext, pkg: string, release: 
   const details = { package: name.full, release: exact }
   const fmt = lookupFormat(format, details)
   return transact(ctx.store, ctx.maxRetries, { ...details, media_type: fmt }, async (tx) => {
-    const [pkgEntry, manEntry] = await tx.getMany([keys.pkg(name), keys.man(name, exact, fmt)])
+    const [pkgEntry, manEntry] = await tx.getMany([keys.pkg(name), keys.man(name, exact, fmt), ...eventReadKeys(ctx, name)])
     if (pkgEntry === undefined || manEntry === undefined) throw packageNotFound({ ...details, media_type: fmt })
     const record = decodePackage(pkgEntry, name)
     const manifest = decode(ManifestRecordType, manEntry.value, details)
@@ -162,6 +163,8 @@ export async function addSignatures(ctx: RegistryContext, pkg: string, release: 
     for (const s of accepted) merged.set(s.keyid, s)
     if (merged.size > MAX_SIGNATURES) throw signatureError(`at most ${MAX_SIGNATURES} signatures per release`, details)
     setReleaseSignatures(record, exact, fmt, [...merged.values()])
+    const keyids = accepted.map((s) => s.keyid)
+    await recordEvent(ctx, tx, name, { type: 'signature.added', release: exact, format: fmt, digest: manifest.content.digest, keyids }, record)
     tx.put(keys.pkg(name), encode(record))
     return [...merged.values()]
   })
@@ -173,14 +176,16 @@ export async function removeSignature(ctx: RegistryContext, pkg: string, release
   const details = { package: name.full, release: String(release).slice(0, 300) }
   const fmt = lookupFormat(format, details)
   return transact(ctx.store, ctx.maxRetries, { ...details, media_type: fmt }, async (tx) => {
-    const pkgEntry = await tx.get(keys.pkg(name))
+    const [pkgEntry] = await tx.getMany([keys.pkg(name), ...eventReadKeys(ctx, name)])
     if (pkgEntry === undefined) throw packageNotFound(details)
     const record = decodePackage(pkgEntry, name)
-    if (record.releases[release]?.[fmt] === undefined) throw packageNotFound({ ...details, media_type: fmt })
+    const digest = record.releases[release]?.[fmt]
+    if (digest === undefined) throw packageNotFound({ ...details, media_type: fmt })
     const before = releaseSignatures(record, release, fmt)
     const after = before.filter((s) => s.keyid !== keyid)
     if (after.length === before.length) return false
     setReleaseSignatures(record, release, fmt, after)
+    await recordEvent(ctx, tx, name, { type: 'signature.removed', release, format: fmt, digest, keyid }, record)
     tx.put(keys.pkg(name), encode(record))
     return true
   })

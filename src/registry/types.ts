@@ -7,6 +7,7 @@ import type { Channel, Manifest, ManifestWithChannels, PackageSummary, Signature
 import type { BlobStore } from '../storage/blob.js'
 import type { KvStore } from '../storage/kv.js'
 import type { KeyInput } from '../trust/keys.js'
+import type { EventOptions } from './events/types.js'
 
 /** Bytes of a blob in any of the shapes a caller is likely to hold. */
 export type BlobInput = Uint8Array | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>
@@ -60,6 +61,13 @@ export interface RegistryOptions {
    * invalidation, across processes too.
    */
   readonly blobCacheBytes?: number
+  /**
+   * Record a change feed (`registry.events`; docs/events.md): every mutation commits its event
+   * with its change (default false). Off by default because an unread feed only grows until a
+   * reader places and trims it; turn it on in every process that writes to the store, or the
+   * feed misses their changes.
+   */
+  readonly events?: boolean | EventOptions
   /**
    * Signature policies by namespace (`'*'`: every namespace without its own). A policy names the
    * public keys whose signatures count and when one is required: `'push'` — a push must carry a

@@ -18,7 +18,10 @@ export type AuthCheck = (request: Request, endpoint: Endpoint, pkg: string) => P
 export function authCheck<P>({ authenticate, authorize: given }: Pick<HandlerOptions<P>, 'authenticate' | 'authorize'>): AuthCheck {
   const authorize =
     given ??
-    (authenticate === undefined ? () => true : ({ action, principal }: AuthorizeInput<P>) => action === 'read' || principal !== undefined)
+    (authenticate === undefined
+      ? () => true
+      : // The change feed shows every package's changes: a read, but not an anonymous one.
+        ({ action, operation, principal }: AuthorizeInput<P>) => (action === 'read' && operation !== 'events') || principal !== undefined)
   return async (request, endpoint, pkg) => {
     if (endpoint.public === true) return
     const action: AuthAction = request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write'

@@ -1,0 +1,58 @@
+/**
+ * The change feed over HTTP (`GET /api/v1/events`), for front ends and mirrors: a page of
+ * events after a cursor, long-polled with `wait`. Served only with `HandlerOptions.events`.
+ * @module
+ */
+import { ApprError } from '../../errors/index.js'
+import { sleep } from '../../registry/events/feed.js'
+import type { EventPage, EventReadOptions } from '../../registry/events/types.js'
+import type { HandlerOptions, RegistryApi } from '../options.js'
+import { json } from '../respond.js'
+import type { Route } from '../router.js'
+
+/** Longest long-poll a request may ask for, in seconds. */
+const MAX_WAIT_SECONDS = 30
+const POLL_MS = 250
+
+function integer(value: string | null, name: string, max: number): number | undefined {
+  if (value === null) return undefined
+  if (!/^\d{1,6}$/.test(value) || Number(value) > max) {
+    throw new ApprError('invalid-parameters', `${name} must be an integer from 0 to ${max}`, { details: { [name]: value.slice(0, 40) } })
+  }
+  return Number(value)
+}
+
+/**
+ * `GET /api/v1/events?after=<cursor>&limit=<n ≤ 1000>&wait=<seconds ≤ 30>` → `{ events, cursor }`.
+ * With `wait`, an empty page is held until an event arrives, the time is up or the client leaves.
+ * Operation `events` for the authorize hook; with `authenticate` and no `authorize`, it needs a
+ * principal (the feed shows every package's changes).
+ */
+export function eventRoutes<P>(registry: RegistryApi, options: HandlerOptions<P>): Route[] {
+  const events = registry.events
+  if (!options.events || events === undefined) return [{ path: '/api/v1/events', methods: {} }]
+  return [
+    {
+      path: '/api/v1/events',
+      methods: {
+        GET: {
+          operation: 'events',
+          run: async ({ request, url }) => {
+            const q = url.searchParams
+            const after = q.get('after')
+            const limit = integer(q.get('limit'), 'limit', 1000)
+            const wait = integer(q.get('wait'), 'wait', MAX_WAIT_SECONDS) ?? 0
+            const read: EventReadOptions = { ...(after !== null && { after }), ...(limit !== undefined && { limit: Math.max(1, limit) }) }
+            const deadline = Date.now() + wait * 1000
+            let page: EventPage = await events.read(read)
+            while (page.events.length === 0 && Date.now() < deadline && !request.signal.aborted) {
+              await sleep(Math.min(POLL_MS, deadline - Date.now()), request.signal)
+              page = await events.read(read)
+            }
+            return json(page, 200, { 'cache-control': 'no-store' })
+          },
+        },
+      },
+    },
+  ]
+}

@@ -1,0 +1,356 @@
+// The change feed: every acknowledged mutation has exactly one event, a failed one none, and the
+// feed replays per package in commit order — whatever several Registry instances (and clients of
+// one Redis / etcd) do concurrently, while a watcher reads along.
+
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { KvStore, RegistryEvent } from 'appr-core'
+import { isApprError, manifestMediaType, Registry, sortReleasesDesc } from 'appr-core'
+import { etcdStore } from 'appr-core/adapters/etcd'
+import { levelStore } from 'appr-core/adapters/level'
+import { memoryStore } from 'appr-core/adapters/memory'
+import { generateSigningKey, manifestDigest, signDigest } from 'appr-core/trust'
+import { redisStore } from 'appr-core/adapters/redis'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { runScript } from '../helpers/multiprocess.js'
+import { startEtcd, startRedis } from '../helpers/servers.js'
+import { apply, blobs, describe, expected, PACKAGES, prng, randomOp, replay } from './events-ops.js'
+
+interface Backend {
+  name: string
+  /** `clients` stores on one data set (one shared store where the backend allows no more). */
+  open(clients: number): Promise<{ stores: KvStore[]; cleanup(): Promise<void> }>
+  /** Fresh data for worker processes (Redis and etcd only): their configuration, and a store of this process on it. */
+  workers?: () => { config: Record<string, unknown>; store: KvStore }
+}
+
+let unique = 0
+const backends: Backend[] = [
+  {
+    name: 'memory',
+    async open(clients) {
+      const store = memoryStore()
+      return { stores: Array.from({ length: clients }, () => store), cleanup: () => store.close() }
+    },
+  },
+  {
+    name: 'level',
+    async open(clients) {
+      const dir = mkdtempSync(join(tmpdir(), 'appr-events-'))
+      const store = levelStore({ path: join(dir, 'db') })
+      return {
+        stores: Array.from({ length: clients }, () => store),
+        cleanup: async () => {
+          await store.close()
+          rmSync(dir, { recursive: true, force: true })
+        },
+      }
+    },
+  },
+]
+const redis = await startRedis({ suite: 'events on redis' })
+if (redis) {
+  backends.push({
+    name: 'redis',
+    workers() {
+      const prefix = `evp${process.pid}-${++unique}`
+      return { config: { adapter: 'redis', url: redis.url, prefix }, store: redisStore({ url: redis.url, prefix }) }
+    },
+    async open(clients) {
+      const prefix = `ev${process.pid}-${++unique}`
+      const stores = Array.from({ length: clients }, () => redisStore({ url: redis.url, prefix }))
+      return { stores, cleanup: async () => void (await Promise.all(stores.map((s) => s.close()))) }
+    },
+  })
+}
+const etcd = await startEtcd({ suite: 'events on etcd' })
+if (etcd) {
+  backends.push({
+    name: 'etcd',
+    workers() {
+      const prefix = `evp${process.pid}-${++unique}/`
+      return { config: { adapter: 'etcd', hosts: etcd.endpoints, prefix }, store: etcdStore({ hosts: etcd.endpoints, prefix }) }
+    },
+    async open(clients) {
+      const prefix = `ev${process.pid}-${++unique}/`
+      const stores = Array.from({ length: clients }, () => etcdStore({ hosts: etcd.endpoints, prefix }))
+      return { stores, cleanup: async () => void (await Promise.all(stores.map((s) => s.close()))) }
+    },
+  })
+}
+
+/** Runs events-worker.ts with `config` and returns its report. */
+function runWorker(config: Record<string, unknown>): Promise<{ acknowledged: string[]; failed: number }> {
+  return runScript(fileURLToPath(new URL('./events-worker.ts', import.meta.url)), config)
+}
+
+async function readAll(registry: Registry): Promise<RegistryEvent[]> {
+  const all: RegistryEvent[] = []
+  let after: string | undefined
+  for (;;) {
+    const page = await registry.events.read({ ...(after !== undefined && { after }), limit: 7 })
+    all.push(...page.events)
+    if (page.events.length === 0) return all
+    after = page.cursor
+  }
+}
+
+for (const backend of backends) {
+  const test = suite(`events on ${backend.name}`)
+
+  test('the feed is exactly the acknowledged mutations, per package in commit order', async () => {
+    const runs = backend.name === 'memory' ? 6 : 2
+    for (let run = 0; run < runs; run++) {
+      const seed = 1000 * run + 17
+      const rand = prng(seed)
+      const { stores, cleanup } = await backend.open(4)
+      const registries = stores.map((store) => new Registry({ store, ownsStore: false, events: true }))
+      // A watcher reads along from the start, through another instance.
+      const controller = new AbortController()
+      const watched: RegistryEvent[] = []
+      const watching = (async () => {
+        for await (const e of registries[3]!.events.watch({ after: '0', signal: controller.signal, pollMs: 5 })) watched.push(e)
+      })()
+      try {
+        const acknowledged: string[] = []
+        let failed = 0
+        for (let wave = 0; wave < 6; wave++) {
+          const ops = Array.from({ length: 8 }, () => randomOp(rand))
+          const results = await Promise.allSettled(ops.map((op, i) => apply(registries[i % 3]!, op)))
+          results.forEach((result, i) => {
+            if (result.status === 'fulfilled') acknowledged.push(expected(ops[i]!, result.value))
+            else {
+              assert.ok(isApprError(result.reason) && result.reason.code !== 'resource-in-use' && result.reason.code !== 'internal-error', `seed ${seed}: ${String(result.reason)}`)
+              failed++
+            }
+          })
+        }
+        assert.ok(failed > 0 && acknowledged.length > 0, `seed ${seed}: the ops both succeed and fail`)
+
+        const feed = await readAll(registries[0]!)
+        assert.equal(
+          feed.map((e) => e.seq),
+          feed.map((_, i) => i + 1),
+          `seed ${seed}: seq is dense from 1`,
+        )
+        assert.equal(feed.map(describe).sort(), acknowledged.sort(), `seed ${seed}: feed = acknowledged mutations`)
+        const models = replay(feed)
+        // The replay ends where the registry is.
+        for (const pkg of PACKAGES) {
+          const model = models.get(pkg)
+          const manifests = await registries[1]!.releases(pkg).catch((e: unknown) => (isApprError(e, 'package-not-found') ? [] : Promise.reject(e)))
+          const stored = manifests.map((m) => `${m.release} ${m.mediaType} ${m.content.digest}`).sort()
+          const replayed = [...(model?.releases ?? [])].flatMap(([release, formats]) =>
+            [...formats].map(([format, digest]) => `${release} ${manifestMediaType(format)} ${digest}`),
+          )
+          assert.equal(replayed.sort(), stored, `seed ${seed}: ${pkg} releases`)
+          const channels = manifests.length === 0 ? [] : await registries[1]!.channels.list(pkg)
+          assert.equal(
+            [...(model?.channels ?? [])].map(([name, c]) => `${name} ${c.current} ${sortReleasesDesc([...c.releases]).join(',')}`).sort(),
+            channels.map((c) => `${c.name} ${c.current} ${c.releases.join(',')}`).sort(),
+            `seed ${seed}: ${pkg} channels`,
+          )
+        }
+        // The watcher saw the same feed, in the same order.
+        const deadline = Date.now() + 10_000
+        while (watched.length < feed.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+        controller.abort()
+        await watching
+        assert.equal(watched, feed, `seed ${seed}: the watcher saw the feed`)
+      } finally {
+        controller.abort()
+        await watching.catch(() => undefined)
+        await cleanup()
+      }
+    }
+  })
+
+  test('a failed mutation records nothing; a registry without events records nothing', async () => {
+    const { stores, cleanup } = await backend.open(2)
+    try {
+      const on = new Registry({ store: stores[0]!, ownsStore: false, events: true })
+      const off = new Registry({ store: stores[1]!, ownsStore: false })
+      await on.push({ package: 'ev/x', release: '1.0.0', blob: blobs[0]! })
+      const refused = await on.push({ package: 'ev/x', release: '1.0.0', blob: blobs[1]! }).catch((e: unknown) => e)
+      assert.ok(isApprError(refused, 'package-exists'))
+      assert.ok(isApprError(await on.channels.add('ev/x', 'stable', '9.9.9').catch((e: unknown) => e), 'package-release-not-found'))
+      await off.push({ package: 'ev/x', release: '2.0.0', blob: blobs[1]! })
+      const page = await off.events.read()
+      assert.equal(page.events.map(describe), [describe({ ...page.events[0]!, type: 'release.pushed' } as RegistryEvent)])
+      assert.is(page.events[0]!.type, 'release.pushed')
+      assert.is(page.cursor, '1')
+      assert.equal((await off.events.read({ after: page.cursor })).events, [])
+      assert.is(await on.events.latest(), '1')
+    } finally {
+      await cleanup()
+    }
+  })
+
+  const workers = backend.workers
+  if (workers) {
+    test('processes: the feed is exactly what three writer processes had acknowledged, per package in commit order', async () => {
+      const { config, store } = workers()
+      const reader = new Registry({ store, events: true })
+      const controller = new AbortController()
+      const watched: RegistryEvent[] = []
+      const watching = (async () => {
+        for await (const e of reader.events.watch({ after: '0', signal: controller.signal, pollMs: 20 })) watched.push(e)
+      })()
+      try {
+        const startAt = Date.now() + 3000
+        const reports = await Promise.all([1, 2, 3].map((id) => runWorker({ ...config, seed: 77 * id, waves: 5, startAt })))
+        const acknowledged = reports.flatMap((r) => r.acknowledged)
+        assert.ok(acknowledged.length > 0 && reports.some((r) => r.failed > 0))
+        const feed = await readAll(reader)
+        assert.equal(
+          feed.map((e) => e.seq),
+          feed.map((_, i) => i + 1),
+        )
+        assert.equal(feed.map(describe).sort(), acknowledged.sort())
+        replay(feed)
+        const deadline = Date.now() + 10_000
+        while (watched.length < feed.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+        assert.equal(watched, feed)
+      } finally {
+        controller.abort()
+        await watching.catch(() => undefined)
+        await reader.close()
+      }
+    })
+  }
+
+  test.run()
+}
+
+const retention = suite('events retention')
+
+retention('events beyond the count bound are trimmed; an older cursor gets cursor-expired', async () => {
+  const store = memoryStore()
+  const registry = new Registry({ store, events: { retention: { maxEvents: 5 } } })
+  for (let i = 0; i < 12; i++) await registry.push({ package: 'ev/r', release: `1.0.${i}`, blob: blobs[i % 3]! })
+  const page = await registry.events.read()
+  assert.equal(
+    page.events.map((e) => e.seq),
+    [8, 9, 10, 11, 12],
+  )
+  const error = await registry.events.read({ after: '3' }).catch((e: unknown) => e)
+  assert.ok(isApprError(error, 'cursor-expired'), String(error))
+  assert.is(error.status, 410)
+  assert.equal(error.details, { cursor: '3', oldest: '8' })
+  // The oldest kept event's predecessor is still a valid cursor.
+  assert.is((await registry.events.read({ after: '7', limit: 1 })).events[0]!.seq, 8)
+  assert.ok(isApprError(await registry.events.read({ after: 'x1' }).catch((e: unknown) => e), 'invalid-parameters'))
+})
+
+retention('events older than the age bound are trimmed', async () => {
+  let now = Date.parse('2026-01-01T00:00:00Z')
+  const registry = new Registry({ store: memoryStore(), clock: () => new Date(now), events: { retention: { maxAgeMs: 60_000 } } })
+  await registry.push({ package: 'ev/t', release: '1.0.0', blob: blobs[0]! })
+  await registry.push({ package: 'ev/t', release: '1.0.1', blob: blobs[1]! })
+  assert.is((await registry.events.read()).events.length, 2)
+  now += 120_000
+  await registry.push({ package: 'ev/t', release: '1.0.2', blob: blobs[2]! })
+  const page = await registry.events.read()
+  assert.equal(
+    page.events.map((e) => [e.seq, e.time]),
+    [[3, '2026-01-01T00:02:00.000Z']],
+  )
+})
+
+retention('restore records its pushes and channels; delete names the channels it emptied', async () => {
+  const source = new Registry({ store: memoryStore() })
+  await source.push({ package: 'ev/s', release: '1.0.0', blob: blobs[0]! })
+  await source.push({ package: 'ev/s', release: '2.0.0', blob: blobs[1]! })
+  await source.channels.add('ev/s', 'stable', '1.0.0')
+  const registry = new Registry({ store: memoryStore(), events: true })
+  await registry.restore(await source.backup())
+  await registry.delete('ev/s', '1.0.0', 'kpm')
+  const events = (await registry.events.read()).events
+  assert.equal(
+    events.map((e) => e.type),
+    ['release.pushed', 'release.pushed', 'channel.set', 'release.deleted'],
+  )
+  assert.is((events[0] as { restored?: boolean }).restored, true)
+  assert.equal(events[3], { ...events[3]!, releaseGone: true, packageGone: false, channels: ['stable'] })
+})
+
+retention('a store whose list is not a snapshot still gives each package its commit order', async () => {
+  const base = memoryStore()
+  const rand = prng(7)
+  // Lists of the outbox lose entries at random, as a paged, non-snapshot listing may.
+  const lossy: KvStore = { ...base, name: base.name, capabilities: base.capabilities, async list(options) {
+    const page = await base.list(options)
+    return options.prefix === 'evq/' ? page.filter(() => rand() < 0.6) : page
+  } }
+  const writers = [0, 1, 2].map(() => new Registry({ store: lossy, ownsStore: false, events: true }))
+  await Promise.all(
+    ['ev/p', 'ev/q', 'ev/r'].map(async (pkg, i) => {
+      for (let n = 0; n < 15; n++) await writers[(i + n) % 3]!.push({ package: pkg, release: `1.0.${n}`, blob: blobs[n % 3]! })
+    }),
+  )
+  const events: RegistryEvent[] = []
+  for (let tries = 0; events.length < 45 && tries < 200; tries++) {
+    const page = await writers[0]!.events.read({ after: events.at(-1)?.cursor ?? '0' })
+    events.push(...page.events)
+  }
+  assert.is(events.length, 45)
+  for (const pkg of ['ev/p', 'ev/q', 'ev/r']) {
+    assert.equal(
+      events.filter((e) => e.package === pkg).map((e) => (e.type === 'release.pushed' ? e.release : e.type)),
+      Array.from({ length: 15 }, (_, n) => `1.0.${n}`),
+      pkg,
+    )
+  }
+})
+
+retention('an event whose predecessor never comes waits 30 s, then is placed anyway', async () => {
+  let now = Date.parse('2026-01-01T00:00:00Z')
+  const store = memoryStore()
+  const registry = new Registry({ store, clock: () => new Date(now), events: true })
+  await registry.push({ package: 'ev/h', release: '1.0.0', blob: blobs[0]! })
+  assert.is((await registry.events.read()).events.length, 1)
+  // The package's last stamp rewritten behind the registry's back: the next event names a predecessor that was never placed.
+  const record = JSON.parse(new TextDecoder().decode((await store.get('pkg/ev/h'))!.value))
+  await store.commit({ puts: [{ key: 'pkg/ev/h', value: new TextEncoder().encode(JSON.stringify({ ...record, ev: '000000000001000000' })) }] })
+  await registry.push({ package: 'ev/h', release: '1.0.1', blob: blobs[1]! })
+  await registry.push({ package: 'ev/other', release: '1.0.0', blob: blobs[1]! })
+  // Other packages go on; this one waits.
+  assert.equal(
+    (await registry.events.read({ after: '1' })).events.map((e) => e.package),
+    ['ev/other'],
+  )
+  now += 31_000
+  assert.equal(
+    (await registry.events.read({ after: '2' })).events.map((e) => (e.type === 'release.pushed' ? `${e.package} ${e.release}` : e.type)),
+    ['ev/h 1.0.1'],
+  )
+})
+
+retention('signature changes record events', async () => {
+  const registry = new Registry({ store: memoryStore(), events: true })
+  const manifest = await registry.push({ package: 'ev/sig', release: '1.0.0', format: 'helm', blob: blobs[0]! })
+  const key = generateSigningKey('ed25519')
+  const signature = signDigest(manifestDigest(await registry.show('ev/sig', { release: '1.0.0', format: 'helm' })), key.privateKey)
+  await registry.signatures.add('ev/sig', '1.0.0', 'helm', [signature])
+  assert.ok(await registry.signatures.remove('ev/sig', '1.0.0', 'helm', signature.keyid))
+  // Removing what is not there changes nothing and records nothing.
+  assert.not.ok(await registry.signatures.remove('ev/sig', '1.0.0', 'helm', signature.keyid))
+  const events = (await registry.events.read()).events
+  const common = { package: 'ev/sig', release: '1.0.0', format: 'helm', digest: manifest.content.digest }
+  assert.equal(
+    events.slice(1).map((e) => ({ ...e, cursor: undefined, seq: undefined, time: undefined })),
+    [
+      { ...common, type: 'signature.added', keyids: [signature.keyid], cursor: undefined, seq: undefined, time: undefined },
+      { ...common, type: 'signature.removed', keyid: signature.keyid, cursor: undefined, seq: undefined, time: undefined },
+    ],
+  )
+})
+
+retention.after(async () => {
+  await redis?.stop()
+  await etcd?.stop()
+})
+retention.run()
