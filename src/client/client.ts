@@ -98,6 +98,8 @@ export interface ApprClient {
   ): Promise<ManifestWithChannels & { readonly package_manifest?: PackageManifest | null }>
   /** Resolves `selector` (as {@link ApprClient.show}) and downloads that release. */
   pull(pkg: string, selector?: ReleaseSelector, options?: DownloadOptions): Promise<PullResult>
+  /** Downloads one format of a release (or query) without asking for its manifest first. */
+  pullRelease(pkg: string, release: string, format: string, options?: DownloadOptions): Promise<Download>
   /** Downloads a blob of the package by its digest (hex sha256). */
   blob(pkg: string, digest: string, options?: DownloadOptions): Promise<Download>
   /** Uploads a release. */
@@ -173,9 +175,9 @@ export function createClient(options: ClientOptions): ApprClient {
     show,
     async pull(pkg, selector = {}, call = {}) {
       const manifest = await show(pkg, selector, call)
-      const format = formatOf(manifest.mediaType)
-      return { manifest, ...(await download({ path: packagePath(pkg, manifest.release, format, 'pull') }, call)) }
+      return { manifest, ...(await download({ path: packagePath(pkg, manifest.release, formatOf(manifest.mediaType), 'pull') }, call)) }
     },
+    pullRelease: (pkg, release, format, call = {}) => download({ path: packagePath(pkg, release, format, 'pull') }, call),
     blob: (pkg, digest, call = {}) => download({ path: packagePath(pkg, 'blobs', 'sha256', digest) }, call),
     push: (pkg, input) => push(send, pkg, input),
     delete: (pkg, release, format, call) => getJson({ method: 'DELETE', path: packagePath(pkg, release, format) }, call),

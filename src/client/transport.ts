@@ -23,7 +23,8 @@ export interface ClientOptions {
   readonly fetch?: typeof fetch
   /**
    * Longest wait for a response's headers, in ms (default 30 000; 0: none). A download's body is
-   * not bounded by it: stop one with an `AbortSignal`.
+   * not bounded by it (stop one with an `AbortSignal`), nor is an upload unless the call gives
+   * its own `timeoutMs`: a large push may rightly take longer than any default.
    */
   readonly timeoutMs?: number
   /** Retries of a 503 answer (default 3), for requests whose body can be sent again. */
@@ -114,7 +115,8 @@ export function createTransport(options: ClientOptions): Transport {
   }
 
   async function once(request: Outgoing, url: string, call: CallOptions): Promise<Response> {
-    const timeoutMs = call.timeoutMs ?? options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+    // An upload may rightly take longer than any default: only a per-call timeout bounds it.
+    const timeoutMs = call.timeoutMs ?? (request.body === undefined ? (options.timeoutMs ?? DEFAULT_TIMEOUT_MS) : 0)
     const { signal, release, timedOut } = linkedSignal(call.signal, timeoutMs)
     try {
       const init: RequestInit & { duplex?: 'half' } = {

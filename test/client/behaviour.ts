@@ -120,6 +120,7 @@ export const cases: readonly Case[] = [
       check(seen.every((p, i) => i === 0 || p.loaded >= seen[i - 1]!.loaded), 'progress only grows')
       const byDigest = await appr.blob('pulls/db', await apprDigest(blob))
       check(sameBytes(await byDigest.bytes(), blob), 'the blob by digest')
+      check(sameBytes(await (await appr.pullRelease('pulls/db', '2.0.0', 'helm')).bytes(), blob), 'a release and format, unresolved')
     },
   },
   {

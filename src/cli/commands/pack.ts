@@ -9,7 +9,8 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { inspectArchive } from '../../archive/inspect.js'
 import { packDirectory } from '../../archive/pack.js'
-import { UsageError, formatBytes, parse, printJson, runCommand } from './shared.js'
+import { UsageError, parse, runCommand } from '../args.js'
+import { formatBytes, printJson } from '../output.js'
 
 export const usage = `Usage: appr-core pack [DIR] [options]
 
