@@ -1,13 +1,9 @@
 /**
  * `appr-core/client` in a browser: bundled by esbuild for `platform: 'browser'` (which fails on
  * any Node built-in in the import graph), then the cases of `behaviour.ts` run inside headless
- * Chromium against a real server. Chromium is started directly (playwright-core is not a
- * dependency): the page posts its results back to the harness, and the test ends the browser by pid.
+ * Chromium (Debian's, driven by playwright-core through its `executablePath`) against a real
+ * server; the page posts its results back to the harness.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { test } from 'uvu'
@@ -19,11 +15,11 @@ import { startHarness } from './harness.js'
 
 const root = new URL('../..', import.meta.url).pathname
 const esbuild = await import('esbuild').catch(() => undefined)
-const chromium = findBinary('chromium')
+const chromiumPath = findBinary('chromium')
+const playwright = await import('playwright-core').catch(() => undefined)
 
-/** Chromium flags that work in this sandbox-less, offline container. */
+/** Chromium flags that work in this sandbox-less, offline container (playwright adds headless and a fresh profile). */
 const CHROMIUM_FLAGS = [
-  '--headless',
   '--no-sandbox',
   '--disable-gpu',
   '--disable-quic',
@@ -52,8 +48,8 @@ if (esbuild === undefined) {
   })
 
   test('the behaviour cases pass inside headless Chromium', async () => {
-    if (chromium === undefined) {
-      skipOrFail('client in Chromium', 'needs chromium')
+    if (chromiumPath === undefined || playwright === undefined) {
+      skipOrFail('client in Chromium', 'needs chromium and playwright-core')
       return
     }
     const script = (await bundle('test/client/browser-entry.ts', false)).outputFiles[0]!.text
@@ -76,24 +72,22 @@ if (esbuild === undefined) {
       }
       return undefined
     })
-    const profile = await mkdtemp(join(tmpdir(), 'appr-chromium-'))
-    let browser: ChildProcess | undefined
+    const browser = await playwright.chromium.launch({ executablePath: chromiumPath, headless: true, args: CHROMIUM_FLAGS })
+    const pageErrors: string[] = []
     try {
-      browser = spawn(chromium, [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, `${server.url}/test/index.html`], { stdio: 'ignore', detached: true })
+      const page = await browser.newPage()
+      page.on('pageerror', (error) => pageErrors.push(error.message))
+      await page.goto(`${server.url}/test/index.html`)
       const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('no results from Chromium within 90 s')), 90_000).unref())
       const outcome = (await Promise.race([reported, timeout])) as { userAgent: string; results: { name: string; ok: boolean; error?: string }[] }
       assert.match(outcome.userAgent, 'Chrome')
       const failed = outcome.results.filter((r) => !r.ok)
+      assert.equal(pageErrors, [], 'no uncaught errors on the page')
       assert.equal(failed, [], 'every case passes in the browser')
       assert.equal(outcome.results.map((r) => r.name), cases.filter((c) => !c.nodeOnly).map((c) => c.name), 'every browser case ran')
     } finally {
-      if (browser?.pid !== undefined && browser.exitCode === null) {
-        // Chromium forks helpers into its process group: end that group, which this test started.
-        process.kill(-browser.pid, 'SIGKILL')
-        await once(browser, 'exit')
-      }
+      await browser.close()
       await server.close({ timeoutMs: 1000 })
-      await rm(profile, { recursive: true, force: true })
     }
   })
 
