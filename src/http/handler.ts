@@ -5,6 +5,7 @@
  * @module
  */
 import { apprRoutes } from './appr/routes.js'
+import { helmRoutes } from './helm/routes.js'
 import { authCheck } from './middleware/auth.js'
 import { withCors } from './middleware/cors.js'
 import { catchErrors, errorResponse } from './middleware/errors.js'
@@ -32,7 +33,7 @@ export function createHandler<P = unknown>(
   options: HandlerOptions<P> = {},
 ): (request: Request) => Promise<Response> {
   const envelope = options.errorEnvelope ?? 'appr'
-  const router = createRouter(apprRoutes(registry, options), options.prefix)
+  const router = createRouter([...apprRoutes(registry, options), ...helmRoutes(registry, options)], options.prefix)
   const authorize = authCheck(options)
 
   async function dispatch(request: Request): Promise<Response> {

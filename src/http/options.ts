@@ -33,6 +33,8 @@ export type Operation =
   | 'channel-add'
   | 'channel-remove'
   | 'channel-delete'
+  | 'helm-index'
+  | 'helm-chart'
 
 /** Input of the {@link HandlerOptions.authorize} hook. */
 export interface AuthorizeInput<P> {
@@ -85,6 +87,11 @@ export interface HandlerOptions<P = unknown> {
    * Return the token, or undefined to refuse (401).
    */
   readonly login?: (input: LoginInput) => string | undefined | Promise<string | undefined>
+  /**
+   * Serve the Helm chart repository view, `…/helm/<namespace>/index.yaml` and `…/helm/index.yaml`
+   * with the chart archives they list (default true; read-only, behind the same auth hooks).
+   */
+  readonly helm?: boolean
   /** Called with every unexpected (non-ApprError) exception before a bare 500 is answered. */
   readonly onError?: (error: unknown, request: Request) => void
 }
