@@ -8,10 +8,15 @@
  *   npm run bench -- --quick               a smoke run (1k packages, few ops, small blobs)
  *   npm run bench -- --backends level --sections ops --sizes 1000,5000 --ops 1000
  *   npm run bench -- --write-doc           also refresh the tables in docs/performance.md
+ *   npm run bench -- --sections http       appr-core serve beside a bare node:http server (not in the default sections)
+ *   npm run bench -- --sections http --quick --backends memory,level   its smoke run
  *
  * Options (flag or environment): --backends (BENCH_BACKENDS), --sizes (BENCH_SIZES), --ops
  * (BENCH_OPS), --clients (BENCH_CLIENTS), --sections ops,digest,rss (BENCH_SECTIONS),
- * --big-mib (BENCH_BIG_MIB), --dir for temp data (BENCH_DIR), --out for the JSON file.
+ * --big-mib (BENCH_BIG_MIB), --dir for temp data (BENCH_DIR), --out for the JSON file. The http
+ * section reads --sizes and --clients too (default 1000,5000 and 1,16), plus --long-pulls
+ * (BENCH_LONG_PULLS: pulls of its long read phase, default 200000) and --long-on
+ * (BENCH_LONG_ON: backends that run it, default level).
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -20,6 +25,7 @@ import { parseArgs } from 'node:util'
 import { type Backend, loadBackend, type ReferenceStore } from './lib/backends.js'
 import { machineFacts, type Results, renderText, resultTables, verdicts, writeDoc } from './lib/report.js'
 import { type DigestRow, digestSection } from './sections/digest.js'
+import { type HttpResult, httpSection } from './sections/http.js'
 import { type OpRow, opsSection } from './sections/ops.js'
 import { type RssResult, rssSection } from './sections/rss.js'
 
@@ -31,6 +37,8 @@ const { values: flags } = parseArgs({
     clients: { type: 'string' },
     sections: { type: 'string' },
     'big-mib': { type: 'string' },
+    'long-pulls': { type: 'string' },
+    'long-on': { type: 'string' },
     dir: { type: 'string' },
     out: { type: 'string' },
     full: { type: 'boolean' },
@@ -104,6 +112,23 @@ if (options.sections.includes('ops')) {
   }
 }
 
+let http: HttpResult | undefined
+if (options.sections.includes('http')) {
+  const sizes = flags.sizes ?? env.BENCH_SIZES
+  http = await httpSection({
+    backends: options.backends,
+    sizes: sizes === undefined ? (quick ? [300] : [1000, 5000]) : options.sizes,
+    opsPerPhase: Number(flags.ops ?? env.BENCH_OPS ?? (quick ? 200 : 2000)),
+    block: quick ? 50 : 200,
+    clients: numbers(flags.clients ?? env.BENCH_CLIENTS, '1,16'),
+    longPulls: Number(flags['long-pulls'] ?? env.BENCH_LONG_PULLS ?? (quick ? 4000 : 200_000)),
+    longOn: list(flags['long-on'] ?? env.BENCH_LONG_ON, 'level'),
+    dir: options.dir,
+    log,
+  })
+  skipped.push(...http.skipped)
+}
+
 if (options.sections.includes('digest')) {
   const MiB = 2 ** 20
   digestRows.push(
@@ -133,6 +158,7 @@ const results: Results = {
   digest: digestRows,
   rss: rssRows,
   targets: verdicts(opRows, digestRows, rssRows, references),
+  ...(http === undefined ? {} : { http }),
 }
 
 for (const [title, table] of resultTables(results)) {

@@ -94,8 +94,11 @@ export function fileBlobStore(options: FileBlobStoreOptions): BlobStore {
 
     async read(id) {
       const file = fileOf(id)
+      let size: number
       try {
-        if (!(await stat(file)).isFile()) return undefined
+        const found = await stat(file)
+        if (!found.isFile()) return undefined
+        size = found.size
       } catch (e) {
         if (isMissing(e)) return undefined
         throw backendError('file-blobs', e)
@@ -115,11 +118,17 @@ export function fileBlobStore(options: FileBlobStoreOptions): BlobStore {
             throw backendError('file-blobs', e)
           }
           try {
-            for (;;) {
-              const buffer = new Uint8Array(readChunk)
-              const { bytesRead } = await handle.read(buffer, 0, readChunk, null)
+            // Objects never change once written: buffers sized to what is left, and no read past
+            // the end. A 256 KiB buffer (and a second one to see EOF) per 1 KB chart made serve's
+            // RSS climb by ~40 MiB more while its first pulls filled the blob cache.
+            let left = size
+            while (left > 0) {
+              const want = Math.min(readChunk, left)
+              const buffer = new Uint8Array(want)
+              const { bytesRead } = await handle.read(buffer, 0, want, null)
               if (bytesRead === 0) return
-              yield bytesRead === readChunk ? buffer : buffer.subarray(0, bytesRead)
+              left -= bytesRead
+              yield bytesRead === want ? buffer : buffer.subarray(0, bytesRead)
             }
           } finally {
             await handle.close()

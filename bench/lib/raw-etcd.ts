@@ -31,7 +31,7 @@ export function etcdRaw(hosts: string[]): RawDriver {
       const end = Buffer.from(prefix)
       end[end.length - 1]! += 1
       const r = await client.getAll().inRange({ start: `${after}\0`, end }).limit(limit).buffers()
-      return Object.keys(r).length
+      return Object.values(r)
     },
     async close() {
       client.close()

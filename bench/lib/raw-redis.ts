@@ -25,8 +25,8 @@ export function redisRaw(url: string): RawDriver {
     },
     async scan(prefix, after, limit) {
       const keys = await client.zrangebylex(INDEX, `(${after}`, `(${prefix}\xff`, 'LIMIT', 0, limit)
-      if (keys.length === 0) return 0
-      return (await client.mgetBuffer(...keys)).length
+      if (keys.length === 0) return []
+      return (await client.mgetBuffer(...keys)).filter((value): value is Buffer => value !== null)
     },
     async close() {
       client.disconnect()

@@ -26,8 +26,8 @@ export interface RawDriver {
   write(puts: readonly RawPut[], absent?: string): Promise<void>
   /** Whether `write` itself checks `absent` (so a push needs no read first). */
   readonly conditional: boolean
-  /** Reads up to `limit` entries with keys under `prefix` strictly after `after`, in order; returns how many. */
-  scan(prefix: string, after: string, limit: number): Promise<number>
+  /** Reads up to `limit` entries with keys under `prefix` strictly after `after`, in order; returns their values. */
+  scan(prefix: string, after: string, limit: number): Promise<Uint8Array[]>
   close(): Promise<void>
 }
 
@@ -60,7 +60,7 @@ export function levelRaw(path: string): RawDriver {
     },
     async scan(prefix, after, limit) {
       const rows = await db.iterator({ gt: encoder.encode(after), lt: prefixEnd(encoder.encode(prefix)), limit }).all()
-      return rows.length
+      return rows.map(([, value]) => value)
     },
     close: () => db.close(),
   }
@@ -75,7 +75,7 @@ export function kvRaw(store: KvStore): RawDriver {
       const r = await store.commit({ checks: absent === undefined ? [] : [{ key: absent, version: null }], puts })
       if (!r.ok) throw new Error(`raw write conflicted on ${absent}`)
     },
-    scan: async (prefix, after, limit) => (await store.list({ prefix, after, limit })).length,
+    scan: async (prefix, after, limit) => (await store.list({ prefix, after, limit })).map((entry) => entry.value),
     close: () => store.close(),
   }
 }
@@ -137,7 +137,7 @@ export function rawOps(driver: RawDriver, keysPerPush: () => number): RawOps {
     async show(i) {
       if ((await driver.get(m(i))) === undefined) throw new Error(`raw show: ${m(i)} missing`)
     },
-    list: (afterIndex, limit) => driver.scan('p/', p(afterIndex), limit),
+    list: async (afterIndex, limit) => (await driver.scan('p/', p(afterIndex), limit)).length,
     async channelAdd(i, channel) {
       if ((await driver.get(m(i))) === undefined) throw new Error(`raw channel add: ${m(i)} missing`)
       await driver.write([{ key: `c/bench/pkg-${i}/${channel}`, value: encoder.encode(`{"current":"1.0.0","releases":["1.0.0"]}`) }])

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import type { DigestRow } from '../sections/digest.js'
+import type { HttpResult, HttpRow } from '../sections/http.js'
 import type { OpRow } from '../sections/ops.js'
 import type { RssResult } from '../sections/rss.js'
 import type { ReferenceStore } from './backends.js'
@@ -27,7 +28,21 @@ export interface Results {
   readonly digest: DigestRow[]
   readonly rss: RssResult[]
   readonly targets: Verdict[]
+  readonly http?: HttpResult
 }
+
+/**
+ * The Python appr 0.7.4 server over HTTP (gunicorn, 4 workers) from issue #13, requests/s on a
+ * quiet 2-core machine with one keep-alive load generator: push filling to 1k with one client and
+ * to 5k with 16; pull with 1 and 16 clients, show and channel add with 16.
+ */
+export const HTTP_REFERENCE: Record<ReferenceStore, { push1k1: number; push5k16: number; pull1: number; pull16: number; show16: number; channel16: number }> = {
+  filesystem: { push1k1: 194, push5k16: 96, pull1: 838, pull16: 2047, show16: 2053, channel16: 1144 },
+  redis: { push1k1: 204, push5k16: 97, pull1: 515, pull16: 1464, show16: 1592, channel16: 1228 },
+  etcd: { push1k1: 71, push5k16: 28, pull1: 350, pull16: 589, show16: 792, channel16: 350 },
+}
+
+const HTTP_STORE: Record<string, ReferenceStore> = { level: 'filesystem', redis: 'redis', etcd: 'etcd' }
 
 export interface Verdict {
   readonly target: string
@@ -108,6 +123,113 @@ export function opsTable(rows: readonly OpRow[]): string[][] {
       err || bad(r.registry.flatness) ? '' : bad(r.registry.flatnessCpu) ? fx(r.registry.flatness) : `${fx(r.registry.flatness)} / ${fx(r.registry.flatnessCpu)}`,
       err ? '' : `${fmt(r.storagePerOp.reads, 1)}+${fmt(r.storagePerOp.commits, 1)}`,
     ])
+  }
+  return out
+}
+
+/** Rows of the HTTP table: serve beside the bare server (CPU is each server process's own). */
+export function httpTable(rows: readonly HttpRow[]): string[][] {
+  const out = [['backend', 'pkgs', 'op', 'clients', 'serve/s', 'p50 ms', 'p99 ms', 'bare/s', 'bare p50', 'bare p99', 'serve÷bare', 'server CPU µs/req serve / bare']]
+  for (const r of rows) {
+    const err = r.serve.error ?? r.bare.error
+    out.push([
+      r.backend,
+      fmt(r.size),
+      r.phase === 'fill' ? `${r.op} (fill)` : r.op,
+      String(r.clients),
+      r.serve.error ? `✗ ${r.serve.error.slice(0, 50)}` : fmt(r.serve.opsPerSec),
+      ms(r.serve.p50Ms),
+      ms(r.serve.p99Ms),
+      r.bare.error ? `✗ ${r.bare.error.slice(0, 50)}` : fmt(r.bare.opsPerSec),
+      ms(r.bare.p50Ms),
+      ms(r.bare.p99Ms),
+      err ? '' : fx(r.ratio),
+      `${fmt(r.serve.cpuUsPerOp)} / ${fmt(r.bare.cpuUsPerOp)}`,
+    ])
+  }
+  return out
+}
+
+/** `serve`'s memory over the long read phase. */
+export function httpMemoryTable(result: HttpResult | undefined): string[][] {
+  const out = [['backend', 'pkgs', 'pulls', 'clients', 'pulls/s', 'post-GC heap MiB (first → last sample)', 'last ÷ first quarter', 'peak RSS MiB serve / bare']]
+  for (const m of result?.memory ?? []) {
+    const heaps = m.samples.map((s) => s.heapUsed)
+    out.push([
+      m.backend,
+      fmt(m.size),
+      fmt(m.pulls),
+      String(m.clients),
+      fmt(m.opsPerSec),
+      heaps.length ? `${mib(heaps[0])} → ${mib(heaps.at(-1))} (max ${mib(Math.max(...heaps))})` : '–',
+      fx(m.heapLastOverFirstQuarter),
+      `${mib(m.servePeakRss)} / ${mib(m.barePeakRss)}`,
+    ])
+  }
+  return out
+}
+
+/** Every target of issue #13 against what this run measured. */
+export function httpVerdicts(result: HttpResult | undefined): Verdict[] {
+  if (result === undefined) return []
+  const out: Verdict[] = []
+  const ok = (r: HttpRow) => r.serve.error === undefined && r.bare.error === undefined && r.serve.ops > 0
+  const rows = result.rows.filter(ok)
+  for (const backend of [...new Set(rows.map((r) => r.backend))]) {
+    const mine = rows.filter((r) => r.backend === backend)
+    for (const [op, min] of [
+      ['show', 0.6],
+      ['pull', 0.6],
+      ['list', 0.6],
+      ['push', 0.5],
+    ] as const) {
+      const of = mine.filter((r) => r.op === op)
+      if (!of.length) continue
+      const worst = of.reduce((w, r) => (r.ratio < w.ratio ? r : w))
+      // Server CPU per request is what the machine's other load disturbs least: shown beside.
+      const byCpu = of.map((r) => fx(r.bare.cpuUsPerOp / r.serve.cpuUsPerOp)).join(', ')
+      out.push({
+        target: `${op}: serve ÷ bare ≥ ${min}`,
+        scope: `${backend}, worst row`,
+        value: `${fx(worst.ratio)} (${fmt(worst.size)} pkgs, ${worst.clients} clients); all: ${of.map((r) => fx(r.ratio)).join(', ')}; by server CPU (bare ÷ serve µs/req): ${byCpu}`,
+        pass: worst.ratio >= min,
+      })
+    }
+    const store = HTTP_STORE[backend]
+    if (store === undefined) continue
+    const ref = HTTP_REFERENCE[store]
+    const scope = `${backend} vs ${store}`
+    const last = Math.max(...mine.map((r) => r.size))
+    /** `min` undefined: shown beside the reference, not a target. */
+    const versus = (target: string, row: HttpRow | undefined, reference: number, min?: number) => {
+      if (row === undefined) return
+      const x = row.serve.opsPerSec / reference
+      out.push({ target, scope: `${scope}, ${fmt(row.size)} pkgs`, value: `${fmt(row.serve.opsPerSec)}/s = ${x.toFixed(1)}× ${fmt(reference)}/s`, pass: min === undefined ? undefined : x >= min })
+    }
+    const push = (clients: number, phase: HttpRow['phase'], size: number) => mine.find((r) => r.op === 'push' && r.clients === clients && r.phase === phase && r.size === size)
+    const first = Math.min(...mine.map((r) => r.size))
+    versus('push ≥ 5× reference, 1 client (fill to 1k)', push(1, 'fill', first), ref.push1k1, 5)
+    versus('push ≥ 10× reference, 16 clients (fill to 5k)', push(16, 'fill', last), ref.push5k16, 10)
+    const at = (op: HttpRow['op'], clients: number) => mine.find((r) => r.op === op && r.clients === clients && r.phase === 'at-size' && r.size === last)
+    versus('pull ≥ 5× reference, 16 clients', at('pull', 16), ref.pull16, 5)
+    versus('show ≥ 5× reference, 16 clients', at('show', 16), ref.show16, 5)
+    versus('pull vs reference, 1 client (no target)', at('pull', 1), ref.pull1)
+    versus('channel add vs reference, 16 clients (no target)', at('channel-add', 16), ref.channel16)
+  }
+  for (const m of result.memory) {
+    out.push({
+      target: 'post-GC heap flat: last ÷ first quarter ≤ 1.1',
+      scope: `${m.backend}, ${fmt(m.pulls)} pulls`,
+      value: m.error ?? fx(m.heapLastOverFirstQuarter),
+      pass: m.error ? undefined : m.heapLastOverFirstQuarter <= 1.1,
+      ...(m.pulls < 200_000 ? { note: 'target is over ≥ 200k pulls' } : {}),
+    })
+    out.push({
+      target: 'serve RSS < 200 MiB',
+      scope: `${m.backend}, ${fmt(m.size)} pkgs, peak over the run`,
+      value: `${mib(m.servePeakRss)} MiB`,
+      pass: m.servePeakRss < 200 * 2 ** 20,
+    })
   }
   return out
 }
@@ -252,6 +374,9 @@ export function resultTables(results: Results): [string, string[][]][] {
     ['Digest + validate throughput', digestTable(results.digest)],
     ['Peak RSS, one large blob pushed then pulled', rssTable(results.rss)],
     ['Targets (issue #7)', verdictTable(results.targets)],
+    ['HTTP: appr-core serve beside a bare node:http server', httpTable(results.http?.rows ?? [])],
+    ['HTTP: serve over the long read phase', httpMemoryTable(results.http)],
+    ['HTTP targets (issue #13)', verdictTable(httpVerdicts(results.http))],
   ]
 }
 

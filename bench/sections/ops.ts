@@ -62,7 +62,7 @@ export interface OpsOptions {
 export const packageName = (i: number) => `bench/pkg-${i}`
 
 /** Deterministic pseudo-random indices (mulberry32), so runs pick the same packages. */
-function picks(seed: number, count: number, below: number): number[] {
+export function picks(seed: number, count: number, below: number): number[] {
   let a = seed >>> 0
   return Array.from({ length: count }, () => {
     a = (a + 0x6d2b79f5) >>> 0
@@ -73,7 +73,7 @@ function picks(seed: number, count: number, below: number): number[] {
   })
 }
 
-const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from) }, (_, k) => from + k)
+export const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from) }, (_, k) => from + k)
 
 /** Runs the whole operation matrix on one backend. */
 export async function opsSection(backend: Backend, options: OpsOptions): Promise<OpRow[]> {

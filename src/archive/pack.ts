@@ -9,12 +9,12 @@
  * @module
  */
 import { createReadStream } from 'node:fs'
-import { lstat, readFile, readdir, readlink } from 'node:fs/promises'
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import { createGzip } from 'node:zlib'
 import ignore from 'ignore'
-import invariant from 'tiny-invariant'
 import { pack as tarPack } from 'tar-stream'
+import invariant from 'tiny-invariant'
 import { parse as parseYaml } from 'yaml'
 import { ApprError } from '../errors/index.js'
 import { resolveLimits } from './limits.js'

@@ -10,12 +10,12 @@
  */
 import { createGunzip } from 'node:zlib'
 import { extract as tarExtract } from 'tar-stream'
+import { type BlobDigests, byteChunks, sha256, toOciDigest } from '../digest/index.js'
 import { ApprError } from '../errors/index.js'
-import { byteChunks, sha256, toOciDigest, type BlobDigests } from '../digest/index.js'
 import type { ArchiveLimits } from '../registry/types.js'
 import { FEED_BYTES, RATIO_GRACE_BYTES, rejection, resolveLimits } from './limits.js'
-import { quickFacts } from './quick.js'
 import { checkEntryHeader, type EntryHeader, linkPrefixesToCheck, normalisePath } from './paths.js'
+import { quickFacts } from './quick.js'
 
 /** What {@link analyzeBlob} learned about a valid blob. */
 export interface BlobFacts extends BlobDigests {

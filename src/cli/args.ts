@@ -4,9 +4,11 @@
  * and messages of a command's outcome.
  * @module
  */
+import { readFile } from 'node:fs/promises'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { type ApprClient, apiBase, createClient } from '../client/index.js'
 import { isApprError } from '../errors/index.js'
+import { keySet, type PublicKey } from '../trust/keys.js'
 
 /** A mistake on the command line: the command prints its usage and exits with 2. */
 export class UsageError extends Error {
@@ -89,4 +91,16 @@ export function clientFrom(values: { registry?: string | undefined; token?: stri
   }
   const token = values.token ?? process.env.APPR_TOKEN
   return createClient({ registry, ...(token ? { token } : {}), headers: { 'User-Agent': 'appr-core-cli' } })
+}
+
+/** The public keys in the given files (PEM or JWK), by key id; an unreadable file is a {@link UsageError}. */
+export async function readKeys(paths: readonly string[]): Promise<ReadonlyMap<string, PublicKey>> {
+  const texts = await Promise.all(
+    paths.map((p) =>
+      readFile(p, 'utf8').catch((e: Error) => {
+        throw new UsageError(`cannot read key ${p}: ${e.message}`)
+      }),
+    ),
+  )
+  return keySet(texts)
 }

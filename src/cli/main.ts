@@ -21,6 +21,10 @@ const COMMANDS: Record<string, string> = {
   show: 'show a release manifest',
   list: 'list the packages of a registry',
   channel: 'list, show, add to or remove from channels',
+  oci: 'push or pull a package to or from an OCI registry (Helm chart or appr artifact)',
+  mirror: 'copy packages from an appr server, verifying every byte',
+  sign: 'sign a release (its manifest digest) and store the signature',
+  verify: 'verify a release: signature, manifest digest, package digest',
 }
 
 const help = `Usage: appr-core <command> [options]

@@ -3,14 +3,17 @@
  * @module
  */
 import { timingSafeEqual } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ApprError, isApprError } from '../errors/index.js'
 import { createHandler } from '../http/handler.js'
 import { serve } from '../http/node.js'
 import { Registry } from '../registry/registry.js'
+import type { SignaturePolicy } from '../registry/types.js'
 import type { BlobStore } from '../storage/blob.js'
 import type { KvStore } from '../storage/kv.js'
+import { keySet } from '../trust/keys.js'
 
 export const usage = `Usage: appr-core serve [options]
 
@@ -25,8 +28,12 @@ Options:
                        memory                            in memory, lost on exit
                        redis://[:pass@]host:port[/db]    Redis (also rediss://)
                        etcd://host:port[,host:port…]     etcd v3
+  --blobs <spec>     keep blob bytes elsewhere (env APPR_BLOBS); records stay in --store:
+                       oci://[user:pass@]host[:port]/<repository>   an OCI registry (https)
+                       oci+http://…                                  the same over plain http
   --token <t>        static-token mode: write routes need "Authorization: <t>"
-                     (env APPR_TOKEN; must not be empty); reads stay open;
+                     (or Bearer <t>, or Basic with <t> as password, as OCI clients
+                     send it; env APPR_TOKEN; must not be empty); reads stay open;
                      \`appr login -u ANY -p <t>\` stores the token
   --prefix <path>    serve the API only under this prefix (default: /cnr and /)
   --max-body <bytes> largest request body (default 100663296 = 96 MiB)
@@ -36,6 +43,10 @@ Options:
                          included (default 300; env APPR_REQUEST_TIMEOUT; 0 = no limit)
   --idle-timeout <s>     seconds a connection may pass with no byte moving either
                          way (default 30; env APPR_IDLE_TIMEOUT; 0 = no limit)
+  --signature-policy <ns>=<push|channel>:<key.pub>[,<key.pub>…]
+                     require signatures by these public keys in namespace <ns> (* = every
+                     other namespace): on every push, or before a channel points at a
+                     release (repeatable; see docs/trust.md)
   -h, --help         this text
 
 Logs one JSON line per request on stdout (never the Authorization header or a body).
@@ -113,21 +124,74 @@ export async function openStore(spec: string): Promise<OpenedStore> {
   throw new ApprError('invalid-parameters', `unknown store '${spec}' (expected level:<dir>, memory, redis://… or etcd://…)`)
 }
 
+/**
+ * Opens a BlobStore from its command-line spec: `oci://[user:pass@]host[:port]/<repository>`
+ * (https) or `oci+http://…`.
+ * @throws invalid-parameters for an unknown or malformed spec
+ */
+export async function openBlobs(spec: string): Promise<{ readonly blobs: BlobStore; readonly label: string }> {
+  const m = /^oci(\+http)?:\/\/([^/]+)\/(.+)$/.exec(spec)
+  if (!m) throw new ApprError('invalid-parameters', `unknown blob store '${spec.replace(/\/\/[^@/]*@/, '//***@')}' (expected oci://host[:port]/<repository> or oci+http://…)`)
+  const url = new URL(`${m[1] ? 'http' : 'https'}://${m[2]}`)
+  const auth = url.username ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } : undefined
+  // A specifier in a variable, as for the adapters: loaded only when asked for.
+  const ociModule = 'appr-core/oci'
+  const { ociBlobStore } = (await import(ociModule)) as typeof import('../oci/index.js')
+  const blobs = ociBlobStore({ url: `${url.protocol}//${url.host}`, repository: m[3]!, ...(auth ? { auth } : {}) })
+  return { blobs, label: `oci${m[1] ?? ''}://${url.host}/${m[3]}` }
+}
+
+/**
+ * `--signature-policy ns=push:a.pub,b.pub` flags as {@link RegistryOptions.signaturePolicies};
+ * every key is read and checked here, so a bad one stops the server before it starts.
+ */
+export function readPolicies(flags: readonly string[]): Record<string, SignaturePolicy> | undefined {
+  if (flags.length === 0) return undefined
+  const policies: Record<string, SignaturePolicy> = Object.create(null)
+  for (const flag of flags) {
+    const m = /^([^=]+)=(push|channel):(.+)$/.exec(flag)
+    if (!m) throw new Error(`--signature-policy '${flag}': expected <namespace>=<push|channel>:<key file>[,<key file>…]`)
+    const [, namespace, require, files] = m as unknown as [string, string, 'push' | 'channel', string]
+    const keys = files.split(',').map((path) => {
+      try {
+        return readFileSync(path, 'utf8')
+      } catch (error) {
+        throw new Error(`--signature-policy: cannot read ${path}: ${(error as Error).message}`)
+      }
+    })
+    try {
+      keySet(keys)
+    } catch (error) {
+      throw new Error(`--signature-policy ${namespace}: ${(error as Error).message}`)
+    }
+    policies[namespace] = { keys, require }
+  }
+  return policies
+}
+
 /** Constant-time equality of two byte strings of any length. */
 function sameBytes(given: Buffer, expected: Buffer): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected)
 }
 
 /**
- * `Authorization: <token>` (the appr client's form) or `Bearer <token>`, compared in constant
- * time on the bytes as sent: node:http reads header bytes as latin1, so a non-ASCII token
- * arrives as its UTF-8 bytes, one character each, and is compared with the token's UTF-8 bytes.
+ * `Authorization: <token>` (the appr client's form), `Bearer <token>`, or `Basic` with the token
+ * as password and any user name (how OCI clients such as skopeo send `--creds` after `/v2/`'s
+ * Basic challenge), compared in constant time on the bytes as sent: node:http reads header bytes
+ * as latin1, so a non-ASCII token arrives as its UTF-8 bytes, one character each, and is compared
+ * with the token's UTF-8 bytes (Basic credentials are base64 of those same bytes).
  */
 export function tokenAuthenticator(token: string): (request: Request) => 'token' | undefined {
   const expected = Buffer.from(token, 'utf8')
   return (request) => {
     const header = request.headers.get('authorization')
     if (header === null) return undefined
+    const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header)
+    if (basic) {
+      const decoded = Buffer.from(basic[1]!, 'base64')
+      const colon = decoded.indexOf(0x3a)
+      return colon >= 0 && sameBytes(decoded.subarray(colon + 1), expected) ? 'token' : undefined
+    }
     return sameBytes(Buffer.from(header.replace(/^Bearer\s+/i, ''), 'latin1'), expected) ? 'token' : undefined
   }
 }
@@ -141,13 +205,47 @@ export function tokenLogin(token: string): (input: { readonly password: string }
   return ({ password }) => (sameBytes(Buffer.from(password, 'utf8'), expected) ? token : undefined)
 }
 
-function log(line: Record<string, unknown>, stream: NodeJS.WriteStream = process.stdout): void {
-  stream.write(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`)
+const logLine = (line: Record<string, unknown>) => `${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`
+
+function log(line: Record<string, unknown>, stream: NodeJS.WriteStream): void {
+  stream.write(logLine(line))
+}
+
+/**
+ * JSON log lines on `stream`, request lines written once per turn of the event loop: stdout to a
+ * file or pipe is a synchronous write(2), and under load one call then carries the lines of every
+ * response that finished in that turn instead of one call each. Other lines go out at once,
+ * after any pending ones, so the order is kept.
+ */
+function batchedLog(stream: NodeJS.WriteStream) {
+  let pending = ''
+  let scheduled = false
+  const flush = (): void => {
+    scheduled = false
+    if (pending === '') return
+    const out = pending
+    pending = ''
+    stream.write(out)
+  }
+  return {
+    request(line: Record<string, unknown>): void {
+      pending += logLine(line)
+      if (pending.length >= 64 * 1024) flush()
+      else if (!scheduled) {
+        scheduled = true
+        setImmediate(flush)
+      }
+    },
+    now(line: Record<string, unknown>): void {
+      pending += logLine(line)
+      flush()
+    },
+  }
 }
 
 /** Runs the server until SIGINT/SIGTERM; resolves with the exit code. */
 export async function run(args: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>
+  let values: Record<string, string | boolean | string[] | undefined>
   try {
     ;({ values } = parseArgs({
       args,
@@ -155,9 +253,11 @@ export async function run(args: string[]): Promise<number> {
         host: { type: 'string' },
         port: { type: 'string' },
         store: { type: 'string' },
+        blobs: { type: 'string' },
         token: { type: 'string' },
         prefix: { type: 'string' },
         'max-body': { type: 'string' },
+        'signature-policy': { type: 'string', multiple: true },
         'header-timeout': { type: 'string' },
         'request-timeout': { type: 'string' },
         'idle-timeout': { type: 'string' },
@@ -188,6 +288,13 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`appr-core serve: invalid --max-body '${maxBodyText}'\n`)
     return 2
   }
+  let signaturePolicies: Record<string, SignaturePolicy> | undefined
+  try {
+    signaturePolicies = readPolicies((values['signature-policy'] as string[] | undefined) ?? [])
+  } catch (error) {
+    process.stderr.write(`appr-core serve: ${(error as Error).message}\n`)
+    return 2
+  }
   const timeouts: { headersTimeoutMs?: number; requestTimeoutMs?: number; idleTimeoutMs?: number } = {}
   for (const [flag, variable, key] of [
     ['header-timeout', 'APPR_HEADER_TIMEOUT', 'headersTimeoutMs'],
@@ -211,20 +318,33 @@ export async function run(args: string[]): Promise<number> {
   }
   const spec = (values.store as string | undefined) ?? env.APPR_STORE ?? 'level:./appr-data'
 
+  const blobsSpec = (values.blobs as string | undefined) ?? env.APPR_BLOBS
   let opened: OpenedStore
   try {
     opened = await openStore(spec)
+    if (blobsSpec) {
+      const other = await openBlobs(blobsSpec).catch(async (error: unknown) => {
+        await opened.store.close()
+        throw error
+      })
+      opened = { store: opened.store, blobs: other.blobs, label: `${opened.label} + ${other.label}` }
+    }
   } catch (error) {
     process.stderr.write(`appr-core serve: ${isApprError(error) ? error.message : String(error)}\n`)
     return 1
   }
-  const registry = new Registry(opened.blobs ? { store: opened.store, blobs: opened.blobs } : { store: opened.store })
+  const registry = new Registry({
+    store: opened.store,
+    ...(opened.blobs && { blobs: opened.blobs }),
+    ...(signaturePolicies && { signaturePolicies }),
+  })
   const handler = createHandler(registry, {
     ...(values.prefix !== undefined ? { prefix: values.prefix as string } : {}),
     ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),
     ...(token !== undefined ? { authenticate: tokenAuthenticator(token), login: tokenLogin(token) } : {}),
     onError: (error) => log({ level: 'error', msg: 'unexpected error', error: error instanceof Error ? error.stack : String(error) }, process.stderr),
   })
+  const out = batchedLog(process.stdout)
   let server: Awaited<ReturnType<typeof serve>>
   try {
     server = await serve({
@@ -233,7 +353,7 @@ export async function run(args: string[]): Promise<number> {
       port,
       ...timeouts,
       onResponse: (info) =>
-        log({
+        out.request({
           level: 'info',
           msg: 'request',
           method: info.method,
@@ -251,23 +371,23 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`appr-core serve: cannot listen on ${host}:${port}: ${(error as Error).message}\n`)
     return 1
   }
-  log({ level: 'info', msg: 'listening', url: server.url, store: opened.label, auth: token !== undefined ? 'token' : 'open' })
+  out.now({ level: 'info', msg: 'listening', url: server.url, store: opened.label, auth: token !== undefined ? 'token' : 'open' })
 
   return new Promise<number>((resolve) => {
     let stopping = false
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) {
-        log({ level: 'warn', msg: 'second signal, exiting now', signal })
+        out.now({ level: 'warn', msg: 'second signal, exiting now', signal })
         process.exit(1)
       }
       stopping = true
-      log({ level: 'info', msg: 'shutting down', signal })
+      out.now({ level: 'info', msg: 'shutting down', signal })
       server
         .close()
         .then(() => registry.close())
         .then(
           () => {
-            log({ level: 'info', msg: 'stopped' })
+            out.now({ level: 'info', msg: 'stopped' })
             resolve(0)
           },
           (error: unknown) => {

@@ -4,7 +4,7 @@
  * @module
  */
 import { ApprError } from '../errors/index.js'
-import type { Channel, Manifest, ManifestWithChannels, PackageSummary } from '../model/types.js'
+import type { Channel, Manifest, ManifestWithChannels, PackageSummary, Signature } from '../model/types.js'
 import { type ProgressCallback, base64Stream, chunksOf, collect, counted, slices, toReadable } from './streams.js'
 import { type CallOptions, type ClientOptions, type Outgoing, createTransport } from './transport.js'
 
@@ -18,6 +18,14 @@ export interface PackageManifest {
   readonly description?: string
   readonly error?: string
   readonly [field: string]: unknown
+}
+
+/** A manifest as `show` answers it: channels, and appr-core's manifest digest and signatures (docs/trust.md). */
+export interface ShownManifest extends ManifestWithChannels {
+  /** `sha256:<hex>` of the manifest's canonical form, when the server computes it. */
+  readonly manifest_digest?: string
+  /** With `show(…, { contents: true })`: the package's own manifest, or null. */
+  readonly package_manifest?: PackageManifest | null
 }
 
 /** Which release of a package: a release or query (default `default`, the highest), or a channel's current one. */
@@ -44,7 +52,7 @@ export interface Download {
 
 /** A pulled release: its manifest and its bytes. */
 export interface PullResult extends Download {
-  readonly manifest: ManifestWithChannels
+  readonly manifest: ShownManifest
 }
 
 /** What a push sends. */
@@ -62,6 +70,8 @@ export interface PushInput extends CallOptions {
   readonly metadata?: unknown
   /** Overwrite an existing release of that format. */
   readonly force?: boolean
+  /** Signatures stored with the release (docs/trust.md). */
+  readonly signatures?: readonly Signature[]
   /** The blob's size, for progress of a stream. */
   readonly size?: number
   /** Called as the blob is sent (for bytes and Blobs, once it has been accepted). */
@@ -91,11 +101,9 @@ export interface ApprClient {
    * A release's manifest; `contents: true` adds the package's own manifest read by the server.
    * A `channel` is followed to its current release.
    */
-  show(
-    pkg: string,
-    selector?: ReleaseSelector & { readonly contents?: boolean },
-    options?: CallOptions,
-  ): Promise<ManifestWithChannels & { readonly package_manifest?: PackageManifest | null }>
+  show(pkg: string, selector?: ReleaseSelector & { readonly contents?: boolean }, options?: CallOptions): Promise<ShownManifest>
+  /** A release's manifest by its manifest digest (`sha256:<hex>`). */
+  manifest(pkg: string, digest: string, options?: CallOptions): Promise<ShownManifest>
   /** Resolves `selector` (as {@link ApprClient.show}) and downloads that release. */
   pull(pkg: string, selector?: ReleaseSelector, options?: DownloadOptions): Promise<PullResult>
   /** Downloads one format of a release (or query) without asking for its manifest first. */
@@ -108,6 +116,12 @@ export interface ApprClient {
   delete(pkg: string, release: string, format: string, options?: CallOptions): Promise<{ readonly status: string; readonly package: string; readonly release: string }>
   /** `POST /api/v1/users/login` (when the server enables it): the token to use. */
   login(username: string, password: string, options?: CallOptions): Promise<string>
+  /** Signatures of a release's manifest digest (docs/trust.md). */
+  readonly signatures: {
+    list(pkg: string, release: string, format: string, options?: CallOptions): Promise<Signature[]>
+    add(pkg: string, release: string, format: string, signatures: readonly Signature[], options?: CallOptions): Promise<unknown>
+    remove(pkg: string, release: string, format: string, keyid: string, options?: CallOptions): Promise<unknown>
+  }
   readonly channels: {
     list(pkg: string, options?: CallOptions): Promise<Channel[]>
     show(pkg: string, channel: string, options?: CallOptions): Promise<Channel>
@@ -158,7 +172,7 @@ export function createClient(options: ClientOptions): ApprClient {
     if (selector.channel !== undefined) {
       release = (await getJson<Channel>({ path: packagePath(pkg, 'channels', selector.channel) }, call)).current
     }
-    return getJson<ManifestWithChannels & { readonly package_manifest?: PackageManifest | null }>(
+    return getJson<ShownManifest>(
       { path: packagePath(pkg, release, selector.format ?? '-'), query: { contents: selector.contents ? 'true' : undefined } },
       call,
     )
@@ -173,6 +187,7 @@ export function createClient(options: ClientOptions): ApprClient {
     releases: (pkg, filters = {}, call) => getJson({ path: packagePath(pkg), query: { media_type: filters.format } }, call),
     manifests: (pkg, release, call) => getJson({ path: packagePath(pkg, release) }, call),
     show,
+    manifest: (pkg, digest, call) => getJson({ path: packagePath(pkg, 'manifests', digest) }, call),
     async pull(pkg, selector = {}, call = {}) {
       const manifest = await show(pkg, selector, call)
       return { manifest, ...(await download({ path: packagePath(pkg, manifest.release, formatOf(manifest.mediaType), 'pull') }, call)) }
@@ -185,6 +200,15 @@ export function createClient(options: ClientOptions): ApprClient {
       const body = JSON.stringify({ user: { username, password } })
       const result = await getJson<{ token: string }>({ method: 'POST', path: '/users/login', body, headers: { 'Content-Type': 'application/json' } }, call)
       return result.token
+    },
+    signatures: {
+      list: (pkg, release, format, call) => getJson({ path: packagePath(pkg, release, format, 'signatures') }, call),
+      add: (pkg, release, format, signatures, call) =>
+        getJson(
+          { method: 'POST', path: packagePath(pkg, release, format, 'signatures'), body: JSON.stringify({ signatures }), headers: { 'Content-Type': 'application/json' } },
+          call,
+        ),
+      remove: (pkg, release, format, keyid, call) => getJson({ method: 'DELETE', path: packagePath(pkg, release, format, 'signatures', keyid) }, call),
     },
     channels: {
       // The trailing slash is appr's own spelling of this route.
@@ -221,7 +245,7 @@ function formatOf(mediaType: string): string {
  * stream the blob as it arrives), with `force` in the query as the appr client sends it.
  */
 async function push(send: ReturnType<typeof createTransport>['send'], pkg: string, input: PushInput): Promise<{ readonly status: string }> {
-  const fields = { release: input.release, media_type: input.format ?? 'kpm', ...(input.metadata === undefined ? {} : { metadata: input.metadata }) }
+  const fields = { release: input.release, media_type: input.format ?? 'kpm', ...(input.metadata === undefined ? {} : { metadata: input.metadata }), ...(input.signatures === undefined ? {} : { signatures: input.signatures }) }
   const head = `${JSON.stringify(fields).slice(0, -1)},"blob":"`
   const tail = '"}'
   const call: CallOptions = { ...(input.signal ? { signal: input.signal } : {}), ...(input.timeoutMs === undefined ? {} : { timeoutMs: input.timeoutMs }) }

@@ -4,7 +4,7 @@
  * @module
  */
 export { ApprError, type ErrorCode, isApprError } from '../errors/index.js'
-export type { Channel, Manifest, ManifestWithChannels, PackageSummary } from '../model/types.js'
+export type { Channel, Manifest, ManifestWithChannels, PackageSummary, Signature } from '../model/types.js'
 export {
   type ApprClient,
   type Download,
@@ -13,6 +13,7 @@ export {
   type PullResult,
   type PushInput,
   type ReleaseSelector,
+  type ShownManifest,
   createClient,
 } from './client.js'
 export { type Client, call, clientFor, getJson, packagePath } from './raw.js'

@@ -87,3 +87,99 @@ export function intValue(n: number): Uint8Array {
 export function valueInt(bytes: Uint8Array | undefined): number {
   return bytes === undefined ? 0 : Number(new TextDecoder().decode(bytes))
 }
+
+/**
+ * Characters that break real backends when they appear in keys: upper and lower case of the same
+ * letters (case-insensitive collations fold them into one row), SQL `LIKE` and glob wildcards and
+ * their escape (`_ % * ? [ ] \`), neighbours in byte order (`.` `/` `0`: a range end one off),
+ * and multi-byte UTF-8 at 2-, 3- and 4-byte boundaries, including neighbours that share their
+ * leading bytes (`é` `ê`, U+1F600 U+1F601).
+ */
+export const hostileKeyChars = [
+  'a',
+  'A',
+  'é',
+  'É',
+  '_',
+  '%',
+  '*',
+  '?',
+  '[',
+  ']',
+  '\\',
+  '.',
+  '/',
+  '0',
+  'ê',
+  '\u07ff',
+  '\u0800',
+  '\uffff',
+  '\u{10000}',
+  '\u{1f600}',
+  '\u{1f601}',
+] as const
+
+const utf8 = new TextEncoder()
+
+/** `s` with its last code point moved by `delta` in code point (= UTF-8 byte) order; `s` itself when that would leave Unicode. */
+export function neighbour(s: string, delta: 1 | -1): string {
+  const points = [...s]
+  const last = points.pop()
+  if (last === undefined) return s
+  let cp = last.codePointAt(0)! + delta
+  if (cp >= 0xd800 && cp <= 0xdfff) cp = delta > 0 ? 0xe000 : 0xd7ff
+  if (cp < 1 || cp > 0x10ffff) return s
+  return points.join('') + String.fromCodePoint(cp)
+}
+
+/** Upper case for lower and lower for upper, code point by code point. */
+export function swapCase(s: string): string {
+  return [...s].map((c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase())).join('')
+}
+
+/** A key set built to reach the failures of {@link hostileKeyChars}, and prefixes worth listing. */
+export interface HostileKeys {
+  readonly keys: readonly string[]
+  readonly prefixes: readonly string[]
+}
+
+/**
+ * Related hostile keys: a few stems, keys that extend them, case pairs of such keys, keys whose stem
+ * ends one code point either side (so `list(stem)` must stop exactly at the stem's end), and long
+ * keys of `maxKeyBytes` (or one byte less; 1 KiB when undeclared) that share all but their last
+ * few bytes. The prefixes are the stems, their case swaps and cut points of the keys.
+ */
+export function hostileKeysArb(caps: KvCapabilities): fc.Arbitrary<HostileKeys> {
+  const maxBytes = Math.min(caps.maxKeyBytes ?? 1024, 4096)
+  const fragment = fc.array(fc.constantFrom(...hostileKeyChars), { minLength: 1, maxLength: 3 }).map((cs) => cs.join(''))
+  const shape = fc.constantFrom('extend', 'swap-case', 'neighbour-up', 'neighbour-down', 'long')
+  return fc
+    .tuple(fc.array(fragment, { minLength: 1, maxLength: 3 }), fc.array(fc.tuple(fc.nat(), fragment, shape, fc.nat()), { minLength: 2, maxLength: 16 }))
+    .map(([stems, specs]) => {
+      const keys = new Set<string>()
+      const prefixes = new Set<string>(['', ...stems, ...stems.map(swapCase)])
+      for (const [n, tail, how, cut] of specs) {
+        const stem = stems[n % stems.length]!
+        let key: string
+        if (how === 'extend') key = stem + tail
+        else if (how === 'swap-case') {
+          // Both spellings, with a letter in them, so a case-insensitive backend sees a real pair.
+          const spelled = stem + tail + (cut % 2 ? 'a' : 'é')
+          keys.add(spelled)
+          key = swapCase(spelled)
+        }
+        else if (how === 'neighbour-up') key = neighbour(stem, 1) + (cut % 2 ? tail : '')
+        else if (how === 'neighbour-down') key = neighbour(stem, -1) + (cut % 2 ? tail : '')
+        else {
+          const room = maxBytes - utf8.encode(stem).length - utf8.encode(tail).length - (cut % 2)
+          if (room < 1) continue
+          key = stem + 'k'.repeat(room) + tail
+          prefixes.add(stem + 'k'.repeat(room))
+        }
+        keys.add(key)
+        const points = [...key]
+        prefixes.add(points.slice(0, 1 + (cut % points.length)).join(''))
+      }
+      return { keys: [...keys], prefixes: [...prefixes] }
+    })
+}

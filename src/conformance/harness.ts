@@ -1,8 +1,8 @@
 /**
  * The runner-agnostic core of the suite: options, the per-property context (fresh stores,
  * reopening, child processes, seeded fast-check runs with readable failures), and
- * {@link checkConformance}, which runs every property and returns a report. The uvu binding
- * (src/conformance/uvu.ts) and the mutant tests both sit on top of it.
+ * {@link runProperty}, which runs one property and returns its result. `run.ts` (the uvu
+ * binding and {@link checkConformance}) and the mutant tests sit on top of it.
  * @module
  */
 import { type ChildProcess, fork } from 'node:child_process'
@@ -17,25 +17,22 @@ import { readEnv } from './env.js'
 /** `quick` (default, about a minute per adapter) or `deep` (twenty times the runs, for soak jobs). */
 export type Profile = 'quick' | 'deep'
 
-/** What the suite needs to know about an adapter. Capabilities come from `store.capabilities`. */
-export interface ConformanceOptions {
+/** What both parts of the suite (KvStore and BlobStore) need to know about the thing under test. */
+export interface SuiteOptions {
   /** Name used in suite titles and reports (`level`, `redis` …). */
   readonly name: string
   /**
-   * Opens the store at `location`. The suite passes a fresh location from {@link newLocation}
-   * for every test, and the same location again to reopen it (persistent stores) or to open a
-   * second instance next to the first (`capabilities.multiProcess`). A store that has no notion of
-   * location (memory) ignores it.
+   * A fresh, empty location: a temp directory, a key prefix … (default: a unique random name).
+   * Properties that reopen a location, open a second instance on it or hand it to a child
+   * process run only when this is given: a random name means nothing to a persistent backend.
    */
-  readonly open: (location: string) => KvStore | Promise<KvStore>
-  /** A fresh, empty location: a temp directory, a key prefix … (default: a unique random name). */
   readonly newLocation?: () => string | Promise<string>
   /** Removes whatever the suite left at `location` (called after every test, stores closed). */
   readonly destroy?: (location: string) => void | Promise<void>
   /**
-   * A module (path or URL) exporting `open(location)` — the same function as {@link open} — that
-   * the suite imports in child processes. Enables the SIGKILL durability, multi-process and
-   * process-exit properties.
+   * A module (path or URL) that child processes import to open the store at a location
+   * (`open(location)` for a KvStore, `openBlobs(location)` for a BlobStore). Enables the
+   * SIGKILL, multi-process and process-exit properties.
    */
   readonly worker?: string | URL
   /** `quick` (default) or `deep`; `APPR_CONFORMANCE_PROFILE` overrides. */
@@ -57,23 +54,34 @@ export interface ConformanceOptions {
   readonly log?: (line: string) => void
 }
 
-/** Something a property needs that an adapter may not have. */
-export type Need = 'persistent' | 'multiProcess' | 'singleProcess' | 'worker' | 'maxValueBytes' | 'maxOpsPerCommit' | 'maxKeyBytes' | 'registry'
+/** What the suite needs to know about a KvStore adapter. Capabilities come from `store.capabilities`. */
+export interface ConformanceOptions extends SuiteOptions {
+  /**
+   * Opens the store at `location`. The suite passes a fresh location from {@link newLocation}
+   * for every test, and the same location again to reopen it (persistent stores) or to open a
+   * second instance next to the first (`capabilities.multiProcess`). A store that has no notion of
+   * location (memory) ignores it.
+   */
+  readonly open: (location: string) => KvStore | Promise<KvStore>
+}
 
-/** One property of the contract. `run` throws to fail. */
-export interface Property {
+/** Something a KvStore property needs that an adapter may not have. */
+export type Need = 'persistent' | 'multiProcess' | 'singleProcess' | 'worker' | 'newLocation' | 'maxValueBytes' | 'maxOpsPerCommit' | 'maxKeyBytes'
+
+/** One property of a contract. `run` throws to fail. */
+export interface Property<C = Ctx, N extends string = Need> {
   /** Stable id, `<group>/<name>`, used by `APPR_CONFORMANCE_ONLY`. */
   readonly id: string
   readonly title: string
-  readonly needs?: readonly Need[]
-  run(ctx: Ctx): Promise<void>
+  readonly needs?: readonly N[]
+  run(ctx: C): Promise<void>
 }
 
 /** A named set of properties, registered as one uvu suite. */
-export interface Group {
+export interface Group<C = Ctx, N extends string = Need> {
   readonly name: string
-  readonly needs?: readonly Need[]
-  readonly properties: readonly Property[]
+  readonly needs?: readonly N[]
+  readonly properties: readonly Property<C, N>[]
 }
 
 /** A property failure: the message carries the seed, the counterexample and the replay line. */
@@ -86,7 +94,7 @@ export interface PropertyResult {
   readonly id: string
   readonly title: string
   readonly status: 'passed' | 'failed' | 'skipped'
-  /** For skipped properties: what is missing. */
+  /** For skipped properties: what is missing, and which option or capability enables it. */
   readonly missing?: string
   readonly error?: unknown
   readonly ms: number
@@ -104,14 +112,14 @@ export interface ConformanceReport {
 }
 
 const describeNeed: Record<Need, string> = {
-  persistent: 'capabilities.persistent',
-  multiProcess: 'capabilities.multiProcess',
+  persistent: 'capabilities.persistent (declare it when data survives close and reopen)',
+  multiProcess: 'capabilities.multiProcess (declare it when several instances and processes may share a location)',
   singleProcess: 'capabilities.multiProcess = false',
-  worker: 'the worker option (a module exporting open(location))',
-  maxValueBytes: 'capabilities.maxValueBytes',
-  maxOpsPerCommit: 'capabilities.maxOpsPerCommit',
-  maxKeyBytes: 'capabilities.maxKeyBytes',
-  registry: 'an implemented Registry (src/registry is still the stub)',
+  worker: 'the worker option (a module exporting open(location), imported by child processes)',
+  newLocation: 'the newLocation option (a fresh location per test, so a location can be reopened)',
+  maxValueBytes: 'capabilities.maxValueBytes (declare the largest value the adapter accepts)',
+  maxOpsPerCommit: 'capabilities.maxOpsPerCommit (declare the most operations one commit accepts)',
+  maxKeyBytes: 'capabilities.maxKeyBytes (declare the longest key in UTF-8 bytes)',
 }
 
 /** The options after applying defaults and environment overrides. */
@@ -123,11 +131,9 @@ export interface Settings {
   readonly path?: string
   readonly timeoutMs: number
   readonly log: (line: string) => void
-  /** Whether src/registry is implemented (level-B properties run only then). */
-  readonly registryReady?: boolean
 }
 
-export function settingsOf(options: ConformanceOptions): Settings {
+export function settingsOf(options: SuiteOptions): Settings {
   const env = readEnv()
   const profile = env.profile ?? options.profile ?? 'quick'
   const only = env.only ?? options.only
@@ -143,18 +149,19 @@ export function settingsOf(options: ConformanceOptions): Settings {
   }
 }
 
+/** Joins the descriptions of the needs `lacks` says are missing (undefined: nothing is). */
+export function describeMissing<N extends string>(needs: readonly N[] | undefined, lacks: (need: N) => boolean, describe: Record<N, string>): string | undefined {
+  const missing = (needs ?? []).filter(lacks)
+  return missing.length === 0 ? undefined : missing.map((n) => describe[n]).join(' and ')
+}
+
 /** What is missing for `needs`, or undefined when everything is there. */
-export function missingFor(needs: readonly Need[] | undefined, caps: KvCapabilities, options: ConformanceOptions, settings?: Settings): string | undefined {
-  const missing = (needs ?? []).filter((need) =>
-    need === 'worker'
-      ? options.worker === undefined
-      : need === 'registry'
-        ? settings?.registryReady !== true
-        : need === 'singleProcess'
-          ? caps.multiProcess
-          : !caps[need],
+export function missingFor(needs: readonly Need[] | undefined, caps: KvCapabilities, options: ConformanceOptions): string | undefined {
+  return describeMissing(
+    needs,
+    (need) => (need === 'worker' ? options.worker === undefined : need === 'newLocation' ? options.newLocation === undefined : need === 'singleProcess' ? caps.multiProcess : !caps[need]),
+    describeNeed,
   )
-  return missing.length === 0 ? undefined : missing.map((n) => describeNeed[n]).join(' and ')
 }
 
 // FNV-1a, to derive a per-property seed from the base seed so one property replays alone.
@@ -176,22 +183,30 @@ export interface WorkerHandle {
   kill(signal?: NodeJS.Signals): void
 }
 
-/** The context a property runs in. Everything it opens is closed and destroyed afterwards. */
-export class Ctx {
-  readonly #options: ConformanceOptions
-  readonly #opened: { store: KvStore; location: string }[] = []
+/**
+ * What every property context does, whatever it tests: seeded fast-check runs with readable
+ * failures, fresh locations, stores opened at them (closed and destroyed afterwards) and child
+ * processes. `S` is the store type under test.
+ */
+export abstract class SuiteCtx<S> {
+  readonly #options: SuiteOptions
+  readonly #opened: { store: S; location: string }[] = []
   readonly #locations = new Set<string>()
   readonly #children: ChildProcess[] = []
   #checks = 0
 
   constructor(
     readonly settings: Settings,
-    readonly capabilities: KvCapabilities,
-    readonly property: Property,
-    options: ConformanceOptions,
+    readonly property: { readonly id: string; readonly title: string },
+    options: SuiteOptions,
   ) {
     this.#options = options
   }
+
+  /** Opens the store under test at `location`. */
+  protected abstract openStore(location: string): Promise<S>
+  /** Closes a store this context opened (errors are ignored by the caller). */
+  protected abstract closeStore(store: S): Promise<void>
 
   /** Multiplies a quick-profile count for the deep profile. */
   runs(quick: number): number {
@@ -199,12 +214,12 @@ export class Ctx {
   }
 
   /** A fresh, empty store at a new location. */
-  async open(): Promise<KvStore> {
+  async open(): Promise<S> {
     return this.openAt(await this.freshLocation())
   }
 
   /** The location a store of this context was opened at. */
-  locationOf(store: KvStore): string {
+  locationOf(store: S): string {
     const found = this.#opened.find((o) => o.store === store)
     if (!found) throw new Error('store was not opened by this context')
     return found.location
@@ -218,24 +233,26 @@ export class Ctx {
   }
 
   /** Opens the store at `location` (already created by this context). */
-  async openAt(location: string): Promise<KvStore> {
-    return this.#track(await this.#options.open(location), location)
+  async openAt(location: string): Promise<S> {
+    const store = await this.openStore(location)
+    this.#opened.push({ store, location })
+    return store
   }
 
   /** Closes `store` and opens a new instance on the same location. */
-  async reopen(store: KvStore): Promise<KvStore> {
+  async reopen(store: S): Promise<S> {
     const location = this.locationOf(store)
-    await store.close()
+    await this.closeStore(store)
     return this.openAt(location)
   }
 
   /** A second instance on the same location while the first stays open (multi-process stores). */
-  async attach(store: KvStore): Promise<KvStore> {
+  async attach(store: S): Promise<S> {
     return this.openAt(this.locationOf(store))
   }
 
   /** Opens a fresh store, runs `fn`, then closes and destroys it (for use inside each fast-check run). */
-  async withStore<T>(fn: (store: KvStore) => Promise<T>): Promise<T> {
+  async withStore<T>(fn: (store: S) => Promise<T>): Promise<T> {
     const store = await this.open()
     try {
       return await fn(store)
@@ -292,6 +309,23 @@ export class Ctx {
   }
 
   /**
+   * Runs `job` in a child process on `location`, lets it acknowledge up to `afterAck` (its
+   * `ack` messages carry a counter `i`), waits for `pause` if given, then SIGKILLs it. Returns
+   * the highest acknowledgement received: everything up to it must have survived.
+   */
+  async killAfter(location: string, job: string, args: Record<string, unknown>, afterAck: number, pause?: () => Promise<void>): Promise<number> {
+    const worker = this.spawn(location, job, args)
+    await within(worker.next('opened'), 30_000, `worker ${job} opening the store`)
+    let acked = -1
+    while (acked < afterAck) acked = (await within(worker.next<{ i: number }>('ack'), 30_000, `worker ${job} acknowledgement`)).i
+    await pause?.()
+    worker.kill('SIGKILL')
+    await within(worker.exited, 30_000, 'killed worker exit')
+    for (const m of worker.messages) if (m.type === 'ack') acked = Math.max(acked, Number(m.i))
+    return acked
+  }
+
+  /**
    * Runs a fast-check property with this property's seed. On failure throws a
    * {@link ConformanceFailure} whose message shows the shrunk counterexample and how to replay it.
    */
@@ -329,13 +363,8 @@ export class Ctx {
     return new ConformanceFailure(`${this.settings.name}: ${this.property.id} — ${message}\n  seed: APPR_CONFORMANCE_SEED=${this.settings.seed}`)
   }
 
-  #track(store: KvStore, location: string): KvStore {
-    this.#opened.push({ store, location })
-    return store
-  }
-
   async #release(location: string): Promise<void> {
-    for (const o of this.#opened.filter((x) => x.location === location)) await o.store.close().catch(() => {})
+    for (const o of this.#opened.filter((x) => x.location === location)) await this.closeStore(o.store).catch(() => {})
     this.#opened.splice(0, this.#opened.length, ...this.#opened.filter((o) => o.location !== location))
     this.#locations.delete(location)
     await this.#options.destroy?.(location)
@@ -348,9 +377,56 @@ export class Ctx {
       this.#children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)),
     )
     for (const location of [...this.#locations]) await this.#release(location).catch(() => {})
-    for (const o of this.#opened.splice(0)) await o.store.close().catch(() => {})
+    for (const o of this.#opened.splice(0)) await this.closeStore(o.store).catch(() => {})
   }
 }
+
+/** The context a KvStore property runs in. Everything it opens is closed and destroyed afterwards. */
+export class Ctx extends SuiteCtx<KvStore> {
+  readonly #open: ConformanceOptions['open']
+
+  constructor(
+    settings: Settings,
+    readonly capabilities: KvCapabilities,
+    property: Property,
+    options: ConformanceOptions,
+  ) {
+    super(settings, property, options)
+    this.#open = options.open
+  }
+
+  protected async openStore(location: string): Promise<KvStore> {
+    return this.#open(location)
+  }
+
+  protected closeStore(store: KvStore): Promise<void> {
+    return store.close()
+  }
+}
+
+/**
+ * Unhandled rejections caught while the suite runs. A property that fails can leave work in
+ * flight that rejects once its store is closed; without a listener Node would exit on that
+ * rejection before the failure, its counterexample and its replay line were printed.
+ */
+export interface StrayRejections {
+  /** The rejections caught since the last call. */
+  take(): unknown[]
+  /** Removes the listener. */
+  stop(): void
+}
+
+/** Starts collecting unhandled rejections (see {@link StrayRejections}). */
+export function watchStrays(): StrayRejections {
+  const caught: unknown[] = []
+  const listener = (reason: unknown) => {
+    caught.push(reason)
+  }
+  process.on('unhandledRejection', listener)
+  return { take: () => caught.splice(0), stop: () => process.off('unhandledRejection', listener) }
+}
+
+const describeStray = (e: unknown) => (e instanceof Error ? (e.stack ?? e.message).split('\n').slice(0, 3).join('\n      ') : String(e))
 
 /** Awaits `promise` but fails after `ms` (a hang is a failure, never a stuck test run). */
 export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -379,29 +455,41 @@ export async function rejectsWith(promise: Promise<unknown>, code: string, what:
 }
 
 /** Runs one property in a fresh context with the time budget; returns its result. */
-export async function runProperty(
-  property: Property,
+export async function runProperty<C extends SuiteCtx<unknown>>(
+  property: Property<C, string>,
   settings: Settings,
-  capabilities: KvCapabilities,
-  options: ConformanceOptions,
+  missing: string | undefined,
+  context: () => C,
+  strays?: StrayRejections,
 ): Promise<PropertyResult> {
-  const missing = missingFor(property.needs, capabilities, options, settings)
   if (missing !== undefined) return { id: property.id, title: property.title, status: 'skipped', missing, ms: 0 }
+  const earlier = strays?.take() ?? []
+  if (earlier.length > 0) settings.log(`${settings.name}: ${earlier.length} unhandled rejection(s) before ${property.id}, first: ${describeStray(earlier[0])}`)
   const started = Date.now()
-  const ctx = new Ctx(settings, capabilities, property, options)
+  const ctx = context()
+  let error: unknown
+  let failed = false
   try {
     await within(property.run(ctx), settings.timeoutMs, property.id)
-    return { id: property.id, title: property.title, status: 'passed', ms: Date.now() - started }
-  } catch (error) {
-    const failure =
-      error instanceof ConformanceFailure && error.message.includes('APPR_CONFORMANCE_SEED')
-        ? error
+  } catch (e) {
+    failed = true
+    error = e
+  }
+  // Cleanup failing (a hung server, a store that throws on close) must never hide the verdict.
+  await within(ctx.cleanup(), 30_000, `cleanup after ${property.id}`).catch(() => {})
+  // Rejections of work the property left in flight surface a turn after the stores close.
+  await new Promise((r) => setTimeout(r, 10))
+  const stray = strays?.take() ?? []
+  if (!failed && stray.length === 0) return { id: property.id, title: property.title, status: 'passed', ms: Date.now() - started }
+  const strayNote = stray.length === 0 ? '' : `\n  ${stray.length} unhandled rejection(s) ${failed ? 'after the failure' : 'while it ran'}, first: ${describeStray(stray[0])}`
+  const base =
+    !failed
+      ? new ConformanceFailure(`${settings.name}: ${property.id} — left promises that rejected unhandled${strayNote}\n  replay: APPR_CONFORMANCE_SEED=${settings.seed} APPR_CONFORMANCE_ONLY='${property.id}'`)
+      : error instanceof ConformanceFailure && error.message.includes('APPR_CONFORMANCE_SEED')
+        ? new ConformanceFailure(`${error.message}${strayNote}`, { cause: error.cause ?? error })
         : new ConformanceFailure(
-            `${settings.name}: ${property.id} — ${error instanceof Error ? error.message : String(error)}\n  replay: APPR_CONFORMANCE_SEED=${settings.seed} APPR_CONFORMANCE_ONLY='${property.id}'`,
+            `${settings.name}: ${property.id} — ${error instanceof Error ? error.message : String(error)}${strayNote}\n  replay: APPR_CONFORMANCE_SEED=${settings.seed} APPR_CONFORMANCE_ONLY='${property.id}'`,
             { cause: error },
           )
-    return { id: property.id, title: property.title, status: 'failed', error: failure, ms: Date.now() - started }
-  } finally {
-    await within(ctx.cleanup(), 30_000, `cleanup after ${property.id}`).catch(() => {})
-  }
+  return { id: property.id, title: property.title, status: 'failed', error: base, ms: Date.now() - started }
 }

@@ -1,7 +1,8 @@
 /**
  * The appr-core conformance suite: property-based proof that a {@link KvStore} adapter keeps
  * the storage contract (byte order, atomic conditional commits, versions, limits, durability,
- * concurrency). An adapter's test file is a few lines:
+ * concurrency), and that a {@link BlobStore} keeps its own ({@link runBlobConformance}). An
+ * adapter's test file is a few lines:
  *
  * @example
  * ```ts
@@ -15,14 +16,19 @@
  * `APPR_CONFORMANCE_PATH`; `APPR_CONFORMANCE_PROFILE=deep` runs twenty times longer.
  * @module
  */
-export { runConformance, checkConformance, kvGroups, registryGroups, allGroups } from './run.js'
-export type { CheckOptions } from './run.js'
-export { ConformanceFailure, Ctx } from './harness.js'
-export type { ConformanceOptions, ConformanceReport, Group, Need, Profile, Property, PropertyResult, WorkerHandle } from './harness.js'
-export { KvModel, compareUtf8 } from './model.js'
+
+export type { HostileKeys } from './arbitraries.js'
+export { hostileKeyChars, hostileKeysArb, keyArb, keyChars, prefixArb, specialValues, valueArb } from './arbitraries.js'
+export type { BlobCapabilities, BlobConformanceOptions, BlobGroup, BlobNeed, BlobProperty } from './blob-harness.js'
+export { BlobCtx } from './blob-harness.js'
+export type { ConformanceOptions, ConformanceReport, Group, Need, Profile, Property, PropertyResult, SuiteOptions, WorkerHandle } from './harness.js'
+export { ConformanceFailure, Ctx, SuiteCtx } from './harness.js'
 export type { ModelCheck, ModelEntry } from './model.js'
-export { kvCommands } from './properties/model-run.js'
+export { compareUtf8, KvModel } from './model.js'
+export { blobContent, pieces, readAll } from './properties/blobs.js'
 export type { KvRunModel, KvRunReal } from './properties/model-run.js'
-export { applyRegistryOp, RegistryModel, outcomeOf, renderState, showOp } from './registry-model.js'
+export { kvCommands } from './properties/model-run.js'
 export type { Outcome, RegistryOp } from './registry-model.js'
-export { keyArb, keyChars, prefixArb, specialValues, valueArb } from './arbitraries.js'
+export { applyRegistryOp, outcomeOf, RegistryModel, renderState, showOp } from './registry-model.js'
+export type { CheckOptions } from './run.js'
+export { allGroups, blobGroups, checkBlobConformance, checkConformance, kvGroups, registryGroups, runBlobConformance, runConformance } from './run.js'

@@ -1,24 +1,43 @@
 // Child-process side of the suite. The parent forks this file, sends
 // `{ module, location, job, args }`; we import the adapter author's module, open the store at
 // `location` with its `open` export, run the job and report over IPC.
+import type { BlobStore } from '../storage/blob.js'
 import type { KvStore } from '../storage/kv.js'
-import type { RegistryOp } from './registry-model.js'
 import { intValue } from './arbitraries.js'
+import { blobContent, crashObjectId, crashObjectSize, pieces } from './properties/blobs.js'
 import { casIncrement } from './properties/concurrency.js'
+import { crashCommitKeys } from './properties/durability.js'
+import type { RegistryOp } from './registry-model.js'
 
 interface Start {
   module: string
   location: string
-  job: 'increment' | 'acked-commits' | 'close-exit' | 'second-opener' | 'registry-ops'
+  job: 'increment' | 'acked-commits' | 'crash-commits' | 'close-exit' | 'second-opener' | 'registry-ops' | 'blob-writes'
   args: Record<string, unknown>
 }
 
 type Open = (location: string) => KvStore | Promise<KvStore>
+type OpenBlobs = (location: string) => BlobStore | Promise<BlobStore>
 
 const send = (message: Record<string, unknown>) => new Promise<void>((resolve) => process.send!(message, () => resolve()))
 
 async function main(start: Start): Promise<void> {
-  const mod = (await import(start.module)) as { open?: Open; default?: { open?: Open } }
+  const mod = (await import(start.module)) as { open?: Open; openBlobs?: OpenBlobs; default?: { open?: Open; openBlobs?: OpenBlobs } }
+  if (start.job === 'blob-writes') {
+    const openBlobs = mod.openBlobs ?? mod.default?.openBlobs
+    if (typeof openBlobs !== 'function') throw new Error(`${start.module} exports no openBlobs(location) function`)
+    const blobs = await openBlobs(start.location)
+    await send({ type: 'opened' })
+    // Objects of a few chunks, each from a source that pauses between pieces, so the parent's
+    // SIGKILL lands inside a write; acknowledged once write() returned.
+    const chunkBytes = Number(start.args.chunkBytes)
+    const pause = () => new Promise<void>((r) => setImmediate(r))
+    for (let i = 0; ; i++) {
+      const id = crashObjectId(i, chunkBytes)
+      await blobs.write(id, pieces(blobContent(id, crashObjectSize(id)), [Math.max(1, chunkBytes >> 2)], pause))
+      await send({ type: 'ack', i })
+    }
+  }
   const open = mod.open ?? mod.default?.open
   if (typeof open !== 'function') throw new Error(`${start.module} exports no open(location) function`)
   if (start.job === 'second-opener') {
@@ -56,6 +75,16 @@ async function main(start: Start): Promise<void> {
       const n = String(i).padStart(6, '0')
       const value = intValue(i)
       await store.commit({ puts: [{ key: `ack/${n}/a`, value }, { key: `ack/${n}/b`, value }], deletes: i > 0 ? [`tmp/${i - 1}`] : [] })
+      await send({ type: 'ack', i })
+    }
+  } else if (start.job === 'crash-commits') {
+    // Multi-key commits back to back, acknowledged after each returned; the parent kills us at
+    // a random moment, usually in the middle of one.
+    const maxKeys = Number(start.args.maxKeys)
+    for (let i = 0; ; i++) {
+      const puts = crashCommitKeys(i, maxKeys).map((key) => ({ key, value: intValue(i) }))
+      puts.push({ key: `crash/mark/${String(i).padStart(6, '0')}`, value: intValue(i) })
+      await store.commit({ puts, deletes: i > 0 ? [`crash/mark/${String(i - 1).padStart(6, '0')}`] : [] })
       await send({ type: 'ack', i })
     }
   } else {

@@ -10,8 +10,9 @@ import { authCheck } from './middleware/auth.js'
 import { withCors } from './middleware/cors.js'
 import { catchErrors, errorResponse } from './middleware/errors.js'
 import { withHead } from './middleware/head.js'
+import { ociErrorResponse, ociRoutes } from './oci/routes.js'
 import type { HandlerOptions, RegistryApi } from './options.js'
-import { createRouter, methodNotAllowed, optionsResponse, routeMethod } from './router.js'
+import { createRouter, methodNotAllowed, optionsResponse, type RouteMatch, routeMethod } from './router.js'
 
 /**
  * Creates the appr API handler.
@@ -34,21 +35,44 @@ export function createHandler<P = unknown>(
 ): (request: Request) => Promise<Response> {
   const envelope = options.errorEnvelope ?? 'appr'
   const router = createRouter([...apprRoutes(registry, options), ...helmRoutes(registry, options)], options.prefix)
+  const { ociBlobs, ociManifests } = registry
+  // OCI clients only ever ask at the host's root /v2/.
+  const oci = options.oci !== false && ociBlobs && ociManifests ? { router: createRouter(ociRoutes({ ociBlobs, ociManifests }, options), '') } : undefined
   const authorize = authCheck(options)
+
+  function find(request: Request, url: URL): RouteMatch | Response {
+    if (oci && (url.pathname === '/v2' || url.pathname.startsWith('/v2/'))) {
+      try {
+        return oci.router.find(url.pathname)
+      } catch (error) {
+        return ociErrorResponse(error, request, options.onError)
+      }
+    }
+    return router.find(url.pathname)
+  }
 
   async function dispatch(request: Request): Promise<Response> {
     const url = new URL(request.url)
-    const { route, params, allowed } = router.find(url.pathname)
+    const found = find(request, url)
+    if (found instanceof Response) return found
+    const { route, params, allowed } = found
     if (request.method === 'OPTIONS') return optionsResponse(allowed)
     const endpoint = route.methods[routeMethod(request)]
     if (endpoint === undefined) {
-      const response = errorResponse(methodNotAllowed(request, url.pathname, allowed), envelope)
+      const error = methodNotAllowed(request, url.pathname, allowed)
+      const response = route.errorResponse ? route.errorResponse(error, request) : errorResponse(error, envelope)
       response.headers.set('allow', allowed.join(', '))
       return response
     }
     const pkg = route.package?.(params) ?? ''
-    await authorize(request, endpoint, pkg)
-    return endpoint.run({ request, url, params, pkg })
+    try {
+      await authorize(request, endpoint, pkg)
+      return await endpoint.run({ request, url, params, pkg })
+    } catch (error) {
+      // A surface with its own envelope (OCI) answers its errors itself.
+      if (route.errorResponse) return route.errorResponse(error, request)
+      throw error
+    }
   }
 
   const handler = withHead(catchErrors(dispatch, { envelope, onError: options.onError }))

@@ -6,6 +6,6 @@
  * @module
  */
 export { createHandler } from './handler.js'
-export type { AuthAction, AuthorizeInput, HandlerOptions, LoginInput, Operation, RegistryApi } from './options.js'
 export type { ErrorEnvelope } from './middleware/errors.js'
-export { VERSION } from './version.js'
+export type { AuthAction, AuthorizeInput, HandlerOptions, LoginInput, Operation, RegistryApi } from './options.js'
+export { APPR_API_VERSION, VERSION } from './version.js'

@@ -5,7 +5,7 @@
  * @module
  */
 import { once } from 'node:events'
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ApprError } from '../errors/index.js'
 import { errorResponse } from './middleware/errors.js'

@@ -9,8 +9,9 @@ import type { ErrorEnvelope } from './middleware/errors.js'
 /** The part of {@link Registry} the handler calls, so a wrapper or another implementation fits. */
 export type RegistryApi = Pick<
   Registry,
-  'push' | 'show' | 'pull' | 'blob' | 'releases' | 'manifests' | 'list' | 'search' | 'delete' | 'channels'
->
+  'push' | 'stage' | 'show' | 'pull' | 'blob' | 'releases' | 'manifests' | 'list' | 'search' | 'delete' | 'channels' | 'showByDigest' | 'signatures'
+> &
+  Partial<Pick<Registry, 'ociBlobs' | 'ociManifests'>>
 
 /** What a route does: `read` for GET/HEAD routes, `write` for every route that changes data. */
 export type AuthAction = 'read' | 'write'
@@ -33,6 +34,15 @@ export type Operation =
   | 'channel-add'
   | 'channel-remove'
   | 'channel-delete'
+  | 'oci-ping'
+  | 'oci-catalog'
+  | 'oci-tags'
+  | 'oci-manifest'
+  | 'oci-blob'
+  | 'oci-upload'
+  | 'signature-list'
+  | 'signature-add'
+  | 'signature-remove'
   | 'helm-index'
   | 'helm-chart'
 
@@ -69,7 +79,12 @@ export interface HandlerOptions<P = unknown> {
   readonly errorEnvelope?: ErrorEnvelope
   /** Resolve release queries among releases that have the requested format (default false, as appr). */
   readonly formatAware?: boolean
-  /** Version reported by `GET /version` (default appr-core's). */
+  /**
+   * Serve the OCI Distribution API at `/v2/` (always at the root, whatever `prefix` says), when
+   * the registry has `ociBlobs` and `ociManifests` (default true). See docs/oci.md.
+   */
+  readonly oci?: boolean
+  /** API level `GET /version` reports as `appr-api` (default `0.7.4`, the reference's; appr-core's own version is `appr-core`). */
   readonly version?: string
   /**
    * Identifies the caller (the appr client sends `Authorization: <token>` verbatim). Return

@@ -36,13 +36,20 @@ export interface Endpoint {
 export interface Route {
   /**
    * `/`-separated segments below the prefix; `:name` segments match any one non-empty segment and
-   * become `params.name`. Among routes that match a path, the first one declared wins.
+   * become `params.name`; one `*name` segment matches one or more segments (joined by `/`, the
+   * segments after it matched from the end of the path, as OCI repository names need). Among
+   * routes that match a path, the first one declared wins.
    */
   readonly path: string
   /** A route with no methods answers 404 (a feature switched off by an option). */
   readonly methods: Partial<Record<Method, Endpoint>>
   /** The package a request on this route names, given to the authorize hook and to endpoints. */
   readonly package?: (params: Params) => string
+  /**
+   * The surface's own error envelope for whatever this route's auth check or endpoint throws
+   * (OCI answers `{errors: […]}`); default: the handler's appr envelope.
+   */
+  readonly errorResponse?: (error: unknown, request: Request) => Response
 }
 
 /** A route and the parameters of one request path. */
@@ -66,6 +73,8 @@ export interface Router {
 interface CompiledRoute {
   readonly route: Route
   readonly pattern: readonly string[]
+  /** Index of the `*name` segment, or -1. */
+  readonly rest: number
   readonly allowed: readonly Method[]
 }
 
@@ -76,11 +85,10 @@ interface CompiledRoute {
  */
 export function createRouter(routes: readonly Route[], prefix?: string | readonly string[]): Router {
   const prefixes = normalisePrefixes(prefix)
-  const compiled: CompiledRoute[] = routes.map((route) => ({
-    route,
-    pattern: route.path.split('/').filter((s) => s !== ''),
-    allowed: Object.keys(route.methods) as Method[],
-  }))
+  const compiled: CompiledRoute[] = routes.map((route) => {
+    const pattern = route.path.split('/').filter((s) => s !== '')
+    return { route, pattern, rest: pattern.findIndex((s) => s.startsWith('*')), allowed: Object.keys(route.methods) as Method[] }
+  })
 
   function stripPrefix(pathname: string): string | undefined {
     for (const p of prefixes) {
@@ -90,18 +98,31 @@ export function createRouter(routes: readonly Route[], prefix?: string | readonl
     return undefined
   }
 
+  /** Matches `pattern` segment by segment against `segments` (same length), filling `params`. */
+  function matchFixed(pattern: readonly string[], segments: readonly string[], params: Params): boolean {
+    for (let i = 0; i < segments.length; i++) {
+      const want = pattern[i]!
+      const got = segments[i]!
+      if (want.startsWith(':')) params[want.slice(1)] = got
+      else if (want !== got) return false
+    }
+    return true
+  }
+
   function match(segments: readonly string[]): RouteMatch | undefined {
-    for (const { route, pattern, allowed } of compiled) {
-      if (pattern.length !== segments.length) continue
+    for (const { route, pattern, rest, allowed } of compiled) {
       const params: Params = {}
-      let ok = true
-      for (let i = 0; i < segments.length && ok; i++) {
-        const want = pattern[i]!
-        const got = segments[i]!
-        if (want.startsWith(':')) params[want.slice(1)] = got
-        else ok = want === got
+      if (rest < 0) {
+        if (pattern.length === segments.length && matchFixed(pattern, segments, params)) return { route, params, allowed }
+        continue
       }
-      if (ok) return { route, params, allowed }
+      const after = pattern.length - rest - 1
+      const taken = segments.length - rest - after
+      if (taken < 1) continue
+      if (!matchFixed(pattern.slice(0, rest), segments.slice(0, rest), params)) continue
+      if (!matchFixed(pattern.slice(rest + 1), segments.slice(segments.length - after), params)) continue
+      params[pattern[rest]!.slice(1)] = segments.slice(rest, rest + taken).join('/')
+      return { route, params, allowed }
     }
     return undefined
   }

@@ -43,7 +43,7 @@ const ID = '[0-9A-Za-z-]+(?:\\.[0-9A-Za-z-]+)*'
 const PARTIAL = new RegExp(`^${NUM}(?:\\.(?:${NUM}|[xX*])(?:\\.(?:${NUM}|[xX*])(?:-(${ID}))?(?:\\+(${ID}))?)?)?$`)
 
 function invalid(text: string, why: string): ApprError {
-  return new ApprError('invalid-release', `invalid release query '${text.slice(0, 200)}': ${why}`, { details: { version: text.slice(0, 200) } })
+  return new ApprError('invalid-release', `invalid release query '${text.slice(0, 200)}': ${why}`, { details: { release: text.slice(0, 200) } })
 }
 
 function parseBound(text: string, raw: string): Bound | 'any' {

@@ -22,7 +22,7 @@ export function parseRelease(input: unknown): string {
   if (!isRelease(input)) {
     const shown = typeof input === 'string' ? input.slice(0, 300) : String(input)
     throw new ApprError('invalid-release', `'${shown}' is not a valid release: expected a semantic version such as 1.2.0`, {
-      details: { version: shown },
+      details: { release: shown },
     })
   }
   return input

@@ -35,11 +35,36 @@ export const ChannelSchema = z.object({
   releases: z.array(z.string().max(256)),
 })
 
+/** `sha256:<64 lowercase hex>`: the form of manifest digests and key ids. */
+const SHA256_ID = /^sha256:[0-9a-f]{64}$/
+
+/** The signature algorithms appr-core signs and verifies with (see docs/trust.md). */
+export const SIGNATURE_ALGORITHMS = ['ed25519', 'ecdsa-p256'] as const
+
+/**
+ * A signature of a manifest digest: `{ keyid, alg, digest, sig }` (see docs/trust.md). Extra
+ * fields are ignored.
+ */
+export const SignatureSchema = z.object({
+  /** Key id of the signing key: `sha256:` + hex SHA-256 of its DER SubjectPublicKeyInfo. */
+  keyid: z.string().regex(SHA256_ID, 'expected sha256:<64 lowercase hex>'),
+  alg: z.enum(SIGNATURE_ALGORITHMS),
+  /** The manifest digest signed. */
+  digest: z.string().regex(SHA256_ID, 'expected sha256:<64 lowercase hex>'),
+  /** The signature, base64 (64 bytes for both algorithms). */
+  sig: z
+    .string()
+    .max(128)
+    .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'expected base64'),
+})
+
 /** One entry of appr's backup document: a manifest, its base64 blob and its channel membership. */
 export const BackupPackageSchema = ManifestSchema.extend({
   created_at: z.string().max(64).optional(),
   blob: z.string(),
   channels: z.array(z.string().max(128)).default([]),
+  /** Signatures of the manifest (appr-core backups; absent in older ones). */
+  signatures: z.array(SignatureSchema).max(16).optional(),
 })
 
 /** appr's backup document (`{ packages, channels }`). */

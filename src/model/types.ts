@@ -31,9 +31,24 @@ export interface Manifest {
   readonly created_at: string
 }
 
-/** A manifest as `show` returns it: with the names of the channels whose current release it is. */
+/** A signature of a manifest digest (see docs/trust.md). */
+export interface Signature {
+  /** `sha256:` + hex SHA-256 of the signing key's DER SubjectPublicKeyInfo. */
+  readonly keyid: string
+  readonly alg: 'ed25519' | 'ecdsa-p256'
+  /** The manifest digest signed, `sha256:<hex>`. */
+  readonly digest: string
+  /** base64 of the 64-byte signature. */
+  readonly sig: string
+}
+
+/**
+ * A manifest as `show` returns it: with the names of the channels whose current release it is,
+ * and its signatures when it has some.
+ */
 export interface ManifestWithChannels extends Manifest {
   readonly channels: readonly string[]
+  readonly signatures?: readonly Signature[]
 }
 
 /** A channel: a movable pointer over a set of releases of one package. */

@@ -17,7 +17,8 @@ import type { RegistryContext } from './context.js'
 import { decodePackage, packageNotFound, readPackage } from './packages.js'
 import { storeRelease } from './push.js'
 import { getManifests, manifestKeys, openBlob } from './read.js'
-import { encode, keys } from './records.js'
+import { encode, keys, own } from './records.js'
+import { acceptSignatures, assertPushAllowed, releaseSignatures } from './signatures.js'
 import { transact } from './transaction.js'
 import type { BackupDocument, BackupPackage } from './types.js'
 
@@ -34,10 +35,12 @@ export async function backup(ctx: RegistryContext): Promise<BackupDocument> {
     for (const manifest of await getManifests(ctx, name, version, manifestKeys(name, record))) {
       const { stream } = await openBlob(ctx, name, manifest.content.digest, { package: full, release: manifest.release })
       const bytes = await collectBytes(stream)
+      const signatures = record.signatures && releaseSignatures(record, manifest.release, parseFormat(manifest.mediaType))
       packages.push({
         ...manifest,
         blob: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
         channels: channelList.filter((c) => c.releases.includes(manifest.release)).map((c) => c.name),
+        ...(signatures && signatures.length > 0 && { signatures }),
       })
     }
   }
@@ -81,6 +84,10 @@ export async function restore(ctx: RegistryContext, doc: unknown): Promise<void>
         details: { ...item.details, digest: item.entry.content.digest, actual: facts.digest },
       })
     }
+    // Signatures and policies are checked here too, so a refused entry stops the restore before anything is written.
+    const { entry } = item
+    const manifest = { ...entry, package: item.name.full, release: item.release, created_at: entry.created_at ?? '' }
+    assertPushAllowed(ctx, manifest, acceptSignatures(ctx, manifest, entry.signatures ?? []))
   }
 
   for (const item of items) {
@@ -94,6 +101,7 @@ export async function restore(ctx: RegistryContext, doc: unknown): Promise<void>
       mediaTypes: { manifest: item.entry.mediaType, content: item.entry.content.mediaType },
       expect: { digest: item.entry.content.digest, size: item.entry.content.size },
       ...(item.entry.created_at !== undefined && { createdAt: item.entry.created_at }),
+      signatures: item.entry.signatures,
     })
   }
 
@@ -116,7 +124,7 @@ export async function restore(ctx: RegistryContext, doc: unknown): Promise<void>
       const pkgEntry = await tx.get(keys.pkg(name))
       if (pkgEntry === undefined) throw packageNotFound({ package: name.full })
       const record = decodePackage(pkgEntry, name)
-      const missing = [...releases].find((r) => record.releases[r] === undefined)
+      const missing = [...releases].find((r) => own(record.releases, r) === undefined)
       if (missing !== undefined) {
         throw new ApprError('package-release-not-found', `channel ${channel} names ${name.full} ${missing}, which the backup does not contain`, {
           details: { package: name.full, channel, release: missing },

@@ -7,11 +7,13 @@
  */
 import { ApprError } from '../errors/index.js'
 import { type PackageName, parseChannelName } from '../model/package-name.js'
-import { parseRelease, sortReleasesDesc } from '../model/release.js'
+import { parseQuery } from '../model/query.js'
+import { isRelease, sortReleasesDesc } from '../model/release.js'
 import type { Channel } from '../model/types.js'
 import type { RegistryContext } from './context.js'
 import { decodePackage, lookupName, packageNotFound, readPackage } from './packages.js'
-import { ChannelRecordType, decode, encode, keys, type PackageRecord } from './records.js'
+import { ChannelRecordType, decode, encode, keys, own, type PackageRecord } from './records.js'
+import { assertChannelAllowed } from './signatures.js'
 import { type Transaction, transact } from './transaction.js'
 
 /** Names of the channels whose current release is `release`, sorted. */
@@ -49,15 +51,20 @@ export async function showChannel(ctx: RegistryContext, pkg: string, channel: st
 export async function addToChannel(ctx: RegistryContext, pkg: string, channel: string, release: string): Promise<Channel> {
   const name = lookupName(pkg)
   const channelName = parseChannelName(channel)
-  const exact = parseRelease(release)
-  const details = { package: name.full, channel: channelName, release: exact }
+  // A channel takes an exact release. A well-formed query names none, so it is not found (as
+  // appr answers); a malformed one is invalid-release.
+  const exact = isRelease(release) ? release : undefined
+  if (exact === undefined) parseQuery(release)
+  const shown = exact ?? String(release).slice(0, 300)
+  const details = { package: name.full, channel: channelName, release: shown }
   return transact(ctx.store, ctx.maxRetries, details, async (tx) => {
     const [pkgEntry, chanEntry] = await tx.getMany([keys.pkg(name), keys.chan(name, channelName)])
     if (pkgEntry === undefined) throw packageNotFound({ package: name.full })
     const record = decodePackage(pkgEntry, name)
-    if (record.releases[exact] === undefined) {
-      throw new ApprError('package-release-not-found', `${name.full} has no release ${exact}`, { details: { package: name.full, release: exact } })
+    if (exact === undefined || own(record.releases, exact) === undefined) {
+      throw new ApprError('package-release-not-found', `${name.full} has no release ${shown}`, { details: { package: name.full, release: shown } })
     }
+    await assertChannelAllowed(ctx, name.namespace, record, pkgEntry.version, exact)
     const existing = chanEntry ? decode(ChannelRecordType, chanEntry.value, details).releases : []
     const channelValue = writeChannel(tx, name, record, channelName, [...new Set([...existing, exact])], exact)!
     tx.put(keys.pkg(name), encode(record))
@@ -74,7 +81,7 @@ export async function removeFromChannel(ctx: RegistryContext, pkg: string, chann
     if (pkgEntry === undefined) throw packageNotFound({ package: name.full })
     if (chanEntry === undefined) throw channelNotFound(name, channel)
     const record = decodePackage(pkgEntry, name)
-    if (record.releases[release] === undefined) throw packageNotFound({ package: name.full, release: details.release })
+    if (own(record.releases, release) === undefined) throw packageNotFound({ package: name.full, release: details.release })
     const current = decode(ChannelRecordType, chanEntry.value, details)
     const result = writeChannel(tx, name, record, current.name, current.releases.filter((r) => r !== release))
     tx.put(keys.pkg(name), encode(record))
@@ -98,7 +105,7 @@ export async function deleteChannel(ctx: RegistryContext, pkg: string, channel: 
 export async function channelsOfRelease(ctx: RegistryContext, pkg: string, release: string, membership: boolean): Promise<string[]> {
   const name = lookupName(pkg)
   const record = (await readPackage(ctx, name)).record
-  if (record.releases[release] === undefined) throw packageNotFound({ package: name.full, release: String(release).slice(0, 300) })
+  if (own(record.releases, release) === undefined) throw packageNotFound({ package: name.full, release: String(release).slice(0, 300) })
   if (!membership) return channelsOf(record, release)
   return (await listChannels(ctx, pkg)).filter((c) => c.releases.includes(release)).map((c) => c.name)
 }

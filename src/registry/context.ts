@@ -5,12 +5,13 @@
  * @module
  */
 import type { BlobStore } from '../storage/blob.js'
-import { type KvBlobStore, kvBlobStore } from '../storage/kv-blob-store.js'
 import type { KvStore } from '../storage/kv.js'
+import { type KvBlobStore, kvBlobStore } from '../storage/kv-blob-store.js'
 import { BlobCache } from './blob-cache.js'
 import { LruMap } from './lru.js'
 import type { PackageRecord } from './records.js'
 import { ReleaseCache, VersionedCache } from './release-cache.js'
+import { type CompiledPolicy, compilePolicies } from './signatures.js'
 import type { ArchiveLimits, RegistryOptions } from './types.js'
 
 export interface RegistryContext {
@@ -29,6 +30,8 @@ export interface RegistryContext {
   readonly records: VersionedCache<PackageRecord>
   /** Packages this registry has seen exist (a hint for push, never trusted for an answer). */
   readonly known: LruMap<string, true>
+  /** Signature policies by namespace (`'*'` for the rest). */
+  readonly policies: ReadonlyMap<string, CompiledPolicy>
 }
 
 export function createContext(options: RegistryOptions): RegistryContext {
@@ -46,5 +49,6 @@ export function createContext(options: RegistryOptions): RegistryContext {
     blobCache: new BlobCache(options.blobCacheBytes ?? 16 * 1024 * 1024),
     records: new VersionedCache(entries),
     known: new LruMap(entries),
+    policies: compilePolicies(options.signaturePolicies),
   }
 }

@@ -9,7 +9,8 @@ import type { RegistryContext } from './context.js'
 import { nextDefault, updateHead } from './heads.js'
 import { decodePackage, lookupFormat, lookupName, packageNotFound } from './packages.js'
 import { adjustRefs, deleteObjects } from './push.js'
-import { BlobRecordType, decode, encode, type Head, keys, ManifestRecordType } from './records.js'
+import { BlobRecordType, decode, encode, type Head, keys, ManifestRecordType, own } from './records.js'
+import { setReleaseSignatures } from './signatures.js'
 import { transact } from './transaction.js'
 
 export async function deleteRelease(ctx: RegistryContext, pkg: string, release: string, format: string): Promise<void> {
@@ -20,17 +21,18 @@ export async function deleteRelease(ctx: RegistryContext, pkg: string, release: 
     const pkgEntry = await tx.get(keys.pkg(name))
     if (pkgEntry === undefined) throw packageNotFound({ package: name.full })
     const record = decodePackage(pkgEntry, name)
-    const digest = record.releases[release]?.[fmt]
+    const digest = own(own(record.releases, release), fmt)
     if (digest === undefined) throw packageNotFound(details)
     const releaseGoes = Object.keys(record.releases[release]!).length === 1
     // One round trip for everything the helpers below read (they reuse the transaction's reads).
     const channelKeys = releaseGoes ? Object.keys(record.channels).map((c) => keys.chan(name, c)) : []
     // When the format's head goes, the next default release's manifest becomes the head: read it in the same round trip.
-    const next = record.heads?.[fmt]?.manifest.release === release ? nextDefault(record, release, fmt) : undefined
+    const next = own(record.heads, fmt)?.manifest.release === release ? nextDefault(record, release, fmt) : undefined
     const nextKeys = next ? [keys.man(name, next.release, fmt), keys.blob(next.digest)] : []
     const read = await tx.getMany([keys.blob(digest), keys.pblob(name, digest), ...channelKeys, ...nextKeys])
     tx.delete(keys.man(name, release, fmt))
     delete record.releases[release]![fmt]
+    if (own(own(record.signatures, release), fmt)) setReleaseSignatures(record, release, fmt, [])
     if (releaseGoes) {
       delete record.releases[release]
       await dropFromChannels(tx, name, record, release)

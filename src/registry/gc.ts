@@ -5,12 +5,21 @@
  */
 import { listAll } from '../storage/util.js'
 import type { RegistryContext } from './context.js'
+import { OciUploadRecordType, ociKeys } from './oci-records.js'
 import { decode, encode, keys, ObjectRecordType } from './records.js'
 import type { GcResult } from './types.js'
 
 export async function gc(ctx: RegistryContext): Promise<GcResult> {
   let deletedBlobs = 0
   const now = ctx.clock().getTime()
+  // OCI upload sessions expire with the upload timeout; their chunks' markers are as old, so the
+  // object sweep below reclaims the bytes.
+  for await (const entry of listAll(ctx.store, ociKeys.uploads, 200)) {
+    const record = decode(OciUploadRecordType, entry.value, { upload: entry.key.slice(ociKeys.uploads.length) })
+    const started = Date.parse(record.started_at)
+    if (Number.isFinite(started) && now - started < ctx.uploadTimeoutMs) continue
+    await ctx.store.commit({ checks: [{ key: entry.key, version: entry.version }], deletes: [entry.key] })
+  }
   for await (const entry of listAll(ctx.store, keys.objects, 200)) {
     const id = entry.key.slice(keys.objects.length)
     const record = decode(ObjectRecordType, entry.value, { object: id })

@@ -6,7 +6,7 @@
  */
 import { resolveQuery } from '../model/query.js'
 import type { Manifest } from '../model/types.js'
-import type { Head, PackageRecord } from './records.js'
+import { type Head, nameMap, own, type PackageRecord } from './records.js'
 
 /**
  * Metadata longer than this (as JSON) keeps its manifest out of the package record, which every
@@ -24,10 +24,10 @@ const headFits = (manifest: Manifest): boolean =>
  * replaced by something not copied, is dropped. Never leaves a head that differs from its stored manifest.
  */
 export function updateHead(record: PackageRecord, format: string, candidate: Head | undefined): void {
-  const withFormat = Object.keys(record.releases).filter((r) => format in record.releases[r]!)
+  const withFormat = Object.keys(record.releases).filter((r) => Object.hasOwn(record.releases[r]!, format))
   const wanted = withFormat.length === 0 ? undefined : resolveQuery(undefined, withFormat)
-  const heads = { ...record.heads }
-  const current = heads[format]
+  const heads = nameMap(record.heads)
+  const current = own(heads, format)
   if (candidate && candidate.manifest.release === wanted && headFits(candidate.manifest)) {
     heads[format] = candidate
   } else if (current && (current.manifest.release !== wanted || current.manifest.release === candidate?.manifest.release)) {
@@ -39,7 +39,7 @@ export function updateHead(record: PackageRecord, format: string, candidate: Hea
 
 /** The default release of `format` once `release` is gone, with its digest. */
 export function nextDefault(record: PackageRecord, release: string, format: string): { release: string; digest: string } | undefined {
-  const rest = Object.keys(record.releases).filter((r) => r !== release && format in record.releases[r]!)
+  const rest = Object.keys(record.releases).filter((r) => r !== release && Object.hasOwn(record.releases[r]!, format))
   const next = rest.length === 0 ? undefined : resolveQuery(undefined, rest)
   return next === undefined ? undefined : { release: next, digest: record.releases[next]![format]! }
 }

@@ -50,7 +50,7 @@ export async function list(ctx: RegistryContext, options: ListOptions = {}): Pro
 function summarize(record: PackageRecord, format: string | undefined, query: string | undefined): PackageSummary | undefined {
   if (query !== undefined && !record.name.includes(query)) return undefined
   let releases = Object.keys(record.releases)
-  if (format !== undefined) releases = releases.filter((r) => format in record.releases[r]!)
+  if (format !== undefined) releases = releases.filter((r) => Object.hasOwn(record.releases[r]!, format))
   if (releases.length === 0) return undefined
   const sorted = sortReleasesDesc(releases)
   const latest = sorted[0]!

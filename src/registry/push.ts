@@ -16,9 +16,10 @@ import { blobChunks } from './blob-input.js'
 import type { RegistryContext } from './context.js'
 import { updateHead } from './heads.js'
 import { decodePackage } from './packages.js'
-import { type BlobRecord, BlobRecordType, decode, encode, keys, ManifestRecordType, ObjectRecordType, PackageBlobType } from './records.js'
+import { type BlobRecord, BlobRecordType, decode, encode, keys, ManifestRecordType, type NameMap, nameMap, ObjectRecordType, own, PackageBlobType } from './records.js'
+import { acceptSignatures, assertPushAllowed, setReleaseSignatures } from './signatures.js'
 import { type Transaction, transact } from './transaction.js'
-import type { PushInput } from './types.js'
+import type { BlobInput, PushInput, StagedBlob, StagedPushInput } from './types.js'
 
 export interface Upload {
   readonly id: string
@@ -36,6 +37,8 @@ export interface ReleaseInput {
   /** Restore keeps the document's timestamp and media types verbatim. */
   readonly createdAt?: string
   readonly mediaTypes?: { readonly manifest: string; readonly content: string }
+  /** Signatures of the manifest being written (checked, then stored in the same commit). */
+  readonly signatures?: readonly unknown[] | undefined
 }
 
 export interface StoreReleaseInput extends ReleaseInput {
@@ -58,11 +61,16 @@ const now = (ctx: RegistryContext): string => ctx.clock().toISOString()
 const packageExists = (details: ErrorDetails): ApprError =>
   new ApprError('package-exists', `${details.package} ${details.release} (${details.media_type}) exists already; use force to overwrite`, { details })
 
-export async function push(ctx: RegistryContext, input: PushInput): Promise<Manifest> {
+/** The checked fields of a push, everything but its blob. */
+function releaseInput(input: StagedPushInput): ReleaseInput {
   const name = parsePackageName(input.package)
   const release = parseRelease(input.release)
   const format = parseFormat(input.format ?? DEFAULT_FORMAT)
-  const base = { name, release, format, metadata: jsonMetadata(input.metadata), force: input.force === true }
+  return { name, release, format, metadata: jsonMetadata(input.metadata), force: input.force === true, signatures: input.signatures }
+}
+
+export async function push(ctx: RegistryContext, input: PushInput): Promise<Manifest> {
+  const base = releaseInput(input)
   const inline = inlineUpload(ctx, input.blob)
   if (inline) {
     const { manifest } = await commitRelease(ctx, base, inline.upload)
@@ -93,7 +101,15 @@ export async function storeRelease(ctx: RegistryContext, input: StoreReleaseInpu
   const details = { package: name.full, release, media_type: format }
   const manKey = keys.man(name, release, format)
   if (!input.force && (await ctx.store.get(manKey)) !== undefined) throw packageExists(details)
+  const upload = await uploadBlob(ctx, input.source, details, input.expect)
+  return commitUpload(ctx, input, upload)
+}
 
+/**
+ * Streams `source` through validation into a fresh BlobStore object marked `uploading`; gc
+ * reclaims it if no commit ever makes it live. A failed upload is discarded.
+ */
+async function uploadBlob(ctx: RegistryContext, source: AsyncIterable<Uint8Array>, details: ErrorDetails, expect?: StoreReleaseInput['expect']): Promise<Upload> {
   const id = crypto.randomUUID()
   const marker = keys.obj(id)
   const started = await ctx.store.commit({
@@ -102,30 +118,92 @@ export async function storeRelease(ctx: RegistryContext, input: StoreReleaseInpu
   })
   if (!started.ok) throw new ApprError('internal-error', 'an upload id was used twice', { details })
 
-  let facts: BlobFacts
   try {
-    const analysis = analyzeBlob(input.source, ctx.limits)
+    const analysis = analyzeBlob(source, ctx.limits)
     analysis.facts.catch(() => undefined) // observed below; avoids an unhandled rejection when write throws first
     await ctx.blobs.write(id, analysis.chunks)
-    facts = await analysis.facts
-    if (input.expect && (input.expect.digest !== facts.digest || input.expect.size !== facts.size)) {
+    const facts = await analysis.facts
+    if (expect && (expect.digest !== facts.digest || expect.size !== facts.size)) {
       throw new ApprError('invalid-parameters', 'the blob does not match its manifest (digest or size)', {
-        details: { ...details, digest: input.expect.digest, actual: facts.digest },
+        details: { ...details, digest: expect.digest, actual: facts.digest },
       })
     }
+    return { id, facts }
   } catch (error) {
     await discardUpload(ctx, id)
     throw error
   }
+}
 
+/** Records a release whose blob {@link uploadBlob} stored; the upload is discarded if the release is not recorded. */
+async function commitUpload(ctx: RegistryContext, input: ReleaseInput, upload: Upload): Promise<Manifest> {
   try {
-    return (await commitRelease(ctx, input, { id, facts })).manifest
+    return (await commitRelease(ctx, input, upload)).manifest
   } catch (error) {
     // A commit whose outcome the adapter cannot know may have made this upload live: leave
     // it to gc, which deletes only objects whose marker still says `uploading`.
     const maybeApplied = error instanceof ApprError && error.details.applied === 'unknown'
-    if (!maybeApplied) await discardUpload(ctx, id)
+    if (!maybeApplied) await discardUpload(ctx, upload.id)
     throw error
+  }
+}
+
+/**
+ * Streams a blob through validation before the release it belongs to is known (a push body
+ * whose members come in any order): a small blob is kept for the inline commit, a larger one
+ * goes to the BlobStore as an upload. Recorded by the returned handle's `push`, once.
+ */
+export async function stage(ctx: RegistryContext, blob: BlobInput): Promise<StagedBlob> {
+  const source = blobChunks(blob)[Symbol.asyncIterator]()
+  // Read ahead as far as a small blob goes: one that ends within it commits inline.
+  const head: Uint8Array[] = []
+  let size = 0
+  let next = await source.next()
+  while (!next.done && size + next.value.byteLength <= QUICK_BYTES) {
+    head.push(next.value)
+    size += next.value.byteLength
+    next = await source.next()
+  }
+  const inline = next.done ? inlineUpload(ctx, Buffer.concat(head)) : undefined
+  const pending = next
+  async function* rest(): AsyncGenerator<Uint8Array> {
+    yield* head
+    if (pending.done) return
+    yield pending.value
+    for (let item = await source.next(); !item.done; item = await source.next()) yield item.value
+  }
+  let upload: Upload
+  try {
+    upload = inline?.upload ?? (await uploadBlob(ctx, rest(), {}))
+  } finally {
+    // However the upload ended, the caller's stream is released (a ReadableStream is cancelled).
+    await source.return?.(undefined)
+  }
+  let settled = false
+  const discard = async (): Promise<void> => {
+    if (settled) return
+    settled = true
+    if (inline === undefined) await discardUpload(ctx, upload.id)
+  }
+  return {
+    digest: upload.facts.digest,
+    size: upload.facts.size,
+    async push(input) {
+      if (settled) throw new ApprError('invalid-usage', 'a staged blob is pushed once')
+      let base: ReleaseInput
+      try {
+        base = releaseInput(input)
+      } catch (error) {
+        await discard()
+        throw error
+      }
+      settled = true
+      if (inline === undefined) return commitUpload(ctx, base, upload)
+      const { manifest } = await commitRelease(ctx, base, upload)
+      ctx.blobCache.set(manifest.content.digest, inline.bytes)
+      return manifest
+    },
+    discard,
   }
 }
 
@@ -157,7 +235,7 @@ async function commitRelease(ctx: RegistryContext, input: ReleaseInput, upload: 
     const previous = manEntry && decode(ManifestRecordType, manEntry.value, details)
     if (previous && !input.force) throw packageExists(details)
     const at = now(ctx)
-    const pkg = pkgEntry ? decodePackage(pkgEntry, name) : { name: name.full, created_at: at, releases: {}, channels: {} }
+    const pkg = pkgEntry ? decodePackage(pkgEntry, name) : { name: name.full, created_at: at, releases: nameMap<NameMap<string>>(), channels: nameMap<string>() }
     const manifest: Manifest = {
       package: name.full,
       release,
@@ -166,8 +244,14 @@ async function commitRelease(ctx: RegistryContext, input: ReleaseInput, upload: 
       metadata: input.metadata,
       created_at: input.createdAt ?? at,
     }
+    const signatures = acceptSignatures(ctx, manifest, input.signatures ?? [])
+    assertPushAllowed(ctx, manifest, signatures)
     tx.put(manKey, encode(manifest))
-    pkg.releases[release] = { ...pkg.releases[release], [format]: facts.digest }
+    const formats = nameMap(own(pkg.releases, release))
+    formats[format] = facts.digest
+    pkg.releases[release] = formats
+    // What a force push replaces loses its signatures; the push's own take their place.
+    if (signatures.length > 0 || own(own(pkg.signatures, release), format)) setReleaseSignatures(pkg, release, format, signatures)
     const deltas = new Map([[facts.digest, 1]])
     if (previous) deltas.set(previous.content.digest, (deltas.get(previous.content.digest) ?? 0) - 1)
     const stored = new Map<string, BlobRecord>()

@@ -9,14 +9,15 @@ import { parseFormat } from '../model/media-type.js'
 import type { PackageName } from '../model/package-name.js'
 import { resolveQuery } from '../model/query.js'
 import { sortReleasesDesc } from '../model/release.js'
-import type { Manifest, ManifestWithChannels } from '../model/types.js'
+import type { Manifest, ManifestWithChannels, Signature } from '../model/types.js'
 import type { KvEntry } from '../storage/kv.js'
 import { blobChunks, collectBytes } from './blob-input.js'
 import { channelsOf } from './channels.js'
 import type { RegistryContext } from './context.js'
 import { lookupFormat, lookupName, packageNotFound, readPackage } from './packages.js'
-import { BlobRecordType, decode, keys, ManifestRecordType, type PackageRecord } from './records.js'
+import { BlobRecordType, decode, keys, ManifestRecordType, own, type PackageRecord } from './records.js'
 import { type BlobLocation, copyManifest } from './release-cache.js'
+import { releaseSignatures } from './signatures.js'
 import type { BlobResult, PullResult, ResolveOptions } from './types.js'
 
 interface Resolved {
@@ -36,7 +37,18 @@ const DIGEST = /^[a-f0-9]{64}$/
 
 export async function show(ctx: RegistryContext, pkg: string, options: ResolveOptions = {}): Promise<ManifestWithChannels> {
   const { pkg: record, manifest } = await resolve(ctx, pkg, options)
-  return { ...manifest, channels: channelsOf(record, manifest.release) }
+  return shown(record, manifest)
+}
+
+/** A manifest as show and pull give it: with its channels, and its signatures when it has some. */
+export function shown(record: PackageRecord, manifest: Manifest): ManifestWithChannels {
+  return { ...signed(record, manifest), channels: channelsOf(record, manifest.release) }
+}
+
+/** A manifest with its signatures when it has some (the manifest itself otherwise). */
+function signed(record: PackageRecord, manifest: Manifest): Manifest & { signatures?: Signature[] } {
+  const signatures = record.signatures && releaseSignatures(record, manifest.release, parseFormat(manifest.mediaType))
+  return signatures && signatures.length > 0 ? { ...manifest, signatures } : manifest
 }
 
 export async function pull(ctx: RegistryContext, pkg: string, options: ResolveOptions = {}): Promise<PullResult> {
@@ -56,7 +68,7 @@ export async function pull(ctx: RegistryContext, pkg: string, options: ResolveOp
   }
   return {
     ...blob,
-    manifest: { ...manifest, channels: channelsOf(record, manifest.release) },
+    manifest: shown(record, manifest),
     filename: `${name.namespace}_${name.name}_${manifest.release}.tar.gz`,
   }
 }
@@ -83,7 +95,7 @@ async function resolve(ctx: RegistryContext, pkg: string, options: ResolveOption
   const details = { package: name.full }
   let candidates = Object.keys(record.releases)
   let format = wanted === '-' ? undefined : lookupFormat(wanted, details)
-  if (options.formatAware && format !== undefined) candidates = candidates.filter((r) => format! in record.releases[r]!)
+  if (options.formatAware && format !== undefined) candidates = candidates.filter((r) => Object.hasOwn(record.releases[r]!, format!))
   const release = resolveQuery(options.release, candidates)
   if (release === undefined) {
     throw new ApprError('package-release-not-found', `no release of ${name.full} matches '${options.release ?? 'default'}'`, {
@@ -102,7 +114,7 @@ async function resolve(ctx: RegistryContext, pkg: string, options: ResolveOption
     throw packageNotFound({ package: name.full, release, media_type: format })
   }
   const manKey = keys.man(name, release, format)
-  const head = record.heads?.[format]
+  const head = own(record.heads, format)
   if (head !== undefined && head.manifest.release === release) {
     const manifest = copyManifest(head.manifest) // the record may be shared by the record cache
     const location = { digest: manifest.content.digest, ociDigest: head.ociDigest, size: head.size, object: head.object }
@@ -167,7 +179,8 @@ export async function releases(ctx: RegistryContext, pkg: string, options: { for
       return []
     }
   }
-  return getManifests(ctx, name, version, manifestKeys(name, record, format))
+  const list = await getManifests(ctx, name, version, manifestKeys(name, record, format))
+  return record.signatures ? list.map((m) => signed(record, m)) : list
 }
 
 /** Manifest keys of every release of `record` (only of `format` if given), newest release first. */
@@ -184,7 +197,7 @@ export function manifestKeys(name: PackageName, record: PackageRecord, format?: 
 export async function manifests(ctx: RegistryContext, pkg: string, release: string): Promise<Manifest[]> {
   const name = lookupName(pkg)
   const { record, version } = await readPackage(ctx, name)
-  const formats = record.releases[release]
+  const formats = own(record.releases, release)
   if (formats === undefined) throw packageNotFound({ package: name.full, release: String(release).slice(0, 300) })
   return getManifests(ctx, 
     name,

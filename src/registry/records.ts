@@ -5,9 +5,9 @@
  */
 import { z } from 'zod'
 import { ApprError, type ErrorDetails } from '../errors/index.js'
-import { ChannelSchema, ManifestSchema } from '../model/schemas.js'
 import type { PackageName } from '../model/package-name.js'
-import type { Manifest } from '../model/types.js'
+import { ChannelSchema, ManifestSchema, SignatureSchema } from '../model/schemas.js'
+import type { Manifest, Signature } from '../model/types.js'
 
 /** Key builders. Package segments are lowercase; releases, formats and channels are validated before use. */
 export const keys = {
@@ -41,6 +41,47 @@ export const HeadSchema = z.object({
 /** A head as the registry uses it (the model's read-only manifest). */
 export type Head = Omit<z.infer<typeof HeadSchema>, 'manifest'> & { manifest: Manifest }
 
+/** A map keyed by user-given names, as the registry holds it: a null-prototype object (see {@link nameMap}). */
+export type NameMap<T> = Record<string, T>
+
+/**
+ * An empty {@link NameMap}, or a copy of `entries` as one. Formats, releases and channels are
+ * user-given and may be `constructor` or `__proto__`: with no prototype, a lookup finds only
+ * what was stored, and assigning `__proto__` stores a name.
+ */
+export function nameMap<T>(entries?: Readonly<Record<string, T>>): NameMap<T> {
+  const out: NameMap<T> = Object.create(null)
+  if (entries !== undefined) for (const key of Object.keys(entries)) out[key] = entries[key]!
+  return out
+}
+
+/** `map[key]` when `key` was stored, never an inherited property. */
+export function own<T>(map: Readonly<NameMap<T>> | undefined, key: string): T | undefined {
+  return map !== undefined && Object.hasOwn(map, key) ? map[key] : undefined
+}
+
+/**
+ * `z.record(z.string(), value)` decoded into a {@link NameMap}: zod's own record assigns each key
+ * to an ordinary object, which turns `__proto__` into the prototype instead of an entry.
+ */
+const nameMapSchema = <T extends z.ZodType>(value: T) =>
+  z.unknown().transform((input, ctx): NameMap<z.output<T>> => {
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      ctx.addIssue({ code: 'custom', message: 'expected an object' })
+      return z.NEVER
+    }
+    const out = nameMap<z.output<T>>()
+    for (const key of Object.keys(input)) {
+      const parsed = value.safeParse((input as Record<string, unknown>)[key])
+      if (!parsed.success) {
+        ctx.addIssue({ code: 'custom', message: parsed.error.issues[0]?.message ?? 'invalid', path: [key] })
+        return z.NEVER
+      }
+      out[key] = parsed.data
+    }
+    return out
+  })
+
 /**
  * `pkg/<ns>/<name>`: the per-package serialisation point. Every mutation of a package reads and
  * rewrites it, so two mutations of one package never both pass their checks.
@@ -49,18 +90,27 @@ export const PackageRecordSchema = z.object({
   name: z.string(),
   created_at: z.string(),
   /** release → format → appr digest. */
-  releases: z.record(z.string(), z.record(z.string(), z.string())),
+  releases: nameMapSchema(nameMapSchema(z.string())),
   /** channel name → its current release. */
-  channels: z.record(z.string(), z.string()),
+  channels: nameMapSchema(z.string()),
   /**
    * format → a copy of the manifest of its default release (absent in records written before
    * heads existed, or when the manifest is large). Invariant: every head is exactly the stored
    * manifest `man/<pkg>/<head.manifest.release>/<format>`; every commit writing or deleting a
    * manifest rewrites this record, so it keeps the copy true (see `updateHead` in heads.ts).
    */
-  heads: z.record(z.string(), HeadSchema).optional(),
+  heads: nameMapSchema(HeadSchema).optional(),
+  /**
+   * release → format → signatures of that manifest's digest (absent when none). Kept here so
+   * that show lists them without another read, and so that every commit that replaces or deletes
+   * a manifest drops its signatures in the same write.
+   */
+  signatures: nameMapSchema(nameMapSchema(z.array(SignatureSchema))).optional(),
 })
-export type PackageRecord = Omit<z.infer<typeof PackageRecordSchema>, 'heads'> & { heads?: Record<string, Head> | undefined }
+export type PackageRecord = Omit<z.infer<typeof PackageRecordSchema>, 'heads' | 'signatures'> & {
+  heads?: NameMap<Head> | undefined
+  signatures?: NameMap<NameMap<Signature[]>> | undefined
+}
 
 /** `blob/<digest>`: one per distinct content, shared by every manifest naming it. */
 export const BlobRecordSchema = z.object({
@@ -127,29 +177,41 @@ const hasKeys = (v: Json, count: number): boolean => {
 }
 const HEX64 = /^[a-f0-9]{64}$/
 
-/** A `z.record(z.string(), z.string())` as JSON.parse gave it (reused: it is fresh and plain). */
-function isStringMap(v: unknown): v is Record<string, string> {
-  if (!isObject(v)) return false
-  for (const key in v) if (key === '__proto__' || typeof v[key] !== 'string') return false
-  return true
+/** A map of strings as JSON.parse gave it, copied into a {@link NameMap}; undefined when not one. */
+function stringMap(v: unknown): NameMap<string> | undefined {
+  if (!isObject(v)) return undefined
+  const out = nameMap<string>()
+  for (const key of Object.keys(v)) {
+    const value = v[key]
+    if (typeof value !== 'string') return undefined
+    out[key] = value
+  }
+  return out
 }
 
 function fastPackage(v: unknown): PackageRecord | undefined {
-  if (!isObject(v) || !hasKeys(v, 'heads' in v ? 5 : 4)) return undefined
-  const { name, created_at, releases, channels } = v
-  if (!isString(name) || !isString(created_at) || !isObject(releases) || !isStringMap(channels)) return undefined
-  for (const release in releases) if (release === '__proto__' || !isStringMap(releases[release])) return undefined
-  if (!('heads' in v)) return { name, created_at, releases: releases as PackageRecord['releases'], channels }
+  // Signed packages are rare enough to go through zod.
+  if (!isObject(v) || 'signatures' in v || !hasKeys(v, 'heads' in v ? 5 : 4)) return undefined
+  const { name, created_at } = v
+  const channels = stringMap(v.channels)
+  if (!isString(name) || !isString(created_at) || !isObject(v.releases) || channels === undefined) return undefined
+  const releases = nameMap<NameMap<string>>()
+  for (const release of Object.keys(v.releases)) {
+    const formats = stringMap(v.releases[release])
+    if (formats === undefined) return undefined
+    releases[release] = formats
+  }
+  if (!('heads' in v)) return { name, created_at, releases, channels }
   const heads = fastHeads(v.heads)
-  return heads && { name, created_at, releases: releases as PackageRecord['releases'], channels, heads }
+  return heads && { name, created_at, releases, channels, heads }
 }
 
-function fastHeads(v: unknown): Record<string, Head> | undefined {
+function fastHeads(v: unknown): NameMap<Head> | undefined {
   if (!isObject(v)) return undefined
-  const out: Record<string, Head> = {}
-  for (const format in v) {
+  const out = nameMap<Head>()
+  for (const format of Object.keys(v)) {
     const head = v[format]
-    if (format === '__proto__' || !isObject(head) || !hasKeys(head, 4) || !isString(head.ociDigest) || !isString(head.object)) return undefined
+    if (!isObject(head) || !hasKeys(head, 4) || !isString(head.ociDigest) || !isString(head.object)) return undefined
     const { size } = head
     if (!Number.isSafeInteger(size) || (size as number) < 0) return undefined
     const manifest = fastManifest(head.manifest)

@@ -5,17 +5,36 @@
  * take the {@link RegistryContext} built here.
  * @module
  */
-import type { Channel, Manifest, ManifestWithChannels } from '../model/types.js'
+import type { Channel, Manifest, ManifestWithChannels, Signature } from '../model/types.js'
 import { backup, restore } from './backup.js'
+import { showByDigest } from './by-digest.js'
 import { addToChannel, channelsOfRelease, deleteChannel, listChannels, removeFromChannel, showChannel } from './channels.js'
 import { createContext, type RegistryContext } from './context.js'
 import { deleteRelease } from './delete.js'
 import { gc } from './gc.js'
 import { list, search } from './list.js'
-import { push } from './push.js'
+import {
+  appendUpload,
+  cancelUpload,
+  deleteBlob,
+  finishUpload,
+  getBlob,
+  headBlob,
+  mountBlob,
+  type OciBlobInfo,
+  type OciBlobRead,
+  type OciUploadStatus,
+  startUpload,
+  uploadStatus,
+} from './oci-blobs.js'
+import { catalog, deleteManifest, getManifest, headManifest, listReferrers, listTags, type OciListPage, type OciStoredManifest, putManifest } from './oci-manifests.js'
+import type { OciReferrerRecord } from './oci-records.js'
+import { push, stage } from './push.js'
 import { blob, manifests, pull, releases, show } from './read.js'
+import { addSignatures, listSignatures, removeSignature } from './signatures.js'
 import type {
   BackupDocument,
+  BlobInput,
   BlobResult,
   GcResult,
   ListOptions,
@@ -24,6 +43,7 @@ import type {
   PushInput,
   RegistryOptions,
   ResolveOptions,
+  StagedBlob,
 } from './types.js'
 
 /** Channel operations of a {@link Registry}. */
@@ -50,6 +70,70 @@ export interface ChannelOperations {
   ofRelease(pkg: string, release: string, options?: { membership?: boolean }): Promise<string[]>
 }
 
+/** Signature operations of a {@link Registry} (see docs/trust.md). */
+export interface SignatureOperations {
+  /** The signatures of one `(package, release, format)`. @throws package-not-found */
+  list(pkg: string, release: string, format: string): Promise<Signature[]>
+  /**
+   * Adds signatures of one `(package, release, format)`'s manifest digest, one per key (a key's
+   * new signature replaces its old one); returns all its signatures. Without a policy the registry
+   * checks their form and digest (clients verify them); under one, each must verify with its keys.
+   * @throws package-not-found, invalid-release, invalid-parameters (malformed, another digest,
+   *   invalid under the policy, more than 16)
+   */
+  add(pkg: string, release: string, format: string, signatures: readonly unknown[]): Promise<Signature[]>
+  /** Removes the signature by `keyid`; true when there was one. @throws package-not-found */
+  remove(pkg: string, release: string, format: string, keyid: string): Promise<boolean>
+}
+
+/**
+ * OCI blobs and upload sessions of a {@link Registry} (the data of `/v2/<name>/blobs/…`).
+ * Repository names, digests and session ids are checked; failures are `OciError`s (`appr-core/oci`) with the
+ * spec's codes (`NAME_INVALID`, `DIGEST_INVALID`, `BLOB_UPLOAD_UNKNOWN`, `RANGE_INVALID`).
+ */
+export interface OciBlobOperations {
+  /** Starts an upload session in `repository`. */
+  startUpload(repository: string): Promise<OciUploadStatus>
+  /** Where a session stands. */
+  uploadStatus(repository: string, id: string): Promise<OciUploadStatus>
+  /** Appends a chunk; `range` (a `Content-Range`) must continue the upload. */
+  appendUpload(repository: string, id: string, chunks: AsyncIterable<Uint8Array>, range?: { start: number; end?: number }): Promise<OciUploadStatus>
+  /** Appends the last bytes (if any), verifies `digest` and links the blob to the repository; ends the session. */
+  finishUpload(repository: string, id: string, digest: string, chunks?: AsyncIterable<Uint8Array>): Promise<OciBlobInfo>
+  /** Cancels a session and deletes what it received. */
+  cancelUpload(repository: string, id: string): Promise<void>
+  /** A blob linked to `repository`, or `undefined`. */
+  head(repository: string, digest: string): Promise<OciBlobInfo | undefined>
+  /** A blob's bytes (or an inclusive range), or `undefined` when it is not linked to `repository`. */
+  get(repository: string, digest: string, range?: { start: number; end?: number }): Promise<OciBlobRead | undefined>
+  /** Unlinks a blob from `repository` (its bytes go with its last link); false when it was not linked. */
+  delete(repository: string, digest: string): Promise<boolean>
+  /** Links a blob of `from` to `repository` too; false when `from` has no such blob. */
+  mount(repository: string, digest: string, from: string): Promise<boolean>
+}
+
+/**
+ * OCI manifests, tags and the catalog of a {@link Registry} (the data of
+ * `/v2/<name>/manifests/…`, `/v2/<name>/tags/list`, `/v2/_catalog`). Failures are `OciError`s
+ * (`appr-core/oci`) with the spec's codes.
+ */
+export interface OciManifestOperations {
+  /** Stores a manifest (the exact bytes) at a tag or its digest; `contentType` is the request's `Content-Type`. `subject`: the digest its `subject` names. */
+  put(repository: string, reference: string, bytes: Uint8Array, contentType?: string): Promise<{ digest: string; mediaType: string; subject?: string }>
+  /** A manifest by tag or digest, or `undefined`. */
+  get(repository: string, reference: string): Promise<OciStoredManifest | undefined>
+  /** A manifest's digest, media type and size, or `undefined`. */
+  head(repository: string, reference: string): Promise<{ digest: string; mediaType: string; size: number } | undefined>
+  /** Deletes by digest (with every tag naming it) or by tag (the tag only); false when absent. */
+  delete(repository: string, reference: string): Promise<boolean>
+  /** One page of a repository's tags, lexical order. @throws `NAME_UNKNOWN` */
+  tags(repository: string, options?: { n?: number; last?: string }): Promise<OciListPage>
+  /** One page of repositories with manifests, lexical order. */
+  catalog(options?: { n?: number; last?: string }): Promise<OciListPage>
+  /** Descriptors of the manifests whose `subject` is `digest` (the referrers API), optionally of one `artifactType`. */
+  referrers(repository: string, digest: string, options?: { artifactType?: string }): Promise<OciReferrerRecord[]>
+}
+
 /**
  * An appr registry over a {@link KvStore}.
  *
@@ -67,6 +151,11 @@ export interface ChannelOperations {
  */
 export class Registry {
   readonly channels: ChannelOperations
+  /** OCI blobs and upload sessions (see docs/oci.md). */
+  readonly ociBlobs: OciBlobOperations
+  /** OCI manifests, tags and the catalog (see docs/oci.md). */
+  readonly ociManifests: OciManifestOperations
+  readonly signatures: SignatureOperations
   readonly #ctx: RegistryContext
 
   constructor(readonly options: RegistryOptions) {
@@ -80,6 +169,31 @@ export class Registry {
       delete: (pkg, channel) => deleteChannel(ctx, pkg, channel),
       ofRelease: (pkg, release, options) => channelsOfRelease(ctx, pkg, release, options?.membership ?? false),
     }
+    this.ociBlobs = {
+      startUpload: (repository) => startUpload(ctx, repository),
+      uploadStatus: (repository, id) => uploadStatus(ctx, repository, id),
+      appendUpload: (repository, id, chunks, range) => appendUpload(ctx, repository, id, chunks, range),
+      finishUpload: (repository, id, digest, chunks) => finishUpload(ctx, repository, id, digest, chunks),
+      cancelUpload: (repository, id) => cancelUpload(ctx, repository, id),
+      head: (repository, digest) => headBlob(ctx, repository, digest),
+      get: (repository, digest, range) => getBlob(ctx, repository, digest, range),
+      delete: (repository, digest) => deleteBlob(ctx, repository, digest),
+      mount: (repository, digest, from) => mountBlob(ctx, repository, digest, from),
+    }
+    this.ociManifests = {
+      put: (repository, reference, bytes, contentType) => putManifest(ctx, repository, reference, bytes, contentType),
+      get: (repository, reference) => getManifest(ctx, repository, reference),
+      head: (repository, reference) => headManifest(ctx, repository, reference),
+      delete: (repository, reference) => deleteManifest(ctx, repository, reference),
+      tags: (repository, options) => listTags(ctx, repository, options),
+      catalog: (options) => catalog(ctx, options),
+      referrers: (repository, digest, options) => listReferrers(ctx, repository, digest, options),
+    }
+    this.signatures = {
+      list: (pkg, release, format) => listSignatures(ctx, pkg, release, format),
+      add: (pkg, release, format, signatures) => addSignatures(ctx, pkg, release, format, signatures),
+      remove: (pkg, release, format, keyid) => removeSignature(ctx, pkg, release, format, keyid),
+    }
   }
 
   /**
@@ -91,6 +205,16 @@ export class Registry {
    */
   push(input: PushInput): Promise<Manifest> {
     return push(this.#ctx, input)
+  }
+
+  /**
+   * Streams a blob through the same validation as {@link push} before its release is known, for
+   * callers that learn the release after the bytes (a push body whose members come in any
+   * order). The returned handle's `push` records it; `discard` drops it.
+   * @throws invalid-usage (blob is not a safe gzipped tar), payload-too-large, unavailable
+   */
+  stage(blob: BlobInput): Promise<StagedBlob> {
+    return stage(this.#ctx, blob)
   }
 
   /**
@@ -117,11 +241,21 @@ export class Registry {
   }
 
   /**
-   * Manifests of every release (optionally only of one format), newest release first.
+   * Manifests of every release (optionally only of one format), newest release first, each with
+   * its `signatures` when it has some.
    * @throws package-not-found
    */
   releases(pkg: string, options: { format?: string } = {}): Promise<Manifest[]> {
     return releases(this.#ctx, pkg, options)
+  }
+
+  /**
+   * The manifest whose manifest digest (`sha256:<hex>`, see docs/trust.md) is `digest`, as
+   * {@link show} gives it. A force push that changes a manifest makes its old digest resolve to nothing.
+   * @throws package-not-found, package-release-not-found
+   */
+  showByDigest(pkg: string, digest: string): Promise<ManifestWithChannels> {
+    return showByDigest(this.#ctx, pkg, digest)
   }
 
   /** Manifests of one exact release (no query), by format. @throws package-not-found */

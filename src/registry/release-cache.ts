@@ -34,7 +34,12 @@ function copyJson(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value
   if (Array.isArray(value)) return value.map(copyJson)
   const out: Record<string, unknown> = {}
-  for (const key of Object.keys(value)) out[key] = copyJson((value as Record<string, unknown>)[key])
+  for (const key of Object.keys(value)) {
+    const item = copyJson((value as Record<string, unknown>)[key])
+    // Metadata is user JSON: a member named __proto__ is data, not this object's prototype.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true })
+    else out[key] = item
+  }
   return out
 }
 

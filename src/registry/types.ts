@@ -2,9 +2,11 @@
  * Public option and result types of {@link Registry}.
  * @module
  */
+
+import type { Channel, Manifest, ManifestWithChannels, PackageSummary, Signature } from '../model/types.js'
 import type { BlobStore } from '../storage/blob.js'
 import type { KvStore } from '../storage/kv.js'
-import type { Channel, Manifest, ManifestWithChannels, PackageSummary } from '../model/types.js'
+import type { KeyInput } from '../trust/keys.js'
 
 /** Bytes of a blob in any of the shapes a caller is likely to hold. */
 export type BlobInput = Uint8Array | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>
@@ -58,6 +60,23 @@ export interface RegistryOptions {
    * invalidation, across processes too.
    */
   readonly blobCacheBytes?: number
+  /**
+   * Signature policies by namespace (`'*'`: every namespace without its own). A policy names the
+   * public keys whose signatures count and when one is required: `'push'` — a push must carry a
+   * valid signature by one of them (and channels only point at releases that have one);
+   * `'channel'` — pushes are free, but a channel may only point at a release whose every format
+   * has one. Under a policy, only valid signatures by its keys are accepted at all. See docs/trust.md.
+   * @throws invalid-parameters (from the constructor) for a key that is not Ed25519 or ECDSA P-256.
+   */
+  readonly signaturePolicies?: Readonly<Record<string, SignaturePolicy>>
+}
+
+/** A namespace's signature policy (see {@link RegistryOptions.signaturePolicies}). */
+export interface SignaturePolicy {
+  /** Public keys (PEM, JWK or KeyObject) whose signatures count. */
+  readonly keys: readonly KeyInput[]
+  /** What needs a valid signature: every push, or only pointing a channel at a release. */
+  readonly require: 'push' | 'channel'
 }
 
 /** Input of {@link Registry.push}. */
@@ -72,8 +91,35 @@ export interface PushInput {
   readonly blob: BlobInput
   /** Free JSON stored on the manifest (default `null`). */
   readonly metadata?: unknown
-  /** Overwrite an existing `(package, release, format)`. */
+  /** Overwrite an existing `(package, release, format)` (its signatures go with it). */
   readonly force?: boolean
+  /**
+   * Signatures of the manifest this push creates, stored with it in the same commit (needed
+   * under a `'push'` signature policy). Each must sign that manifest's digest.
+   */
+  readonly signatures?: readonly unknown[]
+}
+
+/** Input of {@link StagedBlob.push}: a push whose blob was staged. */
+export type StagedPushInput = Omit<PushInput, 'blob'>
+
+/**
+ * A blob {@link Registry.stage} streamed through validation into storage, not yet recorded as
+ * any release. Gc reclaims one neither pushed nor discarded once `uploadTimeoutMs` has passed.
+ */
+export interface StagedBlob {
+  /** appr digest of the blob. */
+  readonly digest: string
+  /** Size in bytes. */
+  readonly size: number
+  /**
+   * Records the blob as a release, as {@link Registry.push} does; at most once. A push that fails
+   * discards the blob.
+   * @throws as Registry.push; invalid-usage when the blob was pushed or discarded already
+   */
+  push(input: StagedPushInput): Promise<Manifest>
+  /** Drops the blob unless it was pushed; calling it again does nothing. */
+  discard(): Promise<void>
 }
 
 /** How show/pull pick a release and a format. */
@@ -138,6 +184,8 @@ export interface BackupPackage extends Manifest {
   readonly blob: string
   /** Channels that contain this release. */
   readonly channels: readonly string[]
+  /** Signatures of this manifest, when it has some. */
+  readonly signatures?: readonly Signature[]
 }
 
 /** appr's backup document. */

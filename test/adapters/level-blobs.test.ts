@@ -43,6 +43,17 @@ test('round-trips bytes across chunk boundaries, and never aliases the caller ch
   assert.equal(await bytesOf(await blobs.read('empty')), [])
 })
 
+test('a small object is read into one buffer of its own size (no 256 KiB buffer per 1 KB chart)', async () => {
+  const blobs = fileBlobStore({ path: tempDir() })
+  await blobs.write('small/1', from([new Uint8Array(1500).fill(7)]))
+  const chunks: Uint8Array[] = []
+  for await (const chunk of (await blobs.read('small/1'))!) chunks.push(chunk)
+  assert.equal(
+    chunks.map((c) => [c.byteLength, c.buffer.byteLength]),
+    [[1500, 1500]],
+  )
+})
+
 test('absent objects read as undefined; delete is idempotent', async () => {
   const blobs = fileBlobStore({ path: tempDir() })
   assert.is(await blobs.read('nope/x'), undefined)

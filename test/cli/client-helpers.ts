@@ -9,6 +9,9 @@ const commands: Record<string, Run> = {
   show: (await import('../../src/cli/commands/show.js')).run,
   list: (await import('../../src/cli/commands/list.js')).run,
   channel: (await import('../../src/cli/commands/channel.js')).run,
+  mirror: (await import('../../src/cli/commands/mirror.js')).run,
+  sign: (await import('../../src/cli/commands/sign.js')).run,
+  verify: (await import('../../src/cli/commands/verify.js')).run,
 }
 
 /** Runs `appr-core <name> …args` and returns its exit code and output. */

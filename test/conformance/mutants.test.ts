@@ -1,7 +1,8 @@
 // The suite's own power: it must fail every deliberately broken adapter in ./mutants. Prints,
 // for each mutant, the property that caught it and how long that took.
 import { test } from 'uvu'
-import { checkConformance } from 'appr-core/conformance'
+import { checkBlobConformance, checkConformance } from 'appr-core/conformance'
+import { blobMutants } from './mutants/blob-mutants.js'
 import { mutants } from './mutants/index.js'
 
 const rows: string[] = []
@@ -13,6 +14,17 @@ for (const mutant of mutants) {
     const caught = report.results.find((r) => r.status === 'failed')
     rows.push(`${mutant.name.padEnd(30)} ${caught ? `${String(report.firstFailureMs).padStart(6)} ms  by ${caught.id}` : 'NOT CAUGHT'}  (seed ${report.seed})`)
     if (!caught) throw new Error(`the suite passed the broken adapter "${mutant.name}" (${mutant.bug}); seed ${report.seed}`)
+    if (process.env.MUTANT_VERBOSE) console.log(String((caught.error as Error).message))
+  })
+}
+
+for (const mutant of blobMutants) {
+  test(`catches ${mutant.name}`, async () => {
+    const { name: _, bug: __, ...store } = mutant
+    const report = await checkBlobConformance({ name: `mutant ${mutant.name}`, ...store, log: () => {} }, { bail: true })
+    const caught = report.results.find((r) => r.status === 'failed')
+    rows.push(`${mutant.name.padEnd(30)} ${caught ? `${String(report.firstFailureMs).padStart(6)} ms  by ${caught.id}` : 'NOT CAUGHT'}  (seed ${report.seed})`)
+    if (!caught) throw new Error(`the suite passed the broken blob store "${mutant.name}" (${mutant.bug}); seed ${report.seed}`)
     if (process.env.MUTANT_VERBOSE) console.log(String((caught.error as Error).message))
   })
 }

@@ -1,17 +1,19 @@
 /**
- * Throwaway redis-server and etcd processes for tests: free loopback ports, temp dirs, readiness
- * wait, and cleanup on stop, on test failure and on process exit. Or external servers from
- * `APPR_TEST_REDIS_URL` / `APPR_TEST_ETCD_ENDPOINTS` (then stop/kill/restart are unsupported).
+ * Throwaway redis-server, etcd and docker-registry processes for tests: free loopback ports, temp
+ * dirs, readiness wait, and cleanup on stop, on test failure and on process exit. Or external
+ * servers from `APPR_TEST_REDIS_URL` / `APPR_TEST_ETCD_ENDPOINTS` (then stop/kill/restart are
+ * unsupported).
  *
  * ```ts
  * const redis = await startRedis({ suite: 'my suite' })   // undefined when skipped (binary missing, not in CI)
  * if (redis) { redisStore({ url: redis.url }) … ; await redis.stop() }
  * const etcd = await startEtcd({ members: 3 })            // etcd.endpoints, killMember(i), leader() …
+ * const registry = await startDockerRegistry()            // registry.url, registry.host ('127.0.0.1:port')
  * ```
  * @module
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -463,5 +465,95 @@ export async function startRedisCluster(options: { suite?: string; masters?: num
     nodes: ports.map((port) => ({ host: '127.0.0.1', port })),
     owned: true,
     stop: stopper(() => children, root),
+  }
+}
+
+/** A throwaway docker-registry (CNCF distribution). */
+export interface TestDockerRegistry extends TestServer {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string
+  /** `127.0.0.1:<port>`, as image references (`docker://host/repo:tag`) name it. */
+  readonly host: string
+  readonly port: number
+}
+
+/** Options of {@link startDockerRegistry}. */
+export interface StartDockerRegistryOptions {
+  /** Suite name for the SKIPPED SUITE line (default `docker-registry`). */
+  readonly suite?: string
+  /** `htpasswd` file content (bcrypt lines): the registry then demands Basic auth. */
+  readonly htpasswd?: string
+  /** Token auth: the registry answers 401 with a Bearer challenge naming `realm`, and trusts tokens signed by a key of `rootCertBundle` (PEM). */
+  readonly token?: { readonly realm: string; readonly service: string; readonly issuer: string; readonly rootCertBundle: string }
+}
+
+/**
+ * Starts a throwaway docker-registry (Debian's `docker-registry`, CNCF distribution 2.8) on a
+ * free loopback port, with filesystem storage in a temp dir and deletes enabled. Returns
+ * undefined when the binary is missing outside CI.
+ */
+export async function startDockerRegistry(options: StartDockerRegistryOptions = {}): Promise<TestDockerRegistry | undefined> {
+  const bin = findBinary('docker-registry')
+  if (!bin) {
+    skipOrFail(options.suite ?? 'docker-registry', 'install docker-registry (apt-get install docker-registry)')
+    return undefined
+  }
+  return launchWithRetries(() => launchDockerRegistry(bin, options))
+}
+
+async function launchDockerRegistry(bin: string, options: StartDockerRegistryOptions): Promise<TestDockerRegistry> {
+  const dir = mkdtempSync(join(tmpdir(), 'appr-docker-registry-'))
+  dirs.add(dir)
+  const port = await freePort()
+  // The config is YAML; JSON is YAML, so no YAML writer is needed.
+  const auth: Record<string, unknown> = {}
+  if (options.htpasswd !== undefined) {
+    writeFileSync(join(dir, 'htpasswd'), options.htpasswd)
+    auth.htpasswd = { realm: 'appr-test', path: join(dir, 'htpasswd') }
+  }
+  if (options.token) {
+    writeFileSync(join(dir, 'token-ca.pem'), options.token.rootCertBundle)
+    auth.token = { realm: options.token.realm, service: options.token.service, issuer: options.token.issuer, rootcertbundle: join(dir, 'token-ca.pem') }
+  }
+  const config = {
+    version: 0.1,
+    log: { level: 'error', accesslog: { disabled: true } },
+    storage: { filesystem: { rootdirectory: join(dir, 'data') }, delete: { enabled: true } },
+    http: { addr: `127.0.0.1:${port}`, secret: `appr-test-${process.pid}-${port}` },
+    ...(Object.keys(auth).length > 0 ? { auth } : {}),
+  }
+  writeFileSync(join(dir, 'config.yml'), JSON.stringify(config))
+  const url = `http://127.0.0.1:${port}`
+  let child: ChildProcess | undefined
+  const start = async () => {
+    child = spawnTracked(bin, ['serve', join(dir, 'config.yml')], `docker-registry:${port}`)
+    await waitFor(
+      `docker-registry on ${port}`,
+      async () => {
+        const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) })
+        await res.body?.cancel()
+        return res.status === 200 || res.status === 401
+      },
+      () => child,
+    )
+  }
+  const stop = stopper(() => [child], dir)
+  await start().catch(async (e: unknown) => {
+    await stop()
+    throw e
+  })
+  return {
+    url,
+    host: `127.0.0.1:${port}`,
+    port,
+    owned: true,
+    stop,
+    async kill() {
+      await stopChild(child, 'SIGKILL')
+    },
+    async restart() {
+      await stopChild(child)
+      await start()
+    },
   }
 }

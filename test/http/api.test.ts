@@ -7,6 +7,7 @@ import { gunzipSync } from 'node:zlib'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { VERSION } from 'appr-core/http'
+import { manifestDigest } from 'appr-core/trust'
 import { b64, call, chart, makeRegistry, postJson, start } from './helpers.js'
 
 const pkgJson = await import('../../package.json', { with: { type: 'json' } })
@@ -31,16 +32,17 @@ for (const prefix of ['/cnr', '']) {
   const A = () => `${ctx.base}/api/v1/packages`
   const digest = (bytes: Uint8Array) => createHash('sha256').update(gunzipSync(bytes)).digest('hex')
 
-  test('GET /version reports our version; HEAD works; CORS header present', async () => {
+  test('GET /version reports the appr API level as the reference does (0.7.4), and our version apart; HEAD works; CORS header present', async () => {
     const r = await call(`${ctx.base}/version`)
     assert.is(r.status, 200)
-    assert.equal(r.body, { 'appr-api': VERSION })
+    // The appr client shows `appr-api` as the API level the server speaks: the reference's 0.7.4.
+    assert.equal(r.body, { 'appr-api': '0.7.4', 'appr-core': VERSION })
     assert.is(VERSION, pkgJson.default.version)
     assert.is(r.headers.get('access-control-allow-origin'), '*')
     assert.is(r.headers.get('content-type'), 'application/json')
     const head = await fetch(`${ctx.base}/version/`, { method: 'HEAD' })
     assert.is(head.status, 200)
-    assert.is(head.headers.get('content-length'), String(JSON.stringify({ 'appr-api': VERSION }).length))
+    assert.is(head.headers.get('content-length'), String(JSON.stringify(r.body).length))
     assert.is((await head.arrayBuffer()).byteLength, 0)
     const withOrigin = await fetch(`${ctx.base}/version`, { headers: { origin: 'https://ui.example' } })
     assert.is(withOrigin.headers.get('access-control-allow-origin'), 'https://ui.example')
@@ -168,7 +170,11 @@ for (const prefix of ['/cnr', '']) {
     assert.is(r.status, 200)
     assert.ok(Array.isArray(r.body))
     assert.is(r.body.length, 4)
-    for (const m of r.body) assert.equal(Object.keys(m).sort(), ['content', 'created_at', 'mediaType', 'metadata', 'package', 'release'])
+    // appr's fields, plus appr-core's manifest digest (docs/trust.md), which a client can recompute.
+    for (const m of r.body) {
+      assert.equal(Object.keys(m).sort(), ['content', 'created_at', 'manifest_digest', 'mediaType', 'metadata', 'package', 'release'])
+      assert.is(m.manifest_digest, manifestDigest(m))
+    }
     r = await call(`${A()}/acme/nginx?media_type=kpm`)
     assert.equal(r.body.map((m: { release: string }) => m.release), ['1.0.0'])
     r = await call(`${A()}/acme/nginx?media_type=jsonnet`)

@@ -108,6 +108,19 @@ test('bad names, releases, queries; absent channel; ambiguous format; duplicate 
   expectError(await call(`${ctx.base}/acme/web/channels/nope/1.0.0`, { method: 'DELETE' }), 404, 'channel-not-found')
   expectError(await call(`${ctx.base}/acme/web/channels/stable/9.9.9`, { method: 'POST' }), 404, 'package-release-not-found')
   expectError(await call(`${ctx.base}/acme/web/channels/stable/x.y`, { method: 'POST' }), 422, 'invalid-release')
+  // A channel takes an exact release: a query names no release, so 404 as the reference answers.
+  for (const query of ['>1.0', '1.x', '^1.0.0', '>=1.0.0,<2']) {
+    const r = await call(`${ctx.base}/acme/web/channels/stable/${encodeURIComponent(query)}`, { method: 'POST' })
+    expectError(r, 404, 'package-release-not-found')
+    assert.is(r.body.details.release, query)
+  }
+  // A bad release names its input `release`, as the reference does.
+  for (const url of [`${ctx.base}/acme/web/${encodeURIComponent('>>1')}/helm`, `${ctx.base}/acme/web/channels/stable/x.y`]) {
+    const r = await call(url, { method: url.includes('channels') ? 'POST' : 'GET' })
+    assert.ok(r.body.details.release !== undefined && r.body.details.version === undefined, JSON.stringify(r.body))
+  }
+  const badPush = await postJson(`${ctx.base}/acme/bad`, { blob: ctx.good, release: 'v1' })
+  assert.equal(badPush.body.details, { release: 'v1' })
   expectError(await call(`${ctx.base}/acme/nothere/channels/stable/1.0.0`, { method: 'POST' }), 404, 'package-not-found')
   expectError(await call(`${ctx.base}/acme/web/blobs/sha256/${'0'.repeat(64)}`), 404, 'package-not-found')
   expectError(await postJson(`${ctx.base}/acme/web`, { blob: ctx.good, release: '1.0.0', media_type: 'helm' }), 409, 'package-exists')

@@ -138,7 +138,11 @@ test('the records the registry writes take the fast path', () => {
   }
   assert.equal(ManifestRecordType.fast(JSON.parse(JSON.stringify(manifest))), manifest)
   const pkg = { name: 'a/b', created_at: 'now', releases: { '1.0.0': { helm: 'a'.repeat(64) } }, channels: { stable: '1.0.0' } }
-  assert.equal(PackageRecordType.fast(JSON.parse(JSON.stringify(pkg))), pkg)
+  // Decoded name maps have no prototype (a format may be `constructor`): same JSON, null prototypes.
+  const decodedPkg = PackageRecordType.fast(JSON.parse(JSON.stringify(pkg)))!
+  assert.is(JSON.stringify(decodedPkg), JSON.stringify(pkg))
+  assert.is(Object.getPrototypeOf(decodedPkg.releases), null)
+  assert.is(Object.getPrototypeOf(decodedPkg.channels), null)
   assert.equal(ChannelRecordType.fast({ name: 'stable', current: '1.0.0', releases: ['1.0.0'] }), { name: 'stable', current: '1.0.0', releases: ['1.0.0'] })
   assert.equal(BlobRecordType.fast({ digest: 'd', ociDigest: 'sha256:e', size: 1, object: 'o', refs: 1 }), { digest: 'd', ociDigest: 'sha256:e', size: 1, object: 'o', refs: 1 })
   assert.equal(PackageBlobType.fast({ refs: 2 }), { refs: 2 })

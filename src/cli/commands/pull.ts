@@ -11,7 +11,8 @@ import { analyzeBlob } from '../../archive/validate.js'
 import type { Download } from '../../client/index.js'
 import { ApprError } from '../../errors/index.js'
 import { parseFormat } from '../../model/index.js'
-import { CLIENT_OPTIONS, CLIENT_USAGE, UsageError, clientFrom, parse, runCommand } from '../args.js'
+import { verifyManifest } from '../../trust/verify.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, UsageError, clientFrom, parse, readKeys, runCommand } from '../args.js'
 import { DOWNLOAD_LIMITS, formatBytes, nodeReadable, printJson, progress } from '../output.js'
 import { parseRef, selectorOf } from '../refs.js'
 
@@ -23,6 +24,9 @@ gzipped tar whose appr digest is the one the registry announced, else nothing is
 
 Options:
   --format <f>         helm, kpm, … (default -: the release's only format)
+  --verify-key <file>  trust only releases signed by this public key (PEM or JWK; repeatable):
+                       the signature must sign the manifest digest recomputed from what the
+                       registry shows, checked before anything is downloaded (docs/trust.md)
   -o, --output <file>  where to write (default <ns>_<name>_<release>.tar.gz, as the registry
                        names it; - for standard output)
 ${CLIENT_USAGE}
@@ -34,12 +38,15 @@ export async function run(args: string[]): Promise<number> {
       ...CLIENT_OPTIONS,
       format: { type: 'string', default: '-' },
       output: { type: 'string', short: 'o' },
+      'verify-key': { type: 'string', multiple: true },
     })
     if (positionals.length !== 1) throw new UsageError('pull takes one package reference')
     if (values.output === '-' && values.json) throw new UsageError('--json cannot share standard output with -o -')
     const ref = parseRef(positionals[0])
     const client = clientFrom(values)
     const format = values.format === '-' ? '-' : parseFormat(values.format)
+    const verifyKeys = values['verify-key'] === undefined ? undefined : await readKeys(values['verify-key'])
+    if (verifyKeys !== undefined && ref.digest !== undefined) throw new UsageError('--verify-key needs a release or a channel (a blob digest has no manifest to verify)')
 
     let download: Download
     let expected: string
@@ -52,10 +59,19 @@ export async function run(args: string[]): Promise<number> {
       expected = ref.digest
       release = ref.digest.slice(0, 8)
     } else {
-      const pulled = await client.pull(ref.package.full, selectorOf(ref, format), { onProgress })
-      download = pulled
-      release = pulled.manifest.release
-      expected = pulled.manifest.content.digest
+      const manifest = await client.show(ref.package.full, selectorOf(ref, format))
+      if (verifyKeys !== undefined) {
+        const verdict = verifyManifest(manifest, verifyKeys)
+        if (!verdict.ok) {
+          throw new ApprError('forbidden', `refusing ${ref.package.full}@${manifest.release}: ${verdict.message}`, {
+            details: { reason: verdict.reason, manifest_digest: verdict.digest },
+          })
+        }
+      }
+      // Verified (when asked) before a byte of the package is downloaded.
+      download = await client.pullRelease(ref.package.full, manifest.release, parseFormat(manifest.mediaType), { onProgress })
+      release = manifest.release
+      expected = manifest.content.digest
     }
     const name = download.filename ?? `${ref.package.namespace}_${ref.package.name}_${release}.tar.gz`
     bar = progress(`pull ${ref.package.full}@${release}`, download.size)

@@ -2,13 +2,12 @@
  * `appr-core push NS/NAME [PATH]`: packs (if needed), checks and uploads a package.
  * @module
  */
-import { createReadStream } from 'node:fs'
+import { createReadStream, createWriteStream } from 'node:fs'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { createWriteStream } from 'node:fs'
 import { inspectArchive } from '../../archive/inspect.js'
 import { packDirectory } from '../../archive/pack.js'
 import { DEFAULT_FORMAT, parseFormat } from '../../model/index.js'

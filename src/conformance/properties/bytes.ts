@@ -1,8 +1,35 @@
-// Values are bytes: they round-trip exactly through every read path, and stored data never
-// shares memory with a caller's buffer.
+// Values are bytes: they round-trip exactly through every read path, at every size up to 1 MiB
+// (or the declared limit), and stored data never shares memory with a caller's buffer.
 import fc from 'fast-check'
 import { hex, keyArb, sameBytes, showKey, specialValues, valueArb } from '../arbitraries.js'
 import type { Group } from '../harness.js'
+
+/** 64 KiB and 1 MiB, and every power of two from 256 B with its neighbours, up to 1 MiB or `max`. */
+export function largeValueSizes(max: number | undefined): number[] {
+  const cap = Math.min(max ?? 1 << 20, 1 << 20)
+  const sizes = new Set<number>([64 * 1024 - 1, 64 * 1024, 64 * 1024 + 1, (1 << 20) - 1, 1 << 20, cap - 1, cap])
+  for (let p = 256; p <= 1 << 20; p *= 2) for (const size of [p - 1, p, p + 1]) sizes.add(size)
+  return [...sizes].filter((n) => n > 0 && n <= cap).sort((a, b) => a - b)
+}
+
+/** `size` pseudo-random bytes (xorshift32 from `seed` and `size`): a truncated, padded or shuffled copy never matches. */
+export function noise(size: number, seed: number): Uint8Array {
+  const out = new Uint8Array(size)
+  let x = (seed ^ Math.imul(size, 0x9e3779b1)) | 1
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    out[i] = x & 0xff
+  }
+  return out
+}
+
+function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i
+  return n
+}
 
 export const bytes: Group = {
   name: 'bytes',
@@ -30,6 +57,28 @@ export const bytes: Group = {
           ),
           100,
         )
+      },
+    },
+    {
+      id: 'bytes/large-values',
+      title: 'values around 64 KiB, 1 MiB and every power of two (±1) up to 1 MiB or maxValueBytes read back whole through get, getMany and list',
+      async run(ctx) {
+        const store = await ctx.open()
+        const sizes = largeValueSizes(ctx.capabilities.maxValueBytes)
+        for (const size of sizes) {
+          const key = `large/${String(size).padStart(8, '0')}`
+          const value = noise(size, ctx.settings.seed)
+          await store.commit({ puts: [{ key, value }] })
+          const [got, [many], [listed]] = await Promise.all([store.get(key), store.getMany([key]), store.list({ prefix: key, limit: 1 })])
+          for (const [how, e] of [['get', got], ['getMany', many], ['list', listed]] as const) {
+            if (!sameBytes(e?.value, value)) {
+              const at = e === undefined ? 0 : firstDifference(e.value, value)
+              throw ctx.failure(`${how}(${showKey(key)}): a value of ${size} bytes read back as ${e === undefined ? 'absent' : `${e.value.length} bytes, first difference at byte ${at}`} (truncated or rewritten by the backend?)`)
+            }
+          }
+          // Keep the store small: the next size replaces this one.
+          await store.commit({ deletes: [key] })
+        }
       },
     },
     {

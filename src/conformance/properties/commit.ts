@@ -1,5 +1,6 @@
 // commit: all or nothing, checks by version (absent / current / stale), versions that change on
-// every write and are never reused, duplicate keys rejected, readers never see half a commit.
+// every write and are never reused, duplicate keys rejected, readers never see half a commit,
+// and checks that hold at the commit's instant even for keys it does not write (no write skew).
 import fc from 'fast-check'
 import type { KvCommit, KvStore } from '../../storage/kv.js'
 import { hex, intValue, keyArb, sameBytes, showKey, valueArb, valueInt } from '../arbitraries.js'
@@ -99,18 +100,66 @@ export const commit: Group = {
     },
     {
       id: 'commit/duplicate-keys',
-      title: 'the same key twice in one commit (put+put, put+delete) is invalid-parameters and writes nothing',
+      title: 'a key twice in one commit (put+put, put+delete, delete+delete), present or absent, checked or not, is invalid-parameters and writes nothing',
+      async run(ctx) {
+        const plan = fc.record({
+          key: keyArb(3),
+          pair: fc.constantFrom('put+put', 'put+delete', 'delete+delete'),
+          present: fc.boolean(),
+          checked: fc.boolean(),
+          others: fc.uniqueArray(keyArb(3), { maxLength: 4 }),
+          otherDeletes: fc.boolean(),
+        })
+        await ctx.check(
+          fc.asyncProperty(plan, (p) =>
+            ctx.withStore(async (store) => {
+              const others = p.others.filter((k) => k !== p.key)
+              if (p.present) await store.commit({ puts: [{ key: p.key, value: bytes('0') }] })
+              const before = await snapshot(store)
+              const current = (await store.get(p.key))?.version ?? null
+              const twice = p.pair.split('+') as ('put' | 'delete')[]
+              const puts = twice.filter((op) => op === 'put').map((_, i) => ({ key: p.key, value: bytes(String(i + 1)) }))
+              const deletes = twice.filter((op) => op === 'delete').map(() => p.key)
+              // The duplicate sits among valid operations, so only the duplicate makes the commit invalid.
+              if (p.otherDeletes) deletes.push(...others)
+              else puts.push(...others.map((key) => ({ key, value: bytes('x') })))
+              const c = { checks: p.checked ? [{ key: p.key, version: current }] : [], puts, deletes }
+              await rejectsWith(store.commit(c), 'invalid-parameters', `${p.pair} of ${showKey(p.key)} in one commit`)
+              const after = await snapshot(store)
+              if (after !== before) throw new Error(`a commit refused for a duplicate key changed the store:\n  before ${before}\n  after  ${after}`)
+            }),
+          ),
+          60,
+        )
+      },
+    },
+    {
+      id: 'commit/write-skew',
+      title: 'two commits raced, each checking only the key the other writes (present or absent, put or delete): exactly one applies',
       async run(ctx) {
         const store = await ctx.open()
-        await store.commit({ puts: [{ key: 'a', value: bytes('1') }] })
-        const before = await snapshot(store)
-        await rejectsWith(
-          store.commit({ puts: [{ key: 'b', value: bytes('1') }, { key: 'a', value: bytes('2') }, { key: 'a', value: bytes('3') }] }),
-          'invalid-parameters',
-          'put of one key twice',
-        )
-        await rejectsWith(store.commit({ puts: [{ key: 'b', value: bytes('1') }, { key: 'a', value: bytes('2') }], deletes: ['a'] }), 'invalid-parameters', 'put and delete of one key')
-        if ((await snapshot(store)) !== before) throw ctx.failure('a rejected commit with duplicate keys changed the store')
+        // A second instance where the store allows one, so the race also crosses connections.
+        const other = ctx.capabilities.multiProcess ? await ctx.attach(store) : store
+        const rounds = ctx.runs(120)
+        for (let round = 0; round < rounds; round++) {
+          const present = round % 2 === 0
+          const deleting = present && round % 4 === 0
+          const [x, y] = [`skew/${round}/x`, `skew/${round}/y`]
+          if (present) await store.commit({ puts: [{ key: x, value: bytes('0') }, { key: y, value: bytes('0') }] })
+          const [ex, ey] = await store.getMany([x, y])
+          const write = (key: string): KvCommit => (deleting ? { deletes: [key] } : { puts: [{ key, value: bytes('1') }] })
+          // Each commit checks only the other's key: "x may change while y is as I read it" (the on-call doctors case).
+          const a = { checks: [{ key: y, version: ey?.version ?? null }], ...write(x) }
+          const b = { checks: [{ key: x, version: ex?.version ?? null }], ...write(y) }
+          const stagger = round % 3 === 2 ? () => new Promise<void>((r) => setImmediate(r)) : async () => {}
+          const [ra, rb] = await Promise.all([store.commit(a), stagger().then(() => other.commit(b))])
+          const what = `${present ? 'present' : 'absent'} keys, ${deleting ? 'deletes' : 'puts'} (round ${round})`
+          if (ra.ok && rb.ok) throw ctx.failure(`write skew: both commits applied although each checked the key the other wrote (${what})`)
+          if (!ra.ok && !rb.ok) throw ctx.failure(`neither commit applied, but the first to take effect had nothing to conflict with (${what})`)
+          const [fx, fy] = await store.getMany([x, y])
+          const changed = (before: typeof ex, after: typeof fx) => before?.version !== after?.version
+          if (changed(ex, fx) !== ra.ok || changed(ey, fy) !== rb.ok) throw ctx.failure(`the store does not match the commit that applied (${what})`)
+        }
       },
     },
     {

@@ -76,7 +76,7 @@ export const concurrency: Group = {
     {
       id: 'concurrency/instances',
       title: 'several instances on one location: a commit is visible to every other instance once acknowledged, and increments are not lost',
-      needs: ['multiProcess'],
+      needs: ['multiProcess', 'newLocation'],
       async run(ctx) {
         const first = await ctx.open()
         const others = [await ctx.attach(first), await ctx.attach(first)]
@@ -109,7 +109,7 @@ export const concurrency: Group = {
     {
       id: 'concurrency/exclusive',
       title: 'a persistent single-process store refuses a second process with unavailable, and the first keeps working',
-      needs: ['persistent', 'singleProcess', 'worker'],
+      needs: ['persistent', 'singleProcess', 'worker', 'newLocation'],
       async run(ctx) {
         const store = await ctx.open()
         await store.commit({ puts: [{ key: 'held', value: intValue(1) }] })
@@ -125,7 +125,7 @@ export const concurrency: Group = {
     {
       id: 'concurrency/processes',
       title: 'child processes incrementing one counter lose no acknowledged update',
-      needs: ['multiProcess', 'worker'],
+      needs: ['multiProcess', 'worker', 'newLocation'],
       async run(ctx) {
         const store = await ctx.open()
         const location = ctx.locationOf(store)

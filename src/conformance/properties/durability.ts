@@ -1,10 +1,42 @@
 // Persistent stores: what was acknowledged survives closing and reopening, and a SIGKILL right
-// after an acknowledgement; no partial commit is ever visible afterwards; versions handed out
-// after a reopen are still new.
+// after an acknowledgement or at any moment of a multi-key commit; no partial commit is ever
+// visible afterwards; versions handed out after a reopen are still new.
 import fc from 'fast-check'
 import { hex, keyArb, sameBytes, showKey, valueArb } from '../arbitraries.js'
-import { type Group, within } from '../harness.js'
+import { type Ctx, type Group, within } from '../harness.js'
 import { KvModel } from '../model.js'
+
+/** The data keys commit `i` of the crash-commits job writes: 2 to `maxKeys` of them, by `i`. */
+export function crashCommitKeys(i: number, maxKeys: number): string[] {
+  const n = 2 + ((i * 7 + 3) % Math.max(1, maxKeys - 1))
+  const c = String(i).padStart(6, '0')
+  return Array.from({ length: n }, (_, k) => `crash/${c}/${String(k).padStart(2, '0')}`)
+}
+
+/** Checks the store after a crash-commits worker died: whole commits, a prefix, every acknowledged one. */
+async function checkCrashCommits(ctx: Ctx, location: string, acked: number, maxKeys: number, round: number): Promise<void> {
+  const store = await within(ctx.openAt(location), 30_000, 'reopening after SIGKILL')
+  const entries = await store.list({ prefix: 'crash/', limit: 100_000 })
+  const found = new Map<number, string[]>()
+  const marks: number[] = []
+  for (const { key } of entries) {
+    const [, c, k] = key.split('/')
+    if (c === 'mark') marks.push(Number(k))
+    else found.set(Number(c), [...(found.get(Number(c)) ?? []), key])
+  }
+  const last = found.size === 0 ? -1 : Math.max(...found.keys())
+  for (const [i, keys] of found) {
+    const want = crashCommitKeys(i, maxKeys)
+    if (keys.join() !== want.join()) throw ctx.failure(`round ${round}: commit ${i} is visible in part after SIGKILL: ${keys.length} of its ${want.length} keys`)
+  }
+  for (let i = 0; i <= Math.max(acked, last); i++) {
+    if (!found.has(i)) throw ctx.failure(`round ${round}: commit ${i} is missing after SIGKILL (${i <= acked ? 'it was acknowledged' : `commit ${last} is there, so commits are not a prefix`})`)
+  }
+  if (last >= 0 && (marks.length !== 1 || marks[0] !== last)) {
+    throw ctx.failure(`round ${round}: after SIGKILL the marks are [${marks.join(', ')}]; commit ${last} deleted the earlier one in the same commit that wrote mark ${last}`)
+  }
+  await store.close()
+}
 
 export const durability: Group = {
   name: 'durability',
@@ -78,19 +110,13 @@ export const durability: Group = {
     {
       id: 'durability/sigkill',
       title: 'a child process is SIGKILLed right after acknowledged commits: every acknowledged commit survives, whole, in order',
-      needs: ['persistent', 'worker'],
+      needs: ['persistent', 'worker', 'newLocation'],
       async run(ctx) {
         const rounds = ctx.runs(4)
         for (let round = 0; round < rounds; round++) {
           const location = await ctx.freshLocation()
-          const worker = ctx.spawn(location, 'acked-commits')
-          await within(worker.next('opened'), 30_000, 'worker opening the store')
           // Kill right after an acknowledgement, at a point that differs per round and seed.
-          const target = 3 + (Math.abs(ctx.settings.seed + round * 7919) % 40)
-          let last = -1
-          while (last < target) last = (await within(worker.next<{ i: number }>('ack'), 30_000, 'worker commit acknowledgement')).i
-          worker.kill('SIGKILL')
-          await within(worker.exited, 30_000, 'killed worker exit')
+          const last = await ctx.killAfter(location, 'acked-commits', {}, 3 + (Math.abs(ctx.settings.seed + round * 7919) % 40))
           const store = await within(ctx.openAt(location), 30_000, 'reopening after SIGKILL')
           const entries = await store.list({ prefix: 'ack/', limit: 100_000 })
           const commits = new Map<number, string[]>()
@@ -105,6 +131,25 @@ export const durability: Group = {
           const max = Math.max(...commits.keys())
           if (commits.size !== max + 1) throw ctx.failure(`commits after SIGKILL are not a prefix: ${commits.size} present, highest ${max} (round ${round})`)
           await store.close()
+        }
+      },
+    },
+    {
+      id: 'durability/crash-mid-commit',
+      title: 'a child process is SIGKILLed at random moments during multi-key commits: afterwards each commit is whole or absent, and every acknowledged one is there',
+      needs: ['persistent', 'worker', 'newLocation'],
+      async run(ctx) {
+        const maxKeys = Math.min(16, (ctx.capabilities.maxOpsPerCommit ?? 64) - 2)
+        const rounds = ctx.runs(6)
+        for (let round = 0; round < rounds; round++) {
+          const location = await ctx.freshLocation()
+          // Let a few commits through, then kill after a delay unrelated to acknowledgements.
+          const spin = Math.abs(ctx.settings.seed ^ Math.imul(round + 1, 0x9e3779b1))
+          const acked = await ctx.killAfter(location, 'crash-commits', { maxKeys }, spin % 12, async () => {
+            await new Promise((r) => setTimeout(r, (spin >> 4) % 4))
+            for (let n = (spin >> 8) % 40; n > 0; n--) await new Promise((r) => setImmediate(r))
+          })
+          await checkCrashCommits(ctx, location, acked, maxKeys, round)
         }
       },
     },

@@ -1,10 +1,11 @@
-// Listing: UTF-8 byte order, exact prefixes, an exclusive `after`, `limit`, and pagination
-// that neither skips nor repeats a key, also while other writers change the key space.
+// Listing: UTF-8 byte order, exact prefixes, an exclusive `after`, `limit`, pagination that
+// neither skips nor repeats a key while other writers change the key space, and one list call
+// as one snapshot even over hundreds of keys.
 import fc from 'fast-check'
 import type { KvEntry, KvStore } from '../../storage/kv.js'
-import { keyArb, prefixArb, showKey } from '../arbitraries.js'
+import { intValue, keyArb, prefixArb, showKey, valueInt } from '../arbitraries.js'
 import type { Group } from '../harness.js'
-import { KvModel, compareUtf8 } from '../model.js'
+import { compareUtf8, KvModel } from '../model.js'
 
 const one = new Uint8Array([1])
 const keysOf = (entries: readonly { key: string }[]) => entries.map((e) => e.key)
@@ -99,6 +100,75 @@ export const list: Group = {
           ),
           100,
         )
+      },
+    },
+    {
+      id: 'list/snapshot-at-scale',
+      title: 'one list call over hundreds of keys is one snapshot while commits move value and a key between the two ends of the range',
+      async run(ctx) {
+        const store = await ctx.open()
+        const n = 400
+        const each = 10
+        const key = (i: number) => `snap/${String(i).padStart(4, '0')}`
+        // The token key moves between the first and the last place of the range, by a delete plus a put.
+        const token = ['snap/!token', 'snap/~token'] as const
+        const ops = Math.max(1, (ctx.capabilities.maxOpsPerCommit ?? 64) - 1)
+        const puts = Array.from({ length: n }, (_, i) => ({ key: key(i), value: intValue(each) }))
+        for (let i = 0; i < n; i += ops) await store.commit({ puts: puts.slice(i, i + ops) })
+        await store.commit({ puts: [{ key: token[0], value: intValue(0) }] })
+        const total = n * each
+        let done = false
+        const violations: string[] = []
+        const mover = async (id: number, moves: number) => {
+          for (let m = 0; m < moves && violations.length === 0; m++) {
+            // From the first tenth of the range to the last tenth, or back: pages of a stitched listing fall between.
+            const low = key((m * 7 + id) % (n / 10))
+            const high = key(n - 1 - ((m * 13 + id) % (n / 10)))
+            const [from, to] = m % 2 === 0 ? [low, high] : [high, low]
+            for (let attempt = 0; attempt < 1000; attempt++) {
+              const [a, b, t0, t1] = await store.getMany([from, to, token[0], token[1]])
+              const t = t0 ?? t1
+              if (!a || !b || !t || (t0 && t1)) {
+                violations.push('a mover lost a key or saw the token twice')
+                return
+              }
+              const moveToken = m % 3 === id
+              const r = await store.commit({
+                checks: [
+                  { key: from, version: a.version },
+                  { key: to, version: b.version },
+                  { key: t.key, version: t.version },
+                ],
+                puts: [
+                  { key: from, value: intValue(valueInt(a.value) - 1) },
+                  { key: to, value: intValue(valueInt(b.value) + 1) },
+                  ...(moveToken ? [{ key: t.key === token[0] ? token[1] : token[0], value: t.value }] : []),
+                ],
+                deletes: moveToken ? [t.key] : [],
+              })
+              // Yield either way: a store that answers in microtasks would otherwise finish every move before a reader runs.
+              await new Promise((resolve) => setImmediate(resolve))
+              if (r.ok) break
+            }
+          }
+        }
+        const reader = async () => {
+          while (!done && violations.length === 0) {
+            const listed = await store.list({ prefix: 'snap/', limit: 10_000 })
+            const tokens = listed.filter((e) => e.key.includes('token')).length
+            const sum = listed.filter((e) => !e.key.includes('token')).reduce((s, e) => s + valueInt(e.value), 0)
+            if (listed.length !== n + 1 || tokens !== 1 || sum !== total) {
+              violations.push(`one list call saw ${listed.length} keys (${tokens} tokens) summing to ${sum}; every snapshot has ${n + 1} keys, 1 token, sum ${total}`)
+            }
+            await new Promise((r) => setImmediate(r))
+          }
+        }
+        const moves = ctx.runs(60)
+        const readers = [reader(), reader()]
+        await Promise.all([mover(0, moves), mover(1, moves)])
+        done = true
+        await Promise.all(readers)
+        if (violations.length) throw ctx.failure(`torn listing: ${violations[0]}`)
       },
     },
     {

@@ -10,7 +10,7 @@ import { Registry } from '../../registry/registry.js'
 import type { KvStore } from '../../storage/kv.js'
 import { sameBytes } from '../arbitraries.js'
 import { type Ctx, type Group, within } from '../harness.js'
-import { applyRegistryOp, type Outcome, RegistryModel, type RegistryOp, outcomeOf, renderState, showOp, withShow } from '../registry-model.js'
+import { applyRegistryOp, type Outcome, outcomeOf, RegistryModel, type RegistryOp, renderState, showOp, withShow } from '../registry-model.js'
 import { type Tarball, tarball } from '../tarball.js'
 
 const pkgs = ['acme/app', 'zeta/app']
@@ -152,20 +152,6 @@ export function registryOn(store: KvStore): Registry {
   return new Registry({ store, ownsStore: false })
 }
 
-/** False while src/registry is the stub that answers `unsupported` (then the group is skipped). */
-export async function registryImplemented(): Promise<boolean> {
-  const { memoryStore } = await import('../../../adapters/memory/index.js')
-  const reg = registryOn(memoryStore())
-  try {
-    await reg.push({ package: 'probe/probe', release: '1.0.0', format: 'helm', blob: blobs[0]!.gzip })
-    return true
-  } catch (e) {
-    return !isApprError(e, 'unsupported')
-  } finally {
-    await reg.close().catch(() => {})
-  }
-}
-
 /**
  * Applies `setup` serially, then runs `racing` at once, each operation on its own Registry (and
  * its own store instance when the adapter allows several) with every store call released by the
@@ -222,7 +208,6 @@ const races: [RegistryOp[], RegistryOp[]][] = [
 
 export const registry: Group = {
   name: 'registry',
-  needs: ['registry'],
   properties: [
     {
       id: 'registry/commands',
@@ -259,7 +244,7 @@ export const registry: Group = {
     {
       id: 'registry/sigkill',
       title: 'a child process running registry operations is SIGKILLed: after reopening, the invariants hold and the state is that of a prefix including every acknowledged operation',
-      needs: ['persistent', 'worker'],
+      needs: ['persistent', 'worker', 'newLocation'],
       async run(ctx) {
         await ctx.check(
           fc.asyncProperty(opSequence, fc.nat(), async (ops, k) => {

@@ -4,9 +4,11 @@
  */
 import { ApprError } from '../../errors/index.js'
 import { DEFAULT_FORMAT } from '../../model/index.js'
+import type { Manifest } from '../../model/types.js'
 import { decodeBase64 } from '../../registry/blob-input.js'
-import type { BlobInput } from '../../registry/types.js'
+import type { BlobInput, StagedBlob, StagedPushInput } from '../../registry/types.js'
 import { limitedBody, readBody } from '../middleware/body-limit.js'
+import type { RegistryApi } from '../options.js'
 import { type BlobSink, type ScannedBody, scanPushBody } from './json-push.js'
 
 const decoder = new TextDecoder('utf-8', { fatal: false })
@@ -19,7 +21,7 @@ const decoder = new TextDecoder('utf-8', { fatal: false })
 export function parseObjectBody(bytes: Uint8Array, contentType: string | null): Record<string, unknown> {
   const text = decoder.decode(bytes)
   if ((contentType ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded')) {
-    const fields: Record<string, unknown> = {}
+    const fields: Record<string, unknown> = Object.create(null)
     for (const [key, value] of new URLSearchParams(text)) fields[key] = value
     if (typeof fields.metadata === 'string') {
       try {
@@ -46,10 +48,13 @@ export function parseObjectBody(bytes: Uint8Array, contentType: string | null): 
 /** A push, checked: what {@link Registry.push} needs besides the package. */
 export interface PushFields {
   readonly release: string
-  readonly blob: BlobInput
+  /** The blob's bytes, or the blob staged while a JSON body streamed in. */
+  readonly blob: BlobInput | StagedBlob
   readonly format: string
   readonly metadata: unknown
   readonly force: boolean
+  /** Signatures of the manifest the push creates (appr-core extension, docs/trust.md). */
+  readonly signatures?: readonly unknown[]
 }
 
 /** `true`, `"true"` and `"True"` (Python's spelling) mean yes; anything else no. */
@@ -60,9 +65,9 @@ export function truthy(value: unknown): boolean {
 /**
  * Extracts appr's push fields from a parsed body. `media_type` defaults to `kpm` as in appr;
  * the registry reduces a full media type to its format and validates the release and the blob.
- * `blob` is the blob when it does not come as the body's base64 `blob` member (raw or scanned bodies).
+ * `blob` is the blob when it does not come as the body's base64 `blob` member (raw or streamed bodies).
  */
-export function pushFields(body: Record<string, unknown>, blob?: BlobInput): PushFields {
+export function pushFields(body: Record<string, unknown>, blob?: BlobInput | StagedBlob): PushFields {
   const { release } = body
   if (typeof release !== 'string' || release === '') {
     throw new ApprError('invalid-release', 'the push body needs a release (an exact SemVer version)', {
@@ -78,32 +83,36 @@ export function pushFields(body: Record<string, unknown>, blob?: BlobInput): Pus
   if (mediaType !== undefined && mediaType !== null && typeof mediaType !== 'string') {
     throw new ApprError('invalid-parameters', 'media_type must be a string', { details: { field: 'media_type' } })
   }
+  const { signatures } = body
+  if (signatures !== undefined && signatures !== null && !Array.isArray(signatures)) {
+    throw new ApprError('invalid-parameters', 'signatures must be an array', { details: { field: 'signatures' } })
+  }
   return {
     release,
     blob: blob ?? decodeBase64(body.blob as string),
     format: typeof mediaType === 'string' && mediaType !== '' ? mediaType : DEFAULT_FORMAT,
     metadata: body.metadata ?? null,
     force: truthy(body.force),
+    ...(Array.isArray(signatures) && { signatures }),
   }
-}
-
-async function* fromChunks(chunks: readonly Uint8Array[]): AsyncGenerator<Uint8Array> {
-  yield* chunks
 }
 
 const RAW_TYPES = /^application\/(?:gzip|x-gzip|octet-stream|x-tar\+gzip|vnd\.(?:appr|cnr)\.package\.[^;]*\+gzip)\s*(?:;|$)/i
 
-/** Members that change what a push stores; in a streamed JSON push they must precede `blob`. */
-const PUSH_MEMBERS = ['release', 'media_type', 'mediaType', 'metadata', 'force']
+/** Stores a received push: a staged blob through its own `push`, any other through the registry's. */
+export function submitPush(registry: Pick<RegistryApi, 'push'>, input: StagedPushInput, blob: PushFields['blob']): Promise<Manifest> {
+  return isStaged(blob) ? blob.push(input) : registry.push({ ...input, blob })
+}
+
+const isStaged = (blob: PushFields['blob']): blob is StagedBlob => typeof (blob as Partial<StagedBlob>).discard === 'function'
 
 /**
  * Receives a push in any of its three shapes and hands it to `run` once:
- * - JSON `{blob, release, media_type?, metadata?, force?}` (appr's). When `release` and
- *   `media_type` come before `blob` (as both the appr client and appr-core's own send them) and
- *   `streamable` is true, the blob is decoded and streamed into `run` as it arrives, so memory
- *   does not grow with the blob; `release`, `media_type`, `metadata` or `force` after the blob
- *   then fail the push with `invalid-usage` (the blob is already on its way). Otherwise the
- *   decoded blob is kept until the body ends.
+ * - JSON `{blob, release, media_type?, metadata?, force?}` (appr's), members in any order: the
+ *   blob is decoded and streamed into `stage` (validated and stored, not yet recorded) as it
+ *   arrives, so memory does not grow with the blob; once the body has ended, `run` gets the
+ *   members, wherever they came, and the staged blob to record. A body that fails fails with
+ *   the staging's own error (413, an unsafe entry, a store outage) when that is what stopped it.
  * - form-urlencoded with the same fields (read whole, within `limit`).
  * - the raw gzip bytes as the body (`Content-Type: application/gzip` or
  *   `application/octet-stream`) with `release`, `media_type`, `metadata` and `force` in the
@@ -114,13 +123,13 @@ export async function receivePush(
   request: Request,
   url: URL,
   limit: number,
-  streamable: boolean,
+  stage: (blob: BlobInput) => Promise<StagedBlob>,
   run: (body: Record<string, unknown>, push: PushFields) => Promise<unknown>,
 ): Promise<void> {
   const type = request.headers.get('content-type') ?? ''
   if (RAW_TYPES.test(type)) {
     const q = url.searchParams
-    const body: Record<string, unknown> = {}
+    const body: Record<string, unknown> = Object.create(null)
     for (const name of ['release', 'media_type', 'package'] as const) {
       const value = q.get(name)
       if (value !== null) body[name] = value
@@ -142,43 +151,34 @@ export async function receivePush(
   }
 
   let channel: BlobChannel | undefined
-  let pushing: Promise<unknown> | undefined
-  const onBlobStart = (fields: Readonly<Record<string, unknown>>): BlobSink | undefined => {
-    const typed = typeof fields.media_type === 'string' || typeof fields.mediaType === 'string'
-    if (!streamable || typeof fields.release !== 'string' || fields.release === '' || !typed) return undefined
+  let staging: Promise<StagedBlob> | undefined
+  const onBlobStart = (): BlobSink => {
     const opened = blobChannel()
-    const push = pushFields(fields, opened.stream)
     channel = opened
-    pushing = run(fields, push)
-    // A push that fails early (a bad name, a broken blob) stops the producer at its next write.
-    pushing.catch((error: unknown) => opened.fail(error))
+    staging = stage(opened.stream)
+    // A blob the registry refuses (or cannot store) stops the producer at its next write.
+    staging.catch((error: unknown) => opened.fail(error))
     return opened.sink
   }
   let scanned: ScannedBody
   try {
     scanned = await scanPushBody(limitedBody(request, limit), { onBlobStart })
   } catch (error) {
-    // Whatever stopped the scan (malformed JSON, 413, the push's own failure) also ends the push.
+    // Whatever stopped the scan also ends the staging. When the staging failed first, its error
+    // (a limit, an unsafe entry, the store) is the cause; the scan only saw the channel close.
     channel?.fail(error)
-    await pushing?.catch(() => {})
+    const staged = await staging
+    await staged?.discard()
     throw error
   }
-  if (!scanned.streamed) {
-    const decoded = scanned.blob
-    await run(scanned.fields, pushFields(scanned.fields, decoded === undefined || decoded.length === 1 ? decoded?.[0] : fromChunks(decoded)))
-    return
+  channel?.end()
+  const staged = await staging
+  try {
+    await run(scanned.fields, pushFields(scanned.fields, staged))
+  } finally {
+    // After a push this does nothing; a body that named no valid release leaves nothing behind.
+    await staged?.discard()
   }
-  const late = scanned.afterBlob.filter((name) => PUSH_MEMBERS.includes(name))
-  if (late.length > 0) {
-    const error = new ApprError('invalid-usage', `a streamed push needs ${late.join(', ')} before blob in the body`, {
-      details: { fields: late },
-    })
-    channel!.fail(error)
-    await pushing!.catch(() => {})
-    throw error
-  }
-  channel!.end()
-  await pushing
 }
 
 interface BlobChannel {

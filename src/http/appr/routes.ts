@@ -6,13 +6,14 @@
  */
 import { inspectArchive } from '../../archive/inspect.js'
 import { ApprError } from '../../errors/index.js'
-import { parseFormat } from '../../model/index.js'
+import { parseFormat, parsePackageName } from '../../model/index.js'
 import { DEFAULT_MAX_BODY_BYTES, readBody } from '../middleware/body-limit.js'
 import type { HandlerOptions, RegistryApi } from '../options.js'
 import { json, jsonWithBlob, toByteStream } from '../respond.js'
 import type { Endpoint, Method, Params, Route, RouteContext } from '../router.js'
-import { VERSION } from '../version.js'
-import { parseObjectBody, receivePush, truthy } from './push-body.js'
+import { APPR_API_VERSION, VERSION } from '../version.js'
+import { parseObjectBody, receivePush, submitPush, truthy } from './push-body.js'
+import { trustEndpoints, withDigest } from './trust.js'
 
 /**
  * The appr API: every route it serves, in matching order (a literal segment such as `channels`
@@ -20,6 +21,7 @@ import { parseObjectBody, receivePush, truthy } from './push-body.js'
  */
 export function apprRoutes<P>(registry: RegistryApi, options: HandlerOptions<P> = {}): Route[] {
   const e = apprEndpoints(registry, options)
+  const t = trustEndpoints(registry, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)
   return [
     { path: '/version', methods: { GET: e.version } },
     { path: '/api/v1/packages', methods: { GET: e.list, POST: e.push } },
@@ -31,10 +33,14 @@ export function apprRoutes<P>(registry: RegistryApi, options: HandlerOptions<P> 
     packageRoute('/channels/:channel/:release', { POST: e.channelAdd, DELETE: e.channelRemove }),
     packageRoute('/blobs/sha256/:digest', { GET: e.blob }),
     packageRoute('/blobs/sha256/:digest/json', { GET: e.blobJson }),
+    // appr-core additions (docs/trust.md): a release by manifest digest, and signatures.
+    packageRoute('/manifests/:digest', { GET: t.showDigest }),
     packageRoute('/:release', { GET: e.manifests }),
     packageRoute('/:release/:format', { GET: e.show, DELETE: e.delete }),
     packageRoute('/:release/:format/pull', { GET: e.pull }),
     packageRoute('/:release/:format/pull/json', { GET: e.pullJson }),
+    packageRoute('/:release/:format/signatures', { GET: t.signatureList, POST: t.signatureAdd }),
+    packageRoute('/:release/:format/signatures/:keyid', { DELETE: t.signatureRemove }),
   ]
 }
 
@@ -50,7 +56,7 @@ function packageOf(params: Params): string {
 function apprEndpoints<P>(registry: RegistryApi, options: HandlerOptions<P>) {
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
   const formatAware = options.formatAware ?? false
-  const version = options.version ?? VERSION
+  const version = options.version ?? APPR_API_VERSION
   const { login } = options
 
   const resolveOptions = ({ params }: RouteContext) => ({ release: params.release!, format: params.format!, formatAware })
@@ -58,10 +64,10 @@ function apprEndpoints<P>(registry: RegistryApi, options: HandlerOptions<P>) {
   // `?contents=true` (opt-in, not in appr) adds the package's own manifest (Chart.yaml fields,
   // or kpm's manifest.yaml) read from the blob, so a front end need not download and unpack it.
   const showManifest = async (ctx: RouteContext): Promise<unknown> => {
-    if (!truthy(ctx.url.searchParams.get('contents'))) return registry.show(ctx.pkg, resolveOptions(ctx))
+    if (!truthy(ctx.url.searchParams.get('contents'))) return withDigest(await registry.show(ctx.pkg, resolveOptions(ctx)))
     const { manifest, stream } = await registry.pull(ctx.pkg, resolveOptions(ctx))
     const inspection = await inspectArchive(stream)
-    return { ...manifest, package_manifest: inspection.manifest ?? null }
+    return { ...withDigest(manifest), package_manifest: inspection.manifest ?? null }
   }
 
   const pullResponse = async (ctx: RouteContext, asJson: boolean): Promise<Response> => {
@@ -84,7 +90,7 @@ function apprEndpoints<P>(registry: RegistryApi, options: HandlerOptions<P>) {
   const asJson = (url: URL) => url.searchParams.get('format') === 'json'
 
   return {
-    version: { operation: 'version', public: true, run: async () => json({ 'appr-api': version }) },
+    version: { operation: 'version', public: true, run: async () => json({ 'appr-api': version, 'appr-core': VERSION }) },
 
     login:
       login === undefined
@@ -117,8 +123,9 @@ function apprEndpoints<P>(registry: RegistryApi, options: HandlerOptions<P>) {
     push: {
       operation: 'push',
       run: async ({ request, url, pkg }) => {
-        // Only a package named in the URL can stream: the appr client sends `package` after the blob.
-        await receivePush(request, url, maxBody, pkg !== '', async (body, fields) => {
+        // A bad name in the URL is refused before the body is read.
+        if (pkg !== '') parsePackageName(pkg)
+        await receivePush(request, url, maxBody, (blob) => registry.stage(blob), async (body, fields) => {
           let named = pkg
           if (named === '') {
             // Swagger's `POST /api/v1/packages` names the package in the body.
@@ -128,14 +135,15 @@ function apprEndpoints<P>(registry: RegistryApi, options: HandlerOptions<P>) {
             }
             named = given
           }
-          await registry.push({
+          const input = {
             package: named,
             release: fields.release,
             format: fields.format,
-            blob: fields.blob,
             metadata: fields.metadata,
             force: fields.force || truthy(url.searchParams.get('force')),
-          })
+            ...(fields.signatures && { signatures: fields.signatures }),
+          }
+          await submitPush(registry, input, fields.blob)
         })
         return json({ status: 'ok' })
       },
@@ -145,7 +153,7 @@ function apprEndpoints<P>(registry: RegistryApi, options: HandlerOptions<P>) {
       operation: 'releases',
       run: async ({ pkg, url }) => {
         const mediaType = url.searchParams.get('media_type')
-        return json(await registry.releases(pkg, mediaType ? { format: mediaType } : {}))
+        return json((await registry.releases(pkg, mediaType ? { format: mediaType } : {})).map(withDigest))
       },
     },
 
@@ -177,7 +185,7 @@ function apprEndpoints<P>(registry: RegistryApi, options: HandlerOptions<P>) {
     blob: { operation: 'blob', run: async (ctx) => blobResponse(ctx, asJson(ctx.url)) },
     blobJson: { operation: 'blob', run: async (ctx) => blobResponse(ctx, true) },
 
-    manifests: { operation: 'manifests', run: async ({ pkg, params }) => json(await registry.manifests(pkg, params.release!)) },
+    manifests: { operation: 'manifests', run: async ({ pkg, params }) => json((await registry.manifests(pkg, params.release!)).map(withDigest)) },
 
     show: { operation: 'show', run: async (ctx) => json(await showManifest(ctx)) },
 

@@ -11,7 +11,7 @@ export interface FileStoreOptions {
   /** Directory of the store (created when missing). */
   readonly path: string
   /** Only for the mutant tests: break one guarantee on purpose. */
-  readonly unsafe?: { readonly noLock?: boolean; readonly ackBeforeWrite?: boolean }
+  readonly unsafe?: { readonly noLock?: boolean; readonly ackBeforeWrite?: boolean; readonly splitWrites?: boolean }
 }
 
 interface Row {
@@ -46,6 +46,25 @@ export function fileStore(options: FileStoreOptions): KvStore {
     renameSync(`${file}.tmp`, file)
   }
 
+  // Only for the splitWrites mutant: the commit is applied in memory at once but reaches the
+  // file four operations at a time, so a crash in between leaves part of it on disk.
+  let writing: Promise<unknown> = Promise.resolve()
+  const splitWrite = async (before: Map<string, Row>, next: Map<string, Row>, commit: KvCommit): Promise<KvCommitResult> => {
+    rows = next
+    const keys = [...(commit.puts ?? []).map((p) => p.key), ...(commit.deletes ?? [])]
+    const step = async () => {
+      const disk = new Map(before)
+      for (let i = 0; i < keys.length; i += 4) {
+        for (const key of keys.slice(i, i + 4)) next.has(key) ? disk.set(key, next.get(key)!) : disk.delete(key)
+        persist(disk)
+        await new Promise((r) => setImmediate(r))
+      }
+    }
+    writing = writing.then(step)
+    await writing
+    return { ok: true }
+  }
+
   return {
     name: 'file',
     capabilities,
@@ -77,6 +96,7 @@ export function fileStore(options: FileStoreOptions): KvStore {
       // One counter for the whole store, persisted with the data: a version is never reused.
       for (const { key, value } of commit.puts ?? []) next.set(key, { value: Buffer.from(value).toString('base64'), version: ++counter })
       for (const key of commit.deletes ?? []) next.delete(key)
+      if (options.unsafe?.splitWrites) return splitWrite(map, next, commit)
       if (options.unsafe?.ackBeforeWrite) {
         setTimeout(() => {
           try {
@@ -91,6 +111,7 @@ export function fileStore(options: FileStoreOptions): KvStore {
     async close() {
       if (closed) return
       closed = true
+      await writing
       if (rows && !options.unsafe?.noLock) rmSync(lock, { force: true })
     },
   }

@@ -79,6 +79,27 @@ export const commitMutants: Mutant[] = [
       })),
   },
   {
+    name: 'duplicate-deletes-coalesced',
+    bug: 'a key deleted twice in one commit is deleted once (a set of deletes) instead of refused; put+put and put+delete are refused',
+    open: () => wrap((inner) => ({ commit: (c) => inner.commit({ ...c, deletes: [...new Set(c.deletes ?? [])] }) })),
+  },
+  {
+    name: 'snapshot-isolation',
+    bug: 'checks of keys the commit writes hold at its instant, checks of keys it only reads are evaluated earlier (REPEATABLE READ): write skew',
+    open: () =>
+      wrap((inner) => ({
+        async commit(c) {
+          assertCommit(c, inner.capabilities)
+          const written = new Set([...(c.puts ?? []).map((p) => p.key), ...(c.deletes ?? [])])
+          const readOnly = (c.checks ?? []).filter((x) => !written.has(x.key))
+          const conflicts = await checksHold(inner, { checks: readOnly })
+          if (conflicts.length) return { ok: false, conflicts }
+          await tick()
+          return inner.commit({ checks: (c.checks ?? []).filter((x) => written.has(x.key)), puts: c.puts ?? [], deletes: c.deletes ?? [] })
+        },
+      })),
+  },
+  {
     name: 'limit-after-write',
     bug: 'maxOpsPerCommit is enforced while applying: puts up to the limit land, then it throws',
     open: () => {

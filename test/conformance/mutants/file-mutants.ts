@@ -8,11 +8,11 @@ import { fileStore } from '../example/file-store.js'
 import type { Mutant } from './_wrap.js'
 
 export const open = (location: string) => {
-  const [path, bug] = location.split('#') as [string, 'noLock' | 'ackBeforeWrite']
+  const [path, bug] = location.split('#') as [string, 'noLock' | 'ackBeforeWrite' | 'splitWrites']
   return fileStore({ path, unsafe: { [bug]: true } })
 }
 
-const variant = (name: string, bug: 'noLock' | 'ackBeforeWrite', what: string): Mutant => ({
+const variant = (name: string, bug: 'noLock' | 'ackBeforeWrite' | 'splitWrites', what: string): Mutant => ({
   name,
   bug: what,
   open,
@@ -24,4 +24,5 @@ const variant = (name: string, bug: 'noLock' | 'ackBeforeWrite', what: string): 
 export const fileMutants: Mutant[] = [
   variant('file-store-no-lock', 'noLock', 'a single-process file store that lets a second process open it'),
   variant('file-store-ack-before-write', 'ackBeforeWrite', 'acknowledges a commit 50 ms before writing it to the file'),
+  variant('file-store-split-writes', 'splitWrites', 'applies a commit in memory at once but writes it to the file four operations at a time'),
 ]

@@ -1,5 +1,6 @@
 // A "multi-process" store whose instances share data but each keep a private read cache: a
 // single instance is perfect, a second instance on the same location reads stale entries.
+import { randomUUID } from 'node:crypto'
 import type { KvEntry, KvStore } from 'appr-core'
 import { instanceOn, type Mutant } from './_wrap.js'
 
@@ -25,6 +26,7 @@ export const instanceMutants: Mutant[] = [
           },
         }
       }),
+    newLocation: () => `instance-${randomUUID()}`,
     destroy: (location) => {
       shared.delete(location)
     },

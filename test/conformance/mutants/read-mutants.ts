@@ -1,6 +1,6 @@
 // Mutants of reads and listing: order, cursors, prefixes, caches, aliasing.
 import type { KvEntry } from 'appr-core'
-import { type Mutant, wrap } from './_wrap.js'
+import { type Mutant, tick, wrap } from './_wrap.js'
 
 const all = { prefix: '', limit: 1_000_000 }
 
@@ -82,6 +82,25 @@ export const readMutants: Mutant[] = [
         },
       }))
     },
+  },
+  {
+    name: 'stitched-list-pages',
+    bug: 'list fetches the backend 64 keys at a time and stitches the pages, so one call is not one snapshot',
+    open: () =>
+      wrap((inner) => ({
+        async list({ prefix, after, limit = 1000 }) {
+          const out: KvEntry[] = []
+          let cursor = after
+          while (out.length < limit) {
+            const page = await inner.list({ prefix, ...(cursor === undefined ? {} : { after: cursor }), limit: Math.min(64, limit - out.length) })
+            out.push(...page)
+            if (page.length < Math.min(64, limit - out.length + page.length)) break
+            cursor = page[page.length - 1]!.key
+            await tick()
+          }
+          return out
+        },
+      })),
   },
   {
     name: 'getmany-sorted',

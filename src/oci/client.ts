@@ -1,0 +1,542 @@
+/**
+ * A small OCI Distribution client on `fetch`: ping, blobs (HEAD, GET with verification or a
+ * range, monolithic and chunked uploads, cross-repository mount, DELETE), manifests (GET, HEAD,
+ * PUT, DELETE, with `Accept` of every manifest type), tags and catalog with paging, and auth as
+ * registries ask for it: Basic, or a Bearer token fetched from the realm a `WWW-Authenticate`
+ * challenge names (with the Basic credentials, when given) and reused per repository and access.
+ *
+ * Everything received is verified: blob bytes against their digest, manifest bytes against the
+ * digest asked for or the `Docker-Content-Digest` the registry reports.
+ * @module
+ */
+
+import { sha256 } from '../digest/index.js'
+import { ApprError } from '../errors/index.js'
+import { ociDigestOf, parseOciDigest } from './digest.js'
+import { OciError, type OciErrorEntry } from './errors.js'
+import { ACCEPT_MANIFESTS } from './media-types.js'
+import { parseReference, parseRepositoryName } from './reference.js'
+import { MAX_MANIFEST_BYTES } from './schemas.js'
+
+/** Username and password (or identity token), sent as Basic auth and to token endpoints. */
+export interface OciBasicAuth {
+  readonly username: string
+  readonly password: string
+}
+
+/** A Bearer token sent as is on every request. */
+export interface OciTokenAuth {
+  readonly token: string
+}
+
+/** Credentials of an {@link ociClient}. */
+export type OciAuth = OciBasicAuth | OciTokenAuth
+
+/** Options of {@link ociClient}. */
+export interface OciClientOptions {
+  /** The registry's base URL, e.g. `http://127.0.0.1:5000` (a path prefix is kept). */
+  readonly url: string
+  /** Credentials; without them, only anonymous access (and anonymous tokens) is tried. */
+  readonly auth?: OciAuth
+  /** The fetch to use (default: the global one). */
+  readonly fetch?: typeof fetch
+  /** Bytes sent per PATCH by {@link OciClient.pushBlobStream} (default 8 MiB); memory use is about this much. */
+  readonly chunkBytes?: number
+}
+
+/** A blob's identity. */
+export interface OciBlobInfo {
+  /** `sha256:<hex>` */
+  readonly digest: string
+  readonly size: number
+}
+
+/** A blob being read. `size` is the bytes served (-1 when the registry sent no length). */
+export interface OciBlob extends OciBlobInfo {
+  /** The bytes. A full read verifies the digest at the end and throws `DIGEST_INVALID` on a mismatch. */
+  readonly body: AsyncIterable<Uint8Array>
+  /** For a range read: the first and last byte offsets served, and the total size when the registry said. */
+  readonly range?: { readonly start: number; readonly end: number; readonly total?: number }
+}
+
+/** A manifest as the registry served it. */
+export interface OciManifest {
+  readonly mediaType: string
+  readonly digest: string
+  readonly bytes: Uint8Array
+}
+
+/** What a manifest HEAD tells. */
+export interface OciManifestInfo {
+  readonly mediaType: string
+  readonly digest: string
+  readonly size: number
+}
+
+/** One page of a tags or catalog listing. */
+export interface OciPage {
+  readonly items: readonly string[]
+  /** The `last` to ask for the next page, when the registry said there is one (`Link: …; rel="next"`). */
+  readonly next?: string
+}
+
+/** Paging of a listing. */
+export interface OciPageOptions {
+  /** Page size (`n`). */
+  readonly n?: number
+  /** List after this item (`last`). */
+  readonly last?: string
+}
+
+/** An OCI Distribution client (see {@link ociClient}). */
+export interface OciClient {
+  /** The base URL. */
+  readonly url: string
+  /** `GET /v2/`: resolves when the registry speaks the API (and accepts the credentials). */
+  ping(): Promise<void>
+  /** The blob's size, or `undefined` when the repository has no such blob. */
+  headBlob(repository: string, digest: string): Promise<OciBlobInfo | undefined>
+  /** The blob's bytes (or a range of them: `end` inclusive), or `undefined` when absent. */
+  getBlob(repository: string, digest: string, options?: { readonly range?: { readonly start: number; readonly end?: number } }): Promise<OciBlob | undefined>
+  /** Uploads bytes in one request (POST, then PUT `?digest=`). `digest`, when given, is checked first. */
+  pushBlob(repository: string, bytes: Uint8Array, options?: { readonly digest?: string }): Promise<OciBlobInfo>
+  /** Uploads a stream in `chunkBytes` PATCHes with `Content-Range`, then PUT `?digest=`; cancels the upload on failure. */
+  pushBlobStream(repository: string, chunks: AsyncIterable<Uint8Array>): Promise<OciBlobInfo>
+  /** Mounts a blob from another repository: true when mounted; false when the registry declined (the upload it started is cancelled). */
+  mountBlob(repository: string, digest: string, from: string): Promise<boolean>
+  /** Deletes a blob: true when deleted, false when absent. */
+  deleteBlob(repository: string, digest: string): Promise<boolean>
+  /** A manifest by tag or digest, verified, or `undefined` when absent. */
+  getManifest(repository: string, reference: string, options?: { readonly accept?: string }): Promise<OciManifest | undefined>
+  /** A manifest's media type, digest and size, or `undefined` when absent. */
+  headManifest(repository: string, reference: string, options?: { readonly accept?: string }): Promise<OciManifestInfo | undefined>
+  /** Stores a manifest at a tag or at its digest; resolves with its digest. */
+  putManifest(repository: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<string>
+  /** Deletes a manifest by digest (or by tag, where the registry allows): true when deleted, false when absent. */
+  deleteManifest(repository: string, reference: string): Promise<boolean>
+  /** One page of the repository's tags. @throws OciError `NAME_UNKNOWN` when the repository does not exist */
+  tagsPage(repository: string, options?: OciPageOptions): Promise<OciPage>
+  /** Every tag, page after page. */
+  tags(repository: string, options?: { readonly pageSize?: number }): AsyncIterable<string>
+  /** One page of the registry's repositories (`/v2/_catalog`). */
+  catalogPage(options?: OciPageOptions): Promise<OciPage>
+}
+
+const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
+
+interface Challenge {
+  readonly scheme: string
+  readonly params: ReadonlyMap<string, string>
+}
+
+/** Parses `WWW-Authenticate: Bearer realm="…",service="…",scope="…"` (one challenge). */
+function parseChallenge(header: string | null): Challenge | undefined {
+  if (!header) return undefined
+  const m = /^\s*([A-Za-z]+)\s*(.*)$/s.exec(header)
+  if (!m) return undefined
+  const params = new Map<string, string>()
+  for (const p of m[2]!.matchAll(/([A-Za-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g)) {
+    params.set(p[1]!.toLowerCase(), p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : (p[3] ?? ''))
+  }
+  return { scheme: m[1]!.toLowerCase(), params }
+}
+
+function basicHeader(auth: OciBasicAuth): string {
+  return `Basic ${Buffer.from(`${auth.username}:${auth.password}`, 'utf8').toString('base64')}`
+}
+
+async function* responseChunks(res: Response): AsyncIterable<Uint8Array> {
+  if (!res.body) return
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) yield chunk
+}
+
+async function* verified(source: AsyncIterable<Uint8Array>, digest: string, size: number | undefined): AsyncIterable<Uint8Array> {
+  const hash = sha256()
+  let seen = 0
+  for await (const chunk of source) {
+    hash.update(chunk)
+    seen += chunk.byteLength
+    yield chunk
+  }
+  const actual = `sha256:${hash.hex()}`
+  if (actual !== digest || (size !== undefined && seen !== size)) {
+    throw new OciError('DIGEST_INVALID', `the registry served ${seen} bytes with digest ${actual} for ${digest}`, { detail: { expected: digest, actual, size: seen } })
+  }
+}
+
+/** Reads a body up to `limit` bytes. */
+async function readLimited(res: Response, limit: number): Promise<Uint8Array> {
+  const parts: Uint8Array[] = []
+  let total = 0
+  for await (const chunk of responseChunks(res)) {
+    total += chunk.byteLength
+    if (total > limit) {
+      await res.body?.cancel().catch(() => undefined)
+      throw new OciError('SIZE_INVALID', `the registry's answer exceeds ${limit} bytes`)
+    }
+    parts.push(chunk)
+  }
+  return new Uint8Array(Buffer.concat(parts))
+}
+
+async function discard(res: Response): Promise<void> {
+  await res.body?.cancel().catch(() => undefined)
+}
+
+/** A DELETE's answer: true when deleted, false when absent (404), else the registry's error. */
+async function deletedOrAbsent(res: Response, what: string): Promise<boolean> {
+  if (res.status !== 404 && !res.ok) throw await errorOf(res, what)
+  await discard(res)
+  return res.ok
+}
+
+/** The OciError a failed answer stands for (its spec body when it has one). */
+async function errorOf(res: Response, what: string): Promise<OciError> {
+  let entries: OciErrorEntry[] = []
+  try {
+    const body = JSON.parse(new TextDecoder().decode(await readLimited(res, 64 * 1024))) as { errors?: unknown }
+    if (Array.isArray(body.errors)) {
+      entries = body.errors
+        .filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string')
+        .map((e) => ({ code: String(e.code), message: typeof e.message === 'string' ? e.message : '', detail: e.detail ?? null }))
+    }
+  } catch {
+    // Not a spec body: the status alone tells.
+  }
+  const first = entries[0]
+  const fallback = res.status === 401 ? 'UNAUTHORIZED' : res.status === 403 ? 'DENIED' : res.status === 429 ? 'TOOMANYREQUESTS' : 'UNKNOWN'
+  return new OciError(first?.code ?? fallback, `${what}: ${res.status}${first?.message ? ` ${first.message}` : ''}`, {
+    status: res.status,
+    detail: first?.detail ?? null,
+    ...(entries.length > 0 ? { errors: entries } : {}),
+  })
+}
+
+function pageOf(res: Response, base: URL, items: unknown): OciPage {
+  const list = Array.isArray(items) ? items.filter((t): t is string => typeof t === 'string') : []
+  const link = /<([^>]*)>\s*;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')
+  const next = link ? (new URL(link[1]!, base).searchParams.get('last') ?? list.at(-1)) : undefined
+  return next === undefined ? { items: list } : { items: list, next }
+}
+
+/**
+ * Creates an OCI Distribution client for one registry.
+ *
+ * Bad arguments (repository name, digest, reference) throw {@link OciError} (`NAME_INVALID`,
+ * `DIGEST_INVALID`, `TAG_INVALID`) before any request; error answers throw an {@link OciError}
+ * with the registry's code and status; a registry that cannot be reached is
+ * `ApprError('unavailable', { transient: true })`.
+ * @example
+ * ```ts
+ * const oci = ociClient({ url: 'http://127.0.0.1:5000', auth: { username: 'ci', password: secret } })
+ * const { digest } = await oci.pushBlob('acme/nginx', chartBytes)
+ * for await (const tag of oci.tags('acme/nginx')) console.log(tag)
+ * ```
+ */
+export function ociClient(options: OciClientOptions): OciClient {
+  const base = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`)
+  const doFetch = options.fetch ?? fetch
+  const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES
+  const auth = options.auth
+  const basic = auth && 'username' in auth ? auth : undefined
+  // Tokens per repository and access kind, and whether the registry wants Basic: state of this
+  // client only, learnt from challenges.
+  const tokens = new Map<string, string>()
+  let sendBasic = false
+
+  const v2 = (path: string) => new URL(`v2/${path}`, base)
+
+  async function fetchToken(challenge: Challenge): Promise<string> {
+    const realm = challenge.params.get('realm')
+    if (!realm) throw new OciError('UNAUTHORIZED', 'the registry asked for a Bearer token without naming a realm', { status: 401 })
+    const url = new URL(realm)
+    const service = challenge.params.get('service')
+    if (service) url.searchParams.set('service', service)
+    for (const scope of (challenge.params.get('scope') ?? '').split(' ').filter(Boolean)) url.searchParams.append('scope', scope)
+    const res = await call(url, { headers: basic ? { authorization: basicHeader(basic) } : {} })
+    if (!res.ok) throw await errorOf(res, 'token request')
+    const body = (await res.json().catch(() => ({}))) as { token?: unknown; access_token?: unknown }
+    const token = typeof body.token === 'string' ? body.token : typeof body.access_token === 'string' ? body.access_token : undefined
+    if (!token) throw new OciError('UNAUTHORIZED', 'the token endpoint answered without a token', { status: 401 })
+    return token
+  }
+
+  async function call(url: URL, init: RequestInit): Promise<Response> {
+    try {
+      return await doFetch(url, init)
+    } catch (cause) {
+      throw new ApprError('unavailable', `the OCI registry at ${base.origin} cannot be reached`, { cause, transient: true })
+    }
+  }
+
+  /** Sends a request, answering one auth challenge. `access` keys the token cache. */
+  async function send(method: string, url: URL, access: string, init: { headers?: Record<string, string>; body?: Uint8Array } = {}): Promise<Response> {
+    const attempt = (authorization: string | undefined) => {
+      const headers: Record<string, string> = { ...init.headers }
+      if (authorization) headers.authorization = authorization
+      return call(url, { method, headers, ...(init.body ? { body: init.body as Uint8Array<ArrayBuffer> } : {}) })
+    }
+    const current = () => {
+      if (auth && 'token' in auth) return `Bearer ${auth.token}`
+      const token = tokens.get(access)
+      if (token) return `Bearer ${token}`
+      return sendBasic && basic ? basicHeader(basic) : undefined
+    }
+    const first = current()
+    const res = await attempt(first)
+    if (res.status !== 401 || (auth && 'token' in auth)) return res
+    const challenge = parseChallenge(res.headers.get('www-authenticate'))
+    if (challenge?.scheme === 'bearer') {
+      await discard(res)
+      const token = await fetchToken(challenge)
+      tokens.set(access, token)
+      return attempt(`Bearer ${token}`)
+    }
+    if (challenge?.scheme === 'basic' && basic && first === undefined) {
+      await discard(res)
+      sendBasic = true
+      return attempt(basicHeader(basic))
+    }
+    return res
+  }
+
+  const pull = (repository: string) => `${repository}:pull`
+  const push = (repository: string) => `${repository}:push`
+
+  async function startUpload(repository: string, query = ''): Promise<Response> {
+    const res = await send('POST', v2(`${repository}/blobs/uploads/${query}`), push(repository), { headers: { 'content-length': '0' } })
+    if (res.status !== 202 && res.status !== 201) throw await errorOf(res, `starting an upload to ${repository}`)
+    return res
+  }
+
+  function locationOf(res: Response, url: URL): URL {
+    const location = res.headers.get('location')
+    if (!location) throw new OciError('BLOB_UPLOAD_INVALID', 'the registry answered an upload step without a Location', { status: 502 })
+    return new URL(location, url)
+  }
+
+  async function finishUpload(repository: string, location: URL, digest: string, body: Uint8Array): Promise<void> {
+    const url = new URL(location)
+    url.searchParams.set('digest', digest)
+    const res = await send('PUT', url, push(repository), { headers: { 'content-type': 'application/octet-stream' }, body })
+    if (res.status !== 201) throw await errorOf(res, `completing the upload of ${digest}`)
+    await discard(res)
+  }
+
+  async function cancelUpload(repository: string, location: URL): Promise<void> {
+    const res = await send('DELETE', location, push(repository)).catch(() => undefined)
+    if (res) await discard(res)
+  }
+
+  async function* listPages(page: (last: string | undefined) => Promise<OciPage>): AsyncIterable<string> {
+    let last: string | undefined
+    for (;;) {
+      const { items, next } = await page(last)
+      yield* items
+      if (next === undefined || items.length === 0 || next === last) return
+      last = next
+    }
+  }
+
+  async function tagsPage(repository: string, paging: OciPageOptions = {}): Promise<OciPage> {
+    parseRepositoryName(repository)
+    const url = v2(`${repository}/tags/list`)
+    if (paging.n !== undefined) url.searchParams.set('n', String(paging.n))
+    if (paging.last !== undefined) url.searchParams.set('last', paging.last)
+    const res = await send('GET', url, pull(repository))
+    if (!res.ok) throw await errorOf(res, `listing the tags of ${repository}`)
+    const body = (await res.json()) as { tags?: unknown }
+    return pageOf(res, url, body.tags)
+  }
+
+  return {
+    url: base.href,
+
+    async ping() {
+      const res = await send('GET', v2(''), 'ping')
+      if (!res.ok) throw await errorOf(res, 'GET /v2/')
+      await discard(res)
+    },
+
+    async headBlob(repository, digest) {
+      parseRepositoryName(repository)
+      parseOciDigest(digest)
+      const res = await send('HEAD', v2(`${repository}/blobs/${digest}`), pull(repository))
+      await discard(res)
+      if (res.status === 404) return undefined
+      if (!res.ok) throw await errorOf(res, `HEAD blob ${digest}`)
+      return { digest, size: Number(res.headers.get('content-length') ?? 0) }
+    },
+
+    async getBlob(repository, digest, getOptions = {}) {
+      parseRepositoryName(repository)
+      parseOciDigest(digest)
+      const range = getOptions.range
+      const headers: Record<string, string> = range ? { range: `bytes=${range.start}-${range.end ?? ''}` } : {}
+      const res = await send('GET', v2(`${repository}/blobs/${digest}`), pull(repository), { headers })
+      if (res.status === 404) {
+        await discard(res)
+        return undefined
+      }
+      if (!res.ok) throw await errorOf(res, `GET blob ${digest}`)
+      const length = Number(res.headers.get('content-length') ?? Number.NaN)
+      if (range && res.status === 206) {
+        const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '')
+        const start = m ? Number(m[1]) : range.start
+        const end = m ? Number(m[2]) : start + length - 1
+        const total = m && m[3] !== '*' ? Number(m[3]) : undefined
+        return { digest, size: end - start + 1, body: responseChunks(res), range: { start, end, ...(total === undefined ? {} : { total }) } }
+      }
+      // A registry that ignores Range serves the whole blob, which is then verified like any full read.
+      const size = Number.isFinite(length) ? length : undefined
+      return { digest, size: size ?? -1, body: verified(responseChunks(res), digest, size) }
+    },
+
+    async pushBlob(repository, bytes, pushOptions = {}) {
+      parseRepositoryName(repository)
+      const digest = ociDigestOf(bytes)
+      if (pushOptions.digest !== undefined && parseOciDigest(pushOptions.digest) && pushOptions.digest !== digest) {
+        throw new OciError('DIGEST_INVALID', `the bytes have digest ${digest}, not ${pushOptions.digest}`, { detail: { expected: pushOptions.digest, actual: digest } })
+      }
+      const started = await startUpload(repository)
+      const location = locationOf(started, v2(`${repository}/blobs/uploads/`))
+      await discard(started)
+      await finishUpload(repository, location, digest, bytes)
+      return { digest, size: bytes.byteLength }
+    },
+
+    async pushBlobStream(repository, chunks) {
+      parseRepositoryName(repository)
+      const started = await startUpload(repository)
+      let location = locationOf(started, v2(`${repository}/blobs/uploads/`))
+      await discard(started)
+      const hash = sha256()
+      let offset = 0
+      let pending: Uint8Array[] = []
+      let pendingBytes = 0
+      const flush = async () => {
+        if (pendingBytes === 0) return
+        const body = new Uint8Array(Buffer.concat(pending, pendingBytes))
+        pending = []
+        pendingBytes = 0
+        const res = await send('PATCH', location, push(repository), {
+          headers: { 'content-type': 'application/octet-stream', 'content-range': `${offset}-${offset + body.byteLength - 1}` },
+          body,
+        })
+        if (res.status !== 202) throw await errorOf(res, `uploading bytes ${offset}- of a blob`)
+        location = locationOf(res, location)
+        await discard(res)
+        offset += body.byteLength
+      }
+      try {
+        for await (const chunk of chunks) {
+          // Copied: the caller may reuse its buffer once we asked for the next chunk.
+          const copy = new Uint8Array(chunk)
+          hash.update(copy)
+          pending.push(copy)
+          pendingBytes += copy.byteLength
+          if (pendingBytes >= chunkBytes) await flush()
+        }
+        await flush()
+        const digest = `sha256:${hash.hex()}`
+        await finishUpload(repository, location, digest, new Uint8Array(0))
+        return { digest, size: offset }
+      } catch (e) {
+        await cancelUpload(repository, location)
+        throw e
+      }
+    },
+
+    async mountBlob(repository, digest, from) {
+      parseRepositoryName(repository)
+      parseRepositoryName(from)
+      parseOciDigest(digest)
+      const res = await startUpload(repository, `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`)
+      if (res.status === 201) {
+        await discard(res)
+        return true
+      }
+      await discard(res)
+      await cancelUpload(repository, locationOf(res, v2(`${repository}/blobs/uploads/`)))
+      return false
+    },
+
+    async deleteBlob(repository, digest) {
+      parseRepositoryName(repository)
+      parseOciDigest(digest)
+      return deletedOrAbsent(await send('DELETE', v2(`${repository}/blobs/${digest}`), `${repository}:delete`), `DELETE blob ${digest}`)
+    },
+
+    async getManifest(repository, reference, getOptions = {}) {
+      parseRepositoryName(repository)
+      const ref = parseReference(reference)
+      const res = await send('GET', v2(`${repository}/manifests/${reference}`), pull(repository), { headers: { accept: getOptions.accept ?? ACCEPT_MANIFESTS } })
+      if (res.status === 404) {
+        await discard(res)
+        return undefined
+      }
+      if (!res.ok) throw await errorOf(res, `GET manifest ${reference}`)
+      const bytes = await readLimited(res, MAX_MANIFEST_BYTES)
+      const digest = ociDigestOf(bytes)
+      const claimed = ref.kind === 'digest' ? ref.digest : res.headers.get('docker-content-digest')
+      if (claimed && claimed !== digest) {
+        throw new OciError('DIGEST_INVALID', `the registry served manifest bytes with digest ${digest} for ${claimed}`, { detail: { expected: claimed, actual: digest } })
+      }
+      const mediaType = res.headers.get('content-type')?.split(';')[0]?.trim() ?? ''
+      return { mediaType, digest, bytes }
+    },
+
+    async headManifest(repository, reference, headOptions = {}) {
+      parseRepositoryName(repository)
+      parseReference(reference)
+      const res = await send('HEAD', v2(`${repository}/manifests/${reference}`), pull(repository), { headers: { accept: headOptions.accept ?? ACCEPT_MANIFESTS } })
+      await discard(res)
+      if (res.status === 404) return undefined
+      if (!res.ok) throw await errorOf(res, `HEAD manifest ${reference}`)
+      return {
+        mediaType: res.headers.get('content-type')?.split(';')[0]?.trim() ?? '',
+        digest: res.headers.get('docker-content-digest') ?? '',
+        size: Number(res.headers.get('content-length') ?? 0),
+      }
+    },
+
+    async putManifest(repository, reference, bytes, mediaType) {
+      parseRepositoryName(repository)
+      const ref = parseReference(reference)
+      const digest = ociDigestOf(bytes)
+      if (ref.kind === 'digest' && ref.digest !== digest) {
+        throw new OciError('DIGEST_INVALID', `the manifest has digest ${digest}, not ${ref.digest}`, { detail: { expected: ref.digest, actual: digest } })
+      }
+      const res = await send('PUT', v2(`${repository}/manifests/${reference}`), push(repository), { headers: { 'content-type': mediaType }, body: bytes })
+      if (res.status !== 201) throw await errorOf(res, `PUT manifest ${reference}`)
+      await discard(res)
+      const reported = res.headers.get('docker-content-digest')
+      if (reported && reported !== digest) {
+        throw new OciError('DIGEST_INVALID', `the registry stored the manifest as ${reported}, its digest is ${digest}`, { detail: { expected: digest, actual: reported } })
+      }
+      return digest
+    },
+
+    async deleteManifest(repository, reference) {
+      parseRepositoryName(repository)
+      parseReference(reference)
+      return deletedOrAbsent(await send('DELETE', v2(`${repository}/manifests/${reference}`), `${repository}:delete`), `DELETE manifest ${reference}`)
+    },
+
+    tagsPage,
+
+    tags(repository, tagOptions = {}) {
+      return listPages((last) => tagsPage(repository, { ...(tagOptions.pageSize === undefined ? {} : { n: tagOptions.pageSize }), ...(last === undefined ? {} : { last }) }))
+    },
+
+    async catalogPage(paging = {}) {
+      const url = v2('_catalog')
+      if (paging.n !== undefined) url.searchParams.set('n', String(paging.n))
+      if (paging.last !== undefined) url.searchParams.set('last', paging.last)
+      const res = await send('GET', url, 'catalog')
+      if (!res.ok) throw await errorOf(res, 'listing the catalog')
+      const body = (await res.json()) as { repositories?: unknown }
+      return pageOf(res, url, body.repositories)
+    },
+  }
+}

@@ -1,0 +1,22 @@
+/** Shared by the OCI tests: spec-error expectations and store listings. */
+import * as assert from 'uvu/assert'
+import { type KvStore, listAll } from 'appr-core'
+import { isOciError } from 'appr-core/oci'
+
+/** Awaits `promise` and asserts it rejects with an OciError of `code` (and `status`, when given). */
+export async function rejectsOci(promise: Promise<unknown>, code: string, status?: number): Promise<void> {
+  try {
+    await promise
+  } catch (e) {
+    assert.ok(isOciError(e) && e.code === code && (status === undefined || e.status === status), `expected ${code}: ${e}`)
+    return
+  }
+  assert.unreachable(`expected ${code}`)
+}
+
+/** Every key of `store`, ascending. */
+export async function keysOf(store: KvStore): Promise<string[]> {
+  const out: string[] = []
+  for await (const e of listAll(store, '')) out.push(e.key)
+  return out
+}

@@ -1,0 +1,31 @@
+// The BlobStore contract of test/helpers/blob-contract.ts on appr-core's own BlobStores, so the
+// contract the OCI blob store is held to is the one the reference implementations meet.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { suite } from 'uvu'
+import { kvBlobStore } from 'appr-core'
+import { fileBlobStore } from 'appr-core/adapters/level'
+import { memoryStore } from 'appr-core/adapters/memory'
+import { blobStoreContract } from '../helpers/blob-contract.js'
+
+const kv = suite('kvBlobStore contract')
+blobStoreContract(kv, { open: async () => kvBlobStore(memoryStore(), { chunkBytes: 1000 }), badIds: ['a b', 'x'.repeat(201)] })
+kv.run()
+
+const dirs: string[] = []
+const file = suite('fileBlobStore contract')
+file.after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+})
+blobStoreContract(file, {
+  open: async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'appr-blob-contract-'))
+    dirs.push(dir)
+    return fileBlobStore({ path: dir, readChunkBytes: 1000 })
+  },
+  extraIds: ['é/ü', 'Z'],
+  readSurvivesDelete: true,
+  badIds: ['a//b', '/a', 'a/'],
+})
+file.run()
