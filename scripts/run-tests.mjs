@@ -9,7 +9,7 @@
 //   TEST_ROOT=dir        the directory searched for *.test.ts (default test; the runner's own tests use a fixture dir)
 //
 // A `SKIPPED SUITE: <name> — needs <what>` line whose needs are only capabilities of the
-// adapter under test (`capabilities.…`, the conformance `worker` option) is reported as "not
+// adapter under test (`capabilities.…`, a conformance option such as `worker` or `newLocation`) is reported as "not
 // applicable to this adapter"; any other SKIPPED SUITE line (a server or tool missing) as
 // "skipped", and counted in the last line.
 import { spawn } from 'node:child_process'
@@ -42,8 +42,10 @@ const readableErrors = `data:text/javascript,import { register } from 'node:modu
 
 /** True when every need of a SKIPPED SUITE line is a capability of the adapter (nothing to install). */
 const notApplicable = (line) => {
-  const needs = /— needs (.*)$/.exec(line)?.[1]?.split(' and ')
-  return needs?.every((need) => need.startsWith('capabilities.') || need.startsWith('the worker option')) ?? false
+  // Each need may carry a parenthesised explanation, which can itself say "and": drop those first.
+  const needs = /— needs (.*)$/.exec(line)?.[1]?.replace(/\s*\([^)]*\)/g, '').split(' and ')
+  // Conformance needs are capabilities or options of the run (`the worker option`, `the newLocation option`, `the close option`).
+  return needs?.every((need) => need.startsWith('capabilities.') || /^the \w+ option\b/.test(need)) ?? false
 }
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: strip ANSI colours

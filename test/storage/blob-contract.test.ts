@@ -25,7 +25,10 @@ blobStoreContract(file, {
     return fileBlobStore({ path: dir, readChunkBytes: 1000 })
   },
   extraIds: ['é/ü', 'Z'],
-  readSurvivesDelete: true,
+  // Not promised: fileBlobStore opens a file on the first chunk asked for, so that a stream
+  // nobody reads (a HEAD) holds no descriptor; a delete before that first chunk ends the read
+  // with `unavailable` (issue 12, defect 4). Once reading has started, a delete no longer cuts it.
+  readSurvivesDelete: false,
   badIds: ['a//b', '/a', 'a/'],
 })
 file.run()
