@@ -3,6 +3,8 @@
  * `ReadableStream`s, and base64 encoded chunk by chunk (appr's push body carries the blob as base64).
  * @module
  */
+// Pure (no Node built-ins), so the browser bundle may share it.
+import { collectBytes } from '../registry/blob-input.js'
 
 /** How far a transfer is. */
 export interface Progress {
@@ -104,18 +106,6 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 /** Reads a whole stream into one buffer. */
-export async function collect(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = []
-  let size = 0
-  for await (const chunk of chunksOf(source)) {
-    parts.push(chunk)
-    size += chunk.byteLength
-  }
-  const out = new Uint8Array(size)
-  let at = 0
-  for (const part of parts) {
-    out.set(part, at)
-    at += part.byteLength
-  }
-  return out
+export function collect(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  return collectBytes(chunksOf(source))
 }
