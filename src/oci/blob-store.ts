@@ -13,7 +13,8 @@
  * - `write` streams the bytes as a chunked upload (POST, PATCHes, PUT `?digest=`), then puts
  *   the manifest at the tag: an object is visible only once complete, and a failed write
  *   cancels its upload.
- * - `read` resolves the tag and streams the layer, verifying its digest at the end.
+ * - `read` resolves the tag, and streams the layer (asked for on the first pull, so an unread
+ *   stream holds no connection), verifying its digest at the end.
  * - `delete` deletes the manifest; the layer bytes are reclaimed by the registry's own garbage
  *   collection (`docker-registry garbage-collect`, or the registry's policy), since another
  *   object may share them.
@@ -192,16 +193,22 @@ export function ociBlobStore(options: OciBlobStoreOptions): BlobStore {
 
     async read(id) {
       assertId(id)
-      return guarded(async () => {
+      const layer = await guarded(async () => {
         const found = await client.getManifest(repository, blobIdTag(id))
         if (!found) return undefined
-        const layer = parseManifest(found.bytes, found.mediaType).layers[0]
-        const blob = layer && (await client.getBlob(repository, layer.digest))
-        if (!layer || !blob) {
-          throw new ApprError('internal-error', 'an OCI blob object lost its layer', { details: { object: id, manifest: found.digest } })
-        }
-        return blob.body
+        const first = parseManifest(found.bytes, found.mediaType).layers[0]
+        if (!first) throw new ApprError('internal-error', 'an OCI blob object has no layer', { details: { object: id, manifest: found.digest } })
+        return first
       })
+      if (!layer) return undefined
+      // The bytes are asked for on the first pull, not here: a read never consumed (a HEAD, a
+      // client gone) must not hold a connection. A started read keeps streaming after a delete,
+      // since a registry keeps the layer until its own garbage collection.
+      return (async function* () {
+        const blob = await guarded(() => client.getBlob(repository, layer.digest))
+        if (!blob) throw new ApprError('internal-error', 'an OCI blob object lost its layer', { details: { object: id, layer: layer.digest } })
+        yield* blob.body
+      })()
     },
 
     async delete(id) {

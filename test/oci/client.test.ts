@@ -26,11 +26,10 @@ import {
 } from 'appr-core/oci'
 import { startTokenService } from '../helpers/oci-token.js'
 import { type TestDockerRegistry, findBinary, freePort, skipOrFail, startDockerRegistry } from '../helpers/servers.js'
+import { HTPASSWD } from './helpers.js'
 
 const run = promisify(execFile)
 const fixtures = new URL('../fixtures/', import.meta.url).pathname
-// bcrypt of 'appr-test-secret' (docker-registry's htpasswd accepts bcrypt only).
-const HTPASSWD = 'appr:$2b$04$w9GmCqoE6pR1HnTvpTUPD.lnncnisMdx9KmNxVWKasCL8JsmT0P1C\n'
 
 const started: TestDockerRegistry[] = []
 let registry: TestDockerRegistry | undefined

@@ -1,4 +1,4 @@
-/** Shared by the OCI tests: spec-error expectations and store listings. */
+/** Shared by the OCI tests: spec-error expectations, store listings, docker-registry credentials. */
 import * as assert from 'uvu/assert'
 import { type KvStore, listAll } from 'appr-core'
 import { isOciError } from 'appr-core/oci'
@@ -20,3 +20,6 @@ export async function keysOf(store: KvStore): Promise<string[]> {
   for await (const e of listAll(store, '')) out.push(e.key)
   return out
 }
+
+/** An htpasswd file for docker-registry (bcrypt only): user `appr`, password `appr-test-secret`. */
+export const HTPASSWD = 'appr:$2b$04$w9GmCqoE6pR1HnTvpTUPD.lnncnisMdx9KmNxVWKasCL8JsmT0P1C\n'

@@ -6,9 +6,8 @@ import { ociClient, ociDigestOf } from 'appr-core/oci'
 import { runCli, startServe } from '../cli/serve-helpers.js'
 import { b64, call, chart, postJson } from '../http/helpers.js'
 import { startDockerRegistry } from '../helpers/servers.js'
+import { HTPASSWD } from './helpers.js'
 
-// bcrypt of 'appr-test-secret' (docker-registry's htpasswd accepts bcrypt only).
-const HTPASSWD = 'appr:$2b$04$w9GmCqoE6pR1HnTvpTUPD.lnncnisMdx9KmNxVWKasCL8JsmT0P1C\n'
 
 test('serve keeps blob bytes in an OCI registry given by --blobs; the password never reaches the log', async () => {
   const registry = await startDockerRegistry({ suite: 'serve --blobs oci', htpasswd: HTPASSWD })
