@@ -24,7 +24,9 @@ import { checkEntryHeader } from './paths.js'
 export interface PackOptions {
   /**
    * Put every entry under `<prefix>/`, as Helm packages have it. `true`: the `name` of the
-   * directory's `Chart.yaml`, else the directory's own name. Default: no prefix (appr/kpm layout).
+   * directory's `Chart.yaml`, else the directory's own name. `false`: no prefix (appr/kpm
+   * layout). Default: `true` for a directory with a `Chart.yaml` (Helm's loader expects the
+   * chart's folder as the first path segment), `false` otherwise.
    */
   readonly prefix?: string | boolean
   /** More gitignore-style patterns, on top of the directory's `.helmignore` and `.apprignore`. */
@@ -109,11 +111,13 @@ async function collect(dir: string, extraIgnores: readonly string[]): Promise<Pa
  * or the file system's error.
  * @example
  * ```ts
- * await pipeline(Readable.from(packDirectory('./nginx', { prefix: true })), createWriteStream('nginx.tgz'))
+ * // A chart: every entry under nginx/ (Chart.yaml's name), as `helm package` writes it.
+ * await pipeline(Readable.from(packDirectory('./nginx')), createWriteStream('nginx.tgz'))
  * ```
  */
 export async function* packDirectory(dir: string, options: PackOptions = {}): AsyncGenerator<Uint8Array> {
-  const prefix = options.prefix === true ? await chartName(dir) : options.prefix === false ? undefined : options.prefix
+  const wanted = options.prefix ?? (await readText(join(dir, 'Chart.yaml'))) !== undefined
+  const prefix = wanted === true ? await chartName(dir) : wanted === false ? undefined : wanted
   if (prefix !== undefined && (prefix === '' || /[/\\]/.test(prefix) || prefix === '.' || prefix === '..')) {
     throw new ApprError('invalid-usage', 'prefix must be a single path segment', { details: { prefix } })
   }

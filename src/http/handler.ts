@@ -6,6 +6,7 @@
  */
 import { apprRoutes } from './appr/routes.js'
 import { eventRoutes } from './events/routes.js'
+import { helmRoutes } from './helm/routes.js'
 import { authCheck } from './middleware/auth.js'
 import { withCors } from './middleware/cors.js'
 import { catchErrors, errorResponse } from './middleware/errors.js'
@@ -34,7 +35,7 @@ export function createHandler<P = unknown>(
   options: HandlerOptions<P> = {},
 ): (request: Request) => Promise<Response> {
   const envelope = options.errorEnvelope ?? 'appr'
-  const router = createRouter([...apprRoutes(registry, options), ...eventRoutes(registry, options)], options.prefix)
+  const router = createRouter([...apprRoutes(registry, options), ...eventRoutes(registry, options), ...helmRoutes(registry, options)], options.prefix)
   const { ociBlobs, ociManifests } = registry
   // OCI clients only ever ask at the host's root /v2/.
   const oci = options.oci !== false && ociBlobs && ociManifests ? { router: createRouter(ociRoutes({ ociBlobs, ociManifests }, options), '') } : undefined

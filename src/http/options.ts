@@ -44,6 +44,8 @@ export type Operation =
   | 'signature-add'
   | 'signature-remove'
   | 'events'
+  | 'helm-index'
+  | 'helm-chart'
 
 /** Input of the {@link HandlerOptions.authorize} hook. */
 export interface AuthorizeInput<P> {
@@ -106,6 +108,11 @@ export interface HandlerOptions<P = unknown> {
    * `authenticate` and no `authorize`, it needs a principal, though it is a read.
    */
   readonly events?: boolean
+  /**
+   * Serve the Helm chart repository view, `…/helm/<namespace>/index.yaml` and `…/helm/index.yaml`
+   * with the chart archives they list (default true; read-only, behind the same auth hooks).
+   */
+  readonly helm?: boolean
   /** Called with every unexpected (non-ApprError) exception before a bare 500 is answered. */
   readonly onError?: (error: unknown, request: Request) => void
 }

@@ -130,8 +130,9 @@ test('inspect of a packed chart shows its Chart.yaml fields', async () => {
     dependencies: [{ name: 'common', version: '2.x.x', repository: 'https://charts.example.com' }],
     document: undefined,
   })
-  // Without the prefix the Chart.yaml is at the root.
-  const flat = await inspectArchive(packDirectory(dir))
+  // A chart gets its folder by default, as Helm's loader expects; `prefix: false` keeps it flat.
+  assert.is((await inspectArchive(packDirectory(dir))).root, 'nginx')
+  const flat = await inspectArchive(packDirectory(dir, { prefix: false }))
   assert.is(flat.root, undefined)
   assert.is(flat.manifest?.path, 'Chart.yaml')
   assert.is(flat.manifest?.version, '1.2.3')

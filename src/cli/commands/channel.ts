@@ -3,20 +3,10 @@
  * @module
  */
 import { parseChannelName } from '../../model/index.js'
-import {
-  CLIENT_OPTIONS,
-  CLIENT_USAGE,
-  call,
-  clientFrom,
-  getJson,
-  packagePath,
-  parse,
-  parseRef,
-  printJson,
-  runCommand,
-  type ShownChannel,
-  UsageError,
-} from './shared.js'
+import type { Channel } from '../../client/index.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, UsageError, clientFrom, parse, runCommand } from '../args.js'
+import { printJson } from '../output.js'
+import { parseRef } from '../refs.js'
 
 export const usage = `Usage: appr-core channel NAMESPACE/NAME [CHANNEL] [options]
 
@@ -34,7 +24,7 @@ Options:
 ${CLIENT_USAGE}
 `
 
-const describe = (c: ShownChannel) => `${c.name}  current ${c.current}  releases ${c.releases.join(', ') || '-'}`
+const describe = (c: Channel) => `${c.name}  current ${c.current}  releases ${c.releases.join(', ') || '-'}`
 
 export async function run(args: string[]): Promise<number> {
   return runCommand('channel', usage, async () => {
@@ -50,10 +40,11 @@ export async function run(args: string[]): Promise<number> {
     const actions = [values.add !== undefined, values.remove !== undefined, values.delete].filter(Boolean).length
     if (actions > 1) throw new UsageError('give at most one of --add, --remove, --delete')
     const client = clientFrom(values)
+    const pkg = ref.package.full
     const channelArg = positionals[1]
     if (channelArg === undefined) {
       if (actions > 0) throw new UsageError('--add, --remove and --delete need a channel')
-      const channels = await getJson<ShownChannel[]>(client, `${packagePath(client, ref.package, 'channels')}/`)
+      const channels = await client.channels.list(pkg)
       if (values.json) printJson(channels)
       else process.stdout.write(channels.length === 0 ? 'no channels\n' : `${channels.map(describe).join('\n')}\n`)
       return 0
@@ -64,21 +55,20 @@ export async function run(args: string[]): Promise<number> {
     } catch (e) {
       throw new UsageError((e as Error).message)
     }
-    const url = packagePath(client, ref.package, 'channels', channel)
     let result: unknown
     let text: string
     if (values.add !== undefined) {
-      const shown = (await (await call(client, `${url}/${encodeURIComponent(values.add)}`, { method: 'POST' })).json()) as ShownChannel
+      const shown = await client.channels.add(pkg, channel, values.add)
       result = shown
       text = describe(shown)
     } else if (values.remove !== undefined) {
-      result = await (await call(client, `${url}/${encodeURIComponent(values.remove)}`, { method: 'DELETE' })).json()
+      result = await client.channels.remove(pkg, channel, values.remove)
       text = `removed ${values.remove} from ${channel}`
     } else if (values.delete) {
-      result = await (await call(client, url, { method: 'DELETE' })).json()
+      result = await client.channels.delete(pkg, channel)
       text = `deleted channel ${channel}`
     } else {
-      const shown = await getJson<ShownChannel>(client, url)
+      const shown = await client.channels.show(pkg, channel)
       result = shown
       text = describe(shown)
     }

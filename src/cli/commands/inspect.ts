@@ -4,7 +4,8 @@
  */
 import { createReadStream } from 'node:fs'
 import { inspectArchive } from '../../archive/inspect.js'
-import { formatBytes, manifestLines, parse, printJson, runCommand, UsageError } from './shared.js'
+import { UsageError, parse, runCommand } from '../args.js'
+import { formatBytes, manifestLines, printJson } from '../output.js'
 
 export const usage = `Usage: appr-core inspect FILE [options]
 

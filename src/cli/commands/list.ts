@@ -2,7 +2,8 @@
  * `appr-core list`: the packages of a registry.
  * @module
  */
-import { CLIENT_OPTIONS, CLIENT_USAGE, clientFrom, getJson, parse, printJson, runCommand, UsageError } from './shared.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, UsageError, clientFrom, parse, runCommand } from '../args.js'
+import { printJson } from '../output.js'
 
 export const usage = `Usage: appr-core list [options]
 
@@ -15,13 +16,6 @@ Options:
 ${CLIENT_USAGE}
 `
 
-interface Summary {
-  readonly name: string
-  readonly default: string
-  readonly releases: readonly string[]
-  readonly manifests: readonly string[]
-}
-
 export async function run(args: string[]): Promise<number> {
   return runCommand('list', usage, async () => {
     const { values, positionals } = parse(args, {
@@ -32,12 +26,11 @@ export async function run(args: string[]): Promise<number> {
     })
     if (positionals.length > 0) throw new UsageError('list takes no arguments')
     const client = clientFrom(values)
-    const params = new URLSearchParams()
-    if (values.namespace !== undefined) params.set('namespace', values.namespace)
-    if (values.query !== undefined) params.set('query', values.query)
-    if (values.format !== undefined) params.set('media_type', values.format)
-    const query = params.size > 0 ? `?${params}` : ''
-    const packages = await getJson<Summary[]>(client, `${client.api}/packages${query}`)
+    const packages = await client.list({
+      ...(values.namespace === undefined ? {} : { namespace: values.namespace }),
+      ...(values.query === undefined ? {} : { query: values.query }),
+      ...(values.format === undefined ? {} : { format: values.format }),
+    })
     if (values.json) {
       printJson(packages)
       return 0

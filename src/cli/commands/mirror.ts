@@ -7,7 +7,8 @@ import { clientFor } from '../../client/index.js'
 import { Registry } from '../../registry/registry.js'
 import { type MirrorDestination, type MirrorEvent, type MirrorReport, mirror, registryDestination, serverDestination } from '../../trust/index.js'
 import { openStore } from '../serve.js'
-import { formatBytes, parse, printJson, runCommand, UsageError } from './shared.js'
+import { parse, runCommand, UsageError } from '../args.js'
+import { formatBytes, printJson } from '../output.js'
 
 export const usage = `Usage: appr-core mirror SOURCE DESTINATION [options]
 

@@ -8,7 +8,8 @@ import { inspectArchive } from '../../archive/inspect.js'
 import { parseFormat } from '../../model/index.js'
 import { type OciClient, ociClient } from '../../oci/client.js'
 import { pullRelease, pushRelease } from '../../oci/releases.js'
-import { parse, printJson, runCommand, UsageError } from './shared.js'
+import { parse, runCommand, UsageError } from '../args.js'
+import { printJson } from '../output.js'
 
 export const usage = `Usage: appr-core oci push TARBALL [oci://]HOST[:PORT]/REPOSITORY:RELEASE [options]
        appr-core oci pull [oci://]HOST[:PORT]/REPOSITORY[:TAG|@sha256:DIGEST] [options]

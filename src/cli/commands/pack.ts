@@ -9,7 +9,8 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { inspectArchive } from '../../archive/inspect.js'
 import { packDirectory } from '../../archive/pack.js'
-import { formatBytes, parse, printJson, runCommand, UsageError } from './shared.js'
+import { UsageError, parse, runCommand } from '../args.js'
+import { formatBytes, printJson } from '../output.js'
 
 export const usage = `Usage: appr-core pack [DIR] [options]
 
@@ -21,8 +22,10 @@ validated as a registry would before it is kept.
 Options:
   -o, --output <file>  where to write (default <name>-<version>.tgz from Chart.yaml or
                        manifest.yaml, else <dir>.tgz, in the current directory)
-  --prefix             put every file under <chart-name>/ as Helm packages do
+  --prefix             put every file under <chart-name>/ as Helm packages do (the
+                       default for a directory with a Chart.yaml)
   --prefix-name <n>    put every file under <n>/
+  --flat               no folder, even for a chart (appr/kpm layout)
   --ignore <pattern>   one more ignore pattern (repeatable)
   --json               print {file, digest, ociDigest, size, entries, name, version} as JSON
   -h, --help           this text
@@ -32,21 +35,23 @@ export async function run(args: string[]): Promise<number> {
   return runCommand('pack', usage, async () => {
     const { values, positionals } = parse(args, {
       output: { type: 'string', short: 'o' },
-      prefix: { type: 'boolean', default: false },
+      prefix: { type: 'boolean' },
+      flat: { type: 'boolean', default: false },
       'prefix-name': { type: 'string' },
       ignore: { type: 'string', multiple: true },
       json: { type: 'boolean', default: false },
     })
     if (positionals.length > 1) throw new UsageError('pack takes one directory')
     const dir = resolve(positionals[0] ?? '.')
-    const prefix = values['prefix-name'] ?? values.prefix
+    if (values.flat && (values.prefix || values['prefix-name'] !== undefined)) throw new UsageError('--flat and --prefix exclude each other')
+    const prefix = values['prefix-name'] ?? (values.flat ? false : values.prefix)
     const target = values.output === undefined ? undefined : resolve(values.output)
     // Write beside the final file, then rename: a failed pack never leaves a partial archive.
     const temp = join(target === undefined ? process.cwd() : dirname(target), `.appr-pack-${process.pid}-${Date.now()}.tmp`)
     try {
       // Neither the output nor its temporary file may end up inside the archive.
       const ignore = [...(values.ignore ?? []), ...[target, temp].map((f) => (f === undefined ? '' : relativeIgnore(dir, f)))]
-      await pipeline(Readable.from(packDirectory(dir, { prefix, ignore: ignore.filter((p) => p !== '') })), createWriteStream(temp))
+      await pipeline(Readable.from(packDirectory(dir, { ...(prefix === undefined ? {} : { prefix }), ignore: ignore.filter((p) => p !== '') })), createWriteStream(temp))
       const facts = await inspectArchive(createReadStream(temp))
       const name = facts.manifest?.name?.split('/').at(-1)
       const version = facts.manifest?.version

@@ -8,10 +8,13 @@ import { dirname, join, resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { analyzeBlob } from '../../archive/validate.js'
+import type { Download } from '../../client/index.js'
 import { ApprError } from '../../errors/index.js'
 import { parseFormat } from '../../model/index.js'
 import { verifyManifest } from '../../trust/verify.js'
-import { CLIENT_OPTIONS, CLIENT_USAGE, clientFrom, DOWNLOAD_LIMITS, download, formatBytes, packagePath, parse, parseRef, printJson, progress, readKeys, resolveManifest, runCommand, UsageError } from './shared.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, UsageError, clientFrom, parse, readKeys, runCommand } from '../args.js'
+import { DOWNLOAD_LIMITS, formatBytes, nodeReadable, printJson, progress } from '../output.js'
+import { parseRef, selectorOf } from '../refs.js'
 
 export const usage = `Usage: appr-core pull NAMESPACE/NAME[@RELEASE|:CHANNEL|@sha256:DIGEST] [options]
 
@@ -45,15 +48,18 @@ export async function run(args: string[]): Promise<number> {
     const verifyKeys = values['verify-key'] === undefined ? undefined : await readKeys(values['verify-key'])
     if (verifyKeys !== undefined && ref.digest !== undefined) throw new UsageError('--verify-key needs a release or a channel (a blob digest has no manifest to verify)')
 
-    let url: string
+    let download: Download
     let expected: string
     let release: string
+    // The bar's total is known only once the answer's headers are in.
+    let bar: ReturnType<typeof progress> | undefined
+    const onProgress = ({ loaded }: { loaded: number }) => bar?.update(loaded)
     if (ref.digest !== undefined) {
-      url = packagePath(client, ref.package, 'blobs', 'sha256', ref.digest)
+      download = await client.blob(ref.package.full, ref.digest, { onProgress })
       expected = ref.digest
       release = ref.digest.slice(0, 8)
     } else {
-      const manifest = await resolveManifest(client, ref, format)
+      const manifest = await client.show(ref.package.full, selectorOf(ref, format))
       if (verifyKeys !== undefined) {
         const verdict = verifyManifest(manifest, verifyKeys)
         if (!verdict.ok) {
@@ -62,29 +68,20 @@ export async function run(args: string[]): Promise<number> {
           })
         }
       }
+      // Verified (when asked) before a byte of the package is downloaded.
+      download = await client.pullRelease(ref.package.full, manifest.release, parseFormat(manifest.mediaType), { onProgress })
       release = manifest.release
       expected = manifest.content.digest
-      url = packagePath(client, ref.package, manifest.release, parseFormat(manifest.mediaType), 'pull')
     }
-    const { response, body } = await download(client, url)
-    const disposition = /filename="?([^";]+)"?|^([^";=]+\.tar\.gz)$/.exec(response.headers.get('content-disposition') ?? '')
-    const suggested = (disposition?.[1] ?? disposition?.[2])?.replace(/[/\\]/g, '_')
-    const name = suggested ?? `${ref.package.namespace}_${ref.package.name}_${release}.tar.gz`
-    const length = Number(response.headers.get('content-length') ?? Number.NaN)
-    const bar = progress(`pull ${ref.package.full}@${release}`, Number.isFinite(length) ? length : undefined)
+    const name = download.filename ?? `${ref.package.namespace}_${ref.package.name}_${release}.tar.gz`
+    bar = progress(`pull ${ref.package.full}@${release}`, download.size)
 
-    const { chunks, facts } = analyzeBlob(body, DOWNLOAD_LIMITS)
-    async function* counted() {
-      for await (const chunk of chunks) {
-        bar.add(chunk.byteLength)
-        yield chunk
-      }
-    }
+    const { chunks, facts } = analyzeBlob(nodeReadable(download.body), DOWNLOAD_LIMITS)
     const toStdout = values.output === '-'
     const file = toStdout ? undefined : resolve(values.output ?? name)
     const temp = file === undefined ? undefined : join(dirname(file), `.appr-pull-${process.pid}-${Date.now()}.tmp`)
     try {
-      await pipeline(Readable.from(counted()), temp === undefined ? process.stdout : createWriteStream(temp), { end: !toStdout })
+      await pipeline(Readable.from(chunks), temp === undefined ? process.stdout : createWriteStream(temp), { end: !toStdout })
       bar.done()
       const blob = await facts
       if (blob.digest !== expected) {

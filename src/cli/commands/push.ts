@@ -10,9 +10,10 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { inspectArchive } from '../../archive/inspect.js'
 import { packDirectory } from '../../archive/pack.js'
-import { base64Chunks } from '../../http/respond.js'
 import { DEFAULT_FORMAT, parseFormat } from '../../model/index.js'
-import { CLIENT_OPTIONS, CLIENT_USAGE, call, clientFrom, formatBytes, packagePath, parse, parseRef, printJson, progress, runCommand, UsageError } from './shared.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, UsageError, clientFrom, parse, runCommand } from '../args.js'
+import { formatBytes, printJson, progress } from '../output.js'
+import { parseRef } from '../refs.js'
 
 export const usage = `Usage: appr-core push NAMESPACE/NAME [PATH] [options]
 
@@ -27,21 +28,6 @@ Options:
   --force            overwrite an existing release of that format
 ${CLIENT_USAGE}
 `
-
-const encoder = new TextEncoder()
-
-/** The JSON push body, streamed: the blob is base64-encoded on the fly, never held whole. */
-async function* pushBody(file: string, fields: Record<string, unknown>, onBytes: (n: number) => void): AsyncGenerator<Uint8Array> {
-  async function* counted(): AsyncGenerator<Uint8Array> {
-    for await (const chunk of createReadStream(file, { highWaterMark: 3 * 64 * 1024 }) as AsyncIterable<Buffer>) {
-      onBytes(chunk.length)
-      yield chunk
-    }
-  }
-  yield encoder.encode(`${JSON.stringify(fields).slice(0, -1)},"blob":"`)
-  yield* base64Chunks(counted())
-  yield encoder.encode('"}')
-}
 
 export async function run(args: string[]): Promise<number> {
   return runCommand('push', usage, async () => {
@@ -80,14 +66,16 @@ export async function run(args: string[]): Promise<number> {
       const release = values.release ?? facts.manifest?.version
       if (release === undefined) throw new UsageError('no version in the package manifest: give --release')
       const format = values.format === undefined ? (facts.manifest?.kind === 'helm' ? 'helm' : DEFAULT_FORMAT) : parseFormat(values.format)
-      const fields = { release, media_type: format, ...(metadata === undefined ? {} : { metadata }) }
       const bar = progress(`push ${ref.package.full}@${release}`, facts.size)
-      const url = `${packagePath(client, ref.package)}?force=${values.force ? 'true' : 'false'}`
-      await call(client, url, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: Readable.toWeb(Readable.from(pushBody(file, fields, (n) => bar.add(n)))) as ReadableStream<Uint8Array>,
-        duplex: 'half',
+      // Streamed from the file: the client base64-encodes it on the fly, never holding it whole.
+      await client.push(ref.package.full, {
+        release,
+        format,
+        blob: createReadStream(file, { highWaterMark: 3 * 64 * 1024 }) as AsyncIterable<Uint8Array>,
+        size: facts.size,
+        force: values.force,
+        ...(metadata === undefined ? {} : { metadata }),
+        onProgress: (p) => bar.update(p.loaded),
       })
       bar.done()
       const result = { package: ref.package.full, release, format, digest: facts.digest, size: facts.size, status: 'ok' }

@@ -4,22 +4,9 @@
  */
 import { inspectArchive } from '../../archive/inspect.js'
 import { parseFormat } from '../../model/index.js'
-import {
-  CLIENT_OPTIONS,
-  CLIENT_USAGE,
-  clientFrom,
-  DOWNLOAD_LIMITS,
-  download,
-  formatBytes,
-  manifestLines,
-  packagePath,
-  parse,
-  parseRef,
-  printJson,
-  resolveManifest,
-  runCommand,
-  UsageError,
-} from './shared.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, UsageError, clientFrom, parse, runCommand } from '../args.js'
+import { DOWNLOAD_LIMITS, formatBytes, manifestLines, nodeReadable, printJson } from '../output.js'
+import { parseRef, selectorOf } from '../refs.js'
 
 export const usage = `Usage: appr-core show NAMESPACE/NAME[@RELEASE|:CHANNEL] [options]
 
@@ -44,11 +31,11 @@ export async function run(args: string[]): Promise<number> {
     const ref = parseRef(positionals[0])
     if (ref.digest !== undefined) throw new UsageError('show takes a release or a channel, not a digest')
     const client = clientFrom(values)
-    const manifest = await resolveManifest(client, ref, values.format === '-' ? '-' : parseFormat(values.format))
+    const manifest = await client.show(ref.package.full, selectorOf(ref, values.format === '-' ? '-' : parseFormat(values.format)))
     let contents: Awaited<ReturnType<typeof inspectArchive>> | undefined
     if (values.contents) {
-      const { body } = await download(client, packagePath(client, ref.package, manifest.release, parseFormat(manifest.mediaType), 'pull'))
-      contents = await inspectArchive(body, { limits: DOWNLOAD_LIMITS })
+      const { body } = await client.pullRelease(ref.package.full, manifest.release, parseFormat(manifest.mediaType))
+      contents = await inspectArchive(nodeReadable(body), { limits: DOWNLOAD_LIMITS })
     }
     if (values.json) {
       printJson(contents === undefined ? manifest : { ...manifest, contents: { manifest: contents.manifest ?? null, files: contents.files } })

@@ -8,7 +8,9 @@ import { ApprError } from '../../errors/index.js'
 import { parseFormat } from '../../model/index.js'
 import { manifestDigest } from '../../trust/manifest-digest.js'
 import { signDigest } from '../../trust/signature.js'
-import { CLIENT_OPTIONS, CLIENT_USAGE, call, clientFrom, packagePath, parse, parseRef, printJson, resolveManifest, runCommand, UsageError } from './shared.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, clientFrom, parse, runCommand, UsageError } from '../args.js'
+import { printJson } from '../output.js'
+import { parseRef, selectorOf } from '../refs.js'
 
 export const usage = `Usage: appr-core sign NAMESPACE/NAME[@RELEASE|:CHANNEL] --key KEY [options]
 
@@ -39,7 +41,7 @@ export async function run(args: string[]): Promise<number> {
       throw new UsageError(`cannot read key ${values.key}: ${e.message}`)
     })
     const client = clientFrom(values)
-    const manifest = await resolveManifest(client, ref, values.format === '-' ? '-' : parseFormat(values.format))
+    const manifest = await client.show(ref.package.full, selectorOf(ref, values.format === '-' ? '-' : parseFormat(values.format)))
     const digest = manifestDigest(manifest)
     if (manifest.manifest_digest !== undefined && manifest.manifest_digest !== digest) {
       throw new ApprError('invalid-parameters', 'the registry announces another manifest digest than the manifest it shows: not signing', {
@@ -49,8 +51,7 @@ export async function run(args: string[]): Promise<number> {
     const signature = signDigest(digest, key)
     const format = parseFormat(manifest.mediaType)
     if (!values.print) {
-      const url = packagePath(client, ref.package, manifest.release, format, 'signatures')
-      await call(client, url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ signatures: [signature] }) })
+      await client.signatures.add(ref.package.full, manifest.release, format, [signature])
     }
     if (values.json || values.print) printJson(signature)
     else process.stdout.write(`signed ${ref.package.full}@${manifest.release} (${format}) ${digest} with ${signature.keyid}\n`)

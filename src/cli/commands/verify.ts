@@ -6,21 +6,9 @@
 import { analyzeBlob } from '../../archive/validate.js'
 import { parseFormat } from '../../model/index.js'
 import { verifyManifest } from '../../trust/verify.js'
-import {
-  CLIENT_OPTIONS,
-  CLIENT_USAGE,
-  clientFrom,
-  DOWNLOAD_LIMITS,
-  download,
-  packagePath,
-  parse,
-  parseRef,
-  printJson,
-  readKeys,
-  resolveManifest,
-  runCommand,
-  UsageError,
-} from './shared.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, clientFrom, parse, readKeys, runCommand, UsageError } from '../args.js'
+import { DOWNLOAD_LIMITS, nodeReadable, printJson } from '../output.js'
+import { parseRef, selectorOf } from '../refs.js'
 
 export const usage = `Usage: appr-core verify NAMESPACE/NAME[@RELEASE|:CHANNEL] --key KEY.pub [options]
 
@@ -48,13 +36,13 @@ export async function run(args: string[]): Promise<number> {
     if (ref.digest !== undefined) throw new UsageError('verify takes a release or a channel, not a blob digest')
     const keys = await readKeys(values.key)
     const client = clientFrom(values)
-    const manifest = await resolveManifest(client, ref, values.format === '-' ? '-' : parseFormat(values.format))
+    const manifest = await client.show(ref.package.full, selectorOf(ref, values.format === '-' ? '-' : parseFormat(values.format)))
     const format = parseFormat(manifest.mediaType)
     const verdict = verifyManifest(manifest, keys)
     let blob: { ok: boolean; digest?: string } = { ok: false }
     if (verdict.ok) {
-      const { body } = await download(client, packagePath(client, ref.package, manifest.release, format, 'pull'))
-      const { chunks, facts } = analyzeBlob(body, DOWNLOAD_LIMITS)
+      const { body } = await client.pullRelease(ref.package.full, manifest.release, format)
+      const { chunks, facts } = analyzeBlob(nodeReadable(body), DOWNLOAD_LIMITS)
       for await (const _ of chunks) {
         // only the digest matters
       }

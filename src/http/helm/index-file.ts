@@ -1,0 +1,122 @@
+/**
+ * Helm's repository index (`index.yaml`) built from a registry's `helm`-format releases: which
+ * releases Helm could load (and why the others are left out), each chart's Chart.yaml read once
+ * per blob digest, and the YAML document itself.
+ * @module
+ */
+import semver from 'semver'
+import { stringify } from 'yaml'
+import { inspectArchive } from '../../archive/inspect.js'
+import { isApprError } from '../../errors/index.js'
+import type { Manifest } from '../../model/types.js'
+import { LruMap } from '../../registry/lru.js'
+import type { RegistryApi } from '../options.js'
+
+/** What Helm reads from one loadable chart archive. */
+export interface ChartFacts {
+  /** The Chart.yaml document. */
+  readonly chart: Readonly<Record<string, unknown>>
+  /** Hex sha256 of the gzipped archive (Helm's `digest`). */
+  readonly sha256: string
+}
+
+/** A release left out of the index, and why. */
+export interface SkippedChart {
+  readonly package: string
+  readonly release: string
+  readonly reason: string
+}
+
+/** One release of the index: where its archive is and what Helm reads from it. */
+export interface IndexedChart {
+  readonly package: string
+  readonly manifest: Manifest
+  readonly facts: ChartFacts
+}
+
+/** Helm's chart names: no path separators, nothing a file name or URL would need escaped. */
+const CHART_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
+
+/**
+ * Reads and checks chart archives, remembering the outcome per appr digest (a blob's content
+ * never changes, so neither does what Helm makes of it).
+ */
+export function chartReader(registry: RegistryApi, maxEntries = 20_000) {
+  const cache = new LruMap<string, ChartFacts | string>(maxEntries)
+  return async function read(pkg: string, manifest: Manifest): Promise<ChartFacts | string> {
+    // The release is part of the key: the same blob may be two releases, and only one matches its Chart.yaml version.
+    const key = `${manifest.content.digest} ${manifest.release}`
+    const known = cache.get(key)
+    if (known !== undefined) return known
+    let outcome: ChartFacts | string
+    try {
+      const pulled = await registry.pull(pkg, { release: manifest.release, format: 'helm' })
+      const inspection = await inspectArchive(pulled.stream)
+      outcome = helmLoadable(inspection.root, inspection.manifest, manifest.release) ?? {
+        chart: inspection.manifest!.document as Record<string, unknown>,
+        sha256: pulled.ociDigest.replace(/^sha256:/, ''),
+      }
+    } catch (error) {
+      // A release deleted while the index was built is simply not there; anything else is reported.
+      if (isApprError(error, 'package-release-not-found') || isApprError(error, 'package-not-found')) return 'deleted while the index was built'
+      outcome = `the archive could not be read: ${error instanceof Error ? error.message : String(error)}`
+    }
+    cache.set(key, outcome)
+    return outcome
+  }
+}
+
+/**
+ * Why Helm's loader would refuse this archive (undefined: it loads). Helm expects every file under
+ * one `<chart>/` folder holding `Chart.yaml` with an `apiVersion`, a plain `name` (the folder's,
+ * as `helm package` writes it) and a SemVer `version`; the index also needs that version to be
+ * the release, or `helm install --version` would fetch a different chart than it names.
+ */
+function helmLoadable(
+  root: string | undefined,
+  manifest: { kind: string; path: string; document?: unknown; error?: string } | undefined,
+  release: string,
+): string | undefined {
+  if (root === undefined) return 'the archive has no single top folder (Helm expects <chart>/Chart.yaml)'
+  if (manifest === undefined || manifest.kind !== 'helm' || manifest.path !== `${root}/Chart.yaml`) return `no ${root}/Chart.yaml`
+  if (manifest.error !== undefined) return `Chart.yaml: ${manifest.error}`
+  const doc = manifest.document
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return 'Chart.yaml is not a mapping'
+  const { apiVersion, name, version } = doc as Record<string, unknown>
+  if (apiVersion !== 'v1' && apiVersion !== 'v2') return 'Chart.yaml needs apiVersion v1 or v2'
+  if (typeof name !== 'string' || !CHART_NAME.test(name)) return 'Chart.yaml needs a plain name'
+  if (name !== root) return `the chart ${name} is under ${root}/, not ${name}/`
+  if (typeof version !== 'string' || semver.valid(version) === null) return 'Chart.yaml needs a SemVer version'
+  if (semver.clean(version) !== semver.clean(release)) return `Chart.yaml says version ${version}, the release is ${release}`
+  return undefined
+}
+
+/**
+ * The index document: `entries` by chart name, versions highest first, `urls` relative to the
+ * index (Helm resolves them against the repository URL). `generated` is the newest `created`,
+ * so the same releases always give the same bytes (and the same ETag).
+ */
+export function indexYaml(charts: readonly IndexedChart[], skipped: readonly SkippedChart[], urlOf: (c: IndexedChart) => string): string {
+  const entries: Record<string, Record<string, unknown>[]> = Object.create(null)
+  const seen = new Set<string>()
+  const duplicates: SkippedChart[] = []
+  let generated = '1970-01-01T00:00:00Z'
+  const ordered = [...charts].sort((a, b) => a.package.localeCompare(b.package) || semver.rcompare(a.manifest.release, b.manifest.release))
+  for (const c of ordered) {
+    const name = c.facts.chart.name as string
+    const version = c.facts.chart.version as string
+    // Helm needs (name, version) unique: across namespaces the first package wins.
+    if (seen.has(`${name}@${version}`)) {
+      duplicates.push({ package: c.package, release: c.manifest.release, reason: `chart ${name} ${version} is already listed` })
+      continue
+    }
+    seen.add(`${name}@${version}`)
+    if (c.manifest.created_at > generated) generated = c.manifest.created_at
+    const versions = entries[name] ?? []
+    entries[name] = versions
+    versions.push({ ...c.facts.chart, urls: [urlOf(c)], created: c.manifest.created_at, digest: c.facts.sha256 })
+  }
+  const report = [...skipped, ...duplicates].map((s) => `# left out: ${s.package} ${s.release}: ${s.reason.replace(/[\r\n]+/g, ' ')}\n`).join('')
+  const sorted = Object.fromEntries(Object.keys(entries).sort().map((k) => [k, entries[k]]))
+  return `${report}${stringify({ apiVersion: 'v1', entries: sorted, generated })}`
+}

@@ -1,0 +1,97 @@
+/**
+ * The Helm chart repository view: `GET /helm/<namespace>/index.yaml` (one namespace) and
+ * `GET /helm/index.yaml` (all), generated from the registry's `helm`-format releases, and the
+ * chart archives at the URLs they list. An index is rebuilt only when what it lists changed
+ * (a signature of every package, release and digest in scope), and answered 304 to a client
+ * that already holds it (`If-None-Match`), so `helm repo update` costs little when nothing moved.
+ * @module
+ */
+import { sha256Hex } from '../../digest/index.js'
+import { ApprError } from '../../errors/index.js'
+import type { Manifest } from '../../model/types.js'
+import type { HandlerOptions, RegistryApi } from '../options.js'
+import { toByteStream } from '../respond.js'
+import type { Route, RouteContext } from '../router.js'
+import { chartReader, type IndexedChart, indexYaml, type SkippedChart } from './index-file.js'
+
+/** The Helm view's routes (none when `options.helm` is false). */
+export function helmRoutes<P>(registry: RegistryApi, options: HandlerOptions<P> = {}): Route[] {
+  if (options.helm === false) return []
+  const readChart = chartReader(registry)
+  // The last index built per scope (a namespace, or '' for all): reused while its signature holds.
+  const built = new Map<string, { etag: string; yaml: string }>()
+
+  async function releasesIn(namespace: string | undefined): Promise<{ pkg: string; manifest: Manifest }[]> {
+    const out: { pkg: string; manifest: Manifest }[] = []
+    let after: string | undefined
+    do {
+      const page = await registry.list({ format: 'helm', ...(namespace === undefined ? {} : { namespace }), ...(after === undefined ? {} : { after }) })
+      for (const summary of page.packages) {
+        const manifests = await registry.releases(summary.name, { format: 'helm' }).catch(() => [])
+        for (const manifest of manifests) out.push({ pkg: summary.name, manifest })
+      }
+      after = page.next
+    } while (after !== undefined)
+    return out
+  }
+
+  async function serveIndex({ request }: RouteContext, namespace: string | undefined): Promise<Response> {
+    const releases = await releasesIn(namespace)
+    const signature = releases.map(({ pkg, manifest }) => `${pkg} ${manifest.release} ${manifest.content.digest} ${manifest.created_at}`).join('\n')
+    const etag = `"${sha256Hex(signature)}"`
+    const headers = { etag, 'content-type': 'application/x-yaml; charset=utf-8', 'cache-control': 'no-cache' }
+    if (matches(request.headers.get('if-none-match'), etag)) return new Response(null, { status: 304, headers })
+    const scope = namespace ?? ''
+    let cached = built.get(scope)
+    if (cached?.etag !== etag) {
+      const charts: IndexedChart[] = []
+      const skipped: SkippedChart[] = []
+      for (const { pkg, manifest } of releases) {
+        const facts = await readChart(pkg, manifest)
+        if (typeof facts === 'string') skipped.push({ package: pkg, release: manifest.release, reason: facts })
+        else charts.push({ package: pkg, manifest, facts })
+      }
+      const prefix = namespace === undefined ? (c: IndexedChart) => `${c.package.split('/')[0]}/` : () => ''
+      const yaml = indexYaml(charts, skipped, (c) => `${prefix(c)}charts/${c.package.split('/')[1]}/${c.manifest.release}/${String(c.facts.chart.name)}-${c.manifest.release}.tgz`)
+      cached = { etag, yaml }
+      built.set(scope, cached)
+    }
+    return new Response(cached.yaml, { status: 200, headers })
+  }
+
+  return [
+    { path: '/helm/index.yaml', methods: { GET: { operation: 'helm-index', run: (ctx) => serveIndex(ctx, undefined) } } },
+    { path: '/helm/:ns/index.yaml', methods: { GET: { operation: 'helm-index', run: (ctx) => serveIndex(ctx, ctx.params.ns!) } } },
+    {
+      path: '/helm/:ns/charts/:name/:release/:file',
+      package: (params) => `${params.ns}/${params.name}`,
+      methods: {
+        GET: {
+          operation: 'helm-chart',
+          run: async ({ request, pkg, params }) => {
+            if (!params.file!.endsWith(`-${params.release}.tgz`)) {
+              throw new ApprError('resource-not-found', `no chart archive ${params.file}`, { details: { file: params.file } })
+            }
+            const pulled = await registry.pull(pkg, { release: params.release!, format: 'helm' })
+            const etag = `"${pulled.ociDigest}"`
+            if (matches(request.headers.get('if-none-match'), etag)) {
+              await pulled.stream[Symbol.asyncIterator]().return?.()
+              return new Response(null, { status: 304, headers: { etag } })
+            }
+            return new Response(toByteStream(pulled.stream), {
+              headers: { 'content-type': 'application/gzip', 'content-length': String(pulled.size), etag },
+            })
+          },
+        },
+      },
+    },
+  ]
+}
+
+function matches(ifNoneMatch: string | null, etag: string): boolean {
+  if (ifNoneMatch === null) return false
+  return ifNoneMatch.split(',').some((tag) => {
+    const t = tag.trim()
+    return t === '*' || t === etag || t === `W/${etag}`
+  })
+}
