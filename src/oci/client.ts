@@ -12,115 +12,14 @@
 
 import { sha256 } from '../digest/index.js'
 import { ApprError } from '../errors/index.js'
+import type { OciBasicAuth, OciClient, OciClientOptions, OciPage, OciPageOptions, } from './client-types.js'
 import { ociDigestOf, parseOciDigest } from './digest.js'
 import { OciError, type OciErrorEntry } from './errors.js'
 import { ACCEPT_MANIFESTS } from './media-types.js'
 import { parseReference, parseRepositoryName } from './reference.js'
 import { MAX_MANIFEST_BYTES } from './schemas.js'
 
-/** Username and password (or identity token), sent as Basic auth and to token endpoints. */
-export interface OciBasicAuth {
-  readonly username: string
-  readonly password: string
-}
-
-/** A Bearer token sent as is on every request. */
-export interface OciTokenAuth {
-  readonly token: string
-}
-
-/** Credentials of an {@link ociClient}. */
-export type OciAuth = OciBasicAuth | OciTokenAuth
-
-/** Options of {@link ociClient}. */
-export interface OciClientOptions {
-  /** The registry's base URL, e.g. `http://127.0.0.1:5000` (a path prefix is kept). */
-  readonly url: string
-  /** Credentials; without them, only anonymous access (and anonymous tokens) is tried. */
-  readonly auth?: OciAuth
-  /** The fetch to use (default: the global one). */
-  readonly fetch?: typeof fetch
-  /** Bytes sent per PATCH by {@link OciClient.pushBlobStream} (default 8 MiB); memory use is about this much. */
-  readonly chunkBytes?: number
-}
-
-/** A blob's identity. */
-export interface OciBlobInfo {
-  /** `sha256:<hex>` */
-  readonly digest: string
-  readonly size: number
-}
-
-/** A blob being read. `size` is the bytes served (-1 when the registry sent no length). */
-export interface OciBlob extends OciBlobInfo {
-  /** The bytes. A full read verifies the digest at the end and throws `DIGEST_INVALID` on a mismatch. */
-  readonly body: AsyncIterable<Uint8Array>
-  /** For a range read: the first and last byte offsets served, and the total size when the registry said. */
-  readonly range?: { readonly start: number; readonly end: number; readonly total?: number }
-}
-
-/** A manifest as the registry served it. */
-export interface OciManifest {
-  readonly mediaType: string
-  readonly digest: string
-  readonly bytes: Uint8Array
-}
-
-/** What a manifest HEAD tells. */
-export interface OciManifestInfo {
-  readonly mediaType: string
-  readonly digest: string
-  readonly size: number
-}
-
-/** One page of a tags or catalog listing. */
-export interface OciPage {
-  readonly items: readonly string[]
-  /** The `last` to ask for the next page, when the registry said there is one (`Link: …; rel="next"`). */
-  readonly next?: string
-}
-
-/** Paging of a listing. */
-export interface OciPageOptions {
-  /** Page size (`n`). */
-  readonly n?: number
-  /** List after this item (`last`). */
-  readonly last?: string
-}
-
-/** An OCI Distribution client (see {@link ociClient}). */
-export interface OciClient {
-  /** The base URL. */
-  readonly url: string
-  /** `GET /v2/`: resolves when the registry speaks the API (and accepts the credentials). */
-  ping(): Promise<void>
-  /** The blob's size, or `undefined` when the repository has no such blob. */
-  headBlob(repository: string, digest: string): Promise<OciBlobInfo | undefined>
-  /** The blob's bytes (or a range of them: `end` inclusive), or `undefined` when absent. */
-  getBlob(repository: string, digest: string, options?: { readonly range?: { readonly start: number; readonly end?: number } }): Promise<OciBlob | undefined>
-  /** Uploads bytes in one request (POST, then PUT `?digest=`). `digest`, when given, is checked first. */
-  pushBlob(repository: string, bytes: Uint8Array, options?: { readonly digest?: string }): Promise<OciBlobInfo>
-  /** Uploads a stream in `chunkBytes` PATCHes with `Content-Range`, then PUT `?digest=`; cancels the upload on failure. */
-  pushBlobStream(repository: string, chunks: AsyncIterable<Uint8Array>): Promise<OciBlobInfo>
-  /** Mounts a blob from another repository: true when mounted; false when the registry declined (the upload it started is cancelled). */
-  mountBlob(repository: string, digest: string, from: string): Promise<boolean>
-  /** Deletes a blob: true when deleted, false when absent. */
-  deleteBlob(repository: string, digest: string): Promise<boolean>
-  /** A manifest by tag or digest, verified, or `undefined` when absent. */
-  getManifest(repository: string, reference: string, options?: { readonly accept?: string }): Promise<OciManifest | undefined>
-  /** A manifest's media type, digest and size, or `undefined` when absent. */
-  headManifest(repository: string, reference: string, options?: { readonly accept?: string }): Promise<OciManifestInfo | undefined>
-  /** Stores a manifest at a tag or at its digest; resolves with its digest. */
-  putManifest(repository: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<string>
-  /** Deletes a manifest by digest (or by tag, where the registry allows): true when deleted, false when absent. */
-  deleteManifest(repository: string, reference: string): Promise<boolean>
-  /** One page of the repository's tags. @throws OciError `NAME_UNKNOWN` when the repository does not exist */
-  tagsPage(repository: string, options?: OciPageOptions): Promise<OciPage>
-  /** Every tag, page after page. */
-  tags(repository: string, options?: { readonly pageSize?: number }): AsyncIterable<string>
-  /** One page of the registry's repositories (`/v2/_catalog`). */
-  catalogPage(options?: OciPageOptions): Promise<OciPage>
-}
+export type { OciAuth, OciBasicAuth, OciBlob, OciBlobInfo, OciClient, OciClientOptions, OciManifest, OciManifestInfo, OciPage, OciPageOptions, OciTokenAuth } from './client-types.js'
 
 const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
 
