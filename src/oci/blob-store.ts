@@ -147,6 +147,25 @@ function objectManifest(id: string, layer: { digest: string; size: number }): Ui
  * const registry = new Registry({ store, blobs })
  * ```
  */
+/**
+ * PUTs an object's manifest. docker-registry 2.8 may refuse it with a 400 while another write
+ * of the same bytes is committing the layer it names (its blob link is briefly unreadable): the
+ * conformance suite's concurrent writes of equal content under different ids hit this. Such a
+ * 400 is retried a few times, and only while the registry confirms it holds the layer.
+ */
+async function putObjectManifest(client: OciClient, repository: string, tag: string, manifest: Uint8Array, layerDigest: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.putManifest(repository, tag, manifest, OCI_MANIFEST)
+      return
+    } catch (e) {
+      if (attempt >= 4 || !isOciError(e) || e.status !== 400) throw e
+      await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt))
+      if (!(await client.headBlob(repository, layerDigest))) throw e
+    }
+  }
+}
+
 export function ociBlobStore(options: OciBlobStoreOptions): BlobStore {
   const repository = parseRepositoryName(options.repository)
   const client: OciClient = ociClient({
@@ -184,7 +203,7 @@ export function ociBlobStore(options: OciBlobStoreOptions): BlobStore {
       try {
         const layer = await client.pushBlobStream(repository, tracked)
         const manifest = objectManifest(id, layer)
-        await client.putManifest(repository, blobIdTag(id), manifest, OCI_MANIFEST)
+        await putObjectManifest(client, repository, blobIdTag(id), manifest, layer.digest)
       } catch (e) {
         if (sourceError !== undefined && e === sourceError) throw e
         throw backendFailure(e)
