@@ -16,12 +16,10 @@ import {
   type Need,
   type Property,
   type PropertyResult,
-  runProperty,
   type Settings,
   type SuiteCtx,
   type SuiteOptions,
   settingsOf,
-  watchStrays,
 } from './harness.js'
 import { blobs } from './properties/blobs.js'
 import { bytes } from './properties/bytes.js'
@@ -34,6 +32,7 @@ import { limits } from './properties/limits.js'
 import { list } from './properties/list.js'
 import { modelRun } from './properties/model-run.js'
 import { registry } from './properties/registry.js'
+import { runProperty, watchStrays } from './property-run.js'
 
 /** Every group of the KvStore contract (level A), in run order: cheap and precise first. */
 export const kvGroups: readonly Group[] = [lifecycle, bytes, keys, commit, list, limits, concurrency, modelRun, durability]
