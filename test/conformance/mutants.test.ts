@@ -10,8 +10,14 @@ const rows: string[] = []
 for (const mutant of mutants) {
   test(`catches ${mutant.name}`, async () => {
     const { name: _, bug: __, ...adapter } = mutant
-    const report = await checkConformance({ name: `mutant ${mutant.name}`, ...adapter, log: () => {} }, { bail: true })
-    const caught = report.results.find((r) => r.status === 'failed')
+    // Crash-point properties sample where a worker dies, so one seed can miss a narrow window
+    // (file-store-split-writes did once in CI): a mutant must be caught within two seeds.
+    let report = await checkConformance({ name: `mutant ${mutant.name}`, ...adapter, log: () => {} }, { bail: true })
+    let caught = report.results.find((r) => r.status === 'failed')
+    if (!caught) {
+      report = await checkConformance({ name: `mutant ${mutant.name}`, ...adapter, log: () => {} }, { bail: true })
+      caught = report.results.find((r) => r.status === 'failed')
+    }
     rows.push(`${mutant.name.padEnd(30)} ${caught ? `${String(report.firstFailureMs).padStart(6)} ms  by ${caught.id}` : 'NOT CAUGHT'}  (seed ${report.seed})`)
     if (!caught) throw new Error(`the suite passed the broken adapter "${mutant.name}" (${mutant.bug}); seed ${report.seed}`)
     if (process.env.MUTANT_VERBOSE) console.log(String((caught.error as Error).message))
