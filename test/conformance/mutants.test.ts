@@ -7,37 +7,33 @@ import { mutants } from './mutants/index.js'
 
 const rows: string[] = []
 
-for (const mutant of mutants) {
-  test(`catches ${mutant.name}`, async () => {
-    const { name: _, bug: __, ...adapter } = mutant
-    // Crash-point properties sample where a worker dies, so one seed can miss a narrow window
-    // (file-store-split-writes did once in CI): a mutant must be caught within two seeds.
-    let report = await checkConformance({ name: `mutant ${mutant.name}`, ...adapter, log: () => {} }, { bail: true })
+type Report = Awaited<ReturnType<typeof checkConformance>>
+
+/**
+ * Registers one mutant's test. Crash-point properties sample where a worker dies, so one seed can
+ * miss a narrow window (file-store-split-writes and file-blobs-in-place each did once in CI): a
+ * mutant must be caught within two seeds.
+ */
+function mustCatch(name: string, what: string, check: () => Promise<Report>): void {
+  test(`catches ${name}`, async () => {
+    let report = await check()
     let caught = report.results.find((r) => r.status === 'failed')
     if (!caught) {
-      report = await checkConformance({ name: `mutant ${mutant.name}`, ...adapter, log: () => {} }, { bail: true })
+      report = await check()
       caught = report.results.find((r) => r.status === 'failed')
     }
-    rows.push(`${mutant.name.padEnd(30)} ${caught ? `${String(report.firstFailureMs).padStart(6)} ms  by ${caught.id}` : 'NOT CAUGHT'}  (seed ${report.seed})`)
-    if (!caught) throw new Error(`the suite passed the broken adapter "${mutant.name}" (${mutant.bug}); seed ${report.seed}`)
+    rows.push(`${name.padEnd(30)} ${caught ? `${String(report.firstFailureMs).padStart(6)} ms  by ${caught.id}` : 'NOT CAUGHT'}  (seed ${report.seed})`)
+    if (!caught) throw new Error(`the suite passed the ${what}; seed ${report.seed}`)
     if (process.env.MUTANT_VERBOSE) console.log(String((caught.error as Error).message))
   })
 }
 
-for (const mutant of blobMutants) {
-  test(`catches ${mutant.name}`, async () => {
-    const { name: _, bug: __, ...store } = mutant
-    // As above: blobs/crash-during-write samples where the writer dies (file-blobs-in-place slipped one seed in CI).
-    let report = await checkBlobConformance({ name: `mutant ${mutant.name}`, ...store, log: () => {} }, { bail: true })
-    let caught = report.results.find((r) => r.status === 'failed')
-    if (!caught) {
-      report = await checkBlobConformance({ name: `mutant ${mutant.name}`, ...store, log: () => {} }, { bail: true })
-      caught = report.results.find((r) => r.status === 'failed')
-    }
-    rows.push(`${mutant.name.padEnd(30)} ${caught ? `${String(report.firstFailureMs).padStart(6)} ms  by ${caught.id}` : 'NOT CAUGHT'}  (seed ${report.seed})`)
-    if (!caught) throw new Error(`the suite passed the broken blob store "${mutant.name}" (${mutant.bug}); seed ${report.seed}`)
-    if (process.env.MUTANT_VERBOSE) console.log(String((caught.error as Error).message))
-  })
+for (const { name, bug, ...adapter } of mutants) {
+  mustCatch(name, `broken adapter "${name}" (${bug})`, () => checkConformance({ name: `mutant ${name}`, ...adapter, log: () => {} }, { bail: true }))
+}
+
+for (const { name, bug, ...store } of blobMutants) {
+  mustCatch(name, `broken blob store "${name}" (${bug})`, () => checkBlobConformance({ name: `mutant ${name}`, ...store, log: () => {} }, { bail: true }))
 }
 
 test.after(() => {
