@@ -79,7 +79,7 @@ function responseChunks(body: ReadableStream<Uint8Array>): AsyncIterable<Uint8Ar
 
 /** A `Response` as a reply (its set-cookie headers apart: a record holds one value per name). */
 function responseReply(response: Response): { reply: Reply; cookies: string[] } {
-  const headers: Record<string, string> = Object.create(null)
+  const headers: Record<string, string> = {}
   for (const [name, value] of response.headers) if (name !== 'set-cookie') headers[name] = value
   const body = response.body === null ? null : responseChunks(response.body)
   return { reply: { status: response.status, headers, body }, cookies: response.headers.getSetCookie() }
