@@ -6,7 +6,7 @@
 import { analyzeBlob } from '../../archive/validate.js'
 import { parseFormat } from '../../model/index.js'
 import { verifyManifest } from '../../trust/verify.js'
-import { CLIENT_OPTIONS, CLIENT_USAGE, clientFrom, parse, readKeys, runCommand, UsageError } from '../args.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, readKeys, runCommand, UsageError } from '../args.js'
 import { DOWNLOAD_LIMITS, nodeReadable, printJson } from '../output.js'
 import { parseRef, selectorOf } from '../refs.js'
 
@@ -24,8 +24,8 @@ ${CLIENT_USAGE}
 `
 
 export async function run(args: string[]): Promise<number> {
-  return runCommand('verify', usage, async () => {
-    const { values, positionals } = parse(args, {
+  return runCommand('verify', usage, async (cli) => {
+    const { values, positionals } = cli.parse(args, {
       ...CLIENT_OPTIONS,
       key: { type: 'string', multiple: true },
       format: { type: 'string', default: '-' },
@@ -35,7 +35,7 @@ export async function run(args: string[]): Promise<number> {
     const ref = parseRef(positionals[0])
     if (ref.digest !== undefined) throw new UsageError('verify takes a release or a channel, not a blob digest')
     const keys = await readKeys(values.key)
-    const client = clientFrom(values)
+    const { client } = cli.connect(values)
     const manifest = await client.show(ref.package.full, selectorOf(ref, values.format === '-' ? '-' : parseFormat(values.format)))
     const format = parseFormat(manifest.mediaType)
     const verdict = verifyManifest(manifest, keys)
