@@ -177,7 +177,7 @@ const REASONS: Record<string, string> = {
  * A request that never got an answer (refused, reset, unknown host, TLS failure) as an
  * `unavailable` error naming the URL, so "fetch failed" never reaches a user without saying where.
  */
-function unreachable(url: string, error: unknown): ApprError {
+export function unreachable(url: string, error: unknown): ApprError {
   type Cause = { code?: unknown; message?: unknown; errors?: Cause[] }
   const cause = (error as { cause?: Cause } | undefined)?.cause
   // Several addresses tried at once (IPv4 and IPv6) fail as an AggregateError: the first one tells.
