@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { type ApprClient, apiBase, createClient } from '../client/index.js'
+import { type ApprClient, apiBase, createClient, type Progress } from '../client/index.js'
 import { ApprError, isApprError } from '../errors/index.js'
 import { keySet, type PublicKey } from '../trust/keys.js'
 import { credentialsPath, storedLogin } from './credentials.js'
@@ -123,11 +123,13 @@ export interface StallGuard {
   readonly signal: AbortSignal | undefined
   touch(): void
   stop(): void
+  /** A call's options: the signal, and an `onProgress` that touches the guard before calling `then`. */
+  callOptions(then?: (progress: Progress) => void): { signal?: AbortSignal; onProgress(progress: Progress): void }
 }
 
 /** A {@link StallGuard} for the transfer `what` (named in its error); none when `timeoutMs` is 0. */
 export function stallGuard(timeoutMs: number, what: string): StallGuard {
-  if (timeoutMs <= 0) return { signal: undefined, touch() {}, stop() {} }
+  if (timeoutMs <= 0) return { signal: undefined, touch() {}, stop() {}, callOptions: (then) => ({ onProgress: (p) => then?.(p) }) }
   const controller = new AbortController()
   const expire = () => {
     const seconds = timeoutMs / 1000
@@ -136,13 +138,21 @@ export function stallGuard(timeoutMs: number, what: string): StallGuard {
     )
   }
   let timer = setTimeout(expire, timeoutMs)
+  const touch = () => {
+    clearTimeout(timer)
+    timer = setTimeout(expire, timeoutMs)
+  }
   return {
     signal: controller.signal,
-    touch() {
-      clearTimeout(timer)
-      timer = setTimeout(expire, timeoutMs)
-    },
+    touch,
     stop: () => clearTimeout(timer),
+    callOptions: (then) => ({
+      signal: controller.signal,
+      onProgress(progress) {
+        touch()
+        then?.(progress)
+      },
+    }),
   }
 }
 

@@ -55,11 +55,7 @@ export async function run(args: string[]): Promise<number> {
     let bar: ReturnType<typeof progress> | undefined
     // A large download may take long: what is bounded is silence (no byte for --timeout seconds).
     const guard = stallGuard(timeoutMs, `pull from ${registry}`)
-    const onProgress = ({ loaded }: { loaded: number }) => {
-      guard.touch()
-      bar?.update(loaded)
-    }
-    const transfer = { onProgress, ...(guard.signal === undefined ? {} : { signal: guard.signal }) }
+    const transfer = guard.callOptions(({ loaded }) => bar?.update(loaded))
     try {
       if (ref.digest !== undefined) {
         download = await client.blob(ref.package.full, ref.digest, transfer)

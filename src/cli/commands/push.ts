@@ -85,11 +85,7 @@ export async function run(args: string[]): Promise<number> {
           size: facts.size,
           force: values.force,
           ...(metadata === undefined ? {} : { metadata }),
-          ...(guard.signal === undefined ? {} : { signal: guard.signal }),
-          onProgress: (p) => {
-            guard.touch()
-            bar.update(p.loaded)
-          },
+          ...guard.callOptions((p) => bar.update(p.loaded)),
         })
       } finally {
         guard.stop()
