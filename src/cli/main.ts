@@ -36,7 +36,7 @@ The App Registry (appr) protocol: a registry server and package tools.
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, summary]) => `  ${name.padEnd(14)} ${summary}`)
+  .map(([name, summary]) => `  ${name.padEnd(15)} ${summary}`)
   .join('\n')}
 
 Options:

@@ -24,6 +24,7 @@ Options:
                       --password-stdin in scripts: a command line is visible to others)
   --password-stdin    read the password from standard input
   --token <t>         store this token as it is, without asking the registry
+
 ${CLIENT_USAGE.split('\n')
   .filter((line) => !line.includes('--token') && !line.includes('`appr-core login`'))
   .join('\n')}
