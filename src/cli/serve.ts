@@ -10,10 +10,12 @@ import { parseArgs } from 'node:util'
 import { ApprError, isApprError } from '../errors/index.js'
 import { createHandler } from '../http/handler.js'
 import { serve } from '../http/node.js'
+import type { UiAssets } from '../http/ui/routes.js'
 import { Registry } from '../registry/registry.js'
 import type { SignaturePolicy } from '../registry/types.js'
 import type { BlobStore } from '../storage/blob.js'
 import type { KvStore } from '../storage/kv.js'
+import { loadUiAssets } from '../ui/bundle.js'
 import { keySet } from '../trust/keys.js'
 import { startWebhooks, type WebhookDeliverer, type WebhookEndpoint } from '../webhooks/deliver.js'
 
@@ -54,6 +56,8 @@ Options:
   --webhooks <file>  deliver the feed to the webhooks in <file> (JSON: [{"id", "url",
                      "secret", "types"?, "namespaces"?}]); implies --events. Several
                      servers on one Redis/etcd store: one delivers at a time
+  --ui               serve the web UI at /ui (env APPR_UI=1; off by default:
+                     an API host should not start serving HTML on an upgrade)
   -h, --help         this text
 
 Logs one JSON line per request on stdout (never the Authorization header or a body).
@@ -270,6 +274,7 @@ export async function run(args: string[]): Promise<number> {
         'idle-timeout': { type: 'string' },
         events: { type: 'boolean' },
         webhooks: { type: 'string' },
+        ui: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -353,6 +358,16 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`appr-core serve: --webhooks ${webhooksFile}: ${(error as Error).message}\n`)
     return 2
   }
+  let ui: UiAssets | undefined
+  if (values.ui === true || env.APPR_UI === '1') {
+    try {
+      ui = await loadUiAssets()
+    } catch (error) {
+      await opened.store.close().catch(() => {})
+      process.stderr.write(`appr-core serve: --ui: ${isApprError(error) ? error.message : String(error)}\n`)
+      return 1
+    }
+  }
   const registry = new Registry({
     store: opened.store,
     ...(opened.blobs && { blobs: opened.blobs }),
@@ -361,6 +376,7 @@ export async function run(args: string[]): Promise<number> {
   })
   const handler = createHandler(registry, {
     ...(events ? { events: true } : {}),
+    ...(ui ? { ui } : {}),
     ...(values.prefix !== undefined ? { prefix: values.prefix as string } : {}),
     ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),
     ...(token !== undefined ? { authenticate: tokenAuthenticator(token), login: tokenLogin(token) } : {}),
@@ -393,7 +409,7 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`appr-core serve: cannot listen on ${host}:${port}: ${(error as Error).message}\n`)
     return 1
   }
-  out.now({ level: 'info', msg: 'listening', url: server.url, store: opened.label, auth: token !== undefined ? 'token' : 'open' })
+  out.now({ level: 'info', msg: 'listening', url: server.url, store: opened.label, auth: token !== undefined ? 'token' : 'open', ...(ui ? { ui: `${server.url}/ui` } : {}) })
   let deliverer: WebhookDeliverer | undefined
   try {
     if (endpoints.length > 0) {

@@ -270,7 +270,7 @@ function packagePath(pkg: string, ...rest: string[]): string {
 }
 
 /** `helm` for `application/vnd.appr.package-manifest.helm.v0.json`; a short name stays as it is. */
-function formatOf(mediaType: string): string {
+export function formatOf(mediaType: string): string {
   return /package-manifest\.([^.]+)\./.exec(mediaType)?.[1] ?? mediaType
 }
 

@@ -13,6 +13,7 @@ import { catchErrors, errorResponse } from './middleware/errors.js'
 import { withHead } from './middleware/head.js'
 import { ociErrorResponse, ociRoutes } from './oci/routes.js'
 import type { HandlerOptions, RegistryApi } from './options.js'
+import { type UiConfig, uiRoutes } from './ui/routes.js'
 import { createRouter, methodNotAllowed, optionsResponse, type RouteMatch, routeMethod } from './router.js'
 
 /**
@@ -39,6 +40,7 @@ export function createHandler<P = unknown>(
   const { ociBlobs, ociManifests } = registry
   // OCI clients only ever ask at the host's root /v2/.
   const oci = options.oci !== false && ociBlobs && ociManifests ? { router: createRouter(ociRoutes({ ociBlobs, ociManifests }, options), '') } : undefined
+  const ui = options.ui ? createRouter(uiRoutes(options.ui, uiConfig(options, oci !== undefined)), '') : undefined
   const authorize = authCheck(options)
 
   function find(request: Request, url: URL): RouteMatch | Response {
@@ -49,6 +51,7 @@ export function createHandler<P = unknown>(
         return ociErrorResponse(error, request, options.onError)
       }
     }
+    if (ui && (url.pathname === '/ui' || url.pathname.startsWith('/ui/'))) return ui.find(url.pathname)
     return router.find(url.pathname)
   }
 
@@ -78,4 +81,13 @@ export function createHandler<P = unknown>(
 
   const handler = withHead(catchErrors(dispatch, { envelope, onError: options.onError }))
   return options.cors ?? true ? withCors(handler) : handler
+}
+
+/** Where the UI finds the API and the Helm view: at the root when the handler serves the root, else under its first prefix. */
+function uiConfig(options: Pick<HandlerOptions, 'prefix' | 'helm'>, oci: boolean): UiConfig {
+  const prefixes = (options.prefix === undefined ? ['/cnr', ''] : typeof options.prefix === 'string' ? [options.prefix] : [...options.prefix]).map((p) =>
+    p.replace(/^\/+|\/+$/g, ''),
+  )
+  const base = prefixes.includes('') ? '' : `/${prefixes[0]}`
+  return { api: `${base}/api/v1`, helm: options.helm === false ? null : `${base}/helm`, oci }
 }
