@@ -95,7 +95,14 @@ function copyable(label: string, text: string): HTMLElement {
       status.textContent = 'Selected: press Ctrl+C'
     }
   }
-  return h('div', { class: 'command' }, h('span', { class: 'label' }, label), h('pre', {}, code), h('button', { type: 'button', onclick: () => void copy(), 'aria-label': `Copy the ${label} command` }, 'Copy'), status)
+  return h(
+    'div',
+    { class: 'command' },
+    h('span', { class: 'label' }, label),
+    h('button', { type: 'button', onclick: () => void copy(), 'aria-label': `Copy the ${label} command` }, 'Copy'),
+    h('pre', { tabindex: '0' }, code),
+    status,
+  )
 }
 
 function releasesTable(pkg: string, byRelease: Map<string, Manifest[]>, shown: ShownManifest): HTMLElement {
