@@ -7,6 +7,7 @@
  * @module
  */
 import { sha256Hex } from '../../digest/index.js'
+import { reply } from '../reply.js'
 import type { Route } from '../router.js'
 
 /** The bundled web app, as `bundleUi`/`loadUiAssets` (`src/ui/bundle.ts`) produce it. */
@@ -77,11 +78,12 @@ export function uiRoutes(assets: UiAssets, config: UiConfig): Route[] {
 </body>
 </html>
 `
-  const file = (body: string, type: string, cache: string) => ({
-    operation: 'ui' as const,
-    public: true,
-    run: async () => new Response(body, { headers: { 'content-type': type, 'cache-control': cache, etag: `"${version}"`, ...SECURITY_HEADERS } }),
-  })
+  const file = (text: string, type: string, cache: string) => {
+    const body = new TextEncoder().encode(text)
+    const headers = { 'content-type': type, 'content-length': String(body.byteLength), 'cache-control': cache, etag: `"${version}"`, ...SECURITY_HEADERS }
+    // A fresh reply per request: middleware (CORS, HEAD) edits a reply's headers in place.
+    return { operation: 'ui' as const, public: true, run: async () => reply(200, headers, body) }
+  }
   // The page names the assets by version, so they can be cached for good; the page itself cannot.
   const immutable = 'public, max-age=31536000, immutable'
   return [
