@@ -13,6 +13,7 @@ import { Registry } from 'appr-core'
 import { memoryStore } from 'appr-core/adapters/memory'
 import { createHandler, UI_CSP } from 'appr-core/http'
 import { type RunningServer, serve } from 'appr-core/http/node'
+import { ociDigestOf } from 'appr-core/oci'
 import { bundleUi } from '../../src/ui/bundle.js'
 import { launchChromium } from '../helpers/chromium.js'
 import { skipOrFail } from '../helpers/servers.js'
@@ -162,6 +163,7 @@ ui('browse: namespaces and packages, search, open a package, switch release, fol
     const commands = await page.locator('.command pre').allTextContents()
     assert.ok(commands.some((c) => c.includes(`helm repo add acme ${ctx.server!.url}/helm/acme`)), `helm repo add: ${commands.join(' | ')}`)
     assert.ok(commands.some((c) => c.startsWith('appr pull ') && c.includes('acme/nginx@2.0.0-rc.1')), 'appr pull')
+    assert.not.ok(commands.some((c) => c.includes('oci://')), 'no helm pull oci:// while /v2/ does not hold the release')
 
     await page.click('table.releases a:text-is("1.0.0")')
     await page.locator('h2', { hasText: 'Release 1.0.0' }).waitFor()
@@ -174,6 +176,36 @@ ui('browse: namespaces and packages, search, open a package, switch release, fol
 
     await page.click('.file-button[title="nginx/templates/deployment.yaml"]')
     assert.match((await page.locator('.viewer pre').textContent()) ?? '', 'kind: Deployment', 'a file from the tree')
+    assert.equal(problems, [])
+  } finally {
+    await page.close()
+  }
+})
+
+ui('helm pull oci:// is offered once /v2/ holds the release as a tag', async (ctx) => {
+  if (ctx.browser === undefined) return
+  const base = ctx.server!.url
+  const config = new TextEncoder().encode('{}')
+  const layer = await chart('redis', '7.2.4')
+  for (const blob of [config, layer]) {
+    const uploaded = await fetch(`${base}/v2/acme/redis/blobs/uploads/?digest=${ociDigestOf(blob)}`, { method: 'POST', body: blob as Uint8Array<ArrayBuffer> })
+    assert.is(uploaded.status, 201)
+  }
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.cncf.helm.config.v1+json', digest: ociDigestOf(config), size: config.byteLength },
+    layers: [{ mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', digest: ociDigestOf(layer), size: layer.byteLength }],
+  })
+  const put = await fetch(`${base}/v2/acme/redis/manifests/7.2.4`, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest })
+  assert.is(put.status, 201)
+  const { page, problems } = await open(ctx)
+  try {
+    await page.goto(`${base}/ui#/p/acme/redis`)
+    await page.locator('.facts').waitFor()
+    await page.locator('.command pre', { hasText: 'oci://' }).waitFor()
+    const commands = await page.locator('.command pre').allTextContents()
+    assert.ok(commands.includes(`helm pull oci://${new URL(base).host}/acme/redis --version 7.2.4 --plain-http`), commands.join(' | '))
     assert.equal(problems, [])
   } finally {
     await page.close()
@@ -368,6 +400,14 @@ big('the first page of 10k packages costs two small API requests; the next page 
     await waitFor(() => api.length >= 4)
     assert.is(api.filter((r) => new URL(r.url).pathname === '/api/v1/packages').length, 2, 'the next page is one more list request')
     assert.is(await page.locator('a.package-link').first().textContent(), 'ns0/pkg-00500', 'page two starts after page one')
+    const before = api.length
+    await page.fill('#search', '09999')
+    await page.press('#search', 'Enter')
+    await page.locator('h1', { hasText: 'matching' }).waitFor()
+    await page.locator('a.package-link').first().waitFor()
+    assert.equal(await page.locator('a.package-link').allTextContents(), ['ns9/pkg-09999'], 'search across 10k packages')
+    await waitFor(() => api.length >= before + 2)
+    assert.equal(api.slice(before).map((r) => new URL(r.url).searchParams.get('query')).filter(Boolean), ['09999'], 'one filtered list request')
     assert.equal(problems, [])
   } finally {
     await page.close()
