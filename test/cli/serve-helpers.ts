@@ -34,10 +34,11 @@ export async function runCli(args: string[], env: Record<string, string> = {}, i
 
 /**
  * Starts `appr-core serve <args>` and resolves once it logs its `listening` line.
- * Rejects with the process output when it exits first.
+ * Rejects with the process output when it exits first. `built`: run the compiled bin in dist/.
  */
-export async function startServe(args: string[], env: Record<string, string> = {}): Promise<Served> {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', main, 'serve', ...args], {
+export async function startServe(args: string[], env: Record<string, string> = {}, options: { built?: boolean } = {}): Promise<Served> {
+  const node = options.built ? [fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url))] : ['--conditions=source', '--import', 'tsx', main]
+  const child = spawn(process.execPath, [...node, 'serve', ...args], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

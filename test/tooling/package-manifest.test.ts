@@ -32,6 +32,9 @@ const shipped = (path: string) => {
 test('nothing runs on install: the build is prepack, and there is no prepare/install script', () => {
   for (const hook of ['prepare', 'preinstall', 'install', 'postinstall']) assert.not.ok(pkg.scripts[hook], `scripts.${hook} runs on install`)
   assert.match(pkg.scripts.prepack ?? '', 'tsc -p tsconfig.build.json')
+  // The web UI is bundled at build time (esbuild is a dev dependency) and its bundle ships.
+  assert.match(pkg.scripts.prepack ?? '', 'node scripts/build-ui.mjs')
+  assert.ok(shipped('dist/ui/app.js') && !pkg.dependencies.esbuild)
 })
 
 test('drivers and the conformance tools are optional peers (and dev dependencies, for this repo)', () => {
