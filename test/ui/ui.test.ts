@@ -13,7 +13,6 @@ import { Registry } from 'appr-core'
 import { memoryStore } from 'appr-core/adapters/memory'
 import { createHandler, UI_CSP } from 'appr-core/http'
 import { type RunningServer, serve } from 'appr-core/http/node'
-import { ociDigestOf } from 'appr-core/oci'
 import { bundleUi } from '../../src/ui/bundle.js'
 import { launchChromium } from '../helpers/chromium.js'
 import { skipOrFail } from '../helpers/servers.js'
@@ -163,7 +162,7 @@ ui('browse: namespaces and packages, search, open a package, switch release, fol
     const commands = await page.locator('.command pre').allTextContents()
     assert.ok(commands.some((c) => c.includes(`helm repo add acme ${ctx.server!.url}/helm/acme`)), `helm repo add: ${commands.join(' | ')}`)
     assert.ok(commands.some((c) => c.startsWith('appr pull ') && c.includes('acme/nginx@2.0.0-rc.1')), 'appr pull')
-    assert.not.ok(commands.some((c) => c.includes('oci://')), 'no helm pull oci:// while /v2/ does not hold the release')
+    assert.ok(commands.includes(`helm pull oci://${new URL(ctx.server!.url).host}/acme/nginx --version 2.0.0-rc.1 --plain-http`), 'helm pull oci:// of the release /v2/ serves')
 
     await page.click('table.releases a:text-is("1.0.0")')
     await page.locator('h2', { hasText: 'Release 1.0.0' }).waitFor()
@@ -182,33 +181,25 @@ ui('browse: namespaces and packages, search, open a package, switch release, fol
   }
 })
 
-ui('helm pull oci:// is offered once /v2/ holds the release as a tag', async (ctx) => {
+ui('helm pull oci:// is offered only where /v2/ serves a Helm release: not for kpm, not with the OCI view off', async (ctx) => {
   if (ctx.browser === undefined) return
-  const base = ctx.server!.url
-  const config = new TextEncoder().encode('{}')
-  const layer = await chart('redis', '7.2.4')
-  for (const blob of [config, layer]) {
-    const uploaded = await fetch(`${base}/v2/acme/redis/blobs/uploads/?digest=${ociDigestOf(blob)}`, { method: 'POST', body: blob as Uint8Array<ArrayBuffer> })
-    assert.is(uploaded.status, 201)
-  }
-  const manifest = JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.cncf.helm.config.v1+json', digest: ociDigestOf(config), size: config.byteLength },
-    layers: [{ mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', digest: ociDigestOf(layer), size: layer.byteLength }],
-  })
-  const put = await fetch(`${base}/v2/acme/redis/manifests/7.2.4`, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest })
-  assert.is(put.status, 201)
+  const noOci = await serve({ handler: createHandler(ctx.registry!, { ui: await bundleUi(), oci: false }), host: '127.0.0.1', port: 0 })
   const { page, problems } = await open(ctx)
   try {
-    await page.goto(`${base}/ui#/p/acme/redis`)
-    await page.locator('.facts').waitFor()
-    await page.locator('.command pre', { hasText: 'oci://' }).waitFor()
-    const commands = await page.locator('.command pre').allTextContents()
-    assert.ok(commands.includes(`helm pull oci://${new URL(base).host}/acme/redis --version 7.2.4 --plain-http`), commands.join(' | '))
+    for (const [base, pkg] of [
+      [ctx.server!.url, 'tools/kubectl-plugins'],
+      [noOci.url, 'acme/redis'],
+    ] as const) {
+      await page.goto(`${base}/ui#/p/${pkg}`)
+      await page.locator('.facts').waitFor()
+      await page.locator('.files').waitFor()
+      const commands = await page.locator('.command pre').allTextContents()
+      assert.ok(commands.length >= 2 && !commands.some((c) => c.includes('oci://')), `${pkg} on ${base}: ${commands.join(' | ')}`)
+    }
     assert.equal(problems, [])
   } finally {
     await page.close()
+    await noOci.close({ timeoutMs: 1000 })
   }
 })
 
