@@ -47,6 +47,7 @@ test('assets go gzipped to clients that accept it, plain to others', async () =>
     const zipped = await handler(new Request('http://x/ui/app.js', { headers: { 'accept-encoding': 'gzip, deflate, br' } }))
     assert.is(zipped.headers.get('content-encoding'), 'gzip')
     assert.is(zipped.headers.get('vary'), 'Accept-Encoding')
+    assert.match(zipped.headers.get('etag') ?? '', /-gz"$/, 'the gzipped variant has its own ETag')
     const bytes = new Uint8Array(await zipped.arrayBuffer())
     assert.is(Number(zipped.headers.get('content-length')), bytes.byteLength)
     assert.ok(bytes.byteLength < big.script.length / 10, `compressed (${bytes.byteLength} bytes)`)

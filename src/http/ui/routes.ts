@@ -91,7 +91,8 @@ export function uiRoutes(assets: UiAssets, config: UiConfig): Route[] {
         if (!/\bgzip\b/.test(req.headers.get('accept-encoding') ?? '')) return reply(200, { ...base, 'content-length': String(body.byteLength) }, body)
         gzipped ??= gzip(body)
         const bytes = await gzipped
-        return reply(200, { ...base, 'content-encoding': 'gzip', 'content-length': String(bytes.byteLength) }, bytes)
+        // Another representation, so another strong validator.
+        return reply(200, { ...base, etag: `"${version}-gz"`, 'content-encoding': 'gzip', 'content-length': String(bytes.byteLength) }, bytes)
       },
     }
   }
