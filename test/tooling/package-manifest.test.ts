@@ -67,6 +67,15 @@ test('licence, changelog, repository and keywords', () => {
   assert.ok((pkg.keywords ?? []).includes('appr'))
 })
 
+test('npm run docs documents every entry point (TypeDoc, into the ignored dist/)', () => {
+  assert.is(pkg.scripts.docs, 'typedoc')
+  const typedoc = JSON.parse(readFileSync(join(root, 'typedoc.json'), 'utf8')) as { entryPoints: string[]; out: string }
+  const sources = Object.values(pkg.exports).flatMap((target) => (typeof target === 'string' ? [] : [target.source!])).filter(Boolean)
+  assert.equal([...typedoc.entryPoints].sort(), sources.map((s) => s.replace(/^\.\//, '')).sort())
+  assert.ok(typedoc.out.startsWith('dist/'), 'the reference is written under dist/ (git-ignored, not shipped)')
+  assert.match(readFileSync(join(root, '.gitignore'), 'utf8'), /^dist\/$/m)
+})
+
 test("appr-core/conformance's run-time entry exports every value its declarations name", async () => {
   const declared = Object.keys(await import('../../src/conformance/index.js')).sort()
   const entry = Object.keys(await import('../../src/conformance/entry.js')).sort()

@@ -7,7 +7,7 @@ import { createClient } from '../../client/index.js'
 import { Registry } from '../../registry/registry.js'
 import { type MirrorDestination, type MirrorEvent, type MirrorReport, mirror, registryDestination, serverDestination } from '../../trust/index.js'
 import { openStore } from '../serve.js'
-import { parse, runCommand, UsageError } from '../args.js'
+import { runCommand, UsageError } from '../args.js'
 import { formatBytes, printJson } from '../output.js'
 
 export const usage = `Usage: appr-core mirror SOURCE DESTINATION [options]
@@ -85,8 +85,8 @@ function summary(report: MirrorReport): string {
 }
 
 export async function run(args: string[]): Promise<number> {
-  return runCommand('mirror', usage, async () => {
-    const { values, positionals } = parse(args, {
+  return runCommand('mirror', usage, async (cli) => {
+    const { values, positionals } = cli.parse(args, {
       package: { type: 'string', short: 'p', multiple: true },
       concurrency: { type: 'string' },
       force: { type: 'boolean', default: false },
