@@ -189,6 +189,42 @@ for (const backend of backends) {
     }
   })
 
+  test("a watch on another registry wakes on the store's change hint, not at its next poll", async () => {
+    const { stores, cleanup } = await backend.open(2)
+    const [watching, writing] = stores as [KvStore, KvStore]
+    if (!watching.capabilities.changeHints) return cleanup()
+    const watcher = new Registry({ store: watching, ownsStore: false, events: true })
+    const writer = new Registry({ store: writing, ownsStore: false, events: true })
+    const controller = new AbortController()
+    // Ten minutes between polls: within the bound below only a hint can bring an event the watch has not read yet.
+    const iterator = watcher.events.watch({ after: '0', signal: controller.signal, pollMs: 600_000 })[Symbol.asyncIterator]()
+    const within = async <T>(promise: Promise<T>): Promise<T> => {
+      let timer: NodeJS.Timeout | undefined
+      const bound = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('no change hint within 30 s')), 30_000)
+      })
+      try {
+        return await Promise.race([promise, bound])
+      } finally {
+        clearTimeout(timer)
+      }
+    }
+    try {
+      const first = iterator.next()
+      await writer.push({ package: 'ev/hint', release: '1.0.0', blob: blobs[0]! })
+      assert.is((await within(first)).value?.seq, 1)
+      // The watch has read event 1 and pauses; event 2 is committed after that read.
+      const second = iterator.next()
+      await writer.push({ package: 'ev/hint', release: '1.0.1', blob: blobs[1]! })
+      const event = (await within(second)).value
+      assert.equal([event?.seq, event?.type === 'release.pushed' && event.release], [2, '1.0.1'])
+    } finally {
+      controller.abort()
+      await iterator.return?.()
+      await cleanup()
+    }
+  })
+
   const workers = backend.workers
   if (workers) {
     test('processes: the feed is exactly what three writer processes had acknowledged, per package in commit order', async () => {

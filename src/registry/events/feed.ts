@@ -181,8 +181,11 @@ export async function latestCursor(ctx: RegistryContext): Promise<string> {
   return String((await readFeed(ctx)).feed.next - 1)
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
-export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+/**
+ * Resolves after `ms`, or at once when `signal` aborts (never rejects). `onWake`, when given,
+ * receives a function that ends the pause early.
+ */
+export function sleep(ms: number, signal: AbortSignal | undefined, onWake?: (wake: () => void) => void): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve()
     const done = () => {
@@ -192,20 +195,68 @@ export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void
     }
     const timer = setTimeout(done, ms)
     signal?.addEventListener('abort', done, { once: true })
+    onWake?.(done)
   })
+}
+
+/** Pauses between polls of the outbox that a change hint ends early. */
+interface OutboxWaker {
+  /** Waits up to `ms`; returns at once when a hint came since the last wait. */
+  wait(ms: number, signal: AbortSignal | undefined): Promise<void>
+  end(): Promise<void>
+}
+
+/**
+ * Subscribes to the store's change hints on the outbox when it offers them, so a watch hears a
+ * commit by any process at once instead of at its next poll. Without hints (or when subscribing
+ * fails) it only sleeps: polling is always the floor, a hint only shortens the pause.
+ */
+async function outboxWaker(ctx: RegistryContext): Promise<OutboxWaker> {
+  let hinted = false
+  let wake: (() => void) | undefined
+  let end = async () => {}
+  const { store } = ctx
+  if (store.capabilities.changeHints && store.subscribe) {
+    try {
+      end = await store.subscribe(eventKeys.outbox, () => {
+        hinted = true
+        wake?.()
+      })
+    } catch {
+      // Polling alone.
+    }
+  }
+  return {
+    async wait(ms, signal) {
+      if (!hinted) {
+        await sleep(ms, signal, (done) => {
+          wake = done
+        })
+      }
+      wake = undefined
+      hinted = false
+    },
+    end,
+  }
 }
 
 export async function* watchEvents(ctx: RegistryContext, options: EventWatchOptions = {}): AsyncGenerator<RegistryEvent, void, undefined> {
   const { signal } = options
   const pollMs = Math.max(1, options.pollMs ?? 250)
-  let after = options.after ?? (await latestCursor(ctx))
-  while (!signal?.aborted) {
-    const page = await readEvents(ctx, { after, limit: MAX_PAGE })
-    for (const event of page.events) {
-      if (signal?.aborted) return
-      yield event
+  // Subscribed before the first read: a commit after that read is hinted.
+  const waker = await outboxWaker(ctx)
+  try {
+    let after = options.after ?? (await latestCursor(ctx))
+    while (!signal?.aborted) {
+      const page = await readEvents(ctx, { after, limit: MAX_PAGE })
+      for (const event of page.events) {
+        if (signal?.aborted) return
+        yield event
+      }
+      after = page.cursor
+      if (page.events.length < MAX_PAGE) await waker.wait(pollMs, signal)
     }
-    after = page.cursor
-    if (page.events.length < MAX_PAGE) await sleep(pollMs, signal)
+  } finally {
+    await waker.end()
   }
 }

@@ -145,7 +145,11 @@ export interface EventWatchOptions {
   readonly after?: string
   /** Ends the iteration (the iterator returns; no error). */
   readonly signal?: AbortSignal
-  /** How often to poll the feed when nothing is new, in ms (default 250). */
+  /**
+   * How often to poll the feed when nothing is new, in ms (default 250). On a store with change
+   * hints (`capabilities.changeHints`) a commit wakes the watch at once, so polling only covers
+   * hints that were lost.
+   */
   readonly pollMs?: number
 }
 
@@ -158,8 +162,9 @@ export interface EventOperations {
    */
   read(options?: EventReadOptions): Promise<EventPage>
   /**
-   * Every event after `after` (default: from now), as it is committed, by any process; polls the
-   * feed every `pollMs` while nothing is new. Ends when `signal` aborts.
+   * Every event after `after` (default: from now), as it is committed, by any process; woken by
+   * the store's change hints where it has them, and polling every `pollMs` while nothing is new.
+   * Ends when `signal` aborts.
    * @throws cursor-expired, invalid-parameters
    */
   watch(options?: EventWatchOptions): AsyncIterable<RegistryEvent>
