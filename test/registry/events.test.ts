@@ -385,6 +385,32 @@ retention('signature changes record events', async () => {
   )
 })
 
+retention('registry.as(actor): the view records its actor, shares the feed, and closing it closes nothing', async () => {
+  const store = memoryStore()
+  const registry = new Registry({ store, events: true })
+  const ci = registry.as('ci-bot')
+  await ci.push({ package: 'ev/who', release: '1.0.0', blob: blobs[0]! })
+  await registry.push({ package: 'ev/who', release: '1.0.1', blob: blobs[1]! })
+  await ci.channels.add('ev/who', 'stable', '1.0.1')
+  await ci.close()
+  const events = (await registry.events.read()).events
+  assert.equal(
+    events.map((e) => [e.type, e.actor]),
+    [
+      ['release.pushed', 'ci-bot'],
+      ['release.pushed', undefined],
+      ['channel.added', 'ci-bot'],
+    ],
+  )
+  assert.equal(await ci.events.read(), await registry.events.read())
+  for (const bad of ['', 'x'.repeat(257), '\ud800']) {
+    assert.throws(
+      () => registry.as(bad),
+      (e: unknown) => isApprError(e, 'invalid-parameters'),
+    )
+  }
+})
+
 retention.after(async () => {
   await redis?.stop()
   await etcd?.stop()

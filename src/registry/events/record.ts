@@ -115,5 +115,6 @@ export async function recordEvent(ctx: RegistryContext, tx: Transaction, name: P
   if (deleted) tx.put(key, encode({ stamp }))
   else record.ev = stamp
   // `stamp` and `prev` chain the package's events: the feed places one only after its predecessor.
-  tx.put(`${eventKeys.outbox}${stamp}-${events.clock.node}`, encode({ ...draft, package: name.full, time: now.toISOString(), stamp, prev }))
+  const actor = ctx.actor === undefined ? {} : { actor: ctx.actor }
+  tx.put(`${eventKeys.outbox}${stamp}-${events.clock.node}`, encode({ ...draft, package: name.full, ...actor, time: now.toISOString(), stamp, prev }))
 }

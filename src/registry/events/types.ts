@@ -17,6 +17,11 @@ export interface EventBase {
   readonly package: string
   /** When the writer committed the change (RFC 3339, the writer's clock: not an order). */
   readonly time: string
+  /**
+   * Who made the change, when known: the registry view's actor (`registry.as(actor)`), which
+   * `createHandler` sets from the request's principal.
+   */
+  readonly actor?: string
 }
 
 /**
