@@ -16,6 +16,7 @@ import { type ManifestReference, parseReference, parseRepositoryName } from '../
 import { parseManifest } from '../oci/schemas.js'
 import { listAll } from '../storage/util.js'
 import type { RegistryContext } from './context.js'
+import { recordRepositoryEvent } from './events/record.js'
 import { type OciManifestRecord, OciManifestRecordType, type OciReferrerRecord, OciReferrerRecordType, OciRepoRecordType, OciTagRecordType, ociKeys } from './oci-records.js'
 import { decode, encode } from './records.js'
 import { transact } from './transaction.js'
@@ -112,10 +113,12 @@ export async function putManifest(
     const repoRecord = repoEntry ? decode(OciRepoRecordType, repoEntry.value, details) : { created_at: at, manifests: 0 }
     let next: OciManifestRecord = current ?? { ...record, tags: [] }
     if (!current) repoRecord.manifests++
+    let moved: string | undefined
     if (tagKey) {
       const tag = (ref as { tag: string }).tag
       const previous = tagKey !== manifestKey && tagEntry ? parseOciDigest(decode(OciTagRecordType, tagEntry.value, details).digest) : undefined
       if (previous !== undefined && previous !== hex) {
+        moved = previous
         // The tag moves: the manifest it named stays (by digest), without this tag.
         const oldKey = ociKeys.manifest(repo, previous)
         const old = await tx.get(oldKey)
@@ -138,6 +141,11 @@ export async function putManifest(
         ...(Object.keys(parsed.annotations).length === 0 ? {} : { annotations: { ...parsed.annotations } }),
       }
       tx.put(ociKeys.referrer(repo, parseOciDigest(parsed.subject.digest), hex), encode(referrer))
+    }
+    const tag = ref.kind === 'tag' ? ref.tag : undefined
+    if (!current || (tag !== undefined && !current.tags.includes(tag))) {
+      const event = { type: 'oci.manifest.pushed', digest, mediaType: parsed.mediaType, ...(tag !== undefined && { tag }), ...(moved && { replaced: `sha256:${moved}` }) } as const
+      await recordRepositoryEvent(ctx, tx, repo, event)
     }
   })
   return { digest, mediaType: parsed.mediaType, ...(parsed.subject ? { subject: parsed.subject.digest } : {}) }
@@ -164,6 +172,7 @@ export async function deleteManifest(ctx: RegistryContext, repository: string, r
         tx.put(manifestKey, encode({ ...record, tags: record.tags.filter((t) => t !== ref.tag) }))
       }
       tx.delete(ociKeys.tag(repo, ref.tag))
+      await recordRepositoryEvent(ctx, tx, repo, { type: 'oci.tag.deleted', tag: ref.tag, digest: `sha256:${hex}` })
       return true
     }
     const hex = parseOciDigest(ref.digest)
@@ -177,6 +186,7 @@ export async function deleteManifest(ctx: RegistryContext, repository: string, r
     const repoRecord = decode(OciRepoRecordType, repoEntry.value, details)
     if (repoRecord.manifests > 1) tx.put(repoKey, encode({ ...repoRecord, manifests: repoRecord.manifests - 1 }))
     else tx.delete(repoKey)
+    await recordRepositoryEvent(ctx, tx, repo, { type: 'oci.manifest.deleted', digest: `sha256:${hex}`, tags: record.tags })
     return true
   })
 }

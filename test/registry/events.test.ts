@@ -11,6 +11,7 @@ import { isApprError, manifestMediaType, Registry, sortReleasesDesc } from 'appr
 import { etcdStore } from 'appr-core/adapters/etcd'
 import { levelStore } from 'appr-core/adapters/level'
 import { memoryStore } from 'appr-core/adapters/memory'
+import { EMPTY_JSON, OCI_EMPTY, OCI_MANIFEST, ociDigestOf } from 'appr-core/oci'
 import { generateSigningKey, manifestDigest, signDigest } from 'appr-core/trust'
 import { redisStore } from 'appr-core/adapters/redis'
 import { suite } from 'uvu'
@@ -409,6 +410,47 @@ retention('registry.as(actor): the view records its actor, shares the feed, and 
       (e: unknown) => isApprError(e, 'invalid-parameters'),
     )
   }
+})
+
+retention('OCI manifest pushes and deletes record events, chained per repository apart from a package of the same name', async () => {
+  const registry = new Registry({ store: memoryStore(), events: true }).as('oci-user')
+  const repo = 'ev/oci'
+  const upload = async (bytes: Uint8Array) => {
+    const { id } = await registry.ociBlobs.startUpload(repo)
+    return registry.ociBlobs.finishUpload(repo, id, ociDigestOf(bytes), (async function* () {
+      yield bytes
+    })())
+  }
+  await upload(EMPTY_JSON)
+  const manifest = async (text: string) => {
+    const layer = await upload(new TextEncoder().encode(text))
+    const config = { mediaType: OCI_EMPTY, digest: ociDigestOf(EMPTY_JSON), size: 2 }
+    return new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [{ mediaType: 'application/octet-stream', ...layer }] }))
+  }
+  const [one, two] = [await manifest('one'), await manifest('two')]
+  await registry.ociManifests.put(repo, 'v1', one)
+  // The appr package of the same name has its own chain: neither waits for the other.
+  await registry.push({ package: repo, release: '1.0.0', blob: blobs[0]! })
+  await registry.ociManifests.put(repo, 'v1', one) // nothing changes: no event
+  await registry.ociManifests.put(repo, ociDigestOf(two), two)
+  await registry.ociManifests.put(repo, 'v1', two) // the tag moves
+  await registry.ociManifests.put(repo, 'v0', one)
+  assert.ok(await registry.ociManifests.delete(repo, 'v0'))
+  assert.ok(await registry.ociManifests.delete(repo, ociDigestOf(two)))
+  const events = (await registry.events.read()).events
+  const [d1, d2] = [ociDigestOf(one), ociDigestOf(two)]
+  assert.equal(
+    events.map(({ seq, cursor, time, ...e }) => e),
+    [
+      { type: 'oci.manifest.pushed', digest: d1, mediaType: OCI_MANIFEST, tag: 'v1', package: repo, actor: 'oci-user' },
+      { type: 'release.pushed', release: '1.0.0', format: 'kpm', digest: (events[1] as { digest: string }).digest, package: repo, actor: 'oci-user' },
+      { type: 'oci.manifest.pushed', digest: d2, mediaType: OCI_MANIFEST, package: repo, actor: 'oci-user' },
+      { type: 'oci.manifest.pushed', digest: d2, mediaType: OCI_MANIFEST, tag: 'v1', replaced: d1, package: repo, actor: 'oci-user' },
+      { type: 'oci.manifest.pushed', digest: d1, mediaType: OCI_MANIFEST, tag: 'v0', package: repo, actor: 'oci-user' },
+      { type: 'oci.tag.deleted', tag: 'v0', digest: d1, package: repo, actor: 'oci-user' },
+      { type: 'oci.manifest.deleted', digest: d2, tags: ['v1'], package: repo, actor: 'oci-user' },
+    ],
+  )
 })
 
 retention.after(async () => {

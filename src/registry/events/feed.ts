@@ -31,9 +31,13 @@ const EventTypes = [
   'channel.set',
   'signature.added',
   'signature.removed',
+  'oci.manifest.pushed',
+  'oci.manifest.deleted',
+  'oci.tag.deleted',
 ] as const satisfies readonly RegistryEvent['type'][]
 const EventSchema = z.object({ type: z.enum(EventTypes), package: z.string(), time: z.string() }).passthrough()
-const PendingSchema = EventSchema.extend({ stamp: z.string(), prev: z.string().nullable() })
+/** `chain`: the key of the event's chain of stamps when it is not its package (OCI repositories). */
+const PendingSchema = EventSchema.extend({ stamp: z.string(), prev: z.string().nullable(), chain: z.string().optional() })
 const PendingType: RecordType<z.infer<typeof PendingSchema>> = { schema: PendingSchema, fast: () => undefined }
 const LoggedSchema = EventSchema.extend({ seq: z.number().int().positive() })
 const LoggedType: RecordType<z.infer<typeof LoggedSchema>> = { schema: LoggedSchema, fast: () => undefined }
@@ -72,7 +76,8 @@ async function sequenceOnce(ctx: RegistryContext): Promise<boolean> {
   const page = await ctx.store.list({ prefix: eventKeys.outbox, limit: batch })
   if (page.length === 0) return false
   const pending = page.map((e) => ({ entry: e, event: decode(PendingType, e.value, {}) }))
-  const packages = [...new Set(pending.map((p) => p.event.package))]
+  const chainOf = (p: (typeof pending)[number]) => p.event.chain ?? p.event.package
+  const packages = [...new Set(pending.map(chainOf))]
   const placedEntries = await ctx.store.getMany(packages.map(eventKeys.placed))
   const placed = new Map(packages.map((pkg, i) => [pkg, placedEntries[i] && decode(StampType, placedEntries[i].value, { package: pkg }).stamp]))
   // An event goes in only after its package's previous one (`prev`): a store whose list is not a
@@ -81,7 +86,8 @@ async function sequenceOnce(ctx: RegistryContext): Promise<boolean> {
   const taken: typeof pending = []
   const stale = ctx.clock().getTime() - HOLD_MS
   for (const p of pending) {
-    const { package: pkg, stamp, prev } = p.event
+    const { stamp, prev } = p.event
+    const pkg = chainOf(p)
     const waiting = (placed.get(pkg) ?? null) !== prev && Number.parseInt(stamp.slice(0, 12), 16) > stale
     if (held.has(pkg) || waiting) {
       held.add(pkg)
@@ -91,8 +97,8 @@ async function sequenceOnce(ctx: RegistryContext): Promise<boolean> {
     taken.push(p)
   }
   if (taken.length === 0) return false
-  const puts = taken.map(({ event: { stamp, prev, ...event } }, i) => ({ key: eventKeys.logKey(feed.next + i), value: encode({ ...event, seq: feed.next + i }) }))
-  const touched = packages.filter((pkg) => taken.some((p) => p.event.package === pkg))
+  const puts = taken.map(({ event: { stamp, prev, chain, ...event } }, i) => ({ key: eventKeys.logKey(feed.next + i), value: encode({ ...event, seq: feed.next + i }) }))
+  const touched = packages.filter((pkg) => taken.some((p) => chainOf(p) === pkg))
   const next = { next: feed.next + taken.length, first: feed.first }
   const result = await ctx.store.commit({
     checks: [

@@ -102,6 +102,35 @@ export interface SignatureRemovedEvent extends EventBase {
   readonly keyid: string
 }
 
+/**
+ * An OCI manifest was stored (`PUT /v2/<name>/manifests/<reference>`): a new manifest, or a tag
+ * set on one. `package` is the OCI repository.
+ */
+export interface OciManifestPushedEvent extends EventBase {
+  readonly type: 'oci.manifest.pushed'
+  /** `sha256:<hex>`, the OCI digest of the manifest's bytes. */
+  readonly digest: string
+  readonly mediaType: string
+  /** The tag pushed (absent for a push by digest). */
+  readonly tag?: string
+  /** The digest the tag named before, when the push moved it. */
+  readonly replaced?: string
+}
+
+/** An OCI manifest was deleted by digest, with every tag that named it (`tags`). `package` is the repository. */
+export interface OciManifestDeletedEvent extends EventBase {
+  readonly type: 'oci.manifest.deleted'
+  readonly digest: string
+  readonly tags: readonly string[]
+}
+
+/** An OCI tag was deleted; the manifest it named (`digest`) stays. `package` is the repository. */
+export interface OciTagDeletedEvent extends EventBase {
+  readonly type: 'oci.tag.deleted'
+  readonly tag: string
+  readonly digest: string
+}
+
 /** Every event of the change feed, discriminated by `type`. */
 export type RegistryEvent =
   | ReleasePushedEvent
@@ -112,6 +141,9 @@ export type RegistryEvent =
   | ChannelSetEvent
   | SignatureAddedEvent
   | SignatureRemovedEvent
+  | OciManifestPushedEvent
+  | OciManifestDeletedEvent
+  | OciTagDeletedEvent
 
 /** The `type` of every {@link RegistryEvent}. */
 export type RegistryEventType = RegistryEvent['type']
