@@ -19,8 +19,8 @@ test('--events serves the feed, which needs the token like a write', async () =>
     assert.is((await call(`${served.url}/cnr/api/v1/events`)).status, 401)
     const feed = await call(`${served.url}/cnr/api/v1/events`, { headers: { authorization: 'sesame' } })
     assert.equal(
-      feed.body.events.map((e: { type: string; package: string; actor: string }) => `${e.type} ${e.package} by ${e.actor}`),
-      ['release.pushed acme/a by token'],
+      feed.body.events.map((e: { type: string; package: string }) => `${e.type} ${e.package}`),
+      ['release.pushed acme/a'],
     )
   } finally {
     assert.is(await served.stop(), 0)
@@ -66,10 +66,9 @@ test('--webhooks: a server killed mid-delivery delivers again after restart', as
       // The same delivery again (the killed server had not seen it answered).
       assert.is(received[1]!.delivery, received[0]!.delivery)
       assert.ok(verifyWebhook('k', received[1]!.body, received[1]!.signature))
-      // Logged once the answer is back, which is after the receiver saw the request.
+      // The log line follows the receiver's answer, so it may come a moment after the request.
       const logged = () => second.out.some((line) => line.includes('"msg":"webhook"') && line.includes('"ok":true'))
-      const logDeadline = Date.now() + 15_000
-      while (!logged() && Date.now() < logDeadline) await new Promise((r) => setTimeout(r, 50))
+      for (const until = Date.now() + 10_000; !logged() && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50))
       assert.ok(logged(), 'the delivery is logged')
     } finally {
       assert.is(await second.stop(), 0)
