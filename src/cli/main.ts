@@ -25,6 +25,7 @@ const COMMANDS: Record<string, string> = {
   mirror: 'copy packages from an appr server, verifying every byte',
   sign: 'sign a release (its manifest digest) and store the signature',
   verify: 'verify a release: signature, manifest digest, package digest',
+  webhooks: "list or drop the webhook deliveries serve gave up on (dead letters)",
 }
 
 const help = `Usage: appr-core <command> [options]

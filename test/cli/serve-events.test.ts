@@ -9,7 +9,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { verifyWebhook } from 'appr-core'
 import { b64, call, chart, postJson } from '../http/helpers.js'
-import { startServe } from './serve-helpers.js'
+import { runCli, startServe } from './serve-helpers.js'
 
 test('--events serves the feed, which needs the token like a write', async () => {
   const served = await startServe(['--store', 'memory', '--port', '0', '--events', '--token', 'sesame'])
@@ -73,6 +73,45 @@ test('--webhooks: a server killed mid-delivery delivers again after restart', as
     } finally {
       assert.is(await second.stop(), 0)
     }
+  } finally {
+    receiver.closeAllConnections()
+    receiver.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('--webhooks: an event past maxAttempts becomes a dead letter, listed and dropped by `webhooks`', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'appr-serve-dead-'))
+  const receiver = createServer((_, response) => void response.writeHead(503).end())
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
+  const hooks = join(dir, 'hooks.json')
+  writeFileSync(hooks, JSON.stringify([{ id: 'ci', url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, secret: 'k', maxAttempts: 1 }]))
+  const store = `level:${join(dir, 'data')}`
+  try {
+    const served = await startServe(['--store', store, '--port', '0', '--webhooks', hooks])
+    try {
+      const gaveUp = () => served.out.some((line) => line.includes('"msg":"webhook"') && line.includes('"gaveUp":true'))
+      // A new endpoint starts from the feed's end: push until one delivery is given up.
+      for (let n = 0; !gaveUp() && n < 20; n++) {
+        const pushed = await postJson(`${served.url}/cnr/api/v1/packages/acme/d`, { blob: b64(await chart('d', `1.0.${n}`)), release: `1.0.${n}`, media_type: 'helm' })
+        assert.is(pushed.status, 200)
+        for (const until = Date.now() + 1000; !gaveUp() && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20))
+      }
+      assert.ok(gaveUp(), 'a delivery was given up')
+    } finally {
+      assert.is(await served.stop(), 0)
+    }
+    const listed = await runCli(['webhooks', 'dead-letters', '--store', store, '--json'])
+    assert.is(listed.code, 0, listed.stderr)
+    const letters = JSON.parse(listed.stdout) as { delivery: string; attempts: number; status: number; event: { type: string; package: string } }[]
+    assert.ok(letters.length >= 1)
+    assert.equal([letters[0]!.attempts, letters[0]!.status, letters[0]!.event.type, letters[0]!.event.package], [1, 503, 'release.pushed', 'acme/d'])
+    const dropped = await runCli(['webhooks', 'drop', letters[0]!.delivery, '--store', store])
+    assert.is(dropped.code, 0, dropped.stderr)
+    assert.is((await runCli(['webhooks', 'drop', letters[0]!.delivery, '--store', store])).code, 1)
+    const text = await runCli(['webhooks', 'dead-letters', '--store', store])
+    assert.is(text.stdout.split('\n').filter((l) => l.startsWith('ci:')).length, letters.length - 1)
+    assert.is((await runCli(['webhooks', 'bogus', '--store', store])).code, 2)
   } finally {
     receiver.closeAllConnections()
     receiver.close()

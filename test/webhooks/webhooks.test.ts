@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { type DeliveryReport, type KvStore, Registry, startWebhooks, verifyWebhook } from 'appr-core'
+import { type DeliveryReport, dropDeadLetter, isApprError, type KvStore, listDeadLetters, Registry, startWebhooks, verifyWebhook } from 'appr-core'
 import { memoryStore } from 'appr-core/adapters/memory'
 import { redisStore } from 'appr-core/adapters/redis'
 import { startRedis } from '../helpers/servers.js'
@@ -158,6 +158,46 @@ test('a hanging endpoint does not slow the registry', async () => {
     for (let i = 1; i < 6; i++) await registry.push({ package: 'acme/a', release: `1.0.${i}`, blob: blobs[i]! })
     assert.ok(performance.now() - started < 2000, 'pushes ran while the endpoint hung')
     assert.is(hook.received.length, 1, 'nothing else is sent before the hanging delivery settles')
+  } finally {
+    await deliverer.stop()
+    await hook.close()
+  }
+})
+
+test('after maxAttempts failures an event becomes a dead letter and the endpoint goes on; dead letters are listed and dropped', async () => {
+  // The first three attempts fail (all of event 1's), everything after succeeds.
+  const hook = await receiver((n) => (n < 3 ? 'fail' : 'ok'))
+  const reports: DeliveryReport[] = []
+  const store = memoryStore()
+  const registry = new Registry({ store, events: true })
+  const deliverer = startWebhooks(registry, { ...fast, endpoints: [{ id: 'ci', url: hook.url, secret: 'k', maxAttempts: 3 }], onReport: (r) => reports.push(r) })
+  try {
+    await cursorReaches(store, 'ci', '0')
+    await registry.push({ package: 'acme/dead', release: '1.0.0', blob: blobs[0]! })
+    await registry.push({ package: 'acme/dead', release: '1.0.1', blob: blobs[1]! })
+    await cursorReaches(store, 'ci', '2')
+    assert.equal(
+      hook.received.map((r) => r.delivery),
+      ['ci:1', 'ci:1', 'ci:1', 'ci:2'],
+    )
+    assert.equal(
+      reports.map((r) => [r.delivery, r.attempt, r.ok, r.gaveUp ?? false]),
+      [
+        ['ci:1', 1, false, false],
+        ['ci:1', 2, false, false],
+        ['ci:1', 3, false, true],
+        ['ci:2', 1, true, false],
+      ],
+    )
+    const [letter, ...more] = await listDeadLetters(store)
+    assert.equal(more, [])
+    assert.equal({ ...letter!, failedAt: undefined }, { endpoint: 'ci', delivery: 'ci:1', seq: 1, url: hook.url, attempts: 3, status: 500, failedAt: undefined, event: JSON.parse(hook.received[0]!.body) })
+    assert.equal(await listDeadLetters(store, { endpoint: 'other' }), [])
+    assert.equal(await listDeadLetters(store, { after: 'ci:1' }), [])
+    assert.ok(isApprError(await listDeadLetters(store, { after: 'nope' }).catch((e: unknown) => e), 'invalid-parameters'))
+    assert.ok(await dropDeadLetter(store, 'ci:1'))
+    assert.not.ok(await dropDeadLetter(store, 'ci:1'))
+    assert.equal(await listDeadLetters(store), [])
   } finally {
     await deliverer.stop()
     await hook.close()
