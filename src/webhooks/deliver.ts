@@ -12,7 +12,7 @@ import { ApprError, isApprError } from '../errors/index.js'
 import { sleep } from '../registry/events/feed.js'
 import type { RegistryEvent, RegistryEventType } from '../registry/events/types.js'
 import type { Registry } from '../registry/registry.js'
-import type { KvEntry, KvStore } from '../storage/kv.js'
+import type { KvStore } from '../storage/kv.js'
 import { type DeadLetter, deadLetterKey, encode, parse } from './dead-letters.js'
 import { SIGNATURE_HEADER, signWebhook } from './sign.js'
 
