@@ -21,13 +21,17 @@
  * @module
  */
 import { createHash, randomUUID } from 'node:crypto'
-import { type Cluster, Redis, type RedisOptions } from 'ioredis'
+import type { Cluster, Redis, RedisOptions } from 'ioredis'
 import { ApprError } from '../../src/errors/index.js'
 import type { KvCapabilities, KvCommit, KvCommitResult, KvEntry, KvListOptions, KvStore } from '../../src/storage/kv.js'
+import { importDriver } from '../../src/storage/driver.js'
 import { assertCommit, assertKey, backendError, closedError, compareKeys, copyBytes } from '../../src/storage/util.js'
 import { hintListeners } from '../_shared/hints.js'
 import { fencedError, settleCommit, sleep } from '../_shared/settle.js'
 import { COMMIT, FENCE, LIST } from './scripts.js'
+
+// ioredis is an optional peer dependency: without it, importing this module says to install it.
+const { Redis: RedisClient } = await importDriver<typeof import('ioredis')>('ioredis', 'redis')
 
 /** Options of {@link redisStore}. */
 export interface RedisStoreOptions {
@@ -130,7 +134,7 @@ export function redisStore(options: RedisStoreOptions = {}): KvStore {
 
   const connection = (): Client => {
     if (closed) throw closedError('redis')
-    client ??= new Redis(options.url ?? 'redis://127.0.0.1:6379', { ...clientDefaults, ...options.redisOptions } as RedisOptions & { replyMapping?: 'legacy' })
+    client ??= new RedisClient(options.url ?? 'redis://127.0.0.1:6379', { ...clientDefaults, ...options.redisOptions } as RedisOptions & { replyMapping?: 'legacy' })
     // An 'error' listener keeps ioredis from printing unhandled error events while reconnecting;
     // failures reach callers through the rejected commands.
     if (owned && client.listenerCount('error') === 0) client.on('error', () => {})
@@ -140,7 +144,8 @@ export function redisStore(options: RedisStoreOptions = {}): KvStore {
   const subscribed = (): Promise<Client> => {
     subscriber ??= (async () => {
       const c = connection()
-      const sub: Client = c instanceof Redis ? c.duplicate() : c.duplicate()
+      // Redis and Cluster both duplicate with their own options (their signatures differ only in optional overrides).
+      const sub = (c as { duplicate(): Client }).duplicate()
       sub.on('error', () => {})
       sub.on('message', (channel: string, message: string) => {
         if (channel === hintChannel) hints.notify(message.split('\n'))
