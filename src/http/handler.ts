@@ -18,6 +18,7 @@ import { type Answer, setHeader } from './reply.js'
 import type { HttpRequest } from './request-view.js'
 import { LruMap } from '../registry/lru.js'
 import { createRouter, methodNotAllowed, optionsReply, type Route, type RouteContext, type RouteMatch, type Router, routeMethod } from './router.js'
+import { type UiConfig, uiRoutes } from './ui/routes.js'
 /**
  * Creates the appr API handler.
  *
@@ -43,6 +44,7 @@ export function createHandler<P = unknown>(
   // records name its principal: built on an actor's first write, then reused.
   const acting = new LruMap<string, Surfaces>(64)
   const actorOf = options.actor ?? defaultActor
+  const ui = options.ui ? createRouter(uiRoutes(options.ui, uiConfig(options, anonymous.oci !== undefined)), '') : undefined
   const authorize = authCheck(options)
 
   function surfacesOf(principal: P | undefined): Surfaces {
@@ -64,6 +66,7 @@ export function createHandler<P = unknown>(
         return ociErrorReply(error, request, options.onError)
       }
     }
+    if (ui && (path === '/ui' || path.startsWith('/ui/'))) return ui.find(path)
     return router.find(path)
   }
 
@@ -146,4 +149,13 @@ function defaultActor(principal: unknown): string | undefined {
   if (typeof principal === 'string') return principal
   const name = typeof principal === 'object' && principal !== null ? (principal as { name?: unknown }).name : undefined
   return typeof name === 'string' ? name : undefined
+}
+
+/** Where the UI finds the API and the Helm view: at the root when the handler serves the root, else under its first prefix. */
+function uiConfig(options: Pick<HandlerOptions, 'prefix' | 'helm'>, oci: boolean): UiConfig {
+  const prefixes = (options.prefix === undefined ? ['/cnr', ''] : typeof options.prefix === 'string' ? [options.prefix] : [...options.prefix]).map((p) =>
+    p.replace(/^\/+|\/+$/g, ''),
+  )
+  const base = prefixes.includes('') ? '' : `/${prefixes[0]}`
+  return { api: `${base}/api/v1`, helm: options.helm === false ? null : `${base}/helm`, oci }
 }
