@@ -99,6 +99,9 @@ function validate(endpoints: readonly WebhookEndpoint[]): void {
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ApprError('invalid-parameters', 'a webhook url must be http or https', { details: { id: e.id } })
     if (typeof e.secret !== 'string' || e.secret.length === 0) throw new ApprError('invalid-parameters', 'a webhook needs a secret', { details: { id: e.id } })
+    if (e.maxAttempts !== undefined && !(e.maxAttempts === Number.POSITIVE_INFINITY || (Number.isSafeInteger(e.maxAttempts) && e.maxAttempts >= 1))) {
+      throw new ApprError('invalid-parameters', 'a webhook maxAttempts is a positive integer', { details: { id: e.id } })
+    }
   }
 }
 

@@ -210,6 +210,8 @@ test('bad endpoints are refused', () => {
     { id: 'a b', url: 'http://x/', secret: 'k' },
     { id: 'a', url: 'ftp://x/', secret: 'k' },
     { id: 'a', url: 'http://x/', secret: '' },
+    { id: 'a', url: 'http://x/', secret: 'k', maxAttempts: 0 },
+    { id: 'a', url: 'http://x/', secret: 'k', maxAttempts: '5' as unknown as number },
   ]) {
     assert.throws(() => startWebhooks(registry, { endpoints: [endpoint] }), (e: unknown) => (e as { code?: string }).code === 'invalid-parameters')
   }
