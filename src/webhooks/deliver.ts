@@ -9,7 +9,7 @@
  */
 import { z } from 'zod'
 import { ApprError, isApprError } from '../errors/index.js'
-import { sleep } from '../registry/events/feed.js'
+import { type OutboxWaker, outboxWaker, sleep } from '../registry/events/feed.js'
 import type { RegistryEvent, RegistryEventType } from '../registry/events/types.js'
 import type { Registry } from '../registry/registry.js'
 import type { KvStore } from '../storage/kv.js'
@@ -207,9 +207,20 @@ export function startWebhooks(registry: Registry, options: WebhookOptions): Webh
       (endpoint.types === undefined || endpoint.types.includes(event.type)) && namespaceMatches(event.package.slice(0, event.package.indexOf('/')))
     const namespaceMatches = globMatcher(endpoint.namespaces)
     const key = cursorKey(endpoint.id)
+    // An idle endpoint wakes on the store's change hints (where it has them) instead of its next poll.
+    const waker = await outboxWaker(store)
+    try {
+      await deliverLoop(endpoint, key, wanted, waker)
+    } finally {
+      await waker.end()
+    }
+  }
+
+  async function deliverLoop(endpoint: WebhookEndpoint, key: string, wanted: (event: RegistryEvent) => boolean, waker: OutboxWaker): Promise<void> {
     while (!signal.aborted) {
       if (!leading()) {
-        await sleep(pollMs, signal)
+        // The lease changes hands on the lease loop's beat, whatever the poll interval.
+        await sleep(Math.min(pollMs, leaseMs / 3), signal)
         continue
       }
       try {
@@ -242,7 +253,7 @@ export function startWebhooks(registry: Registry, options: WebhookOptions): Webh
         }
         if (page.events.length === 0) {
           if (page.cursor !== cursor) await save(page.cursor)
-          await sleep(pollMs, signal)
+          await waker.wait(pollMs, signal)
           continue
         }
         // Events this endpoint does not want are passed over; the cursor is saved before the next delivery and at the page's end.

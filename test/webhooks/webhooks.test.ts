@@ -204,6 +204,25 @@ test('after maxAttempts failures an event becomes a dead letter and the endpoint
   }
 })
 
+test("an idle deliverer wakes on the store's change hint, not at its next poll", async () => {
+  const hook = await receiver()
+  const store = memoryStore()
+  const registry = new Registry({ store, events: true })
+  // Ten minutes between polls: within until()'s bound only a change hint can start a delivery.
+  const deliverer = startWebhooks(registry, { ...fast, pollMs: 600_000, endpoints: [{ id: 'ci', url: hook.url, secret: 'k' }] })
+  try {
+    await cursorReaches(store, 'ci', '0')
+    await registry.push({ package: 'acme/hint', release: '1.0.0', blob: blobs[0]! })
+    await until(() => hook.received.length === 1)
+    await registry.push({ package: 'acme/hint', release: '1.0.1', blob: blobs[1]! })
+    await until(() => hook.received.length === 2)
+    assert.equal(seqs(hook.received), [1, 2])
+  } finally {
+    await deliverer.stop()
+    await hook.close()
+  }
+})
+
 test('bad endpoints are refused', () => {
   const registry = new Registry({ store: memoryStore(), events: true })
   for (const endpoint of [

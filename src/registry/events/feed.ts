@@ -12,7 +12,7 @@
  */
 import { z } from 'zod'
 import { ApprError } from '../../errors/index.js'
-import type { KvEntry } from '../../storage/kv.js'
+import type { KvEntry, KvStore } from '../../storage/kv.js'
 import type { RegistryContext } from '../context.js'
 import { decode, encode, type RecordType } from '../records.js'
 import { eventKeys, StampType } from './record.js'
@@ -206,7 +206,7 @@ export function sleep(ms: number, signal: AbortSignal | undefined, onWake?: (wak
 }
 
 /** Pauses between polls of the outbox that a change hint ends early. */
-interface OutboxWaker {
+export interface OutboxWaker {
   /** Waits up to `ms`; returns at once when a hint came since the last wait. */
   wait(ms: number, signal: AbortSignal | undefined): Promise<void>
   end(): Promise<void>
@@ -217,11 +217,10 @@ interface OutboxWaker {
  * commit by any process at once instead of at its next poll. Without hints (or when subscribing
  * fails) it only sleeps: polling is always the floor, a hint only shortens the pause.
  */
-async function outboxWaker(ctx: RegistryContext): Promise<OutboxWaker> {
+export async function outboxWaker(store: KvStore): Promise<OutboxWaker> {
   let hinted = false
   let wake: (() => void) | undefined
   let end = async () => {}
-  const { store } = ctx
   if (store.capabilities.changeHints && store.subscribe) {
     try {
       end = await store.subscribe(eventKeys.outbox, () => {
@@ -250,7 +249,7 @@ export async function* watchEvents(ctx: RegistryContext, options: EventWatchOpti
   const { signal } = options
   const pollMs = Math.max(1, options.pollMs ?? 250)
   // Subscribed before the first read: a commit after that read is hinted.
-  const waker = await outboxWaker(ctx)
+  const waker = await outboxWaker(ctx.store)
   try {
     let after = options.after ?? (await latestCursor(ctx))
     while (!signal?.aborted) {
