@@ -12,7 +12,7 @@ export type RegistryApi = Pick<
   Registry,
   'push' | 'stage' | 'show' | 'pull' | 'blob' | 'releases' | 'manifests' | 'list' | 'search' | 'delete' | 'channels' | 'showByDigest' | 'signatures'
 > &
-  Partial<Pick<Registry, 'ociBlobs' | 'ociManifests' | 'events' | 'namespaces'>>
+  Partial<Pick<Registry, 'ociBlobs' | 'ociManifests' | 'events' | 'namespaces' | 'as'>>
 
 /** What a route does: `read` for GET/HEAD routes, `write` for every route that changes data. */
 export type AuthAction = 'read' | 'write'
@@ -101,6 +101,12 @@ export interface HandlerOptions<P = unknown> {
    * `authenticate`; with it, reads are open and writes need a principal.
    */
   readonly authorize?: (input: AuthorizeInput<P>) => boolean | Promise<boolean>
+  /**
+   * Names the principal in the change feed: the events a write records carry it as `actor`
+   * (through `registry.as(actor)`). Return undefined to record none. Default: a string principal
+   * itself, or a principal object's string `name`.
+   */
+  readonly actor?: (principal: P) => string | undefined
   /**
    * Enables Quay's `POST /api/v1/users/login` (`{"user": {"username", "password"}}` → `{token}`).
    * Return the token, or undefined to refuse (401).

@@ -5,6 +5,7 @@
  * take the {@link RegistryContext} built here.
  * @module
  */
+import { ApprError } from '../errors/index.js'
 import type { Channel, Manifest, ManifestWithChannels, Signature } from '../model/types.js'
 import { backup, restore } from './backup.js'
 import { showByDigest } from './by-digest.js'
@@ -173,8 +174,15 @@ export class Registry {
   readonly signatures: SignatureOperations
   readonly #ctx: RegistryContext
 
-  constructor(readonly options: RegistryOptions) {
-    const ctx = createContext(options)
+  /**
+   * @param options the stores and settings
+   * @param context internal: the context a view made by {@link Registry.as} shares with its registry
+   */
+  constructor(
+    readonly options: RegistryOptions,
+    context?: RegistryContext,
+  ) {
+    const ctx = context ?? createContext(options)
     this.#ctx = ctx
     this.channels = {
       list: (pkg) => listChannels(ctx, pkg),
@@ -341,6 +349,19 @@ export class Registry {
    */
   gc(): Promise<GcResult> {
     return gc(this.#ctx)
+  }
+
+  /**
+   * This registry acting for `actor`: the same stores, caches and feed, but every event its
+   * mutations record names `actor` (`event.actor`). Cheap enough to make one per request;
+   * closing a view closes nothing.
+   * @throws invalid-parameters unless `actor` is 1-256 characters of well-formed text
+   */
+  as(actor: string): Registry {
+    if (typeof actor !== 'string' || actor.length === 0 || actor.length > 256 || !actor.isWellFormed()) {
+      throw new ApprError('invalid-parameters', 'an actor is 1-256 characters of well-formed text', { details: { actor: String(actor).slice(0, 40) } })
+    }
+    return new Registry({ ...this.options, ownsStore: false }, { ...this.#ctx, actor })
   }
 
   /** Closes the store unless `ownsStore` is false. */

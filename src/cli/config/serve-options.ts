@@ -95,6 +95,6 @@ export const serveOptions = {
     schema: text('a file'),
     placeholder: '<file>',
     description: 'deliver the feed to the webhooks in <file>; implies --events',
-    details: ['JSON: [{"id", "url", "secret", "types"?, "namespaces"?}]; several servers on one', 'Redis/etcd store: one delivers at a time'],
+    details: ['JSON: [{"id", "url", "secret", "types"?, "namespaces"?, "maxAttempts"?}]; several servers', 'on one Redis/etcd store: one delivers at a time; see appr-core webhooks'],
   }),
 }
