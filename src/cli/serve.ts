@@ -36,7 +36,12 @@ Options:
   --token <t>        static-token mode: write routes need "Authorization: <t>"
                      (or Bearer <t>, or Basic with <t> as password, as OCI clients
                      send it; env APPR_TOKEN; must not be empty); reads stay open;
-                     \`appr login -u ANY -p <t>\` stores the token
+                     \`appr login -u ANY -p <t>\` stores the token; OCI clients get a
+                     Bearer challenge and exchange <t> at /v2/token (docs/oci.md)
+  --oci-auth <basic|bearer>  how /v2/ challenges OCI clients (default bearer with
+                     --token): bearer = token flow with /v2/token, basic = Basic only
+  --oci-chunk-min <bytes>  OCI-Chunk-Min-Length of chunked /v2/ uploads: every
+                     chunk but the last at least this long (default 1048576; 0 = none)
   --prefix <path>    serve the API only under this prefix (default: /cnr and /)
   --max-body <bytes> largest request body (default 100663296 = 96 MiB)
   --header-timeout <s>   seconds a client has to send its request head
@@ -212,6 +217,9 @@ export function tokenLogin(token: string): (input: { readonly password: string }
   return ({ password }) => (sameBytes(Buffer.from(password, 'utf8'), expected) ? token : undefined)
 }
 
+/** Chunks of 1 MiB at least keep a chunked upload's record (one entry per chunk) small on any store. */
+const DEFAULT_OCI_CHUNK_MIN = 1024 * 1024
+
 const logLine = (line: Record<string, unknown>) => `${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`
 
 function log(line: Record<string, unknown>, stream: NodeJS.WriteStream): void {
@@ -262,6 +270,8 @@ export async function run(args: string[]): Promise<number> {
         store: { type: 'string' },
         blobs: { type: 'string' },
         token: { type: 'string' },
+        'oci-auth': { type: 'string' },
+        'oci-chunk-min': { type: 'string' },
         prefix: { type: 'string' },
         'max-body': { type: 'string' },
         'signature-policy': { type: 'string', multiple: true },
@@ -295,6 +305,17 @@ export async function run(args: string[]): Promise<number> {
   const maxBodyBytes = maxBodyText === undefined ? undefined : Number(maxBodyText)
   if (maxBodyBytes !== undefined && !(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes > 0)) {
     process.stderr.write(`appr-core serve: invalid --max-body '${maxBodyText}'\n`)
+    return 2
+  }
+  const ociAuth = values['oci-auth'] as string | undefined
+  if (ociAuth !== undefined && ociAuth !== 'basic' && ociAuth !== 'bearer') {
+    process.stderr.write(`appr-core serve: --oci-auth is basic or bearer, not '${ociAuth}'\n`)
+    return 2
+  }
+  const chunkMinText = (values['oci-chunk-min'] as string | undefined) ?? String(DEFAULT_OCI_CHUNK_MIN)
+  const ociChunkMinLength = Number(chunkMinText)
+  if (!/^\d{1,15}$/.test(chunkMinText) || !Number.isSafeInteger(ociChunkMinLength)) {
+    process.stderr.write(`appr-core serve: invalid --oci-chunk-min '${chunkMinText}'\n`)
     return 2
   }
   let signaturePolicies: Record<string, SignaturePolicy> | undefined
@@ -364,6 +385,8 @@ export async function run(args: string[]): Promise<number> {
     ...(values.prefix !== undefined ? { prefix: values.prefix as string } : {}),
     ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),
     ...(token !== undefined ? { authenticate: tokenAuthenticator(token), login: tokenLogin(token) } : {}),
+    ...(ociAuth !== undefined ? { ociAuth: { challenge: ociAuth } } : {}),
+    ociChunkMinLength,
     onError: (error) => log({ level: 'error', msg: 'unexpected error', error: error instanceof Error ? error.stack : String(error) }, process.stderr),
   })
   const out = batchedLog(process.stdout)

@@ -12,6 +12,7 @@ import { withCors } from './middleware/cors.js'
 import { catchErrors, errorResponse } from './middleware/errors.js'
 import { withHead } from './middleware/head.js'
 import { ociErrorResponse, ociRoutes } from './oci/routes.js'
+import { ociAuthenticate } from './oci/token.js'
 import type { HandlerOptions, RegistryApi } from './options.js'
 import { createRouter, methodNotAllowed, optionsResponse, type RouteMatch, routeMethod } from './router.js'
 
@@ -40,23 +41,26 @@ export function createHandler<P = unknown>(
   // OCI clients only ever ask at the host's root /v2/.
   const oci = options.oci !== false && ociBlobs && ociManifests ? { router: createRouter(ociRoutes({ ociBlobs, ociManifests }, options), '') } : undefined
   const authorize = authCheck(options)
+  // The anonymous token of /v2/'s token endpoint stands for no credentials, whatever `authenticate` makes of it.
+  const ociAuthenticated = ociAuthenticate(options.authenticate)
+  const ociAuthorize = oci && ociAuthenticated ? authCheck({ ...options, authenticate: ociAuthenticated }) : authorize
 
-  function find(request: Request, url: URL): RouteMatch | Response {
+  function find(request: Request, url: URL): { match: RouteMatch; check: typeof authorize } | Response {
     if (oci && (url.pathname === '/v2' || url.pathname.startsWith('/v2/'))) {
       try {
-        return oci.router.find(url.pathname)
+        return { match: oci.router.find(url.pathname), check: ociAuthorize }
       } catch (error) {
         return ociErrorResponse(error, request, options.onError)
       }
     }
-    return router.find(url.pathname)
+    return { match: router.find(url.pathname), check: authorize }
   }
 
   async function dispatch(request: Request): Promise<Response> {
     const url = new URL(request.url)
     const found = find(request, url)
     if (found instanceof Response) return found
-    const { route, params, allowed } = found
+    const { route, params, allowed } = found.match
     if (request.method === 'OPTIONS') return optionsResponse(allowed)
     const endpoint = route.methods[routeMethod(request)]
     if (endpoint === undefined) {
@@ -67,7 +71,7 @@ export function createHandler<P = unknown>(
     }
     const pkg = route.package?.(params) ?? ''
     try {
-      await authorize(request, endpoint, pkg)
+      await found.check(request, endpoint, pkg)
       return await endpoint.run({ request, url, params, pkg })
     } catch (error) {
       // A surface with its own envelope (OCI) answers its errors itself.

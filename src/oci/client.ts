@@ -22,6 +22,20 @@ import { MAX_MANIFEST_BYTES } from './schemas.js'
 export type { OciAuth, OciBasicAuth, OciBlob, OciBlobInfo, OciClient, OciClientOptions, OciManifest, OciManifestInfo, OciPage, OciPageOptions, OciTokenAuth } from './client-types.js'
 
 const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
+/** The largest `OCI-Chunk-Min-Length` followed: a chunk is held in memory before it is sent. */
+const MAX_CHUNK_BYTES = 256 * 1024 * 1024
+
+/** The chunk size for an upload the registry started: `chunkBytes`, or its `OCI-Chunk-Min-Length` when larger. */
+function chunkSizeFor(started: Response, chunkBytes: number): number {
+  const header = started.headers.get('oci-chunk-min-length')
+  const min = header !== null && /^\d{1,15}$/.test(header.trim()) ? Number(header.trim()) : 0
+  if (min > MAX_CHUNK_BYTES) {
+    throw new OciError('BLOB_UPLOAD_INVALID', `the registry asks for chunks of at least ${min} bytes (OCI-Chunk-Min-Length), more than the ${MAX_CHUNK_BYTES} this client holds`, {
+      detail: { minLength: min },
+    })
+  }
+  return Math.max(chunkBytes, min)
+}
 
 interface Challenge {
   readonly scheme: string
@@ -309,6 +323,13 @@ export function ociClient(options: OciClientOptions): OciClient {
       const started = await startUpload(repository)
       let location = locationOf(started, v2(`${repository}/blobs/uploads/`))
       await discard(started)
+      let chunkSize: number
+      try {
+        chunkSize = chunkSizeFor(started, chunkBytes)
+      } catch (e) {
+        await cancelUpload(repository, location)
+        throw e
+      }
       const hash = sha256()
       let offset = 0
       let pending: Uint8Array[] = []
@@ -334,7 +355,7 @@ export function ociClient(options: OciClientOptions): OciClient {
           hash.update(copy)
           pending.push(copy)
           pendingBytes += copy.byteLength
-          if (pendingBytes >= chunkBytes) await flush()
+          if (pendingBytes >= chunkSize) await flush()
         }
         await flush()
         const digest = `sha256:${hash.hex()}`
