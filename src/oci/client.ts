@@ -318,8 +318,9 @@ export function ociClient(options: OciClientOptions): OciClient {
       return { digest, size: bytes.byteLength }
     },
 
-    async pushBlobStream(repository, chunks) {
+    async pushBlobStream(repository, chunks, streamOptions = {}) {
       parseRepositoryName(repository)
+      if (streamOptions.digest !== undefined) parseOciDigest(streamOptions.digest)
       const started = await startUpload(repository)
       let location = locationOf(started, v2(`${repository}/blobs/uploads/`))
       await discard(started)
@@ -334,11 +335,15 @@ export function ociClient(options: OciClientOptions): OciClient {
       let offset = 0
       let pending: Uint8Array[] = []
       let pendingBytes = 0
-      const flush = async () => {
-        if (pendingBytes === 0) return
-        const body = new Uint8Array(Buffer.concat(pending, pendingBytes))
-        pending = []
-        pendingBytes = 0
+      // Sends the first `n` pending bytes as one PATCH; the rest stays pending.
+      const flush = async (n: number) => {
+        if (n === 0) return
+        // One pending piece (a large chunk being cut up) is sliced, not copied again.
+        const all = pending.length === 1 ? pending[0]! : new Uint8Array(Buffer.concat(pending, pendingBytes))
+        const body = all.subarray(0, n)
+        const rest = all.subarray(n)
+        pending = rest.byteLength > 0 ? [rest] : []
+        pendingBytes = rest.byteLength
         const res = await send('PATCH', location, push(repository), {
           headers: { 'content-type': 'application/octet-stream', 'content-range': `${offset}-${offset + body.byteLength - 1}` },
           body,
@@ -355,10 +360,13 @@ export function ociClient(options: OciClientOptions): OciClient {
           hash.update(copy)
           pending.push(copy)
           pendingBytes += copy.byteLength
-          if (pendingBytes >= chunkSize) await flush()
+          while (pendingBytes >= chunkSize) await flush(chunkSize)
         }
-        await flush()
+        await flush(pendingBytes)
         const digest = `sha256:${hash.hex()}`
+        if (streamOptions.digest !== undefined && streamOptions.digest !== digest) {
+          throw new OciError('DIGEST_INVALID', `the stream had digest ${digest}, not ${streamOptions.digest}`, { detail: { expected: streamOptions.digest, actual: digest } })
+        }
         await finishUpload(repository, location, digest, new Uint8Array(0))
         return { digest, size: offset }
       } catch (e) {
