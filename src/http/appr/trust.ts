@@ -8,7 +8,7 @@ import type { Manifest } from '../../model/types.js'
 import { manifestDigest } from '../../trust/manifest-digest.js'
 import { readBody } from '../middleware/body-limit.js'
 import type { RegistryApi } from '../options.js'
-import { json } from '../respond.js'
+import { jsonReply } from '../reply.js'
 import type { Endpoint } from '../router.js'
 
 /**
@@ -45,18 +45,18 @@ export function trustEndpoints(registry: RegistryApi, maxBody: number) {
   return {
     showDigest: {
       operation: 'show',
-      run: async ({ pkg, params }) => json(withDigest(await registry.showByDigest(pkg, params.digest!))),
+      run: async ({ pkg, params }) => jsonReply(withDigest(await registry.showByDigest(pkg, params.digest!))),
     },
     signatureList: {
       operation: 'signature-list',
-      run: async ({ pkg, params }) => json(await registry.signatures.list(pkg, params.release!, params.format!)),
+      run: async ({ pkg, params }) => jsonReply(await registry.signatures.list(pkg, params.release!, params.format!)),
     },
     signatureAdd: {
       operation: 'signature-add',
-      run: async ({ pkg, params, request }) => {
+      run: async ({ pkg, params, req }) => {
         // Signatures are small: a body over 64 KiB is not a list of at most 16 of them.
-        const offered = signaturesOf(await readBody(request, Math.min(maxBody, 64 * 1024)))
-        return json(await registry.signatures.add(pkg, params.release!, params.format!, offered))
+        const offered = signaturesOf(await readBody(req, Math.min(maxBody, 64 * 1024)))
+        return jsonReply(await registry.signatures.add(pkg, params.release!, params.format!, offered))
       },
     },
     signatureRemove: {
@@ -68,7 +68,7 @@ export function trustEndpoints(registry: RegistryApi, maxBody: number) {
             details: { package: pkg, release: params.release, media_type: params.format, keyid: params.keyid },
           })
         }
-        return json({ status: 'deleted', package: pkg, release: params.release, keyid: params.keyid })
+        return jsonReply({ status: 'deleted', package: pkg, release: params.release, keyid: params.keyid })
       },
     },
   } satisfies Record<string, Endpoint>

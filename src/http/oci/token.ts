@@ -10,7 +10,8 @@
  */
 import { OciError } from '../../oci/errors.js'
 import type { HandlerOptions } from '../options.js'
-import { json } from '../respond.js'
+import { jsonReply } from '../reply.js'
+import type { HttpRequest } from '../request-view.js'
 import type { Endpoint } from '../router.js'
 
 /** The token an anonymous token request gets: it stands for no credentials at all. */
@@ -39,7 +40,7 @@ export function ociAuthSettings(options: Pick<HandlerOptions, 'ociAuth' | 'login
 }
 
 /** Whether a request carries the anonymous token, which means the same as carrying nothing. */
-export function isAnonymousToken(request: Request): boolean {
+export function isAnonymousToken(request: { readonly headers: { get(name: string): string | null } }): boolean {
   return /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1] === ANONYMOUS_TOKEN
 }
 
@@ -54,8 +55,8 @@ export function ociAuthenticate<P>(authenticate: HandlerOptions<P>['authenticate
  * for reads, `…:pull,push` for writes, `…:delete` for deletes, `registry:catalog:*` for the
  * catalog; none for the ping and unknown paths.
  */
-export function scopeOf(request: Request): string | undefined {
-  const { pathname } = new URL(request.url)
+export function scopeOf(request: Pick<HttpRequest, 'method' | 'path'>): string | undefined {
+  const pathname = request.path
   if (pathname === '/v2/_catalog') return 'registry:catalog:*'
   const m = /^\/v2\/(.+?)\/(?:blobs\/uploads(?:\/[^/]+)?|blobs\/[^/]+|manifests\/[^/]+|tags\/list|referrers\/[^/]+)\/?$/.exec(pathname)
   if (!m) return undefined
@@ -73,15 +74,15 @@ export function scopeOf(request: Request): string | undefined {
 const quoted = (value: string) => `"${value.replace(/["\\]/g, '\\$&')}"`
 
 /** The realm clients are sent to: the option, else this server's own token path (https when a proxy says so). */
-function realmOf(settings: OciAuthSettings, request: Request): string {
+function realmOf(settings: OciAuthSettings, request: HttpRequest): string {
   if (settings.realm) return settings.realm
-  const url = new URL(request.url)
+  const url = request.url
   const proto = request.headers.get('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase()
   return `${proto === 'https' ? 'https:' : url.protocol}//${url.host}${TOKEN_PATH}`
 }
 
 /** The `WWW-Authenticate` value of a 401 on `request`. */
-export function ociChallenge(settings: OciAuthSettings, request: Request): string {
+export function ociChallenge(settings: OciAuthSettings, request: HttpRequest): string {
   if (settings.challenge === 'basic') return 'Basic realm="appr-core"'
   const scope = scopeOf(request)
   return `Bearer realm=${quoted(realmOf(settings, request))},service=${quoted(settings.service)}${scope ? `,scope=${quoted(scope)}` : ''}`
@@ -104,19 +105,19 @@ function basicCredentials(header: string): { username: string; password: string 
 /** What the credentials a request presents are worth: a token, or the anonymous token. */
 async function exchange(
   options: Pick<HandlerOptions, 'authenticate' | 'login'>,
-  request: Request,
+  request: HttpRequest,
   presented: { basic?: { username: string; password: string }; token?: string },
 ): Promise<string> {
   if (presented.basic) {
     if (!options.login) throw unauthorized('this server does not exchange user names and passwords for tokens')
-    const token = await options.login({ ...presented.basic, request })
+    const token = await options.login({ ...presented.basic, request: request.request })
     if (token === undefined) throw unauthorized('invalid user name or password')
     return token
   }
   if (presented.token !== undefined) {
     if (presented.token === ANONYMOUS_TOKEN) return ANONYMOUS_TOKEN
     // The token is checked as any request would present it.
-    const asBearer = new Request(request.url, { headers: { authorization: `Bearer ${presented.token}` } })
+    const asBearer = new Request(request.url.href, { headers: { authorization: `Bearer ${presented.token}` } })
     if (!options.authenticate || (await options.authenticate(asBearer)) === undefined) throw unauthorized('invalid token')
     return presented.token
   }
@@ -124,9 +125,21 @@ async function exchange(
 }
 
 /** The credentials of a token request: its `Authorization`, or (OAuth2 POST) its form. */
-async function presentedBy(request: Request): Promise<{ basic?: { username: string; password: string }; token?: string; oauth: boolean }> {
+/** A small form body (the OAuth2 POST), at most 64 KiB read. */
+async function formOf(request: HttpRequest): Promise<URLSearchParams> {
+  const parts: Uint8Array[] = []
+  let total = 0
+  for await (const chunk of request.body ?? []) {
+    total += chunk.byteLength
+    if (total > 64 * 1024) throw new OciError('SIZE_INVALID', 'a token request form is limited to 64 KiB')
+    parts.push(chunk)
+  }
+  return new URLSearchParams(Buffer.concat(parts).toString('utf8'))
+}
+
+async function presentedBy(request: HttpRequest): Promise<{ basic?: { username: string; password: string }; token?: string; oauth: boolean }> {
   if (request.method === 'POST') {
-    const form = new URLSearchParams((await request.text()).slice(0, 64 * 1024))
+    const form = await formOf(request)
     const grant = form.get('grant_type')
     if (grant === 'password') return { basic: { username: form.get('username') ?? '', password: form.get('password') ?? '' }, oauth: true }
     if (grant === 'refresh_token') return { token: form.get('refresh_token') ?? '', oauth: true }
@@ -151,16 +164,16 @@ export function tokenEndpoint(options: Pick<HandlerOptions, 'authenticate' | 'lo
   return {
     operation: 'oci-token',
     public: true,
-    run: async ({ request, url }) => {
-      const presented = await presentedBy(request)
-      const token = await exchange(options, request, presented)
+    run: async ({ req, query }) => {
+      const presented = await presentedBy(req)
+      const token = await exchange(options, req, presented)
       const issued = { expires_in: EXPIRES_IN, issued_at: new Date().toISOString() }
-      const scope = url.searchParams.getAll('scope').join(' ')
+      const scope = query.getAll('scope').join(' ')
       const body = presented.oauth
         ? { access_token: token, ...issued, ...(scope ? { scope } : {}), ...(presented.token !== undefined ? { refresh_token: token } : {}) }
         : { token, access_token: token, ...issued }
       // A token is a credential: never cached.
-      return json(body, 200, { 'cache-control': 'no-store' })
+      return jsonReply(body, 200, { 'cache-control': 'no-store' })
     },
   }
 }
