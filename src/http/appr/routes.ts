@@ -15,15 +15,16 @@ import { jsonWithBlob } from '../respond.js'
 import type { Endpoint, Method, Params, Route, RouteContext } from '../router.js'
 import { APPR_API_VERSION, VERSION } from '../version.js'
 import { parseObjectBody, receivePush, submitPush, truthy } from './push-body.js'
-import { trustEndpoints, withDigest } from './trust.js'
+import { digestAdder, trustEndpoints, type WithDigest } from './trust.js'
 
 /**
  * The appr API: every route it serves, in matching order (a literal segment such as `channels`
  * is declared before the `:release` it would otherwise match).
  */
 export function apprRoutes<P>(registry: RegistryApi, options: HandlerOptions<P> = {}): Route[] {
-  const e = apprEndpoints(registry, options)
-  const t = trustEndpoints(registry, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)
+  const withDigest = digestAdder()
+  const e = apprEndpoints(registry, options, withDigest)
+  const t = trustEndpoints(registry, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, withDigest)
   return [
     { path: '/version', methods: { GET: e.version } },
     { path: '/api/v1/packages', methods: { GET: e.list, POST: e.push } },
@@ -55,7 +56,7 @@ function packageOf(params: Params): string {
   return `${params.ns}/${params.name}`
 }
 
-function apprEndpoints<P>(registry: RegistryApi, options: HandlerOptions<P>) {
+function apprEndpoints<P>(registry: RegistryApi, options: HandlerOptions<P>, withDigest: WithDigest) {
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
   const formatAware = options.formatAware ?? false
   const version = options.version ?? APPR_API_VERSION
