@@ -51,6 +51,17 @@ export interface CopyOptions {
   readonly onRelease?: (release: CopiedRelease) => void
 }
 
+/** The two ends of a copy: the clients, the appr package and the OCI repository. */
+export interface CopyEnds<S, T> {
+  readonly source: S
+  readonly target: T
+  /** The appr package (`namespace/name`). */
+  readonly package: string
+  /** The OCI repository. */
+  readonly repository: string
+  readonly options?: CopyOptions
+}
+
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 async function* capped(body: AsyncIterable<Uint8Array>, size: number, what: string): AsyncIterable<Uint8Array> {
@@ -89,6 +100,18 @@ async function forked<A, B>(source: AsyncIterable<Uint8Array>, first: (s: AsyncI
   if (x.status === 'rejected') throw x.reason
   if (y.status === 'rejected') throw y.reason
   return [x.value, y.value]
+}
+
+/** Collects what happened to each release, telling `onRelease` as it goes. */
+function reporter(options: CopyOptions): { done(entry: CopiedRelease): void; report(): CopyReport } {
+  const releases: CopiedRelease[] = []
+  return {
+    done(entry) {
+      releases.push(entry)
+      options.onRelease?.(entry)
+    },
+    report: () => ({ ok: releases.every((r) => r.outcome !== 'failed'), releases }),
+  }
 }
 
 /** The manifests of `pkg` by release (every release, or the one asked for). */
@@ -146,22 +169,11 @@ function sameSizes(manifests: readonly Manifest[], held: readonly ResolvedFormat
  * written `_`), with `created` the appr release's `created_at`, so copying again gives the same
  * digests.
  */
-export async function copyToOci(input: {
-  readonly source: ApprClient
-  readonly package: string
-  readonly release?: string
-  readonly target: OciClient
-  readonly repository: string
-  readonly options?: CopyOptions
-}): Promise<CopyReport> {
+export async function copyToOci(input: CopyEnds<ApprClient, OciClient> & { readonly release?: string }): Promise<CopyReport> {
   const { source, target, options = {} } = input
   const pkg = parsePackageName(input.package).full
   const repository = parseRepositoryName(input.repository)
-  const report: CopiedRelease[] = []
-  const done = (entry: CopiedRelease) => {
-    report.push(entry)
-    options.onRelease?.(entry)
-  }
+  const { done, report } = reporter(options)
   for (const [release, manifests] of await sourceReleases(source, pkg, input.release)) {
     const formats = manifests.map((m) => parseFormat(m.mediaType))
     try {
@@ -186,7 +198,7 @@ export async function copyToOci(input: {
       done({ release, outcome: 'failed', formats, message: messageOf(error) })
     }
   }
-  return { ok: report.every((r) => r.outcome !== 'failed'), releases: report }
+  return report()
 }
 
 async function layerStream(client: OciClient, repository: string, f: ResolvedFormat, what: string): Promise<AsyncIterable<Uint8Array>> {
@@ -217,23 +229,12 @@ async function releaseTags(client: OciClient, repository: string): Promise<[stri
  * that is a SemVer release. Each format is pushed to the appr registry as the blob streams in,
  * verified against its layer digest and size (a blob that fails is not stored).
  */
-export async function copyFromOci(input: {
-  readonly source: OciClient
-  readonly repository: string
-  readonly reference?: string
-  readonly target: ApprClient
-  readonly package: string
-  readonly options?: CopyOptions
-}): Promise<CopyReport> {
+export async function copyFromOci(input: CopyEnds<OciClient, ApprClient> & { readonly reference?: string }): Promise<CopyReport> {
   const { source, target, options = {} } = input
   const pkg = parsePackageName(input.package).full
   const repository = parseRepositoryName(input.repository)
   const references: [string, string | undefined][] = input.reference === undefined ? await releaseTags(source, repository) : [[input.reference, undefined]]
-  const report: CopiedRelease[] = []
-  const done = (entry: CopiedRelease) => {
-    report.push(entry)
-    options.onRelease?.(entry)
-  }
+  const { done, report } = reporter(options)
   for (const [reference, tagRelease] of references) {
     let release = tagRelease ?? reference
     let formats: string[] = []
@@ -276,5 +277,5 @@ export async function copyFromOci(input: {
       done({ release, outcome: 'failed', formats, message: messageOf(error) })
     }
   }
-  return { ok: report.every((r) => r.outcome !== 'failed'), releases: report }
+  return report()
 }
