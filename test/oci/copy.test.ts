@@ -146,6 +146,80 @@ test('a destination holding other blobs for a release is refused without force a
   assert.equal(await collect((await registry.pull('conflict/multi', { release: '2.0.0', format: 'helm' })).stream), bigChart)
 })
 
+/** A byte stream that reports each chunk as it is pulled. */
+function counting(body: ReadableStream<Uint8Array>, seen: (n: number) => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader()
+  return new ReadableStream({
+    async pull(controller) {
+      const next = await reader.read()
+      if (next.done) controller.close()
+      else {
+        seen(next.value.byteLength)
+        controller.enqueue(next.value)
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  })
+}
+
+test('blobs stream through a copy: what has been read from the source is never far ahead of what was sent on', async () => {
+  if (!peer) return
+  // About 3 MiB of incompressible gzip: far more than what may sit between the two sides.
+  const large = await tgz({ 'large/Chart.yaml': 'apiVersion: v2\nname: large\nversion: 1.0.0\n', 'large/data.txt': randomBytes(2.25 * 1024 * 1024).toString('base64') })
+  await registry.push({ package: 'stream/large', release: '1.0.0', format: 'helm', blob: large })
+  let read = 0
+  let sent = 0
+  let widest = 0
+  const gap = () => {
+    widest = Math.max(widest, read - sent)
+  }
+  // appr → OCI: bytes read from the appr server's blob answer vs bytes in PATCH bodies.
+  const fromAppr: typeof fetch = async (input, init) => {
+    const res = await fetch(input, init)
+    if (!/\/blobs\/sha256\//.test(String(input)) || !res.body) return res
+    return new Response(counting(res.body, (n) => ((read += n), gap())), { status: res.status, headers: res.headers })
+  }
+  const toOci: typeof fetch = (input, init) => {
+    if (init?.method === 'PATCH' && init.body instanceof Uint8Array) sent += init.body.byteLength
+    return fetch(input, init)
+  }
+  const chunkBytes = 256 * 1024
+  const up = await copyToOci({
+    source: createClient({ registry: server.url, fetch: fromAppr }),
+    package: 'stream/large',
+    target: ociClient({ url: peer.url, fetch: toOci, chunkBytes }),
+    repository: 'stream/large',
+  })
+  assert.ok(up.ok, JSON.stringify(up))
+  assert.is(read, large.byteLength)
+  assert.ok(widest <= 4 * chunkBytes, `appr → OCI held up to ${widest} bytes of a ${large.byteLength}-byte blob`)
+
+  // OCI → appr: bytes read from the layer vs bytes of the (base64) push body pulled by fetch.
+  read = 0
+  sent = 0
+  widest = 0
+  const fromOci: typeof fetch = async (input, init) => {
+    const res = await fetch(input, init)
+    if (!/\/blobs\/sha256:/.test(String(input)) || (init?.method ?? 'GET') !== 'GET' || !res.body) return res
+    return new Response(counting(res.body, (n) => ((read += n), gap())), { status: res.status, headers: res.headers })
+  }
+  const toAppr: typeof fetch = (input, init) => {
+    if (init?.method !== 'POST' || !(init.body instanceof ReadableStream)) return fetch(input, init)
+    // base64: 4 characters for 3 bytes.
+    return fetch(input, { ...init, body: counting(init.body, (n) => (sent += (n * 3) / 4)) })
+  }
+  const down = await copyFromOci({
+    source: ociClient({ url: peer.url, fetch: fromOci }),
+    repository: 'stream/large',
+    target: createClient({ registry: server.url, fetch: toAppr }),
+    package: 'stream/back',
+  })
+  assert.ok(down.ok, JSON.stringify(down))
+  assert.is(read, large.byteLength)
+  assert.ok(widest <= 1024 * 1024, `OCI → appr held up to ${widest} bytes of a ${large.byteLength}-byte blob`)
+  assert.equal(await collect((await registry.pull('stream/back', { release: '1.0.0', format: 'helm' })).stream), large)
+})
+
 test('appr-core oci push of several tarballs writes one index; oci copy both ways from the command line', async () => {
   if (!peer) return
   const dir = mkdtempSync(join(tmpdir(), 'appr-oci-copy-'))
