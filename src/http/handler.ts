@@ -18,6 +18,7 @@ import type { HandlerOptions, RegistryApi } from './options.js'
 import { type Answer, setHeader } from './reply.js'
 import type { HttpRequest } from './request-view.js'
 import { createRouter, methodNotAllowed, optionsReply, type Route, type RouteContext, type RouteMatch, routeMethod } from './router.js'
+import { type UiConfig, uiRoutes } from './ui/routes.js'
 /**
  * Creates the appr API handler.
  *
@@ -42,6 +43,7 @@ export function createHandler<P = unknown>(
   const { ociBlobs, ociManifests } = registry
   // OCI clients only ever ask at the host's root /v2/.
   const oci = options.oci !== false && ociBlobs && ociManifests ? { router: createRouter(ociRoutes({ ociBlobs, ociManifests }, options), '') } : undefined
+  const ui = options.ui ? createRouter(uiRoutes(options.ui, uiConfig(options, oci !== undefined)), '') : undefined
   const authorize = authCheck(options)
   // The anonymous token of /v2/'s token endpoint stands for no credentials, whatever `authenticate` makes of it.
   const ociAuthenticated = ociAuthenticate(options.authenticate)
@@ -55,6 +57,7 @@ export function createHandler<P = unknown>(
         return ociErrorReply(error, request, options.onError)
       }
     }
+    if (ui && (path === '/ui' || path.startsWith('/ui/'))) return { match: ui.find(path), check: authorize }
     return { match: router.find(path), check: authorize }
   }
 
@@ -110,4 +113,13 @@ function routeContext(req: HttpRequest, params: RouteContext['params'], pkg: str
       return req.url
     },
   }
+}
+
+/** Where the UI finds the API and the Helm view: at the root when the handler serves the root, else under its first prefix. */
+function uiConfig(options: Pick<HandlerOptions, 'prefix' | 'helm'>, oci: boolean): UiConfig {
+  const prefixes = (options.prefix === undefined ? ['/cnr', ''] : typeof options.prefix === 'string' ? [options.prefix] : [...options.prefix]).map((p) =>
+    p.replace(/^\/+|\/+$/g, ''),
+  )
+  const base = prefixes.includes('') ? '' : `/${prefixes[0]}`
+  return { api: `${base}/api/v1`, helm: options.helm === false ? null : `${base}/helm`, oci }
 }

@@ -10,7 +10,7 @@ import { parseFormat } from '../../model/index.js'
 import { type OciClient, ociClient } from '../../oci/client.js'
 import { type CopiedRelease, type CopyOptions, type CopyReport, copyFromOci, copyToOci } from '../../oci/copy.js'
 import { pullRelease, pushRelease } from '../../oci/releases.js'
-import { CLIENT_OPTIONS, clientFrom, parse, runCommand, UsageError } from '../args.js'
+import { CLIENT_OPTIONS, runCommand, UsageError } from '../args.js'
 import { printJson } from '../output.js'
 import { parseRef } from '../refs.js'
 
@@ -88,8 +88,8 @@ function printCopied(r: CopiedRelease): void {
 }
 
 export async function run(args: string[]): Promise<number> {
-  return runCommand('oci', usage, async () => {
-    const { values, positionals } = parse(args, {
+  return runCommand('oci', usage, async (cli) => {
+    const { values, positionals } = cli.parse(args, {
       ...CLIENT_OPTIONS,
       format: { type: 'string', multiple: true },
       force: { type: 'boolean', default: false },
@@ -137,7 +137,7 @@ export async function run(args: string[]): Promise<number> {
       const [from, to] = rest as [string, string]
       const isOci = (r: string) => r.startsWith('oci://')
       if (isOci(from) === isOci(to)) throw new UsageError('oci copy goes between an appr package (NS/NAME) and an oci:// reference')
-      const appr = clientFrom(values)
+      const appr = cli.connect(values).client
       const options: CopyOptions = { force: values.force, ...(values.json ? {} : { onRelease: printCopied }) }
       let report: CopyReport
       if (isOci(to)) {
