@@ -13,6 +13,7 @@ import { withCors } from './middleware/cors.js'
 import { catchErrors, errorReply } from './middleware/errors.js'
 import { withHead } from './middleware/head.js'
 import { ociErrorReply, ociRoutes } from './oci/routes.js'
+import { ociAuthenticate } from './oci/token.js'
 import type { HandlerOptions, RegistryApi } from './options.js'
 import { type Answer, setHeader } from './reply.js'
 import type { HttpRequest } from './request-view.js'
@@ -46,6 +47,10 @@ export function createHandler<P = unknown>(
   const actorOf = options.actor ?? defaultActor
   const ui = options.ui ? createRouter(uiRoutes(options.ui, uiConfig(options, anonymous.oci !== undefined)), '') : undefined
   const authorize = authCheck(options)
+  // The anonymous token of /v2/'s token endpoint stands for no credentials, whatever `authenticate` makes of it.
+  const ociAuthenticated = ociAuthenticate(options.authenticate)
+  const ociAuthorize = anonymous.oci && ociAuthenticated ? authCheck({ ...options, authenticate: ociAuthenticated }) : authorize
+  const isOciPath = (path: string) => path === '/v2' || path.startsWith('/v2/')
 
   function surfacesOf(principal: P | undefined): Surfaces {
     const actor = principal === undefined || registry.as === undefined ? undefined : actorOf(principal)
@@ -59,7 +64,7 @@ export function createHandler<P = unknown>(
   }
 
   function find(request: HttpRequest, path: string, { router, oci }: Surfaces): RouteMatch | Answer {
-    if (oci && (path === '/v2' || path.startsWith('/v2/'))) {
+    if (oci && isOciPath(path)) {
       try {
         return oci.find(path)
       } catch (error) {
@@ -93,7 +98,8 @@ export function createHandler<P = unknown>(
     }
     const pkg = route.package?.(params) ?? ''
     try {
-      const principal = (await authorize(request, endpoint, pkg)) as P | undefined
+      const check = anonymous.oci && isOciPath(path) ? ociAuthorize : authorize
+      const principal = (await check(request, endpoint, pkg)) as P | undefined
       // Reads record nothing: only a write needs the routes of its actor.
       if (method !== 'GET' && principal !== undefined) {
         const bound = find(request, path, surfacesOf(principal))

@@ -42,6 +42,7 @@ export type Operation =
   | 'oci-manifest'
   | 'oci-blob'
   | 'oci-upload'
+  | 'oci-token'
   | 'signature-list'
   | 'signature-add'
   | 'signature-remove'
@@ -88,6 +89,22 @@ export interface HandlerOptions<P = unknown> {
    * the registry has `ociBlobs` and `ociManifests` (default true). See docs/oci.md.
    */
   readonly oci?: boolean
+  /**
+   * How `/v2/` asks OCI clients for credentials (docs/oci.md). `challenge`: `bearer` answers 401
+   * with `WWW-Authenticate: Bearer realm=…,service=…,scope=…` and serves the token endpoint at
+   * `realm` (default this server's `/v2/token`), where clients exchange Basic credentials
+   * (through `login`) or a token `authenticate` accepts for a token they then send as
+   * `Authorization: Bearer <token>`; `basic` answers `Basic realm="appr-core"`. Default: `bearer`
+   * when `login` is given, else `basic`. `service` names this registry in the challenge (default
+   * `appr-core`).
+   */
+  readonly ociAuth?: { readonly challenge?: 'basic' | 'bearer'; readonly realm?: string; readonly service?: string }
+  /**
+   * Smallest chunk, in bytes, of a chunked OCI upload except its last: sent as
+   * `OCI-Chunk-Min-Length` on upload POST answers, and a chunk that follows a shorter one is
+   * refused (`BLOB_UPLOAD_INVALID`). Default 0: no minimum, no header.
+   */
+  readonly ociChunkMinLength?: number
   /** API level `GET /version` reports as `appr-api` (default `0.7.4`, the reference's; appr-core's own version is `appr-core`). */
   readonly version?: string
   /**

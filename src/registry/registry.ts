@@ -26,6 +26,7 @@ import {
   mountBlob,
   type OciBlobInfo,
   type OciBlobRead,
+  type OciChunkOptions,
   type OciUploadStatus,
   startUpload,
   uploadStatus,
@@ -101,10 +102,13 @@ export interface OciBlobOperations {
   startUpload(repository: string): Promise<OciUploadStatus>
   /** Where a session stands. */
   uploadStatus(repository: string, id: string): Promise<OciUploadStatus>
-  /** Appends a chunk; `range` (a `Content-Range`) must continue the upload. */
-  appendUpload(repository: string, id: string, chunks: AsyncIterable<Uint8Array>, range?: { start: number; end?: number }): Promise<OciUploadStatus>
-  /** Appends the last bytes (if any), verifies `digest` and links the blob to the repository; ends the session. */
-  finishUpload(repository: string, id: string, digest: string, chunks?: AsyncIterable<Uint8Array>): Promise<OciBlobInfo>
+  /**
+   * Appends a chunk; `range` (a `Content-Range`) must continue the upload. With `minChunk`, only
+   * the last chunk may be shorter: a chunk after a shorter one is `BLOB_UPLOAD_INVALID`.
+   */
+  appendUpload(repository: string, id: string, chunks: AsyncIterable<Uint8Array>, range?: { start: number; end?: number }, options?: OciChunkOptions): Promise<OciUploadStatus>
+  /** Appends the last bytes (if any, under the same `minChunk` rule), verifies `digest` and links the blob to the repository; ends the session. */
+  finishUpload(repository: string, id: string, digest: string, chunks?: AsyncIterable<Uint8Array>, options?: OciChunkOptions): Promise<OciBlobInfo>
   /** Cancels a session and deletes what it received. */
   cancelUpload(repository: string, id: string): Promise<void>
   /** A blob linked to `repository`, or `undefined`. */
@@ -200,8 +204,8 @@ export class Registry {
     this.ociBlobs = {
       startUpload: (repository) => startUpload(ctx, repository),
       uploadStatus: (repository, id) => uploadStatus(ctx, repository, id),
-      appendUpload: (repository, id, chunks, range) => appendUpload(ctx, repository, id, chunks, range),
-      finishUpload: (repository, id, digest, chunks) => finishUpload(ctx, repository, id, digest, chunks),
+      appendUpload: (repository, id, chunks, range, options) => appendUpload(ctx, repository, id, chunks, range, options),
+      finishUpload: (repository, id, digest, chunks, options) => finishUpload(ctx, repository, id, digest, chunks, options),
       cancelUpload: (repository, id) => cancelUpload(ctx, repository, id),
       head: (repository, digest) => headBlob(ctx, repository, digest),
       get: (repository, digest, range) => getBlob(ctx, repository, digest, range),
