@@ -120,10 +120,20 @@ function tagHeld(repo: string, tag: string, held: 'release' | 'channel'): OciErr
 export async function deleteManifest(ctx: RegistryContext, repository: string, reference: string): Promise<boolean> {
   const repo = parseRepositoryName(repository)
   const ref = parseReference(reference)
-  if (await deleteRelease(ctx, repo, ref)) return true
-  return transact(ctx.store, ctx.maxRetries, { name: repo, reference }, async (tx) => {
+  const released = await deleteRelease(ctx, repo, ref)
+  if (released && ref.kind === 'tag') return true
+  const deleted = await transact(ctx.store, ctx.maxRetries, { name: repo, reference }, async (tx) => {
     const graph = ociGraph(ctx, tx)
-    if (ref.kind === 'digest') return graph.deleteManifest(repo, parseOciDigest(ref.digest))
+    if (ref.kind === 'digest') {
+      // What the appr releases held went above; a manifest still held (by a release pushed
+      // meanwhile) is not deleted under it.
+      const hex = parseOciDigest(ref.digest)
+      for (const t of (await graph.manifest(repo, hex))?.tags ?? []) {
+        const held = (await graph.tag(repo, t))?.appr
+        if (held) throw tagHeld(repo, t, held)
+      }
+      return graph.deleteManifest(repo, hex)
+    }
     const tag = await graph.tag(repo, ref.tag)
     if (!tag) return false
     // Held by appr since deleteRelease looked: it runs again.
@@ -131,6 +141,7 @@ export async function deleteManifest(ctx: RegistryContext, repository: string, r
     await graph.setTag(repo, ref.tag, undefined)
     return true
   })
+  return released || deleted
 }
 
 function pageSize(n: number | undefined): number {
