@@ -9,10 +9,12 @@ import { join } from 'node:path'
 import { ApprError, isApprError } from '../errors/index.js'
 import { createHandler } from '../http/handler.js'
 import { serve } from '../http/node.js'
+import type { UiAssets } from '../http/ui/routes.js'
 import { Registry } from '../registry/registry.js'
 import type { SignaturePolicy } from '../registry/types.js'
 import type { BlobStore } from '../storage/blob.js'
 import type { KvStore } from '../storage/kv.js'
+import { loadUiAssets } from '../ui/bundle.js'
 import { keySet } from '../trust/keys.js'
 import { ConfigError, type Resolved, resolveOptions } from './config/resolve.js'
 import { usageLines } from './config/render.js'
@@ -48,15 +50,23 @@ export interface OpenedStore {
 const unavailable = (what: string, module: string, cause: unknown): ApprError =>
   new ApprError('unsupported', `the ${what} store is not available in this build of appr-core (${module} is missing)`, { cause })
 
-async function loadFactory(module: string, exportName: string, what: string): Promise<(options: object) => KvStore | Promise<KvStore>> {
-  let mod: Record<string, unknown>
+/**
+ * Imports an adapter module. A missing driver package is the adapter's own `unsupported` error
+ * ("npm install ioredis"), passed through; a missing adapter module means a partial build.
+ */
+async function loadAdapter(module: string, what: string): Promise<Record<string, unknown>> {
   try {
-    mod = (await import(module)) as Record<string, unknown>
+    return (await import(module)) as Record<string, unknown>
   } catch (cause) {
+    if (isApprError(cause)) throw cause
     const code = (cause as { code?: unknown }).code
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') throw unavailable(what, module, cause)
     throw cause
   }
+}
+
+async function loadFactory(module: string, exportName: string, what: string): Promise<(options: object) => KvStore | Promise<KvStore>> {
+  const mod = await loadAdapter(module, what)
   const factory = mod[exportName]
   if (typeof factory !== 'function') throw unavailable(what, `${module}#${exportName}`, undefined)
   return factory as (options: object) => KvStore | Promise<KvStore>
@@ -77,9 +87,7 @@ export async function openStore(spec: string): Promise<OpenedStore> {
     if (path === '') throw new ApprError('invalid-parameters', 'level:<dir> needs a directory')
     // A specifier in a variable: the build must not resolve the package's own dist output.
     const levelModule = 'appr-core/adapters/level'
-    const level = (await import(levelModule).catch((cause: unknown) => {
-      throw unavailable('level', 'appr-core/adapters/level', cause)
-    })) as typeof import('../../adapters/level/index.js')
+    const level = (await loadAdapter(levelModule, 'level')) as typeof import('../../adapters/level/index.js')
     // Records in LevelDB under <dir>/kv, blob bytes as files under <dir>/blobs: LevelDB maps its
     // tables into memory, so blobs kept inside it would make RSS grow with every large pull.
     const store = level.levelStore({ path: join(path, 'kv') })
@@ -276,6 +284,16 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`appr-core serve: --webhooks ${webhooksFile}: ${(error as Error).message}\n`)
     return 2
   }
+  let ui: UiAssets | undefined
+  if (options.ui) {
+    try {
+      ui = await loadUiAssets()
+    } catch (error) {
+      await opened.store.close().catch(() => {})
+      process.stderr.write(`appr-core serve: --ui: ${isApprError(error) ? error.message : String(error)}\n`)
+      return 1
+    }
+  }
   const registry = new Registry({
     store: opened.store,
     ...(opened.blobs && { blobs: opened.blobs }),
@@ -296,6 +314,7 @@ export async function run(args: string[]): Promise<number> {
   })
   const handler = createHandler(registry, {
     ...(events ? { events: true } : {}),
+    ...(ui ? { ui } : {}),
     ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
     ...(options.apiVersion !== undefined ? { version: options.apiVersion } : {}),
     cors: options.cors,
@@ -332,7 +351,7 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`appr-core serve: cannot listen on ${host}:${port}: ${(error as Error).message}\n`)
     return 1
   }
-  out.now({ level: 'info', msg: 'listening', url: server.url, store: opened.label, auth: token !== undefined ? 'token' : 'open' })
+  out.now({ level: 'info', msg: 'listening', url: server.url, store: opened.label, auth: token !== undefined ? 'token' : 'open', ...(ui ? { ui: `${server.url}/ui` } : {}) })
   let deliverer: WebhookDeliverer | undefined
   try {
     if (endpoints.length > 0) {

@@ -57,10 +57,11 @@ function rawHeaderView(raw: readonly string[]): HeaderView {
 }
 
 /**
- * The view of `req`; `signal` aborts when the client goes away.
+ * The view of `req`; `signal()` gives the signal that aborts when the client goes away (made
+ * only for what reads it: a long poll, a `Request`).
  * @throws TypeError for a method WHATWG `Request` refuses, as building one would
  */
-export function nodeRequest(req: IncomingMessage, signal: AbortSignal): NodeRequest {
+export function nodeRequest(req: IncomingMessage, signal: () => AbortSignal): NodeRequest {
   const method = req.method ?? 'GET'
   if (FORBIDDEN_METHODS.has(method.toUpperCase())) throw new TypeError(`'${method}' HTTP method is unsupported.`)
   const target = requestPath(req.url ?? '')
@@ -95,12 +96,14 @@ export function nodeRequest(req: IncomingMessage, signal: AbortSignal): NodeRequ
     },
     headers,
     body,
-    signal,
+    get signal() {
+      return signal()
+    },
     get url() {
       return parsed()
     },
     get request() {
-      request ??= toRequest(req, parsed(), method, body, signal)
+      request ??= toRequest(req, parsed(), method, body, signal())
       return request
     },
     async cancelBody() {},

@@ -79,7 +79,7 @@ function responseChunks(body: ReadableStream<Uint8Array>): AsyncIterable<Uint8Ar
 
 /** A `Response` as a reply (its set-cookie headers apart: a record holds one value per name). */
 function responseReply(response: Response): { reply: Reply; cookies: string[] } {
-  const headers: Record<string, string> = Object.create(null)
+  const headers: Record<string, string> = {}
   for (const [name, value] of response.headers) if (name !== 'set-cookie') headers[name] = value
   const body = response.body === null ? null : responseChunks(response.body)
   return { reply: { status: response.status, headers, body }, cookies: response.headers.getSetCookie() }
@@ -103,7 +103,7 @@ export function createNodeListener(
   const drainLimit = options.drainLimitBytes ?? 16 * 1024 * 1024
   const core = coreOf(handler)
 
-  async function answer(req: IncomingMessage, signal: AbortSignal): Promise<{ answer: Answer; drain: (limit: number, ms: number) => Promise<boolean> }> {
+  async function answer(req: IncomingMessage, signal: () => AbortSignal): Promise<{ answer: Answer; drain: (limit: number, ms: number) => Promise<boolean> }> {
     let drain = async (_limit: number, _ms: number) => true
     try {
       const incoming = nodeRequest(req, signal)
@@ -119,14 +119,23 @@ export function createNodeListener(
     const started = performance.now()
     // Read now: once the socket has closed (a client gone mid-request) node no longer knows it.
     const remoteAddress = req.socket.remoteAddress
-    const controller = new AbortController()
+    // The abort signal is made only when something reads it (a long poll, a stream body).
+    let controller: AbortController | undefined
+    let gone = false
+    const signal = (): AbortSignal => {
+      controller ??= new AbortController()
+      if (gone) controller.abort()
+      return controller.signal
+    }
     let bytes = 0
     let status = 500
     res.on('close', () => {
-      if (!res.writableFinished) controller.abort()
+      if (res.writableFinished) return
+      gone = true
+      controller?.abort()
     })
     try {
-      const given = await answer(req, controller.signal)
+      const given = await answer(req, signal)
       const { reply: out, cookies } = isReply(given.answer) ? { reply: given.answer, cookies: [] } : responseReply(given.answer)
       status = out.status
       const body = req.method === 'HEAD' ? null : out.body
@@ -151,7 +160,7 @@ export function createNodeListener(
         }
         return
       }
-      bytes = await pump(body, res, controller.signal)
+      bytes = await pump(body, res, signal())
     } finally {
       if (onResponse !== undefined) {
         if (!res.writableFinished && !res.destroyed) await once(res, 'close').catch(() => {})
@@ -178,18 +187,25 @@ export function createNodeListener(
     }
     signal.addEventListener('abort', cancel, { once: true })
     try {
+      // One chunk is held back and the last goes out with `end`: a small blob (one chunk) is
+      // then sent with its head in one write, as a text or bytes body is.
+      let held: Uint8Array | undefined
       for (;;) {
         const next = await chunks.next()
         if (next.done) break
         if (next.value.byteLength === 0) continue
-        bytes += next.value.byteLength
-        if (!res.write(next.value)) await waitWritable(res)
-        if (res.destroyed) {
-          cancel()
-          return bytes
+        if (held !== undefined) {
+          bytes += held.byteLength
+          if (!res.write(held)) await waitWritable(res)
+          if (res.destroyed) {
+            cancel()
+            return bytes
+          }
         }
+        held = next.value
       }
-      res.end()
+      if (held !== undefined) bytes += held.byteLength
+      res.end(held)
     } catch (error) {
       // The status line is gone; all that is left is to cut the connection so the client
       // sees a truncated body rather than a silently short one.

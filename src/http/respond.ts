@@ -108,8 +108,5 @@ export function jsonWithBlob(
     yield suffix
   }
   const length = prefix.byteLength + base64Length(blob.size) + suffix.byteLength
-  const headers: Record<string, string> = Object.create(null)
-  headers['content-type'] = 'application/json'
-  headers['content-length'] = String(length)
-  return { status: 200, headers, body: body() }
+  return { status: 200, headers: { 'content-type': 'application/json', 'content-length': String(length) }, body: body() }
 }

@@ -124,29 +124,38 @@ export function createRouter(routes: readonly Route[], prefix?: string | readonl
     return undefined
   }
 
-  /** Matches `pattern` segment by segment against `segments` (same length), filling `params`. */
-  function matchFixed(pattern: readonly string[], segments: readonly string[], params: Params): boolean {
-    for (let i = 0; i < segments.length; i++) {
-      const want = pattern[i]!
-      const got = segments[i]!
-      if (want.startsWith(':')) params[want.slice(1)] = got
-      else if (want !== got) return false
+  /** True when `pattern` matches `segments` from `at` on (same count); allocates nothing. */
+  function fits(pattern: readonly string[], from: number, segments: readonly string[], at: number, count: number): boolean {
+    for (let i = 0; i < count; i++) {
+      const want = pattern[from + i]!
+      if (want.charCodeAt(0) !== 0x3a && want !== segments[at + i]) return false
     }
     return true
   }
 
+  /** Copies the `:name` segments of a pattern that {@link fits} into `params`. */
+  function fill(pattern: readonly string[], from: number, segments: readonly string[], at: number, count: number, params: Params): void {
+    for (let i = 0; i < count; i++) {
+      const want = pattern[from + i]!
+      if (want.charCodeAt(0) === 0x3a) params[want.slice(1)] = segments[at + i]!
+    }
+  }
+
   function match(segments: readonly string[]): RouteMatch | undefined {
-    for (const { route, pattern, rest, allowed, allow } of candidates(segments.length)) {
-      const params: Params = {}
+    const n = segments.length
+    for (const { route, pattern, rest, allowed, allow } of candidates(n)) {
       if (rest < 0) {
-        if (matchFixed(pattern, segments, params)) return { route, params, allowed, allow }
-        continue
+        if (!fits(pattern, 0, segments, 0, n)) continue
+        const params: Params = {}
+        fill(pattern, 0, segments, 0, n, params)
+        return { route, params, allowed, allow }
       }
       const after = pattern.length - rest - 1
-      const taken = segments.length - rest - after
-      if (taken < 1) continue
-      if (!matchFixed(pattern.slice(0, rest), segments.slice(0, rest), params)) continue
-      if (!matchFixed(pattern.slice(rest + 1), segments.slice(segments.length - after), params)) continue
+      const taken = n - rest - after
+      if (taken < 1 || !fits(pattern, 0, segments, 0, rest) || !fits(pattern, rest + 1, segments, n - after, after)) continue
+      const params: Params = {}
+      fill(pattern, 0, segments, 0, rest, params)
+      fill(pattern, rest + 1, segments, n - after, after, params)
       params[pattern[rest]!.slice(1)] = segments.slice(rest, rest + taken).join('/')
       return { route, params, allowed, allow }
     }
