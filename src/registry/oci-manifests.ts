@@ -128,12 +128,19 @@ function tagHeld(repo: string, tag: string, held: 'release' | 'channel'): OciErr
 export async function deleteManifest(ctx: RegistryContext, repository: string, reference: string): Promise<boolean> {
   const repo = parseRepositoryName(repository)
   const ref = parseReference(reference)
-  if (await deleteRelease(ctx, repo, ref)) return true
-  return transact(ctx.store, ctx.maxRetries, { name: repo, reference }, async (tx) => {
+  const released = await deleteRelease(ctx, repo, ref)
+  if (released && ref.kind === 'tag') return true
+  const deleted = await transact(ctx.store, ctx.maxRetries, { name: repo, reference }, async (tx) => {
     const graph = ociGraph(ctx, tx)
     if (ref.kind === 'digest') {
+      // What the appr releases held went above; a manifest still held (by a release pushed
+      // meanwhile) is not deleted under it.
       const hex = parseOciDigest(ref.digest)
       const tags = (await graph.manifest(repo, hex))?.tags ?? []
+      for (const t of tags) {
+        const held = (await graph.tag(repo, t))?.appr
+        if (held) throw tagHeld(repo, t, held)
+      }
       const deleted = await graph.deleteManifest(repo, hex)
       if (deleted) await recordRepositoryEvent(ctx, tx, repo, { type: 'oci.manifest.deleted', digest: `sha256:${hex}`, tags })
       return deleted
@@ -146,6 +153,7 @@ export async function deleteManifest(ctx: RegistryContext, repository: string, r
     await recordRepositoryEvent(ctx, tx, repo, { type: 'oci.tag.deleted', tag: ref.tag, digest: tag.digest })
     return true
   })
+  return released || deleted
 }
 
 function pageSize(n: number | undefined): number {
