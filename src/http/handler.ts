@@ -11,6 +11,8 @@ import { authCheck } from './middleware/auth.js'
 import { withCors } from './middleware/cors.js'
 import { catchErrors, errorResponse } from './middleware/errors.js'
 import { withHead } from './middleware/head.js'
+import { type Exchange, type Exchanges, withObservation } from './middleware/observe.js'
+import { withProbes } from './middleware/probes.js'
 import { ociErrorResponse, ociRoutes } from './oci/routes.js'
 import type { HandlerOptions, RegistryApi } from './options.js'
 import { createRouter, methodNotAllowed, optionsResponse, type RouteMatch, routeMethod } from './router.js'
@@ -40,6 +42,8 @@ export function createHandler<P = unknown>(
   // OCI clients only ever ask at the host's root /v2/.
   const oci = options.oci !== false && ociBlobs && ociManifests ? { router: createRouter(ociRoutes({ ociBlobs, ociManifests }, options), '') } : undefined
   const authorize = authCheck(options)
+  // Only observed handlers keep a table: what the dispatch learns goes to the log line and metrics.
+  const exchanges: Exchanges | undefined = options.logger !== undefined || options.metrics !== undefined ? new WeakMap() : undefined
 
   function find(request: Request, url: URL): RouteMatch | Response {
     if (oci && (url.pathname === '/v2' || url.pathname.startsWith('/v2/'))) {
@@ -53,10 +57,21 @@ export function createHandler<P = unknown>(
   }
 
   async function dispatch(request: Request): Promise<Response> {
+    const exchange = exchanges?.get(request)
+    try {
+      return await route(request, exchange)
+    } catch (error) {
+      if (exchange) exchange.error = error
+      throw error
+    }
+  }
+
+  async function route(request: Request, exchange: Exchange | undefined): Promise<Response> {
     const url = new URL(request.url)
     const found = find(request, url)
     if (found instanceof Response) return found
     const { route, params, allowed } = found
+    if (exchange) exchange.route = route.path
     if (request.method === 'OPTIONS') return optionsResponse(allowed)
     const endpoint = route.methods[routeMethod(request)]
     if (endpoint === undefined) {
@@ -66,16 +81,33 @@ export function createHandler<P = unknown>(
       return response
     }
     const pkg = route.package?.(params) ?? ''
+    if (exchange) exchange.operation = endpoint.operation
     try {
-      await authorize(request, endpoint, pkg)
+      const principal = await authorize(request, endpoint, pkg)
+      if (exchange) exchange.principal = principal
       return await endpoint.run({ request, url, params, pkg })
     } catch (error) {
       // A surface with its own envelope (OCI) answers its errors itself.
-      if (route.errorResponse) return route.errorResponse(error, request)
+      if (route.errorResponse) {
+        if (exchange) exchange.error = error
+        return route.errorResponse(error, request)
+      }
       throw error
     }
   }
 
-  const handler = withHead(catchErrors(dispatch, { envelope, onError: options.onError }))
-  return options.cors ?? true ? withCors(handler) : handler
+  const core = withHead(catchErrors(dispatch, { envelope, onError: options.onError }))
+  const health = options.health ?? false
+  const probed = withProbes(options.cors ?? true ? withCors(core) : core, {
+    health:
+      health === false
+        ? undefined
+        : {
+            ready: (health === true ? undefined : health.ready) ?? (() => registry.ping?.() ?? Promise.resolve()),
+            readyTimeoutMs: (health === true ? undefined : health.readyTimeoutMs) ?? 2000,
+          },
+    metrics: options.metrics,
+    exchanges,
+  })
+  return exchanges ? withObservation(probed, { exchanges, logger: options.logger, metrics: options.metrics, principalName: options.principalName }) : probed
 }

@@ -7,8 +7,11 @@ import { ApprError } from '../../errors/index.js'
 import type { AuthAction, AuthorizeInput, HandlerOptions } from '../options.js'
 import type { Endpoint } from '../router.js'
 
-/** Lets a request run `endpoint` (naming package `pkg`, or `''`), or throws why not. */
-export type AuthCheck = (request: Request, endpoint: Endpoint, pkg: string) => Promise<void>
+/**
+ * Lets a request run `endpoint` (naming package `pkg`, or `''`), or throws why not. Resolves
+ * with the principal `authenticate` identified (undefined: anonymous, or a public endpoint).
+ */
+export type AuthCheck = (request: Request, endpoint: Endpoint, pkg: string) => Promise<unknown>
 
 /**
  * The check for these options. Refusals are 401 `unauthorized-access` for anonymous callers and
@@ -23,7 +26,7 @@ export function authCheck<P>({ authenticate, authorize: given }: Pick<HandlerOpt
       : // The change feed shows every package's changes: a read, but not an anonymous one.
         ({ action, operation, principal }: AuthorizeInput<P>) => (action === 'read' && operation !== 'events') || principal !== undefined)
   return async (request, endpoint, pkg) => {
-    if (endpoint.public === true) return
+    if (endpoint.public === true) return undefined
     const action: AuthAction = request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write'
     const principal = authenticate === undefined ? undefined : await authenticate(request)
     const input: AuthorizeInput<P> = { principal, action, operation: endpoint.operation, request, ...(pkg ? { package: pkg } : {}) }
@@ -32,5 +35,6 @@ export function authCheck<P>({ authenticate, authorize: given }: Pick<HandlerOpt
         ? new ApprError('unauthorized-access', 'authentication required')
         : new ApprError('forbidden', 'not allowed', { details: { operation: endpoint.operation } })
     }
+    return principal
   }
 }
