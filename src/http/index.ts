@@ -7,5 +7,6 @@
  */
 export { createHandler } from './handler.js'
 export type { ErrorEnvelope } from './middleware/errors.js'
-export type { AuthAction, AuthorizeInput, HandlerOptions, LoginInput, Operation, RegistryApi } from './options.js'
+export type { HealthOptions } from './middleware/probes.js'
+export type { AuthAction, AuthorizeInput, HandlerOptions, HttpMetrics, LoginInput, Operation, RegistryApi, RequestLogger, RequestObservation } from './options.js'
 export { APPR_API_VERSION, VERSION } from './version.js'
