@@ -33,9 +33,10 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
 
 /**
  * Starts `appr-core serve <args>` and resolves once it logs its `listening` line.
- * Rejects with the process output when it exits first.
+ * Rejects with the process output when it exits first. `onLine` sees every stdout line as it
+ * comes (a test can act on a line logged before `listening`).
  */
-export async function startServe(args: string[], env: Record<string, string> = {}): Promise<Served> {
+export async function startServe(args: string[], env: Record<string, string> = {}, onLine?: (line: string) => void): Promise<Served> {
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', main, 'serve', ...args], {
     cwd: root,
     env: { ...process.env, ...env },
@@ -53,6 +54,7 @@ export async function startServe(args: string[], env: Record<string, string> = {
       buffered = lines.pop()!
       for (const line of lines) {
         out.push(line)
+        onLine?.(line)
         try {
           const parsed = JSON.parse(line) as { msg?: string; url?: string }
           if (parsed.msg === 'listening' && parsed.url) resolve(parsed.url)
