@@ -10,8 +10,6 @@ import { pino } from 'pino'
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
-export const isLogLevel = (value: string): value is LogLevel => (LOG_LEVELS as readonly string[]).includes(value)
-
 /**
  * Field names whose values are never written, wherever a caller puts them: request lines carry
  * no headers, but a line logged later with more context must not leak a credential either.

@@ -9,17 +9,6 @@ import { ApprError, isApprError } from '../errors/index.js'
 import type { BlobStore } from '../storage/blob.js'
 import type { KvStore } from '../storage/kv.js'
 
-/**
- * A duration from the command line in ms: `<n>` (seconds), `<n>ms`, `<n>s`, `<n>m` or `<n>h`.
- * @throws Error naming the text when it is not one
- */
-export function parseDuration(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text)
-  if (!m) throw new Error(`'${text}' is not a duration (e.g. 30s, 2m, 500ms; a bare number is seconds)`)
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h']
-  return Math.round(Number(m[1]) * unit)
-}
-
 /** What the probe opens: a store and, optionally, a blob store beside it. */
 export interface Reached {
   readonly store: KvStore

@@ -5,18 +5,20 @@
  * @module
  */
 import { apprRoutes } from './appr/routes.js'
+import { type CoreHandler, fetchOf } from './core.js'
 import { eventRoutes } from './events/routes.js'
 import { helmRoutes } from './helm/routes.js'
 import { authCheck } from './middleware/auth.js'
 import { withCors } from './middleware/cors.js'
-import { catchErrors, errorResponse } from './middleware/errors.js'
+import { catchErrors, errorReply } from './middleware/errors.js'
 import { withHead } from './middleware/head.js'
 import { type Exchange, type Exchanges, withObservation } from './middleware/observe.js'
 import { withProbes } from './middleware/probes.js'
-import { ociErrorResponse, ociRoutes } from './oci/routes.js'
+import { ociErrorReply, ociRoutes } from './oci/routes.js'
 import type { HandlerOptions, RegistryApi } from './options.js'
-import { createRouter, methodNotAllowed, optionsResponse, type RouteMatch, routeMethod } from './router.js'
-
+import { type Answer, setHeader } from './reply.js'
+import type { HttpRequest } from './request-view.js'
+import { createRouter, methodNotAllowed, optionsReply, type Route, type RouteContext, type RouteMatch, routeMethod } from './router.js'
 /**
  * Creates the appr API handler.
  *
@@ -45,58 +47,65 @@ export function createHandler<P = unknown>(
   // Only observed handlers keep a table: what the dispatch learns goes to the log line and metrics.
   const exchanges: Exchanges | undefined = options.logger !== undefined || options.metrics !== undefined ? new WeakMap() : undefined
 
-  function find(request: Request, url: URL): RouteMatch | Response {
-    if (oci && (url.pathname === '/v2' || url.pathname.startsWith('/v2/'))) {
+  function find(request: HttpRequest, path: string): RouteMatch | Answer {
+    if (oci && (path === '/v2' || path.startsWith('/v2/'))) {
       try {
-        return oci.router.find(url.pathname)
+        return oci.router.find(path)
       } catch (error) {
-        return ociErrorResponse(error, request, options.onError)
+        return ociErrorReply(error, request, options.onError)
       }
     }
-    return router.find(url.pathname)
+    return router.find(path)
   }
 
-  async function dispatch(request: Request): Promise<Response> {
+  /** A route's own error answer (OCI's envelope), or undefined for the handler's. */
+  function routeError(route: Route, error: unknown, request: HttpRequest): Answer | undefined {
+    if (route.errorReply) return route.errorReply(error, request)
+    if (route.errorResponse) return route.errorResponse(error, request.request)
+    return undefined
+  }
+
+  async function dispatch(request: HttpRequest): Promise<Answer> {
     const exchange = exchanges?.get(request)
+    if (exchange === undefined) return routeRequest(request, undefined)
     try {
-      return await route(request, exchange)
+      return await routeRequest(request, exchange)
     } catch (error) {
-      if (exchange) exchange.error = error
+      exchange.error = error
       throw error
     }
   }
 
-  async function route(request: Request, exchange: Exchange | undefined): Promise<Response> {
-    const url = new URL(request.url)
-    const found = find(request, url)
-    if (found instanceof Response) return found
+  async function routeRequest(request: HttpRequest, exchange: Exchange | undefined): Promise<Answer> {
+    const path = request.path
+    const found = find(request, path)
+    if (!('route' in found)) return found
     const { route, params, allowed } = found
     if (exchange) exchange.route = route.path
-    if (request.method === 'OPTIONS') return optionsResponse(allowed)
-    const endpoint = route.methods[routeMethod(request)]
+    if (request.method === 'OPTIONS') return optionsReply(found)
+    const endpoint = route.methods[routeMethod(request.method)]
     if (endpoint === undefined) {
-      const error = methodNotAllowed(request, url.pathname, allowed)
-      const response = route.errorResponse ? route.errorResponse(error, request) : errorResponse(error, envelope)
-      response.headers.set('allow', allowed.join(', '))
-      return response
+      const error = methodNotAllowed(request.method, path, allowed)
+      const answer = routeError(route, error, request) ?? errorReply(error, envelope)
+      setHeader(answer, 'allow', allowed.join(', '))
+      return answer
     }
     const pkg = route.package?.(params) ?? ''
     if (exchange) exchange.operation = endpoint.operation
     try {
       const principal = await authorize(request, endpoint, pkg)
       if (exchange) exchange.principal = principal
-      return await endpoint.run({ request, url, params, pkg })
+      return await endpoint.run(routeContext(request, params, pkg))
     } catch (error) {
       // A surface with its own envelope (OCI) answers its errors itself.
-      if (route.errorResponse) {
-        if (exchange) exchange.error = error
-        return route.errorResponse(error, request)
-      }
-      throw error
+      const answer = routeError(route, error, request)
+      if (answer === undefined) throw error
+      if (exchange) exchange.error = error
+      return answer
     }
   }
 
-  const core = withHead(catchErrors(dispatch, { envelope, onError: options.onError }))
+  const core: CoreHandler = withHead(catchErrors(dispatch, { envelope, onError: options.onError }))
   const health = options.health ?? false
   const probed = withProbes(options.cors ?? true ? withCors(core) : core, {
     health:
@@ -109,5 +118,23 @@ export function createHandler<P = unknown>(
     metrics: options.metrics,
     exchanges,
   })
-  return exchanges ? withObservation(probed, { exchanges, logger: options.logger, metrics: options.metrics, principalName: options.principalName }) : probed
+  return fetchOf(exchanges ? withObservation(probed, { exchanges, logger: options.logger, metrics: options.metrics, principalName: options.principalName }) : probed)
+}
+
+/** An endpoint's context; `request` and `url` are built only if the endpoint reads them. */
+function routeContext(req: HttpRequest, params: RouteContext['params'], pkg: string): RouteContext {
+  return {
+    req,
+    params,
+    pkg,
+    get query() {
+      return req.query
+    },
+    get request() {
+      return req.request
+    },
+    get url() {
+      return req.url
+    },
+  }
 }

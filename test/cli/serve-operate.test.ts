@@ -37,10 +37,15 @@ for (const [adapter, spec] of [
 test('bad operate flags exit 2 naming the flag', async () => {
   const level = await runCli(['serve', '--store', 'memory', '--log-level', 'loud'])
   assert.is(level.code, 2)
-  assert.match(level.stderr, "invalid --log-level (APPR_LOG_LEVEL) 'loud'")
+  assert.match(level.stderr, 'log-level')
+  assert.match(level.stderr, 'expected one of fatal, error, warn, info, debug, trace, silent')
   const wait = await runCli(['serve', '--store', 'memory', '--wait-for-store', 'soon'])
   assert.is(wait.code, 2)
-  assert.match(wait.stderr, "'soon' is not a duration")
+  assert.match(wait.stderr, 'wait-for-store')
+  assert.match(wait.stderr, 'expected a duration')
+  const env = await runCli(['serve', '--store', 'memory'], { APPR_DRAIN_TIMEOUT: '-1' })
+  assert.is(env.code, 2)
+  assert.match(env.stderr, 'APPR_DRAIN_TIMEOUT')
 })
 
 test('--wait-for-store: serve retries until Redis comes up; /readyz follows the store down and up', async () => {

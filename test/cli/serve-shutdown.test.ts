@@ -87,7 +87,7 @@ test('SIGTERM during a push: the push completes, then the server exits 0; the re
 test('SIGTERM during a push that outlasts --drain-timeout: the push is cut and cleaned up, exit 0, nothing half-written', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'appr-drain-'))
   try {
-    const served = await startServe(['--store', `level:${dir}`, '--port', '0', '--drain-timeout', '1s'])
+    const served = await startServe(['--store', `level:${dir}`, '--port', '0', '--drain-timeout', '1'])
     stopLater = served
     const { body } = await pushBody()
     const push = splitPush(`${served.url}/api/v1/packages/acme/big`, body, 4 * 1024 * 1024)

@@ -6,8 +6,12 @@
  * table owned by one handler.
  * @module
  */
+import { Buffer } from 'node:buffer'
 import { isApprError } from '../../errors/index.js'
+import type { CoreHandler } from '../core.js'
 import type { HttpMetrics, Operation, RequestLogger } from '../options.js'
+import { type Answer, isReply, isStreamBody } from '../reply.js'
+import type { HttpRequest } from '../request-view.js'
 
 /** What the dispatch learned about one request. */
 export interface Exchange {
@@ -20,7 +24,7 @@ export interface Exchange {
 }
 
 /** Exchanges in flight, by request; one table per handler, so nothing is shared between handlers. */
-export type Exchanges = WeakMap<Request, Exchange>
+export type Exchanges = WeakMap<HttpRequest, Exchange>
 
 /** Options of {@link withObservation}. */
 export interface ObserveOptions<P> {
@@ -47,67 +51,115 @@ export function defaultPrincipalName(principal: unknown): string | undefined {
 }
 
 /** The path and query for a log line, with secret-looking query values masked. */
-function loggedPath(url: URL): string {
-  if (url.search === '') return url.pathname
-  const params = new URLSearchParams(url.search)
+function loggedPath(request: HttpRequest): string {
+  const query = request.query
+  if (query.size === 0) return request.path
+  const params = new URLSearchParams(query)
   for (const name of new Set(params.keys())) if (SECRET_PARAM.test(name)) params.set(name, '***')
-  return `${url.pathname}?${params.toString()}`
+  return `${request.path}?${params.toString()}`
 }
 
 /** The request id of `request`: the client's when it is short and plain, else a fresh UUID. */
-export function requestId(request: Request): string {
+export function requestId(request: HttpRequest): string {
   const given = request.headers.get('x-request-id')
   return given !== null && REQUEST_ID.test(given) ? given : crypto.randomUUID()
 }
 
-/**
- * `response` with `x-request-id` set and its body passed through a counter that calls `done`
- * once, when the body ended, failed or was cancelled. No bytes are read ahead of the consumer
- * (high-water mark 0), so back-pressure reaches the original body unchanged.
- */
-function tracked(response: Response, id: string, done: (bytes: number, aborted: boolean, error?: unknown) => void): Response {
-  const headers = new Headers(response.headers)
-  headers.set('x-request-id', id)
-  const init = { status: response.status, statusText: response.statusText, headers }
-  if (response.body === null) {
-    done(0, false)
-    return new Response(null, init)
-  }
-  const reader = response.body.getReader()
-  let bytes = 0
-  let finished = false
-  const finish = (aborted: boolean, error?: unknown): void => {
-    if (finished) return
-    finished = true
+type Done = (bytes: number, aborted: boolean, error?: unknown) => void
+
+/** Calls `done` once, however often it is asked to. */
+function once(done: Done): Done {
+  let called = false
+  return (bytes, aborted, error) => {
+    if (called) return
+    called = true
     done(bytes, aborted, error)
   }
-  const body = new ReadableStream<Uint8Array>(
+}
+
+/**
+ * A stream body that counts its bytes and calls `done` when it ends, fails or is released
+ * unread (its iterator's `return`, as the listener does for a client gone). Nothing is read
+ * ahead of the consumer, so back-pressure reaches the original body unchanged.
+ */
+function countedChunks(body: AsyncIterable<Uint8Array>, done: Done): AsyncIterable<Uint8Array> {
+  return {
+    [Symbol.asyncIterator]() {
+      const inner = body[Symbol.asyncIterator]()
+      let bytes = 0
+      return {
+        async next() {
+          let step: IteratorResult<Uint8Array>
+          try {
+            step = await inner.next()
+          } catch (error) {
+            done(bytes, true, error)
+            throw error
+          }
+          if (step.done) done(bytes, false)
+          else bytes += step.value.byteLength
+          return step
+        },
+        async return(value?: unknown) {
+          done(bytes, true)
+          return (await inner.return?.(value)) ?? { done: true, value: undefined }
+        },
+      }
+    },
+  }
+}
+
+/** A WHATWG body stream with the same accounting as {@link countedChunks}. */
+function countedStream(body: ReadableStream<Uint8Array>, done: Done): ReadableStream<Uint8Array> {
+  const reader = body.getReader()
+  let bytes = 0
+  return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         let next: ReadableStreamReadResult<Uint8Array>
         try {
           next = await reader.read()
         } catch (error) {
-          finish(true, error)
+          done(bytes, true, error)
           controller.error(error)
           return
         }
         if (next.done) {
           controller.close()
-          finish(false)
+          done(bytes, false)
           return
         }
         bytes += next.value.byteLength
         controller.enqueue(next.value)
       },
       cancel(reason) {
-        finish(true)
+        done(bytes, true)
         return reader.cancel(reason)
       },
     },
     { highWaterMark: 0 },
   )
-  return new Response(body, init)
+}
+
+/** `answer` with `x-request-id` set and `done` called once its body has gone out (or never will). */
+function tracked(answer: Answer, id: string, done: Done): Answer {
+  if (isReply(answer)) {
+    answer.headers['x-request-id'] = id
+    const { body } = answer
+    if (isStreamBody(body)) return { status: answer.status, headers: answer.headers, body: countedChunks(body, done) }
+    // Text or bytes: written in one go by whoever renders the reply.
+    done(body === null ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength, false)
+    return answer
+  }
+  // A Response's headers may be immutable (one from fetch): a copy is always writable.
+  const headers = new Headers(answer.headers)
+  headers.set('x-request-id', id)
+  const init = { status: answer.status, statusText: answer.statusText, headers }
+  if (answer.body === null) {
+    done(0, false)
+    return new Response(null, init)
+  }
+  return new Response(countedStream(answer.body, done), init)
 }
 
 /**
@@ -115,7 +167,7 @@ function tracked(response: Response, id: string, done: (bytes: number, aborted: 
  * response body is done, one log line (5xx at `error` with the error's code, the rest at `info`)
  * and its metrics. Neither headers nor bodies are logged; secret-looking query values are masked.
  */
-export function withObservation<P>(handler: (request: Request) => Promise<Response>, options: ObserveOptions<P>): (request: Request) => Promise<Response> {
+export function withObservation<P>(handler: CoreHandler, options: ObserveOptions<P>): CoreHandler {
   const { exchanges, logger, metrics } = options
   const nameOf = options.principalName ?? defaultPrincipalName
   return async (request) => {
@@ -123,22 +175,23 @@ export function withObservation<P>(handler: (request: Request) => Promise<Respon
     const id = requestId(request)
     const exchange: Exchange = {}
     exchanges.set(request, exchange)
-    const response = await handler(request)
-    return tracked(response, id, (bytes, aborted, streamError) => {
+    const answer = await handler(request)
+    const status = answer.status
+    return tracked(answer, id, once((bytes, aborted, streamError) => {
       exchanges.delete(request)
       const seconds = (performance.now() - started) / 1000
       const method = METHODS.has(request.method) ? request.method : 'OTHER'
       const route = exchange.route ?? '(none)'
-      metrics?.request({ method, route, status: response.status, seconds, operation: exchange.operation, error: exchange.error })
+      metrics?.request({ method, route, status, seconds, operation: exchange.operation, error: exchange.error })
       if (logger === undefined) return
       const error = streamError ?? exchange.error
       const principal = exchange.principal === undefined ? undefined : nameOf(exchange.principal as P)
       const line: Record<string, unknown> = {
         requestId: id,
         method: request.method,
-        path: loggedPath(new URL(request.url)),
+        path: loggedPath(request),
         route,
-        status: response.status,
+        status,
         bytes,
         ms: Math.round(seconds * 100_000) / 100,
         ...(aborted ? { aborted: true } : {}),
@@ -147,11 +200,11 @@ export function withObservation<P>(handler: (request: Request) => Promise<Respon
         ...(error !== undefined ? { code: isApprError(error) ? error.code : 'internal-error' } : {}),
         ...(request.headers.has('user-agent') ? { ua: request.headers.get('user-agent') } : {}),
       }
-      if (response.status >= 500 || streamError !== undefined) {
+      if (status >= 500 || streamError !== undefined) {
         // An unexpected error's message and stack go to the log (never to the client).
         if (error !== undefined && !isApprError(error)) line.err = error
         logger.error(line, 'request')
       } else logger.info(line, 'request')
-    })
+    }))
   }
 }

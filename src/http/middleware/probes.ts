@@ -5,7 +5,9 @@
  * surface's route can shadow them and they cost no routing.
  * @module
  */
+import type { CoreHandler } from '../core.js'
 import type { HttpMetrics } from '../options.js'
+import { type Answer, type Reply, reply, withoutBody } from '../reply.js'
 import type { Exchanges } from './observe.js'
 
 /** Options of the health endpoints (`HandlerOptions.health`). */
@@ -28,10 +30,7 @@ export interface ProbeOptions {
   readonly exchanges?: Exchanges | undefined
 }
 
-const noStore = { 'cache-control': 'no-store' }
-
-const text = (body: string, status = 200, type = 'text/plain; charset=utf-8'): Response =>
-  new Response(body, { status, headers: { 'content-type': type, ...noStore } })
+const text = (body: string, status = 200, type = 'text/plain; charset=utf-8'): Reply => reply(status, { 'content-type': type, 'cache-control': 'no-store' }, body)
 
 /** Why `ready` did not resolve within `ms`, or undefined when it did. */
 async function notReady(ready: () => Promise<unknown>, ms: number): Promise<string | undefined> {
@@ -55,20 +54,21 @@ async function notReady(ready: () => Promise<unknown>, ms: number): Promise<stri
 }
 
 /** Wraps `handler` so GET/HEAD `/healthz`, `/readyz` and `/metrics` are answered first, when on. */
-export function withProbes(handler: (request: Request) => Promise<Response>, options: ProbeOptions): (request: Request) => Promise<Response> {
+export function withProbes(handler: CoreHandler, options: ProbeOptions): CoreHandler {
   const { health, metrics, exchanges } = options
   const paths = new Set([...(health ? ['/healthz', '/readyz'] : []), ...(metrics ? ['/metrics'] : [])])
   if (paths.size === 0) return handler
   return async (request) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') return handler(request)
-    // Cheap test first: the path is the part of the URL after the authority.
-    const url = request.url
-    const start = url.indexOf('/', url.indexOf('//') + 2)
-    const end = url.indexOf('?', start)
-    const path = start < 0 ? '/' : url.slice(start, end < 0 ? undefined : end)
+    const path = request.path
     if (!paths.has(path)) return handler(request)
     const exchange = exchanges?.get(request)
     if (exchange) exchange.route = path
+    const answer = await probe(path)
+    return request.method === 'HEAD' ? withoutBody(answer) : answer
+  }
+
+  async function probe(path: string): Promise<Answer> {
     if (path === '/healthz') return text('ok\n')
     if (path === '/readyz' && health) {
       const reason = await notReady(health.ready, health.readyTimeoutMs)
