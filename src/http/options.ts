@@ -159,7 +159,7 @@ export interface HandlerOptions<P = unknown> {
   readonly health?: boolean | HealthOptions
   /**
    * Count every request (by method, route template and status, with its latency) here, and
-   * answer `GET /metrics` at the root with its text, without credentials. See docs/operate.md.
+   * answer `GET /metrics` at the root with its text, without credentials. See docs/monitoring.md.
    */
   readonly metrics?: HttpMetrics
   /**

@@ -5,7 +5,7 @@
  * store with {@link Metrics.store} / {@link Metrics.blobs}, and hand the Registry to
  * {@link Metrics.caches}. No label carries a package name, a path or anything a client chose:
  * every label's values are bounded by the code or the configuration. The metric names are in
- * docs/operate.md.
+ * docs/monitoring.md.
  * @module
  */
 import { Counter, collectDefaultMetrics, Histogram, Registry as PromRegistry } from 'prom-client'

@@ -90,7 +90,7 @@ export const serveOptions = {
     details: ['JSON: [{"id", "url", "secret", "types"?, "namespaces"?}]; several servers on one', 'Redis/etcd store: one delivers at a time'],
   }),
   logLevel: option({ flag: 'log-level', env: 'APPR_LOG_LEVEL', kind: 'value', schema: oneOf(LOG_LEVELS), default: 'info', placeholder: '<level>', description: `log lines at this level and above: ${LOG_LEVELS.join(', ')}` }),
-  metrics: option({ flag: 'metrics', env: 'APPR_METRICS', kind: 'boolean', schema: flag, default: false, description: 'serve Prometheus metrics at GET /metrics, without credentials (docs/operate.md)' }),
+  metrics: option({ flag: 'metrics', env: 'APPR_METRICS', kind: 'boolean', schema: flag, default: false, description: 'serve Prometheus metrics at GET /metrics, without credentials (docs/monitoring.md)' }),
   waitForStore: option({
     flag: 'wait-for-store',
     env: 'APPR_WAIT_FOR_STORE',
