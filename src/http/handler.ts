@@ -52,6 +52,8 @@ export function createHandler<P = unknown>(
       try {
         return oci.router.find(path)
       } catch (error) {
+        const exchange = exchanges?.get(request)
+        if (exchange) exchange.error = error
         return ociErrorReply(error, request, options.onError)
       }
     }

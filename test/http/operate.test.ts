@@ -84,6 +84,11 @@ test('request ids: a sane X-Request-Id is echoed, anything else replaced by a fr
     logger.lines.map((l) => l.fields.requestId),
     ['abc-123.x', insane.headers.get('x-request-id'), fresh],
   )
+  assert.ok(logger.lines.every((l) => l.fields.route === '/version' && l.fields.status === 200 && l.level === 'info'))
+  // OCI's own router and envelope: its refusals are logged with their code too.
+  const oci = await send(handler, '/v2/acme/web/nowhere/at/all')
+  assert.is(oci.status, 404)
+  assert.equal([logger.lines[3]?.fields.route, logger.lines[3]?.fields.code], ['(none)', 'resource-not-found'])
   // Without a logger or metrics the handler adds nothing.
   assert.is((await send(createHandler(new Registry({ store: memoryStore() })), '/version')).headers.get('x-request-id'), null)
 })
