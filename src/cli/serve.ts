@@ -11,10 +11,12 @@ import { coreOf, withCore } from '../http/core.js'
 import { createHandler } from '../http/handler.js'
 import { serve } from '../http/node.js'
 import { createMetrics, type Metrics } from '../metrics/index.js'
+import type { UiAssets } from '../http/ui/routes.js'
 import { Registry } from '../registry/registry.js'
 import type { SignaturePolicy } from '../registry/types.js'
 import type { BlobStore } from '../storage/blob.js'
 import type { KvStore } from '../storage/kv.js'
+import { loadUiAssets } from '../ui/bundle.js'
 import { keySet } from '../trust/keys.js'
 import { ConfigError, type Resolved, resolveOptions } from './config/resolve.js'
 import { usageLines } from './config/render.js'
@@ -272,6 +274,16 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`appr-core serve: --webhooks ${webhooksFile}: ${(error as Error).message}\n`)
     return 2
   }
+  let ui: UiAssets | undefined
+  if (options.ui) {
+    try {
+      ui = await loadUiAssets()
+    } catch (error) {
+      await opened.store.close().catch(() => {})
+      process.stderr.write(`appr-core serve: --ui: ${isApprError(error) ? error.message : String(error)}\n`)
+      return 1
+    }
+  }
   const registry = new Registry({
     store: opened.store,
     ...(opened.blobs && { blobs: opened.blobs }),
@@ -294,6 +306,7 @@ export async function run(args: string[]): Promise<number> {
   let stopping = false
   const handler = createHandler(registry, {
     ...(events ? { events: true } : {}),
+    ...(ui ? { ui } : {}),
     ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
     ...(options.apiVersion !== undefined ? { version: options.apiVersion } : {}),
     cors: options.cors,
@@ -328,7 +341,7 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`appr-core serve: cannot listen on ${host}:${port}: ${(error as Error).message}\n`)
     return 1
   }
-  logger.info({ url: server.url, store: opened.label, auth: token !== undefined ? 'token' : 'open', metrics: metrics !== undefined }, 'listening')
+  logger.info({ url: server.url, store: opened.label, auth: token !== undefined ? 'token' : 'open', metrics: metrics !== undefined, ...(ui ? { ui: `${server.url}/ui` } : {}) }, 'listening')
   let deliverer: WebhookDeliverer | undefined
   try {
     if (endpoints.length > 0) {

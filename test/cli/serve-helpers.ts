@@ -16,13 +16,14 @@ export interface Served {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
-/** `appr-core <args>` to completion. */
-export async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** `appr-core <args>` to completion, with `input` (default none) on its standard input. */
+export async function runCli(args: string[], env: Record<string, string> = {}, input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', main, ...args], {
     cwd: root,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   })
+  child.stdin.end(input)
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d) => (stdout += d))
@@ -33,11 +34,16 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
 
 /**
  * Starts `appr-core serve <args>` and resolves once it logs its `listening` line.
- * Rejects with the process output when it exits first. `onLine` sees every stdout line as it
- * comes (a test can act on a line logged before `listening`).
+ * Rejects with the process output when it exits first. `built`: run the compiled bin in dist/.
+ * `onLine` sees every stdout line as it comes (a test can act on a line logged before `listening`).
  */
-export async function startServe(args: string[], env: Record<string, string> = {}, onLine?: (line: string) => void): Promise<Served> {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', main, 'serve', ...args], {
+export async function startServe(
+  args: string[],
+  env: Record<string, string> = {},
+  options: { built?: boolean; onLine?: (line: string) => void } = {},
+): Promise<Served> {
+  const node = options.built ? [fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url))] : ['--conditions=source', '--import', 'tsx', main]
+  const child = spawn(process.execPath, [...node, 'serve', ...args], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -54,7 +60,7 @@ export async function startServe(args: string[], env: Record<string, string> = {
       buffered = lines.pop()!
       for (const line of lines) {
         out.push(line)
-        onLine?.(line)
+        options.onLine?.(line)
         try {
           const parsed = JSON.parse(line) as { msg?: string; url?: string }
           if (parsed.msg === 'listening' && parsed.url) resolve(parsed.url)

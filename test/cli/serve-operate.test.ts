@@ -57,10 +57,11 @@ test('--wait-for-store: serve retries until Redis comes up; /readyz follows the 
     spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], { stdio: 'ignore' })
   let served: Awaited<ReturnType<typeof startServe>> | undefined
   try {
-    served = await startServe(['--store', `redis://127.0.0.1:${port}`, '--port', '0', '--wait-for-store', '2m'], {}, (line) => {
+    const onLine = (line: string): void => {
       // The first failed attempt: now the store comes up.
       if (redis === undefined && line.includes('"store not reachable yet"')) redis = startRedis()
-    })
+    }
+    served = await startServe(['--store', `redis://127.0.0.1:${port}`, '--port', '0', '--wait-for-store', '2m'], {}, { onLine })
     const waiting = parseLines(served.out).find((l) => l.msg === 'store not reachable yet')
     assert.ok(waiting, 'a retry was logged before listening')
     assert.is(waiting!.level, 'warn')
