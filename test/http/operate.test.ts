@@ -10,6 +10,8 @@ import { ApprError, Registry } from 'appr-core'
 import { memoryStore } from 'appr-core/adapters/memory'
 import { createHandler, type HandlerOptions, type RegistryApi, type RequestLogger } from 'appr-core/http'
 import { createMetrics } from 'appr-core/metrics'
+import { fetchRequestView } from '../../src/http/request-view.js'
+import { withObservation } from '../../src/http/middleware/observe.js'
 import { parsePrometheus, sampleValue } from '../helpers/prometheus.js'
 import { b64, chart } from './helpers.js'
 
@@ -187,6 +189,49 @@ test('metrics: a strict parser reads /metrics; requests, operations, store round
   const otherParsed = parsePrometheus(otherText)
   assert.is(sampleValue(otherParsed, 'appr_http_requests_total'), 0)
   assert.not.ok(otherParsed.has('process_cpu_user_seconds_total'))
+})
+
+test('a streamed body is logged when it ends, fails or is released unread; a Response gets the id in a copy of its headers', async () => {
+  const logger = keptLogger()
+  async function* chunks(fail: boolean) {
+    yield new Uint8Array(3)
+    if (fail) throw new Error('disk gone mid-stream')
+    yield new Uint8Array(4)
+  }
+  let answer: () => Response | { status: number; headers: Record<string, string>; body: AsyncIterable<Uint8Array> }
+  const observed = withObservation(async () => answer(), { exchanges: new WeakMap(), logger })
+  const view = () => fetchRequestView(new Request(`${H}/x`))
+  const drain = async (body: AsyncIterable<Uint8Array>) => {
+    for await (const _ of body);
+  }
+
+  answer = () => ({ status: 200, headers: {}, body: chunks(false) })
+  const ended = await observed(view())
+  assert.is(logger.lines.length, 0, 'nothing is logged before the body has gone out')
+  await drain((ended as { body: AsyncIterable<Uint8Array> }).body)
+  assert.equal([logger.lines[0]?.level, logger.lines[0]?.fields.bytes, logger.lines[0]?.fields.aborted], ['info', 7, undefined])
+
+  answer = () => ({ status: 200, headers: {}, body: chunks(true) })
+  const failed = await observed(view())
+  await drain((failed as { body: AsyncIterable<Uint8Array> }).body).catch(() => {})
+  assert.equal([logger.lines[1]?.level, logger.lines[1]?.fields.bytes, (logger.lines[1]?.fields.err as Error | undefined)?.message], ['error', 3, 'disk gone mid-stream'])
+
+  answer = () => ({ status: 200, headers: {}, body: chunks(false) })
+  const released = await observed(view())
+  // What the node listener does for a client gone before the body: the iterator's return, unread.
+  await (released as { body: AsyncIterable<Uint8Array> }).body[Symbol.asyncIterator]().return?.()
+  assert.equal([logger.lines[2]?.fields.bytes, logger.lines[2]?.fields.aborted], [0, true])
+
+  // A WHATWG Response (immutable headers, as fetch() returns) keeps its body and gains the id.
+  answer = () => Response.redirect('http://elsewhere.test/', 302)
+  const redirected = (await observed(fetchRequestView(new Request(`${H}/x`, { headers: { 'x-request-id': 'r-1' } })))) as Response
+  assert.is(redirected.status, 302)
+  assert.is(redirected.headers.get('location'), 'http://elsewhere.test/')
+  assert.is(redirected.headers.get('x-request-id'), 'r-1')
+  answer = () => new Response('hello')
+  const streamed = (await observed(view())) as Response
+  assert.is(await streamed.text(), 'hello')
+  assert.equal(logger.lines.slice(3).map((l) => [l.fields.status, l.fields.bytes]), [[302, 0], [200, 5]])
 })
 
 test('metrics: store errors and commit conflicts are counted by adapter', async () => {
