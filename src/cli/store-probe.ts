@@ -52,14 +52,17 @@ export async function reachStore(options: ReachOptions): Promise<Reached> {
   for (let attempt = 1, delay = 250; ; attempt++, delay = Math.min(5000, delay * 2)) {
     let opened: Reached | undefined
     let reason: string
+    const opening = options.open()
     try {
-      opened = await within(options.open(), attemptMs, 'the store')
+      opened = await within(opening, attemptMs, 'the store')
       await within(opened.store.get('health/ping'), attemptMs, 'the store')
       return opened
     } catch (error) {
       if (isApprError(error) && (error.code === 'invalid-parameters' || error.code === 'unsupported')) throw error
       reason = reasonOf(error)
-      await opened?.store.close().catch(() => {})
+      if (opened) await opened.store.close().catch(() => {})
+      // Opened after its deadline: closed then, so no client is left connecting in the background.
+      else opening.then((late) => late.store.close()).catch(() => {})
     }
     if (options.signal?.aborted || Date.now() + delay > giveUpAt) {
       throw new ApprError('unavailable', reason, { details: { attempts: attempt } })
