@@ -126,15 +126,32 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   })
   void cacheCounter
 
+  // prom-client hashes a label object on every call: the children of each label set are looked
+  // up once and kept (the sets are bounded: route templates × methods × statuses).
+  const series = new Map<string, { readonly count: ReturnType<typeof requests.labels>; readonly time: ReturnType<typeof latency.labels> }>()
+  const outcomes = new Map<string, ReturnType<typeof operations.labels>>()
+
   return {
     registry,
     request(o: RequestObservation) {
-      const labels = { method: o.method, route: o.route, status: String(o.status) }
-      requests.inc(labels)
-      latency.observe(labels, o.seconds)
+      const key = `${o.method} ${o.status} ${o.route}`
+      let child = series.get(key)
+      if (child === undefined) {
+        const labels = { method: o.method, route: o.route, status: String(o.status) }
+        child = { count: requests.labels(labels), time: latency.labels(labels) }
+        series.set(key, child)
+      }
+      child.count.inc()
+      child.time.observe(o.seconds)
       if (o.operation !== undefined) {
         const outcome = o.error === undefined ? 'ok' : isApprError(o.error) ? o.error.code : 'internal-error'
-        operations.inc({ operation: o.operation, outcome })
+        const okey = `${o.operation} ${outcome}`
+        let counter = outcomes.get(okey)
+        if (counter === undefined) {
+          counter = operations.labels({ operation: o.operation, outcome })
+          outcomes.set(okey, counter)
+        }
+        counter.inc()
       }
     },
     async exposition() {
