@@ -163,7 +163,8 @@ ui('browse: namespaces and packages, search, open a package, switch release, fol
     const commands = await page.locator('.command pre').allTextContents()
     assert.ok(commands.some((c) => c.includes(`helm repo add acme ${ctx.server!.url}/helm/acme`)), `helm repo add: ${commands.join(' | ')}`)
     assert.ok(commands.some((c) => c.startsWith('appr pull ') && c.includes('acme/nginx@2.0.0-rc.1')), 'appr pull')
-    assert.not.ok(commands.some((c) => c.includes('oci://')), 'no helm pull oci:// while /v2/ does not hold the release')
+    // /v2/ serves every appr release live, so the OCI command is there for a chart pushed through the appr API.
+    assert.ok(commands.includes(`helm pull oci://${new URL(ctx.server!.url).host}/acme/nginx --version 2.0.0-rc.1 --plain-http`), `helm pull oci://: ${commands.join(' | ')}`)
 
     await page.click('table.releases a:text-is("1.0.0")')
     await page.locator('h2', { hasText: 'Release 1.0.0' }).waitFor()
@@ -182,13 +183,13 @@ ui('browse: namespaces and packages, search, open a package, switch release, fol
   }
 })
 
-ui('helm pull oci:// is offered once /v2/ holds the release as a tag', async (ctx) => {
+ui('a chart pushed through /v2/ is a release in the UI, with its helm pull oci:// command', async (ctx) => {
   if (ctx.browser === undefined) return
   const base = ctx.server!.url
   const config = new TextEncoder().encode('{}')
-  const layer = await chart('redis', '7.2.4')
+  const layer = await chart('valkey', '8.0.1')
   for (const blob of [config, layer]) {
-    const uploaded = await fetch(`${base}/v2/acme/redis/blobs/uploads/?digest=${ociDigestOf(blob)}`, { method: 'POST', body: blob as Uint8Array<ArrayBuffer> })
+    const uploaded = await fetch(`${base}/v2/acme/valkey/blobs/uploads/?digest=${ociDigestOf(blob)}`, { method: 'POST', body: blob as Uint8Array<ArrayBuffer> })
     assert.is(uploaded.status, 201)
   }
   const manifest = JSON.stringify({
@@ -197,15 +198,16 @@ ui('helm pull oci:// is offered once /v2/ holds the release as a tag', async (ct
     config: { mediaType: 'application/vnd.cncf.helm.config.v1+json', digest: ociDigestOf(config), size: config.byteLength },
     layers: [{ mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', digest: ociDigestOf(layer), size: layer.byteLength }],
   })
-  const put = await fetch(`${base}/v2/acme/redis/manifests/7.2.4`, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest })
+  const put = await fetch(`${base}/v2/acme/valkey/manifests/8.0.1`, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest })
   assert.is(put.status, 201)
   const { page, problems } = await open(ctx)
   try {
-    await page.goto(`${base}/ui#/p/acme/redis`)
+    await page.goto(`${base}/ui#/p/acme/valkey`)
     await page.locator('.facts').waitFor()
+    assert.equal(await page.locator('table.releases tbody th').allTextContents(), ['8.0.1'], 'the OCI push is an appr release')
     await page.locator('.command pre', { hasText: 'oci://' }).waitFor()
     const commands = await page.locator('.command pre').allTextContents()
-    assert.ok(commands.includes(`helm pull oci://${new URL(base).host}/acme/redis --version 7.2.4 --plain-http`), commands.join(' | '))
+    assert.ok(commands.includes(`helm pull oci://${new URL(base).host}/acme/valkey --version 8.0.1 --plain-http`), commands.join(' | '))
     assert.equal(problems, [])
   } finally {
     await page.close()
