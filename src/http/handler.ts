@@ -12,6 +12,8 @@ import { authCheck } from './middleware/auth.js'
 import { withCors } from './middleware/cors.js'
 import { catchErrors, errorReply } from './middleware/errors.js'
 import { withHead } from './middleware/head.js'
+import { type Exchange, type Exchanges, withObservation } from './middleware/observe.js'
+import { withProbes } from './middleware/probes.js'
 import { ociErrorReply, ociRoutes } from './oci/routes.js'
 import { ociAuthenticate } from './oci/token.js'
 import type { HandlerOptions, RegistryApi } from './options.js'
@@ -51,6 +53,8 @@ export function createHandler<P = unknown>(
   const ociAuthenticated = ociAuthenticate(options.authenticate)
   const ociAuthorize = anonymous.oci && ociAuthenticated ? authCheck({ ...options, authenticate: ociAuthenticated }) : authorize
   const isOciPath = (path: string) => path === '/v2' || path.startsWith('/v2/')
+  // Only observed handlers keep a table: what the dispatch learns goes to the log line and metrics.
+  const exchanges: Exchanges | undefined = options.logger !== undefined || options.metrics !== undefined ? new WeakMap() : undefined
 
   function surfacesOf(principal: P | undefined): Surfaces {
     const actor = principal === undefined || registry.as === undefined ? undefined : actorOf(principal)
@@ -68,6 +72,8 @@ export function createHandler<P = unknown>(
       try {
         return oci.find(path)
       } catch (error) {
+        const exchange = exchanges?.get(request)
+        if (exchange) exchange.error = error
         return ociErrorReply(error, request, options.onError)
       }
     }
@@ -83,10 +89,22 @@ export function createHandler<P = unknown>(
   }
 
   async function dispatch(request: HttpRequest): Promise<Answer> {
+    const exchange = exchanges?.get(request)
+    if (exchange === undefined) return routeRequest(request, undefined)
+    try {
+      return await routeRequest(request, exchange)
+    } catch (error) {
+      exchange.error = error
+      throw error
+    }
+  }
+
+  async function routeRequest(request: HttpRequest, exchange: Exchange | undefined): Promise<Answer> {
     const path = request.path
     const found = find(request, path, anonymous)
     if (!('route' in found)) return found
     const { route, params, allowed } = found
+    if (exchange) exchange.route = route.path
     if (request.method === 'OPTIONS') return optionsReply(found)
     const method = routeMethod(request.method)
     let endpoint = route.methods[method]
@@ -97,9 +115,11 @@ export function createHandler<P = unknown>(
       return answer
     }
     const pkg = route.package?.(params) ?? ''
+    if (exchange) exchange.operation = endpoint.operation
     try {
       const check = anonymous.oci && isOciPath(path) ? ociAuthorize : authorize
       const principal = (await check(request, endpoint, pkg)) as P | undefined
+      if (exchange) exchange.principal = principal
       // Reads record nothing: only a write needs the routes of its actor.
       if (method !== 'GET' && principal !== undefined) {
         const bound = find(request, path, surfacesOf(principal))
@@ -110,12 +130,25 @@ export function createHandler<P = unknown>(
       // A surface with its own envelope (OCI) answers its errors itself.
       const answer = routeError(route, error, request)
       if (answer === undefined) throw error
+      if (exchange) exchange.error = error
       return answer
     }
   }
 
   const core: CoreHandler = withHead(catchErrors(dispatch, { envelope, onError: options.onError }))
-  return fetchOf(options.cors ?? true ? withCors(core) : core)
+  const health = options.health ?? false
+  const probed = withProbes(options.cors ?? true ? withCors(core) : core, {
+    health:
+      health === false
+        ? undefined
+        : {
+            ready: (health === true ? undefined : health.ready) ?? (() => registry.ping?.() ?? Promise.resolve()),
+            readyTimeoutMs: (health === true ? undefined : health.readyTimeoutMs) ?? 2000,
+          },
+    metrics: options.metrics,
+    exchanges,
+  })
+  return fetchOf(exchanges ? withObservation(probed, { exchanges, logger: options.logger, metrics: options.metrics, principalName: options.principalName }) : probed)
 }
 
 /** An endpoint's context; `request` and `url` are built only if the endpoint reads them. */

@@ -5,6 +5,7 @@
  */
 import type { Registry } from '../registry/registry.js'
 import type { ErrorEnvelope } from './middleware/errors.js'
+import type { HealthOptions } from './middleware/probes.js'
 import type { UiAssets } from './ui/routes.js'
 
 /** The part of {@link Registry} the handler calls, so a wrapper or another implementation fits. */
@@ -12,7 +13,7 @@ export type RegistryApi = Pick<
   Registry,
   'push' | 'stage' | 'show' | 'pull' | 'blob' | 'releases' | 'manifests' | 'list' | 'search' | 'delete' | 'channels' | 'showByDigest' | 'signatures'
 > &
-  Partial<Pick<Registry, 'ociBlobs' | 'ociManifests' | 'events' | 'namespaces' | 'as'>>
+  Partial<Pick<Registry, 'ociBlobs' | 'ociManifests' | 'events' | 'namespaces' | 'as' | 'ping'>>
 
 /** What a route does: `read` for GET/HEAD routes, `write` for every route that changes data. */
 export type AuthAction = 'read' | 'write'
@@ -50,6 +51,41 @@ export type Operation =
   | 'helm-index'
   | 'helm-chart'
   | 'ui'
+
+/**
+ * Where request log lines go: a pino logger fits, as does anything with these three methods.
+ * Each call gets the line's fields and its message.
+ */
+export interface RequestLogger {
+  info(fields: Record<string, unknown>, message: string): void
+  warn(fields: Record<string, unknown>, message: string): void
+  error(fields: Record<string, unknown>, message: string): void
+}
+
+/** One finished request, as {@link HttpMetrics.request} sees it. */
+export interface RequestObservation {
+  /** The method, or `OTHER` for one no route declares. */
+  readonly method: string
+  /** The route template (`/api/v1/packages/:ns/:name`), `/healthz` and the like, or `(none)` when no route matched. */
+  readonly route: string
+  readonly status: number
+  /** From the request's arrival to the end of its response body. */
+  readonly seconds: number
+  readonly operation: Operation | undefined
+  /** What the request failed with, if anything. */
+  readonly error: unknown
+}
+
+/**
+ * What the handler needs of a metrics registry (`createMetrics()` of `appr-core/metrics`
+ * implements it on prom-client; the handler itself does not depend on prom-client).
+ */
+export interface HttpMetrics {
+  /** Counts one finished request. */
+  request(observation: RequestObservation): void
+  /** The text `GET /metrics` answers. */
+  exposition(): Promise<{ readonly contentType: string; readonly body: string }>
+}
 
 /** Input of the {@link HandlerOptions.authorize} hook. */
 export interface AuthorizeInput<P> {
@@ -147,4 +183,27 @@ export interface HandlerOptions<P = unknown> {
   readonly ui?: UiAssets
   /** Called with every unexpected (non-ApprError) exception before a bare 500 is answered. */
   readonly onError?: (error: unknown, request: Request) => void
+  /**
+   * Answer `GET /healthz` (200 while the process runs) and `GET /readyz` (200 when a store round
+   * trip succeeds within the deadline, else 503 with the reason) at the root, outside every
+   * prefix, without credentials (default false; `appr-core serve` turns them on).
+   */
+  readonly health?: boolean | HealthOptions
+  /**
+   * Count every request (by method, route template and status, with its latency) here, and
+   * answer `GET /metrics` at the root with its text, without credentials. See docs/monitoring.md.
+   */
+  readonly metrics?: HttpMetrics
+  /**
+   * Log one line per request once its response has gone out: request id, method, path (secret
+   * query values masked), route, status, bytes, ms, operation, principal, the error's code;
+   * 5xx at `error`. Headers and bodies are never logged. Every response carries `X-Request-Id`
+   * (the client's when sane, else a fresh UUID) whenever `logger` or `metrics` is set.
+   */
+  readonly logger?: RequestLogger
+  /**
+   * The principal's name in log lines (default: a string principal as is, or an object's
+   * string `name` or `id`; anything else is left out).
+   */
+  readonly principalName?: (principal: P) => string | undefined
 }

@@ -34,6 +34,7 @@ import {
 import { catalog, deleteManifest, getManifest, headManifest, listReferrers, listTags, type OciListPage, type OciStoredManifest, putManifest } from './oci-manifests.js'
 import type { OciReferrerRecord } from './oci-records.js'
 import { push, stage } from './push.js'
+import type { CacheStats } from './release-cache.js'
 import { blob, manifests, pull, releases, show } from './read.js'
 import { addSignatures, listSignatures, removeSignature } from './signatures.js'
 import type {
@@ -366,6 +367,22 @@ export class Registry {
       throw new ApprError('invalid-parameters', 'an actor is 1-256 characters of well-formed text', { details: { actor: String(actor).slice(0, 40) } })
     }
     return new Registry({ ...this.options, ownsStore: false }, { ...this.#ctx, actor })
+  }
+
+  /**
+   * One store round trip (a read of a key nothing writes): resolves when the store answers,
+   * rejects with its error otherwise. What readiness checks and `serve`'s start-up probe call.
+   */
+  async ping(): Promise<void> {
+    await this.#ctx.store.get('health/ping')
+  }
+
+  /**
+   * Hits and misses of the registry's caches since it was created: decoded package records
+   * (`records`), manifests by record version (`manifests`) and small blobs' bytes (`blobs`).
+   */
+  cacheStats(): { readonly records: CacheStats; readonly manifests: CacheStats; readonly blobs: CacheStats } {
+    return { records: this.#ctx.records.stats(), manifests: this.#ctx.cache.stats(), blobs: this.#ctx.blobCache.stats() }
   }
 
   /** Closes the store unless `ownsStore` is false. */

@@ -8,7 +8,8 @@ import { z } from 'zod'
 import { DEFAULT_LIMITS } from '../../archive/limits.js'
 import { DEFAULT_MAX_BODY_BYTES } from '../../http/middleware/body-limit.js'
 import { option } from './table.js'
-import { flag, integer, list, nonNegative, seconds, text } from './values.js'
+import { LOG_LEVELS } from '../logger.js'
+import { duration, flag, integer, list, nonNegative, oneOf, seconds, text } from './values.js'
 
 const bytes = (min = 1) => integer(min, Number.MAX_SAFE_INTEGER, 'a whole number of bytes')
 const count = (min = 1) => integer(min)
@@ -117,4 +118,17 @@ export const serveOptions = {
     description: 'deliver the feed to the webhooks in <file>; implies --events',
     details: ['JSON: [{"id", "url", "secret", "types"?, "namespaces"?, "maxAttempts"?}]; several servers', 'on one Redis/etcd store: one delivers at a time; see appr-core webhooks'],
   }),
+  logLevel: option({ flag: 'log-level', env: 'APPR_LOG_LEVEL', kind: 'value', schema: oneOf(LOG_LEVELS), default: 'info', placeholder: '<level>', description: `log lines at this level and above: ${LOG_LEVELS.join(', ')}` }),
+  metrics: option({ flag: 'metrics', env: 'APPR_METRICS', kind: 'boolean', schema: flag, default: false, description: 'serve Prometheus metrics at GET /metrics, without credentials (docs/monitoring.md)' }),
+  waitForStore: option({
+    flag: 'wait-for-store',
+    env: 'APPR_WAIT_FOR_STORE',
+    kind: 'value',
+    schema: duration,
+    default: 0,
+    shown: '0',
+    placeholder: '<duration>',
+    description: 'at start, keep retrying an unreachable store this long (30s, 2m; 0 = exit 1 at once)',
+  }),
+  drainTimeout: option({ flag: 'drain-timeout', env: 'APPR_DRAIN_TIMEOUT', kind: 'value', schema: seconds, default: 10_000, shown: '10', placeholder: '<s>', description: 'on SIGTERM/SIGINT, seconds in-flight requests get to finish before their connections are cut' }),
 }

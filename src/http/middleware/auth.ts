@@ -8,7 +8,10 @@ import type { AuthAction, AuthorizeInput, HandlerOptions } from '../options.js'
 import type { HttpRequest } from '../request-view.js'
 import type { Endpoint } from '../router.js'
 
-/** Lets a request run `endpoint` (naming package `pkg`, or `''`) and returns its principal (undefined: anonymous or public), or throws why not. */
+/**
+ * Lets a request run `endpoint` (naming package `pkg`, or `''`), or throws why not. Resolves
+ * with the principal `authenticate` identified (undefined: anonymous, or a public endpoint).
+ */
 export type AuthCheck = (request: HttpRequest, endpoint: Endpoint, pkg: string) => Promise<unknown>
 
 /**
