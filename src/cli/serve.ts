@@ -6,7 +6,6 @@ import { timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { ApprError, isApprError } from '../errors/index.js'
 import { createHandler } from '../http/handler.js'
 import { serve } from '../http/node.js'
@@ -15,6 +14,9 @@ import type { SignaturePolicy } from '../registry/types.js'
 import type { BlobStore } from '../storage/blob.js'
 import type { KvStore } from '../storage/kv.js'
 import { keySet } from '../trust/keys.js'
+import { ConfigError, type Resolved, resolveOptions } from './config/resolve.js'
+import { usageLines } from './config/render.js'
+import { serveOptions } from './config/serve-options.js'
 import { startWebhooks, type WebhookDeliverer, type WebhookEndpoint } from '../webhooks/deliver.js'
 
 export const usage = `Usage: appr-core serve [options]
@@ -22,39 +24,13 @@ export const usage = `Usage: appr-core serve [options]
 Runs an appr registry (the App Registry API v1, as the appr client and Helm's registry
 plugin speak it) under /cnr and at the root.
 
+Every option may also come from an environment variable or from the config file (its key is
+the flag's name); a flag wins over the environment, the environment over the file.
+
 Options:
-  --host <addr>      interface to bind (default 127.0.0.1; env HOST)
-  --port <n>         port (default 5000; env PORT; 0 = any free port)
-  --store <spec>     where data lives (default level:./appr-data; env APPR_STORE):
-                       level:<dir>                       LevelDB files in <dir>
-                       memory                            in memory, lost on exit
-                       redis://[:pass@]host:port[/db]    Redis (also rediss://)
-                       etcd://host:port[,host:port…]     etcd v3
-  --blobs <spec>     keep blob bytes elsewhere (env APPR_BLOBS); records stay in --store:
-                       oci://[user:pass@]host[:port]/<repository>   an OCI registry (https)
-                       oci+http://…                                  the same over plain http
-  --token <t>        static-token mode: write routes need "Authorization: <t>"
-                     (or Bearer <t>, or Basic with <t> as password, as OCI clients
-                     send it; env APPR_TOKEN; must not be empty); reads stay open;
-                     \`appr login -u ANY -p <t>\` stores the token
-  --prefix <path>    serve the API only under this prefix (default: /cnr and /)
-  --max-body <bytes> largest request body (default 100663296 = 96 MiB)
-  --header-timeout <s>   seconds a client has to send its request head
-                         (default 20; env APPR_HEADER_TIMEOUT; 0 = no limit)
-  --request-timeout <s>  seconds a client has to send its whole request, body
-                         included (default 300; env APPR_REQUEST_TIMEOUT; 0 = no limit)
-  --idle-timeout <s>     seconds a connection may pass with no byte moving either
-                         way (default 30; env APPR_IDLE_TIMEOUT; 0 = no limit)
-  --signature-policy <ns>=<push|channel>:<key.pub>[,<key.pub>…]
-                     require signatures by these public keys in namespace <ns> (* = every
-                     other namespace): on every push, or before a channel points at a
-                     release (repeatable; see docs/trust.md)
-  --events           record the change feed and serve it at GET /api/v1/events
-                     (env APPR_EVENTS=1; with --token the feed needs the token)
-  --webhooks <file>  deliver the feed to the webhooks in <file> (JSON: [{"id", "url",
-                     "secret", "types"?, "namespaces"?}]); implies --events. Several
-                     servers on one Redis/etcd store: one delivers at a time
-  -h, --help         this text
+  --config <file>         YAML (or JSON) file of options (env APPR_CONFIG)
+${usageLines(serveOptions)}
+  -h, --help              this text
 
 Logs one JSON line per request on stdout (never the Authorization header or a body).
 SIGINT/SIGTERM stop accepting connections, let in-flight requests finish, close the store.
@@ -72,15 +48,23 @@ export interface OpenedStore {
 const unavailable = (what: string, module: string, cause: unknown): ApprError =>
   new ApprError('unsupported', `the ${what} store is not available in this build of appr-core (${module} is missing)`, { cause })
 
-async function loadFactory(module: string, exportName: string, what: string): Promise<(options: object) => KvStore | Promise<KvStore>> {
-  let mod: Record<string, unknown>
+/**
+ * Imports an adapter module. A missing driver package is the adapter's own `unsupported` error
+ * ("npm install ioredis"), passed through; a missing adapter module means a partial build.
+ */
+async function loadAdapter(module: string, what: string): Promise<Record<string, unknown>> {
   try {
-    mod = (await import(module)) as Record<string, unknown>
+    return (await import(module)) as Record<string, unknown>
   } catch (cause) {
+    if (isApprError(cause)) throw cause
     const code = (cause as { code?: unknown }).code
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') throw unavailable(what, module, cause)
     throw cause
   }
+}
+
+async function loadFactory(module: string, exportName: string, what: string): Promise<(options: object) => KvStore | Promise<KvStore>> {
+  const mod = await loadAdapter(module, what)
   const factory = mod[exportName]
   if (typeof factory !== 'function') throw unavailable(what, `${module}#${exportName}`, undefined)
   return factory as (options: object) => KvStore | Promise<KvStore>
@@ -101,9 +85,7 @@ export async function openStore(spec: string): Promise<OpenedStore> {
     if (path === '') throw new ApprError('invalid-parameters', 'level:<dir> needs a directory')
     // A specifier in a variable: the build must not resolve the package's own dist output.
     const levelModule = 'appr-core/adapters/level'
-    const level = (await import(levelModule).catch((cause: unknown) => {
-      throw unavailable('level', 'appr-core/adapters/level', cause)
-    })) as typeof import('../../adapters/level/index.js')
+    const level = (await loadAdapter(levelModule, 'level')) as typeof import('../../adapters/level/index.js')
     // Records in LevelDB under <dir>/kv, blob bytes as files under <dir>/blobs: LevelDB maps its
     // tables into memory, so blobs kept inside it would make RSS grow with every large pull.
     const store = level.levelStore({ path: join(path, 'kv') })
@@ -252,82 +234,29 @@ function batchedLog(stream: NodeJS.WriteStream) {
 
 /** Runs the server until SIGINT/SIGTERM; resolves with the exit code. */
 export async function run(args: string[]): Promise<number> {
-  let values: Record<string, string | boolean | string[] | undefined>
+  let config: Resolved<typeof serveOptions>
   try {
-    ;({ values } = parseArgs({
-      args,
-      options: {
-        host: { type: 'string' },
-        port: { type: 'string' },
-        store: { type: 'string' },
-        blobs: { type: 'string' },
-        token: { type: 'string' },
-        prefix: { type: 'string' },
-        'max-body': { type: 'string' },
-        'signature-policy': { type: 'string', multiple: true },
-        'header-timeout': { type: 'string' },
-        'request-timeout': { type: 'string' },
-        'idle-timeout': { type: 'string' },
-        events: { type: 'boolean' },
-        webhooks: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }))
+    config = await resolveOptions(serveOptions, args, process.env)
   } catch (error) {
-    process.stderr.write(`appr-core serve: ${(error as Error).message}\n\n${usage}`)
+    if (!(error instanceof ConfigError)) throw error
+    process.stderr.write(`appr-core serve: ${error.message}\n${error.key === 'arguments' ? `\n${usage}` : ''}`)
     return 2
   }
-  if (values.help) {
+  if (config.help) {
     process.stdout.write(usage)
     return 0
   }
-  const env = process.env
-  const host = (values.host as string | undefined) ?? env.HOST ?? '127.0.0.1'
-  const portText = (values.port as string | undefined) ?? env.PORT ?? '5000'
-  const port = Number(portText)
-  if (!/^\d+$/.test(portText) || port > 65535) {
-    process.stderr.write(`appr-core serve: invalid port '${portText}'\n`)
-    return 2
-  }
-  const maxBodyText = values['max-body'] as string | undefined
-  const maxBodyBytes = maxBodyText === undefined ? undefined : Number(maxBodyText)
-  if (maxBodyBytes !== undefined && !(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes > 0)) {
-    process.stderr.write(`appr-core serve: invalid --max-body '${maxBodyText}'\n`)
-    return 2
-  }
+  const options = config.values
+  const { host, port, token } = options
   let signaturePolicies: Record<string, SignaturePolicy> | undefined
   try {
-    signaturePolicies = readPolicies((values['signature-policy'] as string[] | undefined) ?? [])
+    signaturePolicies = readPolicies(options.signaturePolicy)
   } catch (error) {
     process.stderr.write(`appr-core serve: ${(error as Error).message}\n`)
     return 2
   }
-  const timeouts: { headersTimeoutMs?: number; requestTimeoutMs?: number; idleTimeoutMs?: number } = {}
-  for (const [flag, variable, key] of [
-    ['header-timeout', 'APPR_HEADER_TIMEOUT', 'headersTimeoutMs'],
-    ['request-timeout', 'APPR_REQUEST_TIMEOUT', 'requestTimeoutMs'],
-    ['idle-timeout', 'APPR_IDLE_TIMEOUT', 'idleTimeoutMs'],
-  ] as const) {
-    const text = (values[flag] as string | undefined) ?? env[variable]
-    if (text === undefined) continue
-    const seconds = Number(text)
-    if (text.trim() === '' || !(Number.isFinite(seconds) && seconds >= 0)) {
-      process.stderr.write(`appr-core serve: invalid --${flag} (${variable}) '${text}': a number of seconds ≥ 0\n`)
-      return 2
-    }
-    timeouts[key] = Math.round(seconds * 1000)
-  }
-  const token = (values.token as string | undefined) ?? env.APPR_TOKEN
-  if (token !== undefined && token.trim() === '') {
-    // An empty token would otherwise read as "no token" and leave every write open.
-    process.stderr.write(`appr-core serve: empty token (from ${values.token !== undefined ? '--token' : 'APPR_TOKEN'}): give a non-empty token, or unset APPR_TOKEN and drop --token to run without auth\n`)
-    return 2
-  }
-  const spec = (values.store as string | undefined) ?? env.APPR_STORE ?? 'level:./appr-data'
-
-  const blobsSpec = (values.blobs as string | undefined) ?? env.APPR_BLOBS
+  const spec = options.store
+  const blobsSpec = options.blobs
   let opened: OpenedStore
   try {
     opened = await openStore(spec)
@@ -342,8 +271,8 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`appr-core serve: ${isApprError(error) ? error.message : String(error)}\n`)
     return 1
   }
-  const webhooksFile = values.webhooks as string | undefined
-  const events = values.events === true || env.APPR_EVENTS === '1' || webhooksFile !== undefined
+  const webhooksFile = options.webhooks
+  const events = options.events || webhooksFile !== undefined
   let endpoints: WebhookEndpoint[] = []
   try {
     if (webhooksFile !== undefined) endpoints = JSON.parse(await readFile(webhooksFile, 'utf8')) as WebhookEndpoint[]
@@ -356,13 +285,27 @@ export async function run(args: string[]): Promise<number> {
   const registry = new Registry({
     store: opened.store,
     ...(opened.blobs && { blobs: opened.blobs }),
+    maxRetries: options.maxRetries,
+    uploadTimeoutMs: options.uploadTimeout,
+    cacheEntries: options.cacheEntries,
+    blobCacheBytes: options.blobCacheBytes,
+    limits: {
+      maxCompressedBytes: options.maxCompressedBytes,
+      maxUncompressedBytes: options.maxUncompressedBytes,
+      maxRatio: options.maxRatio,
+      maxEntries: options.maxEntries,
+      maxEntryBytes: options.maxEntryBytes,
+      maxPathLength: options.maxPathLength,
+    },
     ...(signaturePolicies && { signaturePolicies }),
     ...(events && { events: true }),
   })
   const handler = createHandler(registry, {
     ...(events ? { events: true } : {}),
-    ...(values.prefix !== undefined ? { prefix: values.prefix as string } : {}),
-    ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),
+    ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
+    ...(options.apiVersion !== undefined ? { version: options.apiVersion } : {}),
+    cors: options.cors,
+    maxBodyBytes: options.maxBody,
     ...(token !== undefined ? { authenticate: tokenAuthenticator(token), login: tokenLogin(token) } : {}),
     onError: (error) => log({ level: 'error', msg: 'unexpected error', error: error instanceof Error ? error.stack : String(error) }, process.stderr),
   })
@@ -373,7 +316,9 @@ export async function run(args: string[]): Promise<number> {
       handler,
       host,
       port,
-      ...timeouts,
+      headersTimeoutMs: options.headerTimeout,
+      requestTimeoutMs: options.requestTimeout,
+      idleTimeoutMs: options.idleTimeout,
       onResponse: (info) =>
         out.request({
           level: 'info',

@@ -12,13 +12,13 @@ import { parseRelease } from '../model/release.js'
 import { BackupDocumentSchema } from '../model/schemas.js'
 import { listAll } from '../storage/util.js'
 import { blobChunks, collectBytes, decodeBase64 } from './blob-input.js'
-import { readChannels, writeChannel } from './channels.js'
+import { followChannelTags, readChannels, writeChannel } from './channels.js'
 import type { RegistryContext } from './context.js'
 import { eventReadKeys, recordEvent } from './events/record.js'
 import { decodePackage, packageNotFound, readPackage } from './packages.js'
 import { storeRelease } from './push.js'
 import { getManifests, manifestKeys, openBlob } from './read.js'
-import { encode, keys, own } from './records.js'
+import { encode, keys, nameMap, own } from './records.js'
 import { acceptSignatures, assertPushAllowed, releaseSignatures } from './signatures.js'
 import { transact } from './transaction.js'
 import type { BackupDocument, BackupPackage } from './types.js'
@@ -132,9 +132,11 @@ export async function restore(ctx: RegistryContext, doc: unknown): Promise<void>
           details: { package: name.full, channel, release: missing },
         })
       }
+      const before = nameMap(record.channels)
       const written = writeChannel(tx, name, record, channel, [...releases], current)!
       await recordEvent(ctx, tx, name, { type: 'channel.set', channel, releases: written.releases, current: written.current }, record)
       tx.put(keys.pkg(name), encode(record))
+      await followChannelTags(ctx, tx, name, before, record)
     })
   }
 }

@@ -120,13 +120,22 @@ export interface OciBlobOperations {
  * (`appr-core/oci`) with the spec's codes.
  */
 export interface OciManifestOperations {
-  /** Stores a manifest (the exact bytes) at a tag or its digest; `contentType` is the request's `Content-Type`. `subject`: the digest its `subject` names. */
+  /**
+   * Stores a manifest (the exact bytes) at a tag or its digest; `contentType` is the request's
+   * `Content-Type`. `subject`: the digest its `subject` names. A chart or appr artifact at a
+   * SemVer tag of a `<ns>/<name>` repository becomes an appr release (docs/oci.md, "One registry,
+   * two views"); conflicts with a release or channel are `DENIED`.
+   */
   put(repository: string, reference: string, bytes: Uint8Array, contentType?: string): Promise<{ digest: string; mediaType: string; subject?: string }>
   /** A manifest by tag or digest, or `undefined`. */
   get(repository: string, reference: string): Promise<OciStoredManifest | undefined>
   /** A manifest's digest, media type and size, or `undefined`. */
   head(repository: string, reference: string): Promise<{ digest: string; mediaType: string; size: number } | undefined>
-  /** Deletes by digest (with every tag naming it) or by tag (the tag only); false when absent. */
+  /**
+   * Deletes by digest (with every tag naming it) or by tag (the tag only); the tag or manifest
+   * of an appr release deletes the release (or that format), a channel's tag the channel. False
+   * when absent.
+   */
   delete(repository: string, reference: string): Promise<boolean>
   /** One page of a repository's tags, lexical order. @throws `NAME_UNKNOWN` */
   tags(repository: string, options?: { n?: number; last?: string }): Promise<OciListPage>
@@ -319,8 +328,9 @@ export class Registry {
 
   /**
    * Deletes blob objects no record points at: uploads older than `uploadTimeoutMs` whose writer
-   * crashed or gave up, and objects a crash left behind after their records were deleted.
-   * Safe to run while the registry is in use.
+   * crashed or gave up, and objects a crash left behind after their records were deleted; and OCI
+   * manifests and blob links nothing has named for `ociGraceMs` (untagged manifests no index
+   * names, blobs no manifest names). Safe to run while the registry is in use.
    */
   gc(): Promise<GcResult> {
     return gc(this.#ctx)

@@ -18,6 +18,11 @@ interface WorkerConfig {
   id: number
   /** Wall-clock time (ms) at which to begin, so all processes really run at once. */
   startAt?: number
+  /**
+   * How many processes meet at a barrier in the store (key `ready`) before beginning: unlike
+   * `startAt`, it holds however long a loaded machine takes to start each process.
+   */
+  barrier?: number
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig
@@ -34,6 +39,7 @@ const registry = config.mode === 'push' ? new (await import('appr-core')).Regist
 const { tgz } = await import('../registry/helpers.js')
 const charts = config.mode === 'push' ? await Promise.all(Array.from({ length: config.count }, (_, n) => tgz({ 'chart/Chart.yaml': `name: p${config.id}\nversion: 1.0.${n}\n` }))) : []
 if (config.startAt) await new Promise((r) => setTimeout(r, Math.max(0, config.startAt! - Date.now())))
+if (config.barrier) await meet(config.barrier)
 const started = performance.now()
 for (let n = 0; n < config.count; n++) {
   if (registry) {
@@ -53,5 +59,19 @@ for (let n = 0; n < config.count; n++) {
   }
 }
 const ms = performance.now() - started
+
+/** Counts this process in at `ready`, then waits until `processes` have. */
+async function meet(processes: number): Promise<void> {
+  for (;;) {
+    const cur = await store.get('ready')
+    const value = cur ? Number(new TextDecoder().decode(cur.value)) : 0
+    if ((await store.commit({ checks: [{ key: 'ready', version: cur?.version ?? null }], puts: [{ key: 'ready', value: bytes(String(value + 1)) }] })).ok) break
+  }
+  for (;;) {
+    const cur = await store.get('ready')
+    if (cur && Number(new TextDecoder().decode(cur.value)) >= processes) return
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}
 await (registry ?? store).close()
 console.log(JSON.stringify({ commits: config.count, conflicts, ms }))

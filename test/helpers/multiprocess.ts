@@ -22,6 +22,25 @@ export async function runWorkers(config: Record<string, unknown>, processes: num
   return { reports, wallMs: performance.now() - started }
 }
 
+/**
+ * The lost-update check of a KvStore shared by processes: 4 workers meet at a barrier in the store,
+ * then each makes `count` compare-and-set increments of one counter; the counter must end at
+ * exactly 4 × count. It repeats with twice the count (up to three rounds, each asserting the total)
+ * until the workers really collided, so the check cannot pass without contention.
+ */
+export async function assertNoLostUpdates(config: Record<string, unknown>, read: (prefix: string) => Promise<number>): Promise<void> {
+  const processes = 4
+  let conflicts = 0
+  for (let round = 0, count = 40; round < 3 && conflicts === 0; round++, count *= 2) {
+    const prefix = `mp-counter-${round}/`
+    const { reports } = await runWorkers({ ...config, prefix, count, mode: 'counter', barrier: processes }, processes, 0)
+    const total = await read(prefix)
+    if (total !== processes * count) throw new Error(`${processes} processes × ${count} increments left the counter at ${total}: updates were lost`)
+    conflicts = reports.reduce((s, r) => s + r.conflicts, 0)
+  }
+  if (conflicts === 0) throw new Error('the writers never contended in three rounds: the test proved nothing')
+}
+
 /** Runs `script` (TypeScript, through tsx) with `config` as its JSON argument; resolves with its last stdout line, parsed. */
 export function runScript<T>(script: string, config: Record<string, unknown>): Promise<T> {
   return new Promise<T>((resolve, reject) => {

@@ -1,5 +1,5 @@
-// The BlobStore contract of test/helpers/blob-contract.ts on appr-core's own BlobStores, so the
-// contract the OCI blob store is held to is the one the reference implementations meet.
+// The id checks of test/helpers/blob-contract.ts on appr-core's own BlobStores (their ids, bad ids,
+// reads racing deletes); the shared contract runs in test/conformance/blobs-*.test.ts.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
