@@ -14,7 +14,7 @@ import { deleteRelease } from './delete.js'
 import { latestCursor, readEvents, watchEvents } from './events/feed.js'
 import type { EventOperations } from './events/types.js'
 import { gc } from './gc.js'
-import { list, search } from './list.js'
+import { list, namespaces, search } from './list.js'
 import {
   appendUpload,
   cancelUpload,
@@ -41,6 +41,8 @@ import type {
   GcResult,
   ListOptions,
   ListPage,
+  NamespacePage,
+  PageOptions,
   PullResult,
   PushInput,
   RegistryOptions,
@@ -287,6 +289,11 @@ export class Registry {
    */
   list(options: ListOptions = {}): Promise<ListPage> {
     return list(this.#ctx, options)
+  }
+
+  /** A page of the namespaces that hold packages, in key order (one store read per namespace). */
+  namespaces(options: PageOptions = {}): Promise<NamespacePage> {
+    return namespaces(this.#ctx, options)
   }
 
   /** Names of packages containing `query` (plain, case-insensitive substring; never a pattern). `''` → `[]`. */
