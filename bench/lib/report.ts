@@ -371,7 +371,7 @@ export function verdicts(ops: readonly OpRow[], digest: readonly DigestRow[], rs
 }
 
 export function eventsTable(rows: readonly EventRow[]): string[][] {
-  const out = [['backend', 'clients', 'push/s events on', 'push/s off', 'on÷off (target ≥ 0.80)', 'p50 ms on / off', 'reads+commits/push on / off', 'keys written/push on / off']]
+  const out = [['backend', 'clients', 'push/s events on', 'push/s off', 'on÷off (target ≥ 0.80)', 'p50 ms on / off', 'CPU µs/push on / off', 'reads+commits/push on / off', 'keys written/push on / off', 'load 1m']]
   for (const r of rows) {
     const err = r.on.error ?? r.off.error
     out.push([
@@ -381,8 +381,10 @@ export function eventsTable(rows: readonly EventRow[]): string[][] {
       err ? '' : fmt(r.off.opsPerSec),
       err ? '' : `${fx(r.ratio)} ${r.ratio >= 0.8 ? 'met' : 'MISSED'}`,
       `${ms(r.on.p50Ms)} / ${ms(r.off.p50Ms)}`,
+      `${fmt(r.on.cpuUsPerOp)} / ${fmt(r.off.cpuUsPerOp)}`,
       `${fmt(r.storageOn.reads, 1)}+${fmt(r.storageOn.commits, 1)} / ${fmt(r.storageOff.reads, 1)}+${fmt(r.storageOff.commits, 1)}`,
       `${fmt(r.storageOn.keysWritten, 1)} / ${fmt(r.storageOff.keysWritten, 1)}`,
+      r.load ? `${r.load[0].toFixed(1)}→${r.load[1].toFixed(1)}` : '',
     ])
   }
   return out

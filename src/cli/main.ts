@@ -28,6 +28,7 @@ const COMMANDS: Record<string, string> = {
   verify: 'verify a release: signature, manifest digest, package digest',
   login: 'log in to a registry and store its token for the other commands',
   logout: "forget a registry's stored token",
+  webhooks: "list or drop the webhook deliveries serve gave up on (dead letters)",
 }
 
 const help = `Usage: appr-core <command> [options]

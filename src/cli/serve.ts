@@ -320,6 +320,8 @@ export async function run(args: string[]): Promise<number> {
     cors: options.cors,
     maxBodyBytes: options.maxBody,
     ...(token !== undefined ? { authenticate: tokenAuthenticator(token), login: tokenLogin(token) } : {}),
+    ...(options.ociAuth !== undefined ? { ociAuth: { challenge: options.ociAuth } } : {}),
+    ociChunkMinLength: options.ociChunkMin,
     onError: (error) => log({ level: 'error', msg: 'unexpected error', error: error instanceof Error ? error.stack : String(error) }, process.stderr),
   })
   const out = batchedLog(process.stdout)

@@ -12,7 +12,7 @@ export type RegistryApi = Pick<
   Registry,
   'push' | 'stage' | 'show' | 'pull' | 'blob' | 'releases' | 'manifests' | 'list' | 'search' | 'delete' | 'channels' | 'showByDigest' | 'signatures'
 > &
-  Partial<Pick<Registry, 'ociBlobs' | 'ociManifests' | 'events' | 'namespaces'>>
+  Partial<Pick<Registry, 'ociBlobs' | 'ociManifests' | 'events' | 'namespaces' | 'as'>>
 
 /** What a route does: `read` for GET/HEAD routes, `write` for every route that changes data. */
 export type AuthAction = 'read' | 'write'
@@ -42,6 +42,7 @@ export type Operation =
   | 'oci-manifest'
   | 'oci-blob'
   | 'oci-upload'
+  | 'oci-token'
   | 'signature-list'
   | 'signature-add'
   | 'signature-remove'
@@ -88,6 +89,22 @@ export interface HandlerOptions<P = unknown> {
    * the registry has `ociBlobs` and `ociManifests` (default true). See docs/oci.md.
    */
   readonly oci?: boolean
+  /**
+   * How `/v2/` asks OCI clients for credentials (docs/oci.md). `challenge`: `bearer` answers 401
+   * with `WWW-Authenticate: Bearer realm=…,service=…,scope=…` and serves the token endpoint at
+   * `realm` (default this server's `/v2/token`), where clients exchange Basic credentials
+   * (through `login`) or a token `authenticate` accepts for a token they then send as
+   * `Authorization: Bearer <token>`; `basic` answers `Basic realm="appr-core"`. Default: `bearer`
+   * when `login` is given, else `basic`. `service` names this registry in the challenge (default
+   * `appr-core`).
+   */
+  readonly ociAuth?: { readonly challenge?: 'basic' | 'bearer'; readonly realm?: string; readonly service?: string }
+  /**
+   * Smallest chunk, in bytes, of a chunked OCI upload except its last: sent as
+   * `OCI-Chunk-Min-Length` on upload POST answers, and a chunk that follows a shorter one is
+   * refused (`BLOB_UPLOAD_INVALID`). Default 0: no minimum, no header.
+   */
+  readonly ociChunkMinLength?: number
   /** API level `GET /version` reports as `appr-api` (default `0.7.4`, the reference's; appr-core's own version is `appr-core`). */
   readonly version?: string
   /**
@@ -101,6 +118,12 @@ export interface HandlerOptions<P = unknown> {
    * `authenticate`; with it, reads are open and writes need a principal.
    */
   readonly authorize?: (input: AuthorizeInput<P>) => boolean | Promise<boolean>
+  /**
+   * Names the principal in the change feed: the events a write records carry it as `actor`
+   * (through `registry.as(actor)`). Return undefined to record none. Default: a string principal
+   * itself, or a principal object's string `name`.
+   */
+  readonly actor?: (principal: P) => string | undefined
   /**
    * Enables Quay's `POST /api/v1/users/login` (`{"user": {"username", "password"}}` → `{token}`).
    * Return the token, or undefined to refuse (401).

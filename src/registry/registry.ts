@@ -5,6 +5,7 @@
  * take the {@link RegistryContext} built here.
  * @module
  */
+import { ApprError } from '../errors/index.js'
 import type { Channel, Manifest, ManifestWithChannels, Signature } from '../model/types.js'
 import { backup, restore } from './backup.js'
 import { showByDigest } from './by-digest.js'
@@ -25,6 +26,7 @@ import {
   mountBlob,
   type OciBlobInfo,
   type OciBlobRead,
+  type OciChunkOptions,
   type OciUploadStatus,
   startUpload,
   uploadStatus,
@@ -100,10 +102,13 @@ export interface OciBlobOperations {
   startUpload(repository: string): Promise<OciUploadStatus>
   /** Where a session stands. */
   uploadStatus(repository: string, id: string): Promise<OciUploadStatus>
-  /** Appends a chunk; `range` (a `Content-Range`) must continue the upload. */
-  appendUpload(repository: string, id: string, chunks: AsyncIterable<Uint8Array>, range?: { start: number; end?: number }): Promise<OciUploadStatus>
-  /** Appends the last bytes (if any), verifies `digest` and links the blob to the repository; ends the session. */
-  finishUpload(repository: string, id: string, digest: string, chunks?: AsyncIterable<Uint8Array>): Promise<OciBlobInfo>
+  /**
+   * Appends a chunk; `range` (a `Content-Range`) must continue the upload. With `minChunk`, only
+   * the last chunk may be shorter: a chunk after a shorter one is `BLOB_UPLOAD_INVALID`.
+   */
+  appendUpload(repository: string, id: string, chunks: AsyncIterable<Uint8Array>, range?: { start: number; end?: number }, options?: OciChunkOptions): Promise<OciUploadStatus>
+  /** Appends the last bytes (if any, under the same `minChunk` rule), verifies `digest` and links the blob to the repository; ends the session. */
+  finishUpload(repository: string, id: string, digest: string, chunks?: AsyncIterable<Uint8Array>, options?: OciChunkOptions): Promise<OciBlobInfo>
   /** Cancels a session and deletes what it received. */
   cancelUpload(repository: string, id: string): Promise<void>
   /** A blob linked to `repository`, or `undefined`. */
@@ -173,8 +178,15 @@ export class Registry {
   readonly signatures: SignatureOperations
   readonly #ctx: RegistryContext
 
-  constructor(readonly options: RegistryOptions) {
-    const ctx = createContext(options)
+  /**
+   * @param options the stores and settings
+   * @param context internal: the context a view made by {@link Registry.as} shares with its registry
+   */
+  constructor(
+    readonly options: RegistryOptions,
+    context?: RegistryContext,
+  ) {
+    const ctx = context ?? createContext(options)
     this.#ctx = ctx
     this.channels = {
       list: (pkg) => listChannels(ctx, pkg),
@@ -192,8 +204,8 @@ export class Registry {
     this.ociBlobs = {
       startUpload: (repository) => startUpload(ctx, repository),
       uploadStatus: (repository, id) => uploadStatus(ctx, repository, id),
-      appendUpload: (repository, id, chunks, range) => appendUpload(ctx, repository, id, chunks, range),
-      finishUpload: (repository, id, digest, chunks) => finishUpload(ctx, repository, id, digest, chunks),
+      appendUpload: (repository, id, chunks, range, options) => appendUpload(ctx, repository, id, chunks, range, options),
+      finishUpload: (repository, id, digest, chunks, options) => finishUpload(ctx, repository, id, digest, chunks, options),
       cancelUpload: (repository, id) => cancelUpload(ctx, repository, id),
       head: (repository, digest) => headBlob(ctx, repository, digest),
       get: (repository, digest, range) => getBlob(ctx, repository, digest, range),
@@ -341,6 +353,19 @@ export class Registry {
    */
   gc(): Promise<GcResult> {
     return gc(this.#ctx)
+  }
+
+  /**
+   * This registry acting for `actor`: the same stores, caches and feed, but every event its
+   * mutations record names `actor` (`event.actor`). Cheap enough to make one per request;
+   * closing a view closes nothing.
+   * @throws invalid-parameters unless `actor` is 1-256 characters of well-formed text
+   */
+  as(actor: string): Registry {
+    if (typeof actor !== 'string' || actor.length === 0 || actor.length > 256 || !actor.isWellFormed()) {
+      throw new ApprError('invalid-parameters', 'an actor is 1-256 characters of well-formed text', { details: { actor: String(actor).slice(0, 40) } })
+    }
+    return new Registry({ ...this.options, ownsStore: false }, { ...this.#ctx, actor })
   }
 
   /** Closes the store unless `ownsStore` is false. */

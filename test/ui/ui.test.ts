@@ -163,7 +163,7 @@ ui('browse: namespaces and packages, search, open a package, switch release, fol
     const commands = await page.locator('.command pre').allTextContents()
     assert.ok(commands.some((c) => c.includes(`helm repo add acme ${ctx.server!.url}/helm/acme`)), `helm repo add: ${commands.join(' | ')}`)
     assert.ok(commands.some((c) => c.startsWith('appr pull ') && c.includes('acme/nginx@2.0.0-rc.1')), 'appr pull')
-    assert.not.ok(commands.some((c) => c.includes('oci://')), 'no helm pull oci:// while /v2/ does not hold the release')
+    assert.ok(commands.includes(`helm pull oci://${new URL(ctx.server!.url).host}/acme/nginx --version 2.0.0-rc.1 --plain-http`), 'helm pull oci:// of the release /v2/ serves')
 
     await page.click('table.releases a:text-is("1.0.0")')
     await page.locator('h2', { hasText: 'Release 1.0.0' }).waitFor()
@@ -182,13 +182,13 @@ ui('browse: namespaces and packages, search, open a package, switch release, fol
   }
 })
 
-ui('helm pull oci:// is offered once /v2/ holds the release as a tag', async (ctx) => {
+ui('a chart pushed through /v2/ is a release in the UI, with its helm pull oci:// command', async (ctx) => {
   if (ctx.browser === undefined) return
   const base = ctx.server!.url
   const config = new TextEncoder().encode('{}')
-  const layer = await chart('redis', '7.2.4')
+  const layer = await chart('valkey', '8.0.1')
   for (const blob of [config, layer]) {
-    const uploaded = await fetch(`${base}/v2/acme/redis/blobs/uploads/?digest=${ociDigestOf(blob)}`, { method: 'POST', body: blob as Uint8Array<ArrayBuffer> })
+    const uploaded = await fetch(`${base}/v2/acme/valkey/blobs/uploads/?digest=${ociDigestOf(blob)}`, { method: 'POST', body: blob as Uint8Array<ArrayBuffer> })
     assert.is(uploaded.status, 201)
   }
   const manifest = JSON.stringify({
@@ -197,18 +197,41 @@ ui('helm pull oci:// is offered once /v2/ holds the release as a tag', async (ct
     config: { mediaType: 'application/vnd.cncf.helm.config.v1+json', digest: ociDigestOf(config), size: config.byteLength },
     layers: [{ mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', digest: ociDigestOf(layer), size: layer.byteLength }],
   })
-  const put = await fetch(`${base}/v2/acme/redis/manifests/7.2.4`, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest })
+  const put = await fetch(`${base}/v2/acme/valkey/manifests/8.0.1`, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest })
   assert.is(put.status, 201)
   const { page, problems } = await open(ctx)
   try {
-    await page.goto(`${base}/ui#/p/acme/redis`)
+    await page.goto(`${base}/ui#/p/acme/valkey`)
     await page.locator('.facts').waitFor()
+    assert.equal(await page.locator('table.releases tbody th').allTextContents(), ['8.0.1'], 'the OCI push is an appr release')
     await page.locator('.command pre', { hasText: 'oci://' }).waitFor()
     const commands = await page.locator('.command pre').allTextContents()
-    assert.ok(commands.includes(`helm pull oci://${new URL(base).host}/acme/redis --version 7.2.4 --plain-http`), commands.join(' | '))
+    assert.ok(commands.includes(`helm pull oci://${new URL(base).host}/acme/valkey --version 8.0.1 --plain-http`), commands.join(' | '))
     assert.equal(problems, [])
   } finally {
     await page.close()
+  }
+})
+
+ui('helm pull oci:// is offered only where /v2/ serves a Helm release: not for kpm, not with the OCI view off', async (ctx) => {
+  if (ctx.browser === undefined) return
+  const noOci = await serve({ handler: createHandler(ctx.registry!, { ui: await bundleUi(), oci: false }), host: '127.0.0.1', port: 0 })
+  const { page, problems } = await open(ctx)
+  try {
+    for (const [base, pkg] of [
+      [ctx.server!.url, 'tools/kubectl-plugins'],
+      [noOci.url, 'acme/redis'],
+    ] as const) {
+      await page.goto(`${base}/ui#/p/${pkg}`)
+      await page.locator('.facts').waitFor()
+      await page.locator('.files').waitFor()
+      const commands = await page.locator('.command pre').allTextContents()
+      assert.ok(commands.length >= 2 && !commands.some((c) => c.includes('oci://')), `${pkg} on ${base}: ${commands.join(' | ')}`)
+    }
+    assert.equal(problems, [])
+  } finally {
+    await page.close()
+    await noOci.close({ timeoutMs: 1000 })
   }
 })
 
@@ -381,9 +404,15 @@ big('the first page of 10k packages costs two small API requests; the next page 
   if (ctx.browser === undefined) return skipOrFail('web UI at 10k packages', 'needs chromium and playwright-core')
   const { page, problems } = await open(ctx)
   const api: { url: string; bytes: number }[] = []
+  const all: { url: string; bytes: number }[] = []
   page.on('requestfinished', (request) => {
-    if (!request.url().includes('/api/v1/')) return
-    void request.sizes().then((sizes) => api.push({ url: request.url(), bytes: sizes.responseBodySize }))
+    // Chromium may ask for a favicon on its own: not the app's doing.
+    if (request.url().endsWith('/favicon.ico')) return
+    void request.sizes().then((sizes) => {
+      const entry = { url: request.url(), bytes: sizes.responseBodySize }
+      all.push(entry)
+      if (request.url().includes('/api/v1/')) api.push(entry)
+    })
   })
   try {
     await page.goto(`${ctx.server!.url}/ui`)
@@ -393,6 +422,10 @@ big('the first page of 10k packages costs two small API requests; the next page 
     assert.equal(api.map((r) => new URL(r.url).pathname).sort(), ['/api/v1/namespaces', '/api/v1/packages'], `two API requests: ${api.map((r) => r.url)}`)
     const bytes = api.reduce((sum, r) => sum + r.bytes, 0)
     assert.ok(bytes < 32 * 1024, `the first page's API answers stay small (${bytes} bytes for 10k packages)`)
+    const total = all.reduce((sum, r) => sum + r.bytes, 0)
+    assert.is(all.length, 5, `the page, its two assets and two API requests: ${all.map((r) => r.url)}`)
+    assert.ok(total < 48 * 1024, `the whole first load, assets gzipped, stays under 48 KiB (${total} bytes)`)
+    console.log(`first page at 10k packages: ${all.length} requests, ${total} bytes (API ${bytes})`)
     assert.is(await page.locator('.namespaces li a').count(), 11, 'all ten namespaces and All')
     const first = await page.locator('a.package-link').first().textContent()
     await page.click('a[rel="next"]')

@@ -12,6 +12,8 @@ import { flag, integer, list, nonNegative, seconds, text } from './values.js'
 
 const bytes = (min = 1) => integer(min, Number.MAX_SAFE_INTEGER, 'a whole number of bytes')
 const count = (min = 1) => integer(min)
+/** Chunks of 1 MiB at least keep a chunked upload's record (one entry per chunk) small on any store. */
+const DEFAULT_OCI_CHUNK_MIN = 1024 * 1024
 
 export const serveOptions = {
   host: option({ flag: 'host', env: 'APPR_HOST', envAliases: ['HOST'], kind: 'value', schema: text('an interface address'), default: '127.0.0.1', placeholder: '<addr>', description: 'interface to bind' }),
@@ -48,7 +50,25 @@ export const serveOptions = {
     placeholder: '<t>',
     secret: true,
     description: 'static-token mode: writes need "Authorization: <t>" (or Bearer <t>, or Basic with <t> as password); reads stay open',
-    details: ['`appr login -u ANY -p <t>` stores the token'],
+    details: ['`appr login -u ANY -p <t>` stores the token; OCI clients exchange it at /v2/token'],
+  }),
+  ociAuth: option({
+    flag: 'oci-auth',
+    env: 'APPR_OCI_AUTH',
+    kind: 'value',
+    schema: z.enum(['basic', 'bearer'], { error: 'expected basic or bearer' }),
+    placeholder: '<mode>',
+    shown: 'bearer with --token',
+    description: 'how /v2/ challenges OCI clients: bearer = the token flow, where clients exchange the token at /v2/token; basic = Basic only (docs/oci.md)',
+  }),
+  ociChunkMin: option({
+    flag: 'oci-chunk-min',
+    env: 'APPR_OCI_CHUNK_MIN',
+    kind: 'value',
+    schema: bytes(0),
+    default: DEFAULT_OCI_CHUNK_MIN,
+    placeholder: '<bytes>',
+    description: 'OCI-Chunk-Min-Length of chunked /v2/ uploads: every chunk but the last at least this long (0 = none)',
   }),
   prefix: option({ flag: 'prefix', env: 'APPR_PREFIX', kind: 'value', schema: z.string({ error: 'expected a path such as /cnr' }), placeholder: '<path>', shown: '/cnr and /', description: 'serve the API only under this prefix' }),
   apiVersion: option({ flag: 'api-version', env: 'APPR_API_VERSION', kind: 'value', schema: text('a version'), placeholder: '<v>', shown: '0.7.4', description: 'API level GET /version reports as appr-api' }),
@@ -95,6 +115,6 @@ export const serveOptions = {
     schema: text('a file'),
     placeholder: '<file>',
     description: 'deliver the feed to the webhooks in <file>; implies --events',
-    details: ['JSON: [{"id", "url", "secret", "types"?, "namespaces"?}]; several servers on one', 'Redis/etcd store: one delivers at a time'],
+    details: ['JSON: [{"id", "url", "secret", "types"?, "namespaces"?, "maxAttempts"?}]; several servers', 'on one Redis/etcd store: one delivers at a time; see appr-core webhooks'],
   }),
 }

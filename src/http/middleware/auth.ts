@@ -8,8 +8,8 @@ import type { AuthAction, AuthorizeInput, HandlerOptions } from '../options.js'
 import type { HttpRequest } from '../request-view.js'
 import type { Endpoint } from '../router.js'
 
-/** Lets a request run `endpoint` (naming package `pkg`, or `''`), or throws why not. */
-export type AuthCheck = (request: HttpRequest, endpoint: Endpoint, pkg: string) => Promise<void>
+/** Lets a request run `endpoint` (naming package `pkg`, or `''`) and returns its principal (undefined: anonymous or public), or throws why not. */
+export type AuthCheck = (request: HttpRequest, endpoint: Endpoint, pkg: string) => Promise<unknown>
 
 /**
  * The check for these options. Refusals are 401 `unauthorized-access` for anonymous callers and
@@ -24,7 +24,7 @@ export function authCheck<P>({ authenticate, authorize: given }: Pick<HandlerOpt
       : // The change feed shows every package's changes: a read, but not an anonymous one.
         ({ action, operation, principal }: AuthorizeInput<P>) => (action === 'read' && operation !== 'events') || principal !== undefined)
   return async (request, endpoint, pkg) => {
-    if (endpoint.public === true) return
+    if (endpoint.public === true) return undefined
     const action: AuthAction = request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write'
     // The hooks take a WHATWG Request: built (on the node path) only when a hook reads it.
     const principal = authenticate === undefined ? undefined : await authenticate(request.request)
@@ -42,5 +42,6 @@ export function authCheck<P>({ authenticate, authorize: given }: Pick<HandlerOpt
         ? new ApprError('unauthorized-access', 'authentication required')
         : new ApprError('forbidden', 'not allowed', { details: { operation: endpoint.operation } })
     }
+    return principal
   }
 }
