@@ -23,32 +23,40 @@ if (redis?.owned) {
   const url = redis.url
   test('redis: a resent commit script finds its marker, reports success and writes nothing twice', async () => {
     const raw = new Redis(url)
-    const keys = ['{r1}:idx', '{r1}:kv', '{r1}:ver', '{r1}:seq', '{r1}:txn:abc']
-    const args = ['60', '1', 'k', '-', '1', 'k', 'v', '0']
-    assert.equal(await raw.eval(COMMIT, 5, ...keys, ...args), [1])
-    assert.equal(await raw.eval(COMMIT, 5, ...keys, ...args), [3])
-    assert.is(await raw.get('{r1}:seq'), '1')
-    // a fenced id can never apply later
-    assert.is(await raw.eval(FENCE, 1, '{r1}:txn:def', '60'), 'x')
-    assert.equal(await raw.eval(COMMIT, 5, ...keys.slice(0, 4), '{r1}:txn:def', '60', '0', '1', 'k2', 'v', '0'), [2])
-    assert.is(await raw.hget('{r1}:kv', 'k2'), null)
-    assert.is(await raw.eval(FENCE, 1, '{r1}:txn:abc', '60'), '1')
-    await raw.quit()
+    try {
+      // KEYS: idx, kv, ver, seq, marker, hint channel (scripts.ts).
+      const keys = ['{r1}:idx', '{r1}:kv', '{r1}:ver', '{r1}:seq', '{r1}:txn:abc', '{r1}:chg']
+      const args = ['60', '1', 'k', '-', '1', 'k', 'v', '0']
+      assert.equal(await raw.eval(COMMIT, keys.length, ...keys, ...args), [1])
+      assert.equal(await raw.eval(COMMIT, keys.length, ...keys, ...args), [3])
+      assert.is(await raw.get('{r1}:seq'), '1')
+      // a fenced id can never apply later
+      assert.is(await raw.eval(FENCE, 1, '{r1}:txn:def', '60'), 'x')
+      assert.equal(await raw.eval(COMMIT, keys.length, ...keys.slice(0, 4), '{r1}:txn:def', '{r1}:chg', '60', '0', '1', 'k2', 'v', '0'), [2])
+      assert.is(await raw.hget('{r1}:kv', 'k2'), null)
+      assert.is(await raw.eval(FENCE, 1, '{r1}:txn:abc', '60'), '1')
+    } finally {
+      // A client left open after a failed assertion reconnects forever once the server stops.
+      raw.disconnect()
+    }
   })
 
   test('redis: a commit that times out while the server is stalled is settled as applied', async () => {
     const store = redisStore({ url, prefix: 'r2', redisOptions: { commandTimeout: 200 } })
     await store.commit({ puts: [{ key: 'warm', value: bytes('1') }] })
     const raw = new Redis(url)
-    const stall = raw.call('DEBUG', 'SLEEP', '0.8')
-    await new Promise((r) => setTimeout(r, 50))
-    // sent while the server sleeps: the client gives up after 200 ms, the server runs it later
-    const r = await store.commit({ checks: [{ key: 'k', version: null }], puts: [{ key: 'k', value: bytes('v') }] })
-    await stall
-    assert.equal(r, { ok: true })
-    assert.is(new TextDecoder().decode((await store.get('k'))!.value), 'v')
-    await raw.quit()
-    await store.close()
+    try {
+      const stall = raw.call('DEBUG', 'SLEEP', '0.8')
+      await new Promise((r) => setTimeout(r, 50))
+      // sent while the server sleeps: the client gives up after 200 ms, the server runs it later
+      const r = await store.commit({ checks: [{ key: 'k', version: null }], puts: [{ key: 'k', value: bytes('v') }] })
+      await stall
+      assert.equal(r, { ok: true })
+      assert.is(new TextDecoder().decode((await store.get('k'))!.value), 'v')
+    } finally {
+      raw.disconnect()
+      await store.close()
+    }
   })
 }
 
