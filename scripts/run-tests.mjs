@@ -5,7 +5,7 @@
 //
 // Usage: node scripts/run-tests.mjs [path-filter …]
 //   TEST_CONCURRENCY=n   files run at once (default 2)
-//   TEST_TIMEOUT_S=n     per-file time limit (default 1200)
+//   TEST_TIMEOUT_S=n     per-file time limit (default 600: a hung file fails instead of eating the CI budget)
 //   TEST_ROOT=dir        the directory searched for *.test.ts (default test; the runner's own tests use a fixture dir)
 //
 // A `SKIPPED SUITE: <name> — needs <what>` line whose needs are only capabilities of the
@@ -19,7 +19,7 @@ import { join, relative } from 'node:path'
 const root = new URL('..', import.meta.url).pathname
 const filters = process.argv.slice(2)
 const concurrency = Number(process.env.TEST_CONCURRENCY ?? 2)
-const timeoutMs = Number(process.env.TEST_TIMEOUT_S ?? 1200) * 1000
+const timeoutMs = Number(process.env.TEST_TIMEOUT_S ?? 600) * 1000
 
 function walk(dir) {
   const out = []
