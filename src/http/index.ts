@@ -8,4 +8,5 @@
 export { createHandler } from './handler.js'
 export type { ErrorEnvelope } from './middleware/errors.js'
 export type { AuthAction, AuthorizeInput, HandlerOptions, LoginInput, Operation, RegistryApi } from './options.js'
+export { type ScopedTokenOptions, type Scope, scopedTokens, parseTokens, type TokenPrincipal, type TokenSpec } from './tokens.js'
 export { APPR_API_VERSION, VERSION } from './version.js'

@@ -13,8 +13,11 @@ export type RegistryApi = Pick<
 > &
   Partial<Pick<Registry, 'ociBlobs' | 'ociManifests' | 'events'>>
 
-/** What a route does: `read` for GET/HEAD routes, `write` for every route that changes data. */
-export type AuthAction = 'read' | 'write'
+/**
+ * What a route does: `read` for GET/HEAD routes, `write` for every route that changes data,
+ * `admin` for the admin routes (backup, restore, gc, stats; {@link HandlerOptions.admin}).
+ */
+export type AuthAction = 'read' | 'write' | 'admin'
 
 /** The registry operation a request asks for. */
 export type Operation =
@@ -46,6 +49,10 @@ export type Operation =
   | 'events'
   | 'helm-index'
   | 'helm-chart'
+  | 'admin-backup'
+  | 'admin-restore'
+  | 'admin-gc'
+  | 'admin-stats'
 
 /** Input of the {@link HandlerOptions.authorize} hook. */
 export interface AuthorizeInput<P> {
@@ -94,8 +101,9 @@ export interface HandlerOptions<P = unknown> {
   readonly authenticate?: (request: Request) => P | undefined | Promise<P | undefined>
   /**
    * Decides whether a request may proceed. Refusals are 401 `unauthorized-access` for
-   * anonymous callers and 403 `forbidden` otherwise. Default: everything is allowed without
-   * `authenticate`; with it, reads are open and writes need a principal.
+   * anonymous callers and 403 `forbidden` otherwise. Default: without `authenticate`, everything
+   * but the admin routes is allowed; with it, reads are open and writes and admin routes need a
+   * principal. {@link scopedTokens} makes all three hooks from a list of scoped tokens.
    */
   readonly authorize?: (input: AuthorizeInput<P>) => boolean | Promise<boolean>
   /**

@@ -6,7 +6,7 @@
  * @module
  */
 import { ApprError } from '../errors/index.js'
-import type { Operation } from './options.js'
+import type { AuthAction, Operation } from './options.js'
 
 /** Methods a route can declare; HEAD is answered by GET (see `middleware/head.ts`). */
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
@@ -27,6 +27,8 @@ export interface RouteContext {
 export interface Endpoint {
   /** Names the request for the authorize hook. */
   readonly operation: Operation
+  /** What the authorize hook is told the request does (default: `read` for GET, `write` otherwise). */
+  readonly action?: AuthAction
   /** Answers everyone without asking `authenticate`/`authorize` (clients call these before they hold a token). */
   readonly public?: boolean
   readonly run: (ctx: RouteContext) => Promise<Response>
