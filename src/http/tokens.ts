@@ -7,6 +7,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { z } from 'zod'
 import { ApprError } from '../errors/index.js'
+import { namespaceMatcher } from '../model/namespace-glob.js'
 import type { AuthorizeInput, HandlerOptions, LoginInput } from './options.js'
 
 /** What a token may do. `write` includes `read`; `admin` (backup, restore, gc, stats) includes both. */
@@ -20,7 +21,7 @@ export interface TokenSpec {
   readonly token?: string
   readonly sha256?: string
   readonly scopes: readonly Scope[]
-  /** Namespace globs (`acme`, `team-*`) the token is limited to; absent: every namespace. */
+  /** Namespace globs (`acme`, `team-*`; `*` matches any run of characters) the token is limited to; absent: every namespace. */
   readonly namespaces?: readonly string[]
 }
 
@@ -42,7 +43,7 @@ const TokenSpecSchema = z
       .regex(/^[0-9a-fA-F]{64}$/, 'sha256 must be 64 hex digits')
       .optional(),
     scopes: z.array(ScopeSchema).min(1),
-    namespaces: z.array(z.string().regex(/^[a-zA-Z0-9_.*?-]+$/, 'a namespace glob: letters, digits, _ . - and the wildcards * ?')).optional(),
+    namespaces: z.array(z.string().regex(/^[a-zA-Z0-9_.*-]+$/, 'a namespace glob: letters, digits, _ . - and the wildcard *')).optional(),
   })
   .strict()
   .refine((t) => (t.token === undefined) !== (t.sha256 === undefined), 'give exactly one of token and sha256')
@@ -70,16 +71,6 @@ export function parseTokens(value: unknown): TokenSpec[] {
 }
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest()
-
-/** A namespace glob as a whole-name matcher (`*`: any run of characters, `?`: one). */
-function globMatcher(glob: string): RegExp {
-  const source = glob
-    .toLowerCase()
-    .split('')
-    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.\\^$+()[\]{}|-]/g, '\\$&')))
-    .join('')
-  return new RegExp(`^${source}$`)
-}
 
 /** Options of {@link scopedTokens}. */
 export interface ScopedTokenOptions {
@@ -132,7 +123,7 @@ export function scopedTokens(
     if (scopes.has('write')) scopes.add('read')
     const principal: TokenPrincipal = { name: spec.name, scopes, ...(spec.namespaces && { namespaces: spec.namespaces }) }
     const digest = spec.sha256 !== undefined ? Buffer.from(spec.sha256, 'hex') : sha256(Buffer.from(spec.token!, 'utf8'))
-    return { principal, digest, matchers: spec.namespaces?.map(globMatcher) }
+    return { principal, digest, namespaces: spec.namespaces && namespaceMatcher(spec.namespaces) }
   })
   // Every token is compared, whichever matches, so the time taken says nothing about which one did.
   const find = (given: Uint8Array): (typeof entries)[number] | undefined => {
@@ -152,10 +143,10 @@ export function scopedTokens(
       if (action === 'read' && !options.privateReads && operation !== 'events') return true
       if (principal === undefined) return false
       if (!principal.scopes.has(action)) return false
-      const matchers = byPrincipal.get(principal)?.matchers
-      if (matchers === undefined) return true
+      const inNamespaces = byPrincipal.get(principal)?.namespaces
+      if (inNamespaces === undefined) return true
       const namespace = targetNamespace(input)
-      return namespace !== undefined && matchers.some((m) => m.test(namespace))
+      return namespace !== undefined && inNamespaces(namespace)
     },
     login: ({ password }: LoginInput) => {
       const entry = find(Buffer.from(password, 'utf8'))

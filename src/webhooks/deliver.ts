@@ -7,6 +7,7 @@
  * own later events. See docs/events.md.
  * @module
  */
+import { namespaceMatcher } from '../model/namespace-glob.js'
 import { z } from 'zod'
 import { ApprError, isApprError } from '../errors/index.js'
 import { sleep } from '../registry/events/feed.js'
@@ -80,12 +81,6 @@ function parse<T>(schema: z.ZodType<T>, entry: KvEntry): T | undefined {
   } catch {
     return undefined
   }
-}
-
-function globMatcher(globs: readonly string[] | undefined): (namespace: string) => boolean {
-  if (globs === undefined) return () => true
-  const patterns = globs.map((g) => new RegExp(`^${g.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i'))
-  return (namespace) => patterns.some((p) => p.test(namespace))
 }
 
 function validate(endpoints: readonly WebhookEndpoint[]): void {
@@ -196,7 +191,7 @@ export function startWebhooks(registry: Registry, options: WebhookOptions): Webh
   async function endpointLoop(endpoint: WebhookEndpoint): Promise<void> {
     const wanted = (event: RegistryEvent) =>
       (endpoint.types === undefined || endpoint.types.includes(event.type)) && namespaceMatches(event.package.slice(0, event.package.indexOf('/')))
-    const namespaceMatches = globMatcher(endpoint.namespaces)
+    const namespaceMatches = namespaceMatcher(endpoint.namespaces)
     const key = cursorKey(endpoint.id)
     while (!signal.aborted) {
       if (!leading()) {

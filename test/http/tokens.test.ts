@@ -16,7 +16,7 @@ const TOKENS: TokenSpec[] = [
   { name: 'writer', token: 'tok-write', scopes: ['write'] },
   { name: 'admin', sha256: createHash('sha256').update('tok-admin').digest('hex'), scopes: ['admin'] },
   { name: 'acme-writer', token: 'tok-acme-write', scopes: ['write'], namespaces: ['acme-*'] },
-  { name: 'acme-reader', token: 'tok-acme-read', scopes: ['read'], namespaces: ['ACME-?EB'] },
+  { name: 'acme-reader', token: 'tok-acme-read', scopes: ['read'], namespaces: ['ACME-W*'] },
 ]
 const WHO = { anonymous: undefined, wrong: 'tok-nope', reader: 'tok-read', writer: 'tok-write', admin: 'tok-admin', acmeWriter: 'tok-acme-write', acmeReader: 'tok-acme-read' } as const
 type Who = keyof typeof WHO
