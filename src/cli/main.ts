@@ -25,6 +25,10 @@ const COMMANDS: Record<string, string> = {
   mirror: 'copy packages from an appr server, verifying every byte',
   sign: 'sign a release (its manifest digest) and store the signature',
   verify: 'verify a release: signature, manifest digest, package digest',
+  backup: 'back up a registry (store or server) as NDJSON or appr JSON',
+  restore: 'restore a backup into a store or a server (NDJSON resumes)',
+  gc: 'delete blob bytes no record points at',
+  stats: 'count packages, releases, channels and blobs',
 }
 
 const help = `Usage: appr-core <command> [options]

@@ -289,6 +289,8 @@ export async function run(args: string[]): Promise<number> {
     ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
     ...(options.apiVersion !== undefined ? { version: options.apiVersion } : {}),
     cors: options.cors,
+    // Admin routes need a token with the admin scope; without tokens nobody can call them.
+    admin: true,
     maxBodyBytes: options.maxBody,
     ...(tokens.length > 0 ? scopedTokens(tokens, { privateReads: options.privateReads }) : {}),
     onError: (error) => log({ level: 'error', msg: 'unexpected error', error: error instanceof Error ? error.stack : String(error) }, process.stderr),

@@ -4,10 +4,12 @@
  * (`router.ts`), and the middleware (`middleware/`) wraps the dispatch.
  * @module
  */
+import { adminRoutes } from './admin/routes.js'
 import { apprRoutes } from './appr/routes.js'
 import { eventRoutes } from './events/routes.js'
 import { helmRoutes } from './helm/routes.js'
 import { authCheck } from './middleware/auth.js'
+import { DEFAULT_MAX_BODY_BYTES } from './middleware/body-limit.js'
 import { withCors } from './middleware/cors.js'
 import { catchErrors, errorResponse } from './middleware/errors.js'
 import { withHead } from './middleware/head.js'
@@ -35,7 +37,10 @@ export function createHandler<P = unknown>(
   options: HandlerOptions<P> = {},
 ): (request: Request) => Promise<Response> {
   const envelope = options.errorEnvelope ?? 'appr'
-  const router = createRouter([...apprRoutes(registry, options), ...eventRoutes(registry, options), ...helmRoutes(registry, options)], options.prefix)
+  const router = createRouter(
+    [...apprRoutes(registry, options), ...eventRoutes(registry, options), ...helmRoutes(registry, options), ...adminRoutes(registry, options, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)],
+    options.prefix,
+  )
   const { ociBlobs, ociManifests } = registry
   // OCI clients only ever ask at the host's root /v2/.
   const oci = options.oci !== false && ociBlobs && ociManifests ? { router: createRouter(ociRoutes({ ociBlobs, ociManifests }, options), '') } : undefined

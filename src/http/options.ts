@@ -11,7 +11,7 @@ export type RegistryApi = Pick<
   Registry,
   'push' | 'stage' | 'show' | 'pull' | 'blob' | 'releases' | 'manifests' | 'list' | 'search' | 'delete' | 'channels' | 'showByDigest' | 'signatures'
 > &
-  Partial<Pick<Registry, 'ociBlobs' | 'ociManifests' | 'events'>>
+  Partial<Pick<Registry, 'ociBlobs' | 'ociManifests' | 'events' | 'backup' | 'restore' | 'backupStream' | 'restoreStream' | 'gc' | 'stats'>>
 
 /**
  * What a route does: `read` for GET/HEAD routes, `write` for every route that changes data,
@@ -121,6 +121,13 @@ export interface HandlerOptions<P = unknown> {
    * with the chart archives they list (default true; read-only, behind the same auth hooks).
    */
   readonly helm?: boolean
+  /**
+   * Serve the admin routes — `GET …/api/v1/admin/stats`, `POST …/admin/gc`, `GET …/admin/backup`
+   * (NDJSON, or `?format=json`), `POST …/admin/restore` — when the registry has those methods
+   * (default false). They are the `admin` action: refused unless `authorize` allows it (the default
+   * hook allows it to any principal, never to anonymous callers). See docs/operate.md.
+   */
+  readonly admin?: boolean
   /** Called with every unexpected (non-ApprError) exception before a bare 500 is answered. */
   readonly onError?: (error: unknown, request: Request) => void
 }
