@@ -23,11 +23,15 @@
  */
 import { randomUUID } from 'node:crypto'
 import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry } from 'cockatiel'
-import { Etcd3, type ICompare, type IRangeRequest, type IRangeResponse, type IRequestOp, type ITxnRequest, type ITxnResponse, isRecoverableError } from 'etcd3'
+import type { Etcd3, ICompare, IRangeRequest, IRangeResponse, IRequestOp, ITxnRequest, ITxnResponse } from 'etcd3'
 import { ApprError } from '../../src/errors/index.js'
 import type { KvCapabilities, KvCommit, KvCommitResult, KvEntry, KvListOptions, KvStore } from '../../src/storage/kv.js'
+import { importDriver } from '../../src/storage/driver.js'
 import { assertCommit, assertKey, backendError, closedError, compareKeys, copyBytes } from '../../src/storage/util.js'
 import { fencedError, message, settleCommit } from '../_shared/settle.js'
+
+// etcd3 is an optional peer dependency: without it, importing this module says to install it.
+const { Etcd3: EtcdClient, isRecoverableError } = await importDriver<typeof import('etcd3')>('etcd3', 'etcd')
 
 /** The few etcd calls the adapter makes; implement it to run the adapter on another client. */
 export interface EtcdKv {
@@ -80,7 +84,7 @@ export function etcd3Kv(client: Etcd3, owned: boolean): EtcdKv {
  * (etcd3's default waits 5 s, which would keep a restarted single member unusable).
  */
 function createClient(hosts: string | readonly string[], callTimeoutMs: number): Etcd3 {
-  return new Etcd3({
+  return new EtcdClient({
     hosts: typeof hosts === 'string' ? hosts : [...hosts],
     dialTimeout: 3000,
     // Pages of large values can exceed gRPC's 4 MiB default; the caller bounds them with `limit`.

@@ -17,12 +17,16 @@
  * @module
  */
 import { join } from 'node:path'
-import { Level } from 'level'
+import type { Level } from 'level'
 import { ApprError } from '../../src/errors/index.js'
 import type { KvCapabilities, KvCommit, KvCommitResult, KvEntry, KvListOptions, KvStore } from '../../src/storage/kv.js'
+import { importDriver } from '../../src/storage/driver.js'
 import { assertCommit, assertKey, backendError, closedError } from '../../src/storage/util.js'
 
 export { fileBlobStore, type FileBlobStoreOptions } from './file-blob-store.js'
+
+// level is an optional peer dependency: without it, importing this module says to install it.
+const { Level: LevelDb } = await importDriver<typeof import('level')>('level', 'level')
 
 /** Options of {@link levelStore}. */
 export interface LevelStoreOptions {
@@ -197,7 +201,7 @@ export function levelStore(options: LevelStoreOptions): LevelKvStore {
   const fail = (cause: unknown): ApprError => (closed ? closedError('level') : backendError('level', cause))
 
   const openDb = async (): Promise<Db> => {
-    db ??= new Level<Uint8Array, Uint8Array>(path, {
+    db ??= new LevelDb<Uint8Array, Uint8Array>(path, {
       keyEncoding: 'view',
       valueEncoding: 'view',
       ...(options.cacheSize === undefined ? {} : { cacheSize: options.cacheSize }),

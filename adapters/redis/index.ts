@@ -19,12 +19,16 @@
  * @module
  */
 import { createHash, randomUUID } from 'node:crypto'
-import { type Cluster, Redis, type RedisOptions } from 'ioredis'
+import type { Cluster, Redis, RedisOptions } from 'ioredis'
 import { ApprError } from '../../src/errors/index.js'
 import type { KvCapabilities, KvCommit, KvCommitResult, KvEntry, KvListOptions, KvStore } from '../../src/storage/kv.js'
+import { importDriver } from '../../src/storage/driver.js'
 import { assertCommit, assertKey, backendError, closedError, compareKeys, copyBytes } from '../../src/storage/util.js'
 import { fencedError, settleCommit, sleep } from '../_shared/settle.js'
 import { COMMIT, FENCE, LIST } from './scripts.js'
+
+// ioredis is an optional peer dependency: without it, importing this module says to install it.
+const { Redis: RedisClient } = await importDriver<typeof import('ioredis')>('ioredis', 'redis')
 
 /** Options of {@link redisStore}. */
 export interface RedisStoreOptions {
@@ -123,7 +127,7 @@ export function redisStore(options: RedisStoreOptions = {}): KvStore {
 
   const connection = (): Client => {
     if (closed) throw closedError('redis')
-    client ??= new Redis(options.url ?? 'redis://127.0.0.1:6379', { ...clientDefaults, ...options.redisOptions } as RedisOptions & { replyMapping?: 'legacy' })
+    client ??= new RedisClient(options.url ?? 'redis://127.0.0.1:6379', { ...clientDefaults, ...options.redisOptions } as RedisOptions & { replyMapping?: 'legacy' })
     // An 'error' listener keeps ioredis from printing unhandled error events while reconnecting;
     // failures reach callers through the rejected commands.
     if (owned && client.listenerCount('error') === 0) client.on('error', () => {})

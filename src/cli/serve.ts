@@ -49,15 +49,23 @@ export interface OpenedStore {
 const unavailable = (what: string, module: string, cause: unknown): ApprError =>
   new ApprError('unsupported', `the ${what} store is not available in this build of appr-core (${module} is missing)`, { cause })
 
-async function loadFactory(module: string, exportName: string, what: string): Promise<(options: object) => KvStore | Promise<KvStore>> {
-  let mod: Record<string, unknown>
+/**
+ * Imports an adapter module. A missing driver package is the adapter's own `unsupported` error
+ * ("npm install ioredis"), passed through; a missing adapter module means a partial build.
+ */
+async function loadAdapter(module: string, what: string): Promise<Record<string, unknown>> {
   try {
-    mod = (await import(module)) as Record<string, unknown>
+    return (await import(module)) as Record<string, unknown>
   } catch (cause) {
+    if (isApprError(cause)) throw cause
     const code = (cause as { code?: unknown }).code
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') throw unavailable(what, module, cause)
     throw cause
   }
+}
+
+async function loadFactory(module: string, exportName: string, what: string): Promise<(options: object) => KvStore | Promise<KvStore>> {
+  const mod = await loadAdapter(module, what)
   const factory = mod[exportName]
   if (typeof factory !== 'function') throw unavailable(what, `${module}#${exportName}`, undefined)
   return factory as (options: object) => KvStore | Promise<KvStore>
@@ -78,9 +86,7 @@ export async function openStore(spec: string): Promise<OpenedStore> {
     if (path === '') throw new ApprError('invalid-parameters', 'level:<dir> needs a directory')
     // A specifier in a variable: the build must not resolve the package's own dist output.
     const levelModule = 'appr-core/adapters/level'
-    const level = (await import(levelModule).catch((cause: unknown) => {
-      throw unavailable('level', 'appr-core/adapters/level', cause)
-    })) as typeof import('../../adapters/level/index.js')
+    const level = (await loadAdapter(levelModule, 'level')) as typeof import('../../adapters/level/index.js')
     // Records in LevelDB under <dir>/kv, blob bytes as files under <dir>/blobs: LevelDB maps its
     // tables into memory, so blobs kept inside it would make RSS grow with every large pull.
     const store = level.levelStore({ path: join(path, 'kv') })

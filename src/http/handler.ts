@@ -6,17 +6,19 @@
  */
 import { adminRoutes } from './admin/routes.js'
 import { apprRoutes } from './appr/routes.js'
+import { type CoreHandler, fetchOf } from './core.js'
 import { eventRoutes } from './events/routes.js'
 import { helmRoutes } from './helm/routes.js'
 import { authCheck } from './middleware/auth.js'
 import { DEFAULT_MAX_BODY_BYTES } from './middleware/body-limit.js'
 import { withCors } from './middleware/cors.js'
-import { catchErrors, errorResponse } from './middleware/errors.js'
+import { catchErrors, errorReply } from './middleware/errors.js'
 import { withHead } from './middleware/head.js'
-import { ociErrorResponse, ociRoutes } from './oci/routes.js'
+import { ociErrorReply, ociRoutes } from './oci/routes.js'
 import type { HandlerOptions, RegistryApi } from './options.js'
-import { createRouter, methodNotAllowed, optionsResponse, type RouteMatch, routeMethod } from './router.js'
-
+import { type Answer, setHeader } from './reply.js'
+import type { HttpRequest } from './request-view.js'
+import { createRouter, methodNotAllowed, optionsReply, type Route, type RouteContext, type RouteMatch, routeMethod } from './router.js'
 /**
  * Creates the appr API handler.
  *
@@ -46,41 +48,67 @@ export function createHandler<P = unknown>(
   const oci = options.oci !== false && ociBlobs && ociManifests ? { router: createRouter(ociRoutes({ ociBlobs, ociManifests }, options), '') } : undefined
   const authorize = authCheck(options)
 
-  function find(request: Request, url: URL): RouteMatch | Response {
-    if (oci && (url.pathname === '/v2' || url.pathname.startsWith('/v2/'))) {
+  function find(request: HttpRequest, path: string): RouteMatch | Answer {
+    if (oci && (path === '/v2' || path.startsWith('/v2/'))) {
       try {
-        return oci.router.find(url.pathname)
+        return oci.router.find(path)
       } catch (error) {
-        return ociErrorResponse(error, request, options.onError)
+        return ociErrorReply(error, request, options.onError)
       }
     }
-    return router.find(url.pathname)
+    return router.find(path)
   }
 
-  async function dispatch(request: Request): Promise<Response> {
-    const url = new URL(request.url)
-    const found = find(request, url)
-    if (found instanceof Response) return found
+  /** A route's own error answer (OCI's envelope), or undefined for the handler's. */
+  function routeError(route: Route, error: unknown, request: HttpRequest): Answer | undefined {
+    if (route.errorReply) return route.errorReply(error, request)
+    if (route.errorResponse) return route.errorResponse(error, request.request)
+    return undefined
+  }
+
+  async function dispatch(request: HttpRequest): Promise<Answer> {
+    const path = request.path
+    const found = find(request, path)
+    if (!('route' in found)) return found
     const { route, params, allowed } = found
-    if (request.method === 'OPTIONS') return optionsResponse(allowed)
-    const endpoint = route.methods[routeMethod(request)]
+    if (request.method === 'OPTIONS') return optionsReply(found)
+    const endpoint = route.methods[routeMethod(request.method)]
     if (endpoint === undefined) {
-      const error = methodNotAllowed(request, url.pathname, allowed)
-      const response = route.errorResponse ? route.errorResponse(error, request) : errorResponse(error, envelope)
-      response.headers.set('allow', allowed.join(', '))
-      return response
+      const error = methodNotAllowed(request.method, path, allowed)
+      const answer = routeError(route, error, request) ?? errorReply(error, envelope)
+      setHeader(answer, 'allow', allowed.join(', '))
+      return answer
     }
     const pkg = route.package?.(params) ?? ''
     try {
       await authorize(request, endpoint, pkg)
-      return await endpoint.run({ request, url, params, pkg })
+      return await endpoint.run(routeContext(request, params, pkg))
     } catch (error) {
       // A surface with its own envelope (OCI) answers its errors itself.
-      if (route.errorResponse) return route.errorResponse(error, request)
-      throw error
+      const answer = routeError(route, error, request)
+      if (answer === undefined) throw error
+      return answer
     }
   }
 
-  const handler = withHead(catchErrors(dispatch, { envelope, onError: options.onError }))
-  return options.cors ?? true ? withCors(handler) : handler
+  const core: CoreHandler = withHead(catchErrors(dispatch, { envelope, onError: options.onError }))
+  return fetchOf(options.cors ?? true ? withCors(core) : core)
+}
+
+/** An endpoint's context; `request` and `url` are built only if the endpoint reads them. */
+function routeContext(req: HttpRequest, params: RouteContext['params'], pkg: string): RouteContext {
+  return {
+    req,
+    params,
+    pkg,
+    get query() {
+      return req.query
+    },
+    get request() {
+      return req.request
+    },
+    get url() {
+      return req.url
+    },
+  }
 }

@@ -1,15 +1,19 @@
 /**
- * appr-core/http/node: runs a WHATWG `(Request) => Promise<Response>` handler on node:http,
- * streaming both bodies with back-pressure (a pull never holds the whole blob), answering HEAD
- * without a body, and cancelling the response stream when the client goes away.
+ * appr-core/http/node: runs a fetch handler on node:http, streaming both bodies with
+ * back-pressure (a pull never holds the whole blob), answering HEAD without a body, and
+ * cancelling the answer's stream when the client goes away. A handler made by `createHandler`
+ * runs on its fast path: no WHATWG `Request`, `Response` or stream for a small answer (see
+ * docs/performance.md, "The node fast path"); any other fetch function through the WHATWG bridge.
  * @module
  */
 import { once } from 'node:events'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ApprError } from '../errors/index.js'
-import { errorResponse } from './middleware/errors.js'
-import { toByteStream } from './respond.js'
+import { coreOf } from './core.js'
+import { errorReply } from './middleware/errors.js'
+import { nodeRequest } from './node-request.js'
+import { type Answer, isReply, isStreamBody, type Reply, releaseBody, replyHeaders } from './reply.js'
 
 /** A fetch-style handler, as {@link createHandler} returns. */
 export type FetchHandler = (request: Request) => Promise<Response>
@@ -44,80 +48,6 @@ export interface NodeListenerOptions {
   readonly onError?: (error: unknown) => void
 }
 
-const HOST = /^[A-Za-z0-9.\-_~[\]:]+$/
-
-/** The path and query of a request target (origin form `/p?q`, or absolute form `http://h/p?q` as proxies send). */
-function requestPath(target: string): string {
-  if (target.startsWith('/')) return target
-  if (/^https?:\/\//i.test(target)) {
-    try {
-      const url = new URL(target)
-      return `${url.pathname}${url.search}`
-    } catch {
-      // fall through: treated as a relative path, which routes nowhere
-    }
-  }
-  return `/${target}`
-}
-
-/** A request and what is needed to finish reading its body after the handler is done. */
-interface IncomingRequest {
-  readonly request: Request
-  /** Reads and discards what is left of the body; true when it ended within `limit` bytes and `ms`. */
-  drain(limit: number, ms: number): Promise<boolean>
-}
-
-function toRequest(req: IncomingMessage, signal: AbortSignal): IncomingRequest {
-  const host = req.headers.host !== undefined && HOST.test(req.headers.host) ? req.headers.host : 'localhost'
-  const path = requestPath(req.url ?? '')
-  const headers = new Headers()
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-    try {
-      headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!)
-    } catch {
-      // A header node:http accepted but fetch's Headers rejects: not one the API reads.
-    }
-  }
-  const method = req.method ?? 'GET'
-  const hasBody = method !== 'GET' && method !== 'HEAD'
-  const init: RequestInit & { duplex?: 'half' } = { method, headers, signal }
-  // One iterator for the handler and, afterwards, for draining. Its `return` is not passed on:
-  // a handler that stops reading must not destroy the request (that would reset the socket
-  // before the answer is written); the listener decides between draining and closing.
-  const iterator = hasBody ? (req[Symbol.asyncIterator]() as AsyncIterator<Buffer>) : undefined
-  if (iterator !== undefined) {
-    init.body = toByteStream({
-      [Symbol.asyncIterator]: () => ({
-        next: () => iterator.next(),
-        return: async () => ({ done: true as const, value: undefined }),
-      }),
-    })
-    init.duplex = 'half'
-  }
-  return {
-    request: new Request(`http://${host}${path}`, init),
-    async drain(limit, ms) {
-      // Without a body iterator node:http discards any stray body itself.
-      if (req.complete || iterator === undefined) return true
-      let left = limit
-      const deadline = new Promise<false>((resolve) => setTimeout(() => resolve(false), ms).unref())
-      const read = (async () => {
-        try {
-          for (;;) {
-            const next = await iterator.next()
-            if (next.done) return true
-            left -= next.value.byteLength
-            if (left < 0) return false
-          }
-        } catch {
-          return false
-        }
-      })()
-      return Promise.race([read, deadline])
-    },
-  }
-}
-
 function waitWritable(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
@@ -130,8 +60,34 @@ function waitWritable(res: ServerResponse): Promise<void> {
   })
 }
 
+/** The chunks of a `Response` body; `return` cancels the stream, read or not. */
+function responseChunks(body: ReadableStream<Uint8Array>): AsyncIterable<Uint8Array> {
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined
+  const iterator: AsyncIterator<Uint8Array> = {
+    async next() {
+      reader ??= body.getReader()
+      const next = await reader.read()
+      return next.done ? { done: true, value: undefined } : { done: false, value: next.value }
+    },
+    async return() {
+      await (reader === undefined ? body.cancel() : reader.cancel()).catch(() => {})
+      return { done: true, value: undefined }
+    },
+  }
+  return { [Symbol.asyncIterator]: () => iterator }
+}
+
+/** A `Response` as a reply (its set-cookie headers apart: a record holds one value per name). */
+function responseReply(response: Response): { reply: Reply; cookies: string[] } {
+  const headers: Record<string, string> = {}
+  for (const [name, value] of response.headers) if (name !== 'set-cookie') headers[name] = value
+  const body = response.body === null ? null : responseChunks(response.body)
+  return { reply: { status: response.status, headers, body }, cookies: response.headers.getSetCookie() }
+}
+
 /**
- * Adapts a fetch handler to node:http's `(req, res)` listener.
+ * Adapts a fetch handler to node:http's `(req, res)` listener. A handler made by `createHandler`
+ * is run on its request views and its replies are written directly (see the module's note).
  *
  * @example
  * ```ts
@@ -145,75 +101,66 @@ export function createNodeListener(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const { onResponse, onError } = options
   const drainLimit = options.drainLimitBytes ?? 16 * 1024 * 1024
+  const core = coreOf(handler)
+
+  async function answer(req: IncomingMessage, signal: () => AbortSignal): Promise<{ answer: Answer; drain: (limit: number, ms: number) => Promise<boolean> }> {
+    let drain = async (_limit: number, _ms: number) => true
+    try {
+      const incoming = nodeRequest(req, signal)
+      drain = incoming.drain
+      return { answer: core === undefined ? await handler(incoming.view.request) : await core(incoming.view), drain }
+    } catch (error) {
+      onError?.(error)
+      return { answer: errorReply(error instanceof TypeError ? new ApprError('invalid-usage', 'malformed request') : error, 'appr'), drain }
+    }
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now()
     // Read now: once the socket has closed (a client gone mid-request) node no longer knows it.
     const remoteAddress = req.socket.remoteAddress
-    const controller = new AbortController()
+    // The abort signal is made only when something reads it (a long poll, a stream body).
+    let controller: AbortController | undefined
+    let gone = false
+    const signal = (): AbortSignal => {
+      controller ??= new AbortController()
+      if (gone) controller.abort()
+      return controller.signal
+    }
     let bytes = 0
     let status = 500
     res.on('close', () => {
-      if (!res.writableFinished) controller.abort()
+      if (res.writableFinished) return
+      gone = true
+      controller?.abort()
     })
-    let incoming: IncomingRequest | undefined
     try {
-      let response: Response
-      try {
-        incoming = toRequest(req, controller.signal)
-        response = await handler(incoming.request)
-      } catch (error) {
-        onError?.(error)
-        response = errorResponse(
-          error instanceof TypeError ? new ApprError('invalid-usage', 'malformed request') : error,
-          'appr',
-        )
-      }
-      status = response.status
+      const given = await answer(req, signal)
+      const { reply: out, cookies } = isReply(given.answer) ? { reply: given.answer, cookies: [] } : responseReply(given.answer)
+      status = out.status
+      const body = req.method === 'HEAD' ? null : out.body
       if (res.destroyed) {
-        await response.body?.cancel().catch(() => {})
+        if (isStreamBody(out.body)) await releaseBody(out.body)
         return
       }
-      res.statusCode = response.status
-      for (const [name, value] of response.headers) if (name !== 'set-cookie') res.setHeader(name, value)
-      const cookies = response.headers.getSetCookie()
-      if (cookies.length > 0) res.setHeader('set-cookie', cookies)
+      let headers = replyHeaders(out)
       // An answer given before the body was read: let an uploading client finish (bounded) so it
       // reads the answer; otherwise close the connection after answering.
       if (!req.complete) {
-        const drained = response.status !== 413 && incoming !== undefined && (await incoming.drain(drainLimit, 5000))
-        if (!drained) res.setHeader('connection', 'close')
+        const drained = out.status !== 413 && (await given.drain(drainLimit, 5000))
+        if (!drained) headers = { ...headers, connection: 'close' }
       }
-      if (response.body === null || req.method === 'HEAD') {
-        await response.body?.cancel().catch(() => {})
-        res.end()
+      res.writeHead(out.status, cookies.length > 0 ? { ...headers, 'set-cookie': cookies } : headers)
+      if (body === null || !isStreamBody(body)) {
+        if (isStreamBody(out.body)) await releaseBody(out.body)
+        if (body === null) res.end()
+        else {
+          bytes = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength
+          res.end(body)
+        }
         return
       }
-      const reader = response.body.getReader()
-      const cancel = (): void => {
-        reader.cancel().catch(() => {})
-      }
-      controller.signal.addEventListener('abort', cancel, { once: true })
-      try {
-        for (;;) {
-          const next = await reader.read()
-          if (next.done) break
-          bytes += next.value.byteLength
-          if (!res.write(next.value)) await waitWritable(res)
-          if (res.destroyed) {
-            cancel()
-            return
-          }
-        }
-        res.end()
-      } catch (error) {
-        // The status line is gone; all that is left is to cut the connection so the client
-        // sees a truncated body rather than a silently short one.
-        if (!controller.signal.aborted) onError?.(error)
-        res.destroy()
-      } finally {
-        controller.signal.removeEventListener('abort', cancel)
-      }
+      bytes = await pump(body, res, signal())
     } finally {
       if (onResponse !== undefined) {
         if (!res.writableFinished && !res.destroyed) await once(res, 'close').catch(() => {})
@@ -229,6 +176,45 @@ export function createNodeListener(
         })
       }
     }
+  }
+
+  /** Writes a stream body with back-pressure; returns the bytes written. */
+  async function pump(body: AsyncIterable<Uint8Array>, res: ServerResponse, signal: AbortSignal): Promise<number> {
+    let bytes = 0
+    const chunks = body[Symbol.asyncIterator]()
+    const cancel = (): void => {
+      Promise.resolve(chunks.return?.()).catch(() => {})
+    }
+    signal.addEventListener('abort', cancel, { once: true })
+    try {
+      // One chunk is held back and the last goes out with `end`: a small blob (one chunk) is
+      // then sent with its head in one write, as a text or bytes body is.
+      let held: Uint8Array | undefined
+      for (;;) {
+        const next = await chunks.next()
+        if (next.done) break
+        if (next.value.byteLength === 0) continue
+        if (held !== undefined) {
+          bytes += held.byteLength
+          if (!res.write(held)) await waitWritable(res)
+          if (res.destroyed) {
+            cancel()
+            return bytes
+          }
+        }
+        held = next.value
+      }
+      if (held !== undefined) bytes += held.byteLength
+      res.end(held)
+    } catch (error) {
+      // The status line is gone; all that is left is to cut the connection so the client
+      // sees a truncated body rather than a silently short one.
+      if (!signal.aborted) onError?.(error)
+      res.destroy()
+    } finally {
+      signal.removeEventListener('abort', cancel)
+    }
+    return bytes
   }
 
   return (req, res) => {

@@ -4,6 +4,7 @@
  * @module
  */
 import { Buffer } from 'node:buffer'
+import type { Reply } from './reply.js'
 
 const encoder = new TextEncoder()
 
@@ -96,7 +97,7 @@ export function jsonWithBlob(
   before: Record<string, unknown>,
   blob: { readonly size: number; readonly stream: AsyncIterable<Uint8Array> },
   after: Record<string, unknown>,
-): Response {
+): Reply {
   const head = JSON.stringify(before)
   const tail = JSON.stringify(after)
   const prefix = encoder.encode(`${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"blob":"`)
@@ -107,8 +108,5 @@ export function jsonWithBlob(
     yield suffix
   }
   const length = prefix.byteLength + base64Length(blob.size) + suffix.byteLength
-  return new Response(toByteStream(body()), {
-    status: 200,
-    headers: { 'content-type': 'application/json', 'content-length': String(length) },
-  })
+  return { status: 200, headers: { 'content-type': 'application/json', 'content-length': String(length) }, body: body() }
 }

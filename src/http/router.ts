@@ -7,6 +7,8 @@
  */
 import { ApprError } from '../errors/index.js'
 import type { AuthAction, Operation } from './options.js'
+import { type Answer, type Reply, reply } from './reply.js'
+import type { HttpRequest } from './request-view.js'
 
 /** Methods a route can declare; HEAD is answered by GET (see `middleware/head.ts`). */
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
@@ -16,7 +18,13 @@ export type Params = Record<string, string>
 
 /** What an endpoint gets for one request. */
 export interface RouteContext {
+  /** The request: method, path, query, headers, body as chunks (no WHATWG objects behind it on the node path). */
+  readonly req: HttpRequest
+  /** The query string's parameters (`req.query`). */
+  readonly query: URLSearchParams
+  /** The WHATWG `Request`, for code written against fetch; on the node path it is built when first read. */
   readonly request: Request
+  /** The whole URL; on the node path it is built when first read (prefer {@link query}). */
   readonly url: URL
   readonly params: Params
   /** The package the route names (its {@link Route.package}), or `''`. */
@@ -31,7 +39,8 @@ export interface Endpoint {
   readonly action?: AuthAction
   /** Answers everyone without asking `authenticate`/`authorize` (clients call these before they hold a token). */
   readonly public?: boolean
-  readonly run: (ctx: RouteContext) => Promise<Response>
+  /** The answer: a {@link Reply} (cheapest on the node path) or a WHATWG `Response`. */
+  readonly run: (ctx: RouteContext) => Promise<Answer>
 }
 
 /** A path and what each method does there. */
@@ -51,7 +60,9 @@ export interface Route {
    * The surface's own error envelope for whatever this route's auth check or endpoint throws
    * (OCI answers `{errors: […]}`); default: the handler's appr envelope.
    */
-  readonly errorResponse?: (error: unknown, request: Request) => Response
+  readonly errorResponse?: (error: unknown, request: Request) => Answer
+  /** As {@link errorResponse}, from the request view (no WHATWG `Request` is built); preferred when both are given. */
+  readonly errorReply?: (error: unknown, request: HttpRequest) => Answer
 }
 
 /** A route and the parameters of one request path. */
@@ -60,6 +71,8 @@ export interface RouteMatch {
   readonly params: Params
   /** The route's methods, in declaration order (for `Allow`). */
   readonly allowed: readonly Method[]
+  /** The `Allow` header of an OPTIONS answer ({@link allowHeader}). */
+  readonly allow: string
 }
 
 /** Finds routes for request paths; built once per handler by {@link createRouter}. */
@@ -78,6 +91,7 @@ interface CompiledRoute {
   /** Index of the `*name` segment, or -1. */
   readonly rest: number
   readonly allowed: readonly Method[]
+  readonly allow: string
 }
 
 /**
@@ -89,8 +103,20 @@ export function createRouter(routes: readonly Route[], prefix?: string | readonl
   const prefixes = normalisePrefixes(prefix)
   const compiled: CompiledRoute[] = routes.map((route) => {
     const pattern = route.path.split('/').filter((s) => s !== '')
-    return { route, pattern, rest: pattern.findIndex((s) => s.startsWith('*')), allowed: Object.keys(route.methods) as Method[] }
+    const allowed = Object.keys(route.methods) as Method[]
+    return { route, pattern, rest: pattern.findIndex((s) => s.startsWith('*')), allowed, allow: allowHeader(allowed) }
   })
+  // The routes a path of n segments can match, in declaration order: those of exactly n
+  // segments and every `*name` route.
+  const bySegments = new Map<number, CompiledRoute[]>()
+  const candidates = (n: number): readonly CompiledRoute[] => {
+    let list = bySegments.get(n)
+    if (list === undefined) {
+      list = compiled.filter((c) => (c.rest < 0 ? c.pattern.length === n : c.pattern.length <= n))
+      if (bySegments.size < 64) bySegments.set(n, list)
+    }
+    return list
+  }
 
   function stripPrefix(pathname: string): string | undefined {
     for (const p of prefixes) {
@@ -100,31 +126,40 @@ export function createRouter(routes: readonly Route[], prefix?: string | readonl
     return undefined
   }
 
-  /** Matches `pattern` segment by segment against `segments` (same length), filling `params`. */
-  function matchFixed(pattern: readonly string[], segments: readonly string[], params: Params): boolean {
-    for (let i = 0; i < segments.length; i++) {
-      const want = pattern[i]!
-      const got = segments[i]!
-      if (want.startsWith(':')) params[want.slice(1)] = got
-      else if (want !== got) return false
+  /** True when `pattern` matches `segments` from `at` on (same count); allocates nothing. */
+  function fits(pattern: readonly string[], from: number, segments: readonly string[], at: number, count: number): boolean {
+    for (let i = 0; i < count; i++) {
+      const want = pattern[from + i]!
+      if (want.charCodeAt(0) !== 0x3a && want !== segments[at + i]) return false
     }
     return true
   }
 
+  /** Copies the `:name` segments of a pattern that {@link fits} into `params`. */
+  function fill(pattern: readonly string[], from: number, segments: readonly string[], at: number, count: number, params: Params): void {
+    for (let i = 0; i < count; i++) {
+      const want = pattern[from + i]!
+      if (want.charCodeAt(0) === 0x3a) params[want.slice(1)] = segments[at + i]!
+    }
+  }
+
   function match(segments: readonly string[]): RouteMatch | undefined {
-    for (const { route, pattern, rest, allowed } of compiled) {
-      const params: Params = {}
+    const n = segments.length
+    for (const { route, pattern, rest, allowed, allow } of candidates(n)) {
       if (rest < 0) {
-        if (pattern.length === segments.length && matchFixed(pattern, segments, params)) return { route, params, allowed }
-        continue
+        if (!fits(pattern, 0, segments, 0, n)) continue
+        const params: Params = {}
+        fill(pattern, 0, segments, 0, n, params)
+        return { route, params, allowed, allow }
       }
       const after = pattern.length - rest - 1
-      const taken = segments.length - rest - after
-      if (taken < 1) continue
-      if (!matchFixed(pattern.slice(0, rest), segments.slice(0, rest), params)) continue
-      if (!matchFixed(pattern.slice(rest + 1), segments.slice(segments.length - after), params)) continue
+      const taken = n - rest - after
+      if (taken < 1 || !fits(pattern, 0, segments, 0, rest) || !fits(pattern, rest + 1, segments, n - after, after)) continue
+      const params: Params = {}
+      fill(pattern, 0, segments, 0, rest, params)
+      fill(pattern, rest + 1, segments, n - after, after, params)
       params[pattern[rest]!.slice(1)] = segments.slice(rest, rest + taken).join('/')
-      return { route, params, allowed }
+      return { route, params, allowed, allow }
     }
     return undefined
   }
@@ -136,7 +171,7 @@ export function createRouter(routes: readonly Route[], prefix?: string | readonl
       const raw = rest.replace(/\/+$/, '').split('/').slice(1)
       let segments: string[]
       try {
-        segments = raw.map((s) => decodeURIComponent(s))
+        segments = raw.map((s) => (s.includes('%') ? decodeURIComponent(s) : s))
       } catch {
         throw new ApprError('invalid-usage', 'the request path is not valid percent-encoding')
       }
@@ -149,8 +184,8 @@ export function createRouter(routes: readonly Route[], prefix?: string | readonl
 }
 
 /** The method a request runs as: HEAD runs GET (its body is dropped by `withHead`). */
-export function routeMethod(request: Request): Method {
-  return (request.method === 'HEAD' ? 'GET' : request.method) as Method
+export function routeMethod(method: string): Method {
+  return (method === 'HEAD' ? 'GET' : method) as Method
 }
 
 /** The `Allow` list of a route: its methods, HEAD with GET, and OPTIONS. */
@@ -159,14 +194,14 @@ export function allowHeader(allowed: readonly Method[]): string {
 }
 
 /** The answer to OPTIONS on a route (CORS adds its preflight headers in `middleware/cors.ts`). */
-export function optionsResponse(allowed: readonly Method[]): Response {
-  return new Response(null, { status: 204, headers: { allow: allowHeader(allowed) } })
+export function optionsReply(match: RouteMatch): Reply {
+  return reply(204, { allow: match.allow })
 }
 
 /** The error for a method the route does not declare (405; the caller adds `Allow`). */
-export function methodNotAllowed(request: Request, pathname: string, allowed: readonly Method[]): ApprError {
-  return new ApprError('method-not-allowed', `${request.method} is not allowed on ${pathname}`, {
-    details: { method: request.method, allowed },
+export function methodNotAllowed(method: string, pathname: string, allowed: readonly Method[]): ApprError {
+  return new ApprError('method-not-allowed', `${method} is not allowed on ${pathname}`, {
+    details: { method, allowed },
   })
 }
 

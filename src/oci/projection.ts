@@ -26,6 +26,11 @@ export interface ReleaseFormatInput {
   readonly blob: BlobRef
   /** For `helm`: the parsed Chart.yaml (e.g. `inspectArchive(...).manifest.document`). */
   readonly chartYaml?: unknown
+  /**
+   * This format's own `created_at`, when it differs from the release's `created` (a registry
+   * serves each format with the time it was pushed, so adding a format keeps the others' digests).
+   */
+  readonly created?: string
 }
 
 /** What to project. */
@@ -71,7 +76,7 @@ function projectHelm(input: ReleaseProjectionInput, format: ReleaseFormatInput):
   const chartYaml = { name: input.package.split('/')[1], version: input.release, ...(isObject(format.chartYaml) ? format.chartYaml : {}) }
   const bytes = helmConfigBytes(chartYaml)
   const config: DerivedBlob = { mediaType: HELM_CONFIG, digest: ociDigestOf(bytes), size: bytes.byteLength, bytes }
-  const manifest = helmChartManifest(config, format.blob, helmAnnotations(helmChartMetadata(chartYaml), input.created))
+  const manifest = helmChartManifest(config, format.blob, helmAnnotations(helmChartMetadata(chartYaml), format.created ?? input.created))
   return { format: format.format, manifest, config }
 }
 
@@ -83,7 +88,7 @@ function projectArtifact(input: ReleaseProjectionInput, format: ReleaseFormatInp
     config: { mediaType: OCI_EMPTY, digest: EMPTY_CONFIG.digest, size: EMPTY_CONFIG.size },
     layers: [{ mediaType: apprLayerMediaType(format.format), digest: format.blob.digest, size: format.blob.size }],
     annotations: sortedMap([
-      ['org.opencontainers.image.created', input.created],
+      ['org.opencontainers.image.created', format.created ?? input.created],
       ['org.opencontainers.image.title', input.package],
       ['org.opencontainers.image.version', input.release],
     ]),
@@ -96,7 +101,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Index order: Helm first (what `helm pull` reads), then by format name. */
-function byIndexOrder(a: ReleaseFormatInput, b: ReleaseFormatInput): number {
+function byIndexOrder(a: { readonly format: string }, b: { readonly format: string }): number {
   if (a.format === b.format) return 0
   if (a.format === 'helm') return -1
   if (b.format === 'helm') return 1
@@ -113,15 +118,31 @@ export function projectRelease(input: ReleaseProjectionInput): ProjectedRelease 
   const formats = [...input.formats].sort(byIndexOrder).map((f) => (f.format === 'helm' ? projectHelm(input, f) : projectArtifact(input, f)))
   const tag = helmTagOf(input.release)
   if (formats.length === 1) return { tag, manifest: formats[0]!.manifest, formats }
+  return { tag, manifest: projectIndex(formats.map((f) => ({ format: f.format, mediaType: f.manifest.mediaType, digest: f.manifest.digest, size: f.manifest.size }))), formats }
+}
+
+/** One format's manifest, as an index names it. */
+export interface FormatDescriptor {
+  readonly format: string
+  readonly mediaType: string
+  readonly digest: string
+  readonly size: number
+}
+
+/**
+ * The index of a release with several formats, from each format's manifest descriptor (in any
+ * order: Helm's comes first, then by format name). {@link projectRelease} builds its index with it.
+ */
+export function projectIndex(formats: readonly FormatDescriptor[]): ManifestBytes {
   const index = {
     schemaVersion: 2,
     mediaType: OCI_INDEX,
-    manifests: formats.map((f) => ({
-      mediaType: f.manifest.mediaType,
-      digest: f.manifest.digest,
-      size: f.manifest.size,
+    manifests: [...formats].sort(byIndexOrder).map((f) => ({
+      mediaType: f.mediaType,
+      digest: f.digest,
+      size: f.size,
       annotations: { [FORMAT_ANNOTATION]: f.format },
     })),
   }
-  return { tag, manifest: manifestBytes(OCI_INDEX, goJsonBytes(index)), formats }
+  return manifestBytes(OCI_INDEX, goJsonBytes(index))
 }

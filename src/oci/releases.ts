@@ -121,7 +121,7 @@ export interface PulledRelease {
 }
 
 /** The appr format and package layer of a manifest, or undefined when it is not an appr package. */
-function apprLayerOf(manifest: ParsedManifest): { format: string; layer: OciDescriptor } | undefined {
+export function apprLayerOf(manifest: ParsedManifest): { format: string; layer: OciDescriptor } | undefined {
   if (manifest.mediaType !== OCI_MANIFEST) return undefined
   if (manifest.config?.mediaType === HELM_CONFIG) {
     const layer = manifest.layers.find((l) => l.mediaType === HELM_CHART_LAYER)

@@ -14,13 +14,13 @@ import type { BackupPackageSchema } from '../model/schemas.js'
 import { BackupDocumentSchema } from '../model/schemas.js'
 import { listAll } from '../storage/util.js'
 import { blobChunks, collectBytes, decodeBase64 } from './blob-input.js'
-import { readChannels, writeChannel } from './channels.js'
+import { followChannelTags, readChannels, writeChannel } from './channels.js'
 import type { RegistryContext } from './context.js'
 import { eventReadKeys, recordEvent } from './events/record.js'
 import { decodePackage, packageNotFound, readPackage } from './packages.js'
 import { storeRelease } from './push.js'
 import { getManifests, manifestKeys, openBlob } from './read.js'
-import { ChannelRecordType, decode, encode, keys, own } from './records.js'
+import { ChannelRecordType, decode, encode, keys, nameMap, own } from './records.js'
 import { acceptSignatures, assertPushAllowed, releaseSignatures } from './signatures.js'
 import { transact } from './transaction.js'
 import type { BackupDocument, BackupPackage } from './types.js'
@@ -154,9 +154,11 @@ export async function restoreChannel(ctx: RegistryContext, name: PackageName, ch
     }
     const existing = chanEntry && decode(ChannelRecordType, chanEntry.value, { package: name.full, channel })
     if (existing && existing.releases.length === releases.size && existing.releases.every((r) => releases.has(r)) && (current === undefined || existing.current === current)) return false
+    const before = nameMap(record.channels)
     const written = writeChannel(tx, name, record, channel, [...releases], current)!
     await recordEvent(ctx, tx, name, { type: 'channel.set', channel, releases: written.releases, current: written.current }, record)
     tx.put(keys.pkg(name), encode(record))
+    await followChannelTags(ctx, tx, name, before, record)
     return true
   })
 }

@@ -12,8 +12,10 @@ import { isRelease, sortReleasesDesc } from '../model/release.js'
 import type { Channel } from '../model/types.js'
 import type { RegistryContext } from './context.js'
 import { eventReadKeys, recordEvent } from './events/record.js'
+import { ociGraph } from './oci-graph.js'
+import { followChannels, ociRepositoryOf } from './oci-projection.js'
 import { decodePackage, lookupName, packageNotFound, readPackage } from './packages.js'
-import { ChannelRecordType, decode, encode, keys, own, type PackageRecord } from './records.js'
+import { ChannelRecordType, decode, encode, keys, type NameMap, nameMap, own, type PackageRecord } from './records.js'
 import { assertChannelAllowed } from './signatures.js'
 import { type Transaction, transact } from './transaction.js'
 
@@ -67,9 +69,11 @@ export async function addToChannel(ctx: RegistryContext, pkg: string, channel: s
     }
     await assertChannelAllowed(ctx, name.namespace, record, pkgEntry.version, exact)
     const existing = chanEntry ? decode(ChannelRecordType, chanEntry.value, details).releases : []
+    const before = nameMap(record.channels)
     const channelValue = writeChannel(tx, name, record, channelName, [...new Set([...existing, exact])], exact)!
     await recordEvent(ctx, tx, name, { type: 'channel.added', channel: channelName, release: exact }, record)
     tx.put(keys.pkg(name), encode(record))
+    await followChannelTags(ctx, tx, name, before, record)
     return channelValue
   })
 }
@@ -85,9 +89,11 @@ export async function removeFromChannel(ctx: RegistryContext, pkg: string, chann
     const record = decodePackage(pkgEntry, name)
     if (own(record.releases, release) === undefined) throw packageNotFound({ package: name.full, release: details.release })
     const current = decode(ChannelRecordType, chanEntry.value, details)
+    const before = nameMap(record.channels)
     const result = writeChannel(tx, name, record, current.name, current.releases.filter((r) => r !== release))
     await recordEvent(ctx, tx, name, { type: 'channel.removed', channel: current.name, release, current: result?.current ?? null }, record)
     tx.put(keys.pkg(name), encode(record))
+    await followChannelTags(ctx, tx, name, before, record)
     return result
   })
 }
@@ -100,9 +106,11 @@ export async function deleteChannel(ctx: RegistryContext, pkg: string, channel: 
     if (pkgEntry === undefined) throw packageNotFound({ package: name.full })
     if (chanEntry === undefined) throw channelNotFound(name, channel)
     const record = decodePackage(pkgEntry, name)
+    const before = nameMap(record.channels)
     writeChannel(tx, name, record, channelPart, [])
     await recordEvent(ctx, tx, name, { type: 'channel.deleted', channel: channelPart }, record)
     tx.put(keys.pkg(name), encode(record))
+    await followChannelTags(ctx, tx, name, before, record)
   })
 }
 
@@ -112,6 +120,12 @@ export async function channelsOfRelease(ctx: RegistryContext, pkg: string, relea
   if (own(record.releases, release) === undefined) throw packageNotFound({ package: name.full, release: String(release).slice(0, 300) })
   if (!membership) return channelsOf(record, release)
   return (await listChannels(ctx, pkg)).filter((c) => c.releases.includes(release)).map((c) => c.name)
+}
+
+/** Moves the OCI tags of the channels a commit changed (`before`: the package's channels before it). */
+export async function followChannelTags(ctx: RegistryContext, tx: Transaction, name: PackageName, before: NameMap<string>, record: PackageRecord): Promise<void> {
+  const repo = ociRepositoryOf(name)
+  if (repo !== undefined) await followChannels(ociGraph(ctx, tx), repo, before, record)
 }
 
 /** A channel name for a lookup: one that cannot exist is simply not found. */

@@ -23,6 +23,8 @@ export interface RegistryContext {
   readonly clock: () => Date
   readonly maxRetries: number
   readonly uploadTimeoutMs: number
+  readonly ociGraceMs: number
+  readonly ociOverwriteReleases: boolean
   readonly limits: ArchiveLimits | undefined
   /** Manifests by package-record version, and where their blobs are. */
   readonly cache: ReleaseCache
@@ -47,6 +49,8 @@ export function createContext(options: RegistryOptions): RegistryContext {
     clock: options.clock ?? (() => new Date()),
     maxRetries: options.maxRetries ?? 16,
     uploadTimeoutMs: options.uploadTimeoutMs ?? 60 * 60 * 1000,
+    ociGraceMs: options.ociGraceMs ?? 24 * 60 * 60 * 1000,
+    ociOverwriteReleases: options.ociOverwriteReleases === true,
     limits: options.limits,
     cache: new ReleaseCache(entries),
     blobCache: new BlobCache(options.blobCacheBytes ?? 16 * 1024 * 1024),

@@ -8,9 +8,11 @@ import { dropFromChannels } from './channels.js'
 import type { RegistryContext } from './context.js'
 import { eventReadKeys, recordEvent } from './events/record.js'
 import { nextDefault, updateHead } from './heads.js'
+import { ociGraph } from './oci-graph.js'
+import { followChannels, hideFormat, hideKeys, ociRepositoryOf } from './oci-projection.js'
 import { decodePackage, lookupFormat, lookupName, packageNotFound } from './packages.js'
 import { adjustRefs, deleteObjects } from './push.js'
-import { BlobRecordType, decode, encode, type Head, keys, ManifestRecordType, own } from './records.js'
+import { BlobRecordType, decode, encode, type Head, keys, ManifestRecordType, nameMap, own } from './records.js'
 import { setReleaseSignatures } from './signatures.js'
 import { transact } from './transaction.js'
 
@@ -18,8 +20,9 @@ export async function deleteRelease(ctx: RegistryContext, pkg: string, release: 
   const name = lookupName(pkg)
   const details = { package: name.full, release: String(release).slice(0, 300), media_type: String(format).slice(0, 200) }
   const fmt = lookupFormat(format, details)
+  const repo = ociRepositoryOf(name)
   const doomed = await transact(ctx.store, ctx.maxRetries, details, async (tx) => {
-    const [pkgEntry] = await tx.getMany([keys.pkg(name), ...eventReadKeys(ctx, name)])
+    const [pkgEntry] = await tx.getMany([keys.pkg(name), ...eventReadKeys(ctx, name), ...(repo === undefined ? [] : hideKeys(repo, release))])
     if (pkgEntry === undefined) throw packageNotFound({ package: name.full })
     const record = decodePackage(pkgEntry, name)
     const digest = own(own(record.releases, release), fmt)
@@ -35,6 +38,7 @@ export async function deleteRelease(ctx: RegistryContext, pkg: string, release: 
     delete record.releases[release]![fmt]
     if (own(own(record.signatures, release), fmt)) setReleaseSignatures(record, release, fmt, [])
     let channels: string[] = []
+    const before = nameMap(record.channels)
     if (releaseGoes) {
       delete record.releases[release]
       channels = await dropFromChannels(tx, name, record, release)
@@ -52,7 +56,15 @@ export async function deleteRelease(ctx: RegistryContext, pkg: string, release: 
     await recordEvent(ctx, tx, name, event, record, packageGone)
     if (packageGone) tx.delete(keys.pkg(name))
     else tx.put(keys.pkg(name), encode(record))
-    return adjustRefs(tx, name, new Map([[digest, -1]]))
+    const doomed = await adjustRefs(tx, name, new Map([[digest, -1]]))
+    if (repo !== undefined) {
+      // The OCI view goes in the same commit: the format's manifest, the tag if it was the last.
+      const graph = ociGraph(ctx, tx)
+      await hideFormat(graph, repo, release, fmt, record)
+      await followChannels(graph, repo, before, record)
+      doomed.push(...graph.doomed)
+    }
+    return doomed
   })
   await deleteObjects(ctx, doomed)
 }

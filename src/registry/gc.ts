@@ -5,13 +5,65 @@
  */
 import { listAll } from '../storage/util.js'
 import type { RegistryContext } from './context.js'
-import { OciUploadRecordType, ociKeys } from './oci-records.js'
+import { ociGraph } from './oci-graph.js'
+import { OciLinkRecordType, OciManifestRecordType, OciUploadRecordType, ociKeys } from './oci-records.js'
+import { deleteObjects } from './push.js'
 import { decode, encode, keys, ObjectRecordType } from './records.js'
+import { transact } from './transaction.js'
 import type { GcResult } from './types.js'
 
+/** `<repository>@<hex>` of an `oci/manifest/` or `oci/link/` key. */
+function repoAndHex(key: string, prefix: string): [string, string] {
+  const rest = key.slice(prefix.length)
+  const at = rest.lastIndexOf('@')
+  return [rest.slice(0, at), rest.slice(at + 1)]
+}
+
+/** Free past the grace period: `free_at` is set while nothing names the manifest or blob. */
+function expired(ctx: RegistryContext, freeAt: string | undefined, now: number): boolean {
+  if (freeAt === undefined) return false
+  const since = Date.parse(freeAt)
+  return Number.isFinite(since) && now - since >= ctx.ociGraceMs
+}
+
+/**
+ * OCI content nothing has named for the grace period: manifests without tags or indexes, then
+ * blobs no manifest names (each in a commit that checks it is still free). A manifest freed by
+ * this run (an index's child) waits for its own grace period.
+ */
+async function collectOci(ctx: RegistryContext, now: number): Promise<{ manifests: number; objects: number }> {
+  let deleted = 0
+  let objects = 0
+  for await (const entry of listAll(ctx.store, ociKeys.manifests, 200)) {
+    const [repo, hex] = repoAndHex(entry.key, ociKeys.manifests)
+    if (!expired(ctx, decode(OciManifestRecordType, entry.value, { name: repo }).free_at, now)) continue
+    const gone = await transact(ctx.store, ctx.maxRetries, { name: repo }, async (tx) => {
+      const graph = ociGraph(ctx, tx)
+      const record = await graph.manifest(repo, hex)
+      return record !== undefined && expired(ctx, record.free_at, now) && graph.deleteManifest(repo, hex)
+    })
+    if (gone) deleted++
+  }
+  for await (const entry of listAll(ctx.store, ociKeys.links, 200)) {
+    const [repo, hex] = repoAndHex(entry.key, ociKeys.links)
+    if (!expired(ctx, decode(OciLinkRecordType, entry.value, { name: repo }).free_at, now)) continue
+    const doomed = await transact(ctx.store, ctx.maxRetries, { name: repo }, async (tx) => {
+      const graph = ociGraph(ctx, tx)
+      const link = await graph.read(OciLinkRecordType, ociKeys.link(repo, hex))
+      if (link && expired(ctx, link.free_at, now)) await graph.unlink(repo, hex)
+      return graph.doomed
+    })
+    await deleteObjects(ctx, doomed)
+    objects += doomed.length
+  }
+  return { manifests: deleted, objects }
+}
+
 export async function gc(ctx: RegistryContext): Promise<GcResult> {
-  let deletedBlobs = 0
   const now = ctx.clock().getTime()
+  const oci = await collectOci(ctx, now)
+  const deletedManifests = oci.manifests
+  let deletedBlobs = oci.objects
   // OCI upload sessions expire with the upload timeout; their chunks' markers are as old, so the
   // object sweep below reclaims the bytes.
   for await (const entry of listAll(ctx.store, ociKeys.uploads, 200)) {
@@ -52,5 +104,5 @@ export async function gc(ctx: RegistryContext): Promise<GcResult> {
     if (batch.length === 100) await sweep()
   }
   if (batch.length > 0) await sweep()
-  return { deletedBlobs }
+  return deletedManifests > 0 ? { deletedBlobs, deletedManifests } : { deletedBlobs }
 }

@@ -10,14 +10,19 @@
  * is for appr.
  * @module
  */
+
+import { ApprError } from '../errors/index.js'
 import { ociDigestOf, parseOciDigest } from '../oci/digest.js'
 import { OciError } from '../oci/errors.js'
+import { versionOfHelmTag } from '../oci/helm.js'
 import { type ManifestReference, parseReference, parseRepositoryName } from '../oci/reference.js'
 import { parseManifest } from '../oci/schemas.js'
 import { listAll } from '../storage/util.js'
 import type { RegistryContext } from './context.js'
-import { type OciManifestRecord, OciManifestRecordType, type OciReferrerRecord, OciReferrerRecordType, OciRepoRecordType, OciTagRecordType, ociKeys } from './oci-records.js'
-import { decode, encode } from './records.js'
+import { ociGraph } from './oci-graph.js'
+import { type OciManifestRecord, OciManifestRecordType, type OciReferrerRecord, OciReferrerRecordType, OciTagRecordType, ociKeys } from './oci-records.js'
+import { deleteRelease, putRelease } from './oci-releases.js'
+import { decode } from './records.js'
 import { transact } from './transaction.js'
 
 /** A manifest as stored. */
@@ -32,8 +37,6 @@ export interface OciListPage {
   readonly items: readonly string[]
   readonly next?: string
 }
-
-const now = (ctx: RegistryContext): string => ctx.clock().toISOString()
 
 /** The digest hex a reference resolves to in `repository`, or undefined. */
 async function resolve(ctx: RegistryContext, repository: string, ref: ManifestReference): Promise<string | undefined> {
@@ -63,8 +66,10 @@ export async function headManifest(ctx: RegistryContext, repository: string, ref
 }
 
 /**
- * Stores a manifest at a tag or at its digest.
- * @throws OciError `DIGEST_INVALID` (a digest reference of other bytes), `MANIFEST_INVALID`, `SIZE_INVALID` (over 4 MiB or the store's value limit), `MANIFEST_BLOB_UNKNOWN` (a blob or child manifest not in the repository), `NAME_INVALID`, `TAG_INVALID`
+ * Stores a manifest at a tag or at its digest. A chart or appr artifact at a SemVer tag of a
+ * `<ns>/<name>` repository becomes an appr release (oci-releases.ts); a tag an appr release or
+ * channel holds takes nothing else.
+ * @throws OciError `DIGEST_INVALID` (a digest reference of other bytes), `MANIFEST_INVALID`, `SIZE_INVALID` (over 4 MiB or the store's value limit), `MANIFEST_BLOB_UNKNOWN` (a blob or child manifest not in the repository), `NAME_INVALID`, `TAG_INVALID`, `DENIED` (a conflict with an appr release or channel: docs/oci.md)
  */
 export async function putManifest(
   ctx: RegistryContext,
@@ -81,102 +86,49 @@ export async function putManifest(
   }
   const parsed = parseManifest(bytes, contentType)
   const hex = digest.slice(7)
-  const at = now(ctx)
-  const record: OciManifestRecord = { mediaType: parsed.mediaType, bytes: Buffer.from(bytes).toString('base64'), created_at: at, tags: ref.kind === 'tag' ? [ref.tag] : [] }
   const limit = ctx.store.capabilities.maxValueBytes
-  if (limit !== undefined && encode(record).byteLength + 1024 > limit) {
-    throw new OciError('SIZE_INVALID', `this store holds manifests up to about ${Math.floor((limit - 1024) * 0.75)} bytes`, { detail: { size: bytes.byteLength } })
+  if (limit !== undefined && Math.ceil(bytes.byteLength / 3) * 4 + 2048 > limit) {
+    throw new OciError('SIZE_INVALID', `this store holds manifests up to about ${Math.floor((limit - 2048) * 0.75)} bytes`, { detail: { size: bytes.byteLength } })
   }
-  const blobs = [...(parsed.config ? [parsed.config] : []), ...parsed.layers].map((d) => parseOciDigest(d.digest))
-  const children = parsed.manifests.map((d) => parseOciDigest(d.digest))
-  const details = { name: repo, reference }
-  await transact(ctx.store, ctx.maxRetries, details, async (tx) => {
-    const repoKey = ociKeys.repo(repo)
-    const manifestKey = ociKeys.manifest(repo, hex)
-    const tagKey = ref.kind === 'tag' ? ociKeys.tag(repo, ref.tag) : undefined
-    const [repoEntry, existing, tagEntry, ...deps] = await tx.getMany([
-      repoKey,
-      manifestKey,
-      tagKey ?? manifestKey,
-      ...blobs.map((b) => ociKeys.link(repo, b)),
-      ...children.map((c) => ociKeys.manifest(repo, c)),
-    ])
-    const missing = deps.indexOf(undefined)
-    if (missing >= 0) {
-      const what = missing < blobs.length ? `blob sha256:${blobs[missing]}` : `manifest sha256:${children[missing - blobs.length]}`
-      throw new OciError('MANIFEST_BLOB_UNKNOWN', `the manifest names ${what}, which ${repo} does not have`, {
-        detail: { digest: `sha256:${missing < blobs.length ? blobs[missing] : children[missing - blobs.length]}` },
-      })
+  const result = { digest, mediaType: parsed.mediaType, ...(parsed.subject ? { subject: parsed.subject.digest } : {}) }
+  if (ref.kind === 'tag' && (await putRelease(ctx, repo, ref.tag, bytes, parsed))) return result
+  await transact(ctx.store, ctx.maxRetries, { name: repo, reference }, async (tx) => {
+    const graph = ociGraph(ctx, tx)
+    if (ref.kind === 'tag') {
+      await graph.prefetch([ociKeys.tag(repo, ref.tag), ociKeys.manifest(repo, hex), ociKeys.repo(repo)])
+      const held = (await graph.tag(repo, ref.tag))?.appr
+      if (held !== undefined && (await graph.tag(repo, ref.tag))?.digest !== digest) throw tagHeld(repo, ref.tag, held)
     }
-    const current = existing && decode(OciManifestRecordType, existing.value, details)
-    const repoRecord = repoEntry ? decode(OciRepoRecordType, repoEntry.value, details) : { created_at: at, manifests: 0 }
-    let next: OciManifestRecord = current ?? { ...record, tags: [] }
-    if (!current) repoRecord.manifests++
-    if (tagKey) {
-      const tag = (ref as { tag: string }).tag
-      const previous = tagKey !== manifestKey && tagEntry ? parseOciDigest(decode(OciTagRecordType, tagEntry.value, details).digest) : undefined
-      if (previous !== undefined && previous !== hex) {
-        // The tag moves: the manifest it named stays (by digest), without this tag.
-        const oldKey = ociKeys.manifest(repo, previous)
-        const old = await tx.get(oldKey)
-        if (old) {
-          const oldRecord = decode(OciManifestRecordType, old.value, details)
-          tx.put(oldKey, encode({ ...oldRecord, tags: oldRecord.tags.filter((t) => t !== tag) }))
-        }
-      }
-      if (!next.tags.includes(tag)) next = { ...next, tags: [...next.tags, tag].sort() }
-      tx.put(tagKey, encode({ digest }))
-    }
-    tx.put(manifestKey, encode(next))
-    tx.put(repoKey, encode(repoRecord))
-    if (parsed.subject) {
-      const referrer: OciReferrerRecord = {
-        mediaType: parsed.mediaType,
-        digest,
-        size: bytes.byteLength,
-        ...(parsed.artifactType === undefined ? {} : { artifactType: parsed.artifactType }),
-        ...(Object.keys(parsed.annotations).length === 0 ? {} : { annotations: { ...parsed.annotations } }),
-      }
-      tx.put(ociKeys.referrer(repo, parseOciDigest(parsed.subject.digest), hex), encode(referrer))
-    }
+    await graph.putManifest(repo, { hex, bytes, parsed })
+    if (ref.kind === 'tag') await graph.setTag(repo, ref.tag, hex, (await graph.tag(repo, ref.tag))?.appr)
   })
-  return { digest, mediaType: parsed.mediaType, ...(parsed.subject ? { subject: parsed.subject.digest } : {}) }
+  return result
+}
+
+function tagHeld(repo: string, tag: string, held: 'release' | 'channel'): OciError {
+  const what = held === 'release' ? `release ${versionOfHelmTag(tag) ?? tag}` : `channel ${tag}`
+  return new OciError('DENIED', `${repo}:${tag} is appr ${what} of ${repo}; only a chart or appr artifact can be pushed there (docs/oci.md, "Conflicts")`, {
+    detail: { name: repo, tag, held },
+  })
 }
 
 /**
- * Deletes by digest (the manifest and every tag naming it) or by tag (the tag only). False when
- * there is no such manifest or tag.
+ * Deletes by digest (the manifest and every tag naming it) or by tag (the tag only). A tag or
+ * manifest of an appr release deletes the release (or that format of it); a channel's tag deletes
+ * the channel. False when there is no such manifest or tag.
  */
 export async function deleteManifest(ctx: RegistryContext, repository: string, reference: string): Promise<boolean> {
   const repo = parseRepositoryName(repository)
   const ref = parseReference(reference)
-  const details = { name: repo, reference }
-  return transact(ctx.store, ctx.maxRetries, details, async (tx) => {
-    const repoKey = ociKeys.repo(repo)
-    if (ref.kind === 'tag') {
-      const [tagEntry] = await tx.getMany([ociKeys.tag(repo, ref.tag), repoKey])
-      if (!tagEntry) return false
-      const hex = parseOciDigest(decode(OciTagRecordType, tagEntry.value, details).digest)
-      const manifestKey = ociKeys.manifest(repo, hex)
-      const entry = await tx.get(manifestKey)
-      if (entry) {
-        const record = decode(OciManifestRecordType, entry.value, details)
-        tx.put(manifestKey, encode({ ...record, tags: record.tags.filter((t) => t !== ref.tag) }))
-      }
-      tx.delete(ociKeys.tag(repo, ref.tag))
-      return true
-    }
-    const hex = parseOciDigest(ref.digest)
-    const [entry, repoEntry] = await tx.getMany([ociKeys.manifest(repo, hex), repoKey])
-    if (!entry || !repoEntry) return false
-    const record = decode(OciManifestRecordType, entry.value, details)
-    for (const tag of record.tags) tx.delete(ociKeys.tag(repo, tag))
-    tx.delete(ociKeys.manifest(repo, hex))
-    const subject = parseManifest(Buffer.from(record.bytes, 'base64'), record.mediaType).subject
-    if (subject) tx.delete(ociKeys.referrer(repo, parseOciDigest(subject.digest), hex))
-    const repoRecord = decode(OciRepoRecordType, repoEntry.value, details)
-    if (repoRecord.manifests > 1) tx.put(repoKey, encode({ ...repoRecord, manifests: repoRecord.manifests - 1 }))
-    else tx.delete(repoKey)
+  if (await deleteRelease(ctx, repo, ref)) return true
+  return transact(ctx.store, ctx.maxRetries, { name: repo, reference }, async (tx) => {
+    const graph = ociGraph(ctx, tx)
+    if (ref.kind === 'digest') return graph.deleteManifest(repo, parseOciDigest(ref.digest))
+    const tag = await graph.tag(repo, ref.tag)
+    if (!tag) return false
+    // Held by appr since deleteRelease looked: it runs again.
+    if (tag.appr) throw new ApprError('resource-in-use', 'the tag changed meanwhile', { transient: true })
+    await graph.setTag(repo, ref.tag, undefined)
     return true
   })
 }

@@ -14,7 +14,10 @@
  * - `oci/manifest/<repository>@<hex>`: a manifest's exact bytes, media type and the tags naming it;
  * - `oci/tag/<repository>@<tag>`: the digest a tag names (tags list in key order = lexical order);
  * - `oci/referrer/<repository>@<subject hex>@<hex>`: the descriptor of a manifest whose `subject`
- *   is that digest (the referrers API is one key range).
+ *   is that digest (the referrers API is one key range);
+ * - `oci/release/<repository>@<release>`: the OCI view of an appr release of the package
+ *   `<repository>` (each format's manifest descriptor), written in the commits that change the
+ *   release (oci-projection.ts).
  *
  * Objects follow the appr lifecycle of `obj/<id>` markers (records.ts): every chunk is written
  * under an `uploading` marker, the object of a completed blob turns `live` in the commit that
@@ -22,7 +25,7 @@
  * @module
  */
 import { z } from 'zod'
-import type { RecordType } from './records.js'
+import { type NameMap, nameMapSchema, type RecordType } from './records.js'
 
 export const ociKeys = {
   blobs: 'oci/blob/',
@@ -37,18 +40,35 @@ export const ociKeys = {
   tag: (repository: string, tag: string) => `oci/tag/${repository}@${tag}`,
   referrers: (repository: string, subjectHex: string) => `oci/referrer/${repository}@${subjectHex}@`,
   referrer: (repository: string, subjectHex: string, hex: string) => `oci/referrer/${repository}@${subjectHex}@${hex}`,
+  manifests: 'oci/manifest/',
+  links: 'oci/link/',
+  release: (repository: string, release: string) => `oci/release/${repository}@${release}`,
 }
 
 export const OciBlobRecordSchema = z.object({
   size: z.number().int().nonnegative(),
-  /** BlobStore id of the bytes. */
-  object: z.string(),
+  /** BlobStore id of the bytes (absent for a small derived blob kept in `inline`). */
+  object: z.string().optional(),
+  /** The bytes, base64, of a config blob appr-core derived (a Helm chart's config, `{}`). */
+  inline: z.string().optional(),
   /** Repositories linking this blob. */
   refs: z.number().int().positive(),
+  /**
+   * The appr digest whose blob record holds the same BlobStore object (an appr blob's
+   * `ociDigest` is this blob): the object goes only when both records are gone.
+   */
+  appr: z.string().optional(),
 })
 export type OciBlobRecord = z.infer<typeof OciBlobRecordSchema>
 
-export const OciLinkRecordSchema = z.object({ created_at: z.string() })
+export const OciLinkRecordSchema = z.object({
+  created_at: z.string(),
+  /** Manifests of the repository naming this blob (absent: none). */
+  refs: z.number().int().positive().optional(),
+  /** When `refs` last dropped to none: gc unlinks the blob once the grace period has passed since. */
+  free_at: z.string().optional(),
+})
+export type OciLinkRecord = z.infer<typeof OciLinkRecordSchema>
 
 export const OciUploadPartSchema = z.object({
   object: z.string(),
@@ -77,10 +97,25 @@ export const OciManifestRecordSchema = z.object({
   created_at: z.string(),
   /** Tags of the repository naming this manifest. */
   tags: z.array(z.string()),
+  /** Indexes of the repository naming this manifest (absent: none). */
+  refs: z.number().int().positive().optional(),
+  /** When it last lost its last tag and index (gc deletes it once the grace period has passed since). */
+  free_at: z.string().optional(),
+  /** Set when the manifest is an appr release's OCI view (the release, and its format unless it is the release's index). */
+  appr: z.object({ release: z.string(), format: z.string().optional() }).optional(),
 })
 export type OciManifestRecord = z.infer<typeof OciManifestRecordSchema>
 
-export const OciTagRecordSchema = z.object({ digest: z.string() })
+/** `release`: the tag of an appr release; `channel`: an appr channel, following its current release. */
+export const OciTagRecordSchema = z.object({ digest: z.string(), appr: z.enum(['release', 'channel']).optional() })
+export type OciTagRecord = z.infer<typeof OciTagRecordSchema>
+
+/** A format's manifest, as the release's index names it. */
+export const OciFormatDescriptorSchema = z.object({ mediaType: z.string(), digest: z.string(), size: z.number().int().nonnegative() })
+
+/** `oci/release/<repository>@<release>`: the manifest of each format of an appr release. */
+export const OciReleaseRecordSchema = z.object({ formats: nameMapSchema(OciFormatDescriptorSchema) })
+export type OciReleaseRecord = { formats: NameMap<z.infer<typeof OciFormatDescriptorSchema>> }
 
 /** A referrer's descriptor, as the referrers API lists it. */
 export const OciReferrerRecordSchema = z.object({
@@ -95,9 +130,10 @@ export type OciReferrerRecord = z.infer<typeof OciReferrerRecordSchema>
 // No hand-written fast checks: these records are read once per request, zod decides.
 const slow = () => undefined
 export const OciBlobRecordType: RecordType<OciBlobRecord> = { schema: OciBlobRecordSchema, fast: slow }
-export const OciLinkRecordType: RecordType<z.infer<typeof OciLinkRecordSchema>> = { schema: OciLinkRecordSchema, fast: slow }
+export const OciLinkRecordType: RecordType<OciLinkRecord> = { schema: OciLinkRecordSchema, fast: slow }
 export const OciUploadRecordType: RecordType<OciUploadRecord> = { schema: OciUploadRecordSchema, fast: slow }
 export const OciRepoRecordType: RecordType<OciRepoRecord> = { schema: OciRepoRecordSchema, fast: slow }
 export const OciManifestRecordType: RecordType<OciManifestRecord> = { schema: OciManifestRecordSchema, fast: slow }
-export const OciTagRecordType: RecordType<z.infer<typeof OciTagRecordSchema>> = { schema: OciTagRecordSchema, fast: slow }
+export const OciTagRecordType: RecordType<OciTagRecord> = { schema: OciTagRecordSchema, fast: slow }
+export const OciReleaseRecordType: RecordType<OciReleaseRecord> = { schema: OciReleaseRecordSchema, fast: slow }
 export const OciReferrerRecordType: RecordType<OciReferrerRecord> = { schema: OciReferrerRecordSchema, fast: slow }

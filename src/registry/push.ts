@@ -11,11 +11,16 @@ import { contentMediaType, DEFAULT_FORMAT, manifestMediaType, parseFormat } from
 import { type PackageName, parsePackageName } from '../model/package-name.js'
 import { parseRelease } from '../model/release.js'
 import type { Manifest } from '../model/types.js'
+import { parseOciDigest } from '../oci/digest.js'
+import { OciError } from '../oci/errors.js'
 import type { KvPut } from '../storage/kv.js'
 import { blobChunks } from './blob-input.js'
-import { eventReadKeys, recordEvent } from './events/record.js'
 import type { RegistryContext } from './context.js'
+import { eventReadKeys, recordEvent } from './events/record.js'
 import { updateHead } from './heads.js'
+import { OciGraph } from './oci-graph.js'
+import { chartYamlOf, type FormatView, ociRepositoryOf, projectFormat, showFormat, viewKeys } from './oci-projection.js'
+import { OciBlobRecordType, ociKeys } from './oci-records.js'
 import { decodePackage } from './packages.js'
 import { type BlobRecord, BlobRecordType, decode, encode, keys, ManifestRecordType, type NameMap, nameMap, ObjectRecordType, own, PackageBlobType } from './records.js'
 import { acceptSignatures, assertPushAllowed, setReleaseSignatures } from './signatures.js'
@@ -27,6 +32,10 @@ export interface Upload {
   readonly facts: BlobFacts
   /** The object's own writes, not made yet: they go into the commit that records the release (inline push). */
   readonly staged?: { readonly puts: readonly KvPut[]; readonly absent: string }
+  /** The bytes, when the push gave them (an inline push: its object is not written yet). */
+  readonly bytes?: Uint8Array
+  /** The object is an OCI blob's, live already (a chart pushed through `/v2/`): shared, never deleted here. */
+  readonly adopted?: boolean
 }
 
 export interface ReleaseInput {
@@ -95,7 +104,7 @@ function inlineUpload(ctx: RegistryContext, blob: PushInput['blob']): { upload: 
   if (facts === undefined) return undefined
   const id = crypto.randomUUID()
   const staged = ctx.kvBlobs.stage(id, bytes)
-  return staged && { upload: { id, facts, staged }, bytes }
+  return staged && { upload: { id, facts, staged, bytes }, bytes }
 }
 
 /** Streams `input.source` through validation into a fresh BlobStore object, then records the release. */
@@ -215,15 +224,23 @@ export async function stage(ctx: RegistryContext, blob: BlobInput): Promise<Stag
  * commit of the manifest, the package record and the reference counts, retried on conflict.
  * Deletes objects the commit made unreachable afterwards.
  */
-async function commitRelease(ctx: RegistryContext, input: ReleaseInput, upload: Upload): Promise<{ manifest: Manifest }> {
+export async function commitRelease(ctx: RegistryContext, input: ReleaseInput, upload: Upload, given?: FormatView): Promise<{ manifest: Manifest }> {
   const { name, release, format } = input
   const { id, facts } = upload
   const details = { package: name.full, release, media_type: format }
   const manKey = keys.man(name, release, format)
   const marker = keys.obj(id)
   const pkgKey = keys.pkg(name)
+  const at = now(ctx)
+  const created = input.createdAt ?? at
+  // The OCI view of the format: its manifest is derived from the blob record the commit settles
+  // on (another gzip of the same tar keeps the first one's bytes), Helm's config from the archive.
+  const repo = ociRepositoryOf(name)
+  const chart = format === 'helm' && repo !== undefined && !given ? await chartYamlOf(upload.bytes ?? (await ctx.blobs.read(id))) : undefined
+  const viewOf = (blob: { ociDigest: string; size: number }) => given ?? (repo === undefined ? undefined : projectFormat(repo, name, release, format, created, blob, chart))
+  const guess = viewOf(facts)
   // The blob keys are read here too (adjustRefs reuses them), so the attempt is one round trip.
-  const reads = [pkgKey, manKey, keys.blob(facts.digest), keys.pblob(name, facts.digest)]
+  const reads = [pkgKey, manKey, keys.blob(facts.digest), keys.pblob(name, facts.digest), ociKeys.blob(parseOciDigest(facts.ociDigest)), ...(guess ? viewKeys(guess, release) : [])]
   const eventReads = eventReadKeys(ctx, name)
   // A small push of a package this registry has not seen is most likely a new package with new
   // content: presume every key absent and commit at once (one round trip); a wrong guess fails
@@ -232,13 +249,18 @@ async function commitRelease(ctx: RegistryContext, input: ReleaseInput, upload: 
   const outcome = await transact(ctx.store, ctx.maxRetries, details, async (tx) => {
     // A staged upload has a fresh id: the commit checks its marker is still absent, unread.
     if (upload.staged) tx.expectAbsent(marker)
-    const [pkgEntry, manEntry, , , markerEntry] = await tx.getMany(upload.staged ? [...reads, ...eventReads] : [...reads, marker, ...eventReads])
-    if (!upload.staged && (markerEntry === undefined || decode(ObjectRecordType, markerEntry.value, details).state !== 'uploading')) {
+    const entries = await tx.getMany(upload.staged ? [...reads, ...eventReads] : [...reads, ...eventReads, marker])
+    const [pkgEntry, manEntry] = entries
+    const markerEntry = upload.staged ? undefined : entries.at(-1)
+    if (upload.adopted) {
+      if (markerEntry === undefined || decode(ObjectRecordType, markerEntry.value, details).state !== 'live') {
+        throw new OciError('MANIFEST_BLOB_UNKNOWN', 'the chart blob was deleted meanwhile', { detail: { digest: facts.ociDigest } })
+      }
+    } else if (!upload.staged && (markerEntry === undefined || decode(ObjectRecordType, markerEntry.value, details).state !== 'uploading')) {
       throw new ApprError('unavailable', 'the upload took too long and was reclaimed; push again', { details, transient: true })
     }
     const previous = manEntry && decode(ManifestRecordType, manEntry.value, details)
     if (previous && !input.force) throw packageExists(details)
-    const at = now(ctx)
     const pkg = pkgEntry ? decodePackage(pkgEntry, name) : { name: name.full, created_at: at, releases: nameMap<NameMap<string>>(), channels: nameMap<string>() }
     const manifest: Manifest = {
       package: name.full,
@@ -246,7 +268,7 @@ async function commitRelease(ctx: RegistryContext, input: ReleaseInput, upload: 
       mediaType: input.mediaTypes?.manifest ?? manifestMediaType(format),
       content: { mediaType: input.mediaTypes?.content ?? contentMediaType(format), size: facts.size, digest: facts.digest, urls: [] },
       metadata: input.metadata,
-      created_at: input.createdAt ?? at,
+      created_at: created,
     }
     const signatures = acceptSignatures(ctx, manifest, input.signatures ?? [])
     assertPushAllowed(ctx, manifest, signatures)
@@ -265,6 +287,12 @@ async function commitRelease(ctx: RegistryContext, input: ReleaseInput, upload: 
     const event = { type: 'release.pushed', release, format, digest: facts.digest } as const
     await recordEvent(ctx, tx, name, { ...event, ...(previous && { replaced: previous.content.digest }), ...(input.restored && { restored: true }) }, pkg)
     tx.put(pkgKey, encode(pkg))
+    const view = blob && viewOf(blob)
+    if (view && blob) {
+      const graph = new OciGraph(tx, at)
+      await showFormat(graph, view, release, pkg, { digest: facts.digest, object: blob.object })
+      doomed.push(...graph.doomed)
+    }
     return { manifest, doomed }
   }, { presumeAbsent })
   ctx.known.set(pkgKey, true)
@@ -281,44 +309,57 @@ export async function adjustRefs(tx: Transaction, name: PackageName, deltas: Map
   const digests = [...deltas.keys()]
   const entries = await tx.getMany(digests.flatMap((d) => [keys.blob(d), keys.pblob(name, d)]))
   const doomed: string[] = []
-  digests.forEach((digest, i) => {
+  for (const [i, digest] of digests.entries()) {
     const details = { package: name.full, digest }
     const delta = deltas.get(digest)!
     const blobEntry = entries[2 * i]
     const pblobEntry = entries[2 * i + 1]
     let blob = blobEntry && decode(BlobRecordType, blobEntry.value, details)
     if (upload && upload.facts.digest === digest) {
-      if (blob) {
+      const { facts } = upload
+      // The same bytes as an OCI blob (pushed through /v2/, or another package's view): one object serves both.
+      const ociKey = ociKeys.blob(parseOciDigest(facts.ociDigest))
+      const ociEntry = blob ? undefined : await tx.get(ociKey)
+      const oci = ociEntry && decode(OciBlobRecordType, ociEntry.value, details)
+      const object = oci?.object ?? upload.id
+      if (blob || object !== upload.id) {
         // Stored already: the new bytes are not needed (a staged object is simply never written).
-        if (!upload.staged) {
+        if (!upload.staged && !upload.adopted) {
           tx.delete(keys.obj(upload.id))
           doomed.push(upload.id)
         }
-      } else {
-        const { facts } = upload
-        blob = { digest, ociDigest: facts.ociDigest, size: facts.size, object: upload.id, refs: 0 }
-        tx.put(keys.obj(upload.id), encode({ state: 'live', digest }))
-        if (upload.staged) {
-          for (const put of upload.staged.puts) tx.put(put.key, put.value)
-          tx.expectAbsent(upload.staged.absent)
+      }
+      if (!blob) {
+        blob = { digest, ociDigest: facts.ociDigest, size: facts.size, object, refs: 0 }
+        if (oci) tx.put(ociKey, encode({ ...oci, appr: digest }))
+        if (object === upload.id && !upload.adopted) {
+          tx.put(keys.obj(upload.id), encode({ state: 'live', digest }))
+          if (upload.staged) {
+            for (const put of upload.staged.puts) tx.put(put.key, put.value)
+            tx.expectAbsent(upload.staged.absent)
+          }
         }
       }
     }
     if (blob === undefined) throw new ApprError('internal-error', 'a manifest names a blob that has no record', { details })
     stored?.set(digest, blob)
-    if (delta === 0) return
+    if (delta === 0) continue
     const refs = blob.refs + delta
     if (refs > 0) {
       tx.put(keys.blob(digest), encode({ ...blob, refs }))
     } else {
       tx.delete(keys.blob(digest))
-      tx.delete(keys.obj(blob.object))
-      doomed.push(blob.object)
+      // An OCI blob holding the same object keeps it (its own last unlink deletes it).
+      const oci = await tx.latest(ociKeys.blob(parseOciDigest(blob.ociDigest)))
+      if (oci === undefined || decode(OciBlobRecordType, oci, details).object !== blob.object) {
+        tx.delete(keys.obj(blob.object))
+        doomed.push(blob.object)
+      }
     }
     const packageRefs = (pblobEntry ? decode(PackageBlobType, pblobEntry.value, details).refs : 0) + delta
     if (packageRefs > 0) tx.put(keys.pblob(name, digest), encode({ refs: packageRefs }))
     else tx.delete(keys.pblob(name, digest))
-  })
+  }
   return doomed
 }
 

@@ -65,7 +65,7 @@ export function own<T>(map: Readonly<NameMap<T>> | undefined, key: string): T | 
  * `z.record(z.string(), value)` decoded into a {@link NameMap}: zod's own record assigns each key
  * to an ordinary object, which turns `__proto__` into the prototype instead of an entry.
  */
-const nameMapSchema = <T extends z.ZodType>(value: T) =>
+export const nameMapSchema = <T extends z.ZodType>(value: T) =>
   z.unknown().transform((input, ctx): NameMap<z.output<T>> => {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
       ctx.addIssue({ code: 'custom', message: 'expected an object' })

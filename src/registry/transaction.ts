@@ -37,6 +37,16 @@ export class Transaction {
     return (await this.getMany([key]))[0]
   }
 
+  /**
+   * `key` as this attempt leaves it: its pending write (a delete: undefined) if it has one, else
+   * what {@link get} reads. For a step that must see what an earlier step of the same mutation wrote.
+   */
+  async latest(key: string): Promise<Uint8Array | undefined> {
+    const pending = this.#writes.get(key)
+    if (pending !== undefined) return pending ?? undefined
+    return (await this.get(key))?.value
+  }
+
   /** Makes the commit check that `key` is absent, without reading it (a key this attempt creates under a fresh name). */
   expectAbsent(key: string): void {
     if (!this.#reads.has(key)) this.#reads.set(key, undefined)

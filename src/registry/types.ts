@@ -48,6 +48,19 @@ export interface RegistryOptions {
    */
   readonly uploadTimeoutMs?: number
   /**
+   * OCI content no manifest or tag uses any more (an untagged manifest no index names, a blob
+   * no manifest names) is kept this many milliseconds before {@link Registry.gc} deletes it, so a
+   * client pushing blobs and manifests by digest before the tag or index that names them is never
+   * cut short (default 24 hours).
+   */
+  readonly ociGraceMs?: number
+  /**
+   * When true, a chart or appr artifact pushed through `/v2/` at the tag of an existing release
+   * with other bytes replaces that format of the release (as a forced appr push does); otherwise
+   * it is refused with `DENIED` (docs/oci.md, "Conflicts").
+   */
+  readonly ociOverwriteReleases?: boolean
+  /**
    * How many decoded manifests a registry keeps to answer show and pull without reading them
    * again (default 10,000; 0 disables). Each is tied to the version of its package record, which
    * every call reads fresh, so nothing is served after another writer (any process) replaced it.
@@ -254,6 +267,8 @@ export interface RegistryStats {
 export interface GcResult {
   /** Blob objects deleted because no record names them. */
   readonly deletedBlobs: number
+  /** OCI manifests deleted because nothing named them for the grace period (`ociGraceMs`); absent when none. */
+  readonly deletedManifests?: number
 }
 
 export type { Channel, Manifest, ManifestWithChannels, PackageSummary }

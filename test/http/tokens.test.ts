@@ -146,11 +146,12 @@ test('a bad tokens file is refused naming the entry', () => {
 
 test('without authorize hooks, admin routes are never open', async () => {
   const { authCheck } = await import('../../src/http/middleware/auth.js')
+  const { fetchRequestView } = await import('../../src/http/request-view.js')
   const endpoint = { operation: 'admin-stats', action: 'admin', run: async () => new Response() } as const
   const open = authCheck({})
-  await open(new Request('http://r/'), { operation: 'list', run: endpoint.run }, '')
+  await open(fetchRequestView(new Request('http://r/')), { operation: 'list', run: endpoint.run }, '')
   try {
-    await open(new Request('http://r/'), endpoint, '')
+    await open(fetchRequestView(new Request('http://r/')), endpoint, '')
     assert.unreachable('an admin route ran without authentication')
   } catch (e) {
     assert.is((e as { code?: string }).code, 'unauthorized-access')

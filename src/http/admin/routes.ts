@@ -6,9 +6,9 @@
  */
 import { ApprError } from '../../errors/index.js'
 import { fromNdjson, toNdjson } from '../../registry/ndjson.js'
-import { limitedBody } from '../middleware/body-limit.js'
+import { readBody } from '../middleware/body-limit.js'
 import type { HandlerOptions, RegistryApi } from '../options.js'
-import { json, toByteStream } from '../respond.js'
+import { jsonReply, reply } from '../reply.js'
 import type { Route } from '../router.js'
 
 /** The media type of streamed backups. */
@@ -41,19 +41,19 @@ export function adminRoutes<P>(registry: RegistryApi, options: HandlerOptions<P>
   const paths = ['/api/v1/admin/stats', '/api/v1/admin/gc', '/api/v1/admin/backup', '/api/v1/admin/restore']
   if (api === undefined) return paths.map((path) => ({ path, methods: {} }))
   return [
-    { path: paths[0]!, methods: { GET: { operation: 'admin-stats', action: 'admin', run: async () => json(await api.stats(), 200, { 'cache-control': 'no-store' }) } } },
-    { path: paths[1]!, methods: { POST: { operation: 'admin-gc', action: 'admin', run: async () => json(await api.gc()) } } },
+    { path: paths[0]!, methods: { GET: { operation: 'admin-stats', action: 'admin', run: async () => jsonReply(await api.stats(), 200, { 'cache-control': 'no-store' }) } } },
+    { path: paths[1]!, methods: { POST: { operation: 'admin-gc', action: 'admin', run: async () => jsonReply(await api.gc()) } } },
     {
       path: paths[2]!,
       methods: {
         GET: {
           operation: 'admin-backup',
           action: 'admin',
-          run: async ({ url }) => {
-            const format = url.searchParams.get('format') ?? 'ndjson'
-            if (format === 'json') return json(await api.backup(), 200, { 'cache-control': 'no-store' })
+          run: async ({ query }) => {
+            const format = query.get('format') ?? 'ndjson'
+            if (format === 'json') return jsonReply(await api.backup(), 200, { 'cache-control': 'no-store' })
             if (format !== 'ndjson') throw new ApprError('invalid-parameters', 'format must be ndjson or json', { details: { format: format.slice(0, 20) } })
-            return new Response(toByteStream(encoded(toNdjson(api.backupStream()))), { headers: { 'content-type': NDJSON, 'cache-control': 'no-store' } })
+            return reply(200, { 'content-type': NDJSON, 'cache-control': 'no-store' }, encoded(toNdjson(api.backupStream())))
           },
         },
       },
@@ -64,23 +64,22 @@ export function adminRoutes<P>(registry: RegistryApi, options: HandlerOptions<P>
         POST: {
           operation: 'admin-restore',
           action: 'admin',
-          run: async ({ request }) => {
-            const type = request.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase()
+          run: async ({ req }) => {
+            const type = req.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase()
             if (type === 'application/json') {
-              const chunks: Uint8Array[] = []
-              for await (const chunk of limitedBody(request, maxBodyBytes)) chunks.push(chunk)
+              const bytes = await readBody(req, maxBodyBytes)
               let doc: unknown
               try {
-                doc = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+                doc = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'))
               } catch (cause) {
                 throw new ApprError('invalid-parameters', 'the body is not JSON', { cause })
               }
               await api.restore(doc)
-              return json({ status: 'ok' })
+              return jsonReply({ status: 'ok' })
             }
             if (type !== NDJSON) throw new ApprError('invalid-usage', `restore takes ${NDJSON} (a streamed backup) or application/json (appr's backup document)`, { details: { 'content-type': type ?? null } })
-            if (request.body === null) throw new ApprError('invalid-parameters', 'the backup is empty')
-            return json(await api.restoreStream(fromNdjson(request.body as unknown as AsyncIterable<Uint8Array>)))
+            if (req.body === null) throw new ApprError('invalid-parameters', 'the backup is empty')
+            return jsonReply(await api.restoreStream(fromNdjson(req.body)))
           },
         },
       },

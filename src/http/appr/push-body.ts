@@ -9,6 +9,7 @@ import { decodeBase64 } from '../../registry/blob-input.js'
 import type { BlobInput, StagedBlob, StagedPushInput } from '../../registry/types.js'
 import { limitedBody, readBody } from '../middleware/body-limit.js'
 import type { RegistryApi } from '../options.js'
+import type { HttpRequest } from '../request-view.js'
 import { type BlobSink, type ScannedBody, scanPushBody } from './json-push.js'
 
 const decoder = new TextDecoder('utf-8', { fatal: false })
@@ -120,15 +121,14 @@ const isStaged = (blob: PushFields['blob']): blob is StagedBlob => typeof (blob 
  * `run` gets every body member too (for `POST /api/v1/packages`, which names the package there).
  */
 export async function receivePush(
-  request: Request,
-  url: URL,
+  request: HttpRequest,
   limit: number,
   stage: (blob: BlobInput) => Promise<StagedBlob>,
   run: (body: Record<string, unknown>, push: PushFields) => Promise<unknown>,
 ): Promise<void> {
   const type = request.headers.get('content-type') ?? ''
   if (RAW_TYPES.test(type)) {
-    const q = url.searchParams
+    const q = request.query
     const body: Record<string, unknown> = Object.create(null)
     for (const name of ['release', 'media_type', 'package'] as const) {
       const value = q.get(name)

@@ -9,19 +9,22 @@ import { ApprError } from '../../errors/index.js'
 import { parseFormat, parsePackageName } from '../../model/index.js'
 import { DEFAULT_MAX_BODY_BYTES, readBody } from '../middleware/body-limit.js'
 import type { HandlerOptions, RegistryApi } from '../options.js'
-import { json, jsonWithBlob, toByteStream } from '../respond.js'
+import { jsonReply, type Reply, reply } from '../reply.js'
+import type { HttpRequest } from '../request-view.js'
+import { jsonWithBlob } from '../respond.js'
 import type { Endpoint, Method, Params, Route, RouteContext } from '../router.js'
 import { APPR_API_VERSION, VERSION } from '../version.js'
 import { parseObjectBody, receivePush, submitPush, truthy } from './push-body.js'
-import { trustEndpoints, withDigest } from './trust.js'
+import { digestAdder, trustEndpoints, type WithDigest } from './trust.js'
 
 /**
  * The appr API: every route it serves, in matching order (a literal segment such as `channels`
  * is declared before the `:release` it would otherwise match).
  */
 export function apprRoutes<P>(registry: RegistryApi, options: HandlerOptions<P> = {}): Route[] {
-  const e = apprEndpoints(registry, options)
-  const t = trustEndpoints(registry, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)
+  const withDigest = digestAdder()
+  const e = apprEndpoints(registry, options, withDigest)
+  const t = trustEndpoints(registry, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, withDigest)
   return [
     { path: '/version', methods: { GET: e.version } },
     { path: '/api/v1/packages', methods: { GET: e.list, POST: e.push } },
@@ -53,7 +56,7 @@ function packageOf(params: Params): string {
   return `${params.ns}/${params.name}`
 }
 
-function apprEndpoints<P>(registry: RegistryApi, options: HandlerOptions<P>) {
+function apprEndpoints<P>(registry: RegistryApi, options: HandlerOptions<P>, withDigest: WithDigest) {
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
   const formatAware = options.formatAware ?? false
   const version = options.version ?? APPR_API_VERSION
@@ -64,13 +67,13 @@ function apprEndpoints<P>(registry: RegistryApi, options: HandlerOptions<P>) {
   // `?contents=true` (opt-in, not in appr) adds the package's own manifest (Chart.yaml fields,
   // or kpm's manifest.yaml) read from the blob, so a front end need not download and unpack it.
   const showManifest = async (ctx: RouteContext): Promise<unknown> => {
-    if (!truthy(ctx.url.searchParams.get('contents'))) return withDigest(await registry.show(ctx.pkg, resolveOptions(ctx)))
+    if (!truthy(ctx.query.get('contents'))) return withDigest(await registry.show(ctx.pkg, resolveOptions(ctx)))
     const { manifest, stream } = await registry.pull(ctx.pkg, resolveOptions(ctx))
     const inspection = await inspectArchive(stream)
     return { ...withDigest(manifest), package_manifest: inspection.manifest ?? null }
   }
 
-  const pullResponse = async (ctx: RouteContext, asJson: boolean): Promise<Response> => {
+  const pullResponse = async (ctx: RouteContext, asJson: boolean): Promise<Reply> => {
     const result = await registry.pull(ctx.pkg, resolveOptions(ctx))
     if (!asJson) return gzipResponse(result, result.filename)
     return jsonWithBlob(
@@ -80,52 +83,51 @@ function apprEndpoints<P>(registry: RegistryApi, options: HandlerOptions<P>) {
     )
   }
 
-  const blobResponse = async ({ pkg, params }: RouteContext, asJson: boolean): Promise<Response> => {
+  const blobResponse = async ({ pkg, params }: RouteContext, asJson: boolean): Promise<Reply> => {
     const result = await registry.blob(pkg, params.digest!)
     const filename = `${pkg.replace('/', '_')}_${result.digest.slice(0, 8)}.tar.gz`
     if (asJson) return jsonWithBlob({ package: pkg }, result, { release: result.digest, filename })
     return gzipResponse(result, filename)
   }
 
-  const asJson = (url: URL) => url.searchParams.get('format') === 'json'
+  const asJson = (query: URLSearchParams) => query.get('format') === 'json'
 
   return {
-    version: { operation: 'version', public: true, run: async () => json({ 'appr-api': version, 'appr-core': VERSION }) },
+    version: { operation: 'version', public: true, run: async () => jsonReply({ 'appr-api': version, 'appr-core': VERSION }) },
 
     login:
       login === undefined
         ? undefined
-        : { operation: 'login', public: true, run: async ({ request }) => runLogin(request, login, maxBody) },
+        : { operation: 'login', public: true, run: async ({ req }) => runLogin(req, login, maxBody) },
 
     list: {
       operation: 'list',
-      run: async ({ url }) => {
-        const q = url.searchParams
+      run: async ({ query: q }) => {
         const filters = {
           ...(q.get('namespace') ? { namespace: q.get('namespace')! } : {}),
           ...(q.get('media_type') ? { format: q.get('media_type')! } : {}),
           ...(q.get('query') ? { query: q.get('query')! } : {}),
         }
         const first = await registry.list(filters)
-        if (first.next === undefined) return json(first.packages)
+        if (first.next === undefined) return jsonReply(first.packages)
         return streamList(registry, filters, first)
       },
     },
 
     search: {
       operation: 'search',
-      run: async ({ url }) => {
-        const q = url.searchParams.get('q')
-        return json(q === null || q === '' ? [] : await registry.search(q))
+      run: async ({ query }) => {
+        const q = query.get('q')
+        return jsonReply(q === null || q === '' ? [] : await registry.search(q))
       },
     },
 
     push: {
       operation: 'push',
-      run: async ({ request, url, pkg }) => {
+      run: async ({ req, query, pkg }) => {
         // A bad name in the URL is refused before the body is read.
         if (pkg !== '') parsePackageName(pkg)
-        await receivePush(request, url, maxBody, (blob) => registry.stage(blob), async (body, fields) => {
+        await receivePush(req, maxBody, (blob) => registry.stage(blob), async (body, fields) => {
           let named = pkg
           if (named === '') {
             // Swagger's `POST /api/v1/packages` names the package in the body.
@@ -140,64 +142,64 @@ function apprEndpoints<P>(registry: RegistryApi, options: HandlerOptions<P>) {
             release: fields.release,
             format: fields.format,
             metadata: fields.metadata,
-            force: fields.force || truthy(url.searchParams.get('force')),
+            force: fields.force || truthy(query.get('force')),
             ...(fields.signatures && { signatures: fields.signatures }),
           }
           await submitPush(registry, input, fields.blob)
         })
-        return json({ status: 'ok' })
+        return jsonReply({ status: 'ok' })
       },
     },
 
     releases: {
       operation: 'releases',
-      run: async ({ pkg, url }) => {
-        const mediaType = url.searchParams.get('media_type')
-        return json((await registry.releases(pkg, mediaType ? { format: mediaType } : {})).map(withDigest))
+      run: async ({ pkg, query }) => {
+        const mediaType = query.get('media_type')
+        return jsonReply((await registry.releases(pkg, mediaType ? { format: mediaType } : {})).map(withDigest))
       },
     },
 
-    channelList: { operation: 'channel-list', run: async ({ pkg }) => json(await registry.channels.list(pkg)) },
+    channelList: { operation: 'channel-list', run: async ({ pkg }) => jsonReply(await registry.channels.list(pkg)) },
 
-    channelShow: { operation: 'channel-show', run: async ({ pkg, params }) => json(await registry.channels.show(pkg, params.channel!)) },
+    channelShow: { operation: 'channel-show', run: async ({ pkg, params }) => jsonReply(await registry.channels.show(pkg, params.channel!)) },
 
     channelDelete: {
       operation: 'channel-delete',
       run: async ({ pkg, params }) => {
         await registry.channels.delete(pkg, params.channel!)
-        return json({ channel: params.channel, package: pkg, action: 'delete' })
+        return jsonReply({ channel: params.channel, package: pkg, action: 'delete' })
       },
     },
 
     channelAdd: {
       operation: 'channel-add',
-      run: async ({ pkg, params }) => json(await registry.channels.add(pkg, params.channel!, params.release!)),
+      run: async ({ pkg, params }) => jsonReply(await registry.channels.add(pkg, params.channel!, params.release!)),
     },
 
     channelRemove: {
       operation: 'channel-remove',
       run: async ({ pkg, params }) => {
         await registry.channels.remove(pkg, params.channel!, params.release!)
-        return json({ status: 'deleted', package: pkg, name: params.channel, release: params.release })
+        return jsonReply({ status: 'deleted', package: pkg, name: params.channel, release: params.release })
       },
     },
 
-    blob: { operation: 'blob', run: async (ctx) => blobResponse(ctx, asJson(ctx.url)) },
+    blob: { operation: 'blob', run: async (ctx) => blobResponse(ctx, asJson(ctx.query)) },
     blobJson: { operation: 'blob', run: async (ctx) => blobResponse(ctx, true) },
 
-    manifests: { operation: 'manifests', run: async ({ pkg, params }) => json((await registry.manifests(pkg, params.release!)).map(withDigest)) },
+    manifests: { operation: 'manifests', run: async ({ pkg, params }) => jsonReply((await registry.manifests(pkg, params.release!)).map(withDigest)) },
 
-    show: { operation: 'show', run: async (ctx) => json(await showManifest(ctx)) },
+    show: { operation: 'show', run: async (ctx) => jsonReply(await showManifest(ctx)) },
 
     delete: {
       operation: 'delete',
       run: async ({ pkg, params }) => {
         await registry.delete(pkg, params.release!, params.format!)
-        return json({ status: 'deleted', package: pkg, release: params.release })
+        return jsonReply({ status: 'deleted', package: pkg, release: params.release })
       },
     },
 
-    pull: { operation: 'pull', run: async (ctx) => pullResponse(ctx, asJson(ctx.url)) },
+    pull: { operation: 'pull', run: async (ctx) => pullResponse(ctx, asJson(ctx.query)) },
     pullJson: { operation: 'pull', run: async (ctx) => pullResponse(ctx, true) },
   } satisfies Record<string, Endpoint | undefined>
 }
@@ -211,27 +213,28 @@ function formatOf(mediaType: string): string {
   }
 }
 
-function gzipResponse(blob: { readonly size: number; readonly stream: AsyncIterable<Uint8Array> }, filename: string): Response {
-  return new Response(toByteStream(blob.stream), {
-    status: 200,
-    headers: {
+function gzipResponse(blob: { readonly size: number; readonly stream: AsyncIterable<Uint8Array> }, filename: string): Reply {
+  return reply(
+    200,
+    {
       'content-type': 'application/x-gzip',
       'content-length': String(blob.size),
       'content-disposition': `attachment; filename="${filename}"`,
     },
-  })
+    blob.stream,
+  )
 }
 
-async function runLogin(request: Request, login: NonNullable<HandlerOptions['login']>, maxBody: number): Promise<Response> {
-  const body = parseObjectBody(await readBody(request, maxBody), request.headers.get('content-type'))
+async function runLogin(req: HttpRequest, login: NonNullable<HandlerOptions['login']>, maxBody: number): Promise<Reply> {
+  const body = parseObjectBody(await readBody(req, maxBody), req.headers.get('content-type'))
   const user = typeof body.user === 'object' && body.user !== null ? (body.user as Record<string, unknown>) : body
   const { username, password } = user
   if (typeof username !== 'string' || typeof password !== 'string') {
     throw new ApprError('invalid-parameters', 'login needs {"user": {"username", "password"}}')
   }
-  const token = await login({ username, password, request })
+  const token = await login({ username, password, request: req.request })
   if (token === undefined) throw new ApprError('unauthorized-access', 'invalid credentials')
-  return json({ token })
+  return jsonReply({ token })
 }
 
 /**
@@ -242,7 +245,7 @@ function streamList(
   registry: RegistryApi,
   filters: { namespace?: string; format?: string; query?: string },
   first: Awaited<ReturnType<RegistryApi['list']>>,
-): Response {
+): Reply {
   const encoder = new TextEncoder()
   async function* body(): AsyncGenerator<Uint8Array> {
     let page = first
@@ -257,5 +260,5 @@ function streamList(
     }
     yield encoder.encode(separator === '[' ? '[]' : ']')
   }
-  return new Response(toByteStream(body()), { status: 200, headers: { 'content-type': 'application/json' } })
+  return reply(200, { 'content-type': 'application/json' }, body())
 }

@@ -7,7 +7,7 @@ import { ApprError } from '../../errors/index.js'
 import { sleep } from '../../registry/events/feed.js'
 import type { EventPage, EventReadOptions } from '../../registry/events/types.js'
 import type { HandlerOptions, RegistryApi } from '../options.js'
-import { json } from '../respond.js'
+import { jsonReply } from '../reply.js'
 import type { Route } from '../router.js'
 
 /** Longest long-poll a request may ask for, in seconds. */
@@ -37,8 +37,7 @@ export function eventRoutes<P>(registry: RegistryApi, options: HandlerOptions<P>
       methods: {
         GET: {
           operation: 'events',
-          run: async ({ request, url }) => {
-            const q = url.searchParams
+          run: async ({ req: request, query: q }) => {
             const after = q.get('after')
             const limit = integer(q.get('limit'), 'limit', 1000)
             const wait = integer(q.get('wait'), 'wait', MAX_WAIT_SECONDS) ?? 0
@@ -49,7 +48,7 @@ export function eventRoutes<P>(registry: RegistryApi, options: HandlerOptions<P>
               await sleep(Math.min(POLL_MS, deadline - Date.now()), request.signal)
               page = await events.read(read)
             }
-            return json(page, 200, { 'cache-control': 'no-store' })
+            return jsonReply(page, 200, { 'cache-control': 'no-store' })
           },
         },
       },

@@ -10,7 +10,7 @@ import { sha256Hex } from '../../digest/index.js'
 import { ApprError } from '../../errors/index.js'
 import type { Manifest } from '../../model/types.js'
 import type { HandlerOptions, RegistryApi } from '../options.js'
-import { toByteStream } from '../respond.js'
+import { type Reply, reply } from '../reply.js'
 import type { Route, RouteContext } from '../router.js'
 import { chartReader, type IndexedChart, indexYaml, type SkippedChart } from './index-file.js'
 
@@ -35,12 +35,12 @@ export function helmRoutes<P>(registry: RegistryApi, options: HandlerOptions<P> 
     return out
   }
 
-  async function serveIndex({ request }: RouteContext, namespace: string | undefined): Promise<Response> {
+  async function serveIndex({ req }: RouteContext, namespace: string | undefined): Promise<Reply> {
     const releases = await releasesIn(namespace)
     const signature = releases.map(({ pkg, manifest }) => `${pkg} ${manifest.release} ${manifest.content.digest} ${manifest.created_at}`).join('\n')
     const etag = `"${sha256Hex(signature)}"`
     const headers = { etag, 'content-type': 'application/x-yaml; charset=utf-8', 'cache-control': 'no-cache' }
-    if (matches(request.headers.get('if-none-match'), etag)) return new Response(null, { status: 304, headers })
+    if (matches(req.headers.get('if-none-match'), etag)) return reply(304, headers)
     const scope = namespace ?? ''
     let cached = built.get(scope)
     if (cached?.etag !== etag) {
@@ -56,7 +56,7 @@ export function helmRoutes<P>(registry: RegistryApi, options: HandlerOptions<P> 
       cached = { etag, yaml }
       built.set(scope, cached)
     }
-    return new Response(cached.yaml, { status: 200, headers })
+    return reply(200, headers, cached.yaml)
   }
 
   return [
@@ -68,19 +68,17 @@ export function helmRoutes<P>(registry: RegistryApi, options: HandlerOptions<P> 
       methods: {
         GET: {
           operation: 'helm-chart',
-          run: async ({ request, pkg, params }) => {
+          run: async ({ req, pkg, params }) => {
             if (!params.file!.endsWith(`-${params.release}.tgz`)) {
               throw new ApprError('resource-not-found', `no chart archive ${params.file}`, { details: { file: params.file } })
             }
             const pulled = await registry.pull(pkg, { release: params.release!, format: 'helm' })
             const etag = `"${pulled.ociDigest}"`
-            if (matches(request.headers.get('if-none-match'), etag)) {
+            if (matches(req.headers.get('if-none-match'), etag)) {
               await pulled.stream[Symbol.asyncIterator]().return?.()
-              return new Response(null, { status: 304, headers: { etag } })
+              return reply(304, { etag })
             }
-            return new Response(toByteStream(pulled.stream), {
-              headers: { 'content-type': 'application/gzip', 'content-length': String(pulled.size), etag },
-            })
+            return reply(200, { 'content-type': 'application/gzip', 'content-length': String(pulled.size), etag }, pulled.stream)
           },
         },
       },

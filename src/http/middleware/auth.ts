@@ -5,10 +5,11 @@
  */
 import { ApprError } from '../../errors/index.js'
 import type { AuthAction, AuthorizeInput, HandlerOptions } from '../options.js'
+import type { HttpRequest } from '../request-view.js'
 import type { Endpoint } from '../router.js'
 
 /** Lets a request run `endpoint` (naming package `pkg`, or `''`), or throws why not. */
-export type AuthCheck = (request: Request, endpoint: Endpoint, pkg: string) => Promise<void>
+export type AuthCheck = (request: HttpRequest, endpoint: Endpoint, pkg: string) => Promise<void>
 
 /**
  * The check for these options. Refusals are 401 `unauthorized-access` for anonymous callers (a
@@ -27,8 +28,17 @@ export function authCheck<P>({ authenticate, authorize: given }: Pick<HandlerOpt
   return async (request, endpoint, pkg) => {
     if (endpoint.public === true) return
     const action: AuthAction = endpoint.action ?? (request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write')
-    const principal = authenticate === undefined ? undefined : await authenticate(request)
-    const input: AuthorizeInput<P> = { principal, action, operation: endpoint.operation, request, ...(pkg ? { package: pkg } : {}) }
+    // The hooks take a WHATWG Request: built (on the node path) only when a hook reads it.
+    const principal = authenticate === undefined ? undefined : await authenticate(request.request)
+    const input: AuthorizeInput<P> = {
+      principal,
+      action,
+      operation: endpoint.operation,
+      get request() {
+        return request.request
+      },
+      ...(pkg ? { package: pkg } : {}),
+    }
     if (!(await authorize(input))) {
       throw principal === undefined
         ? new ApprError('unauthorized-access', request.headers.has('authorization') ? 'the credentials are not valid' : 'authentication required')

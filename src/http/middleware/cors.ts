@@ -3,22 +3,27 @@
  * router's OPTIONS answers, so a browser front end can call any surface.
  * @module
  */
+import type { CoreHandler } from '../core.js'
+import { appendHeader, getHeader, setHeader } from '../reply.js'
 
 /**
- * Wraps `handler` so that every response allows the request's `Origin` (or `*` without one), and
+ * Wraps `handler` so that every answer allows the request's `Origin` (or `*` without one), and
  * an OPTIONS answer (204 with `Allow`) also allows those methods and the requested headers.
  */
-export function withCors(handler: (request: Request) => Promise<Response>): (request: Request) => Promise<Response> {
+export function withCors(handler: CoreHandler): CoreHandler {
   return async (request) => {
-    const response = await handler(request)
-    const allow = response.headers.get('allow')
-    if (request.method === 'OPTIONS' && response.status === 204 && allow !== null) {
-      response.headers.set('access-control-allow-methods', allow)
-      response.headers.set('access-control-allow-headers', request.headers.get('access-control-request-headers') ?? 'Authorization, Content-Type')
-      response.headers.set('access-control-max-age', '600')
+    const answer = await handler(request)
+    const origin = request.headers.get('origin')
+    if (request.method === 'OPTIONS' && answer.status === 204) {
+      const allow = getHeader(answer, 'allow')
+      if (allow !== null) {
+        setHeader(answer, 'access-control-allow-methods', allow)
+        setHeader(answer, 'access-control-allow-headers', request.headers.get('access-control-request-headers') ?? 'Authorization, Content-Type')
+        setHeader(answer, 'access-control-max-age', '600')
+      }
     }
-    response.headers.set('access-control-allow-origin', request.headers.get('origin') ?? '*')
-    if (request.headers.has('origin')) response.headers.append('vary', 'Origin')
-    return response
+    setHeader(answer, 'access-control-allow-origin', origin ?? '*')
+    if (origin !== null) appendHeader(answer, 'vary', 'Origin')
+    return answer
   }
 }

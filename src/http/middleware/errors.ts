@@ -4,7 +4,8 @@
  * @module
  */
 import { ApprError, isApprError } from '../../errors/index.js'
-import { json } from '../respond.js'
+import type { CoreHandler } from '../core.js'
+import { jsonReply, type Reply, toResponse } from '../reply.js'
 
 /** How errors are wrapped on the wire. */
 export type ErrorEnvelope = 'appr' | 'quay'
@@ -14,12 +15,17 @@ export type ErrorEnvelope = 'appr' | 'quay'
  * public details; anything else becomes a bare `internal-error` (its message may carry internals,
  * so it never reaches the wire).
  */
-export function errorResponse(error: unknown, envelope: ErrorEnvelope): Response {
+export function errorReply(error: unknown, envelope: ErrorEnvelope): Reply {
   const e = isApprError(error) ? error : new ApprError('internal-error', 'internal server error')
   const body = { code: e.code, message: e.message, details: e.details ?? {} }
   const headers: Record<string, string> = {}
   if (e.code === 'unavailable' && e.transient) headers['retry-after'] = '1'
-  return json(envelope === 'quay' ? { error: body } : body, e.status, headers)
+  return jsonReply(envelope === 'quay' ? { error: body } : body, e.status, headers)
+}
+
+/** {@link errorReply} as a WHATWG `Response`. */
+export function errorResponse(error: unknown, envelope: ErrorEnvelope): Response {
+  return toResponse(errorReply(error, envelope))
 }
 
 /** Options of {@link catchErrors}. */
@@ -30,16 +36,13 @@ export interface CatchErrorsOptions {
 }
 
 /** Wraps `handler` so that whatever it throws is answered as an error response. */
-export function catchErrors(
-  handler: (request: Request) => Promise<Response>,
-  { envelope, onError }: CatchErrorsOptions,
-): (request: Request) => Promise<Response> {
+export function catchErrors(handler: CoreHandler, { envelope, onError }: CatchErrorsOptions): CoreHandler {
   return async (request) => {
     try {
       return await handler(request)
     } catch (error) {
-      if (!isApprError(error)) onError?.(error, request)
-      return errorResponse(error, envelope)
+      if (!isApprError(error)) onError?.(error, request.request)
+      return errorReply(error, envelope)
     }
   }
 }

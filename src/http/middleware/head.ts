@@ -3,14 +3,13 @@
  * so every GET route answers HEAD with its exact headers without a HEAD variant of its own.
  * @module
  */
+import type { CoreHandler } from '../core.js'
+import { withoutBody } from '../reply.js'
 
-/** Wraps `handler` so that a HEAD request gets the GET response's status and headers, no body. */
-export function withHead(handler: (request: Request) => Promise<Response>): (request: Request) => Promise<Response> {
+/** Wraps `handler` so that a HEAD request gets the GET answer's status and headers, no body. */
+export function withHead(handler: CoreHandler): CoreHandler {
   return async (request) => {
-    const response = await handler(request)
-    if (request.method !== 'HEAD' || response.body === null) return response
-    // Keep the headers (Content-Length included) and drop the body without reading it.
-    await response.body.cancel().catch(() => {})
-    return new Response(null, { status: response.status, headers: response.headers })
+    const answer = await handler(request)
+    return request.method === 'HEAD' ? withoutBody(answer) : answer
   }
 }

@@ -2,7 +2,7 @@
  * The OCI Distribution API (`/v2/`) as routes over a registry's `ociBlobs` and `ociManifests`:
  * {@link ociRoutes} is the whole surface in one table. Repository names span several path
  * segments (`*name`); errors use the spec's body `{errors: [{code, message, detail}]}`
- * ({@link ociErrorResponse}), never appr's envelope.
+ * ({@link ociErrorReply}), never appr's envelope.
  * @module
  */
 import { isApprError } from '../../errors/index.js'
@@ -11,7 +11,8 @@ import { OCI_INDEX } from '../../oci/media-types.js'
 import { MAX_MANIFEST_BYTES } from '../../oci/schemas.js'
 import type { OciBlobOperations, OciManifestOperations } from '../../registry/registry.js'
 import type { HandlerOptions } from '../options.js'
-import { json, toByteStream } from '../respond.js'
+import { jsonReply, type Reply, reply } from '../reply.js'
+import type { HttpRequest } from '../request-view.js'
 import type { Endpoint, Method, Route, RouteContext } from '../router.js'
 
 /** What the OCI surface needs of a registry. */
@@ -27,24 +28,23 @@ const API_VERSION = { 'docker-distribution-api-version': 'registry/2.0' }
  * `WWW-Authenticate` challenge with 401, `Content-Range` with 416. Unexpected errors go to
  * `onError` first and answer a bare `UNKNOWN`.
  */
-export function ociErrorResponse(error: unknown, request?: Request, onError?: HandlerOptions['onError']): Response {
-  if (!isOciError(error) && !isApprError(error) && request) onError?.(error, request)
+export function ociErrorReply(error: unknown, request?: HttpRequest, onError?: HandlerOptions['onError']): Reply {
+  if (!isOciError(error) && !isApprError(error) && request) onError?.(error, request.request)
   const e = toOciError(error)
   const headers: Record<string, string> = { ...API_VERSION }
   if (e.status === 401) headers['www-authenticate'] = 'Basic realm="appr-core"'
   if (e.status === 503) headers['retry-after'] = '1'
   const size = (e.detail as { size?: unknown } | null)?.size
   if (e.code === 'RANGE_INVALID' && typeof size === 'number') headers['content-range'] = `bytes */${size}`
-  return json(e.toJSON(), e.status, headers)
+  return jsonReply(e.toJSON(), e.status, headers)
 }
 
 /** The request body as chunks (none for an empty body). */
-async function* bodyChunks(request: Request): AsyncIterable<Uint8Array> {
-  if (!request.body) return
-  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) yield chunk
+async function* bodyChunks(request: HttpRequest): AsyncIterable<Uint8Array> {
+  if (request.body) yield* request.body
 }
 
-async function readManifestBody(request: Request): Promise<Uint8Array> {
+async function readManifestBody(request: HttpRequest): Promise<Uint8Array> {
   const parts: Uint8Array[] = []
   let total = 0
   for await (const chunk of bodyChunks(request)) {
@@ -70,9 +70,9 @@ function parseContentRange(header: string | null): { start: number; end: number 
   return { start: Number(m[1]), end: Number(m[2]) }
 }
 
-function pageOptions(url: URL): { n?: number; last?: string } {
-  const n = url.searchParams.get('n')
-  const last = url.searchParams.get('last')
+function pageOptions(query: URLSearchParams): { n?: number; last?: string } {
+  const n = query.get('n')
+  const last = query.get('last')
   if (n !== null && !/^\d{1,9}$/.test(n)) throw new OciError('PAGINATION_NUMBER_INVALID', `n must be a number, not '${n.slice(0, 20)}'`, { detail: { n: n.slice(0, 20) } })
   return { ...(n === null ? {} : { n: Number(n) }), ...(last === null ? {} : { last }) }
 }
@@ -90,20 +90,20 @@ const uploadHeaders = (name: string, id: string, size: number): Record<string, s
   'content-length': '0',
 })
 
-const empty = (status: number, headers: Record<string, string> = {}) => new Response(null, { status, headers: { 'content-length': '0', ...headers } })
+const empty = (status: number, headers: Record<string, string> = {}) => reply(status, { 'content-length': '0', ...headers })
 
 /**
  * The OCI Distribution API: every route, in matching order (the upload routes before the blob
  * route that `uploads` would otherwise match as a digest).
  */
 export function ociRoutes(registry: OciRegistryApi, options: Pick<HandlerOptions, 'onError' | 'authenticate'> = {}): Route[] {
-  const errorResponse = (error: unknown, request?: Request) => ociErrorResponse(error, request, options.onError)
+  const errorReply = (error: unknown, request: HttpRequest) => ociErrorReply(error, request, options.onError)
   const e = ociEndpoints(registry, options)
   const route = (path: string, methods: Partial<Record<Method, Endpoint>>): Route => ({
     path: `/v2${path}`,
     methods,
     ...(path.includes('*name') ? { package: (params) => params.name ?? '' } : {}),
-    errorResponse,
+    errorReply,
   })
   return [
     route('', { GET: e.ping }),
@@ -126,27 +126,27 @@ function ociEndpoints({ ociBlobs: blobs, ociManifests: manifests }: OciRegistryA
   const ping: Endpoint = {
     operation: 'oci-ping',
     public: true,
-    run: async ({ request }) => {
-      if (authenticate && (await authenticate(request)) === undefined) throw new OciError('UNAUTHORIZED', 'authentication required')
-      return json({}, 200, API_VERSION)
+    run: async ({ req }) => {
+      if (authenticate && (await authenticate(req.request)) === undefined) throw new OciError('UNAUTHORIZED', 'authentication required')
+      return jsonReply({}, 200, API_VERSION)
     },
   }
 
   const catalog: Endpoint = {
     operation: 'oci-catalog',
-    run: async ({ url }) => {
-      const paging = pageOptions(url)
+    run: async ({ query }) => {
+      const paging = pageOptions(query)
       const page = await manifests.catalog(paging)
-      return json({ repositories: page.items }, 200, linkHeader('/v2/_catalog', paging.n, page.next))
+      return jsonReply({ repositories: page.items }, 200, linkHeader('/v2/_catalog', paging.n, page.next))
     },
   }
 
   const tags: Endpoint = {
     operation: 'oci-tags',
     run: async (ctx) => {
-      const paging = pageOptions(ctx.url)
+      const paging = pageOptions(ctx.query)
       const page = await manifests.tags(name(ctx), paging)
-      return json({ name: name(ctx), tags: page.items }, 200, linkHeader(`/v2/${name(ctx)}/tags/list`, paging.n, page.next))
+      return jsonReply({ name: name(ctx), tags: page.items }, 200, linkHeader(`/v2/${name(ctx)}/tags/list`, paging.n, page.next))
     },
   }
 
@@ -155,18 +155,15 @@ function ociEndpoints({ ociBlobs: blobs, ociManifests: manifests }: OciRegistryA
     run: async (ctx) => {
       const found = await manifests.get(name(ctx), ctx.params.reference!)
       if (!found) throw new OciError('MANIFEST_UNKNOWN', `${name(ctx)} has no manifest ${ctx.params.reference}`, { detail: { name: name(ctx), reference: ctx.params.reference } })
-      return new Response(found.bytes as Uint8Array<ArrayBuffer>, {
-        status: 200,
-        headers: { 'content-type': found.mediaType, 'content-length': String(found.bytes.byteLength), 'docker-content-digest': found.digest },
-      })
+      return reply(200, { 'content-type': found.mediaType, 'content-length': String(found.bytes.byteLength), 'docker-content-digest': found.digest }, found.bytes)
     },
   }
 
   const putManifest: Endpoint = {
     operation: 'oci-manifest',
     run: async (ctx) => {
-      const bytes = await readManifestBody(ctx.request)
-      const { digest, subject } = await manifests.put(name(ctx), ctx.params.reference!, bytes, ctx.request.headers.get('content-type') ?? undefined)
+      const bytes = await readManifestBody(ctx.req)
+      const { digest, subject } = await manifests.put(name(ctx), ctx.params.reference!, bytes, ctx.req.headers.get('content-type') ?? undefined)
       return empty(201, { location: `/v2/${name(ctx)}/manifests/${digest}`, 'docker-content-digest': digest, ...(subject ? { 'oci-subject': subject } : {}) })
     },
   }
@@ -184,12 +181,12 @@ function ociEndpoints({ ociBlobs: blobs, ociManifests: manifests }: OciRegistryA
   const referrers: Endpoint = {
     operation: 'oci-manifest',
     run: async (ctx) => {
-      const artifactType = ctx.url.searchParams.get('artifactType') ?? undefined
+      const artifactType = ctx.query.get('artifactType') ?? undefined
       const found = await manifests.referrers(name(ctx), ctx.params.digest!, artifactType === undefined ? {} : { artifactType })
       const index = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: found }
-      const response = json(index, 200, artifactType === undefined ? {} : { 'oci-filters-applied': 'artifactType' })
-      response.headers.set('content-type', OCI_INDEX)
-      return response
+      const answer = jsonReply(index, 200, artifactType === undefined ? {} : { 'oci-filters-applied': 'artifactType' })
+      answer.headers['content-type'] = OCI_INDEX
+      return answer
     },
   }
 
@@ -199,14 +196,14 @@ function ociEndpoints({ ociBlobs: blobs, ociManifests: manifests }: OciRegistryA
     operation: 'oci-upload',
     run: async (ctx) => {
       const repo = name(ctx)
-      const mount = ctx.url.searchParams.get('mount')
-      const from = ctx.url.searchParams.get('from')
+      const mount = ctx.query.get('mount')
+      const from = ctx.query.get('from')
       if (mount !== null && from !== null && (await blobs.mount(repo, mount, from))) return blobCreated(repo, mount)
       const session = await blobs.startUpload(repo)
-      const digest = ctx.url.searchParams.get('digest')
+      const digest = ctx.query.get('digest')
       if (digest !== null && mount === null) {
         // Monolithic upload in one POST.
-        const blob = await blobs.finishUpload(repo, session.id, digest, bodyChunks(ctx.request))
+        const blob = await blobs.finishUpload(repo, session.id, digest, bodyChunks(ctx.req))
         return blobCreated(repo, blob.digest)
       }
       return empty(202, uploadHeaders(repo, session.id, 0))
@@ -224,8 +221,8 @@ function ociEndpoints({ ociBlobs: blobs, ociManifests: manifests }: OciRegistryA
   const appendUpload: Endpoint = {
     operation: 'oci-upload',
     run: async (ctx) => {
-      const range = parseContentRange(ctx.request.headers.get('content-range'))
-      const status = await blobs.appendUpload(name(ctx), ctx.params.id!, bodyChunks(ctx.request), range)
+      const range = parseContentRange(ctx.req.headers.get('content-range'))
+      const status = await blobs.appendUpload(name(ctx), ctx.params.id!, bodyChunks(ctx.req), range)
       return empty(202, uploadHeaders(name(ctx), status.id, status.size))
     },
   }
@@ -233,9 +230,9 @@ function ociEndpoints({ ociBlobs: blobs, ociManifests: manifests }: OciRegistryA
   const finishUpload: Endpoint = {
     operation: 'oci-upload',
     run: async (ctx) => {
-      const digest = ctx.url.searchParams.get('digest')
+      const digest = ctx.query.get('digest')
       if (digest === null) throw new OciError('DIGEST_INVALID', 'completing an upload needs ?digest=')
-      const blob = await blobs.finishUpload(name(ctx), ctx.params.id!, digest, bodyChunks(ctx.request))
+      const blob = await blobs.finishUpload(name(ctx), ctx.params.id!, digest, bodyChunks(ctx.req))
       return blobCreated(name(ctx), blob.digest)
     },
   }
@@ -253,7 +250,7 @@ function ociEndpoints({ ociBlobs: blobs, ociManifests: manifests }: OciRegistryA
   const getBlob: Endpoint = {
     operation: 'oci-blob',
     run: async (ctx) => {
-      const range = parseRange(ctx.request.headers.get('range'))
+      const range = parseRange(ctx.req.headers.get('range'))
       const read = await blobs.get(name(ctx), ctx.params.digest!, range)
       if (!read) throw blobUnknown(ctx)
       const headers: Record<string, string> = {
@@ -264,10 +261,10 @@ function ociEndpoints({ ociBlobs: blobs, ociManifests: manifests }: OciRegistryA
       if (read.range) {
         headers['content-range'] = `bytes ${read.range.start}-${read.range.end}/${read.size}`
         headers['content-length'] = String(read.range.end - read.range.start + 1)
-        return new Response(toByteStream(read.stream), { status: 206, headers })
+        return reply(206, headers, read.stream)
       }
       headers['content-length'] = String(read.size)
-      return new Response(toByteStream(read.stream), { status: 200, headers })
+      return reply(200, headers, read.stream)
     },
   }
 

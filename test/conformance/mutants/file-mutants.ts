@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileStore } from '../example/file-store.js'
+import { fileStore } from '../../../examples/file-store/file-store.js'
 import type { Mutant } from './_wrap.js'
 
 export const open = (location: string) => {

@@ -1,6 +1,6 @@
 /**
  * The worked example of docs/adapters.md: a complete KvStore that keeps the whole key space in
- * one JSON file. Small on purpose; it passes the full conformance suite (example.test.ts).
+ * one JSON file. Small on purpose; it passes the full conformance suite (test/conformance/example.test.ts).
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'

@@ -1,0 +1,276 @@
+// Property: after any interleaving of appr pushes, deletes and channel changes with OCI pushes
+// (charts, images) and deletes, the appr view and the OCI view agree — every release is at its
+// tag with its formats' manifests naming the very blobs appr serves, channels are tags at their
+// release's manifest, every reference count is true — and once everything is deleted and the
+// grace period has passed, gc leaves not one key. On memory and level, and on Redis and etcd when
+// their servers can be started.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import fc from 'fast-check'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { type KvStore, isApprError, Registry } from 'appr-core'
+import { etcdStore } from 'appr-core/adapters/etcd'
+import { levelStore } from 'appr-core/adapters/level'
+import { memoryStore } from 'appr-core/adapters/memory'
+import { redisStore } from 'appr-core/adapters/redis'
+import { inspectArchive } from 'appr-core/archive'
+import {
+  EMPTY_JSON,
+  helmAnnotations,
+  helmChartManifest,
+  helmChartMetadata,
+  helmConfigBytes,
+  helmTagOf,
+  isOciError,
+  OCI_EMPTY,
+  OCI_MANIFEST,
+  ociDigestOf,
+  parseManifest,
+  projectIndex,
+} from 'appr-core/oci'
+import { startEtcd, startRedis } from '../helpers/servers.js'
+import { collect, tgz } from './helpers.js'
+
+const fixtures = new URL('../fixtures/', import.meta.url).pathname
+const GRACE = 60_000
+const PACKAGES = ['acme/app', 'acme/web'] as const
+const RELEASES = ['1.0.0', '1.1.0', '2.0.0-rc.1', '1.0.0+b1'] as const
+const CHANNELS = ['stable', 'beta'] as const
+const FORMATS = ['helm', 'kpm'] as const
+const enc = new TextEncoder()
+
+// Three archives: a real chart, a second chart, a kpm package (small: pushes stay inline and streamed alike).
+const archives = [
+  new Uint8Array(readFileSync(join(fixtures, 'hello-0.1.0+b1.tgz'))),
+  await tgz({ 'hello/Chart.yaml': 'apiVersion: v2\nname: hello\nversion: 9.9.9\ndescription: second\n' }),
+  await tgz({ 'manifest.yaml': 'name: app\n' }),
+]
+
+type Op =
+  | { kind: 'push'; pkg: number; release: number; format: number; blob: number; force: boolean }
+  | { kind: 'delete'; pkg: number; release: number; format: number }
+  | { kind: 'channel-add'; pkg: number; channel: number; release: number }
+  | { kind: 'channel-remove'; pkg: number; channel: number; release: number }
+  | { kind: 'channel-delete'; pkg: number; channel: number }
+  | { kind: 'oci-chart'; pkg: number; release: number; blob: number; created: number }
+  | { kind: 'oci-image'; pkg: number; tag: string }
+  | { kind: 'oci-delete-tag'; pkg: number; tag: string }
+  | { kind: 'oci-delete-digest'; pkg: number; tag: string }
+  | { kind: 'gc' }
+
+const idx = (n: number) => fc.integer({ min: 0, max: n - 1 })
+const tag = fc.constantFrom('latest', 'stable', '1.0.0', '1.1.0', '1.0.0_b1')
+const op: fc.Arbitrary<Op> = fc.oneof(
+  { arbitrary: fc.record({ kind: fc.constant('push' as const), pkg: idx(2), release: idx(4), format: idx(2), blob: idx(3), force: fc.boolean() }), weight: 4 },
+  { arbitrary: fc.record({ kind: fc.constant('delete' as const), pkg: idx(2), release: idx(4), format: idx(2) }), weight: 2 },
+  { arbitrary: fc.record({ kind: fc.constant('channel-add' as const), pkg: idx(2), channel: idx(2), release: idx(4) }), weight: 2 },
+  { arbitrary: fc.record({ kind: fc.constant('channel-remove' as const), pkg: idx(2), channel: idx(2), release: idx(4) }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant('channel-delete' as const), pkg: idx(2), channel: idx(2) }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant('oci-chart' as const), pkg: idx(2), release: idx(4), blob: idx(3), created: idx(2) }), weight: 3 },
+  { arbitrary: fc.record({ kind: fc.constant('oci-image' as const), pkg: idx(2), tag }), weight: 2 },
+  { arbitrary: fc.record({ kind: fc.constant('oci-delete-tag' as const), pkg: idx(2), tag }), weight: 2 },
+  { arbitrary: fc.record({ kind: fc.constant('oci-delete-digest' as const), pkg: idx(2), tag }), weight: 1 },
+  { arbitrary: fc.constant({ kind: 'gc' as const }), weight: 1 },
+)
+
+async function upload(registry: Registry, repo: string, bytes: Uint8Array): Promise<void> {
+  const { id } = await registry.ociBlobs.startUpload(repo)
+  await registry.ociBlobs.finishUpload(repo, id, ociDigestOf(bytes), (async function* () {
+    yield bytes
+  })())
+}
+
+/** Runs one operation; refusals the rules allow are fine, anything else fails the property. */
+async function apply(registry: Registry, o: Op, advance: (ms: number) => void): Promise<void> {
+  const pkg = 'pkg' in o ? PACKAGES[o.pkg]! : ''
+  try {
+    switch (o.kind) {
+      case 'push':
+        await registry.push({ package: pkg, release: RELEASES[o.release]!, format: FORMATS[o.format]!, blob: archives[o.blob]!, force: o.force })
+        return
+      case 'delete':
+        await registry.delete(pkg, RELEASES[o.release]!, FORMATS[o.format]!)
+        return
+      case 'channel-add':
+        await registry.channels.add(pkg, CHANNELS[o.channel]!, RELEASES[o.release]!)
+        return
+      case 'channel-remove':
+        await registry.channels.remove(pkg, CHANNELS[o.channel]!, RELEASES[o.release]!)
+        return
+      case 'channel-delete':
+        await registry.channels.delete(pkg, CHANNELS[o.channel]!)
+        return
+      case 'oci-chart': {
+        const archive = archives[o.blob]!
+        const chartYaml = (await inspectArchive(archive)).manifest?.document
+        const config = helmConfigBytes(chartYaml)
+        await upload(registry, pkg, config)
+        await upload(registry, pkg, archive)
+        const created = ['2025-01-01T00:00:00Z', '2025-02-01T00:00:00Z'][o.created]!
+        const m = helmChartManifest({ digest: ociDigestOf(config), size: config.byteLength }, { digest: ociDigestOf(archive), size: archive.byteLength }, helmAnnotations(helmChartMetadata(chartYaml), created))
+        await registry.ociManifests.put(pkg, helmTagOf(RELEASES[o.release]!), m.bytes, OCI_MANIFEST)
+        return
+      }
+      case 'oci-image': {
+        await upload(registry, pkg, EMPTY_JSON)
+        const layer = enc.encode(`layer of ${o.tag}`)
+        await upload(registry, pkg, layer)
+        const bytes = enc.encode(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: OCI_EMPTY, digest: ociDigestOf(EMPTY_JSON), size: 2 }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: ociDigestOf(layer), size: layer.byteLength }] }))
+        await registry.ociManifests.put(pkg, o.tag, bytes, OCI_MANIFEST)
+        return
+      }
+      case 'oci-delete-tag':
+        await registry.ociManifests.delete(pkg, o.tag)
+        return
+      case 'oci-delete-digest': {
+        const head = await registry.ociManifests.head(pkg, o.tag)
+        if (head) await registry.ociManifests.delete(pkg, head.digest)
+        return
+      }
+      case 'gc':
+        advance(GRACE)
+        await registry.gc()
+        return
+    }
+  } catch (error) {
+    const allowed = ['package-exists', 'package-not-found', 'package-release-not-found', 'channel-not-found']
+    if (isApprError(error) && allowed.includes(error.code)) return
+    if (isOciError(error) && ['DENIED', 'NAME_UNKNOWN'].includes(error.code)) return
+    throw error
+  }
+}
+
+const hexOf = (digest: string) => digest.slice('sha256:'.length)
+const formatOf = (mediaType: string) => /package-manifest\.([^.]+)\./.exec(mediaType)![1]!
+
+/** The two views agree, and every count in the OCI records is what the records say. */
+async function assertAgree(registry: Registry, store: KvStore): Promise<void> {
+  const all = new Map<string, unknown>()
+  for (const e of await store.list({ prefix: 'oci/' })) all.set(e.key, JSON.parse(new TextDecoder().decode(e.value)))
+  const manifests = [...all].filter(([k]) => k.startsWith('oci/manifest/'))
+  for (const { name } of (await registry.list()).packages) {
+    const repo = name
+    for (const manifest of await registry.releases(name)) {
+      const release = manifest.release
+      const top = await registry.ociManifests.get(repo, helmTagOf(release))
+      assert.ok(top, `${name} ${release} is at its tag`)
+      const formats = await registry.manifests(name, release)
+      const record = all.get(`oci/release/${repo}@${release}`) as { formats: Record<string, { digest: string; size: number; mediaType: string }> }
+      assert.equal(Object.keys(record.formats).sort(), formats.map((m) => formatOf(m.mediaType)).sort())
+      const expectedTop = formats.length === 1 ? Object.values(record.formats)[0]!.digest : projectIndex(Object.entries(record.formats).map(([format, d]) => ({ format, ...d }))).digest
+      assert.is(top.digest, expectedTop, `${name} ${release}: the tag names the release's manifest or index`)
+      for (const [format, d] of Object.entries(record.formats)) {
+        const m = await registry.ociManifests.get(repo, d.digest)
+        assert.ok(m, `${name} ${release} ${format}: its manifest is stored`)
+        const layer = parseManifest(m.bytes, m.mediaType).layers.find((l) => l.mediaType.includes('tar+gzip'))!
+        const pulled = await registry.pull(name, { release, format })
+        assert.is(layer.digest, pulled.ociDigest, `${name} ${release} ${format}: the OCI layer is the appr blob`)
+        const blob = await registry.ociBlobs.get(repo, layer.digest)
+        assert.equal(await collect(blob!.stream), await collect(pulled.stream))
+      }
+    }
+    for (const channel of await registry.channels.list(name)) {
+      const t = all.get(`oci/tag/${repo}@${channel.name}`) as { digest: string; appr?: string } | undefined
+      if (t?.appr !== 'channel') continue // a client's own tag of that name keeps it
+      assert.is(t.digest, (await registry.ociManifests.head(repo, helmTagOf(channel.current)))?.digest, `channel ${channel.name} follows ${channel.current}`)
+    }
+  }
+  // Every appr tag, release record and appr-owned manifest belongs to a release appr has.
+  for (const [key, value] of all) {
+    const [repo, rest] = [key.slice(key.indexOf('/', 4) + 1, key.lastIndexOf('@')), key.slice(key.lastIndexOf('@') + 1)]
+    if (key.startsWith('oci/release/')) assert.ok((await registry.manifests(repo, rest)).length > 0, `${key} is a release`)
+    if (key.startsWith('oci/tag/') && (value as { appr?: string }).appr === 'release') assert.ok((await registry.manifests(repo, rest.replaceAll('_', '+'))).length > 0, `${key} is a release`)
+    if (key.startsWith('oci/tag/') && (value as { appr?: string }).appr === 'channel') assert.ok(await registry.channels.show(repo, rest), `${key} is a channel`)
+    if (key.startsWith('oci/manifest/')) {
+      const m = value as { tags: string[]; refs?: number; appr?: { release: string }; bytes: string; mediaType: string }
+      if (m.appr) assert.ok(m.tags.length > 0 || m.refs, `${key}: a manifest of the appr view is reachable`)
+      for (const t of m.tags) assert.is((all.get(`oci/tag/${repo}@${t}`) as { digest: string }).digest, `sha256:${rest}`)
+      const parsed = parseManifest(Buffer.from(m.bytes, 'base64'), m.mediaType)
+      for (const child of parsed.manifests) assert.ok(all.has(`oci/manifest/${repo}@${hexOf(child.digest)}`), `${key} names a stored manifest`)
+    }
+  }
+  // Reference counts: links count the manifests naming them, manifests the indexes, blobs the links.
+  const count = (pred: (parsed: ReturnType<typeof parseManifest>) => boolean, repo: string) =>
+    manifests.filter(([k, v]) => k.startsWith(`oci/manifest/${repo}@`) && pred(parseManifest(Buffer.from((v as { bytes: string }).bytes, 'base64'), (v as { mediaType: string }).mediaType))).length
+  for (const [key, value] of all) {
+    const repo = key.slice(key.indexOf('/', 4) + 1, key.lastIndexOf('@'))
+    const hex = key.slice(key.lastIndexOf('@') + 1)
+    if (key.startsWith('oci/link/')) {
+      const names = count((p) => [p.config, ...p.layers].some((d) => d && hexOf(d.digest) === hex), repo)
+      assert.is((value as { refs?: number }).refs ?? 0, names, `${key} counts the manifests naming it`)
+    }
+    if (key.startsWith('oci/manifest/')) assert.is((value as { refs?: number }).refs ?? 0, count((p) => p.manifests.some((d) => hexOf(d.digest) === hex), repo), `${key} counts its indexes`)
+    if (key.startsWith('oci/blob/')) assert.is((value as { refs: number }).refs, [...all.keys()].filter((k) => k.startsWith('oci/link/') && k.endsWith(`@${key.slice(9)}`)).length, `${key} counts its links`)
+  }
+}
+
+/** Deletes everything through both APIs; gc past the grace period must then leave no key at all. */
+async function assertNothingLeft(registry: Registry, store: KvStore, advance: (ms: number) => void): Promise<void> {
+  for (const { name } of (await registry.list()).packages) {
+    for (const m of await registry.releases(name)) await registry.delete(name, m.release, formatOf(m.mediaType))
+  }
+  for (const repo of (await registry.ociManifests.catalog()).items) {
+    for (const t of (await registry.ociManifests.tags(repo)).items) await registry.ociManifests.delete(repo, t)
+  }
+  for (let i = 0; i < 3; i++) {
+    advance(GRACE)
+    await registry.gc()
+  }
+  assert.equal((await store.list({ prefix: '' })).map((e) => e.key), [])
+}
+
+interface Backend {
+  readonly name: string
+  readonly runs: number
+  open(): Promise<{ store: KvStore; cleanup(): Promise<void> }>
+}
+
+const backends: Backend[] = [
+  { name: 'memory', runs: Number(process.env.VIEWS_RUNS ?? 40), open: async () => ({ store: memoryStore(), cleanup: async () => undefined }) },
+  {
+    name: 'level',
+    runs: 8,
+    async open() {
+      const dir = mkdtempSync(join(tmpdir(), 'appr-oci-views-'))
+      return { store: levelStore({ path: join(dir, 'db') }), cleanup: async () => rmSync(dir, { recursive: true, force: true }) }
+    },
+  },
+]
+let unique = 0
+const redis = await startRedis({ suite: 'oci views on redis' })
+if (redis) backends.push({ name: 'redis', runs: 5, open: async () => ({ store: redisStore({ url: redis.url, prefix: `views${process.pid}-${++unique}` }), cleanup: async () => undefined }) })
+const etcd = await startEtcd({ suite: 'oci views on etcd' })
+if (etcd) backends.push({ name: 'etcd', runs: 3, open: async () => ({ store: etcdStore({ hosts: etcd.endpoints, prefix: `views${process.pid}-${++unique}/` }), cleanup: async () => undefined }) })
+
+for (const backend of backends) {
+  test(`${backend.name}: the appr and OCI views agree after any interleaving, and nothing is orphaned`, async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 24 }), async (ops) => {
+        const { store, cleanup } = await backend.open()
+        let now = Date.parse('2026-01-01T00:00:00Z')
+        const advance = (ms: number): void => {
+          now += ms
+        }
+        const registry = new Registry({ store, clock: () => new Date(now), ociGraceMs: GRACE })
+        try {
+          for (const o of ops) await apply(registry, o, advance)
+          await assertAgree(registry, store)
+          await assertNothingLeft(registry, store, advance)
+        } finally {
+          await registry.close()
+          await cleanup()
+        }
+      }),
+      { numRuns: backend.runs },
+    )
+  })
+}
+
+test.after(async () => {
+  await redis?.stop()
+  await etcd?.stop()
+})
+
+test.run()
