@@ -15,6 +15,8 @@ export type { OciBlobInfo, OciBlobRead, OciUploadStatus } from './registry/oci-b
 export type { OciListPage, OciStoredManifest } from './registry/oci-manifests.js'
 export type { ChannelOperations, OciBlobOperations, OciManifestOperations, SignatureOperations } from './registry/registry.js'
 export { DEFAULT_MAX_LINE_BYTES, fromNdjson, toNdjson } from './registry/ndjson.js'
+export type { GcAttempt, GcLeaseOptions, GcSchedule } from './registry/gc-schedule.js'
+export { gcIfDue, scheduleGc } from './registry/gc-schedule.js'
 export { Registry } from './registry/registry.js'
 export type * from './registry/events/types.js'
 export type * from './registry/types.js'

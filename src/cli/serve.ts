@@ -10,6 +10,7 @@ import { ApprError, isApprError } from '../errors/index.js'
 import { createHandler } from '../http/handler.js'
 import { serve } from '../http/node.js'
 import { parseTokens, scopedTokens, type TokenSpec } from '../http/tokens.js'
+import { scheduleGc } from '../registry/gc-schedule.js'
 import { Registry } from '../registry/registry.js'
 import type { SignaturePolicy } from '../registry/types.js'
 import type { BlobStore } from '../storage/blob.js'
@@ -331,6 +332,16 @@ export async function run(args: string[]): Promise<number> {
     return 1
   }
   out.now({ level: 'info', msg: 'listening', url: server.url, store: opened.label, auth: tokens.length === 0 ? 'open' : options.privateReads ? 'private' : 'tokens' })
+  const gcSchedule =
+    options.gcInterval > 0
+      ? scheduleGc(registry, {
+          intervalMs: options.gcInterval,
+          onAttempt: (attempt) => {
+            if (attempt.ran) out.now({ level: 'info', msg: 'gc', deletedBlobs: attempt.result.deletedBlobs })
+          },
+          onError: (error) => log({ level: 'warn', msg: 'gc failed', error: isApprError(error) ? error.message : String(error) }, process.stderr),
+        })
+      : undefined
   let deliverer: WebhookDeliverer | undefined
   try {
     if (endpoints.length > 0) {
@@ -342,6 +353,7 @@ export async function run(args: string[]): Promise<number> {
     }
   } catch (error) {
     await server.close()
+    await gcSchedule?.stop()
     await registry.close().catch(() => {})
     process.stderr.write(`appr-core serve: --webhooks: ${isApprError(error) ? error.message : String(error)}\n`)
     return 2
@@ -359,6 +371,7 @@ export async function run(args: string[]): Promise<number> {
       server
         .close()
         .then(() => deliverer?.stop())
+        .then(() => gcSchedule?.stop())
         .then(() => registry.close())
         .then(
           () => {

@@ -88,6 +88,15 @@ export const serveOptions = {
     description: 'require signatures by these public keys in namespace <ns> (* = every other namespace) on every push, or before a channel points at a release (docs/trust.md)',
     details: ['repeatable; in the environment, separate policies with ";"'],
   }),
+  gcInterval: option({
+    flag: 'gc-interval',
+    env: 'APPR_GC_INTERVAL',
+    kind: 'value',
+    schema: seconds,
+    default: 0,
+    placeholder: '<s>',
+    description: 'run gc in the background every <s> seconds; servers sharing a store take turns through a lease in it (0 = off)',
+  }),
   events: option({ flag: 'events', env: 'APPR_EVENTS', kind: 'boolean', schema: flag, default: false, description: 'record the change feed and serve it at GET /api/v1/events (with --token the feed needs the token)' }),
   webhooks: option({
     flag: 'webhooks',
