@@ -6,9 +6,9 @@
 import { gzipSync } from 'node:zlib'
 import { type BackupRecord, digestBlob } from 'appr-core'
 
-/** A one-entry ustar archive, gzipped: the chart of package `i`. */
-export function syntheticChart(i: number): Buffer {
-  const body = Buffer.from(`apiVersion: v1\nname: pkg-${i}\nversion: 1.0.0\ndescription: synthetic chart ${i}\n`)
+/** A one-entry ustar archive (`pkg-<i>/Chart.yaml`), gzipped: the chart of package `i`. */
+export function syntheticChart(i: number, description = `synthetic chart ${i}`): Buffer {
+  const body = Buffer.from(`apiVersion: v1\nname: pkg-${i}\nversion: 1.0.0\ndescription: ${description}\n`)
   const header = Buffer.alloc(512)
   header.write(`pkg-${i}/Chart.yaml`, 0)
   header.write('0000644\0', 100)
