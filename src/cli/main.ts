@@ -18,6 +18,7 @@ const COMMANDS: Record<string, string> = {
   inspect: 'show the files, digest and size of a package tarball',
   push: 'push a package to a registry',
   pull: 'pull a package from a registry',
+  'delete-package': 'delete one format of a release from a registry',
   show: 'show a release manifest',
   list: 'list the packages of a registry',
   channel: 'list, show, add to or remove from channels',
@@ -29,6 +30,8 @@ const COMMANDS: Record<string, string> = {
   restore: 'restore a backup into a store or a server (NDJSON resumes)',
   gc: 'delete blob bytes no record points at',
   stats: 'count packages, releases, channels and blobs',
+  login: 'log in to a registry and store its token for the other commands',
+  logout: "forget a registry's stored token",
 }
 
 const help = `Usage: appr-core <command> [options]
@@ -37,7 +40,7 @@ The App Registry (appr) protocol: a registry server and package tools.
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, summary]) => `  ${name.padEnd(9)} ${summary}`)
+  .map(([name, summary]) => `  ${name.padEnd(15)} ${summary}`)
   .join('\n')}
 
 Options:
@@ -63,17 +66,22 @@ async function load(name: string): Promise<Command | undefined> {
 
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv
-  if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
+  if (first === undefined) {
+    // No command is a usage error: the usage goes where errors go, and the exit code says so.
+    process.stderr.write(help)
+    return 2
+  }
+  if (first === '-h' || first === '--help' || first === 'help') {
     const topic = first === 'help' ? rest[0] : undefined
-    if (topic !== undefined && topic in COMMANDS) return main([topic, '--help'])
+    if (topic !== undefined && Object.hasOwn(COMMANDS, topic)) return main([topic, '--help'])
     process.stdout.write(help)
-    return first === undefined ? 1 : 0
+    return 0
   }
   if (first === '-v' || first === '--version') {
     process.stdout.write(`${VERSION}\n`)
     return 0
   }
-  if (!(first in COMMANDS)) {
+  if (!Object.hasOwn(COMMANDS, first)) {
     process.stderr.write(`appr-core: unknown command '${first}'\n\n${help}`)
     return 2
   }

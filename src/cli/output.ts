@@ -34,34 +34,106 @@ export function nodeReadable(body: ReadableStream<Uint8Array>): Readable {
 /** Transfers at least this large show progress on stderr. */
 const PROGRESS_FROM_BYTES = 1024 * 1024
 
+/** Where progress goes: stderr, or a stand-in (tests). */
+export interface ProgressStream {
+  readonly isTTY?: boolean
+  readonly columns?: number
+  write(text: string): unknown
+}
+
+/** A progress display: `update` takes the bytes moved so far; `done` ends it (once). */
+export interface ProgressBar {
+  update(loaded: number): void
+  done(): void
+}
+
+/** Seconds as `42s`, `3m05s`, `1h02m`. */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds))
+  if (s < 60) return `${s}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+}
+
 /**
- * Progress of a transfer on stderr: a line rewritten in place on a terminal, a line per 25%
- * otherwise; nothing for transfers under 1 MiB (when the total is known). `update` takes the
- * bytes moved so far, as the client's progress callbacks report them.
+ * Progress of a transfer (or of packing or checking a large input) on stderr, with its rate and,
+ * when the total is known, the time left. On a terminal, one line redrawn in place (carriage
+ * return, then clear to the end of the line, cut to the terminal's width so it never wraps),
+ * at most every 200 ms and on each new percent. Elsewhere (a log, a pipe), a line at each
+ * quarter and a final line, never the same line twice. Nothing for transfers under 1 MiB.
  */
-export function progress(label: string, total: number | undefined): { update(loaded: number): void; done(): void } {
-  const tty = process.stderr.isTTY === true
+export function progress(
+  label: string,
+  total: number | undefined,
+  options: { readonly stream?: ProgressStream; readonly now?: () => number } = {},
+): ProgressBar {
+  const stream = options.stream ?? process.stderr
+  const now = options.now ?? Date.now
+  const tty = stream.isTTY === true
+  const started = now()
   let sent = 0
-  let lastShown = -1
-  const show = (final: boolean) => {
-    const pct = total ? Math.floor((sent / total) * 100) : undefined
-    // Only redraw when the visible step changes: each percent on a terminal, each quarter (or 10 MiB) in a log.
-    const step = pct !== undefined ? (tty ? pct : Math.floor(pct / 25)) : Math.floor(sent / (tty ? PROGRESS_FROM_BYTES : 10 * PROGRESS_FROM_BYTES))
-    if (!final && step === lastShown) return
-    lastShown = step
-    const text = `${label} ${formatBytes(sent)}${total ? ` / ${formatBytes(total)} (${pct}%)` : ''}`
-    process.stderr.write(tty ? `\r${text}${final ? '\n' : ''}` : `${text}\n`)
+  let drawnAt = Number.NEGATIVE_INFINITY
+  let lastStep = -1
+  let finished = false
+  const big = () => (total ?? sent) >= PROGRESS_FROM_BYTES
+  const rate = (at: number) => {
+    const seconds = (at - started) / 1000
+    return seconds > 0 ? sent / seconds : undefined
   }
-  const enabled = total === undefined ? true : total >= PROGRESS_FROM_BYTES
+  const line = (at: number, final: boolean): string => {
+    const perSecond = rate(at)
+    const parts = [label, total === undefined ? formatBytes(sent) : `${formatBytes(sent)} / ${formatBytes(total)}`]
+    if (total !== undefined && total > 0) parts.push(`${Math.floor((sent / total) * 100)}%`)
+    if (perSecond !== undefined) parts.push(`${formatBytes(Math.round(perSecond))}/s`)
+    if (final) parts.push(`in ${formatDuration((at - started) / 1000)}`)
+    else if (total !== undefined && perSecond !== undefined && perSecond > 0) parts.push(`ETA ${formatDuration((total - sent) / perSecond)}`)
+    return parts.join('  ')
+  }
+  const draw = (text: string, final: boolean) => {
+    if (!tty) {
+      stream.write(`${text}\n`)
+      return
+    }
+    const width = stream.columns !== undefined && stream.columns > 1 ? stream.columns - 1 : text.length
+    stream.write(`\r${text.slice(0, width)}\x1b[K${final ? '\n' : ''}`)
+  }
   return {
     update(loaded) {
+      if (finished) return
       sent = loaded
-      if (enabled && (total !== undefined || sent >= PROGRESS_FROM_BYTES)) show(false)
+      if (!big()) return
+      const at = now()
+      if (tty) {
+        const pct = total ? Math.floor((sent / total) * 100) : -1
+        if (pct === lastStep && at - drawnAt < 200) return
+        lastStep = pct
+        drawnAt = at
+        draw(line(at, false), false)
+        return
+      }
+      // A log gets a line per quarter of a known total (never the 100% one: done() says it), or per 10 MiB.
+      const step = total ? Math.floor((sent / total) * 4) : Math.floor(sent / (10 * PROGRESS_FROM_BYTES))
+      if (step === lastStep || step === 0 || (total !== undefined && step >= 4)) return
+      lastStep = step
+      draw(line(at, false), false)
     },
     done() {
-      if (enabled && sent >= PROGRESS_FROM_BYTES) show(true)
+      if (finished) return
+      finished = true
+      if (big()) draw(line(now(), true), true)
     },
   }
+}
+
+/** Passes `source` on, telling `bar` the running byte count (for packing and checking large inputs). */
+export async function* counting(source: AsyncIterable<Uint8Array>, bar: ProgressBar): AsyncGenerator<Uint8Array> {
+  let loaded = 0
+  for await (const chunk of source) {
+    loaded += chunk.byteLength
+    bar.update(loaded)
+    yield chunk
+  }
+  bar.done()
 }
 
 /** The lines describing a package's own manifest (Chart.yaml fields), for human output. */

@@ -11,10 +11,12 @@ import { createHandler } from '../http/handler.js'
 import { serve } from '../http/node.js'
 import { parseTokens, scopedTokens, type TokenSpec } from '../http/tokens.js'
 import { scheduleGc } from '../registry/gc-schedule.js'
+import type { UiAssets } from '../http/ui/routes.js'
 import { Registry } from '../registry/registry.js'
 import type { SignaturePolicy } from '../registry/types.js'
 import type { BlobStore } from '../storage/blob.js'
 import type { KvStore } from '../storage/kv.js'
+import { loadUiAssets } from '../ui/bundle.js'
 import { keySet } from '../trust/keys.js'
 import { ConfigError, type Resolved, resolveOptions } from './config/resolve.js'
 import { usageLines } from './config/render.js'
@@ -273,6 +275,16 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`appr-core serve: --webhooks ${webhooksFile}: ${(error as Error).message}\n`)
     return 2
   }
+  let ui: UiAssets | undefined
+  if (options.ui) {
+    try {
+      ui = await loadUiAssets()
+    } catch (error) {
+      await opened.store.close().catch(() => {})
+      process.stderr.write(`appr-core serve: --ui: ${isApprError(error) ? error.message : String(error)}\n`)
+      return 1
+    }
+  }
   const registry = new Registry({
     store: opened.store,
     ...(opened.blobs && { blobs: opened.blobs }),
@@ -293,6 +305,7 @@ export async function run(args: string[]): Promise<number> {
   })
   const handler = createHandler(registry, {
     ...(events ? { events: true } : {}),
+    ...(ui ? { ui } : {}),
     ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
     ...(options.apiVersion !== undefined ? { version: options.apiVersion } : {}),
     cors: options.cors,
@@ -331,7 +344,7 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`appr-core serve: cannot listen on ${host}:${port}: ${(error as Error).message}\n`)
     return 1
   }
-  out.now({ level: 'info', msg: 'listening', url: server.url, store: opened.label, auth: tokens.length === 0 ? 'open' : options.privateReads ? 'private' : 'tokens' })
+  out.now({ level: 'info', msg: 'listening', url: server.url, store: opened.label, auth: tokens.length === 0 ? 'open' : options.privateReads ? 'private' : 'tokens', ...(ui ? { ui: `${server.url}/ui` } : {}) })
   const gcSchedule =
     options.gcInterval > 0
       ? scheduleGc(registry, {

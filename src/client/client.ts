@@ -78,6 +78,9 @@ export interface PushInput extends CallOptions {
   readonly onProgress?: ProgressCallback
 }
 
+/** A page of a paged listing: its items under `key`, and `next`, the `after` of the following page. */
+export type Page<K extends string, T> = { readonly [key in K]: T[] } & { readonly next?: string }
+
 /** Options of downloads. */
 export interface DownloadOptions extends CallOptions {
   readonly onProgress?: ProgressCallback
@@ -91,6 +94,16 @@ export interface ApprClient {
   version(options?: CallOptions): Promise<{ readonly 'appr-api': string }>
   /** `GET /api/v1/packages`: every package (optionally filtered). */
   list(filters?: { readonly namespace?: string; readonly query?: string; readonly format?: string }, options?: CallOptions): Promise<PackageSummary[]>
+  /**
+   * One page of `GET /api/v1/packages` (appr-core's `limit`/`after`): `next` is the `after` of
+   * the following page, absent on the last one.
+   */
+  listPage(
+    filters?: { readonly namespace?: string; readonly query?: string; readonly format?: string; readonly limit?: number; readonly after?: string },
+    options?: CallOptions,
+  ): Promise<Page<'packages', PackageSummary>>
+  /** One page of `GET /api/v1/namespaces` (appr-core): the namespaces holding packages. */
+  namespaces(page?: { readonly limit?: number; readonly after?: string }, options?: CallOptions): Promise<Page<'namespaces', string>>
   /** `GET /api/v1/packages/search?q=`: names containing `query`. */
   search(query: string, options?: CallOptions): Promise<string[]>
   /** Every release of a package (optionally of one format), as manifests. */
@@ -157,6 +170,15 @@ export function createClient(options: ClientOptions): ApprClient {
     return (await (await send(request, call)).json()) as T
   }
 
+  async function page<K extends string, T>(key: K, request: Outgoing, call?: CallOptions): Promise<Page<K, T>> {
+    const response = await send(request, call)
+    const items = (await response.json()) as T[]
+    // The server's `Link: <…?after=X>; rel="next"` carries the cursor.
+    const link = /<([^>]*)>\s*;\s*rel="?next"?/.exec(response.headers.get('link') ?? '')
+    const next = link ? new URL(link[1]!, 'http://x').searchParams.get('after') : null
+    return { [key]: items, ...(next === null ? {} : { next }) } as Page<K, T>
+  }
+
   async function download(request: Outgoing, call: DownloadOptions): Promise<Download> {
     const response = await send(request, call)
     const length = Number(response.headers.get('content-length') ?? Number.NaN)
@@ -183,6 +205,18 @@ export function createClient(options: ClientOptions): ApprClient {
     version: (call) => getJson({ path: '/version', fromRoot: true }, call),
     list: (filters = {}, call) =>
       getJson({ path: '/packages', query: { namespace: filters.namespace, query: filters.query, media_type: filters.format } }, call),
+    listPage: (filters = {}, call) =>
+      page('packages', {
+        path: '/packages',
+        query: {
+          namespace: filters.namespace,
+          query: filters.query,
+          media_type: filters.format,
+          limit: String(filters.limit ?? 100),
+          after: filters.after,
+        },
+      }, call),
+    namespaces: (options = {}, call) => page('namespaces', { path: '/namespaces', query: { limit: String(options.limit ?? 1000), after: options.after } }, call),
     search: (query, call) => getJson({ path: '/packages/search', query: { q: query } }, call),
     releases: (pkg, filters = {}, call) => getJson({ path: packagePath(pkg), query: { media_type: filters.format } }, call),
     manifests: (pkg, release, call) => getJson({ path: packagePath(pkg, release) }, call),
@@ -236,7 +270,7 @@ function packagePath(pkg: string, ...rest: string[]): string {
 }
 
 /** `helm` for `application/vnd.appr.package-manifest.helm.v0.json`; a short name stays as it is. */
-function formatOf(mediaType: string): string {
+export function formatOf(mediaType: string): string {
   return /package-manifest\.([^.]+)\./.exec(mediaType)?.[1] ?? mediaType
 }
 

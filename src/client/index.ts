@@ -10,6 +10,7 @@ export {
   type Download,
   type DownloadOptions,
   type PackageManifest,
+  type Page,
   type PullResult,
   type PushInput,
   type ReleaseSelector,

@@ -4,7 +4,7 @@
  * and one request that turns error answers into {@link ApprError}s exactly as `createClient` does.
  * @module
  */
-import { apiBase, errorOf } from './transport.js'
+import { apiBase, errorOf, unreachable } from './transport.js'
 
 /** Where and how to reach a registry. */
 export interface Client {
@@ -42,7 +42,10 @@ export async function call(client: Client, url: string, init: RequestInit & { du
   const headers = new Headers(init.headers)
   if (client.token !== undefined) headers.set('Authorization', client.token)
   headers.set('User-Agent', client.userAgent ?? 'appr-core')
-  const response = await fetch(url, { ...init, headers })
+  const response = await fetch(url, { ...init, headers }).catch((error: unknown) => {
+    // The caller's abort stays an abort; anything else never reached the server: say where.
+    throw init.signal?.aborted ? error : unreachable(url, error)
+  })
   if (response.ok) return response
   throw await errorOf(response, url)
 }

@@ -129,9 +129,11 @@ export function createTransport(options: ClientOptions): Transport {
       return await doFetch(url, init)
     } catch (error) {
       if (timedOut()) {
-        throw new ApprError('unavailable', `no answer from ${url} within ${timeoutMs} ms`, { details: { timeoutMs }, transient: true, cause: error })
+        throw new ApprError('unavailable', `no answer from ${url} within ${timeoutMs} ms`, { details: { url, timeoutMs }, transient: true, cause: error })
       }
-      throw error
+      // The caller's own abort (its reason, as fetch rejects with it) is not a network failure.
+      if (call.signal?.aborted) throw error
+      throw unreachable(url, error)
     } finally {
       // The deadline covers the wait for headers only; the caller's signal still ends the body.
       release()
@@ -156,6 +158,34 @@ export function createTransport(options: ClientOptions): Transport {
       }
     },
   }
+}
+
+/** Why a connection failed, from the error `fetch` rejects with (Node puts the socket's code in `cause`). */
+const REASONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found (DNS lookup failed)',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+  UND_ERR_SOCKET: 'connection closed',
+}
+
+/**
+ * A request that never got an answer (refused, reset, unknown host, TLS failure) as an
+ * `unavailable` error naming the URL, so "fetch failed" never reaches a user without saying where.
+ */
+export function unreachable(url: string, error: unknown): ApprError {
+  type Cause = { code?: unknown; message?: unknown; errors?: Cause[] }
+  const cause = (error as { cause?: Cause } | undefined)?.cause
+  // Several addresses tried at once (IPv4 and IPv6) fail as an AggregateError: the first one tells.
+  const first = cause?.code === undefined ? (cause?.errors?.[0] ?? cause) : cause
+  const code = typeof first?.code === 'string' ? first.code : undefined
+  const said = typeof first?.message === 'string' && first.message !== '' ? first.message : error instanceof Error ? error.message : String(error)
+  const reason = code !== undefined ? `${REASONS[code] ?? said} (${code})` : said
+  return new ApprError('unavailable', `cannot reach ${url}: ${reason}`, { details: { url, ...(code === undefined ? {} : { reason: code }) }, transient: true, cause: error })
 }
 
 /** The server's error as an {@link ApprError} (also when wrapped as Quay's `{ error: {…} }`). */

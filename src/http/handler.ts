@@ -19,6 +19,7 @@ import type { HandlerOptions, RegistryApi } from './options.js'
 import { type Answer, setHeader } from './reply.js'
 import type { HttpRequest } from './request-view.js'
 import { createRouter, methodNotAllowed, optionsReply, type Route, type RouteContext, type RouteMatch, routeMethod } from './router.js'
+import { type UiConfig, uiRoutes } from './ui/routes.js'
 /**
  * Creates the appr API handler.
  *
@@ -46,6 +47,7 @@ export function createHandler<P = unknown>(
   const { ociBlobs, ociManifests } = registry
   // OCI clients only ever ask at the host's root /v2/.
   const oci = options.oci !== false && ociBlobs && ociManifests ? { router: createRouter(ociRoutes({ ociBlobs, ociManifests }, options), '') } : undefined
+  const ui = options.ui ? createRouter(uiRoutes(options.ui, uiConfig(options, oci !== undefined)), '') : undefined
   const authorize = authCheck(options)
 
   function find(request: HttpRequest, path: string): RouteMatch | Answer {
@@ -56,6 +58,7 @@ export function createHandler<P = unknown>(
         return ociErrorReply(error, request, options.onError)
       }
     }
+    if (ui && (path === '/ui' || path.startsWith('/ui/'))) return ui.find(path)
     return router.find(path)
   }
 
@@ -111,4 +114,13 @@ function routeContext(req: HttpRequest, params: RouteContext['params'], pkg: str
       return req.url
     },
   }
+}
+
+/** Where the UI finds the API and the Helm view: at the root when the handler serves the root, else under its first prefix. */
+function uiConfig(options: Pick<HandlerOptions, 'prefix' | 'helm'>, oci: boolean): UiConfig {
+  const prefixes = (options.prefix === undefined ? ['/cnr', ''] : typeof options.prefix === 'string' ? [options.prefix] : [...options.prefix]).map((p) =>
+    p.replace(/^\/+|\/+$/g, ''),
+  )
+  const base = prefixes.includes('') ? '' : `/${prefixes[0]}`
+  return { api: `${base}/api/v1`, helm: options.helm === false ? null : `${base}/helm`, oci }
 }

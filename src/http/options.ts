@@ -5,13 +5,14 @@
  */
 import type { Registry } from '../registry/registry.js'
 import type { ErrorEnvelope } from './middleware/errors.js'
+import type { UiAssets } from './ui/routes.js'
 
 /** The part of {@link Registry} the handler calls, so a wrapper or another implementation fits. */
 export type RegistryApi = Pick<
   Registry,
   'push' | 'stage' | 'show' | 'pull' | 'blob' | 'releases' | 'manifests' | 'list' | 'search' | 'delete' | 'channels' | 'showByDigest' | 'signatures'
 > &
-  Partial<Pick<Registry, 'ociBlobs' | 'ociManifests' | 'events' | 'backup' | 'restore' | 'backupStream' | 'restoreStream' | 'gc' | 'stats'>>
+  Partial<Pick<Registry, 'ociBlobs' | 'ociManifests' | 'events' | 'namespaces' | 'backup' | 'restore' | 'backupStream' | 'restoreStream' | 'gc' | 'stats'>>
 
 /**
  * What a route does: `read` for GET/HEAD routes, `write` for every route that changes data,
@@ -24,6 +25,7 @@ export type Operation =
   | 'version'
   | 'login'
   | 'list'
+  | 'namespaces'
   | 'search'
   | 'push'
   | 'releases'
@@ -53,6 +55,7 @@ export type Operation =
   | 'admin-restore'
   | 'admin-gc'
   | 'admin-stats'
+  | 'ui'
 
 /** Input of the {@link HandlerOptions.authorize} hook. */
 export interface AuthorizeInput<P> {
@@ -128,6 +131,12 @@ export interface HandlerOptions<P = unknown> {
    * hook allows it to any principal, never to anonymous callers). See docs/operate.md.
    */
   readonly admin?: boolean
+  /**
+   * Serve the web UI at `/ui` (at the host's root, whatever `prefix` says) from these bundled
+   * assets (`loadUiAssets()` or `bundleUi()` of `src/ui/bundle.ts`; default: no UI). Its files are
+   * public (operation `ui`); what it shows comes through the API and its auth hooks. See docs/ui.md.
+   */
+  readonly ui?: UiAssets
   /** Called with every unexpected (non-ApprError) exception before a bare 500 is answered. */
   readonly onError?: (error: unknown, request: Request) => void
 }

@@ -10,7 +10,7 @@ import type { PackageSummary } from '../model/types.js'
 import { listAll } from '../storage/util.js'
 import type { RegistryContext } from './context.js'
 import { decode, keys, type PackageRecord, PackageRecordType } from './records.js'
-import type { ListOptions, ListPage } from './types.js'
+import type { ListOptions, ListPage, NamespacePage, PageOptions } from './types.js'
 
 export async function list(ctx: RegistryContext, options: ListOptions = {}): Promise<ListPage> {
   const limit = Math.max(1, Math.min(options.limit ?? 1000, 10_000))
@@ -73,4 +73,24 @@ export async function search(ctx: RegistryContext, query: string): Promise<strin
     if (name.includes(needle)) out.push(name)
   }
   return out
+}
+
+/**
+ * Namespaces holding packages, in key order: a skip scan, one store read of one key per
+ * namespace, so it costs the number of namespaces returned whatever the packages per namespace.
+ */
+export async function namespaces(ctx: RegistryContext, options: PageOptions = {}): Promise<NamespacePage> {
+  const limit = Math.max(1, Math.min(options.limit ?? 1000, 10_000))
+  const out: string[] = []
+  // '0' is the character right after '/', and no segment holds '/': `pkg/<ns>0` sorts after every
+  // package of <ns> and before the first key of any namespace that follows it.
+  let after = options.after === undefined ? undefined : `${keys.packages}${options.after.toLowerCase()}0`
+  while (out.length < limit) {
+    const [entry] = await ctx.store.list(after === undefined ? { prefix: keys.packages, limit: 1 } : { prefix: keys.packages, after, limit: 1 })
+    if (entry === undefined) return { namespaces: out }
+    const namespace = entry.key.slice(keys.packages.length).split('/')[0]!
+    out.push(namespace)
+    after = `${keys.packages}${namespace}0`
+  }
+  return { namespaces: out, next: out[out.length - 1]! }
 }

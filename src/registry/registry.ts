@@ -16,7 +16,7 @@ import { latestCursor, readEvents, watchEvents } from './events/feed.js'
 import type { EventOperations } from './events/types.js'
 import { gc } from './gc.js'
 import { stats } from './stats.js'
-import { list, search } from './list.js'
+import { list, namespaces, search } from './list.js'
 import {
   appendUpload,
   cancelUpload,
@@ -47,6 +47,8 @@ import type {
   RestoreStreamOptions,
   ListOptions,
   ListPage,
+  NamespacePage,
+  PageOptions,
   PullResult,
   PushInput,
   RegistryOptions,
@@ -126,13 +128,22 @@ export interface OciBlobOperations {
  * (`appr-core/oci`) with the spec's codes.
  */
 export interface OciManifestOperations {
-  /** Stores a manifest (the exact bytes) at a tag or its digest; `contentType` is the request's `Content-Type`. `subject`: the digest its `subject` names. */
+  /**
+   * Stores a manifest (the exact bytes) at a tag or its digest; `contentType` is the request's
+   * `Content-Type`. `subject`: the digest its `subject` names. A chart or appr artifact at a
+   * SemVer tag of a `<ns>/<name>` repository becomes an appr release (docs/oci.md, "One registry,
+   * two views"); conflicts with a release or channel are `DENIED`.
+   */
   put(repository: string, reference: string, bytes: Uint8Array, contentType?: string): Promise<{ digest: string; mediaType: string; subject?: string }>
   /** A manifest by tag or digest, or `undefined`. */
   get(repository: string, reference: string): Promise<OciStoredManifest | undefined>
   /** A manifest's digest, media type and size, or `undefined`. */
   head(repository: string, reference: string): Promise<{ digest: string; mediaType: string; size: number } | undefined>
-  /** Deletes by digest (with every tag naming it) or by tag (the tag only); false when absent. */
+  /**
+   * Deletes by digest (with every tag naming it) or by tag (the tag only); the tag or manifest
+   * of an appr release deletes the release (or that format), a channel's tag the channel. False
+   * when absent.
+   */
   delete(repository: string, reference: string): Promise<boolean>
   /** One page of a repository's tags, lexical order. @throws `NAME_UNKNOWN` */
   tags(repository: string, options?: { n?: number; last?: string }): Promise<OciListPage>
@@ -286,6 +297,11 @@ export class Registry {
     return list(this.#ctx, options)
   }
 
+  /** A page of the namespaces that hold packages, in key order (one store read per namespace). */
+  namespaces(options: PageOptions = {}): Promise<NamespacePage> {
+    return namespaces(this.#ctx, options)
+  }
+
   /** Names of packages containing `query` (plain, case-insensitive substring; never a pattern). `''` → `[]`. */
   search(query: string): Promise<string[]> {
     return search(this.#ctx, query)
@@ -354,8 +370,9 @@ export class Registry {
 
   /**
    * Deletes blob objects no record points at: uploads older than `uploadTimeoutMs` whose writer
-   * crashed or gave up, and objects a crash left behind after their records were deleted.
-   * Safe to run while the registry is in use.
+   * crashed or gave up, and objects a crash left behind after their records were deleted; and OCI
+   * manifests and blob links nothing has named for `ociGraceMs` (untagged manifests no index
+   * names, blobs no manifest names). Safe to run while the registry is in use.
    */
   gc(): Promise<GcResult> {
     return gc(this.#ctx)

@@ -193,6 +193,20 @@ export interface ListOptions {
   readonly limit?: number
 }
 
+/** Which page of a paged listing. */
+export interface PageOptions {
+  /** Resume after this entry (the `next` of the previous page). */
+  readonly after?: string
+  /** Page size (default 1,000, at most 10,000). */
+  readonly limit?: number
+}
+
+/** A page of namespaces. `next` is present when more may follow. */
+export interface NamespacePage {
+  readonly namespaces: string[]
+  readonly next?: string
+}
+
 /** A page of packages. `next` is present when more may follow. */
 export interface ListPage {
   readonly packages: PackageSummary[]

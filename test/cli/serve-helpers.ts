@@ -16,13 +16,14 @@ export interface Served {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
-/** `appr-core <args>` to completion. */
-export async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** `appr-core <args>` to completion, with `input` (default none) on its standard input. */
+export async function runCli(args: string[], env: Record<string, string> = {}, input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', main, ...args], {
     cwd: root,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   })
+  child.stdin.end(input)
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d) => (stdout += d))
@@ -33,10 +34,11 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
 
 /**
  * Starts `appr-core serve <args>` and resolves once it logs its `listening` line.
- * Rejects with the process output when it exits first.
+ * Rejects with the process output when it exits first. `built`: run the compiled bin in dist/.
  */
-export async function startServe(args: string[], env: Record<string, string> = {}): Promise<Served> {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', main, 'serve', ...args], {
+export async function startServe(args: string[], env: Record<string, string> = {}, options: { built?: boolean } = {}): Promise<Served> {
+  const node = options.built ? [fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url))] : ['--conditions=source', '--import', 'tsx', main]
+  const child = spawn(process.execPath, [...node, 'serve', ...args], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

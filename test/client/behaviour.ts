@@ -104,6 +104,38 @@ export const cases: readonly Case[] = [
     },
   },
   {
+    name: 'listPage and namespaces page with a cursor, every entry once, in order',
+    async run(ctx) {
+      const appr = ctx.client()
+      const names = ['a', 'b', 'c', 'd', 'e'].map((n) => `paged/p${n}`)
+      for (const name of names) await appr.push(name, { release: '1.0.0', format: 'helm', blob: await ctx.chart('p', '1.0.0') })
+      const seen: string[] = []
+      let after: string | undefined
+      let pages = 0
+      do {
+        const page = await appr.listPage({ namespace: 'paged', limit: 2, ...(after === undefined ? {} : { after }) })
+        check(page.packages.length <= 2, `a page holds at most the limit (${page.packages.length})`)
+        seen.push(...page.packages.map((p) => p.name))
+        after = page.next
+        pages++
+      } while (after !== undefined && pages < 10)
+      equal(seen, names, 'every package once, in name order')
+      check(pages >= 3, `five packages by two take three pages or more (${pages})`)
+      const namespaces: string[] = []
+      after = undefined
+      do {
+        const page = await appr.namespaces({ limit: 2, ...(after === undefined ? {} : { after }) })
+        check(page.namespaces.length <= 2, 'a namespace page holds at most the limit')
+        namespaces.push(...page.namespaces)
+        after = page.next
+      } while (after !== undefined && namespaces.length < 1000)
+      check(namespaces.includes('paged'), `the namespace is listed: ${namespaces.join(',')}`)
+      equal(namespaces, [...new Set(namespaces)], 'each namespace once')
+      const refused = await rejection(appr.listPage({ limit: 0 }))
+      check(isApprError(refused, 'invalid-parameters'), `limit 0 is refused: ${String(refused)}`)
+    },
+  },
+  {
     name: 'pull gives the pushed bytes with progress up to the size, and blob fetches by digest',
     async run(ctx) {
       const appr = ctx.client()

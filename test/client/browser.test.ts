@@ -9,25 +9,14 @@ import { gzipSync } from 'node:zlib'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { chart } from '../http/helpers.js'
-import { findBinary, skipOrFail } from '../helpers/servers.js'
+import { launchChromium } from '../helpers/chromium.js'
+import { skipOrFail } from '../helpers/servers.js'
 import { cases } from './behaviour.js'
 import { startHarness } from './harness.js'
 
 const root = new URL('../..', import.meta.url).pathname
 const esbuild = await import('esbuild').catch(() => undefined)
-const chromiumPath = findBinary('chromium')
-const playwright = await import('playwright-core').catch(() => undefined)
 
-/** Chromium flags that work in this sandbox-less, offline container (playwright adds headless and a fresh profile). */
-const CHROMIUM_FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 
 async function bundle(entry: string, minify: boolean) {
   return esbuild!.build({ entryPoints: [join(root, entry)], bundle: true, platform: 'browser', format: 'esm', target: 'es2022', minify, write: false, metafile: true, logLevel: 'silent' })
@@ -48,10 +37,6 @@ if (esbuild === undefined) {
   })
 
   test('the behaviour cases pass inside headless Chromium', async () => {
-    if (chromiumPath === undefined || playwright === undefined) {
-      skipOrFail('client in Chromium', 'needs chromium and playwright-core')
-      return
-    }
     const script = (await bundle('test/client/browser-entry.ts', false)).outputFiles[0]!.text
     let report: (value: unknown) => void = () => {}
     const reported = new Promise<unknown>((resolve) => {
@@ -72,7 +57,12 @@ if (esbuild === undefined) {
       }
       return undefined
     })
-    const browser = await playwright.chromium.launch({ executablePath: chromiumPath, headless: true, args: CHROMIUM_FLAGS })
+    const browser = await launchChromium()
+    if (browser === undefined) {
+      await server.close({ timeoutMs: 1000 })
+      skipOrFail('client in Chromium', 'needs chromium and playwright-core')
+      return
+    }
     const pageErrors: string[] = []
     try {
       const page = await browser.newPage()

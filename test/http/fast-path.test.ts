@@ -72,6 +72,7 @@ const clock = () => new Date('2026-01-02T03:04:05.000Z')
 const options: HandlerOptions = {
   events: true,
   maxBodyBytes: 256 * 1024,
+  ui: { script: 'console.log(1)', style: 'body{}' },
   login: ({ username, password }) => (username === 'u' && password === 'p' ? 'token-1' : undefined),
 }
 
@@ -167,6 +168,13 @@ test('every appr route answers the same bytes on both paths: pushes, reads, chan
     { method: 'GET', path: `${P}/%6es/app/1.0.0/helm?x=%20y+z&x='"<>{}|^\\` },
     { method: 'GET', path: `${P}/ns/app/1.0.0/helm?contents=True#fragment` },
     { method: 'GET', path: `/cnr${P}/ns/app/1.0.0/helm/`, headers: { 'x-many': 'a', 'X-Many': 'b' } },
+    // Paged listing, namespaces (a Link to the next page), the web UI.
+    { method: 'GET', path: `${P}?limit=1` },
+    { method: 'GET', path: `${P}?limit=0` },
+    { method: 'GET', path: '/api/v1/namespaces?limit=1' },
+    { method: 'GET', path: '/ui/' },
+    { method: 'HEAD', path: '/ui/app.js' },
+    { method: 'GET', path: '/ui/app.css', headers: { origin: 'https://ui.example' } },
     // Login, events, Helm.
     { method: 'POST', path: '/api/v1/users/login', headers: json, body: JSON.stringify({ user: { username: 'u', password: 'p' } }) },
     { method: 'POST', path: '/api/v1/users/login', headers: json, body: JSON.stringify({ user: { username: 'u', password: 'x' } }) },

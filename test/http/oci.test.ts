@@ -22,8 +22,9 @@ const enc = new TextEncoder()
 
 let server: RunningServer
 let base: string
+const registry = new Registry({ store: memoryStore() })
 test.before(async () => {
-  server = await serve({ handler: createHandler(new Registry({ store: memoryStore() })), port: 0 })
+  server = await serve({ handler: createHandler(registry), port: 0 })
   base = server.url
 })
 test.after(async () => {
@@ -181,7 +182,10 @@ test('referrers: a manifest with a subject is listed under it (filtered by artif
   assert.equal(left.map((m) => m.digest), [ociDigestOf(signature)])
 })
 
-test('skopeo copies releases between appr-core and docker-registry, both ways, byte for byte', async () => {
+/** Runs `body` with skopeo and a throwaway docker-registry (skipped, or failed under CI, without them). */
+async function withPeer(
+  body: (tools: { skopeo: string; peer: TestDockerRegistry; here: string; copy: (from: string, to: string, all?: boolean) => Promise<unknown> }) => Promise<void>,
+): Promise<void> {
   const skopeo = findBinary('skopeo')
   if (!skopeo) {
     skipOrFail('oci /v2/ with skopeo', 'install skopeo (apt-get install skopeo)')
@@ -189,11 +193,18 @@ test('skopeo copies releases between appr-core and docker-registry, both ways, b
   }
   const peer: TestDockerRegistry | undefined = await startDockerRegistry({ suite: 'oci /v2/ with docker-registry' })
   if (!peer) return
-  const here = new URL(base).host
   const copy = (from: string, to: string, all = false) =>
     // biome-ignore format: flag list
     run(skopeo, ['copy', ...(all ? ['--all'] : []), '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${from}`, `docker://${to}`])
   try {
+    await body({ skopeo, peer, here: new URL(base).host, copy })
+  } finally {
+    await peer.stop()
+  }
+}
+
+test('skopeo copies releases between appr-core and docker-registry, both ways, byte for byte', () =>
+  withPeer(async ({ skopeo, peer, here, copy }) => {
     const local = ociClient({ url: base })
     const remote = ociClient({ url: peer.url })
     // A Helm chart pushed into appr-core, read with skopeo, copied out and back under another name.
@@ -216,9 +227,38 @@ test('skopeo copies releases between appr-core and docker-registry, both ways, b
     assert.is(copied.digest, multi.digest, 'the index digest survives the copy')
     assert.equal(copied.formats.map((f) => [f.format, f.blob]), [['helm', chart], ['kpm', kubeUi]])
     assert.is(parseManifest((await local.getManifest('acme/multi', '2.0.0'))!.bytes).manifests.length, 2)
-  } finally {
-    await peer.stop()
-  }
-})
+  }),
+)
+
+test('skopeo copies an appr-pushed release to docker-registry and back: the digests appr-core serves survive, and the copy is a release again', () =>
+  withPeer(async ({ skopeo, peer, here, copy }) => {
+    await registry.push({ package: 'appr/hello', release: '1.0.0', format: 'helm', blob: chart })
+    await registry.push({ package: 'appr/multi', release: '3.0.0', format: 'helm', blob: chart })
+    await registry.push({ package: 'appr/multi', release: '3.0.0', format: 'kpm', blob: kubeUi })
+    await registry.channels.add('appr/multi', 'stable', '3.0.0')
+    for (const [pkg, tag, mediaType] of [['appr/hello', '1.0.0', OCI_MANIFEST], ['appr/multi', '3.0.0', OCI_INDEX]] as const) {
+      const served = (await registry.ociManifests.get(pkg, tag))!
+      assert.is(served.mediaType, mediaType)
+      const raw = await run(skopeo, ['inspect', '--raw', '--tls-verify=false', `docker://${here}/${pkg}:${tag}`], { encoding: 'buffer' })
+      assert.is(ociDigestOf(new Uint8Array(raw.stdout)), served.digest)
+      await copy(`${here}/${pkg}:${tag}`, `${peer.host}/peer/${pkg}:${tag}`, true)
+      assert.is((await ociClient({ url: peer.url }).headManifest(`peer/${pkg}`, tag))?.digest, served.digest, `${pkg} keeps its digest in docker-registry`)
+      const back = `copy/${pkg.split('/')[1]}`
+      await copy(`${peer.host}/peer/${pkg}:${tag}`, `${here}/${back}:${tag}`, true)
+      assert.is((await registry.ociManifests.head(back, tag))?.digest, served.digest, `${pkg} keeps its digest back in appr-core`)
+      // The copy is an appr release again, pulled byte for byte through the appr API.
+      for (const m of await registry.manifests(pkg, tag)) {
+        const format = m.mediaType.split('.')[3]!
+        const pulled = await registry.pull(back, { release: tag, format })
+        const parts: Uint8Array[] = []
+        for await (const part of pulled.stream) parts.push(part)
+        const bytes = new Uint8Array(Buffer.concat(parts))
+        assert.equal(bytes, format === 'helm' ? chart : kubeUi)
+        assert.is(pulled.digest, m.content.digest)
+      }
+    }
+    assert.equal(JSON.parse((await run(skopeo, ['list-tags', '--tls-verify=false', `docker://${here}/appr/multi`])).stdout).Tags, ['3.0.0', 'stable'])
+  }),
+)
 
 test.run()

@@ -2,12 +2,13 @@
  * Streamed JSON pushes: the registry stages the blob while the body is still arriving (whatever
  * the member order; see push-order.test.ts); every way such a push can fail stores nothing.
  */
+import { randomBytes } from 'node:crypto'
 import { request as httpRequest } from 'node:http'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { BlobInput } from 'appr-core'
 import type { RegistryApi } from 'appr-core/http'
-import { type JsonBody, b64, call, chart, makeRegistry, postJson, start } from './helpers.js'
+import { type JsonBody, b64, call, chart, makeRegistry, postJson, start, tarGz } from './helpers.js'
 
 /** A registry that reports when stage is called (with the blob it streams). */
 async function watched() {
@@ -80,17 +81,21 @@ test('release and media_type before blob: the blob is staged before the body end
   }
 })
 
-test("the appr client's body shape (package and organization after blob) streams and stores", async () => {
+test("the appr client's body shape (package and organization after blob) stores, read whole when small and streamed when not", async () => {
   const { registry, calls } = await watched()
   const server = await start(registry)
   try {
-    const blob = b64(await chart('web', '2.0.0'))
-    // appr's push command, then client.push adding organization and package after the blob.
-    const body = `{"manifest_name": "web", "name": "web", "release": "2.0.0", "metadata": null, "media_type": "helm", "blob": "${blob}", "organization": "acme", "package": "acme/web"}`
-    const r = await call(`${server.url}/cnr/api/v1/packages/acme/web?force=false`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
-    assert.is(r.status, 200, JSON.stringify(r.body))
-    assert.ok(!(calls[0]!.input.blob instanceof Uint8Array))
-    assert.is((await call(`${server.url}/cnr/api/v1/packages/acme/web/2.0.0/helm`)).status, 200)
+    const small = b64(await chart('web', '2.0.0'))
+    // Incompressible noise makes a body past the 256 KiB under which a JSON push is read whole.
+    const large = b64(await tarGz({ 'web/Chart.yaml': 'name: web\nversion: 3.0.0\n', 'web/noise': randomBytes(220 * 1024).toString('base64') }))
+    for (const [release, blob, streamed] of [['2.0.0', small, false], ['3.0.0', large, true]] as const) {
+      // appr's push command, then client.push adding organization and package after the blob.
+      const body = `{"manifest_name": "web", "name": "web", "release": "${release}", "metadata": null, "media_type": "helm", "blob": "${blob}", "organization": "acme", "package": "acme/web"}`
+      const r = await call(`${server.url}/cnr/api/v1/packages/acme/web?force=false`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+      assert.is(r.status, 200, JSON.stringify(r.body))
+      assert.is(!(calls.at(-1)!.input.blob instanceof Uint8Array), streamed, `${release}: streamed`)
+      assert.is((await call(`${server.url}/cnr/api/v1/packages/acme/web/${release}/helm`)).status, 200)
+    }
   } finally {
     await server.close()
   }

@@ -256,6 +256,18 @@ for (const backend of backends) {
       page = await registry.list({ limit: 2, after: page.next })
     }
     assert.equal(names, ['ns/a', 'ns/b', 'ns/c', 'ns/d.x', 'titi/rocketchat'])
+    // Namespaces that sort around `ns/` in key order ('-' before '/', '0' right after it).
+    for (const ns of ['n-s', 'ns0', 'n']) await registry.push({ package: `${ns}/p`, release: '1.0.0', format: 'helm', blob: kubeUi })
+    assert.equal((await registry.namespaces()).namespaces, ['n-s', 'n', 'ns', 'ns0', 'titi'])
+    const spaces: string[] = []
+    let nsPage = await registry.namespaces({ limit: 2 })
+    for (;;) {
+      spaces.push(...nsPage.namespaces)
+      if (nsPage.next === undefined) break
+      nsPage = await registry.namespaces({ limit: 2, after: nsPage.next })
+    }
+    assert.equal(spaces, ['n-s', 'n', 'ns', 'ns0', 'titi'])
+    for (const ns of ['n-s', 'ns0', 'n']) await registry.delete(`${ns}/p`, '1.0.0', 'helm')
     assert.equal(await registry.search('rocket'), ['titi/rocketchat'])
     assert.equal(await registry.search('ROCKET'), ['titi/rocketchat'])
     assert.equal(await registry.search('fdsf'), [])

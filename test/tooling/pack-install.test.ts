@@ -50,7 +50,8 @@ let ready = false
 function copyOfRepo(): string {
   const copy = join(work, 'checkout')
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { files: string[] }
-  const roots = new Set([...pkg.files.map((f) => f.split('/')[0]!), 'package.json', 'tsconfig.json', 'tsconfig.build.json'])
+  // scripts/: prepack's build-ui.mjs (a checkout has it; the tarball does not need it).
+  const roots = new Set([...pkg.files.map((f) => f.split('/')[0]!), 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts'])
   for (const entry of roots) if (entry !== 'dist') cpSync(join(root, entry), join(copy, entry), { recursive: true })
   symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'))
   return copy
@@ -80,7 +81,7 @@ test.after(() => {
 
 test('the tarball ships the licence, changelog, sources of its maps and every export target', () => {
   const paths = new Set(packed.map((f) => f.path))
-  for (const file of ['LICENSE', 'CHANGELOG.md', 'README.md', 'package.json', 'examples/file-store/file-store.ts', 'dist/src/cli/main.js']) {
+  for (const file of ['LICENSE', 'CHANGELOG.md', 'README.md', 'package.json', 'examples/file-store/file-store.ts', 'dist/src/cli/main.js', 'dist/ui/app.js', 'dist/ui/app.css']) {
     assert.ok(paths.has(file), `${file} is not in the tarball`)
   }
   assert.not.ok([...paths].some((p) => p.startsWith('test/') || p.startsWith('bench/') || p.startsWith('dist/test/')), 'tests or benchmarks are packed')
@@ -122,7 +123,8 @@ test('the installed appr-core serves on level; its push and pull round-trip a ch
   mkdirSync(join(chart, 'templates'), { recursive: true })
   writeFileSync(join(chart, 'Chart.yaml'), 'apiVersion: v2\nname: hello\nversion: 0.1.0\n')
   writeFileSync(join(chart, 'templates', 'cm.yaml'), 'kind: ConfigMap\n')
-  const server = spawn(bin, ['serve', '--store', 'level:./data', '--port', '0'], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] })
+  // --ui: the installed package serves the UI prepack built (esbuild is not installed here).
+  const server = spawn(bin, ['serve', '--store', 'level:./data', '--port', '0', '--ui'], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   server.stderr.on('data', (d) => (stderr += d))
   try {
@@ -141,6 +143,9 @@ test('the installed appr-core serves on level; its push and pull round-trip a ch
     const pulled = await run(bin, ['pull', 'acme/hello@0.1.0', '-o', 'hello.tgz', '--registry', url, '--json'], { cwd: project })
     assert.is(pulled.code, 0, pulled.stderr)
     assert.is((JSON.parse(pulled.stdout) as { digest: string }).digest, (JSON.parse(pushed.stdout) as { digest: string }).digest)
+    const ui = await fetch(`${url}/ui/app.js`)
+    assert.is(ui.status, 200, 'the web UI is served from dist/ui')
+    assert.ok((await ui.text()).length > 1000)
   } finally {
     server.kill('SIGTERM')
     const [code] = (await once(server, 'exit')) as [number | null]

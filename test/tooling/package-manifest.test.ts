@@ -32,6 +32,9 @@ const shipped = (path: string) => {
 test('nothing runs on install: the build is prepack, and there is no prepare/install script', () => {
   for (const hook of ['prepare', 'preinstall', 'install', 'postinstall']) assert.not.ok(pkg.scripts[hook], `scripts.${hook} runs on install`)
   assert.match(pkg.scripts.prepack ?? '', 'tsc -p tsconfig.build.json')
+  // The web UI is bundled at build time (esbuild is a dev dependency) and its bundle ships.
+  assert.match(pkg.scripts.prepack ?? '', 'node scripts/build-ui.mjs')
+  assert.ok(shipped('dist/ui/app.js') && !pkg.dependencies.esbuild)
 })
 
 test('drivers and the conformance tools are optional peers (and dev dependencies, for this repo)', () => {
@@ -62,6 +65,15 @@ test('licence, changelog, repository and keywords', () => {
   for (const file of ['LICENSE', 'CHANGELOG.md', 'README.md', 'examples']) assert.ok(shipped(file), `${file} is not shipped`)
   assert.match(pkg.repository?.url ?? '', /^git\+https:\/\//)
   assert.ok((pkg.keywords ?? []).includes('appr'))
+})
+
+test('npm run docs documents every entry point (TypeDoc, into the ignored dist/)', () => {
+  assert.is(pkg.scripts.docs, 'typedoc')
+  const typedoc = JSON.parse(readFileSync(join(root, 'typedoc.json'), 'utf8')) as { entryPoints: string[]; out: string }
+  const sources = Object.values(pkg.exports).flatMap((target) => (typeof target === 'string' ? [] : [target.source!])).filter(Boolean)
+  assert.equal([...typedoc.entryPoints].sort(), sources.map((s) => s.replace(/^\.\//, '')).sort())
+  assert.ok(typedoc.out.startsWith('dist/'), 'the reference is written under dist/ (git-ignored, not shipped)')
+  assert.match(readFileSync(join(root, '.gitignore'), 'utf8'), /^dist\/$/m)
 })
 
 test("appr-core/conformance's run-time entry exports every value its declarations name", async () => {

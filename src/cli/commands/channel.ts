@@ -4,7 +4,7 @@
  */
 import { parseChannelName } from '../../model/index.js'
 import type { Channel } from '../../client/index.js'
-import { CLIENT_OPTIONS, CLIENT_USAGE, UsageError, clientFrom, parse, runCommand } from '../args.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, UsageError, runCommand, usageChecked } from '../args.js'
 import { printJson } from '../output.js'
 import { parseRef } from '../refs.js'
 
@@ -27,8 +27,8 @@ ${CLIENT_USAGE}
 const describe = (c: Channel) => `${c.name}  current ${c.current}  releases ${c.releases.join(', ') || '-'}`
 
 export async function run(args: string[]): Promise<number> {
-  return runCommand('channel', usage, async () => {
-    const { values, positionals } = parse(args, {
+  return runCommand('channel', usage, async (cli) => {
+    const { values, positionals } = cli.parse(args, {
       ...CLIENT_OPTIONS,
       add: { type: 'string' },
       remove: { type: 'string' },
@@ -39,7 +39,7 @@ export async function run(args: string[]): Promise<number> {
     if (ref.release !== undefined || ref.channel !== undefined || ref.digest !== undefined) throw new UsageError('give the package as NAMESPACE/NAME')
     const actions = [values.add !== undefined, values.remove !== undefined, values.delete].filter(Boolean).length
     if (actions > 1) throw new UsageError('give at most one of --add, --remove, --delete')
-    const client = clientFrom(values)
+    const { client } = cli.connect(values)
     const pkg = ref.package.full
     const channelArg = positionals[1]
     if (channelArg === undefined) {
@@ -49,12 +49,7 @@ export async function run(args: string[]): Promise<number> {
       else process.stdout.write(channels.length === 0 ? 'no channels\n' : `${channels.map(describe).join('\n')}\n`)
       return 0
     }
-    let channel: string
-    try {
-      channel = parseChannelName(channelArg)
-    } catch (e) {
-      throw new UsageError((e as Error).message)
-    }
+    const channel = usageChecked(() => parseChannelName(channelArg))
     let result: unknown
     let text: string
     if (values.add !== undefined) {

@@ -3,9 +3,10 @@
  * @module
  */
 import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
 import { inspectArchive } from '../../archive/inspect.js'
-import { UsageError, parse, runCommand } from '../args.js'
-import { formatBytes, manifestLines, printJson } from '../output.js'
+import { UsageError, runCommand } from '../args.js'
+import { counting, formatBytes, manifestLines, printJson, progress } from '../output.js'
 
 export const usage = `Usage: appr-core inspect FILE [options]
 
@@ -19,14 +20,15 @@ Options:
 `
 
 export async function run(args: string[]): Promise<number> {
-  return runCommand('inspect', usage, async () => {
-    const { values, positionals } = parse(args, {
+  return runCommand('inspect', usage, async (cli) => {
+    const { values, positionals } = cli.parse(args, {
       json: { type: 'boolean', default: false },
     })
     const [file, ...extra] = positionals
     if (file === undefined || extra.length > 0) throw new UsageError('inspect takes one file')
     const input = file === '-' ? process.stdin : createReadStream(file)
-    const result = await inspectArchive(input)
+    const size = file === '-' ? undefined : (await stat(file)).size
+    const result = await inspectArchive(counting(input, progress(`check ${file === '-' ? 'standard input' : file}`, size)))
     if (values.json) {
       printJson(result)
       return 0

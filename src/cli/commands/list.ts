@@ -2,7 +2,7 @@
  * `appr-core list`: the packages of a registry.
  * @module
  */
-import { CLIENT_OPTIONS, CLIENT_USAGE, UsageError, clientFrom, parse, runCommand } from '../args.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, UsageError, runCommand } from '../args.js'
 import { printJson } from '../output.js'
 
 export const usage = `Usage: appr-core list [options]
@@ -17,15 +17,15 @@ ${CLIENT_USAGE}
 `
 
 export async function run(args: string[]): Promise<number> {
-  return runCommand('list', usage, async () => {
-    const { values, positionals } = parse(args, {
+  return runCommand('list', usage, async (cli) => {
+    const { values, positionals } = cli.parse(args, {
       ...CLIENT_OPTIONS,
       namespace: { type: 'string' },
       query: { type: 'string' },
       format: { type: 'string' },
     })
     if (positionals.length > 0) throw new UsageError('list takes no arguments')
-    const client = clientFrom(values)
+    const { client } = cli.connect(values)
     const packages = await client.list({
       ...(values.namespace === undefined ? {} : { namespace: values.namespace }),
       ...(values.query === undefined ? {} : { query: values.query }),

@@ -3,11 +3,11 @@
  * verifying everything on the way.
  * @module
  */
-import { clientFor } from '../../client/index.js'
+import { createClient } from '../../client/index.js'
 import { Registry } from '../../registry/registry.js'
 import { type MirrorDestination, type MirrorEvent, type MirrorReport, mirror, registryDestination, serverDestination } from '../../trust/index.js'
 import { openStore } from '../serve.js'
-import { parse, runCommand, UsageError } from '../args.js'
+import { runCommand, UsageError } from '../args.js'
 import { formatBytes, printJson } from '../output.js'
 
 export const usage = `Usage: appr-core mirror SOURCE DESTINATION [options]
@@ -85,8 +85,8 @@ function summary(report: MirrorReport): string {
 }
 
 export async function run(args: string[]): Promise<number> {
-  return runCommand('mirror', usage, async () => {
-    const { values, positionals } = parse(args, {
+  return runCommand('mirror', usage, async (cli) => {
+    const { values, positionals } = cli.parse(args, {
       package: { type: 'string', short: 'p', multiple: true },
       concurrency: { type: 'string' },
       force: { type: 'boolean', default: false },
@@ -98,14 +98,14 @@ export async function run(args: string[]): Promise<number> {
     if (positionals.length !== 2) throw new UsageError('mirror takes a SOURCE and a DESTINATION')
     const [sourceArg, destArg] = positionals as [string, string]
     if (!/^https?:\/\//i.test(sourceArg)) throw new UsageError(`SOURCE must be an http(s) URL: ${sourceArg}`)
-    const source = clientFor(sourceArg, { token: values['source-token'], userAgent: 'appr-core-mirror' })
+    const source = mirrorClient(sourceArg, values['source-token'])
     const concurrency = positiveInt(values.concurrency, '--concurrency', 4)
     const timeoutMs = positiveInt(values.timeout, '--timeout', 60) * 1000
 
     let destination: MirrorDestination
     let close = async () => {}
     if (/^https?:\/\//i.test(destArg)) {
-      destination = serverDestination(clientFor(destArg, { token: values['dest-token'], userAgent: 'appr-core-mirror' }))
+      destination = serverDestination(mirrorClient(destArg, values['dest-token']))
     } else {
       const opened = await openStore(destArg)
       const registry = new Registry({ store: opened.store, ...(opened.blobs && { blobs: opened.blobs }) })
@@ -141,4 +141,9 @@ export async function run(args: string[]): Promise<number> {
     else process.stdout.write(summary(report))
     return report.ok ? 0 : 1
   })
+}
+
+/** A client of one side of the copy: its token, if any, and the mirror's User-Agent. */
+function mirrorClient(registry: string, token: string | undefined) {
+  return createClient({ registry, ...(token ? { token } : {}), headers: { 'User-Agent': 'appr-core-mirror' } })
 }

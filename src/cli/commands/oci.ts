@@ -8,7 +8,7 @@ import { inspectArchive } from '../../archive/inspect.js'
 import { parseFormat } from '../../model/index.js'
 import { type OciClient, ociClient } from '../../oci/client.js'
 import { pullRelease, pushRelease } from '../../oci/releases.js'
-import { parse, runCommand, UsageError } from '../args.js'
+import { runCommand, UsageError } from '../args.js'
 import { printJson } from '../output.js'
 
 export const usage = `Usage: appr-core oci push TARBALL [oci://]HOST[:PORT]/REPOSITORY:RELEASE [options]
@@ -53,8 +53,8 @@ function clientFor(ref: OciRef, values: { 'plain-http'?: boolean; username?: str
 }
 
 export async function run(args: string[]): Promise<number> {
-  return runCommand('oci', usage, async () => {
-    const { values, positionals } = parse(args, {
+  return runCommand('oci', usage, async (cli) => {
+    const { values, positionals } = cli.parse(args, {
       format: { type: 'string' },
       package: { type: 'string' },
       output: { type: 'string', short: 'o' },

@@ -3,14 +3,14 @@
  * @module
  */
 import { createReadStream, createWriteStream } from 'node:fs'
-import { rename, rm } from 'node:fs/promises'
+import { rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { inspectArchive } from '../../archive/inspect.js'
 import { packDirectory } from '../../archive/pack.js'
-import { UsageError, parse, runCommand } from '../args.js'
-import { formatBytes, printJson } from '../output.js'
+import { UsageError, runCommand } from '../args.js'
+import { counting, formatBytes, printJson, progress } from '../output.js'
 
 export const usage = `Usage: appr-core pack [DIR] [options]
 
@@ -32,8 +32,8 @@ Options:
 `
 
 export async function run(args: string[]): Promise<number> {
-  return runCommand('pack', usage, async () => {
-    const { values, positionals } = parse(args, {
+  return runCommand('pack', usage, async (cli) => {
+    const { values, positionals } = cli.parse(args, {
       output: { type: 'string', short: 'o' },
       prefix: { type: 'boolean' },
       flat: { type: 'boolean', default: false },
@@ -51,8 +51,9 @@ export async function run(args: string[]): Promise<number> {
     try {
       // Neither the output nor its temporary file may end up inside the archive.
       const ignore = [...(values.ignore ?? []), ...[target, temp].map((f) => (f === undefined ? '' : relativeIgnore(dir, f)))]
-      await pipeline(Readable.from(packDirectory(dir, { ...(prefix === undefined ? {} : { prefix }), ignore: ignore.filter((p) => p !== '') })), createWriteStream(temp))
-      const facts = await inspectArchive(createReadStream(temp))
+      const packed = packDirectory(dir, { ...(prefix === undefined ? {} : { prefix }), ignore: ignore.filter((p) => p !== '') })
+      await pipeline(Readable.from(counting(packed, progress(`pack ${dir}`, undefined))), createWriteStream(temp))
+      const facts = await inspectArchive(counting(createReadStream(temp), progress(`check ${dir}`, (await stat(temp)).size)))
       const name = facts.manifest?.name?.split('/').at(-1)
       const version = facts.manifest?.version
       const file = target ?? resolve(name && version ? `${name}-${version}.tgz` : `${basename(dir)}.tgz`)

@@ -12,7 +12,7 @@ import type { Download } from '../../client/index.js'
 import { ApprError } from '../../errors/index.js'
 import { parseFormat } from '../../model/index.js'
 import { verifyManifest } from '../../trust/verify.js'
-import { CLIENT_OPTIONS, CLIENT_USAGE, UsageError, clientFrom, parse, readKeys, runCommand } from '../args.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, UsageError, readKeys, runCommand, stallGuard } from '../args.js'
 import { DOWNLOAD_LIMITS, formatBytes, nodeReadable, printJson, progress } from '../output.js'
 import { parseRef, selectorOf } from '../refs.js'
 
@@ -33,8 +33,8 @@ ${CLIENT_USAGE}
 `
 
 export async function run(args: string[]): Promise<number> {
-  return runCommand('pull', usage, async () => {
-    const { values, positionals } = parse(args, {
+  return runCommand('pull', usage, async (cli) => {
+    const { values, positionals } = cli.parse(args, {
       ...CLIENT_OPTIONS,
       format: { type: 'string', default: '-' },
       output: { type: 'string', short: 'o' },
@@ -43,7 +43,7 @@ export async function run(args: string[]): Promise<number> {
     if (positionals.length !== 1) throw new UsageError('pull takes one package reference')
     if (values.output === '-' && values.json) throw new UsageError('--json cannot share standard output with -o -')
     const ref = parseRef(positionals[0])
-    const client = clientFrom(values)
+    const { client, registry, timeoutMs } = cli.connect(values)
     const format = values.format === '-' ? '-' : parseFormat(values.format)
     const verifyKeys = values['verify-key'] === undefined ? undefined : await readKeys(values['verify-key'])
     if (verifyKeys !== undefined && ref.digest !== undefined) throw new UsageError('--verify-key needs a release or a channel (a blob digest has no manifest to verify)')
@@ -53,49 +53,56 @@ export async function run(args: string[]): Promise<number> {
     let release: string
     // The bar's total is known only once the answer's headers are in.
     let bar: ReturnType<typeof progress> | undefined
-    const onProgress = ({ loaded }: { loaded: number }) => bar?.update(loaded)
-    if (ref.digest !== undefined) {
-      download = await client.blob(ref.package.full, ref.digest, { onProgress })
-      expected = ref.digest
-      release = ref.digest.slice(0, 8)
-    } else {
-      const manifest = await client.show(ref.package.full, selectorOf(ref, format))
-      if (verifyKeys !== undefined) {
-        const verdict = verifyManifest(manifest, verifyKeys)
-        if (!verdict.ok) {
-          throw new ApprError('forbidden', `refusing ${ref.package.full}@${manifest.release}: ${verdict.message}`, {
-            details: { reason: verdict.reason, manifest_digest: verdict.digest },
+    // A large download may take long: what is bounded is silence (no byte for --timeout seconds).
+    const guard = stallGuard(timeoutMs, `pull from ${registry}`)
+    const transfer = guard.callOptions(({ loaded }) => bar?.update(loaded))
+    try {
+      if (ref.digest !== undefined) {
+        download = await client.blob(ref.package.full, ref.digest, transfer)
+        expected = ref.digest
+        release = ref.digest.slice(0, 8)
+      } else {
+        const manifest = await client.show(ref.package.full, selectorOf(ref, format))
+        if (verifyKeys !== undefined) {
+          const verdict = verifyManifest(manifest, verifyKeys)
+          if (!verdict.ok) {
+            throw new ApprError('forbidden', `refusing ${ref.package.full}@${manifest.release}: ${verdict.message}`, {
+              details: { reason: verdict.reason, manifest_digest: verdict.digest },
+            })
+          }
+        }
+        // Verified (when asked) before a byte of the package is downloaded.
+        guard.touch()
+        download = await client.pullRelease(ref.package.full, manifest.release, parseFormat(manifest.mediaType), transfer)
+        release = manifest.release
+        expected = manifest.content.digest
+      }
+      const name = download.filename ?? `${ref.package.namespace}_${ref.package.name}_${release}.tar.gz`
+      bar = progress(`pull ${ref.package.full}@${release}`, download.size)
+
+      const { chunks, facts } = analyzeBlob(nodeReadable(download.body), DOWNLOAD_LIMITS)
+      const toStdout = values.output === '-'
+      const file = toStdout ? undefined : resolve(values.output ?? name)
+      const temp = file === undefined ? undefined : join(dirname(file), `.appr-pull-${process.pid}-${Date.now()}.tmp`)
+      try {
+        await pipeline(Readable.from(chunks), temp === undefined ? process.stdout : createWriteStream(temp), { end: !toStdout })
+        bar.done()
+        const blob = await facts
+        if (blob.digest !== expected) {
+          throw new ApprError('internal-error', 'the downloaded package does not have the digest the registry announced', {
+            details: { expected, actual: blob.digest },
           })
         }
+        if (temp !== undefined && file !== undefined) await rename(temp, file)
+        const result = { file: file ?? '-', package: ref.package.full, release, digest: blob.digest, size: blob.size }
+        if (values.json) printJson(result)
+        else if (!toStdout) process.stdout.write(`${file} (${result.package}@${release}, ${formatBytes(blob.size)}, digest ${blob.digest})\n`)
+        return 0
+      } finally {
+        if (temp !== undefined) await rm(temp, { force: true })
       }
-      // Verified (when asked) before a byte of the package is downloaded.
-      download = await client.pullRelease(ref.package.full, manifest.release, parseFormat(manifest.mediaType), { onProgress })
-      release = manifest.release
-      expected = manifest.content.digest
-    }
-    const name = download.filename ?? `${ref.package.namespace}_${ref.package.name}_${release}.tar.gz`
-    bar = progress(`pull ${ref.package.full}@${release}`, download.size)
-
-    const { chunks, facts } = analyzeBlob(nodeReadable(download.body), DOWNLOAD_LIMITS)
-    const toStdout = values.output === '-'
-    const file = toStdout ? undefined : resolve(values.output ?? name)
-    const temp = file === undefined ? undefined : join(dirname(file), `.appr-pull-${process.pid}-${Date.now()}.tmp`)
-    try {
-      await pipeline(Readable.from(chunks), temp === undefined ? process.stdout : createWriteStream(temp), { end: !toStdout })
-      bar.done()
-      const blob = await facts
-      if (blob.digest !== expected) {
-        throw new ApprError('internal-error', 'the downloaded package does not have the digest the registry announced', {
-          details: { expected, actual: blob.digest },
-        })
-      }
-      if (temp !== undefined && file !== undefined) await rename(temp, file)
-      const result = { file: file ?? '-', package: ref.package.full, release, digest: blob.digest, size: blob.size }
-      if (values.json) printJson(result)
-      else if (!toStdout) process.stdout.write(`${file} (${result.package}@${release}, ${formatBytes(blob.size)}, digest ${blob.digest})\n`)
-      return 0
     } finally {
-      if (temp !== undefined) await rm(temp, { force: true })
+      guard.stop()
     }
   })
 }

@@ -4,7 +4,7 @@
  */
 import { inspectArchive } from '../../archive/inspect.js'
 import { parseFormat } from '../../model/index.js'
-import { CLIENT_OPTIONS, CLIENT_USAGE, UsageError, clientFrom, parse, runCommand } from '../args.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, UsageError, runCommand, stallGuard } from '../args.js'
 import { DOWNLOAD_LIMITS, formatBytes, manifestLines, nodeReadable, printJson } from '../output.js'
 import { parseRef, selectorOf } from '../refs.js'
 
@@ -21,8 +21,8 @@ ${CLIENT_USAGE}
 `
 
 export async function run(args: string[]): Promise<number> {
-  return runCommand('show', usage, async () => {
-    const { values, positionals } = parse(args, {
+  return runCommand('show', usage, async (cli) => {
+    const { values, positionals } = cli.parse(args, {
       ...CLIENT_OPTIONS,
       format: { type: 'string', default: '-' },
       contents: { type: 'boolean', default: false },
@@ -30,12 +30,17 @@ export async function run(args: string[]): Promise<number> {
     if (positionals.length !== 1) throw new UsageError('show takes one package reference')
     const ref = parseRef(positionals[0])
     if (ref.digest !== undefined) throw new UsageError('show takes a release or a channel, not a digest')
-    const client = clientFrom(values)
+    const { client, registry, timeoutMs } = cli.connect(values)
     const manifest = await client.show(ref.package.full, selectorOf(ref, values.format === '-' ? '-' : parseFormat(values.format)))
     let contents: Awaited<ReturnType<typeof inspectArchive>> | undefined
     if (values.contents) {
-      const { body } = await client.pullRelease(ref.package.full, manifest.release, parseFormat(manifest.mediaType))
-      contents = await inspectArchive(nodeReadable(body), { limits: DOWNLOAD_LIMITS })
+      const guard = stallGuard(timeoutMs, `pull from ${registry}`)
+      try {
+        const { body } = await client.pullRelease(ref.package.full, manifest.release, parseFormat(manifest.mediaType), guard.callOptions())
+        contents = await inspectArchive(nodeReadable(body), { limits: DOWNLOAD_LIMITS })
+      } finally {
+        guard.stop()
+      }
     }
     if (values.json) {
       printJson(contents === undefined ? manifest : { ...manifest, contents: { manifest: contents.manifest ?? null, files: contents.files } })

@@ -8,7 +8,7 @@ import { ApprError } from '../../errors/index.js'
 import { parseFormat } from '../../model/index.js'
 import { manifestDigest } from '../../trust/manifest-digest.js'
 import { signDigest } from '../../trust/signature.js'
-import { CLIENT_OPTIONS, CLIENT_USAGE, clientFrom, parse, runCommand, UsageError } from '../args.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, runCommand, UsageError } from '../args.js'
 import { printJson } from '../output.js'
 import { parseRef, selectorOf } from '../refs.js'
 
@@ -26,8 +26,8 @@ ${CLIENT_USAGE}
 `
 
 export async function run(args: string[]): Promise<number> {
-  return runCommand('sign', usage, async () => {
-    const { values, positionals } = parse(args, {
+  return runCommand('sign', usage, async (cli) => {
+    const { values, positionals } = cli.parse(args, {
       ...CLIENT_OPTIONS,
       key: { type: 'string' },
       format: { type: 'string', default: '-' },
@@ -40,7 +40,7 @@ export async function run(args: string[]): Promise<number> {
     const key = await readFile(values.key, 'utf8').catch((e: Error) => {
       throw new UsageError(`cannot read key ${values.key}: ${e.message}`)
     })
-    const client = clientFrom(values)
+    const { client } = cli.connect(values)
     const manifest = await client.show(ref.package.full, selectorOf(ref, values.format === '-' ? '-' : parseFormat(values.format)))
     const digest = manifestDigest(manifest)
     if (manifest.manifest_digest !== undefined && manifest.manifest_digest !== digest) {

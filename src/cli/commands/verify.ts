@@ -6,7 +6,7 @@
 import { analyzeBlob } from '../../archive/validate.js'
 import { parseFormat } from '../../model/index.js'
 import { verifyManifest } from '../../trust/verify.js'
-import { CLIENT_OPTIONS, CLIENT_USAGE, clientFrom, parse, readKeys, runCommand, UsageError } from '../args.js'
+import { CLIENT_OPTIONS, CLIENT_USAGE, readKeys, runCommand, stallGuard, UsageError } from '../args.js'
 import { DOWNLOAD_LIMITS, nodeReadable, printJson } from '../output.js'
 import { parseRef, selectorOf } from '../refs.js'
 
@@ -24,8 +24,8 @@ ${CLIENT_USAGE}
 `
 
 export async function run(args: string[]): Promise<number> {
-  return runCommand('verify', usage, async () => {
-    const { values, positionals } = parse(args, {
+  return runCommand('verify', usage, async (cli) => {
+    const { values, positionals } = cli.parse(args, {
       ...CLIENT_OPTIONS,
       key: { type: 'string', multiple: true },
       format: { type: 'string', default: '-' },
@@ -35,18 +35,24 @@ export async function run(args: string[]): Promise<number> {
     const ref = parseRef(positionals[0])
     if (ref.digest !== undefined) throw new UsageError('verify takes a release or a channel, not a blob digest')
     const keys = await readKeys(values.key)
-    const client = clientFrom(values)
+    const { client, registry, timeoutMs } = cli.connect(values)
     const manifest = await client.show(ref.package.full, selectorOf(ref, values.format === '-' ? '-' : parseFormat(values.format)))
     const format = parseFormat(manifest.mediaType)
     const verdict = verifyManifest(manifest, keys)
     let blob: { ok: boolean; digest?: string } = { ok: false }
     if (verdict.ok) {
-      const { body } = await client.pullRelease(ref.package.full, manifest.release, format)
-      const { chunks, facts } = analyzeBlob(nodeReadable(body), DOWNLOAD_LIMITS)
-      for await (const _ of chunks) {
-        // only the digest matters
+      const guard = stallGuard(timeoutMs, `pull from ${registry}`)
+      let actual: Awaited<ReturnType<typeof analyzeBlob>['facts']>
+      try {
+        const { body } = await client.pullRelease(ref.package.full, manifest.release, format, guard.callOptions())
+        const { chunks, facts } = analyzeBlob(nodeReadable(body), DOWNLOAD_LIMITS)
+        for await (const _ of chunks) {
+          // only the digest matters
+        }
+        actual = await facts
+      } finally {
+        guard.stop()
       }
-      const actual = await facts
       blob = { ok: actual.digest === manifest.content.digest && actual.size === manifest.content.size, digest: actual.digest }
     }
     const ok = verdict.ok && blob.ok

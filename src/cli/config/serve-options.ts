@@ -98,6 +98,15 @@ export const serveOptions = {
     description: 'run gc in the background every <s> seconds; servers sharing a store take turns through a lease in it (0 = off)',
   }),
   events: option({ flag: 'events', env: 'APPR_EVENTS', kind: 'boolean', schema: flag, default: false, description: 'record the change feed and serve it at GET /api/v1/events (with --token the feed needs the token)' }),
+  ui: option({
+    flag: 'ui',
+    env: 'APPR_UI',
+    kind: 'boolean',
+    schema: flag,
+    default: false,
+    description: 'serve the web UI at /ui (docs/ui.md)',
+    details: ['off by default: an API host should not start serving HTML on an upgrade'],
+  }),
   webhooks: option({
     flag: 'webhooks',
     env: 'APPR_WEBHOOKS',

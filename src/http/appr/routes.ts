@@ -29,6 +29,7 @@ export function apprRoutes<P>(registry: RegistryApi, options: HandlerOptions<P> 
     { path: '/version', methods: { GET: e.version } },
     { path: '/api/v1/packages', methods: { GET: e.list, POST: e.push } },
     { path: '/api/v1/packages/search', methods: { GET: e.search } },
+    { path: '/api/v1/namespaces', methods: registry.namespaces === undefined ? {} : { GET: e.namespaces } },
     { path: '/api/v1/users/login', methods: e.login === undefined ? {} : { POST: e.login } },
     packageRoute('', { GET: e.releases, POST: e.push }),
     packageRoute('/channels', { GET: e.channelList }),
@@ -102,15 +103,29 @@ function apprEndpoints<P>(registry: RegistryApi, options: HandlerOptions<P>, wit
 
     list: {
       operation: 'list',
-      run: async ({ query: q }) => {
+      run: async ({ query: q, req }) => {
         const filters = {
           ...(q.get('namespace') ? { namespace: q.get('namespace')! } : {}),
           ...(q.get('media_type') ? { format: q.get('media_type')! } : {}),
           ...(q.get('query') ? { query: q.get('query')! } : {}),
         }
+        // `limit` (an appr-core addition): one page, and a `Link` to the next, for front ends.
+        const page = pageOptions(q)
+        if (page.limit !== undefined) {
+          const one = await registry.list({ ...filters, ...page })
+          return jsonReply(one.packages, 200, nextLink(req, one.next))
+        }
         const first = await registry.list(filters)
         if (first.next === undefined) return jsonReply(first.packages)
         return streamList(registry, filters, first)
+      },
+    },
+
+    namespaces: {
+      operation: 'namespaces',
+      run: async ({ query, req }) => {
+        const one = await registry.namespaces!({ limit: 1000, ...pageOptions(query) })
+        return jsonReply(one.namespaces, 200, nextLink(req, one.next))
       },
     },
 
@@ -235,6 +250,27 @@ async function runLogin(req: HttpRequest, login: NonNullable<HandlerOptions['log
   const token = await login({ username, password, request: req.request })
   if (token === undefined) throw new ApprError('unauthorized-access', 'invalid credentials')
   return jsonReply({ token })
+}
+
+/**
+ * `?limit=&after=` of a paged listing.
+ * @throws invalid-parameters when `limit` is not a whole number from 1 to 10,000
+ */
+function pageOptions(query: URLSearchParams): { limit?: number; after?: string } {
+  const limit = query.get('limit')
+  const after = query.get('after')
+  if (limit !== null && !(/^\d{1,5}$/.test(limit) && Number(limit) >= 1 && Number(limit) <= 10_000)) {
+    throw new ApprError('invalid-parameters', `limit must be a whole number from 1 to 10000, not '${limit.slice(0, 20)}'`, { details: { limit: limit.slice(0, 20) } })
+  }
+  return { ...(limit === null ? {} : { limit: Number(limit) }), ...(after === null || after === '' ? {} : { after }) }
+}
+
+/** `Link: <same URL with after=next>; rel="next"` when a page has a successor (as OCI's `/v2/` pages). */
+function nextLink(req: HttpRequest, next: string | undefined): Record<string, string> {
+  if (next === undefined) return {}
+  const query = new URLSearchParams(req.query)
+  query.set('after', next)
+  return { link: `<${req.path}?${query}>; rel="next"` }
 }
 
 /**

@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from 'zod'
-import { type Client, call, getJson, packagePath } from '../../client/index.js'
+import type { ApprClient } from '../../client/index.js'
 import { ApprError, isApprError } from '../../errors/index.js'
 import { type Channel, ChannelSchema, type Manifest, ManifestSchema, parseFormat, parsePackageName, type Signature, SignatureSchema } from '../../model/index.js'
 import type { Registry } from '../../registry/registry.js'
@@ -86,45 +86,44 @@ export function registryDestination(registry: RegistryLike): MirrorDestination {
 const ManifestsAnswer = z.array(ManifestSchema.extend({ signatures: z.array(SignatureSchema).optional() }))
 const ChannelsAnswer = z.array(ChannelSchema)
 
-async function parsedAnswer<T>(client: Client, url: string, schema: z.ZodType<T>): Promise<T> {
-  const parsed = schema.safeParse(await getJson<unknown>(client, url))
+async function parsedAnswer<T>(answer: Promise<unknown>, schema: z.ZodType<T>): Promise<T> {
+  const parsed = schema.safeParse(await answer)
   if (!parsed.success) throw new ApprError('internal-error', `the destination answered something that is not appr's: ${parsed.error.issues[0]?.message ?? 'invalid'}`)
   return parsed.data
 }
 
 /**
- * A destination on an appr server, through its push and channel routes. A push cannot carry a
- * timestamp, so `created_at` is the destination's; an appr-core server also writes media types
- * in their `v0` form, which changes the manifest digest of a release whose source said `v1`.
+ * A destination on an appr server, through its push and channel routes (with `appr-core/client`).
+ * A push cannot carry a timestamp, so `created_at` is the destination's; an appr-core server also
+ * writes media types in their `v0` form, which changes the manifest digest of a release whose
+ * source said `v1`.
  */
-export function serverDestination(client: Client): MirrorDestination {
-  const json = { 'Content-Type': 'application/json' }
+export function serverDestination(client: ApprClient): MirrorDestination {
+  const channels = (pkg: string) => orEmpty(parsedAnswer(client.channels.list(parsePackageName(pkg).full), ChannelsAnswer))
   return {
-    manifests: (pkg) => orEmpty(parsedAnswer(client, packagePath(client, parsePackageName(pkg)), ManifestsAnswer) as Promise<HeldManifest[]>),
+    manifests: (pkg) => orEmpty(parsedAnswer(client.releases(parsePackageName(pkg).full), ManifestsAnswer) as Promise<HeldManifest[]>),
     async store(manifest, blob, signatures) {
-      // Every member before the blob, so an appr-core server streams it.
-      const body = {
+      // The mirror decided to write (absent, or different and forced): a forced push says so.
+      // The client sends every member before the blob, so an appr-core server streams it.
+      await client.push(parsePackageName(manifest.package).full, {
         release: manifest.release,
-        media_type: parseFormat(manifest.mediaType),
+        format: parseFormat(manifest.mediaType),
         metadata: manifest.metadata,
         ...(signatures.length > 0 && { signatures }),
-        blob: base64(blob),
-      }
-      // The mirror decided to write (absent, or different and forced): a forced push says so.
-      await call(client, `${packagePath(client, parsePackageName(manifest.package))}?force=true`, { method: 'POST', headers: json, body: JSON.stringify(body) })
+        blob,
+        force: true,
+      })
     },
     async addSignatures(manifest, signatures) {
-      const url = packagePath(client, parsePackageName(manifest.package), manifest.release, parseFormat(manifest.mediaType), 'signatures')
-      await call(client, url, { method: 'POST', headers: json, body: JSON.stringify({ signatures }) })
+      await client.signatures.add(parsePackageName(manifest.package).full, manifest.release, parseFormat(manifest.mediaType), signatures)
     },
-    channels: (pkg) => orEmpty(parsedAnswer(client, `${packagePath(client, parsePackageName(pkg), 'channels')}/`, ChannelsAnswer)),
+    channels,
     async setChannel(pkg, channel, releases, current) {
-      const name = parsePackageName(pkg)
-      const held = (await orEmpty(parsedAnswer(client, `${packagePath(client, name, 'channels')}/`, ChannelsAnswer))).find((c) => c.name === channel)
+      const name = parsePackageName(pkg).full
+      const held = (await channels(name)).find((c) => c.name === channel)
       const { remove, add } = channelSteps(held, releases, current)
-      const url = (release: string) => packagePath(client, name, 'channels', channel, release)
-      for (const release of remove) await call(client, url(release), { method: 'DELETE' })
-      for (const release of add) await call(client, url(release), { method: 'POST' })
+      for (const release of remove) await client.channels.remove(name, channel, release)
+      for (const release of add) await client.channels.add(name, channel, release)
     },
   }
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import { validateBlob } from '../../archive/validate.js'
-import { type Client, clientFor } from '../../client/index.js'
+import { type ApprClient, createClient } from '../../client/index.js'
 import { isApprError } from '../../errors/index.js'
 import {
   highestRelease,
@@ -28,12 +28,12 @@ import { BlobTooLarge, fetchBlob, listPackages, packageChannels, packageManifest
 /** Options of {@link mirror}. */
 export interface MirrorOptions {
   /** The source: an appr v1 server (its root, `…/cnr` or `…/cnr/api/v1`), or a client of one. */
-  readonly source: string | Client
+  readonly source: string | ApprClient
   /**
    * The destination: a registry in this process, an appr server (a URL or a client of one; see
    * {@link serverDestination} for what a push over HTTP cannot keep), or any {@link MirrorDestination}.
    */
-  readonly destination: RegistryLike | MirrorDestination | string | Client
+  readonly destination: RegistryLike | MirrorDestination | string | ApprClient
   /**
    * Which packages: globs over `namespace/name` (`*` and `?` stay within a segment, `**` crosses
    * `/`). Default: every package the source lists.
@@ -99,8 +99,8 @@ function packageFilter(patterns: string | readonly string[] | undefined): (name:
 }
 
 function toDestination(value: MirrorOptions['destination']): MirrorDestination {
-  if (typeof value === 'string') return serverDestination(clientFor(value))
-  if (typeof (value as Client).api === 'string') return serverDestination(value as Client)
+  if (typeof value === 'string') return serverDestination(createClient({ registry: value }))
+  if (typeof (value as ApprClient).api === 'string') return serverDestination(value as ApprClient)
   if (typeof (value as MirrorDestination).store === 'function') return value as MirrorDestination
   return registryDestination(value as RegistryLike)
 }
@@ -195,7 +195,7 @@ function expectManifest(raw: unknown, name: PackageName, keys: ReadonlyMap<strin
  */
 export async function mirror(options: MirrorOptions): Promise<MirrorReport> {
   const started = new Date()
-  const client = typeof options.source === 'string' ? clientFor(options.source) : options.source
+  const client = typeof options.source === 'string' ? createClient({ registry: options.source }) : options.source
   const destination = toDestination(options.destination)
   const run = limiter(Math.max(1, Math.floor(options.concurrency ?? 4)))
   const request: RequestOptions = { signal: options.signal, timeoutMs: options.timeoutMs ?? 60_000 }

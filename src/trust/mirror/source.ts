@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from 'zod'
-import { type Client, call, getJson, packagePath } from '../../client/index.js'
+import type { ApprClient, CallOptions } from '../../client/index.js'
 import { ApprError } from '../../errors/index.js'
 import { ChannelSchema, type PackageName } from '../../model/index.js'
 import { blobChunks, collectBytes } from '../../registry/blob-input.js'
@@ -15,9 +15,10 @@ export interface RequestOptions {
   readonly timeoutMs: number
 }
 
-const requestInit = (options: RequestOptions): RequestInit => {
+/** The client's `timeoutMs` bounds the wait for headers; the signal bounds the whole request, body included. */
+const callOptions = (options: RequestOptions): CallOptions => {
   const timeout = AbortSignal.timeout(options.timeoutMs)
-  return { signal: options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]) }
+  return { signal: options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]), timeoutMs: options.timeoutMs }
 }
 
 const ListSchema = z.array(z.object({ name: z.string().max(600) }))
@@ -30,27 +31,27 @@ function invalidAnswer(what: string, error: z.ZodError): ApprError {
   })
 }
 
-async function getParsed<T>(client: Client, url: string, schema: z.ZodType<T>, what: string, options: RequestOptions): Promise<T> {
-  const parsed = schema.safeParse(await getJson<unknown>(client, url, requestInit(options)))
-  if (!parsed.success) throw invalidAnswer(what, parsed.error)
-  return parsed.data
+/** An answer of the typed client, which does not check shapes, checked against `schema`. */
+async function checked<T>(answer: (call: CallOptions) => Promise<unknown>, schema: z.ZodType<T>, what: string, options: RequestOptions): Promise<T> {
+  const result = schema.safeParse(await answer(callOptions(options)))
+  if (!result.success) throw invalidAnswer(what, result.error)
+  return result.data
 }
 
 /** Names of every package the source lists (as it spells them: still to be validated). */
-export async function listPackages(client: Client, options: RequestOptions): Promise<string[]> {
-  const list = await getParsed(client, `${client.api}/packages`, ListSchema, 'a package list', options)
+export async function listPackages(client: ApprClient, options: RequestOptions): Promise<string[]> {
+  const list = await checked((call) => client.list({}, call), ListSchema, 'a package list', options)
   return list.map((p) => p.name)
 }
 
 /** Every manifest of a package (all releases, all formats), unparsed. */
-export async function packageManifests(client: Client, name: PackageName, options: RequestOptions): Promise<unknown[]> {
-  return getParsed(client, packagePath(client, name), ManifestListSchema, 'a release list', options)
+export async function packageManifests(client: ApprClient, name: PackageName, options: RequestOptions): Promise<unknown[]> {
+  return checked((call) => client.releases(name.full, {}, call), ManifestListSchema, 'a release list', options)
 }
 
 /** The channels of a package. */
-export async function packageChannels(client: Client, name: PackageName, options: RequestOptions): Promise<z.infer<typeof ChannelListSchema>> {
-  // The appr client asks with a trailing slash; both appr-core and the reference accept it.
-  return getParsed(client, `${packagePath(client, name, 'channels')}/`, ChannelListSchema, 'a channel list', options)
+export async function packageChannels(client: ApprClient, name: PackageName, options: RequestOptions): Promise<z.infer<typeof ChannelListSchema>> {
+  return checked((call) => client.channels.list(name.full, call), ChannelListSchema, 'a channel list', options)
 }
 
 /** A blob answer longer than `maxBytes`: the download stops there. */
@@ -63,9 +64,8 @@ export class BlobTooLarge extends Error {
  * longer answer is cut off with {@link BlobTooLarge}, so a hostile source cannot make the mirror
  * hold more than it expects).
  */
-export async function fetchBlob(client: Client, name: PackageName, digest: string, maxBytes: number, options: RequestOptions): Promise<Uint8Array> {
-  const response = await call(client, packagePath(client, name, 'blobs', 'sha256', digest), requestInit(options))
-  if (response.body === null) return new Uint8Array(0)
+export async function fetchBlob(client: ApprClient, name: PackageName, digest: string, maxBytes: number, options: RequestOptions): Promise<Uint8Array> {
+  const download = await client.blob(name.full, digest, callOptions(options))
   async function* capped(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
     let total = 0
     for await (const chunk of blobChunks(body)) {
@@ -74,5 +74,5 @@ export async function fetchBlob(client: Client, name: PackageName, digest: strin
       yield chunk
     }
   }
-  return collectBytes(capped(response.body))
+  return collectBytes(capped(download.body))
 }
