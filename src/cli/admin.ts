@@ -7,6 +7,7 @@
 import { type Client, call, clientFor } from '../client/raw.js'
 import { Registry } from '../registry/registry.js'
 import { UsageError } from './args.js'
+import { storedLogin } from './credentials.js'
 import { formatBytes } from './output.js'
 import { openBlobs, openStore } from './serve.js'
 
@@ -25,7 +26,8 @@ export const ADMIN_USAGE = `Where (one of):
   --blobs <spec>     with --store: blob bytes kept elsewhere, as serve's --blobs
   --registry <url>   a running appr-core serve, through its admin routes (needs a token
                      with the admin scope)
-  --token <t>        with --registry (env APPR_TOKEN)
+  --token <t>        with --registry (env APPR_TOKEN; else the token "appr-core login"
+                     stored for that registry)
   --json             machine-readable output on stdout
   -h, --help         this text`
 
@@ -54,7 +56,9 @@ export async function openTarget(values: { store?: string | undefined; blobs?: s
   if (values.blobs !== undefined) throw new UsageError('--blobs goes with --store')
   let client: Client
   try {
-    client = clientFor(values.registry!, { token: values.token ?? process.env.APPR_TOKEN, userAgent: 'appr-core-cli' })
+    // As the client commands resolve it: --token, APPR_TOKEN, then the login stored for the registry.
+    const token = values.token ?? (process.env.APPR_TOKEN || undefined) ?? storedLogin(values.registry!)?.token
+    client = clientFor(values.registry!, { token, userAgent: 'appr-core-cli' })
   } catch {
     throw new UsageError(`--registry must be an http(s) URL: ${values.registry}`)
   }

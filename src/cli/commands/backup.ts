@@ -9,7 +9,7 @@ import { rename, rm } from 'node:fs/promises'
 import { ApprError } from '../../errors/index.js'
 import { toNdjson } from '../../registry/ndjson.js'
 import { ADMIN_OPTIONS, ADMIN_USAGE, type AdminTarget, openTarget, recordProgress } from '../admin.js'
-import { parse, runCommand, UsageError } from '../args.js'
+import { runCommand, UsageError } from '../args.js'
 import { printJson } from '../output.js'
 
 export const usage = `Usage: appr-core backup (--store <spec> | --registry <url>) [-o FILE] [--format ndjson|json]
@@ -67,7 +67,7 @@ async function copy(target: AdminTarget, format: 'ndjson' | 'json', out: NodeJS.
 }
 
 export async function run(args: string[]): Promise<number> {
-  return runCommand('backup', usage, async () => {
+  return runCommand('backup', usage, async ({ parse }) => {
     const { values, positionals } = parse(args, { ...ADMIN_OPTIONS, output: { type: 'string', short: 'o' }, format: { type: 'string', default: 'ndjson' } })
     if (positionals.length > 0) throw new UsageError('backup takes no arguments (use -o FILE)')
     if (values.format !== 'ndjson' && values.format !== 'json') throw new UsageError('--format must be ndjson or json')

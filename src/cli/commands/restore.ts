@@ -8,7 +8,7 @@ import { toReadable } from '../../client/streams.js'
 import { fromNdjson } from '../../registry/ndjson.js'
 import type { RestoreProgress } from '../../registry/types.js'
 import { ADMIN_OPTIONS, ADMIN_USAGE, openTarget, recordProgress } from '../admin.js'
-import { parse, runCommand, UsageError } from '../args.js'
+import { runCommand, UsageError } from '../args.js'
 import { printJson } from '../output.js'
 
 export const usage = `Usage: appr-core restore FILE|- (--store <spec> | --registry <url>)
@@ -49,7 +49,7 @@ async function* counted(chunks: AsyncIterable<Uint8Array>, onBytes: (n: number) 
 }
 
 export async function run(args: string[]): Promise<number> {
-  return runCommand('restore', usage, async () => {
+  return runCommand('restore', usage, async ({ parse }) => {
     const { values, positionals } = parse(args, ADMIN_OPTIONS)
     if (positionals.length !== 1) throw new UsageError('restore takes one FILE (or - for stdin)')
     const path = positionals[0]!

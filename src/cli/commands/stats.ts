@@ -4,7 +4,7 @@
  */
 import type { RegistryStats } from '../../registry/types.js'
 import { ADMIN_OPTIONS, ADMIN_USAGE, openTarget } from '../admin.js'
-import { parse, runCommand, UsageError } from '../args.js'
+import { runCommand, UsageError } from '../args.js'
 import { formatBytes, printJson } from '../output.js'
 
 export const usage = `Usage: appr-core stats (--store <spec> | --registry <url>)
@@ -16,7 +16,7 @@ ${ADMIN_USAGE}
 `
 
 export async function run(args: string[]): Promise<number> {
-  return runCommand('stats', usage, async () => {
+  return runCommand('stats', usage, async ({ parse }) => {
     const { values, positionals } = parse(args, ADMIN_OPTIONS)
     if (positionals.length > 0) throw new UsageError('stats takes no arguments')
     const target = await openTarget(values)
