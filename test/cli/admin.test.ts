@@ -91,6 +91,10 @@ test('against running servers: the admin scope is needed; backup from one, resto
         .map((l) => JSON.parse(l) as { kind: string })
         .filter((r) => r.kind !== 'release')
     assert.equal(records('two.ndjson'), records('one.ndjson'))
+    // appr's JSON document through the restore route too.
+    writeFileSync(path('doc.json'), JSON.stringify(backup1()))
+    assert.match((await cli(['restore', path('doc.json'), '--registry', two.url, '--token', 'tok-ops'])).stdout, 'restored the backup document')
+    assert.ok((await stats('--registry', two.url, '--token', 'tok-ops')).packages! > a.packages!)
     const gc = JSON.parse((await cli(['gc', '--registry', two.url, '--token', 'tok-ops', '--json'])).stdout) as { deletedBlobs: number }
     assert.is(gc.deletedBlobs, 0)
   } finally {
