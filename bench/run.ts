@@ -10,6 +10,7 @@
  *   npm run bench -- --write-doc           also refresh the tables in docs/performance.md
  *   npm run bench -- --sections http       appr-core serve beside a bare node:http server (not in the default sections)
  *   npm run bench -- --sections http --quick --backends memory,level   its smoke run
+ *   npm run bench -- --sections oci        pulls of the same releases through the appr API and /v2/ (not in the default sections)
  *
  * Options (flag or environment): --backends (BENCH_BACKENDS), --sizes (BENCH_SIZES), --ops
  * (BENCH_OPS), --clients (BENCH_CLIENTS), --sections ops,digest,rss,events (BENCH_SECTIONS),
@@ -27,6 +28,7 @@ import { machineFacts, type Results, renderText, resultTables, verdicts, writeDo
 import { type DigestRow, digestSection } from './sections/digest.js'
 import { type EventRow, eventsSection, type FeedReadRow } from './sections/events.js'
 import { type HttpResult, httpSection } from './sections/http.js'
+import { type OciRow, ociSection } from './sections/oci.js'
 import { type OpRow, opsSection } from './sections/ops.js'
 import { type RssResult, rssSection } from './sections/rss.js'
 
@@ -132,6 +134,22 @@ if (options.sections.includes('http')) {
   skipped.push(...http.skipped)
 }
 
+const ociRows: OciRow[] = []
+if (options.sections.includes('oci')) {
+  for (const name of options.backends) {
+    const backend = await loadBackend(name, { dir: options.dir })
+    if ('skipped' in backend) continue
+    try {
+      ociRows.push(...(await ociSection(backend, { kibs: [16, 1024], releases: quick ? 20 : 100, pulls: quick ? 200 : 2000, block: quick ? 20 : 100, log })))
+    } catch (e) {
+      log(`${name} oci: failed — ${e instanceof Error ? e.stack : String(e)}`)
+      skipped.push({ name: `${name} oci`, skipped: `failed: ${e instanceof Error ? e.message : String(e)}` })
+    } finally {
+      await backend.close()
+    }
+  }
+}
+
 if (options.sections.includes('digest')) {
   const MiB = 2 ** 20
   digestRows.push(
@@ -179,6 +197,7 @@ const results: Results = {
   events: { push: eventRows, read: feedRows },
   targets: verdicts(opRows, digestRows, rssRows, references),
   ...(http === undefined ? {} : { http }),
+  ...(ociRows.length === 0 ? {} : { oci: ociRows }),
 }
 
 for (const [title, table] of resultTables(results)) {

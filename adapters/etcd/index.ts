@@ -17,7 +17,10 @@
  *   When the call itself fails, a fence Txn settles it: it finds the marker (applied) or creates
  *   it as "aborted" so the lost request can never apply later.
  *
- * The etcd3 client sits behind {@link EtcdKv} (range, txn, leaseGrant), which a caller may
+ * - Change hints (`subscribe`): an etcd watch on the prefix (writers do nothing extra); one
+ *   watch per subscription.
+ *
+ * The etcd3 client sits behind {@link EtcdKv} (range, txn, leaseGrant, watch), which a caller may
  * replace. See docs/backends.md.
  * @module
  */
@@ -39,6 +42,11 @@ export interface EtcdKv {
   txn(request: ITxnRequest): Promise<ITxnResponse>
   /** Grants a lease of `ttlSeconds` and returns its id (decimal string). */
   leaseGrant(ttlSeconds: number): Promise<string>
+  /**
+   * Optional (without it the store declares no `changeHints`): calls `onPut` after each put of a
+   * key starting with `prefix`; resolves once the watch is established, with its cancellation.
+   */
+  watch?(prefix: Buffer, onPut: () => void): Promise<() => Promise<void>>
   close(): void
 }
 
@@ -72,6 +80,13 @@ export function etcd3Kv(client: Etcd3, owned: boolean): EtcdKv {
     range: (request) => client.kv.range(request),
     txn: (request) => client.kv.txn(request),
     leaseGrant: async (ttl) => (await client.leaseClient.leaseGrant({ TTL: ttl })).ID,
+    watch: async (prefix, onPut) => {
+      const watcher = await client.watch().prefix(prefix).create()
+      // The client reconnects a watch by itself; its errors would otherwise be thrown as unhandled 'error' events.
+      watcher.on('error', () => {})
+      watcher.on('put', () => onPut())
+      return () => watcher.cancel().catch(() => undefined)
+    },
     close: () => {
       if (owned) client.close()
     },
@@ -136,7 +151,8 @@ export function etcdStore(options: EtcdStoreOptions = {}): KvStore {
   const markerTtl = Math.max(10, Math.floor(options.markerTtlSeconds ?? 600))
   const resolveTimeoutMs = options.resolveTimeoutMs ?? 15_000
   const pageSize = options.pageSize ?? 1000
-  const capabilities: KvCapabilities = { persistent: true, multiProcess: true, maxOpsPerCommit: maxTxnOps - 1, maxValueBytes }
+  const changeHints = options.kv === undefined || options.kv.watch !== undefined
+  const capabilities: KvCapabilities = { persistent: true, multiProcess: true, changeHints, maxOpsPerCommit: maxTxnOps - 1, maxValueBytes }
 
   const dataPrefix = Buffer.from(`${prefix}k/`)
   const markerPrefix = `${prefix}t/`
@@ -145,6 +161,7 @@ export function etcdStore(options: EtcdStoreOptions = {}): KvStore {
 
   let transport: EtcdKv | undefined = options.kv ?? (options.client ? etcd3Kv(options.client, false) : undefined)
   let closed = false
+  const watches = new Set<() => Promise<void>>()
   const kv = (): EtcdKv => {
     if (closed) throw closedError('etcd')
     transport ??= etcd3Kv(createClient(options.hosts ?? 'http://127.0.0.1:2379', options.callTimeoutMs ?? 5000), true)
@@ -367,9 +384,29 @@ export function etcdStore(options: EtcdStoreOptions = {}): KvStore {
         .map(({ key }) => key)
       return { ok: false, conflicts }
     },
+    async subscribe(keyPrefix, listener) {
+      assertKey(keyPrefix, capabilities)
+      const t = kv()
+      if (!t.watch) throw new ApprError('invalid-parameters', 'this etcd transport cannot watch (capabilities.changeHints is false)')
+      const cancel = await call(() =>
+        t.watch!(full(keyPrefix), () => {
+          if (!closed) listener()
+        }),
+      )
+      let cancelled = false
+      const end = async () => {
+        if (cancelled) return
+        cancelled = true
+        watches.delete(end)
+        await cancel()
+      }
+      watches.add(end)
+      return end
+    },
     async close() {
       if (closed) return
       closed = true
+      await Promise.all([...watches].map((end) => end()))
       if (transport && !options.kv && !options.client) transport.close()
     },
   }

@@ -6,6 +6,7 @@
  */
 import type { KvCapabilities, KvCommit, KvCommitResult, KvEntry, KvListOptions, KvStore } from '../../src/storage/kv.js'
 import { assertCommit, assertKey, closedError, compareKeys } from '../../src/storage/util.js'
+import { hintListeners } from '../_shared/hints.js'
 import { SlabValues } from './slab-values.js'
 import { sortedKeys } from './sorted-keys.js'
 
@@ -23,7 +24,7 @@ export interface MemoryStoreOptions {
  * ```
  */
 export function memoryStore(options: MemoryStoreOptions = {}): KvStore {
-  const capabilities: KvCapabilities = { persistent: false, multiProcess: false, ...options.limits }
+  const capabilities: KvCapabilities = { persistent: false, multiProcess: false, changeHints: true, ...options.limits }
   // Key → slot number in `values`, which holds every value and version off the object heap (a
   // stored key adds no object besides its string: see slab-values.ts). Reads and writes copy, so
   // callers never share bytes with the store.
@@ -33,6 +34,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): KvStore {
   const keys = sortedKeys()
   let counter = 0
   let closed = false
+  const hints = hintListeners()
 
   const entry = (key: string, slot: number): KvEntry => ({ key, value: values.read(slot), version: String(values.version(slot)) })
   const versionOf = (key: string): string | null => {
@@ -94,7 +96,18 @@ export function memoryStore(options: MemoryStoreOptions = {}): KvStore {
         values.free(slot)
         keys.remove(key)
       }
+      if (!hints.idle && commit.puts) hints.notify(commit.puts.map((p) => p.key))
       return { ok: true }
+    },
+    async subscribe(prefix, listener) {
+      open()
+      let remove: (() => void) | undefined = hints.add(prefix, () => {
+        if (!closed) listener()
+      })
+      return async () => {
+        remove?.()
+        remove = undefined
+      }
     },
     async close() {
       closed = true

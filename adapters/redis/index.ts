@@ -14,6 +14,8 @@
  *   marker `{<prefix>}:txn:<id>` (with a TTL) in the same script, a resend finds the marker and
  *   reports success, and a commit that failed with a connection error is resolved by a fence
  *   script that either finds the marker (applied) or claims it (so it can never apply later).
+ * - Change hints (`subscribe`): the commit script publishes the keys it puts on `{<prefix>}:chg`;
+ *   the store subscribes there on a second connection, opened at the first `subscribe`.
  *
  * See docs/backends.md for the key layout, durability settings and failure behaviour.
  * @module
@@ -24,6 +26,7 @@ import { ApprError } from '../../src/errors/index.js'
 import type { KvCapabilities, KvCommit, KvCommitResult, KvEntry, KvListOptions, KvStore } from '../../src/storage/kv.js'
 import { importDriver } from '../../src/storage/driver.js'
 import { assertCommit, assertKey, backendError, closedError, compareKeys, copyBytes } from '../../src/storage/util.js'
+import { hintListeners } from '../_shared/hints.js'
 import { fencedError, settleCommit, sleep } from '../_shared/settle.js'
 import { COMMIT, FENCE, LIST } from './scripts.js'
 
@@ -116,7 +119,7 @@ export function redisStore(options: RedisStoreOptions = {}): KvStore {
   // Created lazily on the first call, so constructing a store (or importing this module) never connects.
   let client: Client | undefined = options.client
   let closed = false
-  const capabilities: KvCapabilities = { persistent: true, multiProcess: true, maxValueBytes: 512 * 1024 * 1024 - 1 }
+  const capabilities: KvCapabilities = { persistent: true, multiProcess: true, changeHints: true, maxValueBytes: 512 * 1024 * 1024 - 1 }
 
   const tag = `{${prefix}}`
   const idx = `${tag}:idx`
@@ -124,6 +127,10 @@ export function redisStore(options: RedisStoreOptions = {}): KvStore {
   const ver = `${tag}:ver`
   const seq = `${tag}:seq`
   const markerKey = (id: string) => `${tag}:txn:${id}`
+  const hintChannel = `${tag}:chg`
+  const hints = hintListeners()
+  // The subscriber connection (a client in subscribe mode can send nothing else), opened by the first subscribe.
+  let subscriber: Promise<Client> | undefined
 
   const connection = (): Client => {
     if (closed) throw closedError('redis')
@@ -132,6 +139,29 @@ export function redisStore(options: RedisStoreOptions = {}): KvStore {
     // failures reach callers through the rejected commands.
     if (owned && client.listenerCount('error') === 0) client.on('error', () => {})
     return client
+  }
+
+  const subscribed = (): Promise<Client> => {
+    subscriber ??= (async () => {
+      const c = connection()
+      // Redis and Cluster both duplicate with their own options (their signatures differ only in optional overrides).
+      const sub = (c as { duplicate(): Client }).duplicate()
+      sub.on('error', () => {})
+      sub.on('message', (channel: string, message: string) => {
+        if (channel === hintChannel) hints.notify(message.split('\n'))
+      })
+      try {
+        await sub.subscribe(hintChannel)
+      } catch (e) {
+        sub.disconnect()
+        throw e
+      }
+      return sub
+    })().catch((e: unknown) => {
+      subscriber = undefined
+      throw closed ? closedError('redis') : backendError('redis', e)
+    })
+    return subscriber
   }
 
   const read = async <T>(fn: (c: Client) => Promise<T>): Promise<T> => {
@@ -224,7 +254,7 @@ export function redisStore(options: RedisStoreOptions = {}): KvStore {
       args.push(String(deletes.length), ...deletes)
       let reply: unknown
       try {
-        reply = await run(c, scripts.commit, [idx, val, ver, seq, markerKey(id)], args)
+        reply = await run(c, scripts.commit, [idx, val, ver, seq, markerKey(id), hintChannel], args)
       } catch (e) {
         if (closed) throw closedError('redis')
         // Redis answered with an error: the script ran and stopped before writing (every check
@@ -239,9 +269,22 @@ export function redisStore(options: RedisStoreOptions = {}): KvStore {
       if (status === 0) return { ok: false, conflicts: rest.map(text) }
       throw fencedError('redis')
     },
+    async subscribe(keyPrefix, listener) {
+      assertKey(keyPrefix, capabilities)
+      await subscribed()
+      let remove: (() => void) | undefined = hints.add(keyPrefix, () => {
+        if (!closed) listener()
+      })
+      return async () => {
+        remove?.()
+        remove = undefined
+      }
+    },
     async close() {
       if (closed) return
       closed = true
+      // Ours even when the client is the caller's: the store duplicated it.
+      if (subscriber) await subscriber.then((sub) => sub.disconnect()).catch(() => undefined)
       if (!owned || !client) return
       const c = client
       if (c.status === 'ready') {

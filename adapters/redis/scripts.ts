@@ -26,13 +26,15 @@ end
 `
 
 /**
- * commit. KEYS: idx, val, ver, seq, marker. ARGV: markerTtlSeconds (0 = no marker), nChecks,
+ * commit. KEYS: idx, val, ver, seq, marker, hint channel. ARGV: markerTtlSeconds (0 = no marker), nChecks,
  * then per check key and `-` (absent) or `=<version>`, nPuts, then key/value pairs, nDeletes,
  * then keys.
  *
  * Returns `{1}` applied, `{0, key…}` conflicts, `{2}` this transaction id was fenced off by a
  * resolver (see {@link FENCE}), `{3}` already applied by an earlier send of the same id.
  * Every check is evaluated before the first write; Redis runs a script without interleaving.
+ * A commit that puts keys publishes them, newline-separated, on the hint channel (a change hint
+ * for `subscribe`; with nobody subscribed Redis drops it at once).
  */
 export const COMMIT = `
 local marker = redis.call('GET', KEYS[5])
@@ -59,10 +61,12 @@ end
 local nputs = tonumber(ARGV[i])
 i = i + 1
 local version
+local written = {}
 if nputs > 0 then version = redis.call('INCR', KEYS[4]) end
-for _ = 1, nputs do
+for n = 1, nputs do
   local key, value = ARGV[i], ARGV[i + 1]
   i = i + 2
+  written[n] = key
   redis.call('HSET', KEYS[2], key, version .. ':' .. value)
   redis.call('HSET', KEYS[3], key, version)
   redis.call('ZADD', KEYS[1], 0, key)
@@ -78,6 +82,7 @@ for _ = 1, ndels do
 end
 local ttl = tonumber(ARGV[1])
 if ttl > 0 then redis.call('SET', KEYS[5], '1', 'EX', ttl) end
+if nputs > 0 then redis.call('PUBLISH', KEYS[6], table.concat(written, '\\n')) end
 return {1}
 `
 

@@ -8,6 +8,7 @@ import os from 'node:os'
 import type { DigestRow } from '../sections/digest.js'
 import type { EventRow, FeedReadRow } from '../sections/events.js'
 import type { HttpResult, HttpRow } from '../sections/http.js'
+import type { OciRow } from '../sections/oci.js'
 import type { OpRow } from '../sections/ops.js'
 import type { RssResult } from '../sections/rss.js'
 import type { ReferenceStore } from './backends.js'
@@ -32,6 +33,8 @@ export interface Results {
   readonly events?: { readonly push: EventRow[]; readonly read: FeedReadRow[] }
   readonly targets: Verdict[]
   readonly http?: HttpResult
+  /** Present when the oci section ran. */
+  readonly oci?: OciRow[]
 }
 
 /**
@@ -371,7 +374,7 @@ export function verdicts(ops: readonly OpRow[], digest: readonly DigestRow[], rs
 }
 
 export function eventsTable(rows: readonly EventRow[]): string[][] {
-  const out = [['backend', 'clients', 'push/s events on', 'push/s off', 'on÷off (target ≥ 0.80)', 'p50 ms on / off', 'reads+commits/push on / off', 'keys written/push on / off']]
+  const out = [['backend', 'clients', 'push/s events on', 'push/s off', 'on÷off (target ≥ 0.80)', 'p50 ms on / off', 'CPU µs/push on / off', 'reads+commits/push on / off', 'keys written/push on / off', 'load 1m']]
   for (const r of rows) {
     const err = r.on.error ?? r.off.error
     out.push([
@@ -381,8 +384,10 @@ export function eventsTable(rows: readonly EventRow[]): string[][] {
       err ? '' : fmt(r.off.opsPerSec),
       err ? '' : `${fx(r.ratio)} ${r.ratio >= 0.8 ? 'met' : 'MISSED'}`,
       `${ms(r.on.p50Ms)} / ${ms(r.off.p50Ms)}`,
+      `${fmt(r.on.cpuUsPerOp)} / ${fmt(r.off.cpuUsPerOp)}`,
       `${fmt(r.storageOn.reads, 1)}+${fmt(r.storageOn.commits, 1)} / ${fmt(r.storageOff.reads, 1)}+${fmt(r.storageOff.commits, 1)}`,
       `${fmt(r.storageOn.keysWritten, 1)} / ${fmt(r.storageOff.keysWritten, 1)}`,
+      r.load ? `${r.load[0].toFixed(1)}→${r.load[1].toFixed(1)}` : '',
     ])
   }
   return out
@@ -390,6 +395,13 @@ export function eventsTable(rows: readonly EventRow[]): string[][] {
 
 export function feedReadTable(rows: readonly FeedReadRow[]): string[][] {
   return [['backend', 'events', 'read/s while placing', 'read/s placed'], ...rows.map((r) => [r.backend, fmt(r.events), fmt(r.placingPerSec), fmt(r.readPerSec)])]
+}
+
+export function ociTable(rows: readonly OciRow[]): string[][] {
+  return [
+    ['backend', 'chart', 'releases', 'pulls', 'appr pull/s (1 request)', '/v2/ pull/s (2 requests)', '/v2/ ÷ appr'],
+    ...rows.map((r) => [r.backend, `${r.kib} KiB`, fmt(r.releases), fmt(r.pulls), fmt(r.apprPerSec), fmt(r.ociPerSec), fx(r.ratio)]),
+  ]
 }
 
 /** The tables of one run, titled (a table with only its header row has no data). */
@@ -404,6 +416,7 @@ export function resultTables(results: Results): [string, string[][]][] {
     ['HTTP: appr-core serve beside a bare node:http server', httpTable(results.http?.rows ?? [])],
     ['HTTP: serve over the long read phase', httpMemoryTable(results.http)],
     ['HTTP targets (issue #13)', verdictTable(httpVerdicts(results.http))],
+    ['OCI: pulls of the same releases through the appr API and /v2/', ociTable(results.oci ?? [])],
   ]
 }
 

@@ -4,6 +4,7 @@
  * fast the feed is read back: once while placing what the pushes left in the outbox (the first
  * reader's work), once more when everything is placed (every later reader).
  */
+import { loadavg } from 'node:os'
 import { Registry } from '../../src/registry/registry.js'
 import type { Backend } from '../lib/backends.js'
 import { type Counts, countingStore, perOp } from '../lib/counting.js'
@@ -21,6 +22,8 @@ export interface EventRow {
   /** Storage work per push with events on, and off. */
   readonly storageOn: Counts
   readonly storageOff: Counts
+  /** The 1-minute load average when the row started and when it ended (the machine is shared). */
+  readonly load: readonly [number, number]
 }
 
 export interface FeedReadRow {
@@ -56,6 +59,7 @@ export async function eventsSection(backend: Backend, options: EventsOptions): P
   for (const clients of options.clients) {
     const samples = { on: newSamples(), off: newSamples() }
     const before = { on: { ...on.counts }, off: { ...off.counts } }
+    const loadBefore = loadavg()[0]!
     const indices = Array.from({ length: options.pushes }, (_, k) => next + k)
     next += options.pushes
     await interleave(
@@ -73,9 +77,10 @@ export async function eventsSection(backend: Backend, options: EventsOptions): P
       ratio: pairedRatio(samples.on, samples.off),
       storageOn: perOp(on.counts, before.on, samples.on.latencies.length),
       storageOff: perOp(off.counts, before.off, samples.off.latencies.length),
+      load: [loadBefore, loadavg()[0]!],
     }
     rows.push(row)
-    options.log(`${backend.name} push ×${clients}: events on ${row.on.opsPerSec.toFixed(0)}/s, off ${row.off.opsPerSec.toFixed(0)}/s, on÷off ${row.ratio.toFixed(2)}`)
+    options.log(`${backend.name} push ×${clients}: events on ${row.on.opsPerSec.toFixed(0)}/s, off ${row.off.opsPerSec.toFixed(0)}/s, on÷off ${row.ratio.toFixed(2)}, CPU µs/push ${row.on.cpuUsPerOp.toFixed(0)} / ${row.off.cpuUsPerOp.toFixed(0)}, load ${row.load.map((l) => l.toFixed(1)).join('→')}`)
   }
 
   const readAll = async () => {

@@ -6,7 +6,8 @@ import { parse as parseYaml } from 'yaml'
 import { byteChunks } from '../digest/index.js'
 import type { ArchiveLimits } from '../registry/types.js'
 import { normalisePath } from './paths.js'
-import { type BlobFacts, scanBlob } from './validate.js'
+import { quickFacts } from './quick.js'
+import { type BlobFacts, type EntryVisitor, scanBlob } from './validate.js'
 
 /** One entry of the archive. */
 export interface ArchiveFile {
@@ -79,6 +80,41 @@ function entryType(type: string | null): ArchiveFile['type'] {
   return type === 'directory' || type === 'symlink' || type === 'link' ? type : 'file'
 }
 
+/** What the visitor of one pass over an archive collects: its files and candidate manifests. */
+function collector(maxManifestBytes: number) {
+  const state = {
+    files: [] as ArchiveFile[],
+    top: undefined as string | undefined,
+    singleRoot: true,
+    candidates: new Map<string, { chunks: Uint8Array[]; tooLarge: boolean }>(),
+  }
+  const visit: EntryVisitor = (header) => {
+    const path = normalisePath(header.name)
+    const type = entryType(header.type)
+    const file: ArchiveFile = {
+      path,
+      type,
+      size: type === 'file' ? header.size : 0,
+      mode: (header.mode ?? 0) & 0o7777,
+      ...(header.linkname && (type === 'symlink' || type === 'link') ? { target: header.linkname } : {}),
+    }
+    state.files.push(file)
+    if (path === '') return undefined
+    const segs = path.split('/')
+    state.top ??= segs[0]
+    if (segs[0] !== state.top || (segs.length === 1 && type !== 'directory')) state.singleRoot = false
+    const isCandidate = type === 'file' && isManifestFile(segs.at(-1)) && (segs.length === 1 || (segs.length === 2 && segs[0] === state.top))
+    if (!isCandidate) return undefined
+    // A later entry with the same path replaces an earlier one, as when extracting.
+    // tar-stream delivers exactly `size` bytes, so checking the header bounds the buffer.
+    const buffer = { chunks: [] as Uint8Array[], tooLarge: header.size > maxManifestBytes }
+    state.candidates.set(path, buffer)
+    if (buffer.tooLarge) return undefined
+    return (chunk) => void buffer.chunks.push(new Uint8Array(chunk))
+  }
+  return { visit, state }
+}
+
 /**
  * Validates an archive (same rules and limits as `validateBlob`) and lists what is inside.
  *
@@ -94,39 +130,19 @@ function entryType(type: string | null): ArchiveFile['type'] {
  */
 export async function inspectArchive(input: Uint8Array | AsyncIterable<Uint8Array>, options: InspectOptions = {}): Promise<ArchiveInspection> {
   const maxManifestBytes = options.maxManifestBytes ?? 1024 * 1024
-  const files: ArchiveFile[] = []
-  let top: string | undefined
-  let singleRoot = true
-  const candidates = new Map<string, { chunks: Uint8Array[]; tooLarge: boolean }>()
-
-  const { chunks, facts } = scanBlob(byteChunks(input), options.limits, (header) => {
-    const path = normalisePath(header.name)
-    const type = entryType(header.type)
-    const file: ArchiveFile = {
-      path,
-      type,
-      size: type === 'file' ? header.size : 0,
-      mode: (header.mode ?? 0) & 0o7777,
-      ...(header.linkname && (type === 'symlink' || type === 'link') ? { target: header.linkname } : {}),
+  // A small archive held in memory is read synchronously (quickFacts); anything it is not sure of
+  // goes through the streaming pass, with what the first attempt collected thrown away.
+  let seen = collector(maxManifestBytes)
+  let blob = input instanceof Uint8Array ? quickFacts(input, options.limits, seen.visit) : undefined
+  if (blob === undefined) {
+    seen = collector(maxManifestBytes)
+    const { chunks, facts } = scanBlob(byteChunks(input), options.limits, seen.visit)
+    for await (const _ of chunks) {
+      // Drained for validation and the visitor.
     }
-    files.push(file)
-    if (path === '') return undefined
-    const segs = path.split('/')
-    top ??= segs[0]
-    if (segs[0] !== top || (segs.length === 1 && type !== 'directory')) singleRoot = false
-    const isCandidate = type === 'file' && isManifestFile(segs.at(-1)) && (segs.length === 1 || (segs.length === 2 && segs[0] === top))
-    if (!isCandidate) return undefined
-    // A later entry with the same path replaces an earlier one, as when extracting.
-    // tar-stream delivers exactly `size` bytes, so checking the header bounds the buffer.
-    const buffer = { chunks: [] as Uint8Array[], tooLarge: header.size > maxManifestBytes }
-    candidates.set(path, buffer)
-    if (buffer.tooLarge) return undefined
-    return (chunk) => void buffer.chunks.push(new Uint8Array(chunk))
-  })
-  for await (const _ of chunks) {
-    // Drained for validation and the visitor.
+    blob = await facts
   }
-  const blob = await facts
+  const { files, candidates, top, singleRoot } = seen.state
 
   const root = singleRoot && top !== undefined && files.some((f) => f.path.startsWith(`${top}/`)) ? top : undefined
   let manifest: PackageManifestInfo | undefined

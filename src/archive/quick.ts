@@ -9,7 +9,7 @@ import { sha256Hex, toOciDigest } from '../digest/index.js'
 import type { ArchiveLimits } from '../registry/types.js'
 import { DEFAULT_LIMITS, FEED_BYTES, RATIO_GRACE_BYTES, resolveLimits } from './limits.js'
 import { checkEntryHeader, type EntryHeader, linkPrefixesToCheck, normalisePath } from './paths.js'
-import type { BlobFacts } from './validate.js'
+import type { BlobFacts, EntryVisitor } from './validate.js'
 
 /** Largest blob {@link quickFacts} looks at: one zlib feed, so the streaming pass's ratio check sees the whole blob at once too. */
 export const QUICK_BYTES = FEED_BYTES
@@ -21,9 +21,10 @@ export const QUICK_BYTES = FEED_BYTES
  * within the same size and ratio limits, tar headers read as tar-stream reads them (see
  * {@link scanTar}) and walked as its extractor walks them, the same entry rules. For a chart of
  * a few KiB this is several times cheaper than the streaming pass (no thread-pool round trip,
- * no stream machinery).
+ * no stream machinery). `visit` sees each entry as `scanBlob`'s visitor does (its data in one
+ * chunk); on `undefined` it may have seen some entries, which the streaming pass then shows again.
  */
-export function quickFacts(bytes: Uint8Array, limits?: ArchiveLimits): BlobFacts | undefined {
+export function quickFacts(bytes: Uint8Array, limits?: ArchiveLimits, visit?: EntryVisitor): BlobFacts | undefined {
   const size = bytes.byteLength
   if (size === 0 || size > QUICK_BYTES) return undefined
   const max = limits === undefined ? DEFAULT_LIMITS : resolveLimits(limits)
@@ -40,7 +41,7 @@ export function quickFacts(bytes: Uint8Array, limits?: ArchiveLimits): BlobFacts
   } catch {
     return undefined
   }
-  const entries = scanTar(tar, max)
+  const entries = scanTar(tar, max, visit)
   if (entries === undefined) return undefined
   return { digest: sha256Hex(tar), ociDigest: toOciDigest(sha256Hex(bytes)), size, uncompressedSize: tar.byteLength, entries }
 }
@@ -62,7 +63,7 @@ const GNU = [0x75, 0x73, 0x74, 0x61, 0x72, 0x20, 0x20, 0x00]
  * As in tar-stream, a block whose bytes outside the checksum field are all zero is skipped
  * wherever it is, and the archive must end exactly at the end of a block.
  */
-function scanTar(tar: Uint8Array, max: Required<ArchiveLimits>): number | undefined {
+function scanTar(tar: Uint8Array, max: Required<ArchiveLimits>, visit?: EntryVisitor): number | undefined {
   const length = tar.byteLength
   // Header checksums are summed four bytes at a time (a byte loop was a third of the scan).
   // zlib's output starts 4-byte aligned; anything else is copied to a buffer that does.
@@ -115,7 +116,10 @@ function scanTar(tar: Uint8Array, max: Required<ArchiveLimits>): number | undefi
     if (size === undefined) return undefined
     // (tar-stream turns a type-0 entry whose name ends in `/` into a directory only after it
     // has named the type: the entry stays a `file`, as here.)
-    const header: EntryHeader = { name, type, linkname, size }
+    // The mode only for a visitor (inspect lists it), read as tar-stream reads it.
+    const mode = visit && octal(tar, at + 100, 8)
+    if (visit && mode === undefined) return undefined
+    const header: EntryHeader = { name, type, linkname, size, ...(mode === undefined ? {} : { mode }) }
     entries++
     if (entries > max.maxEntries || checkEntryHeader(header, max) !== undefined) return undefined
     if (type === 'symlink') {
@@ -125,8 +129,11 @@ function scanTar(tar: Uint8Array, max: Required<ArchiveLimits>): number | undefi
       linkPrefixes.push(...linkPrefixesToCheck(header))
     }
     // The data, then zeros up to the next block boundary.
+    const data = offset
     offset += size + ((BLOCK - (size % BLOCK)) % BLOCK)
     if (offset > length) return undefined
+    const sink = visit?.(header)
+    if (sink && size > 0) sink(tar.subarray(data, data + size))
   }
   // A link resolved lexically is only safe if no component it steps back out of is itself a symlink.
   if (entries === 0 || linkPrefixes?.some((prefix) => symlinks!.has(prefix))) return undefined

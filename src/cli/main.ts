@@ -32,6 +32,7 @@ const COMMANDS: Record<string, string> = {
   stats: 'count packages, releases, channels and blobs',
   login: 'log in to a registry and store its token for the other commands',
   logout: "forget a registry's stored token",
+  webhooks: "list or drop the webhook deliveries serve gave up on (dead letters)",
 }
 
 const help = `Usage: appr-core <command> [options]

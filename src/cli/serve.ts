@@ -7,11 +7,13 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { ApprError, isApprError } from '../errors/index.js'
+import { coreOf, withCore } from '../http/core.js'
 import { createHandler } from '../http/handler.js'
 import { serve } from '../http/node.js'
 import { parseTokens, scopedTokens, type TokenSpec } from '../http/tokens.js'
-import { scheduleGc } from '../registry/gc-schedule.js'
+import { createMetrics, type Metrics } from '../metrics/index.js'
 import type { UiAssets } from '../http/ui/routes.js'
+import { scheduleGc } from '../registry/gc-schedule.js'
 import { Registry } from '../registry/registry.js'
 import type { SignaturePolicy } from '../registry/types.js'
 import type { BlobStore } from '../storage/blob.js'
@@ -22,6 +24,8 @@ import { ConfigError, type Resolved, resolveOptions } from './config/resolve.js'
 import { usageLines } from './config/render.js'
 import { serveOptions } from './config/serve-options.js'
 import { startWebhooks, type WebhookDeliverer, type WebhookEndpoint } from '../webhooks/deliver.js'
+import { createLogger } from './logger.js'
+import { reachStore } from './store-probe.js'
 
 export const usage = `Usage: appr-core serve [options]
 
@@ -36,7 +40,11 @@ Options:
 ${usageLines(serveOptions)}
   -h, --help              this text
 
-Logs one JSON line per request on stdout (never the Authorization header or a body).
+GET /healthz (the process runs) and GET /readyz (the store answers within 2 s; 503 with
+the reason otherwise, and while shutting down) are served at the root, without credentials.
+Logs JSON lines on stdout: one per request (request id, route, status, principal; 5xx at
+error with the error's code; never a header or a body; X-Request-Id is honoured and echoed),
+start-up and shutdown. The store must answer at start, or serve exits 1.
 SIGINT/SIGTERM stop accepting connections, let in-flight requests finish, close the store.
 `
 
@@ -179,44 +187,6 @@ export async function readTokens(token: string | undefined, file: string | undef
   return [...tokens, ...listed]
 }
 
-const logLine = (line: Record<string, unknown>) => `${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`
-
-function log(line: Record<string, unknown>, stream: NodeJS.WriteStream): void {
-  stream.write(logLine(line))
-}
-
-/**
- * JSON log lines on `stream`, request lines written once per turn of the event loop: stdout to a
- * file or pipe is a synchronous write(2), and under load one call then carries the lines of every
- * response that finished in that turn instead of one call each. Other lines go out at once,
- * after any pending ones, so the order is kept.
- */
-function batchedLog(stream: NodeJS.WriteStream) {
-  let pending = ''
-  let scheduled = false
-  const flush = (): void => {
-    scheduled = false
-    if (pending === '') return
-    const out = pending
-    pending = ''
-    stream.write(out)
-  }
-  return {
-    request(line: Record<string, unknown>): void {
-      pending += logLine(line)
-      if (pending.length >= 64 * 1024) flush()
-      else if (!scheduled) {
-        scheduled = true
-        setImmediate(flush)
-      }
-    },
-    now(line: Record<string, unknown>): void {
-      pending += logLine(line)
-      flush()
-    },
-  }
-}
-
 /** Runs the server until SIGINT/SIGTERM; resolves with the exit code. */
 export async function run(args: string[]): Promise<number> {
   let config: Resolved<typeof serveOptions>
@@ -240,6 +210,8 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`appr-core serve: ${(error as Error).message}\n`)
     return 2
   }
+  const { logger, flush } = createLogger(options.logLevel)
+  const metrics: Metrics | undefined = options.metrics ? createMetrics() : undefined
   let tokens: TokenSpec[]
   try {
     tokens = await readTokens(token, options.tokens)
@@ -252,17 +224,35 @@ export async function run(args: string[]): Promise<number> {
   const blobsSpec = options.blobs
   let opened: OpenedStore
   try {
-    opened = await openStore(spec)
-    if (blobsSpec) {
-      const other = await openBlobs(blobsSpec).catch(async (error: unknown) => {
-        await opened.store.close()
-        throw error
-      })
-      opened = { store: opened.store, blobs: other.blobs, label: `${opened.label} + ${other.label}` }
-    }
+    opened = await reachStore({
+      waitMs: options.waitForStore,
+      async open() {
+        const main = await openStore(spec)
+        if (!blobsSpec) return main
+        const other = await openBlobs(blobsSpec).catch(async (error: unknown) => {
+          await main.store.close()
+          throw error
+        })
+        return { store: main.store, blobs: other.blobs, label: `${main.label} + ${other.label}` }
+      },
+      onRetry: (reason, attempt, delayMs) => logger.warn({ store: storeLabel(spec), attempt, retryInMs: delayMs, reason }, 'store not reachable yet'),
+    })
   } catch (error) {
-    process.stderr.write(`appr-core serve: ${isApprError(error) ? error.message : String(error)}\n`)
+    const reason = isApprError(error) ? error.message : String(error)
+    const unreachable = isApprError(error, 'unavailable')
+    logger.error({ store: storeLabel(spec), reason }, unreachable ? 'store unreachable' : 'cannot open the store')
+    flush()
+    process.stderr.write(
+      unreachable
+        ? `appr-core serve: cannot reach the store ${storeLabel(spec)}: ${reason}\n  (start it, check --store, or pass --wait-for-store <duration> to keep retrying)\n`
+        : `appr-core serve: ${reason}\n`,
+    )
     return 1
+  }
+  if (metrics) {
+    // level keeps its blobs in files beside the database; --blobs puts them in an OCI registry.
+    const blobLabel = blobsSpec ? 'oci' : 'file'
+    opened = { store: metrics.store(opened.store), label: opened.label, ...(opened.blobs && { blobs: metrics.blobs(opened.blobs, blobLabel) }) }
   }
   const webhooksFile = options.webhooks
   const events = options.events || webhooksFile !== undefined
@@ -303,56 +293,58 @@ export async function run(args: string[]): Promise<number> {
     ...(signaturePolicies && { signaturePolicies }),
     ...(events && { events: true }),
   })
+  metrics?.caches(registry)
+  let stopping = false
   const handler = createHandler(registry, {
     ...(events ? { events: true } : {}),
     ...(ui ? { ui } : {}),
     ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
     ...(options.apiVersion !== undefined ? { version: options.apiVersion } : {}),
     cors: options.cors,
-    // Admin routes need a token with the admin scope; without tokens nobody can call them.
-    admin: true,
     maxBodyBytes: options.maxBody,
     ...(tokens.length > 0 ? scopedTokens(tokens, { privateReads: options.privateReads }) : {}),
-    onError: (error) => log({ level: 'error', msg: 'unexpected error', error: error instanceof Error ? error.stack : String(error) }, process.stderr),
+    // Admin routes need a token with the admin scope; without tokens nobody can call them.
+    admin: true,
+    ...(options.ociAuth !== undefined ? { ociAuth: { challenge: options.ociAuth } } : {}),
+    ociChunkMinLength: options.ociChunkMin,
+    ...(metrics ? { metrics } : {}),
+    logger,
+    health: {
+      // A draining server tells its load balancer to send no more requests.
+      ready: () => (stopping ? Promise.reject(new Error('shutting down')) : registry.ping()),
+    },
   })
-  const out = batchedLog(process.stdout)
+  // Requests whose handler has not answered yet: shutdown waits for them (a push cut by the
+  // drain deadline is still cleaning up its upload) before it closes the store under them.
+  const inflight = new Set<Promise<unknown>>()
+  const tracked = trackInflight(handler, inflight)
   let server: Awaited<ReturnType<typeof serve>>
   try {
     server = await serve({
-      handler,
+      handler: tracked,
       host,
       port,
       headersTimeoutMs: options.headerTimeout,
       requestTimeoutMs: options.requestTimeout,
       idleTimeoutMs: options.idleTimeout,
-      onResponse: (info) =>
-        out.request({
-          level: 'info',
-          msg: 'request',
-          method: info.method,
-          path: info.url,
-          status: info.status,
-          bytes: info.bytes,
-          ms: info.durationMs,
-          ...(info.aborted ? { aborted: true } : {}),
-          remote: info.remoteAddress,
-          ua: info.userAgent,
-        }),
+      onError: (error) => logger.error({ err: error }, 'connection error'),
     })
   } catch (error) {
     await registry.close().catch(() => {})
+    logger.error({ host, port, reason: (error as Error).message }, 'cannot listen')
+    flush()
     process.stderr.write(`appr-core serve: cannot listen on ${host}:${port}: ${(error as Error).message}\n`)
     return 1
   }
-  out.now({ level: 'info', msg: 'listening', url: server.url, store: opened.label, auth: tokens.length === 0 ? 'open' : options.privateReads ? 'private' : 'tokens', ...(ui ? { ui: `${server.url}/ui` } : {}) })
+  logger.info({ url: server.url, store: opened.label, auth: tokens.length === 0 ? 'open' : options.privateReads ? 'private' : 'tokens', metrics: metrics !== undefined, ...(ui ? { ui: `${server.url}/ui` } : {}) }, 'listening')
   const gcSchedule =
     options.gcInterval > 0
       ? scheduleGc(registry, {
           intervalMs: options.gcInterval,
           onAttempt: (attempt) => {
-            if (attempt.ran) out.now({ level: 'info', msg: 'gc', deletedBlobs: attempt.result.deletedBlobs })
+            if (attempt.ran) logger.info({ deletedBlobs: attempt.result.deletedBlobs }, 'gc')
           },
-          onError: (error) => log({ level: 'warn', msg: 'gc failed', error: isApprError(error) ? error.message : String(error) }, process.stderr),
+          onError: (error) => logger.warn({ reason: isApprError(error) ? error.message : String(error) }, 'gc failed'),
         })
       : undefined
   let deliverer: WebhookDeliverer | undefined
@@ -360,8 +352,8 @@ export async function run(args: string[]): Promise<number> {
     if (endpoints.length > 0) {
       deliverer = startWebhooks(registry, {
         endpoints,
-        onReport: (r) => out.now({ level: r.ok ? 'info' : 'warn', msg: 'webhook', ...r }),
-        onError: (error) => log({ level: 'warn', msg: 'webhook error', error: isApprError(error) ? error.message : String(error) }, process.stderr),
+        onReport: (r) => (r.ok ? logger.info(r, 'webhook') : logger.warn(r, 'webhook')),
+        onError: (error) => logger.warn({ reason: isApprError(error) ? error.message : String(error) }, 'webhook error'),
       })
     }
   } catch (error) {
@@ -373,26 +365,30 @@ export async function run(args: string[]): Promise<number> {
   }
 
   return new Promise<number>((resolve) => {
-    let stopping = false
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) {
-        out.now({ level: 'warn', msg: 'second signal, exiting now', signal })
+        logger.warn({ signal }, 'second signal, exiting now')
+        flush()
         process.exit(1)
       }
       stopping = true
-      out.now({ level: 'info', msg: 'shutting down', signal })
+      const drainMs = options.drainTimeout
+      logger.info({ signal, inflight: inflight.size, drainMs }, 'shutting down')
       server
-        .close()
+        .close({ timeoutMs: drainMs })
+        .then(() => settleWithin([...inflight], 5000))
         .then(() => deliverer?.stop())
         .then(() => gcSchedule?.stop())
         .then(() => registry.close())
         .then(
           () => {
-            out.now({ level: 'info', msg: 'stopped' })
+            logger.info({}, 'stopped')
+            flush()
             resolve(0)
           },
           (error: unknown) => {
-            log({ level: 'error', msg: 'shutdown failed', error: String(error) }, process.stderr)
+            logger.error({ err: error }, 'shutdown failed')
+            flush()
             resolve(1)
           },
         )
@@ -400,4 +396,35 @@ export async function run(args: string[]): Promise<number> {
     process.on('SIGINT', stop)
     process.on('SIGTERM', stop)
   })
+}
+
+/**
+ * `handler`, keeping each answer not given yet in `inflight`. The core behind a handler from
+ * `createHandler` is tracked too (the node listener runs that one, not the fetch function).
+ */
+function trackInflight(handler: (request: Request) => Promise<Response>, inflight: Set<Promise<unknown>>): (request: Request) => Promise<Response> {
+  const track = <T>(answer: Promise<T>): Promise<T> => {
+    inflight.add(answer)
+    const forget = (): void => {
+      inflight.delete(answer)
+    }
+    answer.then(forget, forget)
+    return answer
+  }
+  const core = coreOf(handler)
+  const fetch = (request: Request) => track(handler(request))
+  return core === undefined ? fetch : withCore(fetch, (view) => track(core(view)))
+}
+
+/** Resolves once every promise settled or `ms` passed, whichever is first. */
+async function settleWithin(promises: readonly Promise<unknown>[], ms: number): Promise<void> {
+  if (promises.length === 0) return
+  let timer: ReturnType<typeof setTimeout> | undefined
+  await Promise.race([Promise.allSettled(promises), new Promise((resolve) => (timer = setTimeout(resolve, ms)))])
+  clearTimeout(timer)
+}
+
+/** A store spec without credentials, for messages (the opened store's own label is better, once there is one). */
+function storeLabel(spec: string): string {
+  return spec.replace(/\/\/[^@/]*@/, '//***@')
 }

@@ -66,7 +66,7 @@ export interface ConformanceOptions extends SuiteOptions {
 }
 
 /** Something a KvStore property needs that an adapter may not have. */
-export type Need = 'persistent' | 'multiProcess' | 'singleProcess' | 'worker' | 'newLocation' | 'maxValueBytes' | 'maxOpsPerCommit' | 'maxKeyBytes'
+export type Need = 'persistent' | 'multiProcess' | 'singleProcess' | 'worker' | 'newLocation' | 'maxValueBytes' | 'maxOpsPerCommit' | 'maxKeyBytes' | 'changeHints'
 
 /** One property of a contract. `run` throws to fail. */
 export interface Property<C = Ctx, N extends string = Need> {
@@ -120,6 +120,7 @@ const describeNeed: Record<Need, string> = {
   maxValueBytes: 'capabilities.maxValueBytes (declare the largest value the adapter accepts)',
   maxOpsPerCommit: 'capabilities.maxOpsPerCommit (declare the most operations one commit accepts)',
   maxKeyBytes: 'capabilities.maxKeyBytes (declare the longest key in UTF-8 bytes)',
+  changeHints: 'capabilities.changeHints (declare it and implement subscribe when the store can wake readers on commits)',
 }
 
 /** The options after applying defaults and environment overrides. */

@@ -7,7 +7,8 @@
  */
 export { createHandler } from './handler.js'
 export type { ErrorEnvelope } from './middleware/errors.js'
-export type { AuthAction, AuthorizeInput, HandlerOptions, LoginInput, Operation, RegistryApi } from './options.js'
+export type { HealthOptions } from './middleware/probes.js'
+export type { AuthAction, AuthorizeInput, HandlerOptions, HttpMetrics, LoginInput, Operation, RegistryApi, RequestLogger, RequestObservation } from './options.js'
 export { type ScopedTokenOptions, type Scope, scopedTokens, parseTokens, type TokenPrincipal, type TokenSpec } from './tokens.js'
 export { UI_CSP, type UiAssets, type UiConfig } from './ui/routes.js'
 export { APPR_API_VERSION, VERSION } from './version.js'

@@ -289,6 +289,10 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   )
   // Without a 'timeout' listener on the server, node:http destroys a socket idle this long.
   server.setTimeout(idleTimeoutMs)
+  // A client may send its request and half-close at once (curl --http1.0 style, a raw socket).
+  // node:http's default then ends the socket on the client's FIN, before an answer that is still
+  // being computed can be written; half-open keeps the socket until that answer is out.
+  ;(server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true
   server.listen(options.port ?? 5000, host)
   await once(server, 'listening')
   const port = (server.address() as AddressInfo).port

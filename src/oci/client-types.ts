@@ -86,8 +86,12 @@ export interface OciClient {
   getBlob(repository: string, digest: string, options?: { readonly range?: { readonly start: number; readonly end?: number } }): Promise<OciBlob | undefined>
   /** Uploads bytes in one request (POST, then PUT `?digest=`). `digest`, when given, is checked first. */
   pushBlob(repository: string, bytes: Uint8Array, options?: { readonly digest?: string }): Promise<OciBlobInfo>
-  /** Uploads a stream in `chunkBytes` PATCHes with `Content-Range`, then PUT `?digest=`; cancels the upload on failure. */
-  pushBlobStream(repository: string, chunks: AsyncIterable<Uint8Array>): Promise<OciBlobInfo>
+  /**
+   * Uploads a stream in `chunkBytes` PATCHes (or the registry's `OCI-Chunk-Min-Length`, when
+   * larger) with `Content-Range`, then PUT `?digest=`; cancels the upload on failure, and when the
+   * bytes do not have `digest` (if given: `DIGEST_INVALID`, nothing stored).
+   */
+  pushBlobStream(repository: string, chunks: AsyncIterable<Uint8Array>, options?: { readonly digest?: string }): Promise<OciBlobInfo>
   /** Mounts a blob from another repository: true when mounted; false when the registry declined (the upload it started is cancelled). */
   mountBlob(repository: string, digest: string, from: string): Promise<boolean>
   /** Deletes a blob: true when deleted, false when absent. */

@@ -22,6 +22,20 @@ import { MAX_MANIFEST_BYTES } from './schemas.js'
 export type { OciAuth, OciBasicAuth, OciBlob, OciBlobInfo, OciClient, OciClientOptions, OciManifest, OciManifestInfo, OciPage, OciPageOptions, OciTokenAuth } from './client-types.js'
 
 const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
+/** The largest `OCI-Chunk-Min-Length` followed: a chunk is held in memory before it is sent. */
+const MAX_CHUNK_BYTES = 256 * 1024 * 1024
+
+/** The chunk size for an upload the registry started: `chunkBytes`, or its `OCI-Chunk-Min-Length` when larger. */
+function chunkSizeFor(started: Response, chunkBytes: number): number {
+  const header = started.headers.get('oci-chunk-min-length')
+  const min = header !== null && /^\d{1,15}$/.test(header.trim()) ? Number(header.trim()) : 0
+  if (min > MAX_CHUNK_BYTES) {
+    throw new OciError('BLOB_UPLOAD_INVALID', `the registry asks for chunks of at least ${min} bytes (OCI-Chunk-Min-Length), more than the ${MAX_CHUNK_BYTES} this client holds`, {
+      detail: { minLength: min },
+    })
+  }
+  return Math.max(chunkBytes, min)
+}
 
 interface Challenge {
   readonly scheme: string
@@ -304,20 +318,32 @@ export function ociClient(options: OciClientOptions): OciClient {
       return { digest, size: bytes.byteLength }
     },
 
-    async pushBlobStream(repository, chunks) {
+    async pushBlobStream(repository, chunks, streamOptions = {}) {
       parseRepositoryName(repository)
+      if (streamOptions.digest !== undefined) parseOciDigest(streamOptions.digest)
       const started = await startUpload(repository)
       let location = locationOf(started, v2(`${repository}/blobs/uploads/`))
       await discard(started)
+      let chunkSize: number
+      try {
+        chunkSize = chunkSizeFor(started, chunkBytes)
+      } catch (e) {
+        await cancelUpload(repository, location)
+        throw e
+      }
       const hash = sha256()
       let offset = 0
       let pending: Uint8Array[] = []
       let pendingBytes = 0
-      const flush = async () => {
-        if (pendingBytes === 0) return
-        const body = new Uint8Array(Buffer.concat(pending, pendingBytes))
-        pending = []
-        pendingBytes = 0
+      // Sends the first `n` pending bytes as one PATCH; the rest stays pending.
+      const flush = async (n: number) => {
+        if (n === 0) return
+        // One pending piece (a large chunk being cut up) is sliced, not copied again.
+        const all = pending.length === 1 ? pending[0]! : new Uint8Array(Buffer.concat(pending, pendingBytes))
+        const body = all.subarray(0, n)
+        const rest = all.subarray(n)
+        pending = rest.byteLength > 0 ? [rest] : []
+        pendingBytes = rest.byteLength
         const res = await send('PATCH', location, push(repository), {
           headers: { 'content-type': 'application/octet-stream', 'content-range': `${offset}-${offset + body.byteLength - 1}` },
           body,
@@ -334,10 +360,13 @@ export function ociClient(options: OciClientOptions): OciClient {
           hash.update(copy)
           pending.push(copy)
           pendingBytes += copy.byteLength
-          if (pendingBytes >= chunkBytes) await flush()
+          while (pendingBytes >= chunkSize) await flush(chunkSize)
         }
-        await flush()
+        await flush(pendingBytes)
         const digest = `sha256:${hash.hex()}`
+        if (streamOptions.digest !== undefined && streamOptions.digest !== digest) {
+          throw new OciError('DIGEST_INVALID', `the stream had digest ${digest}, not ${streamOptions.digest}`, { detail: { expected: streamOptions.digest, actual: digest } })
+        }
         await finishUpload(repository, location, digest, new Uint8Array(0))
         return { digest, size: offset }
       } catch (e) {

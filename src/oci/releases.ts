@@ -17,7 +17,7 @@ import { ociDigestOf } from './digest.js'
 import { OciError } from './errors.js'
 import { versionOfHelmTag } from './helm.js'
 import { HELM_CHART_LAYER, HELM_CONFIG, isIndexMediaType, OCI_MANIFEST } from './media-types.js'
-import { projectRelease } from './projection.js'
+import { type ProjectedRelease, projectRelease } from './projection.js'
 import { parseRepositoryName } from './reference.js'
 import { type OciDescriptor, type ParsedManifest, parseManifest } from './schemas.js'
 
@@ -86,11 +86,20 @@ export async function pushRelease(
     created: input.created ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
     formats: formats.map(({ format, blob, chartYaml }) => ({ format, blob, ...(chartYaml === undefined ? {} : { chartYaml }) })),
   })
-  const ensure = async (bytes: Uint8Array, digest: string) => {
-    if (!(await client.headBlob(repository, digest))) await client.pushBlob(repository, bytes, { digest })
+  for (const f of formats) {
+    if (!(await client.headBlob(repository, f.blob.digest))) await client.pushBlob(repository, f.bytes, { digest: f.blob.digest })
   }
-  for (const f of formats) await ensure(f.bytes, f.blob.digest)
-  for (const f of projected.formats) await ensure(f.config.bytes, f.config.digest)
+  return writeProjection(client, repository, projected)
+}
+
+/**
+ * Writes what a release's package blobs need around them (already in `repository`): the configs
+ * the repository lacks, each format's manifest by digest when there are several, then the tag.
+ */
+export async function writeProjection(client: OciClient, repository: string, projected: ProjectedRelease): Promise<PushedRelease> {
+  for (const f of projected.formats) {
+    if (!(await client.headBlob(repository, f.config.digest))) await client.pushBlob(repository, f.config.bytes, { digest: f.config.digest })
+  }
   if (projected.formats.length > 1) {
     for (const f of projected.formats) await client.putManifest(repository, f.manifest.digest, f.manifest.bytes, f.manifest.mediaType)
   }
@@ -145,21 +154,34 @@ async function readAll(stream: AsyncIterable<Uint8Array>, limit: number, digest:
   return new Uint8Array(Buffer.concat(parts))
 }
 
+/** One format of a release found in an OCI registry: where its package blob is. */
+export interface ResolvedFormat {
+  readonly format: string
+  /** The package layer (its digest is the archive's `sha256:`). */
+  readonly layer: OciDescriptor
+  /** Digest of the format's manifest. */
+  readonly manifestDigest: string
+  /** The manifest's annotations. */
+  readonly annotations: Readonly<Record<string, string>>
+}
+
+/** What {@link resolveRelease} found: the release and its formats, nothing downloaded but manifests. */
+export interface ResolvedRelease {
+  /** The SemVer release: from the tag (`_` read as `+`), else the `org.opencontainers.image.version` annotation. */
+  readonly release: string | undefined
+  /** Digest of what the reference resolved to. */
+  readonly digest: string
+  readonly formats: readonly ResolvedFormat[]
+}
+
 /**
- * Pulls an appr release (or a Helm chart pushed by `helm push`) from `repository` at a tag or
- * digest: every format of an index whose entries are appr packages, or the one of a manifest.
- * Index entries that are not appr packages (an image for another platform, a signature) are
- * skipped. Archives are downloaded whole, each verified against its digest, up to
- * `limits.maxCompressedBytes` (default 64 MiB).
+ * Reads the manifests of an appr release (or a Helm chart pushed by `helm push`) at a tag or
+ * digest of `repository`: every format of an index whose entries are appr packages, or the one of
+ * a manifest. Index entries that are not appr packages (an image for another platform, a
+ * signature) are skipped. No package blob is downloaded.
  * @throws ApprError `package-release-not-found` when the reference is absent; `invalid-parameters` when it is not an appr package
  */
-export async function pullRelease(
-  client: OciClient,
-  repository: string,
-  reference: string,
-  options: { readonly limits?: ArchiveLimits } = {},
-): Promise<PulledRelease> {
-  const limit = options.limits?.maxCompressedBytes ?? 64 * 1024 * 1024
+export async function resolveRelease(client: OciClient, repository: string, reference: string): Promise<ResolvedRelease> {
   const top = await client.getManifest(repository, reference)
   if (!top) throw new ApprError('package-release-not-found', `${repository}:${reference} does not exist`, { details: { repository, reference } })
   const parsed = parseManifest(top.bytes, top.mediaType)
@@ -172,13 +194,11 @@ export async function pullRelease(
         }),
       )
     : [{ digest: top.digest, manifest: parsed }]
-  const formats: PulledFormat[] = []
+  const formats: ResolvedFormat[] = []
   for (const { digest, manifest } of entries) {
     const found = apprLayerOf(manifest)
     if (!found || formats.some((f) => f.format === found.format)) continue
-    const blob = await client.getBlob(repository, found.layer.digest)
-    if (!blob) throw new OciError('BLOB_UNKNOWN', `the manifest names ${found.layer.digest}, which the registry does not have`, { detail: { digest: found.layer.digest } })
-    formats.push({ format: found.format, blob: await readAll(blob.body, limit, found.layer.digest), digest: found.layer.digest, manifestDigest: digest, annotations: manifest.annotations })
+    formats.push({ format: found.format, layer: found.layer, manifestDigest: digest, annotations: manifest.annotations })
   }
   if (formats.length === 0) {
     throw new ApprError('invalid-parameters', `${repository}:${reference} is not an appr package or Helm chart`, { details: { repository, reference, mediaType: parsed.mediaType } })
@@ -186,4 +206,27 @@ export async function pullRelease(
   const fromTag = reference.includes(':') ? undefined : versionOfHelmTag(reference)
   const annotated = formats.map((f) => f.annotations['org.opencontainers.image.version']).find((v) => isRelease(v))
   return { release: fromTag ?? annotated, digest: top.digest, formats }
+}
+
+/**
+ * Pulls an appr release (or a Helm chart pushed by `helm push`) from `repository` at a tag or
+ * digest, as {@link resolveRelease} finds it. Archives are downloaded whole, each verified
+ * against its digest, up to `limits.maxCompressedBytes` (default 64 MiB).
+ * @throws ApprError `package-release-not-found` when the reference is absent; `invalid-parameters` when it is not an appr package
+ */
+export async function pullRelease(
+  client: OciClient,
+  repository: string,
+  reference: string,
+  options: { readonly limits?: ArchiveLimits } = {},
+): Promise<PulledRelease> {
+  const limit = options.limits?.maxCompressedBytes ?? 64 * 1024 * 1024
+  const resolved = await resolveRelease(client, repository, reference)
+  const formats: PulledFormat[] = []
+  for (const f of resolved.formats) {
+    const blob = await client.getBlob(repository, f.layer.digest)
+    if (!blob) throw new OciError('BLOB_UNKNOWN', `the manifest names ${f.layer.digest}, which the registry does not have`, { detail: { digest: f.layer.digest } })
+    formats.push({ format: f.format, blob: await readAll(blob.body, limit, f.layer.digest), digest: f.layer.digest, manifestDigest: f.manifestDigest, annotations: f.annotations })
+  }
+  return { release: resolved.release, digest: resolved.digest, formats }
 }

@@ -9,6 +9,7 @@
  */
 
 import { LruMap } from './lru.js'
+import type { CacheStats } from './release-cache.js'
 
 /** Blobs larger than this are never cached (charts are mostly a few KiB). */
 export const MAX_CACHED_BLOB_BYTES = 256 * 1024
@@ -18,6 +19,8 @@ export class BlobCache {
   readonly #entries = new LruMap<string, Uint8Array>(Number.POSITIVE_INFINITY)
   readonly #maxBytes: number
   #bytes = 0
+  #hits = 0
+  #misses = 0
 
   constructor(maxBytes: number) {
     this.#maxBytes = Math.max(0, Math.floor(maxBytes))
@@ -30,7 +33,17 @@ export class BlobCache {
 
   /** A copy of the bytes of `digest` (the caller may keep or change it), or undefined. */
   get(digest: string): Uint8Array | undefined {
-    return this.#entries.get(digest, true)?.slice()
+    const bytes = this.#entries.get(digest, true)
+    if (bytes === undefined) {
+      this.#misses++
+      return undefined
+    }
+    this.#hits++
+    return bytes.slice()
+  }
+
+  stats(): CacheStats & { readonly bytes: number } {
+    return { hits: this.#hits, misses: this.#misses, entries: this.#entries.size, bytes: this.#bytes }
   }
 
   /** Keeps `bytes` (owned by the cache from now on: the caller must not change them). */

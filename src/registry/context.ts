@@ -37,6 +37,8 @@ export interface RegistryContext {
   readonly policies: ReadonlyMap<string, CompiledPolicy>
   /** Set when this registry records events (`RegistryOptions.events`). */
   readonly events: EventSettings | undefined
+  /** Who the events this registry's mutations record name (`Registry.as`). */
+  readonly actor: string | undefined
 }
 
 export function createContext(options: RegistryOptions): RegistryContext {
@@ -58,5 +60,6 @@ export function createContext(options: RegistryOptions): RegistryContext {
     known: new LruMap(entries),
     policies: compilePolicies(options.signaturePolicies),
     events: eventSettings(options.events),
+    actor: undefined,
   }
 }

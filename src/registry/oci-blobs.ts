@@ -41,6 +41,12 @@ export interface OciBlobRead extends OciBlobInfo {
   readonly range?: { readonly start: number; readonly end: number }
 }
 
+/** How chunks of an upload must be sized. */
+export interface OciChunkOptions {
+  /** Every chunk but the last has at least this many bytes (`OCI-Chunk-Min-Length`; default 0). */
+  readonly minChunk?: number
+}
+
 const now = (ctx: RegistryContext): string => ctx.clock().toISOString()
 
 function uploadUnknown(id: string): OciError {
@@ -125,6 +131,7 @@ export async function appendUpload(
   id: string,
   chunks: AsyncIterable<Uint8Array>,
   range?: { readonly start: number; readonly end?: number },
+  options: OciChunkOptions = {},
 ): Promise<OciUploadStatus> {
   const repo = parseRepositoryName(repository)
   const { record, version } = await readSession(ctx, repo, id)
@@ -132,6 +139,14 @@ export async function appendUpload(
   if (range && range.start !== record.size) throw rangeInvalid(`the chunk starts at ${range.start}, the upload is at ${record.size}`)
   const part = await writePart(ctx, chunks)
   if (!part) return { id, repository: repo, size: record.size }
+  // A short chunk can only have been the last one: no bytes may follow it (an empty PUT still closes the upload).
+  const previous = record.parts.at(-1)
+  if (previous && options.minChunk && previous.size < options.minChunk) {
+    await discardObjects(ctx, [part.object])
+    throw new OciError('BLOB_UPLOAD_INVALID', `the previous chunk has ${previous.size} bytes, under OCI-Chunk-Min-Length ${options.minChunk}: only the last chunk may be shorter`, {
+      detail: { id, size: record.size, minLength: options.minChunk },
+    })
+  }
   if (range?.end !== undefined && range.end - range.start + 1 !== part.size) {
     await discardObjects(ctx, [part.object])
     throw rangeInvalid(`Content-Range names ${range.end - range.start + 1} bytes, the chunk has ${part.size}`)
@@ -159,10 +174,17 @@ async function* concatenate(ctx: RegistryContext, parts: readonly { object: stri
  * session. Content already stored is not stored twice.
  * @throws OciError `DIGEST_INVALID` (malformed, or not the bytes received: the session is then cancelled), `BLOB_UPLOAD_UNKNOWN`
  */
-export async function finishUpload(ctx: RegistryContext, repository: string, id: string, digest: string, chunks?: AsyncIterable<Uint8Array>): Promise<OciBlobInfo> {
+export async function finishUpload(
+  ctx: RegistryContext,
+  repository: string,
+  id: string,
+  digest: string,
+  chunks?: AsyncIterable<Uint8Array>,
+  options: OciChunkOptions = {},
+): Promise<OciBlobInfo> {
   const repo = parseRepositoryName(repository)
   const hex = parseOciDigest(digest)
-  if (chunks) await appendUpload(ctx, repo, id, chunks)
+  if (chunks) await appendUpload(ctx, repo, id, chunks, undefined, options)
   const { record } = await readSession(ctx, repo, id)
   // The object the blob will live in, and objects that become garbage once it is recorded.
   let object: string

@@ -19,6 +19,7 @@ import { type ManifestReference, parseReference, parseRepositoryName } from '../
 import { parseManifest } from '../oci/schemas.js'
 import { listAll } from '../storage/util.js'
 import type { RegistryContext } from './context.js'
+import { recordRepositoryEvent } from './events/record.js'
 import { ociGraph } from './oci-graph.js'
 import { type OciManifestRecord, OciManifestRecordType, type OciReferrerRecord, OciReferrerRecordType, OciTagRecordType, ociKeys } from './oci-records.js'
 import { deleteRelease, putRelease } from './oci-releases.js'
@@ -99,8 +100,15 @@ export async function putManifest(
       const held = (await graph.tag(repo, ref.tag))?.appr
       if (held !== undefined && (await graph.tag(repo, ref.tag))?.digest !== digest) throw tagHeld(repo, ref.tag, held)
     }
+    const existed = (await graph.manifest(repo, hex)) !== undefined
+    const before = ref.kind === 'tag' ? (await graph.tag(repo, ref.tag))?.digest : undefined
     await graph.putManifest(repo, { hex, bytes, parsed })
     if (ref.kind === 'tag') await graph.setTag(repo, ref.tag, hex, (await graph.tag(repo, ref.tag))?.appr)
+    const tag = ref.kind === 'tag' ? ref.tag : undefined
+    if (!existed || (tag !== undefined && before !== digest)) {
+      const replaced = before !== undefined && before !== digest ? { replaced: before } : {}
+      await recordRepositoryEvent(ctx, graph.tx, repo, { type: 'oci.manifest.pushed', digest, mediaType: parsed.mediaType, ...(tag !== undefined && { tag }), ...replaced })
+    }
   })
   return result
 }
@@ -120,17 +128,32 @@ function tagHeld(repo: string, tag: string, held: 'release' | 'channel'): OciErr
 export async function deleteManifest(ctx: RegistryContext, repository: string, reference: string): Promise<boolean> {
   const repo = parseRepositoryName(repository)
   const ref = parseReference(reference)
-  if (await deleteRelease(ctx, repo, ref)) return true
-  return transact(ctx.store, ctx.maxRetries, { name: repo, reference }, async (tx) => {
+  const released = await deleteRelease(ctx, repo, ref)
+  if (released && ref.kind === 'tag') return true
+  const deleted = await transact(ctx.store, ctx.maxRetries, { name: repo, reference }, async (tx) => {
     const graph = ociGraph(ctx, tx)
-    if (ref.kind === 'digest') return graph.deleteManifest(repo, parseOciDigest(ref.digest))
+    if (ref.kind === 'digest') {
+      // What the appr releases held went above; a manifest still held (by a release pushed
+      // meanwhile) is not deleted under it.
+      const hex = parseOciDigest(ref.digest)
+      const tags = (await graph.manifest(repo, hex))?.tags ?? []
+      for (const t of tags) {
+        const held = (await graph.tag(repo, t))?.appr
+        if (held) throw tagHeld(repo, t, held)
+      }
+      const deleted = await graph.deleteManifest(repo, hex)
+      if (deleted) await recordRepositoryEvent(ctx, tx, repo, { type: 'oci.manifest.deleted', digest: `sha256:${hex}`, tags })
+      return deleted
+    }
     const tag = await graph.tag(repo, ref.tag)
     if (!tag) return false
     // Held by appr since deleteRelease looked: it runs again.
     if (tag.appr) throw new ApprError('resource-in-use', 'the tag changed meanwhile', { transient: true })
     await graph.setTag(repo, ref.tag, undefined)
+    await recordRepositoryEvent(ctx, tx, repo, { type: 'oci.tag.deleted', tag: ref.tag, digest: tag.digest })
     return true
   })
+  return released || deleted
 }
 
 function pageSize(n: number | undefined): number {

@@ -11,7 +11,7 @@ import { inspectArchive } from '../archive/inspect.js'
 import type { PackageName } from '../model/package-name.js'
 import { ociDigestOf, parseOciDigest } from '../oci/digest.js'
 import { helmTagOf, type ManifestBytes } from '../oci/helm.js'
-import { OCI_INDEX } from '../oci/media-types.js'
+import { apprArtifactType, apprLayerMediaType, HELM_CHART_LAYER, HELM_CONFIG, OCI_INDEX, OCI_MANIFEST } from '../oci/media-types.js'
 import { type DerivedBlob, projectIndex, projectRelease } from '../oci/projection.js'
 import { isRepositoryName, isTag } from '../oci/reference.js'
 import { type ParsedManifest, parseManifest } from '../oci/schemas.js'
@@ -61,7 +61,19 @@ export function projectFormat(
     formats: [{ format, blob: { digest: blob.ociDigest, size: blob.size }, ...(chartYaml === undefined ? {} : { chartYaml }) }],
   })
   const [only] = projected.formats
-  return { repo, format, manifest: only!.manifest, parsed: parseManifest(only!.manifest.bytes, only!.manifest.mediaType), config: only!.config, layer: { hex: parseOciDigest(blob.ociDigest), size: blob.size } }
+  const { manifest, config } = only!
+  const layer = { hex: parseOciDigest(blob.ociDigest), size: blob.size }
+  // What parseManifest reads from these bytes, known without parsing them (push's hot path);
+  // annotations only matter for a manifest with a subject, which a projection never has.
+  const parsed: ParsedManifest = {
+    mediaType: OCI_MANIFEST,
+    artifactType: format === 'helm' ? HELM_CONFIG : apprArtifactType(format),
+    config: { mediaType: config.mediaType, digest: config.digest, size: config.size },
+    layers: [{ mediaType: format === 'helm' ? HELM_CHART_LAYER : apprLayerMediaType(format), digest: blob.ociDigest, size: blob.size }],
+    manifests: [],
+    annotations: {},
+  }
+  return { repo, format, manifest, parsed, config, layer }
 }
 
 /** Keys {@link showFormat} reads, to read them in the commit's first round trip. */

@@ -127,13 +127,54 @@ export const OciReferrerRecordSchema = z.object({
 })
 export type OciReferrerRecord = z.infer<typeof OciReferrerRecordSchema>
 
-// No hand-written fast checks: these records are read once per request, zod decides.
+// Hand-written fast checks of the records every push with an OCI view reads (as records.ts
+// does for appr's): each returns exactly what zod would, or undefined and zod decides.
 const slow = () => undefined
-export const OciBlobRecordType: RecordType<OciBlobRecord> = { schema: OciBlobRecordSchema, fast: slow }
-export const OciLinkRecordType: RecordType<OciLinkRecord> = { schema: OciLinkRecordSchema, fast: slow }
+type Json = Record<string, unknown>
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
+const keyCount = (v: Json): number => {
+  let n = 0
+  for (const _ in v) n++
+  return n
+}
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0
+/** Own keys of `v` are exactly `required` plus those of `optional` present, each checked. */
+function exact(v: unknown, required: Record<string, (x: unknown) => boolean>, optional: Record<string, (x: unknown) => boolean> = {}): v is Json {
+  if (!isObject(v)) return false
+  let n = 0
+  for (const [k, check] of Object.entries(required)) {
+    if (!check(v[k])) return false
+    n++
+  }
+  for (const [k, check] of Object.entries(optional)) {
+    if (!(k in v)) continue
+    if (!check(v[k])) return false
+    n++
+  }
+  return keyCount(v) === n
+}
+const str = (x: unknown) => typeof x === 'string'
+const pick = <T>(v: Json, fields: readonly string[]): T => {
+  const out: Json = {}
+  for (const f of fields) if (f in v) out[f] = v[f]
+  return out as T
+}
+const fastLink = (v: unknown) => (exact(v, { created_at: str }, { refs: isCount, free_at: str }) ? pick<OciLinkRecord>(v, ['created_at', 'refs', 'free_at']) : undefined)
+const fastBlob = (v: unknown) =>
+  exact(v, { size: (x) => Number.isSafeInteger(x) && (x as number) >= 0, refs: isCount }, { object: str, inline: str, appr: str })
+    ? pick<OciBlobRecord>(v, ['size', 'object', 'inline', 'refs', 'appr'])
+    : undefined
+const fastTag = (v: unknown) => (exact(v, { digest: str }, { appr: (x) => x === 'release' || x === 'channel' }) ? pick<OciTagRecord>(v, ['digest', 'appr']) : undefined)
+const fastRepo = (v: unknown) => (exact(v, { created_at: str, manifests: isCount }) ? pick<OciRepoRecord>(v, ['created_at', 'manifests']) : undefined)
+const fastManifest = (v: unknown) =>
+  exact(v, { mediaType: str, bytes: str, created_at: str, tags: (x) => Array.isArray(x) && x.every(str) }, { refs: isCount, free_at: str }) && !('appr' in v)
+    ? pick<OciManifestRecord>(v, ['mediaType', 'bytes', 'created_at', 'tags', 'refs', 'free_at'])
+    : undefined
+export const OciBlobRecordType: RecordType<OciBlobRecord> = { schema: OciBlobRecordSchema, fast: fastBlob }
+export const OciLinkRecordType: RecordType<OciLinkRecord> = { schema: OciLinkRecordSchema, fast: fastLink }
 export const OciUploadRecordType: RecordType<OciUploadRecord> = { schema: OciUploadRecordSchema, fast: slow }
-export const OciRepoRecordType: RecordType<OciRepoRecord> = { schema: OciRepoRecordSchema, fast: slow }
-export const OciManifestRecordType: RecordType<OciManifestRecord> = { schema: OciManifestRecordSchema, fast: slow }
-export const OciTagRecordType: RecordType<OciTagRecord> = { schema: OciTagRecordSchema, fast: slow }
+export const OciRepoRecordType: RecordType<OciRepoRecord> = { schema: OciRepoRecordSchema, fast: fastRepo }
+export const OciManifestRecordType: RecordType<OciManifestRecord> = { schema: OciManifestRecordSchema, fast: fastManifest }
+export const OciTagRecordType: RecordType<OciTagRecord> = { schema: OciTagRecordSchema, fast: fastTag }
 export const OciReleaseRecordType: RecordType<OciReleaseRecord> = { schema: OciReleaseRecordSchema, fast: slow }
 export const OciReferrerRecordType: RecordType<OciReferrerRecord> = { schema: OciReferrerRecordSchema, fast: slow }

@@ -27,7 +27,7 @@ import { deleteRelease as deleteApprRelease } from './delete.js'
 import { givenFormat } from './oci-projection.js'
 import { OciBlobRecordType, OciManifestRecordType, OciReleaseRecordType, OciTagRecordType, ociKeys } from './oci-records.js'
 import { commitRelease } from './push.js'
-import { decode } from './records.js'
+import { decode, own } from './records.js'
 
 /** The appr package a repository shows (`<ns>/<name>`), or undefined. */
 function packageOf(repo: string): PackageName | undefined {
@@ -110,14 +110,15 @@ async function analyze(ctx: RegistryContext, object: string, digest: string): Pr
 }
 
 /**
- * A `/v2/` DELETE of what an appr release or channel holds: the release's tag or index (the whole
- * release), a format's manifest (that format), a channel's tag (the channel). False when the
- * reference is not appr's.
+ * A `/v2/` DELETE of what an appr release or channel holds: a release's tag (the whole release),
+ * a channel's tag (the channel); by digest, every release whose tag names the manifest and the
+ * format whose manifest it is. False when the reference is none of appr's.
  */
 export async function deleteRelease(ctx: RegistryContext, repo: string, ref: ManifestReference): Promise<boolean> {
   const name = packageOf(repo)
   if (name === undefined) return false
-  let owner: { release: string; format?: string | undefined } | undefined
+  const releases: string[] = []
+  const formats: { release: string; format: string }[] = []
   if (ref.kind === 'tag') {
     const entry = await ctx.store.get(ociKeys.tag(repo, ref.tag))
     const tag = entry && decode(OciTagRecordType, entry.value, { name: repo, tag: ref.tag })
@@ -126,16 +127,33 @@ export async function deleteRelease(ctx: RegistryContext, repo: string, ref: Man
       return true
     }
     const release = tag?.appr === 'release' ? versionOfHelmTag(ref.tag) : undefined
-    if (release !== undefined) owner = { release }
+    if (release !== undefined) releases.push(release)
   } else {
     const entry = await ctx.store.get(ociKeys.manifest(repo, parseOciDigest(ref.digest)))
-    owner = entry && decode(OciManifestRecordType, entry.value, { name: repo, reference: ref.digest }).appr
+    const record = entry && decode(OciManifestRecordType, entry.value, { name: repo, reference: ref.digest })
+    if (!record) return false
+    // One manifest may be several releases' (a chart pushed at two tags), so its tags say which.
+    const tags = await ctx.store.getMany(record.tags.map((t) => ociKeys.tag(repo, t)))
+    record.tags.forEach((t, i) => {
+      const held = tags[i] && decode(OciTagRecordType, tags[i]!.value, { name: repo, tag: t }).appr
+      const release = held === 'release' ? versionOfHelmTag(t) : undefined
+      if (release !== undefined) releases.push(release)
+    })
+    if (record.appr?.format !== undefined) formats.push({ release: record.appr.release, format: record.appr.format })
   }
-  if (owner === undefined) return false
-  const entry = await ctx.store.get(ociKeys.release(repo, owner.release))
-  const formats = owner.format !== undefined ? [owner.format] : entry ? Object.keys(decode(OciReleaseRecordType, entry.value, { name: repo }).formats) : []
-  for (const format of formats) await ignoreGone(deleteApprRelease(ctx, name.full, owner.release, format))
-  return true
+  let done = false
+  for (const release of releases) {
+    const entry = await ctx.store.get(ociKeys.release(repo, release))
+    for (const format of entry ? Object.keys(decode(OciReleaseRecordType, entry.value, { name: repo }).formats) : []) formats.push({ release, format })
+  }
+  for (const { release, format } of formats) {
+    const entry = await ctx.store.get(ociKeys.release(repo, release))
+    const shown = entry && own(decode(OciReleaseRecordType, entry.value, { name: repo }).formats, format)
+    if (!shown || (ref.kind === 'digest' && !releases.includes(release) && shown.digest !== ref.digest)) continue
+    await ignoreGone(deleteApprRelease(ctx, name.full, release, format))
+    done = true
+  }
+  return done || releases.length > 0
 }
 
 /** A delete that another writer did first is done. */

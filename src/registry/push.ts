@@ -237,8 +237,9 @@ export async function commitRelease(ctx: RegistryContext, input: ReleaseInput, u
   // on (another gzip of the same tar keeps the first one's bytes), Helm's config from the archive.
   const repo = ociRepositoryOf(name)
   const chart = format === 'helm' && repo !== undefined && !given ? await chartYamlOf(upload.bytes ?? (await ctx.blobs.read(id))) : undefined
-  const viewOf = (blob: { ociDigest: string; size: number }) => given ?? (repo === undefined ? undefined : projectFormat(repo, name, release, format, created, blob, chart))
-  const guess = viewOf(facts)
+  const guess = given ?? (repo === undefined ? undefined : projectFormat(repo, name, release, format, created, facts, chart))
+  const viewOf = (blob: { ociDigest: string; size: number }) =>
+    given ?? (repo === undefined ? undefined : blob.ociDigest === facts.ociDigest && blob.size === facts.size ? guess : projectFormat(repo, name, release, format, created, blob, chart))
   // The blob keys are read here too (adjustRefs reuses them), so the attempt is one round trip.
   const reads = [pkgKey, manKey, keys.blob(facts.digest), keys.pblob(name, facts.digest), ociKeys.blob(parseOciDigest(facts.ociDigest)), ...(guess ? viewKeys(guess, release) : [])]
   const eventReads = eventReadKeys(ctx, name)

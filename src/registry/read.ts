@@ -78,10 +78,11 @@ export async function pull(ctx: RegistryContext, pkg: string, options: ResolveOp
  * under its digest), else from the BlobStore, remembering small ones.
  */
 async function blobBytes(ctx: RegistryContext, location: BlobLocation, details: ErrorDetails): Promise<AsyncIterable<Uint8Array>> {
+  // Blobs too large to keep are no miss: the hit ratio counts only what the cache could hold.
+  if (!ctx.blobCache.accepts(location.size)) return readObject(ctx, location.object, details)
   const cached = ctx.blobCache.get(location.digest)
   if (cached) return blobChunks(cached)
   const stream = await readObject(ctx, location.object, details)
-  if (!ctx.blobCache.accepts(location.size)) return stream
   const bytes = await collectBytes(stream)
   if (bytes.byteLength === location.size) ctx.blobCache.set(location.digest, bytes.slice())
   return blobChunks(bytes)

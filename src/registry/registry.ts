@@ -5,6 +5,7 @@
  * take the {@link RegistryContext} built here.
  * @module
  */
+import { ApprError } from '../errors/index.js'
 import type { Channel, Manifest, ManifestWithChannels, Signature } from '../model/types.js'
 import { backup, restore } from './backup.js'
 import { backupRecords, restoreRecords } from './backup-stream.js'
@@ -27,6 +28,7 @@ import {
   mountBlob,
   type OciBlobInfo,
   type OciBlobRead,
+  type OciChunkOptions,
   type OciUploadStatus,
   startUpload,
   uploadStatus,
@@ -34,6 +36,7 @@ import {
 import { catalog, deleteManifest, getManifest, headManifest, listReferrers, listTags, type OciListPage, type OciStoredManifest, putManifest } from './oci-manifests.js'
 import type { OciReferrerRecord } from './oci-records.js'
 import { push, stage } from './push.js'
+import type { CacheStats } from './release-cache.js'
 import { blob, manifests, pull, releases, show } from './read.js'
 import { addSignatures, listSignatures, removeSignature } from './signatures.js'
 import type {
@@ -106,10 +109,13 @@ export interface OciBlobOperations {
   startUpload(repository: string): Promise<OciUploadStatus>
   /** Where a session stands. */
   uploadStatus(repository: string, id: string): Promise<OciUploadStatus>
-  /** Appends a chunk; `range` (a `Content-Range`) must continue the upload. */
-  appendUpload(repository: string, id: string, chunks: AsyncIterable<Uint8Array>, range?: { start: number; end?: number }): Promise<OciUploadStatus>
-  /** Appends the last bytes (if any), verifies `digest` and links the blob to the repository; ends the session. */
-  finishUpload(repository: string, id: string, digest: string, chunks?: AsyncIterable<Uint8Array>): Promise<OciBlobInfo>
+  /**
+   * Appends a chunk; `range` (a `Content-Range`) must continue the upload. With `minChunk`, only
+   * the last chunk may be shorter: a chunk after a shorter one is `BLOB_UPLOAD_INVALID`.
+   */
+  appendUpload(repository: string, id: string, chunks: AsyncIterable<Uint8Array>, range?: { start: number; end?: number }, options?: OciChunkOptions): Promise<OciUploadStatus>
+  /** Appends the last bytes (if any, under the same `minChunk` rule), verifies `digest` and links the blob to the repository; ends the session. */
+  finishUpload(repository: string, id: string, digest: string, chunks?: AsyncIterable<Uint8Array>, options?: OciChunkOptions): Promise<OciBlobInfo>
   /** Cancels a session and deletes what it received. */
   cancelUpload(repository: string, id: string): Promise<void>
   /** A blob linked to `repository`, or `undefined`. */
@@ -179,8 +185,15 @@ export class Registry {
   readonly signatures: SignatureOperations
   readonly #ctx: RegistryContext
 
-  constructor(readonly options: RegistryOptions) {
-    const ctx = createContext(options)
+  /**
+   * @param options the stores and settings
+   * @param context internal: the context a view made by {@link Registry.as} shares with its registry
+   */
+  constructor(
+    readonly options: RegistryOptions,
+    context?: RegistryContext,
+  ) {
+    const ctx = context ?? createContext(options)
     this.#ctx = ctx
     this.channels = {
       list: (pkg) => listChannels(ctx, pkg),
@@ -198,8 +211,8 @@ export class Registry {
     this.ociBlobs = {
       startUpload: (repository) => startUpload(ctx, repository),
       uploadStatus: (repository, id) => uploadStatus(ctx, repository, id),
-      appendUpload: (repository, id, chunks, range) => appendUpload(ctx, repository, id, chunks, range),
-      finishUpload: (repository, id, digest, chunks) => finishUpload(ctx, repository, id, digest, chunks),
+      appendUpload: (repository, id, chunks, range, options) => appendUpload(ctx, repository, id, chunks, range, options),
+      finishUpload: (repository, id, digest, chunks, options) => finishUpload(ctx, repository, id, digest, chunks, options),
       cancelUpload: (repository, id) => cancelUpload(ctx, repository, id),
       head: (repository, digest) => headBlob(ctx, repository, digest),
       get: (repository, digest, range) => getBlob(ctx, repository, digest, range),
@@ -376,6 +389,35 @@ export class Registry {
    */
   gc(): Promise<GcResult> {
     return gc(this.#ctx)
+  }
+
+  /**
+   * This registry acting for `actor`: the same stores, caches and feed, but every event its
+   * mutations record names `actor` (`event.actor`). Cheap enough to make one per request;
+   * closing a view closes nothing.
+   * @throws invalid-parameters unless `actor` is 1-256 characters of well-formed text
+   */
+  as(actor: string): Registry {
+    if (typeof actor !== 'string' || actor.length === 0 || actor.length > 256 || !actor.isWellFormed()) {
+      throw new ApprError('invalid-parameters', 'an actor is 1-256 characters of well-formed text', { details: { actor: String(actor).slice(0, 40) } })
+    }
+    return new Registry({ ...this.options, ownsStore: false }, { ...this.#ctx, actor })
+  }
+
+  /**
+   * One store round trip (a read of a key nothing writes): resolves when the store answers,
+   * rejects with its error otherwise. What readiness checks and `serve`'s start-up probe call.
+   */
+  async ping(): Promise<void> {
+    await this.#ctx.store.get('health/ping')
+  }
+
+  /**
+   * Hits and misses of the registry's caches since it was created: decoded package records
+   * (`records`), manifests by record version (`manifests`) and small blobs' bytes (`blobs`).
+   */
+  cacheStats(): { readonly records: CacheStats; readonly manifests: CacheStats; readonly blobs: CacheStats } {
+    return { records: this.#ctx.records.stats(), manifests: this.#ctx.cache.stats(), blobs: this.#ctx.blobCache.stats() }
   }
 
   /** Closes the store unless `ownsStore` is false. */

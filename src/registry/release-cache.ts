@@ -55,12 +55,24 @@ export function copyManifest(m: Manifest): Manifest {
   }
 }
 
+/** How a cache has been doing since it was created (for metrics: hit ratio = hits / (hits + misses)). */
+export interface CacheStats {
+  readonly hits: number
+  readonly misses: number
+  /** Entries held now. */
+  readonly entries: number
+}
+
 /** Manifests by (manifest key, package record version); oldest entries evicted first. */
 export class ReleaseCache {
   readonly #entries: VersionedCache<Entry>
 
   constructor(max: number) {
     this.#entries = new VersionedCache(max)
+  }
+
+  stats(): CacheStats {
+    return this.#entries.stats()
   }
 
   /** A copy of the manifest at `key` if it was read under package record version `version`. */
@@ -81,7 +93,7 @@ export class ReleaseCache {
 
   /** Remembers where the blob of a remembered manifest is (ignored unless it is still that version). */
   rememberBlob(key: string, version: string, blob: BlobLocation): void {
-    const entry = this.#entries.get(key, version)
+    const entry = this.#entries.get(key, version, false)
     if (entry?.manifest.content.digest === blob.digest) entry.blob = blob
   }
 }
@@ -93,14 +105,26 @@ export class ReleaseCache {
  */
 export class VersionedCache<T> {
   readonly #entries: LruMap<string, { readonly version: string; readonly value: T }>
+  #hits = 0
+  #misses = 0
 
   constructor(max: number) {
     this.#entries = new LruMap(Math.max(0, Math.floor(max)))
   }
 
-  get(key: string, version: string): T | undefined {
+  /** The value at `key` if it was kept under `version`; `count` false: an internal look-up that is no hit or miss. */
+  get(key: string, version: string, count = true): T | undefined {
     const entry = this.#entries.get(key)
-    return entry?.version === version ? entry.value : undefined
+    const value = entry?.version === version ? entry.value : undefined
+    if (count) {
+      if (value === undefined) this.#misses++
+      else this.#hits++
+    }
+    return value
+  }
+
+  stats(): CacheStats {
+    return { hits: this.#hits, misses: this.#misses, entries: this.#entries.size }
   }
 
   set(key: string, version: string, value: T): void {

@@ -82,7 +82,16 @@ export interface KvCapabilities {
   readonly maxOpsPerCommit?: number
   /** Largest key in UTF-8 bytes. */
   readonly maxKeyBytes?: number
+  /**
+   * The store implements {@link KvStore.subscribe}: it can wake a reader soon after a commit, by
+   * any process sharing the store, puts a key under a prefix (redis: pub/sub, etcd: watch,
+   * memory: in process). Absent or false: readers poll.
+   */
+  readonly changeHints?: boolean
 }
+
+/** Ends a {@link KvStore.subscribe} subscription. Idempotent. */
+export type Unsubscribe = () => Promise<void>
 
 /** The ordered, transactional key-value store contract. */
 export interface KvStore {
@@ -97,6 +106,15 @@ export interface KvStore {
   list(options: KvListOptions): Promise<KvEntry[]>
   /** Applies the commit atomically if every check holds; otherwise applies nothing. */
   commit(commit: KvCommit): Promise<KvCommitResult>
+  /**
+   * Present when `capabilities.changeHints`: calls `listener` soon after a commit that puts a key
+   * starting with `prefix`, whichever process or instance made it; resolves once subscribed, so a
+   * commit acknowledged afterwards is hinted. A hint, never a delivery: it carries no data, may
+   * come for nothing or merged with others, and is lost while the connection is down, so a
+   * consumer re-reads what it watches on every hint and still polls, just less often.
+   * `close()` ends every subscription.
+   */
+  subscribe?(prefix: string, listener: () => void): Promise<Unsubscribe>
   /** Releases what the adapter opened. Idempotent. */
   close(): Promise<void>
 }

@@ -10,10 +10,11 @@
 import { namespaceMatcher } from '../model/namespace-glob.js'
 import { z } from 'zod'
 import { ApprError, isApprError } from '../errors/index.js'
-import { sleep } from '../registry/events/feed.js'
+import { type OutboxWaker, outboxWaker, sleep } from '../registry/events/feed.js'
 import type { RegistryEvent, RegistryEventType } from '../registry/events/types.js'
 import type { Registry } from '../registry/registry.js'
-import type { KvEntry, KvStore } from '../storage/kv.js'
+import type { KvStore } from '../storage/kv.js'
+import { type DeadLetter, deadLetterKey, encode, parse } from './dead-letters.js'
 import { SIGNATURE_HEADER, signWebhook } from './sign.js'
 
 /** One webhook endpoint. */
@@ -27,6 +28,8 @@ export interface WebhookEndpoint {
   readonly types?: readonly RegistryEventType[]
   /** Only packages whose namespace matches one of these globs (`*` = any run of characters; default: all). */
   readonly namespaces?: readonly string[]
+  /** Failed attempts after which an event is given up as a dead letter (default: `retry.maxAttempts` of the options). */
+  readonly maxAttempts?: number
 }
 
 /** What happened to one delivery attempt (for logs). */
@@ -39,6 +42,8 @@ export interface DeliveryReport {
   readonly status?: number
   readonly ok: boolean
   readonly error?: string
+  /** This failed attempt was the last: the event is now a dead letter. */
+  readonly gaveUp?: true
 }
 
 /** Options of {@link startWebhooks}. */
@@ -46,8 +51,13 @@ export interface WebhookOptions {
   readonly endpoints: readonly WebhookEndpoint[]
   /** Abandon an attempt after this long (default 10 s). */
   readonly timeoutMs?: number
-  /** Back-off after a failed attempt: `initialMs` (default 1 s) doubling up to `maxMs` (default 5 min), with jitter. */
-  readonly retry?: { readonly initialMs?: number; readonly maxMs?: number }
+  /**
+   * Back-off after a failed attempt: `initialMs` (default 1 s) doubling up to `maxMs` (default
+   * 5 min), with jitter. After `maxAttempts` failed attempts (default 50, about 3.6 hours with the
+   * default back-off) the event is given up: it becomes a dead letter ({@link listDeadLetters})
+   * and the endpoint goes on with its next event. `Infinity` retries for ever.
+   */
+  readonly retry?: { readonly initialMs?: number; readonly maxMs?: number; readonly maxAttempts?: number }
   /** How often an idle deliverer looks for new events (default 500 ms). */
   readonly pollMs?: number
   /** How long the delivering process's lease lasts without renewal (default 15 s): the longest pause before another process takes over. */
@@ -71,18 +81,6 @@ const ID = /^[A-Za-z0-9._-]{1,64}$/
 const LeaseSchema = z.object({ owner: z.string(), until: z.number() })
 const CursorSchema = z.object({ cursor: z.string() })
 
-const encoder = new TextEncoder()
-const decoder = new TextDecoder()
-const encode = (value: unknown) => encoder.encode(JSON.stringify(value))
-function parse<T>(schema: z.ZodType<T>, entry: KvEntry): T | undefined {
-  try {
-    const result = schema.safeParse(JSON.parse(decoder.decode(entry.value)))
-    return result.success ? result.data : undefined
-  } catch {
-    return undefined
-  }
-}
-
 function validate(endpoints: readonly WebhookEndpoint[]): void {
   const ids = new Set<string>()
   for (const e of endpoints) {
@@ -96,6 +94,9 @@ function validate(endpoints: readonly WebhookEndpoint[]): void {
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ApprError('invalid-parameters', 'a webhook url must be http or https', { details: { id: e.id } })
     if (typeof e.secret !== 'string' || e.secret.length === 0) throw new ApprError('invalid-parameters', 'a webhook needs a secret', { details: { id: e.id } })
+    if (e.maxAttempts !== undefined && !(e.maxAttempts === Number.POSITIVE_INFINITY || (Number.isSafeInteger(e.maxAttempts) && e.maxAttempts >= 1))) {
+      throw new ApprError('invalid-parameters', 'a webhook maxAttempts is a positive integer', { details: { id: e.id } })
+    }
   }
 }
 
@@ -108,8 +109,9 @@ function validate(endpoints: readonly WebhookEndpoint[]): void {
  * Each delivery: `POST <url>`, body = the event as JSON, headers `Content-Type:
  * application/json`, `X-Appr-Event: <type>`, `X-Appr-Delivery: <endpoint id>:<seq>` (the same
  * on every retry: deduplicate by it), `X-Appr-Signature-256: sha256=<HMAC-SHA256(secret, body)>`.
- * A 2xx answer delivers it; anything else is retried with back-off, forever, before the
- * endpoint's next event (so an endpoint sees its events in feed order).
+ * A 2xx answer delivers it; anything else is retried with back-off before the endpoint's next
+ * event (so an endpoint sees its events in feed order), up to `retry.maxAttempts`; then the
+ * event is recorded as a dead letter ({@link listDeadLetters}) and the endpoint moves on.
  * @throws invalid-parameters for a bad endpoint
  */
 export function startWebhooks(registry: Registry, options: WebhookOptions): WebhookDeliverer {
@@ -121,6 +123,7 @@ export function startWebhooks(registry: Registry, options: WebhookOptions): Webh
   const timeoutMs = Math.max(1, options.timeoutMs ?? 10_000)
   const initialMs = Math.max(1, options.retry?.initialMs ?? 1000)
   const maxMs = Math.max(initialMs, options.retry?.maxMs ?? 5 * 60_000)
+  const maxAttempts = Math.max(1, options.retry?.maxAttempts ?? 50)
   const send = options.fetch ?? fetch
   const stopping = new AbortController()
   const signal = stopping.signal
@@ -158,10 +161,14 @@ export function startWebhooks(registry: Registry, options: WebhookOptions): Webh
     }
   }
 
-  /** Posts `event` until a 2xx answer (or stop, or the lease is lost: then false). */
-  async function deliver(endpoint: WebhookEndpoint, event: RegistryEvent): Promise<boolean> {
+  /**
+   * Posts `event` until a 2xx answer (true), `maxAttempts` failures (the last one's outcome, to
+   * record as a dead letter), or stop or the lease lost (false).
+   */
+  async function deliver(endpoint: WebhookEndpoint, event: RegistryEvent): Promise<boolean | Pick<DeadLetter, 'attempts' | 'status' | 'error'>> {
     const body = JSON.stringify(event)
     const delivery = `${endpoint.id}:${event.seq}`
+    const giveUpAt = Math.max(1, endpoint.maxAttempts ?? maxAttempts)
     const headers = {
       'content-type': 'application/json',
       'user-agent': 'appr-core-webhooks',
@@ -181,8 +188,10 @@ export function startWebhooks(registry: Registry, options: WebhookOptions): Webh
         error = e instanceof Error ? e.message : String(e)
       }
       const ok = status !== undefined && status >= 200 && status < 300
-      options.onReport?.({ endpoint: endpoint.id, delivery, seq: event.seq, attempt, ok, ...(status !== undefined && { status }), ...(error !== undefined && { error }) })
+      const outcome = { ...(status !== undefined && { status }), ...(error !== undefined && { error }) }
+      options.onReport?.({ endpoint: endpoint.id, delivery, seq: event.seq, attempt, ok, ...outcome, ...(!ok && attempt >= giveUpAt && { gaveUp: true as const }) })
       if (ok) return true
+      if (attempt >= giveUpAt) return { attempts: attempt, ...outcome }
       const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt - 1, 30))
       await sleep(ceiling / 2 + (Math.random() * ceiling) / 2, signal)
     }
@@ -193,9 +202,20 @@ export function startWebhooks(registry: Registry, options: WebhookOptions): Webh
       (endpoint.types === undefined || endpoint.types.includes(event.type)) && namespaceMatches(event.package.slice(0, event.package.indexOf('/')))
     const namespaceMatches = namespaceMatcher(endpoint.namespaces)
     const key = cursorKey(endpoint.id)
+    // An idle endpoint wakes on the store's change hints (where it has them) instead of its next poll.
+    const waker = await outboxWaker(store)
+    try {
+      await deliverLoop(endpoint, key, wanted, waker)
+    } finally {
+      await waker.end()
+    }
+  }
+
+  async function deliverLoop(endpoint: WebhookEndpoint, key: string, wanted: (event: RegistryEvent) => boolean, waker: OutboxWaker): Promise<void> {
     while (!signal.aborted) {
       if (!leading()) {
-        await sleep(pollMs, signal)
+        // The lease changes hands on the lease loop's beat, whatever the poll interval.
+        await sleep(Math.min(pollMs, leaseMs / 3), signal)
         continue
       }
       try {
@@ -220,25 +240,30 @@ export function startWebhooks(registry: Registry, options: WebhookOptions): Webh
         }
         let version = entry?.version ?? null
         // The cursor moves only if nobody else wrote it since we read it: a deliverer that lost its lease stops here.
-        const save = async (to: string): Promise<boolean> => {
-          const saved = await store.commit({ checks: [{ key, version }], puts: [{ key, value: encode({ cursor: to }) }] })
+        const save = async (to: string, letter?: DeadLetter): Promise<boolean> => {
+          const puts = [{ key, value: encode({ cursor: to }) }, ...(letter ? [{ key: deadLetterKey(letter.endpoint, letter.seq), value: encode(letter) }] : [])]
+          const saved = await store.commit({ checks: [{ key, version }], puts })
           if (saved.ok) version = (await store.get(key))?.version ?? null
           return saved.ok
         }
         if (page.events.length === 0) {
           if (page.cursor !== cursor) await save(page.cursor)
-          await sleep(pollMs, signal)
+          await waker.wait(pollMs, signal)
           continue
         }
         // Events this endpoint does not want are passed over; the cursor is saved before the next delivery and at the page's end.
         let unsaved: string | undefined
         for (const event of page.events) {
           if (wanted(event)) {
-            if (!(await deliver(endpoint, event))) {
+            const outcome = await deliver(endpoint, event)
+            if (outcome === false) {
               unsaved = undefined
               break
             }
-            if (!(await save(event.cursor))) {
+            // Given up: the dead letter and the cursor past it in one commit, so it is recorded exactly when the endpoint moves on.
+            const letter: DeadLetter | undefined =
+              outcome === true ? undefined : { endpoint: endpoint.id, delivery: `${endpoint.id}:${event.seq}`, seq: event.seq, url: endpoint.url, failedAt: new Date().toISOString(), ...outcome, event }
+            if (!(await save(event.cursor, letter))) {
               unsaved = undefined
               break
             }

@@ -35,8 +35,13 @@ export async function runCli(args: string[], env: Record<string, string> = {}, i
 /**
  * Starts `appr-core serve <args>` and resolves once it logs its `listening` line.
  * Rejects with the process output when it exits first. `built`: run the compiled bin in dist/.
+ * `onLine` sees every stdout line as it comes (a test can act on a line logged before `listening`).
  */
-export async function startServe(args: string[], env: Record<string, string> = {}, options: { built?: boolean } = {}): Promise<Served> {
+export async function startServe(
+  args: string[],
+  env: Record<string, string> = {},
+  options: { built?: boolean; onLine?: (line: string) => void } = {},
+): Promise<Served> {
   const node = options.built ? [fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url))] : ['--conditions=source', '--import', 'tsx', main]
   const child = spawn(process.execPath, [...node, 'serve', ...args], {
     cwd: root,
@@ -55,6 +60,7 @@ export async function startServe(args: string[], env: Record<string, string> = {
       buffered = lines.pop()!
       for (const line of lines) {
         out.push(line)
+        options.onLine?.(line)
         try {
           const parsed = JSON.parse(line) as { msg?: string; url?: string }
           if (parsed.msg === 'listening' && parsed.url) resolve(parsed.url)

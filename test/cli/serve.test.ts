@@ -49,7 +49,7 @@ test('memory store: HOST/PORT env, one JSON log line per request without Authori
   const requests = lines.filter((l) => l.msg === 'request')
   assert.is(requests.length, 3)
   assert.equal(requests[1], { ...requests[1], method: 'GET', path: '/cnr/version', status: 200 })
-  for (const key of ['time', 'bytes', 'ms', 'remote']) assert.ok(key in requests[1]!, key)
+  for (const key of ['time', 'bytes', 'ms', 'requestId', 'route']) assert.ok(key in requests[1]!, key)
   assert.is(requests[0]!.status, 413)
   assert.is(requests[2]!.method, 'POST')
   assert.not.match(served.out.join('\n'), 'super-secret-token')

@@ -4,7 +4,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { Registry } from 'appr-core'
 import { memoryStore } from 'appr-core/adapters/memory'
-import { call, chart, start } from './helpers.js'
+import { b64, call, chart, postJson, start } from './helpers.js'
 
 test('the feed is served with its cursor, long-polls and answers typed errors', async () => {
   const registry = new Registry({ store: memoryStore(), events: { retention: { maxEvents: 3 } } })
@@ -65,6 +65,43 @@ test('the feed needs a principal when authenticate is set, and is absent unless 
   } finally {
     await server.close()
     await off.close()
+  }
+})
+
+test("a write's events name its principal as actor (HandlerOptions.actor); anonymous writes name none", async () => {
+  const registry = new Registry({ store: memoryStore(), events: true })
+  const users: Record<string, { name: string; admin: boolean }> = { a: { name: 'alice', admin: true }, b: { name: 'bob', admin: false } }
+  const server = await start(registry, { events: true, authenticate: (r) => users[r.headers.get('authorization') ?? ''] })
+  const custom = await start(registry, {
+    authenticate: (r) => users[r.headers.get('authorization') ?? ''],
+    actor: (p) => ((p as { admin: boolean }).admin ? undefined : `user:${(p as { name: string }).name}`),
+  })
+  const open = await start(registry)
+  try {
+    const push = (url: string, release: string, authorization?: string) =>
+      chart('a', release).then((blob) => postJson(`${url}/api/v1/packages/web/a`, { blob: b64(blob), release, media_type: 'helm' }, authorization ? { authorization } : {}))
+    assert.is((await push(server.url, '1.0.0', 'a')).status, 200)
+    assert.is((await push(server.url, '1.0.1', 'b')).status, 200)
+    assert.is((await call(`${server.url}/api/v1/packages/web/a/channels/stable/1.0.1`, { method: 'POST', headers: { authorization: 'b' } })).status, 200)
+    assert.is((await push(custom.url, '1.0.2', 'b')).status, 200)
+    assert.is((await push(custom.url, '1.0.3', 'a')).status, 200)
+    assert.is((await push(open.url, '1.0.4')).status, 200)
+    const feed = await call(`${server.url}/api/v1/events`, { headers: { authorization: 'a' } })
+    assert.equal(
+      feed.body.events.map((e: { type: string; actor?: string }) => [e.type, e.actor]),
+      [
+        ['release.pushed', 'alice'],
+        ['release.pushed', 'bob'],
+        ['channel.added', 'bob'],
+        ['release.pushed', 'user:bob'],
+        ['release.pushed', undefined],
+        ['release.pushed', undefined],
+      ],
+    )
+  } finally {
+    await server.close()
+    await custom.close()
+    await open.close()
   }
 })
 

@@ -174,6 +174,7 @@ test('every appr route answers the same bytes on both paths: pushes, reads, chan
     { method: 'GET', path: '/api/v1/namespaces?limit=1' },
     { method: 'GET', path: '/ui/' },
     { method: 'HEAD', path: '/ui/app.js' },
+    { method: 'GET', path: '/ui/app.js', headers: { 'accept-encoding': 'gzip' } },
     { method: 'GET', path: '/ui/app.css', headers: { origin: 'https://ui.example' } },
     // Login, events, Helm.
     { method: 'POST', path: '/api/v1/users/login', headers: json, body: JSON.stringify({ user: { username: 'u', password: 'p' } }) },

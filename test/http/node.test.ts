@@ -3,6 +3,7 @@
  * blob stream, HEAD, Content-Length, streamed request bodies, set-cookie, close() with a
  * request in flight.
  */
+import { once } from 'node:events'
 import { request as httpRequest } from 'node:http'
 import { connect } from 'node:net'
 import { test } from 'uvu'
@@ -166,6 +167,28 @@ test('a throwing handler is a 500 appr error; close() waits for a request in fli
   assert.ok(closed)
 })
 
+test('a client that half-closes right after its request still gets a late answer', async () => {
+  const server = await serve({
+    port: 0,
+    handler: async () => {
+      await new Promise((r) => setTimeout(r, 200))
+      return new Response('late')
+    },
+  })
+  try {
+    const { hostname, port } = new URL(server.url)
+    const socket = connect(Number(port), hostname)
+    let reply = ''
+    socket.on('data', (d: Buffer) => (reply += d.toString('latin1')))
+    socket.end('GET /half HTTP/1.1\r\nhost: h\r\n\r\n')
+    await once(socket, 'close')
+    assert.match(reply, /^HTTP\/1\.1 200 /)
+    assert.match(reply, /\r\nlate\r\n/)
+  } finally {
+    await server.close()
+  }
+})
+
 test('the log keeps the remote address of a client gone before the answer', async () => {
   const infos: ResponseInfo[] = []
   let logged!: () => void
@@ -185,7 +208,8 @@ test('the log keeps the remote address of a client gone before the answer', asyn
     const { hostname, port } = new URL(server.url)
     const socket = connect(Number(port), hostname)
     socket.on('error', () => {})
-    socket.end('GET /gone HTTP/1.1\r\nhost: h\r\n\r\n', () => setTimeout(() => socket.destroy(), 50))
+    // Gone for real (a reset): a client that only half-closes still gets its answer (serve is half-open).
+    socket.write('GET /gone HTTP/1.1\r\nhost: h\r\n\r\n', () => setTimeout(() => socket.resetAndDestroy(), 50))
     await done
     assert.is(infos[0]?.url, '/gone')
     assert.ok(infos[0]?.aborted)

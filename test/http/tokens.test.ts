@@ -92,7 +92,7 @@ async function matrix(privateReads: boolean, expected: Record<Who, Record<ProbeN
       const body = JSON.parse(text) as { code?: string; message?: string; errors?: { code: string }[] }
       if (probe.path.startsWith('/v2/')) {
         assert.is(body.errors?.[0]?.code, want === 401 ? 'UNAUTHORIZED' : 'DENIED', where)
-        if (want === 401) assert.match(response.headers.get('www-authenticate') ?? '', /^Basic /, where)
+        if (want === 401) assert.match(response.headers.get('www-authenticate') ?? '', /^(Basic|Bearer) /, where)
       } else {
         assert.is(body.code, want === 401 ? 'unauthorized-access' : 'forbidden', where)
         // A token that matches nobody is told so; no token at all is asked for one.

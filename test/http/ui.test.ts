@@ -1,5 +1,6 @@
 // The handler's `ui` option: /ui at the host's root whatever the prefix, the page's <meta> naming
 // where the API and the Helm view are, and nothing at /ui without the option.
+import { gunzipSync } from 'node:zlib'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createHandler, type HandlerOptions, UI_CSP } from 'appr-core/http'
@@ -36,6 +37,25 @@ test('assets are served as given, cacheable by version; HEAD works; no ui option
   assert.is(await head.text(), '')
   assert.is((await handler(new Request('http://x/ui/app.js', { method: 'POST' }))).status, 405)
   assert.is((await createHandler(registry)(new Request('http://x/ui'))).status, 404)
+})
+
+test('assets go gzipped to clients that accept it, plain to others', async () => {
+  const { registry } = await makeRegistry()
+  const big = { script: `export const x = ${JSON.stringify('appr '.repeat(2000))}`, style: 'body{}' }
+  const handler = createHandler(registry, { ui: big })
+  for (let i = 0; i < 2; i++) {
+    const zipped = await handler(new Request('http://x/ui/app.js', { headers: { 'accept-encoding': 'gzip, deflate, br' } }))
+    assert.is(zipped.headers.get('content-encoding'), 'gzip')
+    assert.is(zipped.headers.get('vary'), 'Accept-Encoding')
+    assert.match(zipped.headers.get('etag') ?? '', /-gz"$/, 'the gzipped variant has its own ETag')
+    const bytes = new Uint8Array(await zipped.arrayBuffer())
+    assert.is(Number(zipped.headers.get('content-length')), bytes.byteLength)
+    assert.ok(bytes.byteLength < big.script.length / 10, `compressed (${bytes.byteLength} bytes)`)
+    assert.is(gunzipSync(bytes).toString(), big.script)
+  }
+  const plain = await handler(new Request('http://x/ui/app.js', { headers: { 'accept-encoding': 'identity' } }))
+  assert.is(plain.headers.get('content-encoding'), null)
+  assert.is(await plain.text(), big.script)
 })
 
 test.run()

@@ -11,6 +11,7 @@ import { isApprError, manifestMediaType, Registry, sortReleasesDesc } from 'appr
 import { etcdStore } from 'appr-core/adapters/etcd'
 import { levelStore } from 'appr-core/adapters/level'
 import { memoryStore } from 'appr-core/adapters/memory'
+import { EMPTY_JSON, OCI_EMPTY, OCI_MANIFEST, ociDigestOf } from 'appr-core/oci'
 import { generateSigningKey, manifestDigest, signDigest } from 'appr-core/trust'
 import { redisStore } from 'appr-core/adapters/redis'
 import { suite } from 'uvu'
@@ -189,6 +190,42 @@ for (const backend of backends) {
     }
   })
 
+  test("a watch on another registry wakes on the store's change hint, not at its next poll", async () => {
+    const { stores, cleanup } = await backend.open(2)
+    const [watching, writing] = stores as [KvStore, KvStore]
+    if (!watching.capabilities.changeHints) return cleanup()
+    const watcher = new Registry({ store: watching, ownsStore: false, events: true })
+    const writer = new Registry({ store: writing, ownsStore: false, events: true })
+    const controller = new AbortController()
+    // Ten minutes between polls: within the bound below only a hint can bring an event the watch has not read yet.
+    const iterator = watcher.events.watch({ after: '0', signal: controller.signal, pollMs: 600_000 })[Symbol.asyncIterator]()
+    const within = async <T>(promise: Promise<T>): Promise<T> => {
+      let timer: NodeJS.Timeout | undefined
+      const bound = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('no change hint within 30 s')), 30_000)
+      })
+      try {
+        return await Promise.race([promise, bound])
+      } finally {
+        clearTimeout(timer)
+      }
+    }
+    try {
+      const first = iterator.next()
+      await writer.push({ package: 'ev/hint', release: '1.0.0', blob: blobs[0]! })
+      assert.is((await within(first)).value?.seq, 1)
+      // The watch has read event 1 and pauses; event 2 is committed after that read.
+      const second = iterator.next()
+      await writer.push({ package: 'ev/hint', release: '1.0.1', blob: blobs[1]! })
+      const event = (await within(second)).value
+      assert.equal([event?.seq, event?.type === 'release.pushed' && event.release], [2, '1.0.1'])
+    } finally {
+      controller.abort()
+      await iterator.return?.()
+      await cleanup()
+    }
+  })
+
   const workers = backend.workers
   if (workers) {
     test('processes: the feed is exactly what three writer processes had acknowledged, per package in commit order', async () => {
@@ -345,6 +382,73 @@ retention('signature changes record events', async () => {
     [
       { ...common, type: 'signature.added', keyids: [signature.keyid], cursor: undefined, seq: undefined, time: undefined },
       { ...common, type: 'signature.removed', keyid: signature.keyid, cursor: undefined, seq: undefined, time: undefined },
+    ],
+  )
+})
+
+retention('registry.as(actor): the view records its actor, shares the feed, and closing it closes nothing', async () => {
+  const store = memoryStore()
+  const registry = new Registry({ store, events: true })
+  const ci = registry.as('ci-bot')
+  await ci.push({ package: 'ev/who', release: '1.0.0', blob: blobs[0]! })
+  await registry.push({ package: 'ev/who', release: '1.0.1', blob: blobs[1]! })
+  await ci.channels.add('ev/who', 'stable', '1.0.1')
+  await ci.close()
+  const events = (await registry.events.read()).events
+  assert.equal(
+    events.map((e) => [e.type, e.actor]),
+    [
+      ['release.pushed', 'ci-bot'],
+      ['release.pushed', undefined],
+      ['channel.added', 'ci-bot'],
+    ],
+  )
+  assert.equal(await ci.events.read(), await registry.events.read())
+  for (const bad of ['', 'x'.repeat(257), '\ud800']) {
+    assert.throws(
+      () => registry.as(bad),
+      (e: unknown) => isApprError(e, 'invalid-parameters'),
+    )
+  }
+})
+
+retention('OCI manifest pushes and deletes record events, chained per repository apart from a package of the same name', async () => {
+  const registry = new Registry({ store: memoryStore(), events: true }).as('oci-user')
+  const repo = 'ev/oci'
+  const upload = async (bytes: Uint8Array) => {
+    const { id } = await registry.ociBlobs.startUpload(repo)
+    return registry.ociBlobs.finishUpload(repo, id, ociDigestOf(bytes), (async function* () {
+      yield bytes
+    })())
+  }
+  await upload(EMPTY_JSON)
+  const manifest = async (text: string) => {
+    const layer = await upload(new TextEncoder().encode(text))
+    const config = { mediaType: OCI_EMPTY, digest: ociDigestOf(EMPTY_JSON), size: 2 }
+    return new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [{ mediaType: 'application/octet-stream', ...layer }] }))
+  }
+  const [one, two] = [await manifest('one'), await manifest('two')]
+  await registry.ociManifests.put(repo, 'v1', one)
+  // The appr package of the same name has its own chain: neither waits for the other.
+  await registry.push({ package: repo, release: '1.0.0', blob: blobs[0]! })
+  await registry.ociManifests.put(repo, 'v1', one) // nothing changes: no event
+  await registry.ociManifests.put(repo, ociDigestOf(two), two)
+  await registry.ociManifests.put(repo, 'v1', two) // the tag moves
+  await registry.ociManifests.put(repo, 'v0', one)
+  assert.ok(await registry.ociManifests.delete(repo, 'v0'))
+  assert.ok(await registry.ociManifests.delete(repo, ociDigestOf(two)))
+  const events = (await registry.events.read()).events
+  const [d1, d2] = [ociDigestOf(one), ociDigestOf(two)]
+  assert.equal(
+    events.map(({ seq, cursor, time, ...e }) => e),
+    [
+      { type: 'oci.manifest.pushed', digest: d1, mediaType: OCI_MANIFEST, tag: 'v1', package: repo, actor: 'oci-user' },
+      { type: 'release.pushed', release: '1.0.0', format: 'kpm', digest: (events[1] as { digest: string }).digest, package: repo, actor: 'oci-user' },
+      { type: 'oci.manifest.pushed', digest: d2, mediaType: OCI_MANIFEST, package: repo, actor: 'oci-user' },
+      { type: 'oci.manifest.pushed', digest: d2, mediaType: OCI_MANIFEST, tag: 'v1', replaced: d1, package: repo, actor: 'oci-user' },
+      { type: 'oci.manifest.pushed', digest: d1, mediaType: OCI_MANIFEST, tag: 'v0', package: repo, actor: 'oci-user' },
+      { type: 'oci.tag.deleted', tag: 'v0', digest: d1, package: repo, actor: 'oci-user' },
+      { type: 'oci.manifest.deleted', digest: d2, tags: ['v1'], package: repo, actor: 'oci-user' },
     ],
   )
 })

@@ -26,6 +26,17 @@ function setup(options: { graceMs?: number } = {}) {
   return { store, registry, advance }
 }
 
+/** Text that gzip cannot shrink much (the archive stays large). */
+function randomText(length: number): string {
+  let out = ''
+  let x = 12345
+  while (out.length < length) {
+    x = (x * 1103515245 + 12345) % 2 ** 31
+    out += x.toString(36)
+  }
+  return out.slice(0, length)
+}
+
 async function objects(registry: Registry): Promise<number> {
   // Every BlobStore object has an obj/<id> marker.
   return (await registry.options.store.list({ prefix: 'obj/' })).length
@@ -55,6 +66,20 @@ test('an appr push of a chart is served at /v2/ with the digests projectRelease 
   const config = expected.formats[0]!.config
   assert.equal(await bytesOf(registry, 'charts/hello', config.digest), config.bytes)
   assert.is(await objects(registry), 1, 'the chart is stored once')
+})
+
+test('a chart pushed as a stream (over 64 KiB: the streaming path) is served with the same digests as projectRelease gives', async () => {
+  const { registry } = setup()
+  const big = await tgz({ 'big/Chart.yaml': 'apiVersion: v2\nname: big\nversion: 3.0.0\ndescription: a <large> & chart\n', 'big/data.txt': randomText(200 * 1024) })
+  assert.ok(big.byteLength > 64 * 1024)
+  const manifest = await registry.push({ package: 'charts/big', release: '3.0.0', format: 'helm', blob: (async function* () {
+    yield big.subarray(0, 1000)
+    yield big.subarray(1000)
+  })() })
+  const chartYaml = (await inspectArchive(big)).manifest?.document
+  const expected = projectRelease({ package: 'charts/big', release: '3.0.0', created: manifest.created_at, formats: [{ format: 'helm', blob: { digest: ociDigestOf(big), size: big.byteLength }, chartYaml }] })
+  assert.equal(await registry.ociManifests.get('charts/big', '3.0.0'), { digest: expected.manifest.digest, mediaType: OCI_MANIFEST, bytes: expected.manifest.bytes })
+  assert.equal(await bytesOf(registry, 'charts/big', expected.formats[0]!.config.digest), expected.formats[0]!.config.bytes)
 })
 
 test('a second format makes the tag an index; channels are tags that follow their current release', async () => {

@@ -109,6 +109,20 @@ test('conflicts: a non-SemVer tag stays OCI only; only a chart goes where a rele
   assert.is((await overwriting.ociManifests.head('charts/hello', '1.0.0'))?.digest, replaced.digest)
 })
 
+test('one manifest pushed at two release tags is both releases; a DELETE by its digest deletes both, and the manifest', async () => {
+  const registry = new Registry({ store: memoryStore() })
+  const first = await helmPush(registry, 'charts/hello', '1.0.0', chart)
+  const second = await helmPush(registry, 'charts/hello', '1.1.0', chart)
+  assert.is(second.digest, first.digest, 'the same bytes: Helm annotates the chart version, not the tag')
+  assert.equal((await registry.releases('charts/hello')).map((m) => m.release), ['1.1.0', '1.0.0'])
+  await registry.ociManifests.put('charts/hello', 'latest', first.bytes, OCI_MANIFEST)
+  assert.ok(await registry.ociManifests.delete('charts/hello', first.digest))
+  assert.equal((await registry.list()).packages, [])
+  assert.is(await registry.ociManifests.get('charts/hello', first.digest), undefined, "the client's own tag went with it")
+  assert.equal(await registry.ociManifests.catalog(), { items: [] })
+  await rejectsOci(registry.ociManifests.tags('charts/hello'), 'NAME_UNKNOWN', 404)
+})
+
 test('an appr push takes a tag an OCI client held: the manifest it named stays, by digest', async () => {
   const registry = new Registry({ store: memoryStore() })
   const image = await imagePush(registry, 'charts/hello', '1.0.0')

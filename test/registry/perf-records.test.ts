@@ -1,4 +1,4 @@
-// The fast record checks (records.ts) against their zod schemas: whenever a fast check accepts
+// The fast record checks (records.ts, oci-records.ts) against their zod schemas: whenever a fast check accepts
 // a JSON value, zod accepts it too and gives the very same output (fields, order, values); a
 // value the fast check is unsure of is left to zod. Random records are valid ones bent by
 // mutations: extra, missing or retyped fields, long strings, odd numbers, `__proto__` keys.
@@ -16,6 +16,7 @@ import {
   PackageRecordType,
   type RecordType,
 } from '../../src/registry/records.js'
+import { OciBlobRecordType, OciLinkRecordType, OciManifestRecordType, OciRepoRecordType, OciTagRecordType } from '../../src/registry/oci-records.js'
 
 const hex = fc.stringMatching(/^[a-f0-9]{64}$/)
 const text = fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom('1.0.0', 'helm', 'a'.repeat(64), 'x'.repeat(129), 'y'.repeat(257), 'z'.repeat(601)))
@@ -64,6 +65,20 @@ const records: Record<string, [RecordType<unknown>, fc.Arbitrary<Record<string, 
   channel: [ChannelRecordType as RecordType<unknown>, fc.record({ name: text, current: text, releases: fc.array(text, { maxLength: 3 }) })],
   blob: [BlobRecordType as RecordType<unknown>, fc.record({ digest: hex, ociDigest: text, size: number, object: text, refs: number })],
   pblob: [PackageBlobType as RecordType<unknown>, fc.record({ refs: number })],
+  'oci blob': [
+    OciBlobRecordType as RecordType<unknown>,
+    fc.record({ size: number, object: text, inline: text, refs: number, appr: text }, { requiredKeys: ['size', 'refs'] }),
+  ],
+  'oci link': [OciLinkRecordType as RecordType<unknown>, fc.record({ created_at: text, refs: number, free_at: text }, { requiredKeys: ['created_at'] })],
+  'oci tag': [OciTagRecordType as RecordType<unknown>, fc.record({ digest: text, appr: fc.constantFrom('release', 'channel', 'other') }, { requiredKeys: ['digest'] })],
+  'oci repo': [OciRepoRecordType as RecordType<unknown>, fc.record({ created_at: text, manifests: number })],
+  'oci manifest': [
+    OciManifestRecordType as RecordType<unknown>,
+    fc.record(
+      { mediaType: text, bytes: text, created_at: text, tags: fc.array(text, { maxLength: 2 }), refs: number, free_at: text, appr: fc.record({ release: text }) },
+      { requiredKeys: ['mediaType', 'bytes', 'created_at', 'tags'] },
+    ),
+  ],
   object: [
     ObjectRecordType as RecordType<unknown>,
     fc.oneof(

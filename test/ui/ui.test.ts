@@ -163,8 +163,7 @@ ui('browse: namespaces and packages, search, open a package, switch release, fol
     const commands = await page.locator('.command pre').allTextContents()
     assert.ok(commands.some((c) => c.includes(`helm repo add acme ${ctx.server!.url}/helm/acme`)), `helm repo add: ${commands.join(' | ')}`)
     assert.ok(commands.some((c) => c.startsWith('appr pull ') && c.includes('acme/nginx@2.0.0-rc.1')), 'appr pull')
-    // /v2/ serves every appr release live, so the OCI command is there for a chart pushed through the appr API.
-    assert.ok(commands.includes(`helm pull oci://${new URL(ctx.server!.url).host}/acme/nginx --version 2.0.0-rc.1 --plain-http`), `helm pull oci://: ${commands.join(' | ')}`)
+    assert.ok(commands.includes(`helm pull oci://${new URL(ctx.server!.url).host}/acme/nginx --version 2.0.0-rc.1 --plain-http`), 'helm pull oci:// of the release /v2/ serves')
 
     await page.click('table.releases a:text-is("1.0.0")')
     await page.locator('h2', { hasText: 'Release 1.0.0' }).waitFor()
@@ -211,6 +210,28 @@ ui('a chart pushed through /v2/ is a release in the UI, with its helm pull oci:/
     assert.equal(problems, [])
   } finally {
     await page.close()
+  }
+})
+
+ui('helm pull oci:// is offered only where /v2/ serves a Helm release: not for kpm, not with the OCI view off', async (ctx) => {
+  if (ctx.browser === undefined) return
+  const noOci = await serve({ handler: createHandler(ctx.registry!, { ui: await bundleUi(), oci: false }), host: '127.0.0.1', port: 0 })
+  const { page, problems } = await open(ctx)
+  try {
+    for (const [base, pkg] of [
+      [ctx.server!.url, 'tools/kubectl-plugins'],
+      [noOci.url, 'acme/redis'],
+    ] as const) {
+      await page.goto(`${base}/ui#/p/${pkg}`)
+      await page.locator('.facts').waitFor()
+      await page.locator('.files').waitFor()
+      const commands = await page.locator('.command pre').allTextContents()
+      assert.ok(commands.length >= 2 && !commands.some((c) => c.includes('oci://')), `${pkg} on ${base}: ${commands.join(' | ')}`)
+    }
+    assert.equal(problems, [])
+  } finally {
+    await page.close()
+    await noOci.close({ timeoutMs: 1000 })
   }
 })
 
@@ -383,9 +404,15 @@ big('the first page of 10k packages costs two small API requests; the next page 
   if (ctx.browser === undefined) return skipOrFail('web UI at 10k packages', 'needs chromium and playwright-core')
   const { page, problems } = await open(ctx)
   const api: { url: string; bytes: number }[] = []
+  const all: { url: string; bytes: number }[] = []
   page.on('requestfinished', (request) => {
-    if (!request.url().includes('/api/v1/')) return
-    void request.sizes().then((sizes) => api.push({ url: request.url(), bytes: sizes.responseBodySize }))
+    // Chromium may ask for a favicon on its own: not the app's doing.
+    if (request.url().endsWith('/favicon.ico')) return
+    void request.sizes().then((sizes) => {
+      const entry = { url: request.url(), bytes: sizes.responseBodySize }
+      all.push(entry)
+      if (request.url().includes('/api/v1/')) api.push(entry)
+    })
   })
   try {
     await page.goto(`${ctx.server!.url}/ui`)
@@ -395,6 +422,10 @@ big('the first page of 10k packages costs two small API requests; the next page 
     assert.equal(api.map((r) => new URL(r.url).pathname).sort(), ['/api/v1/namespaces', '/api/v1/packages'], `two API requests: ${api.map((r) => r.url)}`)
     const bytes = api.reduce((sum, r) => sum + r.bytes, 0)
     assert.ok(bytes < 32 * 1024, `the first page's API answers stay small (${bytes} bytes for 10k packages)`)
+    const total = all.reduce((sum, r) => sum + r.bytes, 0)
+    assert.is(all.length, 5, `the page, its two assets and two API requests: ${all.map((r) => r.url)}`)
+    assert.ok(total < 48 * 1024, `the whole first load, assets gzipped, stays under 48 KiB (${total} bytes)`)
+    console.log(`first page at 10k packages: ${all.length} requests, ${total} bytes (API ${bytes})`)
     assert.is(await page.locator('.namespaces li a').count(), 11, 'all ten namespaces and All')
     const first = await page.locator('a.package-link').first().textContent()
     await page.click('a[rel="next"]')

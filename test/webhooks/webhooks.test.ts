@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { type DeliveryReport, type KvStore, Registry, startWebhooks, verifyWebhook } from 'appr-core'
+import { type DeliveryReport, dropDeadLetter, isApprError, type KvStore, listDeadLetters, Registry, startWebhooks, verifyWebhook } from 'appr-core'
 import { memoryStore } from 'appr-core/adapters/memory'
 import { redisStore } from 'appr-core/adapters/redis'
 import { startRedis } from '../helpers/servers.js'
@@ -164,12 +164,73 @@ test('a hanging endpoint does not slow the registry', async () => {
   }
 })
 
+test('after maxAttempts failures an event becomes a dead letter and the endpoint goes on; dead letters are listed and dropped', async () => {
+  // The first three attempts fail (all of event 1's), everything after succeeds.
+  const hook = await receiver((n) => (n < 3 ? 'fail' : 'ok'))
+  const reports: DeliveryReport[] = []
+  const store = memoryStore()
+  const registry = new Registry({ store, events: true })
+  const deliverer = startWebhooks(registry, { ...fast, endpoints: [{ id: 'ci', url: hook.url, secret: 'k', maxAttempts: 3 }], onReport: (r) => reports.push(r) })
+  try {
+    await cursorReaches(store, 'ci', '0')
+    await registry.push({ package: 'acme/dead', release: '1.0.0', blob: blobs[0]! })
+    await registry.push({ package: 'acme/dead', release: '1.0.1', blob: blobs[1]! })
+    await cursorReaches(store, 'ci', '2')
+    assert.equal(
+      hook.received.map((r) => r.delivery),
+      ['ci:1', 'ci:1', 'ci:1', 'ci:2'],
+    )
+    assert.equal(
+      reports.map((r) => [r.delivery, r.attempt, r.ok, r.gaveUp ?? false]),
+      [
+        ['ci:1', 1, false, false],
+        ['ci:1', 2, false, false],
+        ['ci:1', 3, false, true],
+        ['ci:2', 1, true, false],
+      ],
+    )
+    const [letter, ...more] = await listDeadLetters(store)
+    assert.equal(more, [])
+    assert.equal({ ...letter!, failedAt: undefined }, { endpoint: 'ci', delivery: 'ci:1', seq: 1, url: hook.url, attempts: 3, status: 500, failedAt: undefined, event: JSON.parse(hook.received[0]!.body) })
+    assert.equal(await listDeadLetters(store, { endpoint: 'other' }), [])
+    assert.equal(await listDeadLetters(store, { after: 'ci:1' }), [])
+    assert.ok(isApprError(await listDeadLetters(store, { after: 'nope' }).catch((e: unknown) => e), 'invalid-parameters'))
+    assert.ok(await dropDeadLetter(store, 'ci:1'))
+    assert.not.ok(await dropDeadLetter(store, 'ci:1'))
+    assert.equal(await listDeadLetters(store), [])
+  } finally {
+    await deliverer.stop()
+    await hook.close()
+  }
+})
+
+test("an idle deliverer wakes on the store's change hint, not at its next poll", async () => {
+  const hook = await receiver()
+  const store = memoryStore()
+  const registry = new Registry({ store, events: true })
+  // Ten minutes between polls: within until()'s bound only a change hint can start a delivery.
+  const deliverer = startWebhooks(registry, { ...fast, pollMs: 600_000, endpoints: [{ id: 'ci', url: hook.url, secret: 'k' }] })
+  try {
+    await cursorReaches(store, 'ci', '0')
+    await registry.push({ package: 'acme/hint', release: '1.0.0', blob: blobs[0]! })
+    await until(() => hook.received.length === 1)
+    await registry.push({ package: 'acme/hint', release: '1.0.1', blob: blobs[1]! })
+    await until(() => hook.received.length === 2)
+    assert.equal(seqs(hook.received), [1, 2])
+  } finally {
+    await deliverer.stop()
+    await hook.close()
+  }
+})
+
 test('bad endpoints are refused', () => {
   const registry = new Registry({ store: memoryStore(), events: true })
   for (const endpoint of [
     { id: 'a b', url: 'http://x/', secret: 'k' },
     { id: 'a', url: 'ftp://x/', secret: 'k' },
     { id: 'a', url: 'http://x/', secret: '' },
+    { id: 'a', url: 'http://x/', secret: 'k', maxAttempts: 0 },
+    { id: 'a', url: 'http://x/', secret: 'k', maxAttempts: '5' as unknown as number },
   ]) {
     assert.throws(() => startWebhooks(registry, { endpoints: [endpoint] }), (e: unknown) => (e as { code?: string }).code === 'invalid-parameters')
   }

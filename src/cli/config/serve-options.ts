@@ -8,10 +8,13 @@ import { z } from 'zod'
 import { DEFAULT_LIMITS } from '../../archive/limits.js'
 import { DEFAULT_MAX_BODY_BYTES } from '../../http/middleware/body-limit.js'
 import { option } from './table.js'
-import { flag, integer, list, nonNegative, seconds, text } from './values.js'
+import { LOG_LEVELS } from '../logger.js'
+import { duration, flag, integer, list, nonNegative, oneOf, seconds, text } from './values.js'
 
 const bytes = (min = 1) => integer(min, Number.MAX_SAFE_INTEGER, 'a whole number of bytes')
 const count = (min = 1) => integer(min)
+/** Chunks of 1 MiB at least keep a chunked upload's record (one entry per chunk) small on any store. */
+const DEFAULT_OCI_CHUNK_MIN = 1024 * 1024
 
 export const serveOptions = {
   host: option({ flag: 'host', env: 'APPR_HOST', envAliases: ['HOST'], kind: 'value', schema: text('an interface address'), default: '127.0.0.1', placeholder: '<addr>', description: 'interface to bind' }),
@@ -48,7 +51,25 @@ export const serveOptions = {
     placeholder: '<t>',
     secret: true,
     description: 'a token with every scope: writes and admin routes need "Authorization: <t>" (or Bearer <t>, or Basic with <t> as password); reads stay open unless --private-reads',
-    details: ['`appr login -u ANY -p <t>` stores the token'],
+    details: ['`appr login -u ANY -p <t>` stores the token; OCI clients exchange it at /v2/token'],
+  }),
+  ociAuth: option({
+    flag: 'oci-auth',
+    env: 'APPR_OCI_AUTH',
+    kind: 'value',
+    schema: z.enum(['basic', 'bearer'], { error: 'expected basic or bearer' }),
+    placeholder: '<mode>',
+    shown: 'bearer with --token',
+    description: 'how /v2/ challenges OCI clients: bearer = the token flow, where clients exchange the token at /v2/token; basic = Basic only (docs/oci.md)',
+  }),
+  ociChunkMin: option({
+    flag: 'oci-chunk-min',
+    env: 'APPR_OCI_CHUNK_MIN',
+    kind: 'value',
+    schema: bytes(0),
+    default: DEFAULT_OCI_CHUNK_MIN,
+    placeholder: '<bytes>',
+    description: 'OCI-Chunk-Min-Length of chunked /v2/ uploads: every chunk but the last at least this long (0 = none)',
   }),
   tokens: option({
     flag: 'tokens',
@@ -114,6 +135,19 @@ export const serveOptions = {
     schema: text('a file'),
     placeholder: '<file>',
     description: 'deliver the feed to the webhooks in <file>; implies --events',
-    details: ['JSON: [{"id", "url", "secret", "types"?, "namespaces"?}]; several servers on one', 'Redis/etcd store: one delivers at a time'],
+    details: ['JSON: [{"id", "url", "secret", "types"?, "namespaces"?, "maxAttempts"?}]; several servers', 'on one Redis/etcd store: one delivers at a time; see appr-core webhooks'],
   }),
+  logLevel: option({ flag: 'log-level', env: 'APPR_LOG_LEVEL', kind: 'value', schema: oneOf(LOG_LEVELS), default: 'info', placeholder: '<level>', description: `log lines at this level and above: ${LOG_LEVELS.join(', ')}` }),
+  metrics: option({ flag: 'metrics', env: 'APPR_METRICS', kind: 'boolean', schema: flag, default: false, description: 'serve Prometheus metrics at GET /metrics, without credentials (docs/monitoring.md)' }),
+  waitForStore: option({
+    flag: 'wait-for-store',
+    env: 'APPR_WAIT_FOR_STORE',
+    kind: 'value',
+    schema: duration,
+    default: 0,
+    shown: '0',
+    placeholder: '<duration>',
+    description: 'at start, keep retrying an unreachable store this long (30s, 2m; 0 = exit 1 at once)',
+  }),
+  drainTimeout: option({ flag: 'drain-timeout', env: 'APPR_DRAIN_TIMEOUT', kind: 'value', schema: seconds, default: 10_000, shown: '10', placeholder: '<s>', description: 'on SIGTERM/SIGINT, seconds in-flight requests get to finish before their connections are cut' }),
 }

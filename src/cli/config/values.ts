@@ -63,3 +63,17 @@ export function list(what: string): z.ZodType<string[], unknown> {
     return items?.map((item) => item.trim()).filter((item) => item !== '')
   })
 }
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const
+
+/** A duration in milliseconds: a YAML number or bare digits are seconds; text may end in ms, s, m or h (`30s`, `2m`). */
+export const duration = convert('expected a duration such as 30s, 2m or 500ms (a bare number is seconds)', (value) => {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? Math.round(value * 1000) : undefined
+  const m = typeof value === 'string' ? /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(value.trim()) : null
+  return m ? Math.round(Number(m[1]) * UNIT_MS[(m[2] ?? 's') as keyof typeof UNIT_MS]) : undefined
+})
+
+/** One of `choices`, as text. */
+export function oneOf<const T extends string>(choices: readonly T[]): z.ZodType<T, unknown> {
+  return convert(`expected one of ${choices.join(', ')}`, (value) => (typeof value === 'string' && (choices as readonly string[]).includes(value.trim()) ? (value.trim() as T) : undefined))
+}

@@ -1,5 +1,6 @@
 // Lifecycle: capabilities are well-formed and stable; close() with work in flight settles
-// everything quickly, later calls reject with `unavailable`, and the process can exit.
+// everything quickly, later calls reject with `unavailable`, and the process can exit; a store
+// that declares change hints wakes a subscriber.
 import { isApprError } from '../../errors/index.js'
 import type { KvCapabilities } from '../../storage/kv.js'
 import { intValue } from '../arbitraries.js'
@@ -65,6 +66,26 @@ export const lifecycle: Group = {
         if (bad) throw ctx.failure(`an operation in flight during close() ended with ${bad} in the child`)
         const exit = await within(worker.exited, 15_000, 'the child process exiting after close() (a leaked handle keeps it alive)')
         if (exit.code !== 0) throw ctx.failure(`the child exited with code ${exit.code}`)
+      },
+    },
+    {
+      id: 'lifecycle/change-hints',
+      title: 'subscribe: a put under the prefix committed after subscribe resolved (by a second instance where there can be one) wakes the listener',
+      needs: ['changeHints'],
+      async run(ctx) {
+        const store = await ctx.open()
+        if (typeof store.subscribe !== 'function') throw ctx.failure('capabilities.changeHints is declared but store.subscribe is missing')
+        const writer = ctx.capabilities.multiProcess ? await ctx.attach(store) : store
+        let wake = () => {}
+        const woken = new Promise<void>((resolve) => {
+          wake = resolve
+        })
+        const end = await store.subscribe('hint/', () => wake())
+        await writer.commit({ puts: [{ key: 'other/1', value: intValue(1) }] })
+        await writer.commit({ puts: [{ key: 'hint/1', value: intValue(1) }] })
+        await within(woken, 15_000, 'the change hint of a put under the prefix')
+        await end()
+        await end()
       },
     },
   ],

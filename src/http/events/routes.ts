@@ -4,7 +4,6 @@
  * @module
  */
 import { ApprError } from '../../errors/index.js'
-import { sleep } from '../../registry/events/feed.js'
 import type { EventPage, EventReadOptions } from '../../registry/events/types.js'
 import type { HandlerOptions, RegistryApi } from '../options.js'
 import { jsonReply } from '../reply.js'
@@ -42,10 +41,11 @@ export function eventRoutes<P>(registry: RegistryApi, options: HandlerOptions<P>
             const limit = integer(q.get('limit'), 'limit', 1000)
             const wait = integer(q.get('wait'), 'wait', MAX_WAIT_SECONDS) ?? 0
             const read: EventReadOptions = { ...(after !== null && { after }), ...(limit !== undefined && { limit: Math.max(1, limit) }) }
-            const deadline = Date.now() + wait * 1000
             let page: EventPage = await events.read(read)
-            while (page.events.length === 0 && Date.now() < deadline && !request.signal.aborted) {
-              await sleep(Math.min(POLL_MS, deadline - Date.now()), request.signal)
+            if (page.events.length === 0 && wait > 0 && !request.signal.aborted) {
+              // Held by a watch: it wakes on the store's change hints where there are any, and polls.
+              const until = AbortSignal.any([request.signal, AbortSignal.timeout(wait * 1000)])
+              for await (const _ of events.watch({ after: page.cursor, signal: until, pollMs: POLL_MS })) break
               page = await events.read(read)
             }
             return jsonReply(page, 200, { 'cache-control': 'no-store' })

@@ -8,8 +8,11 @@ import type { AuthAction, AuthorizeInput, HandlerOptions } from '../options.js'
 import type { HttpRequest } from '../request-view.js'
 import type { Endpoint } from '../router.js'
 
-/** Lets a request run `endpoint` (naming package `pkg`, or `''`), or throws why not. */
-export type AuthCheck = (request: HttpRequest, endpoint: Endpoint, pkg: string) => Promise<void>
+/**
+ * Lets a request run `endpoint` (naming package `pkg`, or `''`), or throws why not. Resolves
+ * with the principal `authenticate` identified (undefined: anonymous, or a public endpoint).
+ */
+export type AuthCheck = (request: HttpRequest, endpoint: Endpoint, pkg: string) => Promise<unknown>
 
 /**
  * The check for these options. Refusals are 401 `unauthorized-access` for anonymous callers (a
@@ -26,7 +29,7 @@ export function authCheck<P>({ authenticate, authorize: given }: Pick<HandlerOpt
       : // The change feed shows every package's changes: a read, but not an anonymous one.
         ({ action, operation, principal }: AuthorizeInput<P>) => (action === 'read' && operation !== 'events') || principal !== undefined)
   return async (request, endpoint, pkg) => {
-    if (endpoint.public === true) return
+    if (endpoint.public === true) return undefined
     const action: AuthAction = endpoint.action ?? (request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write')
     // The hooks take a WHATWG Request: built (on the node path) only when a hook reads it.
     const principal = authenticate === undefined ? undefined : await authenticate(request.request)
@@ -44,5 +47,6 @@ export function authCheck<P>({ authenticate, authorize: given }: Pick<HandlerOpt
         ? new ApprError('unauthorized-access', request.headers.has('authorization') ? 'the credentials are not valid' : 'authentication required')
         : new ApprError('forbidden', 'not allowed', { details: { operation: endpoint.operation } })
     }
+    return principal
   }
 }

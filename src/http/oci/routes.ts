@@ -14,6 +14,7 @@ import type { HandlerOptions } from '../options.js'
 import { jsonReply, type Reply, reply } from '../reply.js'
 import type { HttpRequest } from '../request-view.js'
 import type { Endpoint, Method, Route, RouteContext } from '../router.js'
+import { isAnonymousToken, type OciAuthSettings, ociAuthSettings, ociChallenge, TOKEN_PATH, tokenEndpoint } from './token.js'
 
 /** What the OCI surface needs of a registry. */
 export interface OciRegistryApi {
@@ -25,14 +26,14 @@ const API_VERSION = { 'docker-distribution-api-version': 'registry/2.0' }
 
 /**
  * The OCI error response for anything thrown: its spec code and status (`toOciError`), a
- * `WWW-Authenticate` challenge with 401, `Content-Range` with 416. Unexpected errors go to
- * `onError` first and answer a bare `UNKNOWN`.
+ * `WWW-Authenticate` challenge with 401 (Basic unless `auth` says Bearer), `Content-Range` with
+ * 416. Unexpected errors go to `onError` first and answer a bare `UNKNOWN`.
  */
-export function ociErrorReply(error: unknown, request?: HttpRequest, onError?: HandlerOptions['onError']): Reply {
+export function ociErrorReply(error: unknown, request?: HttpRequest, onError?: HandlerOptions['onError'], auth?: OciAuthSettings): Reply {
   if (!isOciError(error) && !isApprError(error) && request) onError?.(error, request.request)
   const e = toOciError(error)
   const headers: Record<string, string> = { ...API_VERSION }
-  if (e.status === 401) headers['www-authenticate'] = 'Basic realm="appr-core"'
+  if (e.status === 401) headers['www-authenticate'] = auth && request ? ociChallenge(auth, request) : 'Basic realm="appr-core"'
   if (e.status === 503) headers['retry-after'] = '1'
   const size = (e.detail as { size?: unknown } | null)?.size
   if (e.code === 'RANGE_INVALID' && typeof size === 'number') headers['content-range'] = `bytes */${size}`
@@ -83,7 +84,8 @@ function linkHeader(path: string, n: number | undefined, next: string | undefine
   return { link: `<${path}?${query}>; rel="next"` }
 }
 
-const uploadHeaders = (name: string, id: string, size: number): Record<string, string> => ({
+const uploadHeaders = (name: string, id: string, size: number, minChunk = 0): Record<string, string> => ({
+  ...(minChunk > 0 ? { 'oci-chunk-min-length': String(minChunk) } : {}),
   location: `/v2/${name}/blobs/uploads/${id}`,
   range: `0-${Math.max(size - 1, 0)}`,
   'docker-upload-uuid': id,
@@ -96,8 +98,12 @@ const empty = (status: number, headers: Record<string, string> = {}) => reply(st
  * The OCI Distribution API: every route, in matching order (the upload routes before the blob
  * route that `uploads` would otherwise match as a digest).
  */
-export function ociRoutes(registry: OciRegistryApi, options: Pick<HandlerOptions, 'onError' | 'authenticate'> = {}): Route[] {
-  const errorReply = (error: unknown, request: HttpRequest) => ociErrorReply(error, request, options.onError)
+export function ociRoutes(
+  registry: OciRegistryApi,
+  options: Pick<HandlerOptions, 'onError' | 'authenticate' | 'login' | 'ociAuth' | 'ociChunkMinLength'> = {},
+): Route[] {
+  const auth = ociAuthSettings(options)
+  const errorReply = (error: unknown, request: HttpRequest) => ociErrorReply(error, request, options.onError, auth)
   const e = ociEndpoints(registry, options)
   const route = (path: string, methods: Partial<Record<Method, Endpoint>>): Route => ({
     path: `/v2${path}`,
@@ -107,6 +113,8 @@ export function ociRoutes(registry: OciRegistryApi, options: Pick<HandlerOptions
   })
   return [
     route('', { GET: e.ping }),
+    // Before the repository routes, which never end in `/token` alone but would be tried first.
+    route(TOKEN_PATH.slice('/v2'.length), auth.challenge === 'bearer' ? { GET: tokenEndpoint(options), POST: tokenEndpoint(options) } : {}),
     route('/_catalog', { GET: e.catalog }),
     route('/*name/tags/list', { GET: e.tags }),
     route('/*name/manifests/:reference', { GET: e.getManifest, PUT: e.putManifest, DELETE: e.deleteManifest }),
@@ -117,8 +125,12 @@ export function ociRoutes(registry: OciRegistryApi, options: Pick<HandlerOptions
   ]
 }
 
-function ociEndpoints({ ociBlobs: blobs, ociManifests: manifests }: OciRegistryApi, { authenticate }: Pick<HandlerOptions, 'authenticate'>) {
+function ociEndpoints(
+  { ociBlobs: blobs, ociManifests: manifests }: OciRegistryApi,
+  { authenticate, ociChunkMinLength: minChunk = 0 }: Pick<HandlerOptions, 'authenticate' | 'ociChunkMinLength'>,
+) {
   const name = (ctx: RouteContext) => ctx.params.name!
+  const chunking = { minChunk }
 
   // Clients ping /v2/ to learn whether and how to authenticate, and send credentials only after
   // a 401 there (skopeo, docker): with an `authenticate` hook, an anonymous ping is challenged.
@@ -127,7 +139,8 @@ function ociEndpoints({ ociBlobs: blobs, ociManifests: manifests }: OciRegistryA
     operation: 'oci-ping',
     public: true,
     run: async ({ req }) => {
-      if (authenticate && (await authenticate(req.request)) === undefined) throw new OciError('UNAUTHORIZED', 'authentication required')
+      // The anonymous token was handed out on purpose: it answers the ping like credentials.
+      if (authenticate && !isAnonymousToken(req) && (await authenticate(req.request)) === undefined) throw new OciError('UNAUTHORIZED', 'authentication required')
       return jsonReply({}, 200, API_VERSION)
     },
   }
@@ -206,7 +219,7 @@ function ociEndpoints({ ociBlobs: blobs, ociManifests: manifests }: OciRegistryA
         const blob = await blobs.finishUpload(repo, session.id, digest, bodyChunks(ctx.req))
         return blobCreated(repo, blob.digest)
       }
-      return empty(202, uploadHeaders(repo, session.id, 0))
+      return empty(202, uploadHeaders(repo, session.id, 0, minChunk))
     },
   }
 
@@ -222,7 +235,7 @@ function ociEndpoints({ ociBlobs: blobs, ociManifests: manifests }: OciRegistryA
     operation: 'oci-upload',
     run: async (ctx) => {
       const range = parseContentRange(ctx.req.headers.get('content-range'))
-      const status = await blobs.appendUpload(name(ctx), ctx.params.id!, bodyChunks(ctx.req), range)
+      const status = await blobs.appendUpload(name(ctx), ctx.params.id!, bodyChunks(ctx.req), range, chunking)
       return empty(202, uploadHeaders(name(ctx), status.id, status.size))
     },
   }
@@ -232,7 +245,7 @@ function ociEndpoints({ ociBlobs: blobs, ociManifests: manifests }: OciRegistryA
     run: async (ctx) => {
       const digest = ctx.query.get('digest')
       if (digest === null) throw new OciError('DIGEST_INVALID', 'completing an upload needs ?digest=')
-      const blob = await blobs.finishUpload(name(ctx), ctx.params.id!, digest, bodyChunks(ctx.req))
+      const blob = await blobs.finishUpload(name(ctx), ctx.params.id!, digest, bodyChunks(ctx.req), chunking)
       return blobCreated(name(ctx), blob.digest)
     },
   }

@@ -8,7 +8,7 @@
  */
 import { sha256Hex } from '../../digest/index.js'
 import { reply } from '../reply.js'
-import type { Route } from '../router.js'
+import type { Route, RouteContext } from '../router.js'
 
 /** The bundled web app, as `bundleUi`/`loadUiAssets` (`src/ui/bundle.ts`) produce it. */
 export interface UiAssets {
@@ -80,9 +80,21 @@ export function uiRoutes(assets: UiAssets, config: UiConfig): Route[] {
 `
   const file = (text: string, type: string, cache: string) => {
     const body = new TextEncoder().encode(text)
-    const headers = { 'content-type': type, 'content-length': String(body.byteLength), 'cache-control': cache, etag: `"${version}"`, ...SECURITY_HEADERS }
-    // A fresh reply per request: middleware (CORS, HEAD) edits a reply's headers in place.
-    return { operation: 'ui' as const, public: true, run: async () => reply(200, headers, body) }
+    // Gzipped once, on the first request that accepts it (CompressionStream: any runtime the handler runs on).
+    let gzipped: Promise<Uint8Array> | undefined
+    const base = { 'content-type': type, 'cache-control': cache, etag: `"${version}"`, vary: 'Accept-Encoding', ...SECURITY_HEADERS }
+    return {
+      operation: 'ui' as const,
+      public: true,
+      run: async ({ req }: RouteContext) => {
+        // A fresh reply per request: middleware (CORS, HEAD) edits a reply's headers in place.
+        if (!/\bgzip\b/.test(req.headers.get('accept-encoding') ?? '')) return reply(200, { ...base, 'content-length': String(body.byteLength) }, body)
+        gzipped ??= gzip(body)
+        const bytes = await gzipped
+        // Another representation, so another strong validator.
+        return reply(200, { ...base, etag: `"${version}-gz"`, 'content-encoding': 'gzip', 'content-length': String(bytes.byteLength) }, bytes)
+      },
+    }
   }
   // The page names the assets by version, so they can be cached for good; the page itself cannot.
   const immutable = 'public, max-age=31536000, immutable'
@@ -91,4 +103,9 @@ export function uiRoutes(assets: UiAssets, config: UiConfig): Route[] {
     { path: '/ui/app.js', methods: { GET: file(assets.script, 'text/javascript; charset=utf-8', immutable) } },
     { path: '/ui/app.css', methods: { GET: file(assets.style, 'text/css; charset=utf-8', immutable) } },
   ]
+}
+
+async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream('gzip'))
+  return new Uint8Array(await new Response(stream).arrayBuffer())
 }

@@ -12,7 +12,7 @@
  */
 import { z } from 'zod'
 import { ApprError } from '../../errors/index.js'
-import type { KvEntry } from '../../storage/kv.js'
+import type { KvEntry, KvStore } from '../../storage/kv.js'
 import type { RegistryContext } from '../context.js'
 import { decode, encode, type RecordType } from '../records.js'
 import { eventKeys, StampType } from './record.js'
@@ -31,9 +31,13 @@ const EventTypes = [
   'channel.set',
   'signature.added',
   'signature.removed',
+  'oci.manifest.pushed',
+  'oci.manifest.deleted',
+  'oci.tag.deleted',
 ] as const satisfies readonly RegistryEvent['type'][]
 const EventSchema = z.object({ type: z.enum(EventTypes), package: z.string(), time: z.string() }).passthrough()
-const PendingSchema = EventSchema.extend({ stamp: z.string(), prev: z.string().nullable() })
+/** `chain`: the key of the event's chain of stamps when it is not its package (OCI repositories). */
+const PendingSchema = EventSchema.extend({ stamp: z.string(), prev: z.string().nullable(), chain: z.string().optional() })
 const PendingType: RecordType<z.infer<typeof PendingSchema>> = { schema: PendingSchema, fast: () => undefined }
 const LoggedSchema = EventSchema.extend({ seq: z.number().int().positive() })
 const LoggedType: RecordType<z.infer<typeof LoggedSchema>> = { schema: LoggedSchema, fast: () => undefined }
@@ -72,7 +76,8 @@ async function sequenceOnce(ctx: RegistryContext): Promise<boolean> {
   const page = await ctx.store.list({ prefix: eventKeys.outbox, limit: batch })
   if (page.length === 0) return false
   const pending = page.map((e) => ({ entry: e, event: decode(PendingType, e.value, {}) }))
-  const packages = [...new Set(pending.map((p) => p.event.package))]
+  const chainOf = (p: (typeof pending)[number]) => p.event.chain ?? p.event.package
+  const packages = [...new Set(pending.map(chainOf))]
   const placedEntries = await ctx.store.getMany(packages.map(eventKeys.placed))
   const placed = new Map(packages.map((pkg, i) => [pkg, placedEntries[i] && decode(StampType, placedEntries[i].value, { package: pkg }).stamp]))
   // An event goes in only after its package's previous one (`prev`): a store whose list is not a
@@ -81,7 +86,8 @@ async function sequenceOnce(ctx: RegistryContext): Promise<boolean> {
   const taken: typeof pending = []
   const stale = ctx.clock().getTime() - HOLD_MS
   for (const p of pending) {
-    const { package: pkg, stamp, prev } = p.event
+    const { stamp, prev } = p.event
+    const pkg = chainOf(p)
     const waiting = (placed.get(pkg) ?? null) !== prev && Number.parseInt(stamp.slice(0, 12), 16) > stale
     if (held.has(pkg) || waiting) {
       held.add(pkg)
@@ -91,8 +97,8 @@ async function sequenceOnce(ctx: RegistryContext): Promise<boolean> {
     taken.push(p)
   }
   if (taken.length === 0) return false
-  const puts = taken.map(({ event: { stamp, prev, ...event } }, i) => ({ key: eventKeys.logKey(feed.next + i), value: encode({ ...event, seq: feed.next + i }) }))
-  const touched = packages.filter((pkg) => taken.some((p) => p.event.package === pkg))
+  const puts = taken.map(({ event: { stamp, prev, chain, ...event } }, i) => ({ key: eventKeys.logKey(feed.next + i), value: encode({ ...event, seq: feed.next + i }) }))
+  const touched = packages.filter((pkg) => taken.some((p) => chainOf(p) === pkg))
   const next = { next: feed.next + taken.length, first: feed.first }
   const result = await ctx.store.commit({
     checks: [
@@ -181,8 +187,11 @@ export async function latestCursor(ctx: RegistryContext): Promise<string> {
   return String((await readFeed(ctx)).feed.next - 1)
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
-export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+/**
+ * Resolves after `ms`, or at once when `signal` aborts (never rejects). `onWake`, when given,
+ * receives a function that ends the pause early.
+ */
+export function sleep(ms: number, signal: AbortSignal | undefined, onWake?: (wake: () => void) => void): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve()
     const done = () => {
@@ -192,20 +201,67 @@ export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void
     }
     const timer = setTimeout(done, ms)
     signal?.addEventListener('abort', done, { once: true })
+    onWake?.(done)
   })
+}
+
+/** Pauses between polls of the outbox that a change hint ends early. */
+export interface OutboxWaker {
+  /** Waits up to `ms`; returns at once when a hint came since the last wait. */
+  wait(ms: number, signal: AbortSignal | undefined): Promise<void>
+  end(): Promise<void>
+}
+
+/**
+ * Subscribes to the store's change hints on the outbox when it offers them, so a watch hears a
+ * commit by any process at once instead of at its next poll. Without hints (or when subscribing
+ * fails) it only sleeps: polling is always the floor, a hint only shortens the pause.
+ */
+export async function outboxWaker(store: KvStore): Promise<OutboxWaker> {
+  let hinted = false
+  let wake: (() => void) | undefined
+  let end = async () => {}
+  if (store.capabilities.changeHints && store.subscribe) {
+    try {
+      end = await store.subscribe(eventKeys.outbox, () => {
+        hinted = true
+        wake?.()
+      })
+    } catch {
+      // Polling alone.
+    }
+  }
+  return {
+    async wait(ms, signal) {
+      if (!hinted) {
+        await sleep(ms, signal, (done) => {
+          wake = done
+        })
+      }
+      wake = undefined
+      hinted = false
+    },
+    end,
+  }
 }
 
 export async function* watchEvents(ctx: RegistryContext, options: EventWatchOptions = {}): AsyncGenerator<RegistryEvent, void, undefined> {
   const { signal } = options
   const pollMs = Math.max(1, options.pollMs ?? 250)
-  let after = options.after ?? (await latestCursor(ctx))
-  while (!signal?.aborted) {
-    const page = await readEvents(ctx, { after, limit: MAX_PAGE })
-    for (const event of page.events) {
-      if (signal?.aborted) return
-      yield event
+  // Subscribed before the first read: a commit after that read is hinted.
+  const waker = await outboxWaker(ctx.store)
+  try {
+    let after = options.after ?? (await latestCursor(ctx))
+    while (!signal?.aborted) {
+      const page = await readEvents(ctx, { after, limit: MAX_PAGE })
+      for (const event of page.events) {
+        if (signal?.aborted) return
+        yield event
+      }
+      after = page.cursor
+      if (page.events.length < MAX_PAGE) await waker.wait(pollMs, signal)
     }
-    after = page.cursor
-    if (page.events.length < MAX_PAGE) await sleep(pollMs, signal)
+  } finally {
+    await waker.end()
   }
 }

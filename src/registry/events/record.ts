@@ -110,10 +110,32 @@ export async function recordEvent(ctx: RegistryContext, tx: Transaction, name: P
     const head = await tx.get(key)
     prev = head ? decode(StampType, head.value, details).stamp : null
   }
-  const now = ctx.clock()
-  const stamp = tick(events.clock, now.getTime(), prev ?? undefined)
+  const stamp = putPending(ctx, events, tx, { ...draft, package: name.full }, prev, undefined)
   if (deleted) tx.put(key, encode({ stamp }))
   else record.ev = stamp
+}
+
+/**
+ * {@link recordEvent} for an OCI repository (`repository` becomes the event's `package`): its
+ * chain of stamps is its own (`oci:<repository>`, apart from an appr package of the same name)
+ * and always kept in its head key, so the repository record's layout stays OCI's business.
+ */
+export async function recordRepositoryEvent(ctx: RegistryContext, tx: Transaction, repository: string, draft: EventDraft): Promise<void> {
+  const events = ctx.events
+  if (!events) return
+  const chain = `oci:${repository}`
+  const key = `evh/${chain}`
+  const head = await tx.get(key)
+  const prev = head ? decode(StampType, head.value, { package: repository }).stamp : null
+  tx.put(key, encode({ stamp: putPending(ctx, events, tx, { ...draft, package: repository }, prev, chain) }))
+}
+
+/** Puts the outbox entry of `event` after `prev` in its chain (`chain`, default its package) and returns its stamp. */
+function putPending(ctx: RegistryContext, events: EventSettings, tx: Transaction, event: EventDraft & { package: string }, prev: string | null, chain: string | undefined): string {
+  const now = ctx.clock()
+  const stamp = tick(events.clock, now.getTime(), prev ?? undefined)
+  const actor = ctx.actor === undefined ? {} : { actor: ctx.actor }
   // `stamp` and `prev` chain the package's events: the feed places one only after its predecessor.
-  tx.put(`${eventKeys.outbox}${stamp}-${events.clock.node}`, encode({ ...draft, package: name.full, time: now.toISOString(), stamp, prev }))
+  tx.put(`${eventKeys.outbox}${stamp}-${events.clock.node}`, encode({ ...event, ...actor, time: now.toISOString(), stamp, prev, ...(chain && { chain }) }))
+  return stamp
 }

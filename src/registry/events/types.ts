@@ -17,6 +17,11 @@ export interface EventBase {
   readonly package: string
   /** When the writer committed the change (RFC 3339, the writer's clock: not an order). */
   readonly time: string
+  /**
+   * Who made the change, when known: the registry view's actor (`registry.as(actor)`), which
+   * `createHandler` sets from the request's principal.
+   */
+  readonly actor?: string
 }
 
 /**
@@ -97,6 +102,35 @@ export interface SignatureRemovedEvent extends EventBase {
   readonly keyid: string
 }
 
+/**
+ * An OCI manifest was stored (`PUT /v2/<name>/manifests/<reference>`): a new manifest, or a tag
+ * set on one. `package` is the OCI repository.
+ */
+export interface OciManifestPushedEvent extends EventBase {
+  readonly type: 'oci.manifest.pushed'
+  /** `sha256:<hex>`, the OCI digest of the manifest's bytes. */
+  readonly digest: string
+  readonly mediaType: string
+  /** The tag pushed (absent for a push by digest). */
+  readonly tag?: string
+  /** The digest the tag named before, when the push moved it. */
+  readonly replaced?: string
+}
+
+/** An OCI manifest was deleted by digest, with every tag that named it (`tags`). `package` is the repository. */
+export interface OciManifestDeletedEvent extends EventBase {
+  readonly type: 'oci.manifest.deleted'
+  readonly digest: string
+  readonly tags: readonly string[]
+}
+
+/** An OCI tag was deleted; the manifest it named (`digest`) stays. `package` is the repository. */
+export interface OciTagDeletedEvent extends EventBase {
+  readonly type: 'oci.tag.deleted'
+  readonly tag: string
+  readonly digest: string
+}
+
 /** Every event of the change feed, discriminated by `type`. */
 export type RegistryEvent =
   | ReleasePushedEvent
@@ -107,6 +141,9 @@ export type RegistryEvent =
   | ChannelSetEvent
   | SignatureAddedEvent
   | SignatureRemovedEvent
+  | OciManifestPushedEvent
+  | OciManifestDeletedEvent
+  | OciTagDeletedEvent
 
 /** The `type` of every {@link RegistryEvent}. */
 export type RegistryEventType = RegistryEvent['type']
@@ -145,7 +182,11 @@ export interface EventWatchOptions {
   readonly after?: string
   /** Ends the iteration (the iterator returns; no error). */
   readonly signal?: AbortSignal
-  /** How often to poll the feed when nothing is new, in ms (default 250). */
+  /**
+   * How often to poll the feed when nothing is new, in ms (default 250). On a store with change
+   * hints (`capabilities.changeHints`) a commit wakes the watch at once, so polling only covers
+   * hints that were lost.
+   */
   readonly pollMs?: number
 }
 
@@ -158,8 +199,9 @@ export interface EventOperations {
    */
   read(options?: EventReadOptions): Promise<EventPage>
   /**
-   * Every event after `after` (default: from now), as it is committed, by any process; polls the
-   * feed every `pollMs` while nothing is new. Ends when `signal` aborts.
+   * Every event after `after` (default: from now), as it is committed, by any process; woken by
+   * the store's change hints where it has them, and polling every `pollMs` while nothing is new.
+   * Ends when `signal` aborts.
    * @throws cursor-expired, invalid-parameters
    */
   watch(options?: EventWatchOptions): AsyncIterable<RegistryEvent>

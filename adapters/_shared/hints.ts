@@ -1,0 +1,39 @@
+/**
+ * The listeners of a store's change hints (`KvStore.subscribe`), by key prefix. The memory
+ * adapter calls them after its own commits; the redis and etcd adapters after a message from
+ * the server. Listeners run on a later microtask, never inside the commit that woke them.
+ * @module
+ */
+
+export interface HintListeners {
+  /** Adds `listener` for keys starting with `prefix`; returns its removal. */
+  add(prefix: string, listener: () => void): () => void
+  /** Calls (once each) the listeners whose prefix starts one of `keys`. */
+  notify(keys: Iterable<string>): void
+  /** True when nobody listens (a writer can skip collecting keys). */
+  readonly idle: boolean
+}
+
+export function hintListeners(): HintListeners {
+  const listeners = new Set<{ readonly prefix: string; readonly listener: () => void }>()
+  return {
+    add(prefix, listener) {
+      const entry = { prefix, listener }
+      listeners.add(entry)
+      return () => {
+        listeners.delete(entry)
+      }
+    },
+    notify(keys) {
+      if (listeners.size === 0) return
+      const woken = new Set<() => void>()
+      for (const key of keys) {
+        for (const { prefix, listener } of listeners) if (key.startsWith(prefix)) woken.add(listener)
+      }
+      for (const listener of woken) queueMicrotask(listener)
+    },
+    get idle() {
+      return listeners.size === 0
+    },
+  }
+}
