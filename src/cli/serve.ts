@@ -2,16 +2,18 @@
  * `appr-core serve`: a standalone appr registry over HTTP on one of the bundled stores.
  * @module
  */
-import { timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { parse as parseYaml } from 'yaml'
 import { ApprError, isApprError } from '../errors/index.js'
 import { coreOf, withCore } from '../http/core.js'
 import { createHandler } from '../http/handler.js'
 import { serve } from '../http/node.js'
+import { parseTokens, scopedTokens, type TokenSpec } from '../http/tokens.js'
 import { createMetrics, type Metrics } from '../metrics/index.js'
 import type { UiAssets } from '../http/ui/routes.js'
+import { scheduleGc } from '../registry/gc-schedule.js'
 import { Registry } from '../registry/registry.js'
 import type { SignaturePolicy } from '../registry/types.js'
 import type { BlobStore } from '../storage/blob.js'
@@ -168,40 +170,21 @@ export function readPolicies(flags: readonly string[]): Record<string, Signature
   return policies
 }
 
-/** Constant-time equality of two byte strings of any length. */
-function sameBytes(given: Buffer, expected: Buffer): boolean {
-  return given.length === expected.length && timingSafeEqual(given, expected)
-}
-
 /**
- * `Authorization: <token>` (the appr client's form), `Bearer <token>`, or `Basic` with the token
- * as password and any user name (how OCI clients such as skopeo send `--creds` after `/v2/`'s
- * Basic challenge), compared in constant time on the bytes as sent: node:http reads header bytes
- * as latin1, so a non-ASCII token arrives as its UTF-8 bytes, one character each, and is compared
- * with the token's UTF-8 bytes (Basic credentials are base64 of those same bytes).
+ * The tokens serve checks: `--token` (every scope) and those of the `--tokens` file.
+ * @throws Error naming the file when it cannot be read or is not a tokens file
  */
-export function tokenAuthenticator(token: string): (request: Request) => 'token' | undefined {
-  const expected = Buffer.from(token, 'utf8')
-  return (request) => {
-    const header = request.headers.get('authorization')
-    if (header === null) return undefined
-    const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header)
-    if (basic) {
-      const decoded = Buffer.from(basic[1]!, 'base64')
-      const colon = decoded.indexOf(0x3a)
-      return colon >= 0 && sameBytes(decoded.subarray(colon + 1), expected) ? 'token' : undefined
-    }
-    return sameBytes(Buffer.from(header.replace(/^Bearer\s+/i, ''), 'latin1'), expected) ? 'token' : undefined
+export async function readTokens(token: string | undefined, file: string | undefined): Promise<TokenSpec[]> {
+  const tokens: TokenSpec[] = token === undefined ? [] : [{ name: 'token', token, scopes: ['admin'] }]
+  if (file === undefined) return tokens
+  let listed: TokenSpec[]
+  try {
+    listed = parseTokens(parseYaml(await readFile(file, 'utf8')))
+  } catch (error) {
+    throw new Error(`--tokens ${file}: ${(error as Error).message.split('\n')[0]}`)
   }
-}
-
-/**
- * The login hook of static-token mode: any user name, the token as password, answers the token
- * (so `appr login -u ANY -p TOKEN` stores it for later requests).
- */
-export function tokenLogin(token: string): (input: { readonly password: string }) => string | undefined {
-  const expected = Buffer.from(token, 'utf8')
-  return ({ password }) => (sameBytes(Buffer.from(password, 'utf8'), expected) ? token : undefined)
+  if (token !== undefined && listed.some((t) => t.name === 'token')) throw new Error(`--tokens ${file}: the name 'token' is taken by --token`)
+  return [...tokens, ...listed]
 }
 
 /** Runs the server until SIGINT/SIGTERM; resolves with the exit code. */
@@ -229,6 +212,14 @@ export async function run(args: string[]): Promise<number> {
   }
   const { logger, flush } = createLogger(options.logLevel)
   const metrics: Metrics | undefined = options.metrics ? createMetrics() : undefined
+  let tokens: TokenSpec[]
+  try {
+    tokens = await readTokens(token, options.tokens)
+    if (options.privateReads && tokens.length === 0) throw new Error('--private-reads needs --token or --tokens: nobody could read')
+  } catch (error) {
+    process.stderr.write(`appr-core serve: ${(error as Error).message}\n`)
+    return 2
+  }
   const spec = options.store
   const blobsSpec = options.blobs
   let opened: OpenedStore
@@ -311,7 +302,9 @@ export async function run(args: string[]): Promise<number> {
     ...(options.apiVersion !== undefined ? { version: options.apiVersion } : {}),
     cors: options.cors,
     maxBodyBytes: options.maxBody,
-    ...(token !== undefined ? { authenticate: tokenAuthenticator(token), login: tokenLogin(token) } : {}),
+    ...(tokens.length > 0 ? scopedTokens(tokens, { privateReads: options.privateReads }) : {}),
+    // Admin routes need a token with the admin scope; without tokens nobody can call them.
+    admin: true,
     ...(options.ociAuth !== undefined ? { ociAuth: { challenge: options.ociAuth } } : {}),
     ociChunkMinLength: options.ociChunkMin,
     ...(metrics ? { metrics } : {}),
@@ -343,7 +336,17 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`appr-core serve: cannot listen on ${host}:${port}: ${(error as Error).message}\n`)
     return 1
   }
-  logger.info({ url: server.url, store: opened.label, auth: token !== undefined ? 'token' : 'open', metrics: metrics !== undefined, ...(ui ? { ui: `${server.url}/ui` } : {}) }, 'listening')
+  logger.info({ url: server.url, store: opened.label, auth: tokens.length === 0 ? 'open' : options.privateReads ? 'private' : 'tokens', metrics: metrics !== undefined, ...(ui ? { ui: `${server.url}/ui` } : {}) }, 'listening')
+  const gcSchedule =
+    options.gcInterval > 0
+      ? scheduleGc(registry, {
+          intervalMs: options.gcInterval,
+          onAttempt: (attempt) => {
+            if (attempt.ran) logger.info({ deletedBlobs: attempt.result.deletedBlobs }, 'gc')
+          },
+          onError: (error) => logger.warn({ reason: isApprError(error) ? error.message : String(error) }, 'gc failed'),
+        })
+      : undefined
   let deliverer: WebhookDeliverer | undefined
   try {
     if (endpoints.length > 0) {
@@ -355,6 +358,7 @@ export async function run(args: string[]): Promise<number> {
     }
   } catch (error) {
     await server.close()
+    await gcSchedule?.stop()
     await registry.close().catch(() => {})
     process.stderr.write(`appr-core serve: --webhooks: ${isApprError(error) ? error.message : String(error)}\n`)
     return 2
@@ -374,6 +378,7 @@ export async function run(args: string[]): Promise<number> {
         .close({ timeoutMs: drainMs })
         .then(() => settleWithin([...inflight], 5000))
         .then(() => deliverer?.stop())
+        .then(() => gcSchedule?.stop())
         .then(() => registry.close())
         .then(
           () => {

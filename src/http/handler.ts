@@ -4,11 +4,13 @@
  * (`router.ts`), and the middleware (`middleware/`) wraps the dispatch.
  * @module
  */
+import { adminRoutes } from './admin/routes.js'
 import { apprRoutes } from './appr/routes.js'
 import { type CoreHandler, fetchOf } from './core.js'
 import { eventRoutes } from './events/routes.js'
 import { helmRoutes } from './helm/routes.js'
 import { authCheck } from './middleware/auth.js'
+import { DEFAULT_MAX_BODY_BYTES } from './middleware/body-limit.js'
 import { withCors } from './middleware/cors.js'
 import { catchErrors, errorReply } from './middleware/errors.js'
 import { withHead } from './middleware/head.js'
@@ -177,7 +179,10 @@ interface Surfaces {
 }
 
 function surfaces<P>(registry: RegistryApi, options: HandlerOptions<P>): Surfaces {
-  const router = createRouter([...apprRoutes(registry, options), ...eventRoutes(registry, options), ...helmRoutes(registry, options)], options.prefix)
+  const router = createRouter(
+    [...apprRoutes(registry, options), ...eventRoutes(registry, options), ...helmRoutes(registry, options), ...adminRoutes(registry, options, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)],
+    options.prefix,
+  )
   const { ociBlobs, ociManifests } = registry
   const oci = options.oci !== false && ociBlobs && ociManifests ? createRouter(ociRoutes({ ociBlobs, ociManifests }, options), '') : undefined
   return { router, oci }

@@ -13,10 +13,13 @@ export type RegistryApi = Pick<
   Registry,
   'push' | 'stage' | 'show' | 'pull' | 'blob' | 'releases' | 'manifests' | 'list' | 'search' | 'delete' | 'channels' | 'showByDigest' | 'signatures'
 > &
-  Partial<Pick<Registry, 'ociBlobs' | 'ociManifests' | 'events' | 'namespaces' | 'as' | 'ping'>>
+  Partial<Pick<Registry, 'ociBlobs' | 'ociManifests' | 'events' | 'namespaces' | 'as' | 'ping' | 'backup' | 'restore' | 'backupStream' | 'restoreStream' | 'gc' | 'stats'>>
 
-/** What a route does: `read` for GET/HEAD routes, `write` for every route that changes data. */
-export type AuthAction = 'read' | 'write'
+/**
+ * What a route does: `read` for GET/HEAD routes, `write` for every route that changes data,
+ * `admin` for the admin routes (backup, restore, gc, stats; {@link HandlerOptions.admin}).
+ */
+export type AuthAction = 'read' | 'write' | 'admin'
 
 /** The registry operation a request asks for. */
 export type Operation =
@@ -50,6 +53,10 @@ export type Operation =
   | 'events'
   | 'helm-index'
   | 'helm-chart'
+  | 'admin-backup'
+  | 'admin-restore'
+  | 'admin-gc'
+  | 'admin-stats'
   | 'ui'
 
 /**
@@ -150,8 +157,9 @@ export interface HandlerOptions<P = unknown> {
   readonly authenticate?: (request: Request) => P | undefined | Promise<P | undefined>
   /**
    * Decides whether a request may proceed. Refusals are 401 `unauthorized-access` for
-   * anonymous callers and 403 `forbidden` otherwise. Default: everything is allowed without
-   * `authenticate`; with it, reads are open and writes need a principal.
+   * anonymous callers and 403 `forbidden` otherwise. Default: without `authenticate`, everything
+   * but the admin routes is allowed; with it, reads are open and writes and admin routes need a
+   * principal. {@link scopedTokens} makes all three hooks from a list of scoped tokens.
    */
   readonly authorize?: (input: AuthorizeInput<P>) => boolean | Promise<boolean>
   /**
@@ -175,6 +183,13 @@ export interface HandlerOptions<P = unknown> {
    * with the chart archives they list (default true; read-only, behind the same auth hooks).
    */
   readonly helm?: boolean
+  /**
+   * Serve the admin routes — `GET …/api/v1/admin/stats`, `POST …/admin/gc`, `GET …/admin/backup`
+   * (NDJSON, or `?format=json`), `POST …/admin/restore` — when the registry has those methods
+   * (default false). They are the `admin` action: refused unless `authorize` allows it (the default
+   * hook allows it to any principal, never to anonymous callers). See docs/operate.md.
+   */
+  readonly admin?: boolean
   /**
    * Serve the web UI at `/ui` (at the host's root, whatever `prefix` says) from these bundled
    * assets (`loadUiAssets()` or `bundleUi()` of `src/ui/bundle.ts`; default: no UI). Its files are

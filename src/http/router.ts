@@ -6,7 +6,7 @@
  * @module
  */
 import { ApprError } from '../errors/index.js'
-import type { Operation } from './options.js'
+import type { AuthAction, Operation } from './options.js'
 import { type Answer, type Reply, reply } from './reply.js'
 import type { HttpRequest } from './request-view.js'
 
@@ -35,6 +35,8 @@ export interface RouteContext {
 export interface Endpoint {
   /** Names the request for the authorize hook. */
   readonly operation: Operation
+  /** What the authorize hook is told the request does (default: `read` for GET, `write` otherwise). */
+  readonly action?: AuthAction
   /** Answers everyone without asking `authenticate`/`authorize` (clients call these before they hold a token). */
   readonly public?: boolean
   /** The answer: a {@link Reply} (cheapest on the node path) or a WHATWG `Response`. */

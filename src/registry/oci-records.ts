@@ -28,6 +28,7 @@ import { z } from 'zod'
 import { type NameMap, nameMapSchema, type RecordType } from './records.js'
 
 export const ociKeys = {
+  blobs: 'oci/blob/',
   blob: (hex: string) => `oci/blob/${hex}`,
   link: (repository: string, hex: string) => `oci/link/${repository}@${hex}`,
   uploads: 'oci/upload/',

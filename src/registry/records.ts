@@ -18,6 +18,7 @@ export const keys = {
   manifests: (p: PackageName) => `man/${p.full}/`,
   man: (p: PackageName, release: string, format: string) => `man/${p.full}/${release}/${format}`,
   chan: (p: PackageName, channel: string) => `chan/${p.full}/${channel}`,
+  blobs: 'blob/',
   blob: (digest: string) => `blob/${digest}`,
   pblob: (p: PackageName, digest: string) => `pblob/${p.full}/${digest}`,
   objects: 'obj/',

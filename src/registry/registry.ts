@@ -8,6 +8,7 @@
 import { ApprError } from '../errors/index.js'
 import type { Channel, Manifest, ManifestWithChannels, Signature } from '../model/types.js'
 import { backup, restore } from './backup.js'
+import { backupRecords, restoreRecords } from './backup-stream.js'
 import { showByDigest } from './by-digest.js'
 import { addToChannel, channelsOfRelease, deleteChannel, listChannels, removeFromChannel, showChannel } from './channels.js'
 import { createContext, type RegistryContext } from './context.js'
@@ -15,6 +16,7 @@ import { deleteRelease } from './delete.js'
 import { latestCursor, readEvents, watchEvents } from './events/feed.js'
 import type { EventOperations } from './events/types.js'
 import { gc } from './gc.js'
+import { stats } from './stats.js'
 import { list, namespaces, search } from './list.js'
 import {
   appendUpload,
@@ -39,9 +41,13 @@ import { blob, manifests, pull, releases, show } from './read.js'
 import { addSignatures, listSignatures, removeSignature } from './signatures.js'
 import type {
   BackupDocument,
+  BackupRecord,
   BlobInput,
   BlobResult,
   GcResult,
+  RegistryStats,
+  RestoreProgress,
+  RestoreStreamOptions,
   ListOptions,
   ListPage,
   NamespacePage,
@@ -347,6 +353,35 @@ export class Registry {
   }
 
   /**
+   * The whole registry as a stream of backup records, package by package, in constant memory
+   * (one blob at a time): a header, each package's releases (appr's backup entries) then its
+   * channels, and an end record with the counts. Write one JSON line per record for the NDJSON
+   * file `appr-core backup` writes; a package changed during the backup appears as it was when
+   * its record was read.
+   */
+  backupStream(): AsyncGenerator<BackupRecord> {
+    return backupRecords(this.#ctx)
+  }
+
+  /**
+   * Restores a stream of backup records (from {@link backupStream}, or parsed NDJSON lines) as
+   * they come: each release is validated (names, blob against digest and size, signature
+   * policies) and stored as a forced push, each channel set after its package's releases. A
+   * release already stored with the same blob, and a channel already set the same way, are
+   * skipped, so a restore cut short is resumed by running it again on the whole stream.
+   * @throws invalid-parameters naming the record (from 1) that is not valid, or a stream cut
+   *   short (no end record); what came before is stored
+   */
+  restoreStream(records: AsyncIterable<unknown> | Iterable<unknown>, options?: RestoreStreamOptions): Promise<RestoreProgress> {
+    return restoreRecords(this.#ctx, toAsync(records), options)
+  }
+
+  /** Counts packages, releases, manifests, channels, blobs and OCI data, in one scan of each. */
+  stats(): Promise<RegistryStats> {
+    return stats(this.#ctx)
+  }
+
+  /**
    * Deletes blob objects no record points at: uploads older than `uploadTimeoutMs` whose writer
    * crashed or gave up, and objects a crash left behind after their records were deleted; and OCI
    * manifests and blob links nothing has named for `ociGraceMs` (untagged manifests no index
@@ -389,4 +424,8 @@ export class Registry {
   async close(): Promise<void> {
     if (this.options.ownsStore !== false) await this.#ctx.store.close()
   }
+}
+
+async function* toAsync<T>(items: AsyncIterable<T> | Iterable<T>): AsyncGenerator<T> {
+  yield* items
 }

@@ -229,6 +229,54 @@ export interface BackupDocument {
   readonly channels: { readonly package: string; readonly name: string; readonly current: string }[]
 }
 
+/**
+ * One record of a streamed backup ({@link Registry.backupStream}; one JSON line each in NDJSON):
+ * a `header`, per package its `release` records then its `channel` records, and an `end` with the
+ * counts (a stream without it was cut short).
+ */
+export type BackupRecord =
+  | { readonly kind: 'header'; readonly format: 'appr-core-backup'; readonly version: 1; readonly created_at: string }
+  | ({ readonly kind: 'release' } & BackupPackage)
+  | { readonly kind: 'channel'; readonly package: string; readonly name: string; readonly current: string }
+  | { readonly kind: 'end'; readonly packages: number; readonly releases: number; readonly channels: number }
+
+/** Where a {@link Registry.restoreStream} stands (and, at the end, what it did). */
+export interface RestoreProgress {
+  /** Records read, the header included. */
+  readonly records: number
+  /** Releases stored. */
+  readonly releases: number
+  /** Releases already stored with the same blob (a resumed restore), left alone. */
+  readonly skipped: number
+  /** Channels set (those already as the backup has them are left alone). */
+  readonly channels: number
+  /** Blob bytes stored. */
+  readonly bytes: number
+}
+
+/** Options of {@link Registry.restoreStream}. */
+export interface RestoreStreamOptions {
+  /** Called after each record. */
+  readonly onProgress?: (progress: RestoreProgress) => void
+}
+
+/** What {@link Registry.stats} counts, in one scan of the records. */
+export interface RegistryStats {
+  readonly packages: number
+  /** Distinct (package, release) pairs. */
+  readonly releases: number
+  /** (package, release, format) triples: what a pull names. */
+  readonly manifests: number
+  readonly channels: number
+  /** Distinct blob contents and their bytes (shared blobs counted once). */
+  readonly blobs: number
+  readonly blobBytes: number
+  /** OCI repositories with manifests, and distinct OCI blobs with their bytes. */
+  readonly ociRepositories: number
+  readonly ociBlobs: number
+  readonly ociBlobBytes: number
+}
+
 /** Result of {@link Registry.gc}. */
 export interface GcResult {
   /** Blob objects deleted because no record names them. */

@@ -7,6 +7,7 @@
  * own later events. See docs/events.md.
  * @module
  */
+import { namespaceMatcher } from '../model/namespace-glob.js'
 import { z } from 'zod'
 import { ApprError, isApprError } from '../errors/index.js'
 import { type OutboxWaker, outboxWaker, sleep } from '../registry/events/feed.js'
@@ -79,12 +80,6 @@ const cursorKey = (id: string) => `whk/cursor/${id}`
 const ID = /^[A-Za-z0-9._-]{1,64}$/
 const LeaseSchema = z.object({ owner: z.string(), until: z.number() })
 const CursorSchema = z.object({ cursor: z.string() })
-
-function globMatcher(globs: readonly string[] | undefined): (namespace: string) => boolean {
-  if (globs === undefined) return () => true
-  const patterns = globs.map((g) => new RegExp(`^${g.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i'))
-  return (namespace) => patterns.some((p) => p.test(namespace))
-}
 
 function validate(endpoints: readonly WebhookEndpoint[]): void {
   const ids = new Set<string>()
@@ -205,7 +200,7 @@ export function startWebhooks(registry: Registry, options: WebhookOptions): Webh
   async function endpointLoop(endpoint: WebhookEndpoint): Promise<void> {
     const wanted = (event: RegistryEvent) =>
       (endpoint.types === undefined || endpoint.types.includes(event.type)) && namespaceMatches(event.package.slice(0, event.package.indexOf('/')))
-    const namespaceMatches = globMatcher(endpoint.namespaces)
+    const namespaceMatches = namespaceMatcher(endpoint.namespaces)
     const key = cursorKey(endpoint.id)
     // An idle endpoint wakes on the store's change hints (where it has them) instead of its next poll.
     const waker = await outboxWaker(store)

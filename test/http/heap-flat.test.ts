@@ -13,10 +13,10 @@ import { Agent, request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { gzipSync } from 'node:zlib'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { freePort } from '../helpers/servers.js'
+import { syntheticChart } from '../helpers/synthetic-backup.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const PACKAGES = 80
@@ -30,26 +30,7 @@ interface Probe {
 }
 
 /** A small chart tarball: one ustar entry, gzipped. */
-function chart(i: number): Buffer {
-  const body = Buffer.from(`apiVersion: v1\nname: pkg-${i}\nversion: 1.0.0\ndescription: heap test chart ${i} ${'x'.repeat(600)}\n`)
-  const header = Buffer.alloc(512)
-  header.write(`pkg-${i}/Chart.yaml`, 0)
-  header.write('0000644\0', 100)
-  header.write('0000000\0', 108)
-  header.write('0000000\0', 116)
-  header.write(`${body.length.toString(8).padStart(11, '0')}\0`, 124)
-  header.write('00000000000\0', 136)
-  header.write('        ', 148)
-  header.write('0', 156)
-  header.write('ustar\0', 257)
-  header.write('00', 263)
-  let sum = 0
-  for (const b of header) sum += b
-  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148)
-  const padded = Buffer.alloc(Math.ceil(body.length / 512) * 512)
-  body.copy(padded)
-  return gzipSync(Buffer.concat([header, padded, Buffer.alloc(1024)]))
-}
+const chart = (i: number): Buffer => syntheticChart(i, `heap test chart ${i} ${'x'.repeat(600)}`)
 
 function send(port: number, agent: Agent, method: string, path: string, body?: Buffer): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -15,20 +15,22 @@ import type { Endpoint } from '../router.js'
 export type AuthCheck = (request: HttpRequest, endpoint: Endpoint, pkg: string) => Promise<unknown>
 
 /**
- * The check for these options. Refusals are 401 `unauthorized-access` for anonymous callers and
- * 403 `forbidden` otherwise. Without `authorize`: everything is allowed without `authenticate`;
- * with it, reads are open and writes need a principal.
+ * The check for these options. Refusals are 401 `unauthorized-access` for anonymous callers (a
+ * request whose credentials match nobody is told so) and 403 `forbidden` otherwise. Without
+ * `authorize`: everything but admin routes is allowed without `authenticate`; with it, reads are
+ * open and writes and admin routes need a principal.
  */
 export function authCheck<P>({ authenticate, authorize: given }: Pick<HandlerOptions<P>, 'authenticate' | 'authorize'>): AuthCheck {
   const authorize =
     given ??
     (authenticate === undefined
-      ? () => true
+      ? // Admin routes back up, restore and delete: never open to everyone.
+        ({ action }: AuthorizeInput<P>) => action !== 'admin'
       : // The change feed shows every package's changes: a read, but not an anonymous one.
         ({ action, operation, principal }: AuthorizeInput<P>) => (action === 'read' && operation !== 'events') || principal !== undefined)
   return async (request, endpoint, pkg) => {
     if (endpoint.public === true) return undefined
-    const action: AuthAction = request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write'
+    const action: AuthAction = endpoint.action ?? (request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write')
     // The hooks take a WHATWG Request: built (on the node path) only when a hook reads it.
     const principal = authenticate === undefined ? undefined : await authenticate(request.request)
     const input: AuthorizeInput<P> = {
@@ -42,7 +44,7 @@ export function authCheck<P>({ authenticate, authorize: given }: Pick<HandlerOpt
     }
     if (!(await authorize(input))) {
       throw principal === undefined
-        ? new ApprError('unauthorized-access', 'authentication required')
+        ? new ApprError('unauthorized-access', request.headers.has('authorization') ? 'the credentials are not valid' : 'authentication required')
         : new ApprError('forbidden', 'not allowed', { details: { operation: endpoint.operation } })
     }
     return principal

@@ -1,0 +1,153 @@
+/**
+ * Streamed backups: the registry as a sequence of records (NDJSON on disk or on the wire), read
+ * and written one package at a time, so memory does not grow with the registry. A restore of
+ * such a stream is resumable: a release already stored with the same digest and a channel already
+ * set the same way are skipped, so running it again after an interruption picks up where it
+ * stopped.
+ *
+ * The records: a `header`, then per package its `release` records (appr's backup entry: the
+ * manifest, the blob in base64, the channels holding it, its signatures) followed by its
+ * `channel` records (name and current), then an `end` with the counts, whose absence tells a
+ * truncated stream.
+ * @module
+ */
+import { z } from 'zod'
+import { ApprError } from '../errors/index.js'
+import { parseFormat } from '../model/media-type.js'
+import { type PackageName, parseChannelName, parsePackageName } from '../model/package-name.js'
+import { parseRelease } from '../model/release.js'
+import { BackupPackageSchema } from '../model/schemas.js'
+import { listAll } from '../storage/util.js'
+import { assertEntryAllowed, backupEntry, entryWithMetadata, restoreChannel, storeEntry } from './backup.js'
+import { collectBytes } from './blob-input.js'
+import type { RegistryContext } from './context.js'
+import { decodePackage } from './packages.js'
+import { openBlob } from './read.js'
+import { ChannelRecordType, decode, keys, ManifestRecordType, own } from './records.js'
+import { releaseSignatures } from './signatures.js'
+import type { BackupRecord, RestoreProgress, RestoreStreamOptions } from './types.js'
+
+/** The format name and version every streamed backup starts with. */
+export const BACKUP_FORMAT = 'appr-core-backup'
+export const BACKUP_VERSION = 1
+
+/** The registry as backup records, package by package, read as they are produced. */
+export async function* backupRecords(ctx: RegistryContext): AsyncGenerator<BackupRecord> {
+  yield { kind: 'header', format: BACKUP_FORMAT, version: BACKUP_VERSION, created_at: ctx.clock().toISOString() }
+  let packages = 0
+  let releases = 0
+  let channels = 0
+  for await (const entry of listAll(ctx.store, keys.packages, 100)) {
+    const full = entry.key.slice(keys.packages.length)
+    const name = parsePackageName(full)
+    // Read past the caches: a full scan would only evict what serving needs from them.
+    const record = decodePackage(entry, name)
+    const chanKeys = Object.keys(record.channels).map((c) => keys.chan(name, c))
+    const chans = (await ctx.store.getMany(chanKeys)).flatMap((e) => (e ? [decode(ChannelRecordType, e.value, { package: full })] : []))
+    const manKeys = Object.entries(record.releases).flatMap(([release, formats]) => Object.keys(formats).map((format) => keys.man(name, release, format)))
+    for (let i = 0; i < manKeys.length; i += 100) {
+      for (const manEntry of await ctx.store.getMany(manKeys.slice(i, i + 100))) {
+        // A manifest deleted since the package record was read: not part of this backup.
+        if (manEntry === undefined) continue
+        const manifest = decode(ManifestRecordType, manEntry.value, { package: full })
+        const blob = await openBlob(ctx, name, manifest.content.digest, { package: full, release: manifest.release }).catch(() => undefined)
+        if (blob === undefined) continue
+        const bytes = await collectBytes(blob.stream)
+        const signatures = record.signatures && releaseSignatures(record, manifest.release, parseFormat(manifest.mediaType))
+        releases++
+        yield {
+          kind: 'release',
+          ...manifest,
+          blob: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
+          channels: chans.filter((c) => c.releases.includes(manifest.release)).map((c) => c.name),
+          ...(signatures && signatures.length > 0 && { signatures }),
+        }
+      }
+    }
+    for (const c of chans) {
+      channels++
+      yield { kind: 'channel', package: full, name: c.name, current: c.current }
+    }
+    packages++
+  }
+  yield { kind: 'end', packages, releases, channels }
+}
+
+const HeaderSchema = z.object({ kind: z.literal('header'), format: z.literal(BACKUP_FORMAT), version: z.literal(BACKUP_VERSION) }).loose()
+const ReleaseRecordSchema = BackupPackageSchema.extend({ kind: z.literal('release') })
+const ChannelRecordSchema = z.object({ kind: z.literal('channel'), package: z.string().max(600), name: z.string().max(128), current: z.string().max(256) })
+const EndSchema = z.object({ kind: z.literal('end'), packages: z.number().int().min(0), releases: z.number().int().min(0), channels: z.number().int().min(0) })
+const RecordSchema = z.discriminatedUnion('kind', [ReleaseRecordSchema, ChannelRecordSchema, EndSchema])
+
+function invalid(message: string, line: number, cause?: unknown): ApprError {
+  return new ApprError('invalid-parameters', `backup record ${line}: ${message}`, { details: { record: line }, ...(cause !== undefined && { cause }) })
+}
+
+/**
+ * Restores backup records (parsed NDJSON lines, or the records {@link backupRecords} yields), one
+ * at a time: each release is checked (names, signatures under the namespace's policy, its blob
+ * against its digest and size) and stored as it comes, each channel set once its package's
+ * releases are in. Unlike the document restore this writes as it goes: a bad record stops the
+ * restore after the records before it were stored, and running it again skips them.
+ * @throws invalid-parameters for a record that is not one (naming it by its number from 1),
+ *   or a stream that ends without its `end` record (everything before it is stored)
+ */
+export async function restoreRecords(ctx: RegistryContext, records: AsyncIterable<unknown>, options: RestoreStreamOptions = {}): Promise<RestoreProgress> {
+  const progress = { records: 0, releases: 0, skipped: 0, channels: 0, bytes: 0 }
+  const report = () => options.onProgress?.({ ...progress })
+  // Channel membership of the package being restored (the releases naming each channel).
+  let current: { name: PackageName; members: Map<string, Set<string>> } | undefined
+  let ended = false
+  for await (const raw of records) {
+    const line = ++progress.records
+    if (ended) throw invalid('a record after the end record', line)
+    if (line === 1) {
+      if (!HeaderSchema.safeParse(raw).success) throw invalid(`not a streamed appr-core backup (the first record must be {"kind":"header","format":"${BACKUP_FORMAT}","version":${BACKUP_VERSION}})`, line)
+      continue
+    }
+    const parsed = RecordSchema.safeParse(entryWithMetadata(raw))
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]
+      throw invalid(`${issue?.path.join('.') || 'record'}: ${issue?.message ?? 'invalid'}`, line, parsed.error)
+    }
+    const record = parsed.data
+    if (record.kind === 'end') {
+      ended = true
+      continue
+    }
+    const name = parsePackageName(record.package)
+    if (current?.name.full !== name.full) current = { name, members: new Map() }
+    if (record.kind === 'release') {
+      const { kind: _, ...entry } = record
+      const item = { ...backupEntry(entry, { record: line, package: entry.package, release: entry.release }), entry }
+      for (const c of entry.channels) {
+        const set = current.members.get(c) ?? new Set<string>()
+        set.add(item.release)
+        current.members.set(c, set)
+      }
+      if (await alreadyStored(ctx, item.name, item.release, item.format, entry.content.digest)) progress.skipped++
+      else {
+        assertEntryAllowed(ctx, item)
+        await storeEntry(ctx, item)
+        progress.releases++
+        progress.bytes += item.bytes.byteLength
+      }
+    } else {
+      const channel = parseChannelName(record.name)
+      const releases = current.members.get(channel) ?? new Set<string>()
+      releases.add(parseRelease(record.current))
+      if (await restoreChannel(ctx, name, channel, releases, record.current)) progress.channels++
+    }
+    report()
+  }
+  if (progress.records === 0) throw invalid('the backup is empty', 1)
+  if (!ended) throw invalid('the backup ends without its end record: it was cut short (what came before it is restored; run the restore again with the whole backup)', progress.records + 1)
+  return progress
+}
+
+/** Whether the release is stored with this exact blob (then a resumed restore skips it). */
+async function alreadyStored(ctx: RegistryContext, name: PackageName, release: string, format: string, digest: string): Promise<boolean> {
+  const entry = await ctx.store.get(keys.pkg(name))
+  if (entry === undefined) return false
+  return own(own(decodePackage(entry, name).releases, release), format) === digest
+}

@@ -1,0 +1,108 @@
+/**
+ * The admin commands as real processes: backup, restore, gc and stats against a level store
+ * directly and against running servers through the admin routes (admin scope needed), NDJSON and
+ * appr's JSON document, and a restore run twice (the second skips everything).
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { b64, postJson, tarGz } from '../http/helpers.js'
+import { backup1 } from '../registry/helpers.js'
+import { runCli, startServe } from './serve-helpers.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'appr-admin-'))
+const path = (name: string) => join(dir, name)
+const tokens = path('tokens.yaml')
+writeFileSync(tokens, 'tokens:\n  - { name: ops, token: tok-ops, scopes: [admin] }\n  - { name: ci, token: tok-ci, scopes: [write] }\n')
+
+async function cli(args: string[], env: Record<string, string> = {}) {
+  const r = await runCli(args, env)
+  assert.is(r.code, 0, `appr-core ${args.join(' ')}: ${r.stderr}`)
+  return r
+}
+const stats = async (...where: string[]) => JSON.parse((await cli(['stats', ...where, '--json'])).stdout) as Record<string, number>
+
+test('against a level store: JSON document in, NDJSON backup out, restore into another store, twice', async () => {
+  writeFileSync(path('backup1.json'), JSON.stringify(backup1()))
+  const restoredDoc = await cli(['restore', path('backup1.json'), '--store', `level:${path('a')}`])
+  assert.match(restoredDoc.stdout, 'restored the backup document')
+  const before = await stats('--store', `level:${path('a')}`)
+  assert.ok(before.packages! > 0 && before.manifests! > 0, JSON.stringify(before))
+
+  const backup = await cli(['backup', '--store', `level:${path('a')}`, '-o', path('a.ndjson')])
+  assert.match(backup.stderr, 'records')
+  const lines = readFileSync(path('a.ndjson'), 'utf8').trimEnd().split('\n')
+  assert.is(JSON.parse(lines[0]!).kind, 'header')
+  assert.is(JSON.parse(lines.at(-1)!).kind, 'end')
+
+  const first = JSON.parse((await cli(['restore', path('a.ndjson'), '--store', `level:${path('b')}`, '--json'])).stdout) as { releases: number; skipped: number }
+  assert.is(first.releases, before.manifests)
+  assert.is(first.skipped, 0)
+  const second = JSON.parse((await cli(['restore', path('a.ndjson'), '--store', `level:${path('b')}`, '--json'])).stdout) as { releases: number; skipped: number; channels: number }
+  assert.equal([second.releases, second.skipped, second.channels], [0, before.manifests, 0])
+  assert.equal(await stats('--store', `level:${path('b')}`), before)
+  // The document format too.
+  await cli(['backup', '--store', `level:${path('b')}`, '--format', 'json', '-o', path('b.json')])
+  assert.ok(Array.isArray((JSON.parse(readFileSync(path('b.json'), 'utf8')) as { packages: unknown }).packages))
+  const gc = JSON.parse((await cli(['gc', '--store', `level:${path('b')}`, '--json'])).stdout) as { deletedBlobs: number }
+  assert.is(gc.deletedBlobs, 0)
+})
+
+test('usage: exactly one of --store and --registry; a missing file', async () => {
+  assert.is((await runCli(['stats'])).code, 2)
+  assert.is((await runCli(['stats', '--store', 'memory', '--registry', 'http://127.0.0.1:1'])).code, 2)
+  assert.is((await runCli(['restore', '--store', 'memory'])).code, 2)
+  const missing = await runCli(['restore', path('absent.ndjson'), '--store', 'memory'])
+  assert.is(missing.code, 2)
+  assert.match(missing.stderr, 'cannot read')
+})
+
+test('against running servers: the admin scope is needed; backup from one, restore into another, stats and gc', async () => {
+  const one = await startServe(['--store', 'memory', '--port', '0', '--tokens', tokens])
+  const two = await startServe(['--store', 'memory', '--port', '0', '--tokens', tokens])
+  try {
+    for (let i = 0; i < 5; i++) {
+      const body = { blob: b64(await tarGz({ [`p${i}/Chart.yaml`]: `name: p${i}\n` })), release: `1.0.${i}`, media_type: 'helm' }
+      assert.is((await postJson(`${one.url}/cnr/api/v1/packages/acme/p${i % 2}`, body, { authorization: 'tok-ci' })).status, 200)
+    }
+    const denied = await runCli(['stats', '--registry', one.url, '--token', 'tok-ci'])
+    assert.is(denied.code, 1)
+    assert.match(denied.stderr, 'forbidden')
+    const anonymous = await runCli(['backup', '--registry', one.url, '-o', path('x.ndjson')])
+    assert.is(anonymous.code, 1)
+    assert.match(anonymous.stderr, 'unauthorized-access')
+
+    await cli(['backup', '--registry', one.url, '-o', path('one.ndjson')], { APPR_TOKEN: 'tok-ops' })
+    const restored = JSON.parse((await cli(['restore', path('one.ndjson'), '--registry', two.url, '--token', 'tok-ops', '--json'])).stdout) as { releases: number }
+    assert.is(restored.releases, 5)
+    const a = await stats('--registry', one.url, '--token', 'tok-ops')
+    assert.is(a.packages, 2)
+    assert.is(a.releases, 5)
+    assert.equal(await stats('--registry', two.url, '--token', 'tok-ops'), a)
+    // The backup of the copy has the same records as the original's.
+    await cli(['backup', '--registry', two.url, '--token', 'tok-ops', '-o', path('two.ndjson')])
+    const records = (file: string) =>
+      readFileSync(path(file), 'utf8')
+        .trimEnd()
+        .split('\n')
+        .slice(1)
+        .map((l) => JSON.parse(l) as { kind: string })
+        .filter((r) => r.kind !== 'release')
+    assert.equal(records('two.ndjson'), records('one.ndjson'))
+    // appr's JSON document through the restore route too.
+    writeFileSync(path('doc.json'), JSON.stringify(backup1()))
+    assert.match((await cli(['restore', path('doc.json'), '--registry', two.url, '--token', 'tok-ops'])).stdout, 'restored the backup document')
+    assert.ok((await stats('--registry', two.url, '--token', 'tok-ops')).packages! > a.packages!)
+    const gc = JSON.parse((await cli(['gc', '--registry', two.url, '--token', 'tok-ops', '--json'])).stdout) as { deletedBlobs: number }
+    assert.is(gc.deletedBlobs, 0)
+  } finally {
+    await one.stop()
+    await two.stop()
+  }
+})
+
+test.after(() => rmSync(dir, { recursive: true, force: true }))
+
+test.run()
