@@ -1,0 +1,28 @@
+/**
+ * CPU cost of one `Registry.push` on the memory store: rounds of pushes of distinct ~1 KB helm
+ * charts (or kpm archives) to a fresh registry, the median ms per push printed. Run under
+ * `node --cpu-prof` to see where a push goes.
+ *
+ *   node --conditions=source --import tsx bench/tools/push-cost.ts [--format helm|kpm] [--count 300] [--rounds 8] [--oci-name false]
+ */
+import { parseArgs } from 'node:util'
+import { memoryStore } from '../../adapters/memory/index.js'
+import { Registry } from '../../src/index.js'
+import { chartBlob } from '../lib/tarball.js'
+
+const { values } = parseArgs({ options: { format: { type: 'string', default: 'helm' }, count: { type: 'string', default: '300' }, rounds: { type: 'string', default: '8' }, 'oci-name': { type: 'string', default: 'true' } } })
+const count = Number(values.count)
+const rounds = Number(values.rounds)
+// `Bench/…` is a valid appr name but not an OCI repository name (upper case): no OCI view.
+const ns = values['oci-name'] === 'false' ? 'Bench' : 'bench'
+const times: number[] = []
+for (let r = 0; r < rounds; r++) {
+  const registry = new Registry({ store: memoryStore() })
+  const blobs = Array.from({ length: count }, (_, i) => chartBlob(r * count + i))
+  const start = process.hrtime.bigint()
+  for (let i = 0; i < count; i++) await registry.push({ package: `${ns}/pkg-${i}`, release: '1.0.0', format: values.format, blob: blobs[i]! })
+  times.push(Number(process.hrtime.bigint() - start) / 1e6 / count)
+  await registry.close()
+}
+times.sort((a, b) => a - b)
+console.log(`${values.format} ${ns}: median ${times[Math.floor(times.length / 2)]!.toFixed(3)} ms/push (${times.map((t) => t.toFixed(2)).join(' ')})`)
