@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml'
 import { byteChunks } from '../digest/index.js'
 import type { ArchiveLimits } from '../registry/types.js'
 import { normalisePath } from './paths.js'
+import { parsePlainYaml } from './plain-yaml.js'
 import { quickFacts } from './quick.js'
 import { type BlobFacts, type EntryVisitor, scanBlob } from './validate.js'
 
@@ -186,7 +187,7 @@ function readManifest(
   let document: unknown
   try {
     // `yaml` caps alias expansion by default, so a "billion laughs" document fails instead of exploding.
-    document = parseYaml(text)
+    document = parsePlainYaml(text) ?? parseYaml(text)
   } catch (e) {
     return { kind, path, error: `invalid YAML: ${(e as Error).message}` }
   }
