@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml'
 import { byteChunks } from '../digest/index.js'
 import type { ArchiveLimits } from '../registry/types.js'
 import { normalisePath } from './paths.js'
+import { parsePlainYaml } from './plain-yaml.js'
 import { quickFacts } from './quick.js'
 import { type BlobFacts, type EntryVisitor, scanBlob } from './validate.js'
 
@@ -132,17 +133,30 @@ export async function inspectArchive(input: Uint8Array | AsyncIterable<Uint8Arra
   const maxManifestBytes = options.maxManifestBytes ?? 1024 * 1024
   // A small archive held in memory is read synchronously (quickFacts); anything it is not sure of
   // goes through the streaming pass, with what the first attempt collected thrown away.
-  let seen = collector(maxManifestBytes)
-  let blob = input instanceof Uint8Array ? quickFacts(input, options.limits, seen.visit) : undefined
-  if (blob === undefined) {
-    seen = collector(maxManifestBytes)
-    const { chunks, facts } = scanBlob(byteChunks(input), options.limits, seen.visit)
-    for await (const _ of chunks) {
-      // Drained for validation and the visitor.
-    }
-    blob = await facts
+  const quick = input instanceof Uint8Array ? quickInspect(input, options) : undefined
+  if (quick) return quick
+  const seen = collector(maxManifestBytes)
+  const { chunks, facts } = scanBlob(byteChunks(input), options.limits, seen.visit)
+  for await (const _ of chunks) {
+    // Drained for validation and the visitor.
   }
-  const { files, candidates, top, singleRoot } = seen.state
+  return inspection(await facts, seen.state, maxManifestBytes)
+}
+
+/**
+ * {@link inspectArchive} of a small archive held in memory, synchronously (one `quickFacts`
+ * pass), or `undefined` when that pass is not sure of it (then the streaming pass decides).
+ * A push that validates its bytes this way learns the archive's manifest in the same pass.
+ */
+export function quickInspect(bytes: Uint8Array, options: InspectOptions = {}): ArchiveInspection | undefined {
+  const maxManifestBytes = options.maxManifestBytes ?? 1024 * 1024
+  const seen = collector(maxManifestBytes)
+  const blob = quickFacts(bytes, options.limits, seen.visit)
+  return blob && inspection(blob, seen.state, maxManifestBytes)
+}
+
+function inspection(blob: BlobFacts, state: ReturnType<typeof collector>['state'], maxManifestBytes: number): ArchiveInspection {
+  const { files, candidates, top, singleRoot } = state
 
   const root = singleRoot && top !== undefined && files.some((f) => f.path.startsWith(`${top}/`)) ? top : undefined
   let manifest: PackageManifestInfo | undefined
@@ -173,7 +187,7 @@ function readManifest(
   let document: unknown
   try {
     // `yaml` caps alias expansion by default, so a "billion laughs" document fails instead of exploding.
-    document = parseYaml(text)
+    document = parsePlainYaml(text) ?? parseYaml(text)
   } catch (e) {
     return { kind, path, error: `invalid YAML: ${(e as Error).message}` }
   }

@@ -4,6 +4,7 @@
  * ({@link adjustRefs}, shared with delete).
  * @module
  */
+import { quickInspect } from '../archive/inspect.js'
 import { QUICK_BYTES, quickFacts } from '../archive/quick.js'
 import { analyzeBlob, type BlobFacts } from '../archive/validate.js'
 import { ApprError, type ErrorDetails } from '../errors/index.js'
@@ -34,6 +35,8 @@ export interface Upload {
   readonly staged?: { readonly puts: readonly KvPut[]; readonly absent: string }
   /** The bytes, when the push gave them (an inline push: its object is not written yet). */
   readonly bytes?: Uint8Array
+  /** The archive's manifest document as validation read it (an inline push of a chart with an OCI view), so the commit need not read the archive again. */
+  readonly chart?: { readonly document: unknown }
   /** The object is an OCI blob's, live already (a chart pushed through `/v2/`): shared, never deleted here. */
   readonly adopted?: boolean
 }
@@ -83,7 +86,8 @@ function releaseInput(input: StagedPushInput): ReleaseInput {
 
 export async function push(ctx: RegistryContext, input: PushInput): Promise<Manifest> {
   const base = releaseInput(input)
-  const inline = inlineUpload(ctx, input.blob)
+  // A chart with an OCI view needs its Chart.yaml (Helm's config): read in validation's pass.
+  const inline = inlineUpload(ctx, input.blob, base.format === 'helm' && ociRepositoryOf(base.name) !== undefined)
   if (inline) {
     const { manifest } = await commitRelease(ctx, base, inline.upload)
     ctx.blobCache.set(manifest.content.digest, inline.bytes)
@@ -97,14 +101,17 @@ export async function push(ctx: RegistryContext, input: PushInput): Promise<Mani
  * commit that records the release: push is then one read and one commit, and a rejected or
  * conflicting push has written nothing. `undefined` → the streaming path.
  */
-function inlineUpload(ctx: RegistryContext, blob: PushInput['blob']): { upload: Upload; bytes: Uint8Array } | undefined {
+function inlineUpload(ctx: RegistryContext, blob: PushInput['blob'], withChart = false): { upload: Upload; bytes: Uint8Array } | undefined {
   if (ctx.kvBlobs === undefined || !(blob instanceof Uint8Array) || blob.byteLength > QUICK_BYTES) return undefined
   const bytes = blob.slice() // the caller may reuse its buffer meanwhile
-  const facts = quickFacts(bytes, ctx.limits)
+  // Inspection's pass is quickFacts' with a visitor; what it is unsure of, quickFacts alone may still take.
+  const inspected = withChart ? quickInspect(bytes, ctx.limits && { limits: ctx.limits }) : undefined
+  const facts: BlobFacts | undefined = inspected ?? quickFacts(bytes, ctx.limits)
   if (facts === undefined) return undefined
   const id = crypto.randomUUID()
   const staged = ctx.kvBlobs.stage(id, bytes)
-  return staged && { upload: { id, facts, staged, bytes }, bytes }
+  const chart = inspected && { document: inspected.manifest?.document }
+  return staged && { upload: { id, facts, staged, bytes, ...(chart && { chart }) }, bytes }
 }
 
 /** Streams `input.source` through validation into a fresh BlobStore object, then records the release. */
@@ -236,7 +243,7 @@ export async function commitRelease(ctx: RegistryContext, input: ReleaseInput, u
   // The OCI view of the format: its manifest is derived from the blob record the commit settles
   // on (another gzip of the same tar keeps the first one's bytes), Helm's config from the archive.
   const repo = ociRepositoryOf(name)
-  const chart = format === 'helm' && repo !== undefined && !given ? await chartYamlOf(upload.bytes ?? (await ctx.blobs.read(id))) : undefined
+  const chart = format === 'helm' && repo !== undefined && !given ? (upload.chart ? upload.chart.document : await chartYamlOf(upload.bytes ?? (await ctx.blobs.read(id)))) : undefined
   const guess = given ?? (repo === undefined ? undefined : projectFormat(repo, name, release, format, created, facts, chart))
   const viewOf = (blob: { ociDigest: string; size: number }) =>
     given ?? (repo === undefined ? undefined : blob.ociDigest === facts.ociDigest && blob.size === facts.size ? guess : projectFormat(repo, name, release, format, created, blob, chart))
