@@ -11,6 +11,7 @@
  * @module
  */
 import { sha256, sha256Hex } from '../digest/index.js'
+import type { ErrorDetails } from '../errors/index.js'
 import type { OciBlobInfo } from '../oci/client.js'
 import { parseOciDigest } from '../oci/digest.js'
 import { OciError } from '../oci/errors.js'
@@ -18,10 +19,10 @@ import { parseRepositoryName } from '../oci/reference.js'
 import { blobChunks } from './blob-input.js'
 import type { RegistryContext } from './context.js'
 import { ociGraph } from './oci-graph.js'
-import { type OciBlobRecord, OciBlobRecordType, type OciUploadRecord, OciUploadRecordType, ociKeys } from './oci-records.js'
+import { type OciBlobRecord, OciBlobRecordType, type OciLinkRecord, OciLinkRecordType, type OciUploadRecord, OciUploadRecordType, ociKeys } from './oci-records.js'
 import { deleteObjects } from './push.js'
 import { decode, encode, keys, ObjectRecordType } from './records.js'
-import { transact } from './transaction.js'
+import { type Transaction, transact } from './transaction.js'
 
 /** Where an upload session stands. */
 export interface OciUploadStatus {
@@ -233,7 +234,7 @@ export async function finishUpload(
       if (!linkEntry) {
         tx.put(ociKeys.link(repo, hex), encode({ created_at: now(ctx), free_at: now(ctx) }))
         blob = { ...blob, refs: blob.refs + 1 }
-      }
+      } else markUploaded(ctx, tx, repo, hex, linkEntry.value, details)
       tx.put(ociKeys.blob(hex), encode(blob))
       return { doomed }
     })
@@ -331,10 +332,23 @@ export async function mountBlob(ctx: RegistryContext, repository: string, digest
   return transact(ctx.store, ctx.maxRetries, details, async (tx) => {
     const [sourceLink, link, blobEntry] = await tx.getMany([ociKeys.link(source, hex), ociKeys.link(repo, hex), ociKeys.blob(hex)])
     if (!sourceLink || !blobEntry) return false
-    if (link) return true
+    if (link) {
+      markUploaded(ctx, tx, repo, hex, link.value, details)
+      return true
+    }
     const blob = decode(OciBlobRecordType, blobEntry.value, details)
     tx.put(ociKeys.link(repo, hex), encode({ created_at: now(ctx), free_at: now(ctx) }))
     tx.put(ociKeys.blob(hex), encode({ ...blob, refs: blob.refs + 1 }))
     return true
   })
+}
+
+/**
+ * Records a client's upload (or mount) of a blob the repository already links, when manifests
+ * name it: without this the upload changes nothing, and an appr delete of the last manifest
+ * naming it would unlink it at once, under the manifest the client is about to push.
+ */
+function markUploaded(ctx: RegistryContext, tx: Transaction, repo: string, hex: string, value: Uint8Array, details: ErrorDetails): void {
+  const link = decode(OciLinkRecordType, value, details)
+  if (link.refs !== undefined) tx.put(ociKeys.link(repo, hex), encode({ ...link, uploaded_at: now(ctx) } satisfies OciLinkRecord))
 }

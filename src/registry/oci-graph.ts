@@ -52,6 +52,9 @@ export function referencesOf(parsed: ParsedManifest): { blobs: string[]; childre
 
 const isFree = (m: OciManifestRecord): boolean => m.tags.length === 0 && m.refs === undefined
 
+/** What a link keeps while manifests name it: when it was created, and a client's upload since. */
+const heldOf = (link: OciLinkRecord): OciLinkRecord => ({ created_at: link.created_at, ...(link.uploaded_at === undefined ? {} : { uploaded_at: link.uploaded_at }) })
+
 /**
  * OCI records of one transaction, decoded once and read back as last written (a
  * {@link Transaction} answers a key read twice with its first read, not a pending write).
@@ -128,7 +131,7 @@ export class OciGraph {
     for (const b of blobs) {
       const link = await this.read(OciLinkRecordType, ociKeys.link(repo, b))
       if (!link) throw new OciError('MANIFEST_BLOB_UNKNOWN', `the manifest names blob sha256:${b}, which ${repo} does not have`, { detail: { digest: `sha256:${b}` } })
-      this.write(ociKeys.link(repo, b), { created_at: link.created_at, refs: (link.refs ?? 0) + 1 } satisfies OciLinkRecord)
+      this.write(ociKeys.link(repo, b), { ...heldOf(link), refs: (link.refs ?? 0) + 1 } satisfies OciLinkRecord)
     }
     for (const c of children) {
       const child = await this.manifest(repo, c)
@@ -206,8 +209,9 @@ export class OciGraph {
       // A client may have deleted the blob itself (as CNCF distribution allows).
       if (!link) continue
       const refs = (link.refs ?? 0) - 1
-      if (refs > 0) this.write(ociKeys.link(repo, b), { created_at: link.created_at, refs })
-      else if (options.unlinkFreed) await this.unlink(repo, b)
+      if (refs > 0) this.write(ociKeys.link(repo, b), { ...heldOf(link), refs })
+      // A blob a client uploaded again meanwhile waits for gc: its manifest PUT may be on its way.
+      else if (options.unlinkFreed && link.uploaded_at === undefined) await this.unlink(repo, b)
       else this.write(ociKeys.link(repo, b), { created_at: link.created_at, free_at: this.#at })
     }
     for (const c of children) {

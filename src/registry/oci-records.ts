@@ -67,6 +67,12 @@ export const OciLinkRecordSchema = z.object({
   refs: z.number().int().positive().optional(),
   /** When `refs` last dropped to none: gc unlinks the blob once the grace period has passed since. */
   free_at: z.string().optional(),
+  /**
+   * When a client last uploaded or mounted the blob here while manifests named it: the client
+   * may be about to push a manifest naming it, so an appr delete that frees the link leaves it
+   * to gc (the grace period) instead of unlinking it at once.
+   */
+  uploaded_at: z.string().optional(),
 })
 export type OciLinkRecord = z.infer<typeof OciLinkRecordSchema>
 
@@ -159,7 +165,7 @@ const pick = <T>(v: Json, fields: readonly string[]): T => {
   for (const f of fields) if (f in v) out[f] = v[f]
   return out as T
 }
-const fastLink = (v: unknown) => (exact(v, { created_at: str }, { refs: isCount, free_at: str }) ? pick<OciLinkRecord>(v, ['created_at', 'refs', 'free_at']) : undefined)
+const fastLink = (v: unknown) => (exact(v, { created_at: str }, { refs: isCount, free_at: str, uploaded_at: str }) ? pick<OciLinkRecord>(v, ['created_at', 'refs', 'free_at', 'uploaded_at']) : undefined)
 const fastBlob = (v: unknown) =>
   exact(v, { size: (x) => Number.isSafeInteger(x) && (x as number) >= 0, refs: isCount }, { object: str, inline: str, appr: str })
     ? pick<OciBlobRecord>(v, ['size', 'object', 'inline', 'refs', 'appr'])

@@ -244,30 +244,70 @@ if (redis) backends.push({ name: 'redis', runs: 5, open: async () => ({ store: r
 const etcd = await startEtcd({ suite: 'oci views on etcd' })
 if (etcd) backends.push({ name: 'etcd', runs: 3, open: async () => ({ store: etcdStore({ hosts: etcd.endpoints, prefix: `views${process.pid}-${++unique}/` }), cleanup: async () => undefined }) })
 
+/** Runs `ops` one at a time, or `together` at once (racing commits through both APIs), then checks both views. */
+async function runOps(backend: Backend, ops: readonly Op[], together: number): Promise<void> {
+  const { store, cleanup } = await backend.open()
+  let now = Date.parse('2026-01-01T00:00:00Z')
+  const advance = (ms: number): void => {
+    now += ms
+  }
+  const registry = new Registry({ store, clock: () => new Date(now), ociGraceMs: GRACE })
+  try {
+    for (let i = 0; i < ops.length; i += together) await Promise.all(ops.slice(i, i + together).map((o) => apply(registry, o, advance)))
+    await assertAgree(registry, store)
+    await assertNothingLeft(registry, store, advance)
+  } finally {
+    await registry.close()
+    await cleanup()
+  }
+}
+
 for (const backend of backends) {
   test(`${backend.name}: the appr and OCI views agree after any interleaving, and nothing is orphaned`, async () => {
     await fc.assert(
-      // Ops run one at a time, or three at once (racing commits through both APIs).
-      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 24 }), fc.constantFrom(1, 3), async (ops, together) => {
-        const { store, cleanup } = await backend.open()
-        let now = Date.parse('2026-01-01T00:00:00Z')
-        const advance = (ms: number): void => {
-          now += ms
-        }
-        const registry = new Registry({ store, clock: () => new Date(now), ociGraceMs: GRACE })
-        try {
-          for (let i = 0; i < ops.length; i += together) await Promise.all(ops.slice(i, i + together).map((o) => apply(registry, o, advance)))
-          await assertAgree(registry, store)
-          await assertNothingLeft(registry, store, advance)
-        } finally {
-          await registry.close()
-          await cleanup()
-        }
-      }),
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 24 }), fc.constantFrom(1, 3), (ops, together) => runOps(backend, ops, together)),
       { numRuns: backend.runs },
     )
   })
 }
+
+// Found by the property (seed 1766174044): a client uploads `{}` to acme/web, which the kpm
+// release's manifest already names, while an OCI delete of that release's tag deletes it; the
+// delete used to unlink the blob at once, and the client's image PUT then failed with MANIFEST_BLOB_UNKNOWN.
+test('memory: an image pushed while the release naming its blob is deleted (shrunk counterexample)', async () => {
+  const ops: Op[] = [
+    { kind: 'push', pkg: 1, release: 3, format: 1, blob: 0, force: false },
+    { kind: 'oci-delete-tag', pkg: 0, tag: 'latest' },
+    { kind: 'delete', pkg: 0, release: 0, format: 0 },
+    { kind: 'oci-delete-tag', pkg: 1, tag: '1.0.0_b1' },
+    { kind: 'oci-image', pkg: 1, tag: 'latest' },
+    { kind: 'channel-add', pkg: 0, channel: 0, release: 0 },
+  ]
+  await runOps(backends[0]!, ops, 3)
+})
+
+// The same cause without a race: the upload lands before the delete, the PUT after it.
+test('memory: a blob a client uploaded again outlives an appr delete of the release naming it, until gc', async () => {
+  const store = memoryStore()
+  let now = Date.parse('2026-01-01T00:00:00Z')
+  const registry = new Registry({ store, clock: () => new Date(now), ociGraceMs: GRACE })
+  try {
+    await registry.push({ package: 'acme/web', release: '1.0.0', format: 'kpm', blob: archives[0]!, force: false })
+    await upload(registry, 'acme/web', EMPTY_JSON)
+    await registry.delete('acme/web', '1.0.0', 'kpm')
+    assert.ok(await registry.ociBlobs.get('acme/web', ociDigestOf(EMPTY_JSON)), 'the uploaded blob is still linked')
+    await apply(registry, { kind: 'oci-image', pkg: 1, tag: 'latest' }, () => undefined)
+    assert.ok(await registry.ociManifests.head('acme/web', 'latest'), 'the image is pushed')
+    await registry.ociManifests.delete('acme/web', 'latest')
+    now += GRACE
+    await registry.gc()
+    now += GRACE
+    await registry.gc()
+    assert.equal((await store.list({ prefix: '' })).map((e) => e.key), [])
+  } finally {
+    await registry.close()
+  }
+})
 
 test.after(async () => {
   await redis?.stop()
