@@ -137,8 +137,9 @@ for (const [label, [type, arbitrary]] of Object.entries(records)) {
       }),
       { numRuns: 400 },
     )
-    // The fast path is the common path, not a dead branch.
-    assert.ok(fastHits > 20, `fast path taken ${fastHits} times`)
+    // Not a dead branch. (How often random values take it varies by type, ~20 in 400 for OCI
+    // manifests; that real records take it is the next test.)
+    assert.ok(fastHits > 0, `fast path taken ${fastHits} times`)
   })
 }
 
