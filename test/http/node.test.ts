@@ -167,14 +167,19 @@ test('a throwing handler is a 500 appr error; close() waits for a request in fli
   assert.ok(closed)
 })
 
-test('a client that half-closes right after its request still gets a late answer', async () => {
-  const server = await serve({
+/** A server whose every answer comes 200 ms late. */
+const lateServer = (onResponse?: (info: ResponseInfo) => void) =>
+  serve({
     port: 0,
+    ...(onResponse ? { onResponse } : {}),
     handler: async () => {
       await new Promise((r) => setTimeout(r, 200))
       return new Response('late')
     },
   })
+
+test('a client that half-closes right after its request still gets a late answer', async () => {
+  const server = await lateServer()
   try {
     const { hostname, port } = new URL(server.url)
     const socket = connect(Number(port), hostname)
@@ -193,16 +198,9 @@ test('the log keeps the remote address of a client gone before the answer', asyn
   const infos: ResponseInfo[] = []
   let logged!: () => void
   const done = new Promise<void>((r) => (logged = r))
-  const server = await serve({
-    port: 0,
-    onResponse: (info) => {
-      infos.push(info)
-      logged()
-    },
-    handler: async () => {
-      await new Promise((r) => setTimeout(r, 200))
-      return new Response('late')
-    },
+  const server = await lateServer((info) => {
+    infos.push(info)
+    logged()
   })
   try {
     const { hostname, port } = new URL(server.url)
