@@ -144,6 +144,16 @@ async function launchWithRetries<T>(launch: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Starts the `name` binary through `launch` (retried on port races), or skips the suite (fails it in CI) when the binary is missing. */
+async function startBinary<T>(name: string, suite: string, how: string, launch: (bin: string) => Promise<T>): Promise<T | undefined> {
+  const bin = findBinary(name)
+  if (!bin) {
+    skipOrFail(suite, how)
+    return undefined
+  }
+  return launchWithRetries(() => launch(bin))
+}
+
 async function waitFor(what: string, probe: () => Promise<boolean>, child: () => ChildProcess | undefined, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
@@ -238,12 +248,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
     }
     return { url: external, port: Number(new URL(external).port || 6379), owned: false, stop: async () => {}, kill: unsupported, restart: unsupported, bounce: unsupported }
   }
-  const bin = findBinary('redis-server')
-  if (!bin) {
-    skipOrFail(options.suite ?? 'redis', 'install redis-server (apt-get install redis-server) or set APPR_TEST_REDIS_URL')
-    return undefined
-  }
-  return launchWithRetries(() => launchRedis(bin, options))
+  return startBinary('redis-server', options.suite ?? 'redis', 'install redis-server (apt-get install redis-server) or set APPR_TEST_REDIS_URL', (bin) => launchRedis(bin, options))
 }
 
 async function launchRedis(bin: string, options: StartRedisOptions): Promise<TestRedis> {
@@ -321,12 +326,7 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<TestEtc
       leader: unsupported,
     }
   }
-  const bin = findBinary('etcd')
-  if (!bin) {
-    skipOrFail(options.suite ?? 'etcd', "install etcd (apt-get install etcd-server) or set APPR_TEST_ETCD_ENDPOINTS")
-    return undefined
-  }
-  return launchWithRetries(() => launchEtcd(bin, options))
+  return startBinary('etcd', options.suite ?? 'etcd', 'install etcd (apt-get install etcd-server) or set APPR_TEST_ETCD_ENDPOINTS', (bin) => launchEtcd(bin, options))
 }
 
 async function launchEtcd(bin: string, options: StartEtcdOptions): Promise<TestEtcd> {
@@ -493,12 +493,7 @@ export interface StartDockerRegistryOptions {
  * undefined when the binary is missing outside CI.
  */
 export async function startDockerRegistry(options: StartDockerRegistryOptions = {}): Promise<TestDockerRegistry | undefined> {
-  const bin = findBinary('docker-registry')
-  if (!bin) {
-    skipOrFail(options.suite ?? 'docker-registry', 'install docker-registry (apt-get install docker-registry)')
-    return undefined
-  }
-  return launchWithRetries(() => launchDockerRegistry(bin, options))
+  return startBinary('docker-registry', options.suite ?? 'docker-registry', 'install docker-registry (apt-get install docker-registry)', (bin) => launchDockerRegistry(bin, options))
 }
 
 async function launchDockerRegistry(bin: string, options: StartDockerRegistryOptions): Promise<TestDockerRegistry> {
