@@ -128,32 +128,41 @@ function tagHeld(repo: string, tag: string, held: 'release' | 'channel'): OciErr
 export async function deleteManifest(ctx: RegistryContext, repository: string, reference: string): Promise<boolean> {
   const repo = parseRepositoryName(repository)
   const ref = parseReference(reference)
-  const released = await deleteRelease(ctx, repo, ref)
-  if (released && ref.kind === 'tag') return true
-  const deleted = await transact(ctx.store, ctx.maxRetries, { name: repo, reference }, async (tx) => {
-    const graph = ociGraph(ctx, tx)
-    if (ref.kind === 'digest') {
-      // What the appr releases held went above; a manifest still held (by a release pushed
-      // meanwhile) is not deleted under it.
-      const hex = parseOciDigest(ref.digest)
-      const tags = (await graph.manifest(repo, hex))?.tags ?? []
-      for (const t of tags) {
-        const held = (await graph.tag(repo, t))?.appr
-        if (held) throw tagHeld(repo, t, held)
+  // A push may make the tag an appr release's between deleteRelease's look and the commit below:
+  // the release is then deleted as such, by going round again.
+  for (let n = 0; ; n++) {
+    const released = await deleteRelease(ctx, repo, ref)
+    if (released && ref.kind === 'tag') return true
+    const deleted = await transact(ctx.store, ctx.maxRetries, { name: repo, reference }, async (tx) => {
+      const graph = ociGraph(ctx, tx)
+      if (ref.kind === 'digest') {
+        // What the appr releases held went above; a manifest still held (by a release pushed
+        // meanwhile) is not deleted under it.
+        const hex = parseOciDigest(ref.digest)
+        const tags = (await graph.manifest(repo, hex))?.tags ?? []
+        for (const t of tags) {
+          const held = (await graph.tag(repo, t))?.appr
+          if (held) throw tagHeld(repo, t, held)
+        }
+        const deleted = await graph.deleteManifest(repo, hex)
+        if (deleted) await recordRepositoryEvent(ctx, tx, repo, { type: 'oci.manifest.deleted', digest: `sha256:${hex}`, tags })
+        return deleted
       }
-      const deleted = await graph.deleteManifest(repo, hex)
-      if (deleted) await recordRepositoryEvent(ctx, tx, repo, { type: 'oci.manifest.deleted', digest: `sha256:${hex}`, tags })
-      return deleted
+      const tag = await graph.tag(repo, ref.tag)
+      if (!tag) return false
+      if (tag.appr) return 'held' as const
+      await graph.setTag(repo, ref.tag, undefined)
+      await recordRepositoryEvent(ctx, tx, repo, { type: 'oci.tag.deleted', tag: ref.tag, digest: tag.digest })
+      return true
+    })
+    if (deleted !== 'held') return released || deleted
+    if (n >= ctx.maxRetries) {
+      throw new ApprError('resource-in-use', `${repo}:${reference} kept changing between appr and OCI owners; gave up after ${n + 1} attempts`, {
+        details: { name: repo, reference },
+        transient: true,
+      })
     }
-    const tag = await graph.tag(repo, ref.tag)
-    if (!tag) return false
-    // Held by appr since deleteRelease looked: it runs again.
-    if (tag.appr) throw new ApprError('resource-in-use', 'the tag changed meanwhile', { transient: true })
-    await graph.setTag(repo, ref.tag, undefined)
-    await recordRepositoryEvent(ctx, tx, repo, { type: 'oci.tag.deleted', tag: ref.tag, digest: tag.digest })
-    return true
-  })
-  return released || deleted
+  }
 }
 
 function pageSize(n: number | undefined): number {

@@ -309,6 +309,20 @@ test('memory: a blob a client uploaded again outlives an appr delete of the rele
   }
 })
 
+// Found by the property in CI (redis, seed -1110700572): an OCI delete of tag 1.1.0 racing the
+// appr push of release 1.1.0 saw no tag, then found it held by the new release in its commit and
+// gave up with resource-in-use. It now deletes the release, as if it had come after the push.
+for (const backend of backends) {
+  test(`${backend.name}: an OCI delete of a tag racing the push of its release (shrunk counterexample)`, async () => {
+    const ops: Op[] = [
+      { kind: 'push', pkg: 0, release: 1, format: 0, blob: 0, force: false },
+      { kind: 'oci-delete-tag', pkg: 0, tag: '1.1.0' },
+      { kind: 'delete', pkg: 0, release: 0, format: 0 },
+    ]
+    for (let i = 0; i < 10; i++) await runOps(backend, ops, 3)
+  })
+}
+
 test.after(async () => {
   await redis?.stop()
   await etcd?.stop()
