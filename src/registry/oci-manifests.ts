@@ -15,7 +15,7 @@ import { ApprError } from '../errors/index.js'
 import { ociDigestOf, parseOciDigest } from '../oci/digest.js'
 import { OciError } from '../oci/errors.js'
 import { versionOfHelmTag } from '../oci/helm.js'
-import { type ManifestReference, parseReference, parseRepositoryName } from '../oci/reference.js'
+import { isTag, type ManifestReference, parseReference, parseRepositoryName } from '../oci/reference.js'
 import { parseManifest } from '../oci/schemas.js'
 import { listAll } from '../storage/util.js'
 import type { RegistryContext } from './context.js'
@@ -48,6 +48,10 @@ async function resolve(ctx: RegistryContext, repository: string, ref: ManifestRe
 
 async function read(ctx: RegistryContext, repository: string, reference: string): Promise<{ hex: string; record: OciManifestRecord } | undefined> {
   const repo = parseRepositoryName(repository)
+  // A reading client asks whether the manifest is there: a string that cannot be a tag names
+  // nothing, so it is not found (404), as the conformance suite expects; a malformed digest stays
+  // DIGEST_INVALID, and a PUT still refuses a bad tag with TAG_INVALID.
+  if (!reference.includes(':') && !isTag(reference)) return undefined
   const ref = parseReference(reference)
   const hex = await resolve(ctx, repo, ref)
   const entry = hex && (await ctx.store.get(ociKeys.manifest(repo, hex)))

@@ -46,6 +46,12 @@ test('a manifest is stored as the exact bytes, by tag and by digest; its blobs m
   await rejectsOci(registry.ociManifests.put('acme/app', 'v1', bytes, OCI_INDEX), 'MANIFEST_INVALID', 400)
   await rejectsOci(registry.ociManifests.put('acme/app', 'v1', enc.encode('{nope')), 'MANIFEST_INVALID')
   await rejectsOci(registry.ociManifests.put('acme/app', 'bad tag', bytes), 'TAG_INVALID')
+  // Reading a reference that cannot be a tag finds nothing (404 at /v2/), as the OCI conformance suite expects.
+  for (const ref of ['.INVALID_MANIFEST_NAME', 'bad tag', 'x'.repeat(129)]) {
+    assert.is(await registry.ociManifests.get('acme/app', ref), undefined, ref)
+    assert.is(await registry.ociManifests.head('acme/app', ref), undefined, ref)
+  }
+  await rejectsOci(registry.ociManifests.get('acme/app', 'sha256:totallywrong'), 'DIGEST_INVALID', 400)
   await rejectsOci(registry.ociManifests.get('Acme/App', 'v1'), 'NAME_INVALID')
 })
 
