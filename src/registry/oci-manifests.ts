@@ -184,12 +184,14 @@ async function page(ctx: RegistryContext, prefix: string, options: { n?: number;
 }
 
 /**
- * One page of a repository's tags, in lexical order (`n` at most 10,000; `last` exclusive).
- * @throws OciError `NAME_UNKNOWN` for a repository without manifests, `PAGINATION_NUMBER_INVALID`
+ * One page of a repository's tags, in lexical order (`n` at most 10,000; `last` exclusive). A
+ * repository whose manifests were all deleted still exists while it holds blobs: its tag list is
+ * empty, not unknown (a client that just deleted the last tag reads the list to see it gone).
+ * @throws OciError `NAME_UNKNOWN` for a repository with neither manifests nor blobs, `PAGINATION_NUMBER_INVALID`
  */
 export async function listTags(ctx: RegistryContext, repository: string, options: { n?: number; last?: string } = {}): Promise<OciListPage> {
   const repo = parseRepositoryName(repository)
-  if ((await ctx.store.get(ociKeys.repo(repo))) === undefined) {
+  if ((await ctx.store.get(ociKeys.repo(repo))) === undefined && (await ctx.store.list({ prefix: ociKeys.link(repo, ''), limit: 1 })).length === 0) {
     throw new OciError('NAME_UNKNOWN', `repository ${repo} is not known`, { detail: { name: repo } })
   }
   return page(ctx, ociKeys.tags(repo), options)

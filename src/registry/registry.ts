@@ -151,7 +151,7 @@ export interface OciManifestOperations {
    * when absent.
    */
   delete(repository: string, reference: string): Promise<boolean>
-  /** One page of a repository's tags, lexical order. @throws `NAME_UNKNOWN` */
+  /** One page of a repository's tags, lexical order (none for a repository that holds only blobs). @throws `NAME_UNKNOWN` when it holds neither manifests nor blobs */
   tags(repository: string, options?: { n?: number; last?: string }): Promise<OciListPage>
   /** One page of repositories with manifests, lexical order. */
   catalog(options?: { n?: number; last?: string }): Promise<OciListPage>

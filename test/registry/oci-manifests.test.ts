@@ -83,8 +83,10 @@ test('tags move; deleting by tag keeps the manifest, deleting by digest takes it
   assert.is((await registry.ociManifests.get('acme/app', db))?.digest, db, 'untagged, still there by digest')
   assert.is(await registry.ociManifests.delete('acme/app', db), true)
   assert.is(await registry.ociManifests.delete('acme/app', db), false)
-  await rejectsOci(registry.ociManifests.tags('acme/app'), 'NAME_UNKNOWN', 404)
+  // Its blobs are still there, so the repository is too, without tags; it is unknown once they go.
+  assert.equal(await registry.ociManifests.tags('acme/app'), { items: [] })
   for (const digest of [ociDigestOf(EMPTY_JSON), layer.digest]) await registry.ociBlobs.delete('acme/app', digest)
+  await rejectsOci(registry.ociManifests.tags('acme/app'), 'NAME_UNKNOWN', 404)
   assert.equal(await keysOf(store), [], 'nothing is left behind')
 })
 
