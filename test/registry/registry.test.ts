@@ -235,8 +235,9 @@ for (const backend of backends) {
     await registry.push({ package: 'ns/a', release: '1.0.0', format: 'helm', blob: kubeUi })
     const first = (await registry.list()).packages[0]!
     assert.equal(first.releases, ['1.0.0'])
-    first.releases.push('9.9.9')
-    first.manifests.length = 0
+    // The types say readonly; a JavaScript caller may still change what it got.
+    ;(first.releases as string[]).push('9.9.9')
+    ;(first.manifests as string[]).length = 0
     ;(first as { name: string }).name = 'changed'
     assert.equal((await registry.list()).packages.map((p) => [p.name, p.releases, p.manifests]), [['ns/a', ['1.0.0'], ['helm']]])
     await other.push({ package: 'ns/a', release: '1.1.0', format: 'kpm', blob: kubeUi })
