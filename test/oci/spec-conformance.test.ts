@@ -106,50 +106,25 @@ function suiteData() {
   const subject4 = descriptor(OCI_MANIFEST, manifests[4]!)
   const subject3 = descriptor(OCI_MANIFEST, manifests[3]!)
   const annotations = (value: string) => ({ [ANNOTATION_KEY]: value })
-  // Artifacts whose subject is manifests[4]: the type in config.mediaType (A/B config) or in artifactType (A/B layer).
-  const refsAConfig = goJson({
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config: descriptor(ARTIFACT_TYPE_A, refBlobA),
-    layers: [emptyJsonDescriptor],
-    subject: subject4,
-    annotations: annotations('test config a'),
-  })
-  const refsBConfig = goJson({
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config: descriptor(ARTIFACT_TYPE_B, refBlobB),
-    layers: [emptyJsonDescriptor],
-    subject: subject4,
-    annotations: annotations('test config b'),
-  })
-  const refsALayer = goJson({
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    artifactType: ARTIFACT_TYPE_A,
-    config: emptyJsonDescriptor,
-    layers: [descriptor(ARTIFACT_TYPE_A, refBlobA)],
-    subject: subject4,
-    annotations: annotations('test layer a'),
-  })
-  const refsBLayer = goJson({
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    artifactType: ARTIFACT_TYPE_B,
-    config: emptyJsonDescriptor,
-    layers: [descriptor(ARTIFACT_TYPE_B, refBlobB)],
-    subject: subject4,
-    annotations: annotations('test layer b'),
-  })
-  // Same as B layer, but its subject (manifests[3]) is never pushed before it.
-  const refsCLayer = goJson({
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    artifactType: ARTIFACT_TYPE_B,
-    config: emptyJsonDescriptor,
-    layers: [descriptor(ARTIFACT_TYPE_B, refBlobB)],
-    subject: subject3,
-  })
+  // Artifacts whose subject is manifests[4]: the type in config.mediaType (A/B config) or in
+  // artifactType (A/B layer); C layer is B layer's twin whose subject (manifests[3]) is never pushed before it.
+  const configArtifact = (type: string, blob: Content, note: string) =>
+    goJson({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: descriptor(type, blob), layers: [emptyJsonDescriptor], subject: subject4, annotations: annotations(note) })
+  const layerArtifact = (type: string, blob: Content, subject: typeof subject4, note?: string) =>
+    goJson({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      artifactType: type,
+      config: emptyJsonDescriptor,
+      layers: [descriptor(type, blob)],
+      subject,
+      ...(note === undefined ? {} : { annotations: annotations(note) }),
+    })
+  const refsAConfig = configArtifact(ARTIFACT_TYPE_A, refBlobA, 'test config a')
+  const refsBConfig = configArtifact(ARTIFACT_TYPE_B, refBlobB, 'test config b')
+  const refsALayer = layerArtifact(ARTIFACT_TYPE_A, refBlobA, subject4, 'test layer a')
+  const refsBLayer = layerArtifact(ARTIFACT_TYPE_B, refBlobB, subject4, 'test layer b')
+  const refsCLayer = layerArtifact(ARTIFACT_TYPE_B, refBlobB, subject3)
   const refsIndex = goJson({
     schemaVersion: 2,
     mediaType: OCI_INDEX,
@@ -329,6 +304,9 @@ function suiteChecks(target: Target): Check[] {
   const getManifest = (method: 'GET' | 'HEAD', reference: string) => call(method, `/v2/${ns}/manifests/${reference}`, { headers: { accept: OCI_MANIFEST } })
   const deleteManifest = (reference: string) => call('DELETE', `/v2/${ns}/manifests/${reference}`)
   const deleteBlob = (digest: string) => call('DELETE', `/v2/${ns}/blobs/${digest}`)
+  /** A PATCH of one chunk with its Content-Range. */
+  const patchChunk = (location: string, bytes: Uint8Array, range: string) =>
+    call('PATCH', location, { headers: { 'content-type': 'application/octet-stream', 'content-range': range }, body: bytes })
   const referrers = (digest: string, query?: Record<string, string>) => call('GET', `/v2/${ns}/referrers/${digest}`, query ? { query } : {})
 
   const checks: Check[] = []
@@ -471,30 +449,21 @@ function suiteChecks(target: Target): Check[] {
       assert.match(min, /^\d+$/)
       if (Number(min) > chunks.first.byteLength) chunks = splitChunks(content(new Uint8Array(randomBytes(Number(min) * 2 - 2))))
     }
-    const a = await call('PATCH', started.relativeLocation(), {
-      headers: { 'content-type': 'application/octet-stream', 'content-range': chunks.secondRange },
-      body: chunks.second,
-    })
+    const a = await patchChunk(started.relativeLocation(), chunks.second, chunks.secondRange)
     expectStatus(a, 416)
   })
   spec('Push / Blob Upload Chunked / PATCH request with first chunk should return 202', async () => {
     const started = await call('POST', `/v2/${ns}/blobs/uploads/`, { headers: { 'content-length': '0' } })
     expectLocation(started)
     previous = started
-    const a = await call('PATCH', started.relativeLocation(), {
-      headers: { 'content-type': 'application/octet-stream', 'content-range': chunks.firstRange },
-      body: chunks.first,
-    })
+    const a = await patchChunk(started.relativeLocation(), chunks.first, chunks.firstRange)
     expectStatus(a, 202)
     expectHeader(a, 'range', chunks.firstRange)
     last = a
   })
   spec('Push / Blob Upload Chunked / Retry previous blob chunk should return 416', async () => {
     assert.ok(previous, 'no previous response')
-    const a = await call('PATCH', previous.relativeLocation(), {
-      headers: { 'content-type': 'application/octet-stream', 'content-range': chunks.firstRange },
-      body: chunks.first,
-    })
+    const a = await patchChunk(previous.relativeLocation(), chunks.first, chunks.firstRange)
     expectStatus(a, 416)
   })
   spec('Push / Blob Upload Chunked / Get on stale blob upload should return 204 with a range and location', async () => {
@@ -507,10 +476,7 @@ function suiteChecks(target: Target): Check[] {
   })
   spec('Push / Blob Upload Chunked / PATCH request with second chunk should return 202', async () => {
     assert.ok(last, 'no previous response')
-    const a = await call('PATCH', last.relativeLocation(), {
-      headers: { 'content-type': 'application/octet-stream', 'content-range': chunks.secondRange },
-      body: chunks.second,
-    })
+    const a = await patchChunk(last.relativeLocation(), chunks.second, chunks.secondRange)
     expectStatus(a, 202)
     expectLocation(a)
     last = a
