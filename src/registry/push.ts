@@ -129,13 +129,21 @@ function inlineUpload(ctx: RegistryContext, blob: PushInput['blob'], withChart =
  */
 async function smallUpload(ctx: RegistryContext, base: ReleaseInput, blob: PushInput['blob']): Promise<Upload | undefined> {
   if (ctx.kvBlobs !== undefined || !(blob instanceof Uint8Array) || blob.byteLength > QUICK_BYTES) return undefined
-  const bytes = blob.slice() // the caller may reuse its buffer meanwhile
-  const withChart = base.format === 'helm' && ociRepositoryOf(base.name) !== undefined
+  const details = { package: base.name.full, release: base.release, media_type: base.format }
+  if (!base.force && (await ctx.store.get(keys.man(base.name, base.release, base.format))) !== undefined) throw packageExists(details)
+  return writeSmall(ctx, blob.slice(), base.format === 'helm' && ociRepositoryOf(base.name) !== undefined, details)
+}
+
+/**
+ * Validates small bytes in one synchronous pass and writes them as one object (marked first, so
+ * gc reclaims it if no commit makes it live). The upload keeps the bytes, so a commit that needs
+ * the Chart.yaml reads it from them, not from the store. `undefined` when the quick pass cannot
+ * decide: the caller streams instead.
+ */
+async function writeSmall(ctx: RegistryContext, bytes: Uint8Array, withChart: boolean, details: ErrorDetails): Promise<Upload | undefined> {
   const inspected = withChart ? quickInspect(bytes, ctx.limits && { limits: ctx.limits }) : undefined
   const facts: BlobFacts | undefined = inspected ?? quickFacts(bytes, ctx.limits)
   if (facts === undefined) return undefined
-  const details = { package: base.name.full, release: base.release, media_type: base.format }
-  if (!base.force && (await ctx.store.get(keys.man(base.name, base.release, base.format))) !== undefined) throw packageExists(details)
   const id = await startUpload(ctx, details)
   try {
     await ctx.blobs.write(id, oneChunk(bytes))
@@ -224,7 +232,8 @@ export async function stage(ctx: RegistryContext, blob: BlobInput): Promise<Stag
     size += next.value.byteLength
     next = await source.next()
   }
-  const inline = next.done ? inlineUpload(ctx, Buffer.concat(head)) : undefined
+  const bytes = next.done ? Buffer.concat(head) : undefined
+  const inline = bytes && inlineUpload(ctx, bytes)
   const pending = next
   async function* rest(): AsyncGenerator<Uint8Array> {
     yield* head
@@ -234,7 +243,9 @@ export async function stage(ctx: RegistryContext, blob: BlobInput): Promise<Stag
   }
   let upload: Upload
   try {
-    upload = inline?.upload ?? (await uploadBlob(ctx, rest(), {}))
+    // Small bytes for a separate blob store: validated in memory, written as one chunk.
+    const small = bytes && ctx.kvBlobs === undefined ? await writeSmall(ctx, bytes, false, {}) : undefined
+    upload = inline?.upload ?? small ?? (await uploadBlob(ctx, rest(), {}))
   } finally {
     // However the upload ended, the caller's stream is released (a ReadableStream is cancelled).
     await source.return?.(undefined)
