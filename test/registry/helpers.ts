@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import * as tar from 'tar-stream'
 import { countingStore, listAll, zeroCounts } from 'appr-core'
-import type { KvStore } from 'appr-core'
+import type { KvStore, Registry } from 'appr-core'
+import { ociDigestOf } from 'appr-core/oci'
 
 const here = new URL('./fixtures/', import.meta.url)
 
@@ -18,6 +19,16 @@ export async function tgz(files: Record<string, string>): Promise<Uint8Array> {
   const parts: Buffer[] = []
   for await (const part of pack) parts.push(part as Buffer)
   return new Uint8Array(gzipSync(Buffer.concat(parts)))
+}
+
+/** Uploads `bytes` as a blob of `repo` through the OCI upload operations (one chunk). */
+export async function ociUpload(registry: Registry, repo: string, bytes: Uint8Array): Promise<string> {
+  const digest = ociDigestOf(bytes)
+  const { id } = await registry.ociBlobs.startUpload(repo)
+  await registry.ociBlobs.finishUpload(repo, id, digest, (async function* () {
+    yield bytes
+  })())
+  return digest
 }
 
 export async function collect(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
