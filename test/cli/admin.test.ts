@@ -8,8 +8,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { Registry } from 'appr-core'
+import { fileBlobStore, levelStore } from 'appr-core/adapters/level'
+import { EMPTY_JSON, helmChartManifest, OCI_EMPTY, OCI_LAYER_GZIP, OCI_MANIFEST, ociDigestOf } from 'appr-core/oci'
 import { b64, postJson, tarGz } from '../http/helpers.js'
-import { backup1 } from '../registry/helpers.js'
+import { backup1, ociUpload } from '../registry/helpers.js'
 import { runCli, startServe } from './serve-helpers.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'appr-admin-'))
@@ -17,10 +20,19 @@ const path = (name: string) => join(dir, name)
 const tokens = path('tokens.yaml')
 writeFileSync(tokens, 'tokens:\n  - { name: ops, token: tok-ops, scopes: [admin] }\n  - { name: ci, token: tok-ci, scopes: [write] }\n')
 
-async function cli(args: string[], env: Record<string, string> = {}) {
-  const r = await runCli(args, env)
+async function cli(args: string[], env: Record<string, string> = {}, input = '') {
+  const r = await runCli(args, env, input)
   assert.is(r.code, 0, `appr-core ${args.join(' ')}: ${r.stderr}`)
   return r
+}
+/** Runs `body` on the level store `name` in this process (closed again before the CLI opens it). */
+async function withStore<T>(name: string, body: (registry: Registry) => Promise<T>): Promise<T> {
+  const registry = new Registry({ store: levelStore({ path: path(`${name}/kv`) }), blobs: fileBlobStore({ path: path(`${name}/blobs`) }) })
+  try {
+    return await body(registry)
+  } finally {
+    await registry.close()
+  }
 }
 const stats = async (...where: string[]) => JSON.parse((await cli(['stats', ...where, '--json'])).stdout) as Record<string, number>
 
@@ -28,6 +40,17 @@ test('against a level store: JSON document in, NDJSON backup out, restore into a
   writeFileSync(path('backup1.json'), JSON.stringify(backup1()))
   const restoredDoc = await cli(['restore', path('backup1.json'), '--store', `level:${path('a')}`])
   assert.match(restoredDoc.stdout, 'restored the backup document')
+  // OCI content besides: an image with a tag of its own, and a Helm chart pushed through /v2/.
+  const image = await withStore('a', async (registry) => {
+    const layer = new TextEncoder().encode('a layer')
+    const bytes = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: OCI_EMPTY, digest: await ociUpload(registry, 'library/app', EMPTY_JSON), size: 2 }, layers: [{ mediaType: OCI_LAYER_GZIP, digest: await ociUpload(registry, 'library/app', layer), size: layer.byteLength }] }))
+    await registry.ociManifests.put('library/app', 'v1', bytes, OCI_MANIFEST)
+    const chart = await tarGz({ 'hello/Chart.yaml': 'apiVersion: v2\nname: hello\nversion: 0.1.0\n' })
+    const config = new TextEncoder().encode('{"name":"hello","version":"0.1.0","apiVersion":"v2"}')
+    const m = helmChartManifest({ digest: await ociUpload(registry, 'acme/hello', config), size: config.byteLength }, { digest: await ociUpload(registry, 'acme/hello', chart), size: chart.byteLength }, {})
+    await registry.ociManifests.put('acme/hello', '0.1.0', m.bytes, OCI_MANIFEST)
+    return { bytes, chart: m.digest }
+  })
   const before = await stats('--store', `level:${path('a')}`)
   assert.ok(before.packages! > 0 && before.manifests! > 0, JSON.stringify(before))
 
@@ -37,9 +60,17 @@ test('against a level store: JSON document in, NDJSON backup out, restore into a
   assert.is(JSON.parse(lines[0]!).kind, 'header')
   assert.is(JSON.parse(lines.at(-1)!).kind, 'end')
 
-  const first = JSON.parse((await cli(['restore', path('a.ndjson'), '--store', `level:${path('b')}`, '--json'])).stdout) as { releases: number; skipped: number }
+  // backup | restore: the pipe carries the OCI content too.
+  const piped = await cli(['backup', '--store', `level:${path('a')}`])
+  const first = JSON.parse((await cli(['restore', '-', '--store', `level:${path('b')}`, '--json'], {}, piped.stdout)).stdout) as { releases: number; skipped: number; tags: number }
   assert.is(first.releases, before.manifests)
   assert.is(first.skipped, 0)
+  assert.is(first.tags, 1)
+  await withStore('b', async (registry) => {
+    assert.equal((await registry.ociManifests.get('library/app', 'v1'))?.bytes, image.bytes)
+    assert.ok(await registry.ociBlobs.head('library/app', ociDigestOf(new TextEncoder().encode('a layer'))))
+    assert.is((await registry.ociManifests.head('acme/hello', '0.1.0'))?.digest, image.chart, 'the chart keeps the manifest its client pushed')
+  })
   const second = JSON.parse((await cli(['restore', path('a.ndjson'), '--store', `level:${path('b')}`, '--json'])).stdout) as { releases: number; skipped: number; channels: number }
   assert.equal([second.releases, second.skipped, second.channels], [0, before.manifests, 0])
   assert.equal(await stats('--store', `level:${path('b')}`), before)
