@@ -5,10 +5,11 @@
  * - its manifests, every one with its exact bytes and media type: first those that name no
  *   manifest (images, artifacts, charts), each preceded by the `oci-blob` records of the blobs it
  *   names not yet in the backup for this repository; then the indexes, each after the manifests
- *   it names. Manifests of the appr view are carried too (`appr`): a restored release regenerates
- *   the projected ones (same digest: restore keeps `created_at`), so they are skipped, but the
- *   view of a release a client pushed through `/v2/` is the client's bytes, which the restore puts
- *   back in place of the projection;
+ *   it names. Manifests of the appr view that restoring the release records makes again are
+ *   left out: the projections appr-core made (`projected`; the same bytes, as restore keeps
+ *   `created_at`) and the releases' indexes, with the blobs only they name. The view of a release
+ *   a client pushed through `/v2/` is the client's bytes: it is carried (`appr`), and the restore
+ *   puts it back in place of the projection the restored release got;
  * - its client tags (`oci-tag`); tags of releases and channels come back with them.
  *
  * An `oci-blob` record carries the blob's bytes in `oci-chunk` records that follow it (1 MiB
@@ -27,6 +28,7 @@ import { z } from 'zod'
 import { ApprError } from '../errors/index.js'
 import { parsePackageName } from '../model/package-name.js'
 import { ociDigestOf, parseOciDigest } from '../oci/digest.js'
+import { projectIndex } from '../oci/projection.js'
 import { isRepositoryName, isTag } from '../oci/reference.js'
 import { type ParsedManifest, parseManifest } from '../oci/schemas.js'
 import { listAll } from '../storage/util.js'
@@ -36,12 +38,12 @@ import { recordRepositoryEvent } from './events/record.js'
 import { cancelUpload, finishUpload, startUpload } from './oci-blobs.js'
 import { type OciGraph, ociGraph, referencesOf } from './oci-graph.js'
 import { givenFormat, showFormat } from './oci-projection.js'
-import { OciBlobRecordType, OciManifestRecordType, OciTagRecordType, ociKeys } from './oci-records.js'
+import { OciBlobRecordType, type OciManifestRecord, OciManifestRecordType, OciReleaseRecordType, OciTagRecordType, ociKeys } from './oci-records.js'
 import { decodePackage } from './packages.js'
 import { deleteObjects } from './push.js'
 import { BlobRecordType, decode, keys, own } from './records.js'
 import { transact } from './transaction.js'
-import type { BackupRecord } from './types.js'
+import type { BackupRecord, OciManifestBackupRecord } from './types.js'
 
 const count = z.number().int().min(0)
 const Digest = z.string().regex(/^sha256:[0-9a-f]{64}$/)
@@ -61,7 +63,7 @@ export const OciManifestSchema = z.object({
   digest: Digest,
   mediaType: z.string().max(256),
   bytes: z.string(),
-  appr: z.object({ release: z.string().max(256), format: z.string().max(128).optional() }).optional(),
+  appr: z.object({ release: z.string().max(256), format: z.string().max(128).optional(), projected: z.literal(true).optional() }).optional(),
 })
 export const OciTagSchema = z.object({ kind: z.literal('oci-tag'), repository: Repository, tag: z.string().max(128), digest: Digest })
 type OciBlobRecordIn = z.output<typeof OciBlobSchema>
@@ -106,6 +108,9 @@ export async function* ociBackupRecords(ctx: RegistryContext, counts: OciBackupC
             continue
           }
         }
+        manifests.add(hex)
+        moved = true
+        if (await regenerated(ctx, repo, hex, record)) continue
         for (const b of refs.blobs) {
           if (blobs.has(b)) continue
           blobs.add(b)
@@ -114,10 +119,8 @@ export async function* ociBackupRecords(ctx: RegistryContext, counts: OciBackupC
             yield r
           }
         }
-        manifests.add(hex)
-        moved = true
         counts.manifests++
-        yield { kind: 'oci-manifest', repository: repo, digest: `sha256:${hex}`, mediaType: record.mediaType, bytes: record.bytes, ...(record.appr && { appr: { release: record.appr.release, ...(record.appr.format !== undefined && { format: record.appr.format }) } }) }
+        yield { kind: 'oci-manifest', repository: repo, digest: `sha256:${hex}`, mediaType: record.mediaType, bytes: record.bytes, ...(record.appr && { appr: apprOf(record.appr) }) }
       }
       if (waiting === 0) break
       stuck = pass > 0 && !moved
@@ -133,6 +136,25 @@ export async function* ociBackupRecords(ctx: RegistryContext, counts: OciBackupC
     }
     counts.repositories++
   }
+}
+
+function apprOf(appr: NonNullable<OciManifestRecord['appr']>): NonNullable<OciManifestBackupRecord['appr']> {
+  return { release: appr.release, ...(appr.format !== undefined && { format: appr.format }), ...(appr.projected && { projected: true }) }
+}
+
+/**
+ * Whether restoring the release records makes this manifest again: a format's view appr-core
+ * projected, or a release's index, while the release still shows it.
+ */
+async function regenerated(ctx: RegistryContext, repo: string, hex: string, record: OciManifestRecord): Promise<boolean> {
+  const appr = record.appr
+  if (appr === undefined || (appr.format !== undefined && !appr.projected)) return false
+  const entry = await ctx.store.get(ociKeys.release(repo, appr.release))
+  const formats = entry && decode(OciReleaseRecordType, entry.value, { name: repo, release: appr.release }).formats
+  if (!formats) return false
+  if (appr.format !== undefined) return own(formats, appr.format)?.digest === `sha256:${hex}`
+  const names = Object.keys(formats)
+  return names.length > 1 && projectIndex(names.map((format) => ({ format, ...formats[format]! }))).digest === `sha256:${hex}`
 }
 
 /** The `oci-blob` record of a blob of `repo` and its chunks; nothing when the repository lost it. */
@@ -236,7 +258,8 @@ export async function uploadBlob(ctx: RegistryContext, record: OciBlobRecordIn, 
 /**
  * Stores a manifest unless its repository has it: a format of an appr release the restore stored
  * takes it as its view (a `/v2/` push's bytes in place of the projection); any other is stored
- * as a push by digest. Answers whether it wrote.
+ * as a push by digest (an appr view's that no release shows keeping its mark). Answers whether it
+ * wrote.
  */
 export async function restoreManifest(ctx: RegistryContext, record: z.output<typeof OciManifestSchema>, details: Record<string, unknown>): Promise<boolean> {
   const repo = checkedRepository(record.repository, details)
@@ -254,7 +277,9 @@ export async function restoreManifest(ctx: RegistryContext, record: z.output<typ
     if (await graph.manifest(repo, hex)) return { stored: false, doomed: [] }
     const format = record.appr?.format
     if (format === undefined || !(await showRestoredView(graph, repo, record.appr!.release, format, bytes, parsed))) {
-      await graph.putManifest(repo, { hex, bytes, parsed }, { dangling: true })
+      // A manifest of the appr view that no release shows any more (a client's tag keeps it) keeps its mark, as here.
+      const appr = record.appr && apprOf(record.appr)
+      await graph.putManifest(repo, { hex, bytes, parsed, ...(appr && { appr }) }, { dangling: true })
       await recordRepositoryEvent(ctx, tx, repo, { type: 'oci.manifest.pushed', digest: record.digest, mediaType: parsed.mediaType, restored: true })
     }
     return { stored: true, doomed: graph.doomed }

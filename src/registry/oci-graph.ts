@@ -40,8 +40,8 @@ export interface ManifestInput {
   readonly hex: string
   readonly bytes: Uint8Array
   readonly parsed: ParsedManifest
-  /** The appr release (and format) whose OCI view it is. */
-  readonly appr?: { readonly release: string; readonly format?: string }
+  /** The appr release (and format) whose OCI view it is, and whether appr-core projected it. */
+  readonly appr?: { readonly release: string; readonly format?: string; readonly projected?: true }
 }
 
 /** The blob digests (hex, each once) a manifest names, and the manifests an index names. */

@@ -258,8 +258,11 @@ export interface OciManifestBackupRecord {
   readonly digest: string
   readonly mediaType: string
   readonly bytes: string
-  /** Set for a manifest of the appr view: the release (and the format, unless it is the release's index). */
-  readonly appr?: { readonly release: string; readonly format?: string }
+  /**
+   * Set for a manifest of the appr view: the release (and the format, unless it is the release's
+   * index); `projected` when appr-core made it rather than a `/v2/` client.
+   */
+  readonly appr?: { readonly release: string; readonly format?: string; readonly projected?: true }
 }
 
 /** A client's tag of an OCI repository (tags of appr releases and channels are not carried: they come back with them). */

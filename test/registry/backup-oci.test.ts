@@ -76,6 +76,12 @@ async function populate(registry: Registry, big?: Uint8Array): Promise<void> {
   await pushImage(registry, 'acme/web', 'edge', [enc.encode('edge layer')])
   await registry.channels.add('acme/web', 'edge', '2.0.0')
 
+  // A release's projected manifest kept by a client's tag after the release is deleted: not made again by a restore, so carried.
+  await registry.push({ package: 'acme/old', release: '1.0.0', format: 'kpm', blob: await tgz({ 'manifest.yaml': 'name: old\n' }) })
+  const old = await registry.ociManifests.get('acme/old', '1.0.0')
+  await registry.ociManifests.put('acme/old', 'keep', old!.bytes, old!.mediaType)
+  await registry.delete('acme/old', '1.0.0', 'kpm')
+
   // A Helm chart as `helm push` writes it: an appr release whose OCI view is these exact bytes.
   const pushed = await tgz({ 'hello/Chart.yaml': 'apiVersion: v2\nname: hello\nversion: 0.3.0\ndescription: pushed through /v2/\n' })
   const chartYaml = (await inspectArchive(pushed)).manifest?.document
@@ -115,8 +121,11 @@ async function observed(registry: Registry, store: KvStore): Promise<unknown> {
   const records: Record<string, unknown> = {}
   for (const e of await store.list({ prefix: 'oci/' })) {
     assert.not.ok(e.key.startsWith('oci/upload/'), `no upload session is left: ${e.key}`)
-    const { object: _o, inline: _i, created_at: _c, free_at, uploaded_at: _u, ...rest } = JSON.parse(new TextDecoder().decode(e.value)) as Record<string, unknown>
-    records[e.key] = { ...rest, ...(free_at !== undefined && { free: true }) }
+    const { object: _o, inline: _i, created_at: _c, free_at, uploaded_at: _u, appr, ...rest } = JSON.parse(new TextDecoder().decode(e.value)) as Record<string, unknown>
+    // A blob record's appr digest matters while that appr blob exists (its object is shared); the
+    // blob of a deleted release keeps it, inert, and its restored copy has none.
+    const shared = typeof appr !== 'string' || (await store.get(`blob/${appr}`)) !== undefined
+    records[e.key] = { ...rest, ...(free_at !== undefined && { free: true }), ...(appr !== undefined && shared && { appr }) }
   }
   const served: Record<string, unknown> = {}
   for (const repo of (await registry.ociManifests.catalog()).items) {
@@ -188,13 +197,13 @@ for (const backend of backends) {
         packages: 2,
         releases: kinds('release').length,
         channels: kinds('channel').length,
-        repositories: 4,
+        repositories: 5,
         manifests: kinds('oci-manifest').length,
         tags: kinds('oci-tag').length,
         blobs: kinds('oci-blob').length,
       })
       // Client tags only: releases' and channels' tags come back with them.
-      assert.equal(kinds('oci-tag').map((l) => `${l.repository}:${l.tag}`).sort(), ['acme/web:edge', 'acme/web:latest', 'acme/web:sidecar', 'library/app:latest', 'library/app:multi', 'library/app:v1', 'library/app:v2', 'mirror/library/app:v1'])
+      assert.equal(kinds('oci-tag').map((l) => `${l.repository}:${l.tag}`).sort(), ['acme/old:keep', 'acme/web:edge', 'acme/web:latest', 'acme/web:sidecar', 'library/app:latest', 'library/app:multi', 'library/app:v1', 'library/app:v2', 'mirror/library/app:v1'])
       // The layer two repositories share is carried once; appr blobs are not carried again.
       const shared = kinds('oci-blob').filter((l) => l.digest === ociDigestOf(enc.encode('shared layer bytes')))
       assert.equal(shared.map((l) => [l.repository, l.from]), [['library/app', undefined], ['mirror/library/app', 'earlier']])
