@@ -22,7 +22,7 @@ import { redisStore } from 'appr-core/adapters/redis'
 import { inspectArchive } from 'appr-core/archive'
 import { helmAnnotations, helmChartManifest, helmChartMetadata, helmConfigBytes, OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST, ociDigestOf } from 'appr-core/oci'
 import { startRedis } from '../helpers/servers.js'
-import { collect, ociUpload, snapshot, tgz } from './helpers.js'
+import { backupText, collect, ociUpload, snapshot, sortedBackup, textChunks, tgz } from './helpers.js'
 import { assertAgree } from './oci-agree.js'
 
 const enc = new TextEncoder()
@@ -100,25 +100,6 @@ async function populate(registry: Registry, big?: Uint8Array): Promise<void> {
   await registry.channels.add('acme/hello', 'stable', '0.3.0')
 }
 
-async function ndjson(registry: Registry): Promise<string> {
-  let text = ''
-  for await (const line of toNdjson(registry.backupStream())) text += line
-  return text
-}
-
-async function* chunks(text: string, size = 4093): AsyncGenerator<Uint8Array> {
-  const bytes = Buffer.from(text)
-  for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size)
-}
-
-const sortedBackup = async (registry: Registry) => {
-  const doc = await registry.backup()
-  return {
-    packages: [...doc.packages].sort((x, y) => `${x.package}@${x.release}@${x.mediaType}`.localeCompare(`${y.package}@${y.release}@${y.mediaType}`)),
-    channels: [...doc.channels].sort((x, y) => `${x.package}:${x.name}`.localeCompare(`${y.package}:${y.name}`)),
-  }
-}
-
 /**
  * What both views serve, and the OCI records without what differs by nature between two stores
  * (BlobStore ids, times: `free_at` kept as whether it is set): every repository's tags and
@@ -147,7 +128,7 @@ async function observed(registry: Registry, store: KvStore): Promise<unknown> {
       assert.is(ociDigestOf(await collect(blob!.stream)), digest, `${repo} serves ${digest} with its bytes`)
     }
   }
-  return { records, served, appr: await sortedBackup(registry) }
+  return { records, served, appr: sortedBackup(await registry.backup()) }
 }
 
 interface Backend {
@@ -195,7 +176,7 @@ for (const backend of backends) {
     const to = await registryOn(backend)
     try {
       await populate(from.registry)
-      const text = await ndjson(from.registry)
+      const text = await backupText(from.registry)
       const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l) as Line)
       assert.equal(lines[0]!.version, 2)
       const kinds = (k: string) => lines.filter((l) => l.kind === k)
@@ -216,7 +197,7 @@ for (const backend of backends) {
       assert.equal(shared.map((l) => [l.repository, l.from]), [['library/app', undefined], ['mirror/library/app', 'earlier']])
       assert.ok(kinds('oci-blob').some((l) => l.from === 'appr'))
 
-      const progress = await to.registry.restoreStream(fromNdjson(chunks(text)))
+      const progress = await to.registry.restoreStream(fromNdjson(textChunks(text, 4093)))
       assert.is(progress.tags, kinds('oci-tag').length)
       assert.ok(progress.manifests > 0 && progress.blobs > 0, JSON.stringify(progress))
       assert.equal(await observed(to.registry, to.store), await observed(from.registry, from.store))
@@ -227,7 +208,7 @@ for (const backend of backends) {
 
       const before = await snapshot(to.store)
       to.tick()
-      const again = await to.registry.restoreStream(fromNdjson(chunks(text)))
+      const again = await to.registry.restoreStream(fromNdjson(textChunks(text, 4093)))
       assert.equal([again.releases, again.channels, again.manifests, again.tags, again.blobs, again.bytes], [0, 0, 0, 0, 0, 0])
       assert.equal(await snapshot(to.store), before, 'the second restore wrote nothing')
     } finally {
@@ -242,7 +223,7 @@ test('memory: a restore cut anywhere (mid-blob too), then run in full, ends as o
   const whole = await registryOn(backends[0]!)
   try {
     await populate(from.registry, new Uint8Array(3 * 1024 * 1024 + 5).fill(7))
-    const text = await ndjson(from.registry)
+    const text = await backupText(from.registry)
     const records = text.trimEnd().split('\n').map((l) => JSON.parse(l) as Line)
     await whole.registry.restoreStream(records)
     const expected = await observed(whole.registry, whole.store)
@@ -279,12 +260,12 @@ test('version 1 backups (appr records only) still restore; bad OCI records are r
   const from = await registryOn(backends[0]!)
   try {
     await populate(from.registry)
-    const records = (await ndjson(from.registry)).trimEnd().split('\n').map((l) => JSON.parse(l) as Line)
+    const records = (await backupText(from.registry)).trimEnd().split('\n').map((l) => JSON.parse(l) as Line)
     const v1 = records.filter((r) => r.kind === 'release' || r.kind === 'channel')
     const to = await registryOn(backends[0]!)
     const done = await to.registry.restoreStream([{ ...records[0], version: 1 }, ...v1, { kind: 'end', packages: 2, releases: 0, channels: 0 }])
     assert.is(done.releases, v1.filter((r) => r.kind === 'release').length)
-    assert.equal(await sortedBackup(to.registry), await sortedBackup(from.registry))
+    assert.equal(sortedBackup(await to.registry.backup()), sortedBackup(await from.registry.backup()))
     await to.close()
 
     const refused = async (list: unknown[], message: string) => {
