@@ -227,6 +227,7 @@ test('memory: a restore cut anywhere (mid-blob too), then run in full, ends as o
     const records = text.trimEnd().split('\n').map((l) => JSON.parse(l) as Line)
     await whole.registry.restoreStream(records)
     const expected = await observed(whole.registry, whole.store)
+    const objects = (await whole.store.list({ prefix: 'obj/' })).length
     const firstOci = records.findIndex((r) => r.kind.startsWith('oci-'))
     const midBlob = records.findIndex((r, i) => r.kind === 'oci-chunk' && records[i + 1]?.kind === 'oci-chunk') + 1
     const cuts = [3, firstOci + 1, midBlob, records.findIndex((r) => r.kind === 'oci-tag') + 1, records.length - 1]
@@ -245,6 +246,10 @@ test('memory: a restore cut anywhere (mid-blob too), then run in full, ends as o
         }
         await to.registry.restoreStream(records)
         assert.equal(await observed(to.registry, to.store), expected, `cut at record ${cut} of ${records.length}`)
+        // The upload the cut interrupted left no object behind (gc would find nothing to reclaim).
+        const markers = (await to.store.list({ prefix: 'obj/' })).map((e) => (JSON.parse(new TextDecoder().decode(e.value)) as { state: string }).state)
+        assert.equal([...new Set(markers)], ['live'], `cut at record ${cut}: objects ${markers.join(', ')}`)
+        assert.is(markers.length, objects, `cut at record ${cut}: as many stored objects as one whole restore makes`)
         await assertAgree(to.registry, to.store)
       } finally {
         await to.close()
