@@ -98,6 +98,11 @@ export async function* ociBackupRecords(ctx: RegistryContext, counts: OciBackupC
         const hex = m.key.slice(prefix.length)
         if (manifests.has(hex)) continue
         const record = decode(OciManifestRecordType, m.value, { name: repo })
+        if (await regenerated(ctx, repo, hex, record)) {
+          manifests.add(hex)
+          moved = true
+          continue
+        }
         const bytes = Buffer.from(record.bytes, 'base64')
         const refs = referencesOf(parseManifest(bytes, record.mediaType))
         if (refs.children.length > 0 && !stuck) {
@@ -110,7 +115,6 @@ export async function* ociBackupRecords(ctx: RegistryContext, counts: OciBackupC
         }
         manifests.add(hex)
         moved = true
-        if (await regenerated(ctx, repo, hex, record)) continue
         for (const b of refs.blobs) {
           if (blobs.has(b)) continue
           blobs.add(b)
