@@ -98,6 +98,12 @@ test('against running servers: the admin scope is needed; backup from one, resto
       const body = { blob: b64(await tarGz({ [`p${i}/Chart.yaml`]: `name: p${i}\n` })), release: `1.0.${i}`, media_type: 'helm' }
       assert.is((await postJson(`${one.url}/cnr/api/v1/packages/acme/p${i % 2}`, body, { authorization: 'tok-ci' })).status, 200)
     }
+    // An image pushed through /v2/ (monolithic blob uploads, then the manifest at a tag).
+    const put = (where: string, method: string, body: Uint8Array, type: string) => fetch(`${one.url}/v2/library/app/${where}`, { method, body: Buffer.from(body), headers: { authorization: 'Bearer tok-ci', 'content-type': type } })
+    const layer = new TextEncoder().encode('a layer of one')
+    for (const blob of [EMPTY_JSON, layer]) assert.is((await put(`blobs/uploads/?digest=${ociDigestOf(blob)}`, 'POST', blob, 'application/octet-stream')).status, 201)
+    const image = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: OCI_EMPTY, digest: ociDigestOf(EMPTY_JSON), size: 2 }, layers: [{ mediaType: OCI_LAYER_GZIP, digest: ociDigestOf(layer), size: layer.byteLength }] }))
+    assert.is((await put('manifests/v1', 'PUT', image, OCI_MANIFEST)).status, 201)
     const denied = await runCli(['stats', '--registry', one.url, '--token', 'tok-ci'])
     assert.is(denied.code, 1)
     assert.match(denied.stderr, 'forbidden')
@@ -106,13 +112,13 @@ test('against running servers: the admin scope is needed; backup from one, resto
     assert.match(anonymous.stderr, 'unauthorized-access')
 
     await cli(['backup', '--registry', one.url, '-o', path('one.ndjson')], { APPR_TOKEN: 'tok-ops' })
-    const restored = JSON.parse((await cli(['restore', path('one.ndjson'), '--registry', two.url, '--token', 'tok-ops', '--json'])).stdout) as { releases: number }
-    assert.is(restored.releases, 5)
+    const restored = JSON.parse((await cli(['restore', path('one.ndjson'), '--registry', two.url, '--token', 'tok-ops', '--json'])).stdout) as { releases: number; manifests: number; tags: number }
+    assert.equal([restored.releases, restored.manifests, restored.tags], [5, 1, 1])
     const a = await stats('--registry', one.url, '--token', 'tok-ops')
     assert.is(a.packages, 2)
     assert.is(a.releases, 5)
     assert.equal(await stats('--registry', two.url, '--token', 'tok-ops'), a)
-    // The backup of the copy has the same records as the original's.
+    // The backup of the copy has the same records as the original's (the image's included).
     await cli(['backup', '--registry', two.url, '--token', 'tok-ops', '-o', path('two.ndjson')])
     const records = (file: string) =>
       readFileSync(path(file), 'utf8')
@@ -121,6 +127,7 @@ test('against running servers: the admin scope is needed; backup from one, resto
         .slice(1)
         .map((l) => JSON.parse(l) as { kind: string })
         .filter((r) => r.kind !== 'release')
+    assert.equal(records('one.ndjson').map((r) => r.kind).filter((k) => k.startsWith('oci-')), ['oci-blob', 'oci-chunk', 'oci-blob', 'oci-chunk', 'oci-manifest', 'oci-tag'])
     assert.equal(records('two.ndjson'), records('one.ndjson'))
     // appr's JSON document through the restore route too.
     writeFileSync(path('doc.json'), JSON.stringify(backup1()))
