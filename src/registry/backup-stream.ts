@@ -15,6 +15,7 @@
  */
 import { z } from 'zod'
 import { ApprError } from '../errors/index.js'
+import { isOciError } from '../oci/errors.js'
 import { parseFormat } from '../model/media-type.js'
 import { type PackageName, parseChannelName, parsePackageName } from '../model/package-name.js'
 import { parseRelease } from '../model/release.js'
@@ -149,6 +150,46 @@ export async function restoreRecords(ctx: RegistryContext, records: AsyncIterabl
       yield bytes
     }
   }
+  /** Restores one record after the header. */
+  async function restoreRecord(record: ReturnType<typeof parseRecord>, line: number): Promise<void> {
+    const details = { record: line }
+    switch (record.kind) {
+      case 'end':
+        ended = true
+        return
+      case 'oci-chunk':
+        throw invalid('an oci-chunk record that follows no oci-blob record', line)
+      case 'oci-blob': {
+        const plan = await blobPlan(ctx, record, details)
+        const chunks = record.from === undefined ? chunksOf(record.size, line, plan === 'upload') : undefined
+        if (plan === 'link') await linkBlob(ctx, record, details)
+        else if (plan === 'upload') await uploadBlob(ctx, record, chunks!)
+        // Bytes of a blob stored already are read past.
+        if (chunks) for await (const _ of chunks);
+        if (plan !== 'present') progress.blobs++
+        break
+      }
+      case 'oci-manifest':
+        if (await restoreManifest(ctx, record, details)) progress.manifests++
+        break
+      case 'oci-tag':
+        if (await restoreTag(ctx, record, details)) progress.tags++
+        break
+      case 'release':
+      case 'channel': {
+        const name = parsePackageName(record.package)
+        if (current?.name.full !== name.full) current = { name, members: new Map() }
+        if (record.kind === 'release') await restoreRelease(ctx, record, line, current.members, progress)
+        else {
+          const channel = parseChannelName(record.name)
+          const releases = current.members.get(channel) ?? new Set<string>()
+          releases.add(parseRelease(record.current))
+          if (await restoreChannel(ctx, name, channel, releases, record.current)) progress.channels++
+        }
+      }
+    }
+  }
+
   try {
     for (let item = await next(); item; item = await next()) {
       const { raw, line } = item
@@ -158,42 +199,10 @@ export async function restoreRecords(ctx: RegistryContext, records: AsyncIterabl
         continue
       }
       const record = parseRecord(raw, line)
-      const details = { record: line }
-      switch (record.kind) {
-        case 'end':
-          ended = true
-          continue
-        case 'oci-chunk':
-          throw invalid('an oci-chunk record that follows no oci-blob record', line)
-        case 'oci-blob': {
-          const plan = await blobPlan(ctx, record, details)
-          const chunks = record.from === undefined ? chunksOf(record.size, line, plan === 'upload') : undefined
-          if (plan === 'link') await linkBlob(ctx, record, details)
-          else if (plan === 'upload') await uploadBlob(ctx, record, chunks!)
-          // Bytes of a blob stored already are read past.
-          if (chunks) for await (const _ of chunks);
-          if (plan !== 'present') progress.blobs++
-          break
-        }
-        case 'oci-manifest':
-          if (await restoreManifest(ctx, record, details)) progress.manifests++
-          break
-        case 'oci-tag':
-          if (await restoreTag(ctx, record, details)) progress.tags++
-          break
-        case 'release':
-        case 'channel': {
-          const name = parsePackageName(record.package)
-          if (current?.name.full !== name.full) current = { name, members: new Map() }
-          if (record.kind === 'release') await restoreRelease(ctx, record, line, current.members, progress)
-          else {
-            const channel = parseChannelName(record.name)
-            const releases = current.members.get(channel) ?? new Set<string>()
-            releases.add(parseRelease(record.current))
-            if (await restoreChannel(ctx, name, channel, releases, record.current)) progress.channels++
-          }
-        }
-      }
+      await restoreRecord(record, line).catch((error: unknown) => {
+        // The OCI operations answer in the spec's codes; a restore answers in appr's.
+        throw isOciError(error) ? invalid(error.message, line, error) : error
+      })
       report()
     }
   } finally {

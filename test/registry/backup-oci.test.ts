@@ -280,7 +280,8 @@ test('version 1 backups (appr records only) still restore; bad OCI records are r
         assert.unreachable(message)
       } catch (error) {
         assert.is((error as { code?: string }).code, 'invalid-parameters', String(error))
-        assert.match((error as Error).message, message)
+        assert.match((error as Error).message, message, (error as Error).message)
+        assert.equal((await target.store.list({ prefix: 'oci/upload/' })).length, 0, 'no upload session is left')
       } finally {
         await target.close()
       }
@@ -291,6 +292,11 @@ test('version 1 backups (appr records only) still restore; bad OCI records are r
     const blob = records[chunk - 1]!
     await refused([records[0], { ...blob, size: 1 }, records[chunk]], 'more bytes than its size')
     await refused([records[0], blob], 'ends inside the blob of record 2')
+    // A chunk whose bytes are not the blob's: the digest check refuses it, in appr's terms, and cancels the upload.
+    const image = records.findIndex((r, i) => r.kind === 'oci-chunk' && records[i - 1]!.repository === 'library/app')
+    const tampered = records.slice(0, image + 1)
+    tampered[image] = { kind: 'oci-chunk', data: Buffer.from(Buffer.from(String(records[image]!.data), 'base64').map((b) => b ^ 1)).toString('base64') }
+    await refused(tampered, `backup record ${image}: the uploaded bytes have digest`)
     const manifest = records.find((r) => r.kind === 'oci-manifest' && r.repository === 'acme/web' && r.appr === undefined)!
     await refused([records[0], { ...manifest, digest: `sha256:${'0'.repeat(64)}` }], 'not sha256:0000')
   } finally {
