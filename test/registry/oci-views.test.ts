@@ -27,11 +27,10 @@ import {
   OCI_EMPTY,
   OCI_MANIFEST,
   ociDigestOf,
-  parseManifest,
-  projectIndex,
 } from 'appr-core/oci'
 import { startEtcd, startRedis } from '../helpers/servers.js'
-import { collect, tgz } from './helpers.js'
+import { ociUpload, tgz } from './helpers.js'
+import { assertAgree } from './oci-agree.js'
 
 const fixtures = new URL('../fixtures/', import.meta.url).pathname
 const GRACE = 60_000
@@ -75,13 +74,6 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: fc.constant({ kind: 'gc' as const }), weight: 1 },
 )
 
-async function upload(registry: Registry, repo: string, bytes: Uint8Array): Promise<void> {
-  const { id } = await registry.ociBlobs.startUpload(repo)
-  await registry.ociBlobs.finishUpload(repo, id, ociDigestOf(bytes), (async function* () {
-    yield bytes
-  })())
-}
-
 /** Runs one operation; refusals the rules allow are fine, anything else fails the property. */
 async function apply(registry: Registry, o: Op, advance: (ms: number) => void): Promise<void> {
   const pkg = 'pkg' in o ? PACKAGES[o.pkg]! : ''
@@ -106,17 +98,17 @@ async function apply(registry: Registry, o: Op, advance: (ms: number) => void): 
         const archive = archives[o.blob]!
         const chartYaml = (await inspectArchive(archive)).manifest?.document
         const config = helmConfigBytes(chartYaml)
-        await upload(registry, pkg, config)
-        await upload(registry, pkg, archive)
+        await ociUpload(registry, pkg, config)
+        await ociUpload(registry, pkg, archive)
         const created = ['2025-01-01T00:00:00Z', '2025-02-01T00:00:00Z'][o.created]!
         const m = helmChartManifest({ digest: ociDigestOf(config), size: config.byteLength }, { digest: ociDigestOf(archive), size: archive.byteLength }, helmAnnotations(helmChartMetadata(chartYaml), created))
         await registry.ociManifests.put(pkg, helmTagOf(RELEASES[o.release]!), m.bytes, OCI_MANIFEST)
         return
       }
       case 'oci-image': {
-        await upload(registry, pkg, EMPTY_JSON)
+        await ociUpload(registry, pkg, EMPTY_JSON)
         const layer = enc.encode(`layer of ${o.tag}`)
-        await upload(registry, pkg, layer)
+        await ociUpload(registry, pkg, layer)
         const bytes = enc.encode(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: OCI_EMPTY, digest: ociDigestOf(EMPTY_JSON), size: 2 }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: ociDigestOf(layer), size: layer.byteLength }] }))
         await registry.ociManifests.put(pkg, o.tag, bytes, OCI_MANIFEST)
         return
@@ -142,69 +134,7 @@ async function apply(registry: Registry, o: Op, advance: (ms: number) => void): 
   }
 }
 
-const hexOf = (digest: string) => digest.slice('sha256:'.length)
 const formatOf = (mediaType: string) => /package-manifest\.([^.]+)\./.exec(mediaType)![1]!
-
-/** The two views agree, and every count in the OCI records is what the records say. */
-async function assertAgree(registry: Registry, store: KvStore): Promise<void> {
-  const all = new Map<string, unknown>()
-  for (const e of await store.list({ prefix: 'oci/' })) all.set(e.key, JSON.parse(new TextDecoder().decode(e.value)))
-  const manifests = [...all].filter(([k]) => k.startsWith('oci/manifest/'))
-  for (const { name } of (await registry.list()).packages) {
-    const repo = name
-    for (const manifest of await registry.releases(name)) {
-      const release = manifest.release
-      const top = await registry.ociManifests.get(repo, helmTagOf(release))
-      assert.ok(top, `${name} ${release} is at its tag`)
-      const formats = await registry.manifests(name, release)
-      const record = all.get(`oci/release/${repo}@${release}`) as { formats: Record<string, { digest: string; size: number; mediaType: string }> }
-      assert.equal(Object.keys(record.formats).sort(), formats.map((m) => formatOf(m.mediaType)).sort())
-      const expectedTop = formats.length === 1 ? Object.values(record.formats)[0]!.digest : projectIndex(Object.entries(record.formats).map(([format, d]) => ({ format, ...d }))).digest
-      assert.is(top.digest, expectedTop, `${name} ${release}: the tag names the release's manifest or index`)
-      for (const [format, d] of Object.entries(record.formats)) {
-        const m = await registry.ociManifests.get(repo, d.digest)
-        assert.ok(m, `${name} ${release} ${format}: its manifest is stored`)
-        const layer = parseManifest(m.bytes, m.mediaType).layers.find((l) => l.mediaType.includes('tar+gzip'))!
-        const pulled = await registry.pull(name, { release, format })
-        assert.is(layer.digest, pulled.ociDigest, `${name} ${release} ${format}: the OCI layer is the appr blob`)
-        const blob = await registry.ociBlobs.get(repo, layer.digest)
-        assert.equal(await collect(blob!.stream), await collect(pulled.stream))
-      }
-    }
-    for (const channel of await registry.channels.list(name)) {
-      const t = all.get(`oci/tag/${repo}@${channel.name}`) as { digest: string; appr?: string } | undefined
-      if (t?.appr !== 'channel') continue // a client's own tag of that name keeps it
-      assert.is(t.digest, (await registry.ociManifests.head(repo, helmTagOf(channel.current)))?.digest, `channel ${channel.name} follows ${channel.current}`)
-    }
-  }
-  // Every appr tag, release record and appr-owned manifest belongs to a release appr has.
-  for (const [key, value] of all) {
-    const [repo, rest] = [key.slice(key.indexOf('/', 4) + 1, key.lastIndexOf('@')), key.slice(key.lastIndexOf('@') + 1)]
-    if (key.startsWith('oci/release/')) assert.ok((await registry.manifests(repo, rest)).length > 0, `${key} is a release`)
-    if (key.startsWith('oci/tag/') && (value as { appr?: string }).appr === 'release') assert.ok((await registry.manifests(repo, rest.replaceAll('_', '+'))).length > 0, `${key} is a release`)
-    if (key.startsWith('oci/tag/') && (value as { appr?: string }).appr === 'channel') assert.ok(await registry.channels.show(repo, rest), `${key} is a channel`)
-    if (key.startsWith('oci/manifest/')) {
-      const m = value as { tags: string[]; refs?: number; appr?: { release: string }; bytes: string; mediaType: string }
-      if (m.appr) assert.ok(m.tags.length > 0 || m.refs, `${key}: a manifest of the appr view is reachable`)
-      for (const t of m.tags) assert.is((all.get(`oci/tag/${repo}@${t}`) as { digest: string }).digest, `sha256:${rest}`)
-      const parsed = parseManifest(Buffer.from(m.bytes, 'base64'), m.mediaType)
-      for (const child of parsed.manifests) assert.ok(all.has(`oci/manifest/${repo}@${hexOf(child.digest)}`), `${key} names a stored manifest`)
-    }
-  }
-  // Reference counts: links count the manifests naming them, manifests the indexes, blobs the links.
-  const count = (pred: (parsed: ReturnType<typeof parseManifest>) => boolean, repo: string) =>
-    manifests.filter(([k, v]) => k.startsWith(`oci/manifest/${repo}@`) && pred(parseManifest(Buffer.from((v as { bytes: string }).bytes, 'base64'), (v as { mediaType: string }).mediaType))).length
-  for (const [key, value] of all) {
-    const repo = key.slice(key.indexOf('/', 4) + 1, key.lastIndexOf('@'))
-    const hex = key.slice(key.lastIndexOf('@') + 1)
-    if (key.startsWith('oci/link/')) {
-      const names = count((p) => [p.config, ...p.layers].some((d) => d && hexOf(d.digest) === hex), repo)
-      assert.is((value as { refs?: number }).refs ?? 0, names, `${key} counts the manifests naming it`)
-    }
-    if (key.startsWith('oci/manifest/')) assert.is((value as { refs?: number }).refs ?? 0, count((p) => p.manifests.some((d) => hexOf(d.digest) === hex), repo), `${key} counts its indexes`)
-    if (key.startsWith('oci/blob/')) assert.is((value as { refs: number }).refs, [...all.keys()].filter((k) => k.startsWith('oci/link/') && k.endsWith(`@${key.slice(9)}`)).length, `${key} counts its links`)
-  }
-}
 
 /** Deletes everything through both APIs; gc past the grace period must then leave no key at all. */
 async function assertNothingLeft(registry: Registry, store: KvStore, advance: (ms: number) => void): Promise<void> {
@@ -293,7 +223,7 @@ test('memory: a blob a client uploaded again outlives an appr delete of the rele
   const registry = new Registry({ store, clock: () => new Date(now), ociGraceMs: GRACE })
   try {
     await registry.push({ package: 'acme/web', release: '1.0.0', format: 'kpm', blob: archives[0]!, force: false })
-    await upload(registry, 'acme/web', EMPTY_JSON)
+    await ociUpload(registry, 'acme/web', EMPTY_JSON)
     await registry.delete('acme/web', '1.0.0', 'kpm')
     assert.ok(await registry.ociBlobs.get('acme/web', ociDigestOf(EMPTY_JSON)), 'the uploaded blob is still linked')
     await apply(registry, { kind: 'oci-image', pkg: 1, tag: 'latest' }, () => undefined)
