@@ -248,7 +248,14 @@ export class OciGraph {
   async link(repo: string, hex: string, create?: () => Omit<OciBlobRecord, 'refs'>): Promise<OciBlobRecord | undefined> {
     await this.prefetch([ociKeys.link(repo, hex), ociKeys.blob(hex)])
     const blob = await this.read(OciBlobRecordType, ociKeys.blob(hex))
-    if (await this.read(OciLinkRecordType, ociKeys.link(repo, hex))) return blob
+    const existing = await this.read(OciLinkRecordType, ociKeys.link(repo, hex))
+    if (existing) {
+      // A free link is a client's upload (or what a deleted manifest left), due its grace period:
+      // the manifest about to name it here is the appr view's, and freeing it again must not
+      // unlink it at once under a client's manifest PUT that is still to come.
+      if (existing.refs === undefined && existing.uploaded_at === undefined) this.write(ociKeys.link(repo, hex), { ...existing, uploaded_at: existing.free_at ?? existing.created_at } satisfies OciLinkRecord)
+      return blob
+    }
     if (!blob && !create) return undefined
     const next: OciBlobRecord = blob ? { ...blob, refs: blob.refs + 1 } : { ...create!(), refs: 1 }
     this.write(ociKeys.blob(hex), next)

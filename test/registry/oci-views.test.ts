@@ -253,6 +253,41 @@ for (const backend of backends) {
   })
 }
 
+// Found by the property (memory, seed -1429103309, four ops at once): a client uploads the second
+// chart to acme/web for release 1.1.0 while an appr push of acme/web 1.0.0 (kpm) names the same
+// bytes and a force push replaces it at once. The appr view took the client's free link for its
+// manifest and, replaced, unlinked it at once: the client's chart PUT failed with MANIFEST_BLOB_UNKNOWN.
+test('memory: a client upload an appr release adopts and a force push then frees (shrunk counterexample)', async () => {
+  const ops: Op[] = [
+    { kind: 'push', pkg: 1, release: 0, format: 1, blob: 1, force: true },
+    { kind: 'push', pkg: 1, release: 0, format: 1, blob: 0, force: true },
+    { kind: 'oci-image', pkg: 1, tag: 'latest' },
+    { kind: 'oci-chart', pkg: 1, release: 1, blob: 1, created: 0 },
+  ]
+  for (let i = 0; i < 10; i++) await runOps(backends[0]!, ops, 4)
+})
+
+// The same cause without a race: the upload lands before both pushes, the PUT after them.
+test('memory: a blob a client uploaded outlives an appr release that named it and was replaced, until gc', async () => {
+  const store = memoryStore()
+  let now = Date.parse('2026-01-01T00:00:00Z')
+  const registry = new Registry({ store, clock: () => new Date(now), ociGraceMs: GRACE })
+  try {
+    await ociUpload(registry, 'acme/web', archives[1]!)
+    await registry.push({ package: 'acme/web', release: '1.0.0', format: 'kpm', blob: archives[1]!, force: false })
+    await registry.push({ package: 'acme/web', release: '1.0.0', format: 'kpm', blob: archives[0]!, force: true })
+    assert.ok(await registry.ociBlobs.get('acme/web', ociDigestOf(archives[1]!)), 'the uploaded blob is still linked')
+    await apply(registry, { kind: 'oci-chart', pkg: 1, release: 1, blob: 1, created: 0 }, () => undefined)
+    assert.ok(await registry.ociManifests.head('acme/web', '1.1.0'), 'the chart is pushed')
+    await assertAgree(registry, store)
+    await assertNothingLeft(registry, store, (ms) => {
+      now += ms
+    })
+  } finally {
+    await registry.close()
+  }
+})
+
 test.after(async () => {
   await redis?.stop()
   await etcd?.stop()
