@@ -21,6 +21,7 @@ import type { ManifestReference } from '../oci/reference.js'
 import { apprLayerOf, packageOfRepository } from '../oci/releases.js'
 import type { OciDescriptor, ParsedManifest } from '../oci/schemas.js'
 import { parseManifest } from '../oci/schemas.js'
+import { listAll } from '../storage/util.js'
 import { deleteChannel } from './channels.js'
 import type { RegistryContext } from './context.js'
 import { deleteRelease as deleteApprRelease } from './delete.js'
@@ -139,7 +140,17 @@ export async function deleteRelease(ctx: RegistryContext, repo: string, ref: Man
       const release = held === 'release' ? versionOfHelmTag(t) : undefined
       if (release !== undefined) releases.push(release)
     })
-    if (record.appr?.format !== undefined) formats.push({ release: record.appr.release, format: record.appr.format })
+    // And one manifest may be the format of releases no tag names it for: two releases of one
+    // chart pushed at the same instant share it, and their indexes name it. The record claims
+    // only the first, so the releases' own records say which formats it is.
+    if (record.appr !== undefined) {
+      const prefix = ociKeys.release(repo, '')
+      for await (const shown of listAll(ctx.store, prefix, 100)) {
+        const release = shown.key.slice(prefix.length)
+        const named = decode(OciReleaseRecordType, shown.value, { name: repo }).formats
+        for (const format of Object.keys(named)) if (own(named, format)?.digest === ref.digest) formats.push({ release, format })
+      }
+    }
   }
   let done = false
   for (const release of releases) {

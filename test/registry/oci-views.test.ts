@@ -288,6 +288,23 @@ test('memory: a blob a client uploaded outlives an appr release that named it an
   }
 })
 
+// Found by the property (memory, seed 971950901, six ops at once): a chart pushed as acme/app
+// 1.0.0 and as 1.0.0+b1 at the same instant has one manifest, claimed by 1.0.0; 1.0.0+b1 (with a
+// kpm format too) names it from its index. An OCI delete by digest of tag 1.0.0 deleted release
+// 1.0.0, then the manifest under 1.0.0+b1's index: appr still had the helm format, OCI not.
+test('memory: an OCI delete by digest of a manifest two releases share (shrunk counterexample)', async () => {
+  const ops: Op[] = [
+    { kind: 'push', pkg: 0, release: 0, format: 0, blob: 1, force: false },
+    { kind: 'push', pkg: 0, release: 3, format: 1, blob: 0, force: false },
+    { kind: 'push', pkg: 0, release: 3, format: 0, blob: 1, force: false },
+    { kind: 'delete', pkg: 0, release: 0, format: 0 },
+    { kind: 'oci-delete-digest', pkg: 0, tag: '1.0.0' },
+  ]
+  for (let i = 0; i < 10; i++) await runOps(backends[0]!, ops, 4)
+  // The same without a race: the delete by digest deletes the helm format of both releases.
+  await runOps(backends[0]!, [ops[0]!, ops[1]!, ops[2]!, ops[4]!], 1)
+})
+
 test.after(async () => {
   await redis?.stop()
   await etcd?.stop()
