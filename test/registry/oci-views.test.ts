@@ -1,5 +1,5 @@
 // Property: after any interleaving of appr pushes, deletes and channel changes with OCI pushes
-// (charts, images) and deletes, one at a time or racing three at once, the appr view and the OCI view agree — every release is at its
+// (charts, images, releases of two formats as an index) and deletes, one at a time or racing three at once, the appr view and the OCI view agree — every release is at its
 // tag with its formats' manifests naming the very blobs appr serves, channels are tags at their
 // release's manifest, every reference count is true — and once everything is deleted and the
 // grace period has passed, gc leaves not one key. On memory and level, and on Redis and etcd when
@@ -25,10 +25,12 @@ import {
   helmTagOf,
   isOciError,
   OCI_EMPTY,
+  OCI_INDEX,
   OCI_MANIFEST,
   ociDigestOf,
   parseManifest,
   projectIndex,
+  projectRelease,
 } from 'appr-core/oci'
 import { startEtcd, startRedis } from '../helpers/servers.js'
 import { collect, tgz } from './helpers.js'
@@ -56,6 +58,7 @@ type Op =
   | { kind: 'channel-delete'; pkg: number; channel: number }
   | { kind: 'oci-chart'; pkg: number; release: number; blob: number; created: number }
   | { kind: 'oci-image'; pkg: number; tag: string }
+  | { kind: 'oci-index'; pkg: number; release: number; created: number }
   | { kind: 'oci-delete-tag'; pkg: number; tag: string }
   | { kind: 'oci-delete-digest'; pkg: number; tag: string }
   | { kind: 'gc' }
@@ -70,6 +73,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constant('channel-delete' as const), pkg: idx(2), channel: idx(2) }), weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant('oci-chart' as const), pkg: idx(2), release: idx(4), blob: idx(3), created: idx(2) }), weight: 3 },
   { arbitrary: fc.record({ kind: fc.constant('oci-image' as const), pkg: idx(2), tag }), weight: 2 },
+  { arbitrary: fc.record({ kind: fc.constant('oci-index' as const), pkg: idx(2), release: idx(4), created: idx(2) }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('oci-delete-tag' as const), pkg: idx(2), tag }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('oci-delete-digest' as const), pkg: idx(2), tag }), weight: 1 },
   { arbitrary: fc.constant({ kind: 'gc' as const }), weight: 1 },
@@ -111,6 +115,22 @@ async function apply(registry: Registry, o: Op, advance: (ms: number) => void): 
         const created = ['2025-01-01T00:00:00Z', '2025-02-01T00:00:00Z'][o.created]!
         const m = helmChartManifest({ digest: ociDigestOf(config), size: config.byteLength }, { digest: ociDigestOf(archive), size: archive.byteLength }, helmAnnotations(helmChartMetadata(chartYaml), created))
         await registry.ociManifests.put(pkg, helmTagOf(RELEASES[o.release]!), m.bytes, OCI_MANIFEST)
+        return
+      }
+      case 'oci-index': {
+        // What skopeo copy --all does with a release of two formats: blobs, each manifest by digest, the index at the tag.
+        const helm = archives[0]!
+        const kpm = archives[2]!
+        const chartYaml = (await inspectArchive(helm)).manifest?.document
+        const created = ['2025-01-01T00:00:00Z', '2025-02-01T00:00:00Z'][o.created]!
+        const blobOf = (b: Uint8Array) => ({ digest: ociDigestOf(b), size: b.byteLength })
+        const projected = projectRelease({ package: pkg, release: RELEASES[o.release]!, created, formats: [{ format: 'helm', blob: blobOf(helm), chartYaml }, { format: 'kpm', blob: blobOf(kpm) }] })
+        for (const f of projected.formats) {
+          await upload(registry, pkg, f.config.bytes)
+          await upload(registry, pkg, f.format === 'helm' ? helm : kpm)
+          await registry.ociManifests.put(pkg, f.manifest.digest, f.manifest.bytes, f.manifest.mediaType)
+        }
+        await registry.ociManifests.put(pkg, projected.tag, projected.manifest.bytes, OCI_INDEX)
         return
       }
       case 'oci-image': {
@@ -270,6 +290,19 @@ for (const backend of backends) {
     )
   })
 }
+
+// Found by the property once it pushed indexes (seed 836675255): the chart of release 1.1.0 is
+// also the helm manifest of the index of release 1.0.0 (same chart, same created); a DELETE by
+// its digest deleted 1.1.0 only, then the manifest under the index of 1.0.0. It now deletes the
+// helm format of every release showing that manifest, in one commit.
+test('memory: a DELETE by digest of a manifest two releases show, one at its tag and one in its index (shrunk counterexample)', async () => {
+  const ops: Op[] = [
+    { kind: 'oci-chart', pkg: 1, release: 1, blob: 0, created: 1 },
+    { kind: 'oci-index', pkg: 1, release: 0, created: 1 },
+    { kind: 'oci-delete-digest', pkg: 1, tag: '1.1.0' },
+  ]
+  await runOps(backends[0]!, ops, 1)
+})
 
 // Found by the property (seed 1766174044): a client uploads `{}` to acme/web, which the kpm
 // release's manifest already names, while an OCI delete of that release's tag deletes it; the
