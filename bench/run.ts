@@ -10,7 +10,7 @@
  *   npm run bench -- --write-doc           also refresh the tables in docs/performance.md
  *   npm run bench -- --sections http       appr-core serve beside a bare node:http server (not in the default sections)
  *   npm run bench -- --sections http --quick --backends memory,level   its smoke run
- *   npm run bench -- --sections oci        pulls of the same releases through the appr API and /v2/ (not in the default sections)
+ *   npm run bench -- --sections oci        pushes and pulls through the appr API and /v2/ on one store (not in the default sections)
  *
  * Options (flag or environment): --backends (BENCH_BACKENDS), --sizes (BENCH_SIZES), --ops
  * (BENCH_OPS), --clients (BENCH_CLIENTS), --sections ops,digest,rss,events (BENCH_SECTIONS),

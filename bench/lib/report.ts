@@ -399,8 +399,8 @@ export function feedReadTable(rows: readonly FeedReadRow[]): string[][] {
 
 export function ociTable(rows: readonly OciRow[]): string[][] {
   return [
-    ['backend', 'chart', 'releases', 'pulls', 'appr pull/s (1 request)', '/v2/ pull/s (2 requests)', '/v2/ ÷ appr'],
-    ...rows.map((r) => [r.backend, `${r.kib} KiB`, fmt(r.releases), fmt(r.pulls), fmt(r.apprPerSec), fmt(r.ociPerSec), fx(r.ratio)]),
+    ['backend', 'op', 'chart', 'releases', 'ops each side', 'appr API ops/s', '/v2/ ops/s', 'requests appr / /v2/', '/v2/ ÷ appr'],
+    ...rows.map((r) => [r.backend, r.op, `${r.kib} KiB`, fmt(r.releases), fmt(r.ops), fmt(r.apprPerSec), fmt(r.ociPerSec), `${r.requests.appr} / ${+r.requests.oci.toFixed(1)}`, fx(r.ratio)]),
   ]
 }
 
@@ -416,7 +416,7 @@ export function resultTables(results: Results): [string, string[][]][] {
     ['HTTP: appr-core serve beside a bare node:http server', httpTable(results.http?.rows ?? [])],
     ['HTTP: serve over the long read phase', httpMemoryTable(results.http)],
     ['HTTP targets (issue #13)', verdictTable(httpVerdicts(results.http))],
-    ['OCI: pulls of the same releases through the appr API and /v2/', ociTable(results.oci ?? [])],
+    ['OCI: pushes and pulls through the appr API and /v2/ (same server, same store)', ociTable(results.oci ?? [])],
   ]
 }
 

@@ -178,7 +178,7 @@ export function ociBlobStore(options: OciBlobStoreOptions): BlobStore {
   let configReady: Promise<void> | undefined
   const ensureConfig = () => {
     configReady ??= (async () => {
-      if (!(await client.headBlob(repository, EMPTY_JSON_DIGEST))) await client.pushBlob(repository, EMPTY_JSON)
+      await client.ensureBlob(repository, EMPTY_JSON)
     })().catch((e: unknown) => {
       configReady = undefined
       throw e

@@ -84,8 +84,19 @@ export interface OciClient {
   headBlob(repository: string, digest: string): Promise<OciBlobInfo | undefined>
   /** The blob's bytes (or a range of them: `end` inclusive), or `undefined` when absent. */
   getBlob(repository: string, digest: string, options?: { readonly range?: { readonly start: number; readonly end?: number } }): Promise<OciBlob | undefined>
-  /** Uploads bytes in one request (POST, then PUT `?digest=`). `digest`, when given, is checked first. */
+  /**
+   * Uploads bytes held in memory. Up to 64 KiB (`MONOLITHIC_POST_BYTES`) they go in the POST itself
+   * (`?digest=`, the spec's single-request upload: 201 and done); a registry that answers 202
+   * instead, or larger bytes, get the POST then one PUT `?digest=`. `digest`, when given, is checked first.
+   */
   pushBlob(repository: string, bytes: Uint8Array, options?: { readonly digest?: string }): Promise<OciBlobInfo>
+  /**
+   * Makes sure the repository has these bytes, in as few requests as it can: bytes up to
+   * 64 KiB (`MONOLITHIC_POST_BYTES`) are pushed at once (sending them costs about what asking
+   * costs, and the registry keeps one copy); larger ones are pushed only when a HEAD says the
+   * repository lacks them.
+   */
+  ensureBlob(repository: string, bytes: Uint8Array, options?: { readonly digest?: string }): Promise<OciBlobInfo>
   /**
    * Uploads a stream in `chunkBytes` PATCHes (or the registry's `OCI-Chunk-Min-Length`, when
    * larger) with `Content-Range`, then PUT `?digest=`; cancels the upload on failure, and when the

@@ -23,6 +23,12 @@ import { MAX_MANIFEST_BYTES } from './schemas.js'
 export type { OciAuth, OciBasicAuth, OciBlob, OciBlobInfo, OciClient, OciClientOptions, OciManifest, OciManifestInfo, OciPage, OciPageOptions, OciTokenAuth } from './client-types.js'
 
 const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
+/**
+ * Bytes up to this size are uploaded in one request by {@link OciClient.pushBlob} (and not asked
+ * about first by {@link OciClient.ensureBlob}); a registry that lacks the single-request upload
+ * receives them twice at most.
+ */
+export const MONOLITHIC_POST_BYTES = 64 * 1024
 /** The largest `OCI-Chunk-Min-Length` followed: a chunk is held in memory before it is sent. */
 const MAX_CHUNK_BYTES = 256 * 1024 * 1024
 
@@ -149,6 +155,16 @@ export function ociClient(options: OciClientOptions): OciClient {
     return res
   }
 
+  /** The spec's single-request upload; a registry without it answers 202 and a session to finish. */
+  async function postBlob(repository: string, digest: string, body: Uint8Array): Promise<Response> {
+    const res = await send('POST', v2(`${repository}/blobs/uploads/?digest=${encodeURIComponent(digest)}`), push(repository), {
+      headers: { 'content-type': 'application/octet-stream' },
+      body,
+    })
+    if (res.status !== 202 && res.status !== 201) throw await errorOf(res, `uploading ${digest} to ${repository}`)
+    return res
+  }
+
   function locationOf(res: Response, url: URL): URL {
     const location = res.headers.get('location')
     if (!location) throw new OciError('BLOB_UPLOAD_INVALID', 'the registry answered an upload step without a Location', { status: 502 })
@@ -189,7 +205,7 @@ export function ociClient(options: OciClientOptions): OciClient {
     return pageOf(res, url, body.tags)
   }
 
-  return {
+  const client: OciClient = {
     url: base.href,
 
     async ping() {
@@ -238,11 +254,23 @@ export function ociClient(options: OciClientOptions): OciClient {
       if (pushOptions.digest !== undefined && parseOciDigest(pushOptions.digest) && pushOptions.digest !== digest) {
         throw new OciError('DIGEST_INVALID', `the bytes have digest ${digest}, not ${pushOptions.digest}`, { detail: { expected: pushOptions.digest, actual: digest } })
       }
-      const started = await startUpload(repository)
-      const location = locationOf(started, v2(`${repository}/blobs/uploads/`))
-      await discard(started)
-      await finishUpload(repository, location, digest, bytes)
+      const small = bytes.byteLength <= MONOLITHIC_POST_BYTES
+      const started = small ? await postBlob(repository, digest, bytes) : await startUpload(repository)
+      if (started.status !== 201) {
+        const location = locationOf(started, v2(`${repository}/blobs/uploads/`))
+        await discard(started)
+        await finishUpload(repository, location, digest, bytes)
+      } else await discard(started)
       return { digest, size: bytes.byteLength }
+    },
+
+    async ensureBlob(repository, bytes, ensureOptions = {}) {
+      if (bytes.byteLength > MONOLITHIC_POST_BYTES) {
+        const digest = ensureOptions.digest ?? ociDigestOf(bytes)
+        const present = await client.headBlob(repository, digest)
+        if (present) return present
+      }
+      return client.pushBlob(repository, bytes, ensureOptions)
     },
 
     async pushBlobStream(repository, chunks, streamOptions = {}) {
@@ -394,4 +422,5 @@ export function ociClient(options: OciClientOptions): OciClient {
       return pageOf(res, url, body.repositories)
     },
   }
+  return client
 }

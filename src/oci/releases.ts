@@ -87,7 +87,7 @@ export async function pushRelease(
     formats: formats.map(({ format, blob, chartYaml }) => ({ format, blob, ...(chartYaml === undefined ? {} : { chartYaml }) })),
   })
   for (const f of formats) {
-    if (!(await client.headBlob(repository, f.blob.digest))) await client.pushBlob(repository, f.bytes, { digest: f.blob.digest })
+    await client.ensureBlob(repository, f.bytes, { digest: f.blob.digest })
   }
   return writeProjection(client, repository, projected)
 }
@@ -98,7 +98,7 @@ export async function pushRelease(
  */
 export async function writeProjection(client: OciClient, repository: string, projected: ProjectedRelease): Promise<PushedRelease> {
   for (const f of projected.formats) {
-    if (!(await client.headBlob(repository, f.config.digest))) await client.pushBlob(repository, f.config.bytes, { digest: f.config.digest })
+    await client.ensureBlob(repository, f.config.bytes, { digest: f.config.digest })
   }
   if (projected.formats.length > 1) {
     for (const f of projected.formats) await client.putManifest(repository, f.manifest.digest, f.manifest.bytes, f.manifest.mediaType)

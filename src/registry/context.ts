@@ -10,6 +10,7 @@ import { type KvBlobStore, kvBlobStore } from '../storage/kv-blob-store.js'
 import { BlobCache } from './blob-cache.js'
 import { type EventSettings, eventSettings } from './events/record.js'
 import { LruMap } from './lru.js'
+import type { PackageSummary } from '../model/types.js'
 import type { PackageRecord } from './records.js'
 import { ReleaseCache, VersionedCache } from './release-cache.js'
 import { type CompiledPolicy, compilePolicies } from './signatures.js'
@@ -31,6 +32,8 @@ export interface RegistryContext {
   readonly blobCache: BlobCache
   /** Package records as read (shared, never changed): read paths only. */
   readonly records: VersionedCache<PackageRecord>
+  /** List summaries by package-record version (shared, never changed: list hands out copies). */
+  readonly summaries: VersionedCache<PackageSummary>
   /** Packages this registry has seen exist (a hint for push, never trusted for an answer). */
   readonly known: LruMap<string, true>
   /** Signature policies by namespace (`'*'` for the rest). */
@@ -57,6 +60,7 @@ export function createContext(options: RegistryOptions): RegistryContext {
     cache: new ReleaseCache(entries),
     blobCache: new BlobCache(options.blobCacheBytes ?? 16 * 1024 * 1024),
     records: new VersionedCache(entries),
+    summaries: new VersionedCache(entries),
     known: new LruMap(entries),
     policies: compilePolicies(options.signaturePolicies),
     events: eventSettings(options.events),

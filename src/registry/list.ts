@@ -7,6 +7,7 @@ import { parseFormat } from '../model/media-type.js'
 import { parseSegment } from '../model/package-name.js'
 import { sortReleasesDesc } from '../model/release.js'
 import type { PackageSummary } from '../model/types.js'
+import type { KvEntry } from '../storage/kv.js'
 import { listAll } from '../storage/util.js'
 import type { RegistryContext } from './context.js'
 import { decode, keys, type PackageRecord, PackageRecordType } from './records.js'
@@ -36,19 +37,43 @@ export async function list(ctx: RegistryContext, options: ListOptions = {}): Pro
   for (;;) {
     const page = await ctx.store.list(after === undefined ? { prefix, limit } : { prefix, after, limit })
     for (const entry of page) {
-      const record = decode(PackageRecordType, entry.value, { package: entry.key.slice(keys.packages.length) })
-      const summary = summarize(record, format, query)
+      const name = entry.key.slice(keys.packages.length)
+      if (query !== undefined && !name.includes(query)) continue
+      const summary = format === undefined ? fullSummary(ctx, entry) : summarize(recordOf(ctx, entry), format)
       if (summary) packages.push(summary)
-      if (packages.length === limit) return { packages, next: record.name }
+      if (packages.length === limit) return { packages, next: name }
     }
     if (page.length < limit) return { packages }
     after = page[page.length - 1]!.key
   }
 }
 
-/** The summary of a package as list shows it, or `undefined` when the filters leave nothing. */
-function summarize(record: PackageRecord, format: string | undefined, query: string | undefined): PackageSummary | undefined {
-  if (query !== undefined && !record.name.includes(query)) return undefined
+/** The package record of a listed entry, decoded once per version (shared: never changed). */
+function recordOf(ctx: RegistryContext, entry: KvEntry): PackageRecord {
+  let record = ctx.records.get(entry.key, entry.version, false)
+  if (record === undefined) {
+    record = decode(PackageRecordType, entry.value, { package: entry.key.slice(keys.packages.length) })
+    ctx.records.set(entry.key, entry.version, record)
+  }
+  return record
+}
+
+/**
+ * The unfiltered summary, kept per record version (a list page of cached packages then decodes
+ * and sorts nothing); the caller gets its own copy, which it may change.
+ */
+function fullSummary(ctx: RegistryContext, entry: KvEntry): PackageSummary | undefined {
+  let summary = ctx.summaries.get(entry.key, entry.version, false)
+  if (summary === undefined) {
+    summary = summarize(recordOf(ctx, entry), undefined)
+    if (summary === undefined) return undefined
+    ctx.summaries.set(entry.key, entry.version, summary)
+  }
+  return { ...summary, releases: [...summary.releases], manifests: [...summary.manifests] }
+}
+
+/** The summary of a package as list shows it, or `undefined` when the format filter leaves nothing. */
+function summarize(record: PackageRecord, format: string | undefined): PackageSummary | undefined {
   let releases = Object.keys(record.releases)
   if (format !== undefined) releases = releases.filter((r) => Object.hasOwn(record.releases[r]!, format))
   if (releases.length === 0) return undefined

@@ -351,4 +351,7 @@ export async function mountBlob(ctx: RegistryContext, repository: string, digest
 function markUploaded(ctx: RegistryContext, tx: Transaction, repo: string, hex: string, value: Uint8Array, details: ErrorDetails): void {
   const link = decode(OciLinkRecordType, value, details)
   if (link.refs !== undefined) tx.put(ociKeys.link(repo, hex), encode({ ...link, uploaded_at: now(ctx) } satisfies OciLinkRecord))
+  // A free link gets a whole grace period again, as a fresh upload would: the client's manifest
+  // PUT naming it is still to come.
+  else tx.put(ociKeys.link(repo, hex), encode({ ...link, free_at: now(ctx) } satisfies OciLinkRecord))
 }

@@ -15,7 +15,7 @@ import { ApprError } from '../errors/index.js'
 import { ociDigestOf, parseOciDigest } from '../oci/digest.js'
 import { OciError } from '../oci/errors.js'
 import { versionOfHelmTag } from '../oci/helm.js'
-import { type ManifestReference, parseReference, parseRepositoryName } from '../oci/reference.js'
+import { isTag, type ManifestReference, parseReference, parseRepositoryName } from '../oci/reference.js'
 import { parseManifest } from '../oci/schemas.js'
 import { listAll } from '../storage/util.js'
 import type { RegistryContext } from './context.js'
@@ -48,6 +48,10 @@ async function resolve(ctx: RegistryContext, repository: string, ref: ManifestRe
 
 async function read(ctx: RegistryContext, repository: string, reference: string): Promise<{ hex: string; record: OciManifestRecord } | undefined> {
   const repo = parseRepositoryName(repository)
+  // A reading client asks whether the manifest is there: a string that cannot be a tag names
+  // nothing, so it is not found (404), as the conformance suite expects; a malformed digest stays
+  // DIGEST_INVALID, and a PUT still refuses a bad tag with TAG_INVALID.
+  if (!reference.includes(':') && !isTag(reference)) return undefined
   const ref = parseReference(reference)
   const hex = await resolve(ctx, repo, ref)
   const entry = hex && (await ctx.store.get(ociKeys.manifest(repo, hex)))
@@ -180,12 +184,14 @@ async function page(ctx: RegistryContext, prefix: string, options: { n?: number;
 }
 
 /**
- * One page of a repository's tags, in lexical order (`n` at most 10,000; `last` exclusive).
- * @throws OciError `NAME_UNKNOWN` for a repository without manifests, `PAGINATION_NUMBER_INVALID`
+ * One page of a repository's tags, in lexical order (`n` at most 10,000; `last` exclusive). A
+ * repository whose manifests were all deleted still exists while it holds blobs: its tag list is
+ * empty, not unknown (a client that just deleted the last tag reads the list to see it gone).
+ * @throws OciError `NAME_UNKNOWN` for a repository with neither manifests nor blobs, `PAGINATION_NUMBER_INVALID`
  */
 export async function listTags(ctx: RegistryContext, repository: string, options: { n?: number; last?: string } = {}): Promise<OciListPage> {
   const repo = parseRepositoryName(repository)
-  if ((await ctx.store.get(ociKeys.repo(repo))) === undefined) {
+  if ((await ctx.store.get(ociKeys.repo(repo))) === undefined && (await ctx.store.list({ prefix: ociKeys.link(repo, ''), limit: 1 })).length === 0) {
     throw new OciError('NAME_UNKNOWN', `repository ${repo} is not known`, { detail: { name: repo } })
   }
   return page(ctx, ociKeys.tags(repo), options)

@@ -141,7 +141,7 @@ export interface OciManifestOperations {
    * two views"); conflicts with a release or channel are `DENIED`.
    */
   put(repository: string, reference: string, bytes: Uint8Array, contentType?: string): Promise<{ digest: string; mediaType: string; subject?: string }>
-  /** A manifest by tag or digest, or `undefined`. */
+  /** A manifest by tag or digest, or `undefined` (also for a reference that cannot be a tag). @throws `DIGEST_INVALID` for a malformed digest */
   get(repository: string, reference: string): Promise<OciStoredManifest | undefined>
   /** A manifest's digest, media type and size, or `undefined`. */
   head(repository: string, reference: string): Promise<{ digest: string; mediaType: string; size: number } | undefined>
@@ -151,7 +151,7 @@ export interface OciManifestOperations {
    * when absent.
    */
   delete(repository: string, reference: string): Promise<boolean>
-  /** One page of a repository's tags, lexical order. @throws `NAME_UNKNOWN` */
+  /** One page of a repository's tags, lexical order (none for a repository that holds only blobs). @throws `NAME_UNKNOWN` when it holds neither manifests nor blobs */
   tags(repository: string, options?: { n?: number; last?: string }): Promise<OciListPage>
   /** One page of repositories with manifests, lexical order. */
   catalog(options?: { n?: number; last?: string }): Promise<OciListPage>

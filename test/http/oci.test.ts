@@ -145,6 +145,10 @@ test('manifests by tag and digest, with their media type; tags and catalog with 
   const missing = await call('/v2/deep/a/b/repo/manifests/nope')
   assert.is(missing.status, 404)
   assert.is(errorCode(missing), 'MANIFEST_UNKNOWN')
+  // A reference that cannot be a tag is not found (the conformance suite's nonexistent manifest); a PUT there is TAG_INVALID.
+  for (const method of ['GET', 'HEAD']) assert.is((await call('/v2/deep/a/b/repo/manifests/.INVALID_MANIFEST_NAME', { method })).status, 404, method)
+  const badTag = await call('/v2/deep/a/b/repo/manifests/.INVALID_MANIFEST_NAME', { method: 'PUT', headers: { 'content-type': OCI_MANIFEST }, body: manifest })
+  assert.is(errorCode(badTag), 'TAG_INVALID')
   assert.is((await call(`/v2/deep/a/b/repo/manifests/${ociDigestOf(manifest)}`, { method: 'DELETE' })).status, 202)
   assert.is((await call('/v2/deep/a/b/repo/manifests/v1')).status, 404)
   const invalid = await call('/v2/deep/a/b/repo/manifests/x', { method: 'PUT', headers: { 'content-type': OCI_MANIFEST }, body: '{"schemaVersion":2}' })

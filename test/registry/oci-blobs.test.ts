@@ -152,6 +152,29 @@ test('gc ends sessions older than the upload timeout and reclaims their chunks',
   assert.equal(await keysOf(store), [])
 })
 
+test('uploading or mounting a blob again restarts its grace period: gc does not unlink it before the manifest PUT can come', async () => {
+  let now = Date.parse('2026-01-01T00:00:00Z')
+  const registry = new Registry({ store: memoryStore(), clock: () => new Date(now), ociGraceMs: 60_000 })
+  const data = bytes(300, 7)
+  const upload = async (repo: string) => {
+    const { id } = await registry.ociBlobs.startUpload(repo)
+    await registry.ociBlobs.finishUpload(repo, id, ociDigestOf(data), chunks(data))
+  }
+  await upload('acme/app')
+  await upload('acme/web')
+  now += 59_000 // both links free for almost the grace period
+  await upload('acme/app') // a client pushes the blob again, its manifest PUT still to come
+  assert.ok(await registry.ociBlobs.mount('acme/web', ociDigestOf(data), 'acme/app'), 'mounted onto its own free link')
+  now += 2_000
+  await registry.gc()
+  assert.ok(await registry.ociBlobs.head('acme/app', ociDigestOf(data)), 'the blob uploaded again is still linked')
+  assert.ok(await registry.ociBlobs.head('acme/web', ociDigestOf(data)), 'the blob mounted again is still linked')
+  now += 60_000
+  await registry.gc()
+  assert.is(await registry.ociBlobs.head('acme/app', ociDigestOf(data)), undefined, 'a whole grace period later gc unlinks it')
+  assert.is(await registry.ociBlobs.head('acme/web', ociDigestOf(data)), undefined)
+})
+
 test('a session survives a restart (level) and a later request continues it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'appr-oci-level-'))
   try {

@@ -46,6 +46,12 @@ test('a manifest is stored as the exact bytes, by tag and by digest; its blobs m
   await rejectsOci(registry.ociManifests.put('acme/app', 'v1', bytes, OCI_INDEX), 'MANIFEST_INVALID', 400)
   await rejectsOci(registry.ociManifests.put('acme/app', 'v1', enc.encode('{nope')), 'MANIFEST_INVALID')
   await rejectsOci(registry.ociManifests.put('acme/app', 'bad tag', bytes), 'TAG_INVALID')
+  // Reading a reference that cannot be a tag finds nothing (404 at /v2/), as the OCI conformance suite expects.
+  for (const ref of ['.INVALID_MANIFEST_NAME', 'bad tag', 'x'.repeat(129)]) {
+    assert.is(await registry.ociManifests.get('acme/app', ref), undefined, ref)
+    assert.is(await registry.ociManifests.head('acme/app', ref), undefined, ref)
+  }
+  await rejectsOci(registry.ociManifests.get('acme/app', 'sha256:totallywrong'), 'DIGEST_INVALID', 400)
   await rejectsOci(registry.ociManifests.get('Acme/App', 'v1'), 'NAME_INVALID')
 })
 
@@ -77,8 +83,10 @@ test('tags move; deleting by tag keeps the manifest, deleting by digest takes it
   assert.is((await registry.ociManifests.get('acme/app', db))?.digest, db, 'untagged, still there by digest')
   assert.is(await registry.ociManifests.delete('acme/app', db), true)
   assert.is(await registry.ociManifests.delete('acme/app', db), false)
-  await rejectsOci(registry.ociManifests.tags('acme/app'), 'NAME_UNKNOWN', 404)
+  // Its blobs are still there, so the repository is too, without tags; it is unknown once they go.
+  assert.equal(await registry.ociManifests.tags('acme/app'), { items: [] })
   for (const digest of [ociDigestOf(EMPTY_JSON), layer.digest]) await registry.ociBlobs.delete('acme/app', digest)
+  await rejectsOci(registry.ociManifests.tags('acme/app'), 'NAME_UNKNOWN', 404)
   assert.equal(await keysOf(store), [], 'nothing is left behind')
 })
 

@@ -125,7 +125,8 @@ test('one manifest pushed at two release tags is both releases; a DELETE by its 
   assert.equal((await registry.list()).packages, [])
   assert.is(await registry.ociManifests.get('charts/hello', first.digest), undefined, "the client's own tag went with it")
   assert.equal(await registry.ociManifests.catalog(), { items: [] })
-  await rejectsOci(registry.ociManifests.tags('charts/hello'), 'NAME_UNKNOWN', 404)
+  // The chart's blobs stay linked until gc frees them: the repository lists no tags meanwhile.
+  assert.equal(await registry.ociManifests.tags('charts/hello'), { items: [] })
 })
 
 test('an appr push takes a tag an OCI client held: the manifest it named stays, by digest', async () => {

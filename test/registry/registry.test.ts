@@ -230,6 +230,25 @@ for (const backend of backends) {
     await rejects(c.delete('titi/doesntexists', 'x'), 'package-not-found')
   })
 
+  test('list keeps summaries per record version: changes by another registry on the store show at once; a caller changing a summary changes only its copy', async ({ registry, make }) => {
+    const other = make()
+    await registry.push({ package: 'ns/a', release: '1.0.0', format: 'helm', blob: kubeUi })
+    const first = (await registry.list()).packages[0]!
+    assert.equal(first.releases, ['1.0.0'])
+    // The types say readonly; a JavaScript caller may still change what it got.
+    ;(first.releases as string[]).push('9.9.9')
+    ;(first.manifests as string[]).length = 0
+    ;(first as { name: string }).name = 'changed'
+    assert.equal((await registry.list()).packages.map((p) => [p.name, p.releases, p.manifests]), [['ns/a', ['1.0.0'], ['helm']]])
+    await other.push({ package: 'ns/a', release: '1.1.0', format: 'kpm', blob: kubeUi })
+    assert.equal((await registry.list()).packages.map((p) => [p.default, p.releases, p.manifests]), [['1.1.0', ['1.1.0', '1.0.0'], ['kpm']]])
+    assert.equal((await registry.list({ format: 'helm' })).packages.map((p) => [p.default, p.manifests]), [['1.0.0', ['helm']]])
+    await other.delete('ns/a', '1.1.0', 'kpm')
+    assert.equal((await registry.list()).packages.map((p) => p.releases), [['1.0.0']])
+    await other.delete('ns/a', '1.0.0', 'helm')
+    assert.equal((await registry.list()).packages, [])
+  })
+
   test('list: only packages with a release, filters, cursor pagination; search is a plain substring', async ({ registry }) => {
     await registry.restore(backup1())
     const [only] = (await registry.list()).packages
