@@ -17,6 +17,7 @@ import { latestCursor, readEvents, watchEvents } from './events/feed.js'
 import type { EventOperations } from './events/types.js'
 import { gc } from './gc.js'
 import { stats } from './stats.js'
+import { ociBackfill } from './oci-backfill.js'
 import { list, namespaces, search } from './list.js'
 import {
   appendUpload,
@@ -45,6 +46,8 @@ import type {
   BlobInput,
   BlobResult,
   GcResult,
+  OciBackfillOptions,
+  OciBackfillResult,
   RegistryStats,
   RestoreProgress,
   RestoreStreamOptions,
@@ -379,6 +382,17 @@ export class Registry {
   /** Counts packages, releases, manifests, channels, blobs and OCI data, in one scan of each. */
   stats(): Promise<RegistryStats> {
     return stats(this.#ctx)
+  }
+
+  /**
+   * Writes the OCI view (docs/oci.md, "One registry, two views") of releases stored before it
+   * existed, exactly as their push would have: one commit per release, checked against the
+   * package record, so pushes, deletes and channel changes may run meanwhile. Formats the view
+   * shows already are left alone: a second run writes nothing, and a run cut short resumes from
+   * its last package (`after`) or from the start. Reads the package list page by page.
+   */
+  ociBackfill(options?: OciBackfillOptions): Promise<OciBackfillResult> {
+    return ociBackfill(this.#ctx, options)
   }
 
   /**
