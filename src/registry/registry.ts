@@ -34,8 +34,7 @@ import {
   startUpload,
   uploadStatus,
 } from './oci-blobs.js'
-import { catalog, deleteManifest, getManifest, headManifest, listReferrers, listTags, type OciListPage, type OciStoredManifest, putManifest } from './oci-manifests.js'
-import type { OciReferrerRecord } from './oci-records.js'
+import { catalog, deleteManifest, getManifest, headManifest, listReferrers, listTags, type OciListPage, type OciReferrersPage, type OciStoredManifest, putManifest } from './oci-manifests.js'
 import { push, stage } from './push.js'
 import type { CacheStats } from './release-cache.js'
 import { blob, manifests, pull, releases, show } from './read.js'
@@ -158,8 +157,13 @@ export interface OciManifestOperations {
   tags(repository: string, options?: { n?: number; last?: string }): Promise<OciListPage>
   /** One page of repositories with manifests, lexical order. */
   catalog(options?: { n?: number; last?: string }): Promise<OciListPage>
-  /** Descriptors of the manifests whose `subject` is `digest` (the referrers API), optionally of one `artifactType`. */
-  referrers(repository: string, digest: string, options?: { artifactType?: string }): Promise<OciReferrerRecord[]>
+  /**
+   * One page of the descriptors of the manifests whose `subject` is `digest` (the referrers API),
+   * in digest order, optionally of one `artifactType`: at most `n` (default and at most 1,000) and
+   * about 4 MiB of descriptors, after the referrer `last`; `next` is the `last` of the following page.
+   * @throws `PAGINATION_NUMBER_INVALID`, `DIGEST_INVALID`
+   */
+  referrers(repository: string, digest: string, options?: { artifactType?: string; n?: number; last?: string }): Promise<OciReferrersPage>
 }
 
 /**
