@@ -210,7 +210,7 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`appr-core serve: ${(error as Error).message}\n`)
     return 2
   }
-  const { logger, flush } = createLogger(options.logLevel)
+  const { logger, requestLogger, flush } = createLogger(options.logLevel)
   const metrics: Metrics | undefined = options.metrics ? createMetrics() : undefined
   let tokens: TokenSpec[]
   try {
@@ -308,7 +308,7 @@ export async function run(args: string[]): Promise<number> {
     ...(options.ociAuth !== undefined ? { ociAuth: { challenge: options.ociAuth } } : {}),
     ociChunkMinLength: options.ociChunkMin,
     ...(metrics ? { metrics } : {}),
-    logger,
+    logger: requestLogger,
     health: {
       // A draining server tells its load balancer to send no more requests.
       ready: () => (stopping ? Promise.reject(new Error('shutting down')) : registry.ping()),
