@@ -4,21 +4,17 @@
 // a reader racing either never sees the release with some formats only, and a refusal of any
 // entry (an archive appr rejects, a conflicting format) writes nothing. Each format still records
 // its own event. On memory and level, and on Redis and etcd when their servers can be started.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { isApprError, type KvCommit, type KvStore, Registry } from 'appr-core'
-import { etcdStore } from 'appr-core/adapters/etcd'
-import { levelStore } from 'appr-core/adapters/level'
 import { memoryStore } from 'appr-core/adapters/memory'
-import { redisStore } from 'appr-core/adapters/redis'
 import { inspectArchive } from 'appr-core/archive'
 import { OCI_INDEX, OCI_MANIFEST, ociDigestOf, projectRelease } from 'appr-core/oci'
-import { startEtcd, startRedis } from '../helpers/servers.js'
 import { rejectsOci } from '../oci/helpers.js'
 import { snapshot, tgz } from './helpers.js'
+import { type StoreBackend, storeBackends } from './store-backends.js'
 
 const fixtures = new URL('../fixtures/', import.meta.url).pathname
 const chart = new Uint8Array(readFileSync(join(fixtures, 'hello-0.1.0+b1.tgz')))
@@ -109,28 +105,9 @@ async function race(registry: Registry, release: string, tag: string, readers: n
   return views
 }
 
-interface Backend {
-  readonly name: string
-  open(): Promise<{ store: KvStore; cleanup(): Promise<void> }>
-}
+const { backends, stop } = await storeBackends('oci atomic releases')
 
-const backends: Backend[] = [
-  { name: 'memory', open: async () => ({ store: memoryStore(), cleanup: async () => undefined }) },
-  {
-    name: 'level',
-    async open() {
-      const dir = mkdtempSync(join(tmpdir(), 'appr-oci-atomic-'))
-      return { store: levelStore({ path: join(dir, 'db') }), cleanup: async () => rmSync(dir, { recursive: true, force: true }) }
-    },
-  },
-]
-let unique = 0
-const redis = await startRedis({ suite: 'oci atomic releases on redis' })
-if (redis) backends.push({ name: 'redis', open: async () => ({ store: redisStore({ url: redis.url, prefix: `atomic${process.pid}-${++unique}` }), cleanup: async () => undefined }) })
-const etcd = await startEtcd({ suite: 'oci atomic releases on etcd' })
-if (etcd) backends.push({ name: 'etcd', open: async () => ({ store: etcdStore({ hosts: etcd.endpoints, prefix: `atomic${process.pid}-${++unique}/` }), cleanup: async () => undefined }) })
-
-async function withRegistry(backend: Backend, run: (registry: Registry, commits: KvCommit[], store: KvStore) => Promise<void>): Promise<void> {
+async function withRegistry(backend: StoreBackend, run: (registry: Registry, commits: KvCommit[], store: KvStore) => Promise<void>): Promise<void> {
   const { store, cleanup } = await backend.open()
   const recorded = recording(store)
   const registry = new Registry({ store: recorded.store, events: true })
@@ -252,9 +229,6 @@ test('memory: a store whose commits cannot hold the whole release (maxOpsPerComm
   }
 })
 
-test.after(async () => {
-  await redis?.stop()
-  await etcd?.stop()
-})
+test.after(stop)
 
 test.run()

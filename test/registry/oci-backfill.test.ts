@@ -3,21 +3,16 @@
 // per release; the appr records are not touched; a second run writes nothing; `after` resumes;
 // and pushes, deletes and channel changes racing a run leave views that agree. On memory and
 // level, and on Redis and etcd when their servers can be started.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { isApprError, type KvStore, Registry } from 'appr-core'
-import { etcdStore } from 'appr-core/adapters/etcd'
-import { levelStore } from 'appr-core/adapters/level'
-import { memoryStore } from 'appr-core/adapters/memory'
-import { redisStore } from 'appr-core/adapters/redis'
 import { inspectArchive } from 'appr-core/archive'
 import { helmAnnotations, helmChartManifest, helmChartMetadata, helmConfigBytes, OCI_INDEX, OCI_MANIFEST, ociDigestOf, projectRelease } from 'appr-core/oci'
-import { startEtcd, startRedis } from '../helpers/servers.js'
 import { snapshot, tgz } from './helpers.js'
 import { assertAgree } from './oci-agree.js'
+import { type StoreBackend, storeBackends } from './store-backends.js'
 
 const fixtures = new URL('../fixtures/', import.meta.url).pathname
 const chart = new Uint8Array(readFileSync(join(fixtures, 'hello-0.1.0+b1.tgz')))
@@ -50,28 +45,9 @@ async function populate(registry: Registry): Promise<void> {
   await registry.push({ package: 'acme/a..b', release: '1.0.0', format: 'kpm', blob: kpm })
 }
 
-interface Backend {
-  readonly name: string
-  open(): Promise<{ store: KvStore; cleanup(): Promise<void> }>
-}
+const { backends, stop } = await storeBackends('oci backfill')
 
-const backends: Backend[] = [
-  { name: 'memory', open: async () => ({ store: memoryStore(), cleanup: async () => undefined }) },
-  {
-    name: 'level',
-    async open() {
-      const dir = mkdtempSync(join(tmpdir(), 'appr-oci-backfill-'))
-      return { store: levelStore({ path: join(dir, 'db') }), cleanup: async () => rmSync(dir, { recursive: true, force: true }) }
-    },
-  },
-]
-let unique = 0
-const redis = await startRedis({ suite: 'oci backfill on redis' })
-if (redis) backends.push({ name: 'redis', open: async () => ({ store: redisStore({ url: redis.url, prefix: `backfill${process.pid}-${++unique}` }), cleanup: async () => undefined }) })
-const etcd = await startEtcd({ suite: 'oci backfill on etcd' })
-if (etcd) backends.push({ name: 'etcd', open: async () => ({ store: etcdStore({ hosts: etcd.endpoints, prefix: `backfill${process.pid}-${++unique}/` }), cleanup: async () => undefined }) })
-
-async function withRegistry(backend: Backend, run: (registry: Registry, store: KvStore) => Promise<void>): Promise<void> {
+async function withRegistry(backend: StoreBackend, run: (registry: Registry, store: KvStore) => Promise<void>): Promise<void> {
   const { store, cleanup } = await backend.open()
   const registry = new Registry({ store, clock: () => NOW })
   try {
@@ -181,9 +157,6 @@ function ignoreExists(error: unknown): void {
   if (!isApprError(error, 'package-exists')) throw error
 }
 
-test.after(async () => {
-  await redis?.stop()
-  await etcd?.stop()
-})
+test.after(stop)
 
 test.run()

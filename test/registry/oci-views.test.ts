@@ -4,17 +4,13 @@
 // release's manifest, every reference count is true — and once everything is deleted and the
 // grace period has passed, gc leaves not one key. On memory and level, and on Redis and etcd when
 // their servers can be started.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { type KvStore, isApprError, Registry } from 'appr-core'
-import { etcdStore } from 'appr-core/adapters/etcd'
-import { levelStore } from 'appr-core/adapters/level'
 import { memoryStore } from 'appr-core/adapters/memory'
-import { redisStore } from 'appr-core/adapters/redis'
 import { inspectArchive } from 'appr-core/archive'
 import {
   EMPTY_JSON,
@@ -30,9 +26,9 @@ import {
   ociDigestOf,
   projectRelease,
 } from 'appr-core/oci'
-import { startEtcd, startRedis } from '../helpers/servers.js'
 import { tgz } from './helpers.js'
 import { assertAgree, formatOf } from './oci-agree.js'
+import { type StoreBackend, storeBackends } from './store-backends.js'
 
 const fixtures = new URL('../fixtures/', import.meta.url).pathname
 const GRACE = 60_000
@@ -176,31 +172,12 @@ async function assertNothingLeft(registry: Registry, store: KvStore, advance: (m
   assert.equal((await store.list({ prefix: '' })).map((e) => e.key), [])
 }
 
-interface Backend {
-  readonly name: string
-  readonly runs: number
-  open(): Promise<{ store: KvStore; cleanup(): Promise<void> }>
-}
-
-const backends: Backend[] = [
-  { name: 'memory', runs: Number(process.env.VIEWS_RUNS ?? 40), open: async () => ({ store: memoryStore(), cleanup: async () => undefined }) },
-  {
-    name: 'level',
-    runs: 8,
-    async open() {
-      const dir = mkdtempSync(join(tmpdir(), 'appr-oci-views-'))
-      return { store: levelStore({ path: join(dir, 'db') }), cleanup: async () => rmSync(dir, { recursive: true, force: true }) }
-    },
-  },
-]
-let unique = 0
-const redis = await startRedis({ suite: 'oci views on redis' })
-if (redis) backends.push({ name: 'redis', runs: 5, open: async () => ({ store: redisStore({ url: redis.url, prefix: `views${process.pid}-${++unique}` }), cleanup: async () => undefined }) })
-const etcd = await startEtcd({ suite: 'oci views on etcd' })
-if (etcd) backends.push({ name: 'etcd', runs: 3, open: async () => ({ store: etcdStore({ hosts: etcd.endpoints, prefix: `views${process.pid}-${++unique}/` }), cleanup: async () => undefined }) })
+/** Property runs per backend (the slower the store, the fewer). */
+const RUNS: Record<StoreBackend['name'], number> = { memory: Number(process.env.VIEWS_RUNS ?? 40), level: 8, redis: 5, etcd: 3 }
+const { backends, stop } = await storeBackends('oci views')
 
 /** Runs `ops` one at a time, or `together` at once (racing commits through both APIs), then checks both views. */
-async function runOps(backend: Backend, ops: readonly Op[], together: number): Promise<void> {
+async function runOps(backend: StoreBackend, ops: readonly Op[], together: number): Promise<void> {
   const { store, cleanup } = await backend.open()
   let now = Date.parse('2026-01-01T00:00:00Z')
   const advance = (ms: number): void => {
@@ -221,7 +198,7 @@ for (const backend of backends) {
   test(`${backend.name}: the appr and OCI views agree after any interleaving, and nothing is orphaned`, async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 24 }), fc.constantFrom(1, 3), (ops, together) => runOps(backend, ops, together)),
-      { numRuns: backend.runs },
+      { numRuns: RUNS[backend.name] },
     )
   })
 }
@@ -291,9 +268,6 @@ for (const backend of backends) {
   })
 }
 
-test.after(async () => {
-  await redis?.stop()
-  await etcd?.stop()
-})
+test.after(stop)
 
 test.run()
