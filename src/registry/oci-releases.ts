@@ -84,11 +84,12 @@ interface PushedFormat {
  */
 async function putFormats(ctx: RegistryContext, repo: string, name: PackageName, release: string, formats: readonly PushedFormat[]): Promise<void> {
   const pushes: FormatPush[] = []
-  const releaseEntry = await ctx.store.get(ociKeys.release(repo, release))
+  // The release's view and every layer's link and blob record, in one round trip.
+  const layers = formats.map((f) => parseOciDigest(f.layer.digest))
+  const [releaseEntry, ...entries] = await ctx.store.getMany([ociKeys.release(repo, release), ...layers.flatMap((hex) => [ociKeys.link(repo, hex), ociKeys.blob(hex)])])
   const shown = releaseEntry && decode(OciReleaseRecordType, releaseEntry.value, { name: repo, release }).formats
-  for (const { format, bytes, parsed, layer } of formats) {
-    const layerHex = parseOciDigest(layer.digest)
-    const [link, blobEntry] = await ctx.store.getMany([ociKeys.link(repo, layerHex), ociKeys.blob(layerHex)])
+  for (const [i, { format, bytes, parsed, layer }] of formats.entries()) {
+    const [link, blobEntry] = [entries[2 * i], entries[2 * i + 1]]
     const blob = link && blobEntry && decode(OciBlobRecordType, blobEntry.value, { name: repo, digest: layer.digest })
     if (!link || !blob?.object) {
       throw new OciError('MANIFEST_BLOB_UNKNOWN', `the manifest names blob ${layer.digest}, which ${repo} does not have`, { detail: { digest: layer.digest } })
