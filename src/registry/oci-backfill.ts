@@ -18,7 +18,7 @@ import { OciReleaseRecordType, ociKeys } from './oci-records.js'
 import { decodePackage } from './packages.js'
 import { deleteObjects } from './push.js'
 import { BlobRecordType, decode, keys, ManifestRecordType, own, type PackageRecord } from './records.js'
-import { transact } from './transaction.js'
+import { isCommitTooLarge, transact } from './transaction.js'
 import type { OciBackfillOptions, OciBackfillResult } from './types.js'
 
 /** Package records read per page, and release records per round trip. */
@@ -52,7 +52,7 @@ async function backfillPackage(ctx: RegistryContext, name: PackageName, repo: st
     const shown = await ctx.store.getMany(slice.map((r) => ociKeys.release(repo, r)))
     for (const [j, release] of slice.entries()) {
       const formats = shown[j] && decode(OciReleaseRecordType, shown[j]!.value, { name: repo, release }).formats
-      const written = Object.keys(record.releases[release]!).every((f) => own(formats, f) !== undefined) ? 0 : await backfillRelease(ctx, name, repo, release)
+      const written = Object.keys(record.releases[release]!).every((f) => own(formats, f) !== undefined) ? 0 : await backfillRelease(ctx, name, repo, release, Object.keys(record.releases[release]!))
       if (written === 0) result.shown++
       else {
         result.releases++
@@ -62,8 +62,24 @@ async function backfillPackage(ctx: RegistryContext, name: PackageName, repo: st
   }
 }
 
-/** Shows the formats of one release the OCI view lacks, in one commit; returns how many. */
-async function backfillRelease(ctx: RegistryContext, name: PackageName, repo: string, release: string): Promise<number> {
+/**
+ * Shows the formats of one release the OCI view lacks, in one commit; returns how many. A store
+ * whose commits cannot hold them all (etcd, past about six formats) gets one format a commit,
+ * `formats` being those the release had when listed.
+ */
+async function backfillRelease(ctx: RegistryContext, name: PackageName, repo: string, release: string, formats: readonly string[]): Promise<number> {
+  try {
+    return await backfillFormats(ctx, name, repo, release)
+  } catch (error) {
+    if (!isCommitTooLarge(error) || formats.length < 2) throw error
+    let written = 0
+    for (const format of formats) written += await backfillFormats(ctx, name, repo, release, format)
+    return written
+  }
+}
+
+/** {@link backfillRelease}'s commit: every format the view lacks, or only `only`. */
+async function backfillFormats(ctx: RegistryContext, name: PackageName, repo: string, release: string, only?: string): Promise<number> {
   // Helm's config is made of the chart's Chart.yaml: read from the blob, outside the commit
   // (a digest's bytes never change), once per digest across attempts.
   const charts = new Map<string, unknown>()
@@ -76,7 +92,7 @@ async function backfillRelease(ctx: RegistryContext, name: PackageName, repo: st
     const shownEntry = await tx.get(ociKeys.release(repo, release))
     const shown = shownEntry && decode(OciReleaseRecordType, shownEntry.value, { name: repo, release }).formats
     const missing = Object.keys(formats)
-      .filter((f) => own(shown, f) === undefined)
+      .filter((f) => own(shown, f) === undefined && (only === undefined || f === only))
       .sort()
     const records = await tx.getMany(missing.flatMap((f) => [keys.man(name, release, f), keys.blob(formats[f]!)]))
     const doomed: string[] = []

@@ -29,6 +29,7 @@ import { OciBlobRecordType, OciManifestRecordType, OciReleaseRecordType, OciTagR
 import { commitFormats, type FormatPush } from './push.js'
 import { decodePackage } from './packages.js'
 import { decode, keys, own } from './records.js'
+import { isCommitTooLarge } from './transaction.js'
 
 /** The appr package a repository shows (`<ns>/<name>`), or undefined. */
 function packageOf(repo: string): PackageName | undefined {
@@ -192,11 +193,6 @@ async function deleteEach(ctx: RegistryContext, name: PackageName, targets: read
     for (const format of formats) deleted += await deleteFormats(ctx, name, [{ ...target, format }], { missing: 'skip' })
   }
   return deleted
-}
-
-/** The adapter refused a commit for its number of operations (`maxOpsPerCommit`), before writing anything. */
-function isCommitTooLarge(error: unknown): boolean {
-  return isApprError(error, 'invalid-parameters') && typeof error.details.limit === 'number' && typeof error.details.operations === 'number'
 }
 
 /** A delete that another writer did first is done. */

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { isApprError, type KvStore, Registry } from 'appr-core'
+import { memoryStore } from 'appr-core/adapters/memory'
 import { inspectArchive } from 'appr-core/archive'
 import { helmAnnotations, helmChartManifest, helmChartMetadata, helmConfigBytes, OCI_INDEX, OCI_MANIFEST, ociDigestOf, projectRelease } from 'appr-core/oci'
 import { snapshot, tgz } from './helpers.js'
@@ -125,6 +126,31 @@ test('memory: a format the view shows already (a chart a /v2/ client pushed) kee
     assert.equal(await registry.ociManifests.get('acme/app', '5.0.0'), { digest: client.digest, mediaType: OCI_MANIFEST, bytes: client.bytes }, "the client's bytes")
     await assertAgree(registry, store)
   })
+})
+
+test('memory: a store whose commits cannot hold a whole release (maxOpsPerCommit) is backfilled one format a commit, to the same records', async () => {
+  // Each push of one more format fits (about 40 operations for the fifth), the five formats' backfill does not.
+  const store = memoryStore({ limits: { maxOpsPerCommit: 45 } })
+  const registry = new Registry({ store, clock: () => NOW })
+  try {
+    const formats = ['helm', 'kpm', 'docker-compose', 'appr', 'extra']
+    for (const format of formats) await registry.push({ package: 'acme/app', release: '1.0.0', format, blob: format === 'helm' ? chart : kpm })
+    const pushed = await ociRecords(store)
+    await dropViews(store)
+    let commits = 0
+    const commit: KvStore['commit'] = async (c) => {
+      const result = await store.commit(c)
+      if (result.ok) commits++
+      return result
+    }
+    const counted = new Registry({ store: { ...store, name: store.name, capabilities: store.capabilities, commit }, clock: () => NOW })
+    assert.equal(await counted.ociBackfill(), { packages: 1, releases: 1, formats: 5, shown: 0, notOci: 0 })
+    assert.is(commits, 5, 'one commit a format')
+    assert.equal(await ociRecords(store), pushed)
+    await counted.close()
+  } finally {
+    await registry.close()
+  }
 })
 
 for (const backend of backends.slice(0, 2)) {
