@@ -21,7 +21,7 @@ import type { RegistryContext } from './context.js'
 import { recordRepositoryEvent } from './events/record.js'
 import { ociGraph } from './oci-graph.js'
 import { type OciManifestRecord, OciManifestRecordType, type OciReferrerRecord, OciReferrerRecordType, OciTagRecordType, ociKeys } from './oci-records.js'
-import { deleteRelease, putRelease } from './oci-releases.js'
+import { deleteRelease, putRelease, shownByRelease } from './oci-releases.js'
 import { decode } from './records.js'
 import { transact } from './transaction.js'
 
@@ -142,10 +142,15 @@ export async function deleteManifest(ctx: RegistryContext, repository: string, r
         // What the appr releases held went above; a manifest still held (by a release pushed
         // meanwhile) is not deleted under it.
         const hex = parseOciDigest(ref.digest)
-        const tags = (await graph.manifest(repo, hex))?.tags ?? []
+        const record = await graph.manifest(repo, hex)
+        const tags = record?.tags ?? []
         for (const t of tags) {
           const held = (await graph.tag(repo, t))?.appr
           if (held) throw tagHeld(repo, t, held)
+        }
+        // Nor under a release that took it as a format since (an index pushed meanwhile).
+        if (record && (await shownByRelease(tx, repo, record, ref.digest))) {
+          throw new OciError('DENIED', `${repo}@${ref.digest} became a format of an appr release meanwhile; retry (docs/oci.md, "Conflicts")`, { detail: { name: repo, digest: ref.digest } })
         }
         const deleted = await graph.deleteManifest(repo, hex)
         if (deleted) await recordRepositoryEvent(ctx, tx, repo, { type: 'oci.manifest.deleted', digest: `sha256:${hex}`, tags })

@@ -18,6 +18,7 @@ import { versionOfHelmTag } from '../oci/helm.js'
 import { OCI_INDEX } from '../oci/media-types.js'
 import { projectIndex } from '../oci/projection.js'
 import type { ManifestReference } from '../oci/reference.js'
+import type { KvEntry } from '../storage/kv.js'
 import { apprLayerOf, packageOfRepository } from '../oci/releases.js'
 import type { OciDescriptor, ParsedManifest } from '../oci/schemas.js'
 import { parseManifest } from '../oci/schemas.js'
@@ -25,11 +26,11 @@ import { deleteChannel } from './channels.js'
 import type { RegistryContext } from './context.js'
 import { deleteFormats, type FormatTarget } from './delete.js'
 import { givenFormat } from './oci-projection.js'
-import { OciBlobRecordType, OciManifestRecordType, OciReleaseRecordType, OciTagRecordType, ociKeys } from './oci-records.js'
+import { OciBlobRecordType, type OciManifestRecord, OciManifestRecordType, OciReleaseRecordType, OciTagRecordType, ociKeys } from './oci-records.js'
 import { commitFormats, type FormatPush } from './push.js'
 import { decodePackage } from './packages.js'
 import { decode, keys, own } from './records.js'
-import { isCommitTooLarge } from './transaction.js'
+import { isCommitTooLarge, type Transaction } from './transaction.js'
 
 /** The appr package a repository shows (`<ns>/<name>`), or undefined. */
 function packageOf(repo: string): PackageName | undefined {
@@ -165,15 +166,8 @@ export async function deleteRelease(ctx: RegistryContext, repo: string, ref: Man
       if (release !== undefined) releases.push(release)
     })
     const format = record.appr?.format
-    if (format !== undefined) {
-      // The format's manifest of every release showing it (an index of another release may name it too).
-      const pkgEntry = await ctx.store.get(keys.pkg(name))
-      const holders = pkgEntry ? Object.entries(decodePackage(pkgEntry, name).releases).flatMap(([r, f]) => (own(f, format) === undefined ? [] : [r])) : []
-      const shown = await ctx.store.getMany(holders.map((r) => ociKeys.release(repo, r)))
-      holders.forEach((release, i) => {
-        if (shown[i] && own(decode(OciReleaseRecordType, shown[i]!.value, { name: repo, release }).formats, format)?.digest === ref.digest) formats.push({ release, format })
-      })
-    }
+    // The format's manifest of every release showing it (an index of another release may name it too).
+    if (format !== undefined) for (const release of await releasesShowing((k) => ctx.store.getMany(k), name, repo, format, ref.digest)) formats.push({ release, format })
   }
   // The whole release, or the format whose manifest it is while the release still shows it: one commit.
   const targets: FormatTarget[] = [...releases.map((release) => ({ release })), ...formats.map((f) => ({ ...f, ...(ref.kind === 'digest' && { ociDigest: ref.digest }) }))]
@@ -193,6 +187,27 @@ async function deleteEach(ctx: RegistryContext, name: PackageName, targets: read
     for (const format of formats) deleted += await deleteFormats(ctx, name, [{ ...target, format }], { missing: 'skip' })
   }
   return deleted
+}
+
+/** The releases of `name` whose OCI view shows manifest `digest` as their `format`, read through `getMany` (a store's, or a transaction's). */
+async function releasesShowing(getMany: (keys: readonly string[]) => Promise<(KvEntry | undefined)[]>, name: PackageName, repo: string, format: string, digest: string): Promise<string[]> {
+  const [pkgEntry] = await getMany([keys.pkg(name)])
+  const holders = pkgEntry ? Object.entries(decodePackage(pkgEntry, name).releases).flatMap(([r, f]) => (own(f, format) === undefined ? [] : [r])) : []
+  const shown = await getMany(holders.map((r) => ociKeys.release(repo, r)))
+  return holders.filter((release, i) => shown[i] !== undefined && own(decode(OciReleaseRecordType, shown[i]!.value, { name: repo, release }).formats, format)?.digest === digest)
+}
+
+/**
+ * True when a release shows manifest `digest` (its `record`), read in `tx`: a DELETE by digest
+ * deleted the releases showing it, but an index pushed meanwhile may have made it a format of
+ * another, whose index would then name a deleted manifest. Only a format's manifest that an index
+ * names can be one, so others cost nothing.
+ */
+export async function shownByRelease(tx: Transaction, repo: string, record: OciManifestRecord, digest: string): Promise<boolean> {
+  const name = packageOf(repo)
+  const format = record.appr?.format
+  if (name === undefined || format === undefined || (record.refs ?? 0) === 0) return false
+  return (await releasesShowing((k) => tx.getMany(k), name, repo, format, digest)).length > 0
 }
 
 /** A delete that another writer did first is done. */

@@ -14,6 +14,7 @@ import { inspectArchive } from 'appr-core/archive'
 import { OCI_INDEX, OCI_MANIFEST, ociDigestOf, projectRelease } from 'appr-core/oci'
 import { rejectsOci } from '../oci/helpers.js'
 import { snapshot, tgz } from './helpers.js'
+import { assertAgree } from './oci-agree.js'
 import { type StoreBackend, storeBackends } from './store-backends.js'
 
 const fixtures = new URL('../fixtures/', import.meta.url).pathname
@@ -224,6 +225,41 @@ test('memory: a store whose commits cannot hold the whole release (maxOpsPerComm
     assert.is(recorded.commits.filter(writesManifests).length, 3)
     assert.equal((await registry.list()).packages, [])
     assert.is(await registry.ociManifests.head(REPO, '1.0.0'), undefined)
+  } finally {
+    await registry.close()
+  }
+})
+
+// A DELETE by digest of a chart deletes the releases showing it, then the manifest. An index
+// pushed between the two, naming that chart as a format of another release, must not lose it.
+test('memory: a DELETE by digest racing an index PUT that makes the manifest a format of another release is refused, and the index stays whole', async () => {
+  const store = memoryStore()
+  let hook: (() => Promise<unknown>) | undefined
+  let doomedKey = ''
+  const commit: KvStore['commit'] = async (c) => {
+    if (hook && (c.deletes ?? []).includes(doomedKey)) {
+      const run = hook
+      hook = undefined
+      await run()
+    }
+    return store.commit(c)
+  }
+  const registry = new Registry({ store: { ...store, name: store.name, capabilities: store.capabilities, commit } })
+  try {
+    const projected = await stageIndex(registry, '1.0.0', ['helm', 'kpm'])
+    const helm = projected.formats.find((f) => f.format === 'helm')!.manifest
+    await registry.ociManifests.put(REPO, '1.1.0', helm.bytes, OCI_MANIFEST)
+    doomedKey = `oci/manifest/${REPO}@${helm.digest.slice('sha256:'.length)}`
+    hook = () => registry.ociManifests.put(REPO, projected.tag, projected.manifest.bytes, OCI_INDEX)
+    await rejectsOci(registry.ociManifests.delete(REPO, helm.digest), 'DENIED', 403)
+    assert.is(hook, undefined, 'the index was pushed in the middle')
+    assert.equal((await registry.releases(REPO)).map((m) => m.release), ['1.0.0', '1.0.0'], '1.1.0 went, 1.0.0 has both formats')
+    await assertAgree(registry, store)
+    // Tried again, it deletes the format of 1.0.0 too, then the manifest.
+    assert.ok(await registry.ociManifests.delete(REPO, helm.digest))
+    assert.equal((await registry.manifests(REPO, '1.0.0')).map((m) => m.mediaType), ['application/vnd.appr.package-manifest.kpm.v0.json'])
+    assert.is(await registry.ociManifests.get(REPO, helm.digest), undefined)
+    await assertAgree(registry, store)
   } finally {
     await registry.close()
   }
