@@ -40,8 +40,8 @@ export interface ManifestInput {
   readonly hex: string
   readonly bytes: Uint8Array
   readonly parsed: ParsedManifest
-  /** The appr release (and format) whose OCI view it is. */
-  readonly appr?: { readonly release: string; readonly format?: string }
+  /** The appr release (and format) whose OCI view it is, and whether appr-core projected it. */
+  readonly appr?: { readonly release: string; readonly format?: string; readonly projected?: true }
 }
 
 /** The blob digests (hex, each once) a manifest names, and the manifests an index names. */
@@ -112,10 +112,13 @@ export class OciGraph {
 
   /**
    * Stores a manifest unless it is stored already: every blob it names must be linked to the
-   * repository and every manifest it names stored there; their counts go up.
+   * repository and every manifest it names stored there; their counts go up. With `dangling`
+   * (a restore), one that is missing is skipped instead: a client may have deleted a blob or a
+   * manifest that a stored manifest names (as CNCF distribution allows), and the restored
+   * manifest is then as it was.
    * @throws OciError `MANIFEST_BLOB_UNKNOWN`
    */
-  async putManifest(repo: string, input: ManifestInput): Promise<OciManifestRecord> {
+  async putManifest(repo: string, input: ManifestInput, options: { readonly dangling?: boolean } = {}): Promise<OciManifestRecord> {
     const key = ociKeys.manifest(repo, input.hex)
     const { blobs, children } = referencesOf(input.parsed)
     await this.prefetch([key, ociKeys.repo(repo), ...blobs.map((b) => ociKeys.link(repo, b)), ...children.map((c) => ociKeys.manifest(repo, c))])
@@ -130,11 +133,13 @@ export class OciGraph {
     }
     for (const b of blobs) {
       const link = await this.read(OciLinkRecordType, ociKeys.link(repo, b))
+      if (!link && options.dangling) continue
       if (!link) throw new OciError('MANIFEST_BLOB_UNKNOWN', `the manifest names blob sha256:${b}, which ${repo} does not have`, { detail: { digest: `sha256:${b}` } })
       this.write(ociKeys.link(repo, b), { ...heldOf(link), refs: (link.refs ?? 0) + 1 } satisfies OciLinkRecord)
     }
     for (const c of children) {
       const child = await this.manifest(repo, c)
+      if (!child && options.dangling) continue
       if (!child) throw new OciError('MANIFEST_BLOB_UNKNOWN', `the index names manifest sha256:${c}, which ${repo} does not have`, { detail: { digest: `sha256:${c}` } })
       const { free_at: _, ...rest } = child
       this.write(ociKeys.manifest(repo, c), { ...rest, refs: (child.refs ?? 0) + 1 })

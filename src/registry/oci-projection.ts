@@ -106,7 +106,7 @@ export async function showFormat(g: OciGraph, view: FormatView, release: string,
   const { config } = view
   if (config) await g.link(repo, parseOciDigest(config.digest), () => ({ size: config.size, inline: Buffer.from(config.bytes).toString('base64') }))
   const hex = parseOciDigest(view.manifest.digest)
-  await g.putManifest(repo, { hex, bytes: view.manifest.bytes, parsed: view.parsed, appr: { release, format } })
+  await g.putManifest(repo, { hex, bytes: view.manifest.bytes, parsed: view.parsed, appr: { release, format, ...(view.config && { projected: true as const }) } })
   const formats = nameMap((await g.release(repo, release))?.formats)
   const previous = own(formats, format)
   formats[format] = { mediaType: view.manifest.mediaType, digest: view.manifest.digest, size: view.manifest.size }

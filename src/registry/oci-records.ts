@@ -107,8 +107,12 @@ export const OciManifestRecordSchema = z.object({
   refs: z.number().int().positive().optional(),
   /** When it last lost its last tag and index (gc deletes it once the grace period has passed since). */
   free_at: z.string().optional(),
-  /** Set when the manifest is an appr release's OCI view (the release, and its format unless it is the release's index). */
-  appr: z.object({ release: z.string(), format: z.string().optional() }).optional(),
+  /**
+   * Set when the manifest is an appr release's OCI view (the release, and its format unless it is
+   * the release's index); `projected` when appr-core made it from the release (a restored release
+   * makes it again), not a `/v2/` client.
+   */
+  appr: z.object({ release: z.string(), format: z.string().optional(), projected: z.literal(true).optional() }).optional(),
 })
 export type OciManifestRecord = z.infer<typeof OciManifestRecordSchema>
 

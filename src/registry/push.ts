@@ -93,6 +93,12 @@ export async function push(ctx: RegistryContext, input: PushInput): Promise<Mani
     ctx.blobCache.set(manifest.content.digest, inline.bytes)
     return manifest
   }
+  const small = await smallUpload(ctx, base, input.blob)
+  if (small) {
+    const manifest = await commitUpload(ctx, base, small)
+    ctx.blobCache.set(manifest.content.digest, small.bytes!)
+    return manifest
+  }
   return storeRelease(ctx, { ...base, source: blobChunks(input.blob) })
 }
 
@@ -114,6 +120,44 @@ function inlineUpload(ctx: RegistryContext, blob: PushInput['blob'], withChart =
   return staged && { upload: { id, facts, staged, bytes, ...(chart && { chart }) }, bytes }
 }
 
+/**
+ * A small blob given as bytes for a store that keeps objects apart (files, an OCI registry):
+ * validated in memory in one synchronous pass, as an inline push is, then written as one chunk.
+ * The streamed path would inflate it through zlib's thread pool and, for a chart with an OCI
+ * view, read it back for its Chart.yaml: ~3 ms of CPU a push on level's file store against ~0.9
+ * ms inline (measured, 1 KB charts). `undefined` → the streaming path.
+ */
+async function smallUpload(ctx: RegistryContext, base: ReleaseInput, blob: PushInput['blob']): Promise<Upload | undefined> {
+  if (ctx.kvBlobs !== undefined || !(blob instanceof Uint8Array) || blob.byteLength > QUICK_BYTES) return undefined
+  const details = { package: base.name.full, release: base.release, media_type: base.format }
+  if (!base.force && (await ctx.store.get(keys.man(base.name, base.release, base.format))) !== undefined) throw packageExists(details)
+  return writeSmall(ctx, blob.slice(), base.format === 'helm' && ociRepositoryOf(base.name) !== undefined, details)
+}
+
+/**
+ * Validates small bytes in one synchronous pass and writes them as one object (marked first, so
+ * gc reclaims it if no commit makes it live). The upload keeps the bytes, so a commit that needs
+ * the Chart.yaml reads it from them, not from the store. `undefined` when the quick pass cannot
+ * decide: the caller streams instead.
+ */
+async function writeSmall(ctx: RegistryContext, bytes: Uint8Array, withChart: boolean, details: ErrorDetails): Promise<Upload | undefined> {
+  const inspected = withChart ? quickInspect(bytes, ctx.limits && { limits: ctx.limits }) : undefined
+  const facts: BlobFacts | undefined = inspected ?? quickFacts(bytes, ctx.limits)
+  if (facts === undefined) return undefined
+  const id = await startUpload(ctx, details)
+  try {
+    await ctx.blobs.write(id, oneChunk(bytes))
+  } catch (error) {
+    await discardUpload(ctx, id)
+    throw error
+  }
+  return { id, facts, bytes, ...(inspected && { chart: { document: inspected.manifest?.document } }) }
+}
+
+async function* oneChunk(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes
+}
+
 /** Streams `input.source` through validation into a fresh BlobStore object, then records the release. */
 export async function storeRelease(ctx: RegistryContext, input: StoreReleaseInput): Promise<Manifest> {
   const { name, release, format } = input
@@ -129,14 +173,7 @@ export async function storeRelease(ctx: RegistryContext, input: StoreReleaseInpu
  * reclaims it if no commit ever makes it live. A failed upload is discarded.
  */
 async function uploadBlob(ctx: RegistryContext, source: AsyncIterable<Uint8Array>, details: ErrorDetails, expect?: StoreReleaseInput['expect']): Promise<Upload> {
-  const id = crypto.randomUUID()
-  const marker = keys.obj(id)
-  const started = await ctx.store.commit({
-    checks: [{ key: marker, version: null }],
-    puts: [{ key: marker, value: encode({ state: 'uploading', started_at: now(ctx) }) }],
-  })
-  if (!started.ok) throw new ApprError('internal-error', 'an upload id was used twice', { details })
-
+  const id = await startUpload(ctx, details)
   try {
     const analysis = analyzeBlob(source, ctx.limits)
     analysis.facts.catch(() => undefined) // observed below; avoids an unhandled rejection when write throws first
@@ -152,6 +189,18 @@ async function uploadBlob(ctx: RegistryContext, source: AsyncIterable<Uint8Array
     await discardUpload(ctx, id)
     throw error
   }
+}
+
+/** A fresh object id, marked `uploading` before anything is written under it: gc reclaims it if no commit makes it live. */
+async function startUpload(ctx: RegistryContext, details: ErrorDetails): Promise<string> {
+  const id = crypto.randomUUID()
+  const marker = keys.obj(id)
+  const started = await ctx.store.commit({
+    checks: [{ key: marker, version: null }],
+    puts: [{ key: marker, value: encode({ state: 'uploading', started_at: now(ctx) }) }],
+  })
+  if (!started.ok) throw new ApprError('internal-error', 'an upload id was used twice', { details })
+  return id
 }
 
 /** Records a release whose blob {@link uploadBlob} stored; the upload is discarded if the release is not recorded. */
@@ -183,7 +232,8 @@ export async function stage(ctx: RegistryContext, blob: BlobInput): Promise<Stag
     size += next.value.byteLength
     next = await source.next()
   }
-  const inline = next.done ? inlineUpload(ctx, Buffer.concat(head)) : undefined
+  const bytes = next.done ? Buffer.concat(head) : undefined
+  const inline = bytes && inlineUpload(ctx, bytes)
   const pending = next
   async function* rest(): AsyncGenerator<Uint8Array> {
     yield* head
@@ -193,7 +243,9 @@ export async function stage(ctx: RegistryContext, blob: BlobInput): Promise<Stag
   }
   let upload: Upload
   try {
-    upload = inline?.upload ?? (await uploadBlob(ctx, rest(), {}))
+    // Small bytes for a separate blob store: validated in memory, written as one chunk.
+    const small = bytes && ctx.kvBlobs === undefined ? await writeSmall(ctx, bytes, false, {}) : undefined
+    upload = inline?.upload ?? small ?? (await uploadBlob(ctx, rest(), {}))
   } finally {
     // However the upload ended, the caller's stream is released (a ReadableStream is cancelled).
     await source.return?.(undefined)

@@ -341,7 +341,8 @@ export class Registry {
   /**
    * The whole registry in appr's backup format: every manifest with its blob (base64) and the
    * channels containing its release, and every channel's current release. Held in memory, as
-   * the format requires.
+   * the format requires. appr packages only: OCI content pushed through `/v2/` that is not an
+   * appr release (images, indexes, client tags) is not in it; {@link backupStream} carries it.
    */
   backup(): Promise<BackupDocument> {
     return backup(this.#ctx)
@@ -361,10 +362,12 @@ export class Registry {
 
   /**
    * The whole registry as a stream of backup records, package by package, in constant memory
-   * (one blob at a time): a header, each package's releases (appr's backup entries) then its
-   * channels, and an end record with the counts. Write one JSON line per record for the NDJSON
-   * file `appr-core backup` writes; a package changed during the backup appears as it was when
-   * its record was read.
+   * (one blob at a time): a header (version 2), each package's releases (appr's backup entries)
+   * then its channels, then each OCI repository's content that restoring the releases does not
+   * make again (manifests, client tags, the blobs they name in 1 MiB chunks), and an end record
+   * with the counts. Write one JSON line per record for the NDJSON file `appr-core backup`
+   * writes; a package or repository changed during the backup appears as it was when its
+   * records were read.
    */
   backupStream(): AsyncGenerator<BackupRecord> {
     return backupRecords(this.#ctx)
@@ -373,9 +376,11 @@ export class Registry {
   /**
    * Restores a stream of backup records (from {@link backupStream}, or parsed NDJSON lines) as
    * they come: each release is validated (names, blob against digest and size, signature
-   * policies) and stored as a forced push, each channel set after its package's releases. A
-   * release already stored with the same blob, and a channel already set the same way, are
-   * skipped, so a restore cut short is resumed by running it again on the whole stream.
+   * policies) and stored as a forced push, each channel set after its package's releases; OCI
+   * blobs are streamed into uploads (digest verified), manifests and tags written through the
+   * OCI graph. A release already stored with the same blob, a channel already set the same way,
+   * and OCI content already there are skipped, so a restore cut short is resumed by running it
+   * again on the whole stream. Version 1 backups (appr records only) are read too.
    * @throws invalid-parameters naming the record (from 1) that is not valid, or a stream cut
    *   short (no end record); what came before is stored
    */

@@ -230,15 +230,74 @@ export interface BackupDocument {
 }
 
 /**
+ * An OCI blob of a repository in a streamed backup: its bytes follow in `oci-chunk` records,
+ * unless `from` says where the restore finds them (`appr`: the appr blob `appr`, restored by the
+ * release records; `earlier`: carried earlier in the backup for another repository).
+ */
+export interface OciBlobBackupRecord {
+  readonly kind: 'oci-blob'
+  readonly repository: string
+  /** `sha256:<hex>` of the bytes. */
+  readonly digest: string
+  readonly size: number
+  readonly from?: 'appr' | 'earlier'
+  /** With `from: "appr"`: the appr digest of the blob holding the bytes. */
+  readonly appr?: string
+}
+
+/** The next bytes of the OCI blob before it, base64 (at most 1 MiB of bytes). */
+export interface OciChunkBackupRecord {
+  readonly kind: 'oci-chunk'
+  readonly data: string
+}
+
+/** An OCI manifest of a repository: its exact bytes (base64) and media type. */
+export interface OciManifestBackupRecord {
+  readonly kind: 'oci-manifest'
+  readonly repository: string
+  readonly digest: string
+  readonly mediaType: string
+  readonly bytes: string
+  /**
+   * Set for a manifest of the appr view: the release (and the format, unless it is the release's
+   * index); `projected` when appr-core made it rather than a `/v2/` client.
+   */
+  readonly appr?: { readonly release: string; readonly format?: string; readonly projected?: true }
+}
+
+/** A client's tag of an OCI repository (tags of appr releases and channels are not carried: they come back with them). */
+export interface OciTagBackupRecord {
+  readonly kind: 'oci-tag'
+  readonly repository: string
+  readonly tag: string
+  readonly digest: string
+}
+
+/**
  * One record of a streamed backup ({@link Registry.backupStream}; one JSON line each in NDJSON):
- * a `header`, per package its `release` records then its `channel` records, and an `end` with the
- * counts (a stream without it was cut short).
+ * a `header` (version 2), per package its `release` records then its `channel` records, then per
+ * OCI repository its `oci-blob` (with their `oci-chunk`), `oci-manifest` and `oci-tag` records,
+ * and an `end` with the counts (a stream without it was cut short). Version 1 backups (appr
+ * records only, no OCI counts in `end`) are restored too. docs/architecture.md, "Backups".
  */
 export type BackupRecord =
-  | { readonly kind: 'header'; readonly format: 'appr-core-backup'; readonly version: 1; readonly created_at: string }
+  | { readonly kind: 'header'; readonly format: 'appr-core-backup'; readonly version: 2; readonly created_at: string }
   | ({ readonly kind: 'release' } & BackupPackage)
   | { readonly kind: 'channel'; readonly package: string; readonly name: string; readonly current: string }
-  | { readonly kind: 'end'; readonly packages: number; readonly releases: number; readonly channels: number }
+  | OciBlobBackupRecord
+  | OciChunkBackupRecord
+  | OciManifestBackupRecord
+  | OciTagBackupRecord
+  | {
+      readonly kind: 'end'
+      readonly packages: number
+      readonly releases: number
+      readonly channels: number
+      readonly repositories: number
+      readonly manifests: number
+      readonly tags: number
+      readonly blobs: number
+    }
 
 /** Where a {@link Registry.restoreStream} stands (and, at the end, what it did). */
 export interface RestoreProgress {
@@ -250,7 +309,13 @@ export interface RestoreProgress {
   readonly skipped: number
   /** Channels set (those already as the backup has them are left alone). */
   readonly channels: number
-  /** Blob bytes stored. */
+  /** OCI manifests stored (those of the appr view a restored release regenerated are not counted). */
+  readonly manifests: number
+  /** OCI client tags set. */
+  readonly tags: number
+  /** OCI blobs stored or linked to a repository. */
+  readonly blobs: number
+  /** Blob bytes stored (appr and OCI). */
   readonly bytes: number
 }
 

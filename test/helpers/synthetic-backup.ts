@@ -29,7 +29,7 @@ export function syntheticChart(i: number, description = `synthetic chart ${i}`):
 }
 
 export async function* syntheticBackup(packages: number): AsyncGenerator<BackupRecord> {
-  yield { kind: 'header', format: 'appr-core-backup', version: 1, created_at: '2026-01-01T00:00:00.000Z' }
+  yield { kind: 'header', format: 'appr-core-backup', version: 2, created_at: '2026-01-01T00:00:00.000Z' }
   for (let i = 0; i < packages; i++) {
     const bytes = syntheticChart(i)
     const { digest, size } = await digestBlob(bytes)
@@ -48,5 +48,5 @@ export async function* syntheticBackup(packages: number): AsyncGenerator<BackupR
     }
     if (stable) yield { kind: 'channel', package: pkg, name: 'stable', current: '1.0.0' }
   }
-  yield { kind: 'end', packages, releases: packages, channels: Math.ceil(packages / 10) }
+  yield { kind: 'end', packages, releases: packages, channels: Math.ceil(packages / 10), repositories: 0, manifests: 0, tags: 0, blobs: 0 }
 }

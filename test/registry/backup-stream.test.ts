@@ -3,11 +3,11 @@
  * document backup; a restore cut short and run again skips what is there and finishes; bad
  * streams are refused naming the record or line.
  */
-import { fromNdjson, Registry, toNdjson } from 'appr-core'
+import { fromNdjson, Registry } from 'appr-core'
 import { memoryStore } from 'appr-core/adapters/memory'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { backup1, tgz } from './helpers.js'
+import { backup1, backupText, sortedBackup, textChunks, tgz } from './helpers.js'
 
 async function source(): Promise<Registry> {
   const registry = new Registry({ store: memoryStore() })
@@ -17,23 +17,6 @@ async function source(): Promise<Registry> {
   await registry.channels.add('acme/web', 'stable', '2.0.0')
   return registry
 }
-
-async function ndjson(registry: Registry): Promise<string> {
-  let text = ''
-  for await (const line of toNdjson(registry.backupStream())) text += line
-  return text
-}
-
-/** The text as bytes cut into small pieces, so records cross chunk boundaries. */
-async function* chunks(text: string, size = 777): AsyncGenerator<Uint8Array> {
-  const bytes = Buffer.from(text)
-  for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size)
-}
-
-const sorted = (doc: Awaited<ReturnType<Registry['backup']>>) => ({
-  packages: [...doc.packages].sort((a, b) => `${a.package}@${a.release}@${a.mediaType}`.localeCompare(`${b.package}@${b.release}@${b.mediaType}`)),
-  channels: [...doc.channels].sort((a, b) => `${a.package}:${a.name}`.localeCompare(`${b.package}:${b.name}`)),
-})
 
 async function rejects(promise: Promise<unknown>, code: string, message: string): Promise<void> {
   try {
@@ -48,20 +31,25 @@ async function rejects(promise: Promise<unknown>, code: string, message: string)
 
 test('NDJSON round trip: header, releases then channels per package, end; the restored registry backs up the same', async () => {
   const from = await source()
-  const text = await ndjson(from)
+  const text = await backupText(from)
   const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l) as { kind: string; package?: string })
   assert.is(lines[0]!.kind, 'header')
-  assert.equal(lines.at(-1), { kind: 'end', packages: new Set(lines.flatMap((l) => (l.package ? [l.package] : []))).size, releases: lines.filter((l) => l.kind === 'release').length, channels: lines.filter((l) => l.kind === 'channel').length })
+  const { repositories, manifests, tags, blobs, ...appr } = lines.at(-1) as unknown as Record<string, number>
+  assert.equal(appr, { kind: 'end', packages: new Set(lines.flatMap((l) => (l.package ? [l.package] : []))).size, releases: lines.filter((l) => l.kind === 'release').length, channels: lines.filter((l) => l.kind === 'channel').length })
+  // The appr view of the packages (their OCI repositories) is not carried: restoring the releases makes it again.
+  assert.ok(repositories! > 0)
+  assert.equal([manifests, tags, blobs], [0, 0, 0])
+  assert.not.ok(lines.some((l) => l.kind.startsWith('oci-')))
   // A package's channels come after its releases, before the next package.
   const web = lines.flatMap((l, i) => (l.package === 'acme/web' ? [`${l.kind}${i}`] : []))
   assert.equal(web.map((k) => k.replace(/\d+/, '')), ['release', 'release', 'channel'])
 
   const to = new Registry({ store: memoryStore() })
-  const progress = await to.restoreStream(fromNdjson(chunks(text)))
+  const progress = await to.restoreStream(fromNdjson(textChunks(text, 777)))
   assert.is(progress.releases, lines.filter((l) => l.kind === 'release').length)
   assert.is(progress.skipped, 0)
   assert.is(progress.channels, lines.filter((l) => l.kind === 'channel').length)
-  assert.equal(sorted(await to.backup()), sorted(await from.backup()))
+  assert.equal(sortedBackup(await to.backup()), sortedBackup(await from.backup()))
   assert.equal((await to.show('acme/web', { release: '2.0.0', format: 'helm' })).metadata, { team: 'a' })
   assert.equal(await to.stats(), await from.stats())
   const stats = await to.stats()
@@ -72,25 +60,25 @@ test('NDJSON round trip: header, releases then channels per package, end; the re
 
 test('a restore cut short stores what it read; run again it skips that and finishes; a third run writes nothing', async () => {
   const from = await source()
-  const text = await ndjson(from)
+  const text = await backupText(from)
   const lines = text.split('\n').filter((l) => l !== '')
   const to = new Registry({ store: memoryStore() })
   const cut = Math.floor(lines.length / 2)
   await rejects(to.restoreStream(lines.slice(0, cut).map((l) => JSON.parse(l))), 'invalid-parameters', 'cut short')
   const partial = await to.stats()
   assert.ok(partial.manifests > 0, 'the first half is stored')
-  const resumed = await to.restoreStream(fromNdjson(chunks(text, 4096)))
+  const resumed = await to.restoreStream(fromNdjson(textChunks(text, 4096)))
   assert.is(resumed.skipped, partial.manifests)
   assert.is(resumed.skipped + resumed.releases, lines.filter((l) => l.includes('"kind":"release"')).length)
-  const again = await to.restoreStream(fromNdjson(chunks(text)))
+  const again = await to.restoreStream(fromNdjson(textChunks(text, 777)))
   assert.is(again.releases, 0)
   assert.is(again.channels, 0)
   assert.is(again.bytes, 0)
-  assert.equal(sorted(await to.backup()), sorted(await from.backup()))
+  assert.equal(sortedBackup(await to.backup()), sortedBackup(await from.backup()))
 })
 
 test('bad streams: not a backup, a bad record, a record after the end, a line that is not JSON', async () => {
-  const text = await ndjson(await source())
+  const text = await backupText(await source())
   const lines = text.split('\n').filter((l) => l !== '')
   const to = new Registry({ store: memoryStore() })
   await rejects(to.restoreStream([]), 'invalid-parameters', 'empty')
@@ -102,13 +90,13 @@ test('bad streams: not a backup, a bad record, a record after the end, a line th
   await rejects(to.restoreStream(broken), 'invalid-parameters', 'backup record 3')
   await rejects(to.restoreStream([...lines.map((l) => JSON.parse(l)), { kind: 'end', packages: 0, releases: 0, channels: 0 }]), 'invalid-parameters', 'after the end')
   const notJson = async () => {
-    for await (const _ of fromNdjson(chunks(`${lines[0]}\n\n{"kind":\n`))) {
+    for await (const _ of fromNdjson(textChunks(`${lines[0]}\n\n{"kind":\n`, 777))) {
       // drain
     }
   }
   await rejects(notJson(), 'invalid-parameters', 'line 3 is not JSON')
   const tooLong = async () => {
-    for await (const _ of fromNdjson(chunks(`${lines[0]}\n${'x'.repeat(5000)}`, 100), 1000)) {
+    for await (const _ of fromNdjson(textChunks(`${lines[0]}\n${'x'.repeat(5000)}`, 100), 1000)) {
       // drain
     }
   }

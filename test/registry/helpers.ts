@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import * as tar from 'tar-stream'
-import { countingStore, listAll, zeroCounts } from 'appr-core'
-import type { KvStore } from 'appr-core'
+import { countingStore, listAll, toNdjson, zeroCounts } from 'appr-core'
+import type { BackupDocument, KvStore, Registry } from 'appr-core'
+import { ociDigestOf } from 'appr-core/oci'
 
 const here = new URL('./fixtures/', import.meta.url)
 
@@ -18,6 +19,37 @@ export async function tgz(files: Record<string, string>): Promise<Uint8Array> {
   const parts: Buffer[] = []
   for await (const part of pack) parts.push(part as Buffer)
   return new Uint8Array(gzipSync(Buffer.concat(parts)))
+}
+
+/** Uploads `bytes` as a blob of `repo` through the OCI upload operations (one chunk). */
+export async function ociUpload(registry: Registry, repo: string, bytes: Uint8Array): Promise<string> {
+  const digest = ociDigestOf(bytes)
+  const { id } = await registry.ociBlobs.startUpload(repo)
+  await registry.ociBlobs.finishUpload(repo, id, digest, (async function* () {
+    yield bytes
+  })())
+  return digest
+}
+
+/** A registry's streamed backup as NDJSON text. */
+export async function backupText(registry: Registry): Promise<string> {
+  let text = ''
+  for await (const line of toNdjson(registry.backupStream())) text += line
+  return text
+}
+
+/** The text as bytes cut into small pieces, so records cross chunk boundaries. */
+export async function* textChunks(text: string, size: number): AsyncGenerator<Uint8Array> {
+  const bytes = Buffer.from(text)
+  for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size)
+}
+
+/** A backup document in a fixed order, to compare two registries' content. */
+export function sortedBackup(doc: BackupDocument): BackupDocument {
+  return {
+    packages: [...doc.packages].sort((a, b) => `${a.package}@${a.release}@${a.mediaType}`.localeCompare(`${b.package}@${b.release}@${b.mediaType}`)),
+    channels: [...doc.channels].sort((a, b) => `${a.package}:${a.name}`.localeCompare(`${b.package}:${b.name}`)),
+  }
 }
 
 export async function collect(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array> {

@@ -1,6 +1,10 @@
-// What every OCI view test asserts: the appr view and the OCI view of a registry agree, and every
-// reference count in the OCI records is what the records say (test/registry/oci-views.test.ts,
-// oci-backfill.test.ts).
+/**
+ * The invariant of one registry with two views, checked on its records: the appr view and the
+ * OCI view agree (every release at its tag, its formats' manifests naming the blobs appr serves,
+ * channels at their release's manifest) and every reference count in the OCI records is true.
+ * Shared by the interleaving property (oci-views.test.ts), the backup round trips and the backfill
+ * (oci-backfill.test.ts). Packages whose names are not OCI names have no view, and are skipped.
+ */
 import * as assert from 'uvu/assert'
 import type { KvStore, Registry } from 'appr-core'
 import { helmTagOf, isRepositoryName, parseManifest, projectIndex } from 'appr-core/oci'

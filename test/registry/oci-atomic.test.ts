@@ -13,7 +13,7 @@ import { memoryStore } from 'appr-core/adapters/memory'
 import { inspectArchive } from 'appr-core/archive'
 import { OCI_INDEX, OCI_MANIFEST, ociDigestOf, projectRelease } from 'appr-core/oci'
 import { rejectsOci } from '../oci/helpers.js'
-import { snapshot, tgz } from './helpers.js'
+import { ociUpload, snapshot, tgz } from './helpers.js'
 import { assertAgree } from './oci-agree.js'
 import { type StoreBackend, storeBackends } from './store-backends.js'
 
@@ -47,13 +47,6 @@ function recording(store: KvStore): { store: KvStore; commits: KvCommit[] } {
 
 const writesManifests = (c: KvCommit): boolean => [...(c.puts ?? []).map((p) => p.key), ...(c.deletes ?? [])].some((k) => k.startsWith('man/'))
 
-async function upload(registry: Registry, repo: string, bytes: Uint8Array): Promise<void> {
-  const { id } = await registry.ociBlobs.startUpload(repo)
-  await registry.ociBlobs.finishUpload(repo, id, ociDigestOf(bytes), (async function* () {
-    yield bytes
-  })())
-}
-
 /**
  * Stores a release's blobs and each format's manifest by digest, as a copy does before the index;
  * returns the index to PUT at the tag. `archives` overrides a format's layer bytes.
@@ -68,8 +61,8 @@ async function stageIndex(registry: Registry, release: string, formats: readonly
   )
   const projected = projectRelease({ package: REPO, release, created: '2025-06-01T10:00:00Z', formats: inputs })
   for (const f of projected.formats) {
-    await upload(registry, REPO, f.config.bytes)
-    await upload(registry, REPO, archives[f.format]!)
+    await ociUpload(registry, REPO, f.config.bytes)
+    await ociUpload(registry, REPO, archives[f.format]!)
     await registry.ociManifests.put(REPO, f.manifest.digest, f.manifest.bytes, f.manifest.mediaType)
   }
   return projected

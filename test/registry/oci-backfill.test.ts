@@ -11,7 +11,7 @@ import { isApprError, type KvStore, Registry } from 'appr-core'
 import { memoryStore } from 'appr-core/adapters/memory'
 import { inspectArchive } from 'appr-core/archive'
 import { helmAnnotations, helmChartManifest, helmChartMetadata, helmConfigBytes, OCI_INDEX, OCI_MANIFEST, ociDigestOf, projectRelease } from 'appr-core/oci'
-import { snapshot, tgz } from './helpers.js'
+import { ociUpload, snapshot, tgz } from './helpers.js'
 import { assertAgree } from './oci-agree.js'
 import { type StoreBackend, storeBackends } from './store-backends.js'
 
@@ -109,12 +109,7 @@ test('memory: a format the view shows already (a chart a /v2/ client pushed) kee
     // release whose helm format has no view (the push shows kpm alone at the tag).
     const chartYaml = (await inspectArchive(chart)).manifest?.document
     const config = helmConfigBytes(chartYaml)
-    for (const bytes of [config, chart]) {
-      const { id } = await registry.ociBlobs.startUpload('acme/app')
-      await registry.ociBlobs.finishUpload('acme/app', id, ociDigestOf(bytes), (async function* () {
-        yield bytes
-      })())
-    }
+    for (const bytes of [config, chart]) await ociUpload(registry, 'acme/app', bytes)
     const client = helmChartManifest({ digest: ociDigestOf(config), size: config.byteLength }, { digest: ociDigestOf(chart), size: chart.byteLength }, helmAnnotations(helmChartMetadata(chartYaml), '2020-01-01T00:00:00Z'))
     await registry.ociManifests.put('acme/app', '5.0.0', client.bytes, OCI_MANIFEST)
     await registry.push({ package: 'acme/app', release: '1.1.0+b1', format: 'kpm', blob: kpm })

@@ -26,7 +26,7 @@ import {
   ociDigestOf,
   projectRelease,
 } from 'appr-core/oci'
-import { tgz } from './helpers.js'
+import { ociUpload, tgz } from './helpers.js'
 import { assertAgree, formatOf } from './oci-agree.js'
 import { type StoreBackend, storeBackends } from './store-backends.js'
 
@@ -74,13 +74,6 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: fc.constant({ kind: 'gc' as const }), weight: 1 },
 )
 
-async function upload(registry: Registry, repo: string, bytes: Uint8Array): Promise<void> {
-  const { id } = await registry.ociBlobs.startUpload(repo)
-  await registry.ociBlobs.finishUpload(repo, id, ociDigestOf(bytes), (async function* () {
-    yield bytes
-  })())
-}
-
 /** Runs one operation; refusals the rules allow are fine, anything else fails the property. */
 async function apply(registry: Registry, o: Op, advance: (ms: number) => void): Promise<void> {
   const pkg = 'pkg' in o ? PACKAGES[o.pkg]! : ''
@@ -105,8 +98,8 @@ async function apply(registry: Registry, o: Op, advance: (ms: number) => void): 
         const archive = archives[o.blob]!
         const chartYaml = (await inspectArchive(archive)).manifest?.document
         const config = helmConfigBytes(chartYaml)
-        await upload(registry, pkg, config)
-        await upload(registry, pkg, archive)
+        await ociUpload(registry, pkg, config)
+        await ociUpload(registry, pkg, archive)
         const created = ['2025-01-01T00:00:00Z', '2025-02-01T00:00:00Z'][o.created]!
         const m = helmChartManifest({ digest: ociDigestOf(config), size: config.byteLength }, { digest: ociDigestOf(archive), size: archive.byteLength }, helmAnnotations(helmChartMetadata(chartYaml), created))
         await registry.ociManifests.put(pkg, helmTagOf(RELEASES[o.release]!), m.bytes, OCI_MANIFEST)
@@ -121,17 +114,17 @@ async function apply(registry: Registry, o: Op, advance: (ms: number) => void): 
         const blobOf = (b: Uint8Array) => ({ digest: ociDigestOf(b), size: b.byteLength })
         const projected = projectRelease({ package: pkg, release: RELEASES[o.release]!, created, formats: [{ format: 'helm', blob: blobOf(helm), chartYaml }, { format: 'kpm', blob: blobOf(kpm) }] })
         for (const f of projected.formats) {
-          await upload(registry, pkg, f.config.bytes)
-          await upload(registry, pkg, f.format === 'helm' ? helm : kpm)
+          await ociUpload(registry, pkg, f.config.bytes)
+          await ociUpload(registry, pkg, f.format === 'helm' ? helm : kpm)
           await registry.ociManifests.put(pkg, f.manifest.digest, f.manifest.bytes, f.manifest.mediaType)
         }
         await registry.ociManifests.put(pkg, projected.tag, projected.manifest.bytes, OCI_INDEX)
         return
       }
       case 'oci-image': {
-        await upload(registry, pkg, EMPTY_JSON)
+        await ociUpload(registry, pkg, EMPTY_JSON)
         const layer = enc.encode(`layer of ${o.tag}`)
-        await upload(registry, pkg, layer)
+        await ociUpload(registry, pkg, layer)
         const bytes = enc.encode(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: OCI_EMPTY, digest: ociDigestOf(EMPTY_JSON), size: 2 }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: ociDigestOf(layer), size: layer.byteLength }] }))
         await registry.ociManifests.put(pkg, o.tag, bytes, OCI_MANIFEST)
         return
@@ -238,7 +231,7 @@ test('memory: a blob a client uploaded again outlives an appr delete of the rele
   const registry = new Registry({ store, clock: () => new Date(now), ociGraceMs: GRACE })
   try {
     await registry.push({ package: 'acme/web', release: '1.0.0', format: 'kpm', blob: archives[0]!, force: false })
-    await upload(registry, 'acme/web', EMPTY_JSON)
+    await ociUpload(registry, 'acme/web', EMPTY_JSON)
     await registry.delete('acme/web', '1.0.0', 'kpm')
     assert.ok(await registry.ociBlobs.get('acme/web', ociDigestOf(EMPTY_JSON)), 'the uploaded blob is still linked')
     await apply(registry, { kind: 'oci-image', pkg: 1, tag: 'latest' }, () => undefined)

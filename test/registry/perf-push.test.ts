@@ -3,9 +3,9 @@
 // store state a streamed push gives.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { isApprError, kvBlobStore, Registry } from 'appr-core'
+import { type BlobStore, isApprError, kvBlobStore, Registry } from 'appr-core'
 import { memoryStore } from 'appr-core/adapters/memory'
-import { collect, counting, kubeUi, rocketchat, snapshot } from './helpers.js'
+import { collect, counting, kubeUi, rocketchat, snapshot, tgz } from './helpers.js'
 
 async function* streamed(bytes: Uint8Array) {
   yield bytes
@@ -108,15 +108,59 @@ test('a rejected or existing inline push writes nothing', async () => {
   assert.equal(await snapshot(store), before)
 })
 
-test('a registry with its own blob store streams as before', async () => {
+test('with its own blob store, a small byte push is validated in memory, written once and never read back; a rejected one leaves nothing', async () => {
   const store = memoryStore()
-  const blobs = kvBlobStore(memoryStore())
-  const { store: counted, counts, reset } = counting(store)
-  const registry = new Registry({ store: counted, blobs })
-  reset()
-  await registry.push({ package: 'a/b', release: '1.0.0', blob: rocketchat })
-  assert.ok(counts.calls > 2)
-  assert.equal(await collect((await registry.pull('a/b')).stream), rocketchat)
+  const inner = kvBlobStore(memoryStore())
+  const seen = { writes: 0, chunks: 0, reads: 0 }
+  const blobs: BlobStore = {
+    ...inner,
+    async write(id, chunks) {
+      seen.writes++
+      await inner.write(
+        id,
+        (async function* () {
+          for await (const chunk of chunks) {
+            seen.chunks++
+            yield chunk
+          }
+        })(),
+      )
+    },
+    async read(id) {
+      seen.reads++
+      return inner.read(id)
+    },
+  }
+  const registry = new Registry({ store, blobs })
+  // A chart of a package with an OCI view: its Chart.yaml (Helm's config) comes from validation's pass.
+  const chart = await tgz({ 'hello/Chart.yaml': 'apiVersion: v2\nname: hello\nversion: 1.0.0\n' })
+  await registry.push({ package: 'a/b', release: '1.0.0', format: 'helm', blob: chart })
+  await registry.push({ package: 'a/b', release: '1.0.1', blob: rocketchat })
+  assert.equal(seen, { writes: 2, chunks: 2, reads: 0 })
+  assert.ok(await registry.ociManifests.head('a/b', '1.0.0'), 'the OCI view has the chart')
+  assert.equal(await collect((await registry.pull('a/b', { release: '1.0.0', format: 'helm' })).stream), chart)
+  const before = await snapshot(store)
+  const ids = async () => {
+    const out: string[] = []
+    for await (const id of inner.ids()) out.push(id)
+    return out.sort()
+  }
+  const objects = await ids()
+  const bent = rocketchat.slice()
+  bent[bent.length - 5]! ^= 0xff // the gzip trailer: CRC mismatch
+  for (const [blob, release, code] of [
+    [bent, '2.0.0', 'invalid-usage'],
+    [kubeUi, '1.0.1', 'package-exists'],
+  ] as const) {
+    try {
+      await registry.push({ package: 'a/b', release, blob })
+      assert.unreachable()
+    } catch (e) {
+      assert.ok(isApprError(e, code), String(e))
+    }
+  }
+  assert.equal(await snapshot(store), before)
+  assert.equal(await ids(), objects)
 })
 
 test.run()

@@ -15,10 +15,12 @@ import { printJson } from '../output.js'
 export const usage = `Usage: appr-core backup (--store <spec> | --registry <url>) [-o FILE] [--format ndjson|json]
 
 Writes every package, release (with its blob), signature and channel of a registry:
-  ndjson (default)  one JSON record per line, streamed package by package: memory stays flat
-                    however large the registry; \`appr-core restore\` reads it back and can resume
+  ndjson (default)  one JSON record per line, streamed package by package, then the OCI content
+                    (/v2/ images, indexes, tags and their blobs): memory stays flat however large
+                    the registry; \`appr-core restore\` reads it back and can resume
   json              appr's backup document ({packages, channels}), built in memory, as appr's
-                    own tools and older appr-core versions read it
+                    own tools and older appr-core versions read it: appr packages only, no
+                    OCI-only content
 To FILE (written as FILE.partial and renamed once complete) or stdout. Progress on stderr.
 
 Options:

@@ -14,10 +14,12 @@ import { printJson } from '../output.js'
 export const usage = `Usage: appr-core restore FILE|- (--store <spec> | --registry <url>)
 
 Loads a backup written by \`appr-core backup\`:
-  NDJSON (a streamed backup)  restored record by record in constant memory; a release already
-                              stored with the same blob and a channel already set are skipped,
-                              so after an interruption, run the same command again to resume
-  JSON (appr's document)      validated as a whole first, then written
+  NDJSON (a streamed backup)  restored record by record in constant memory, OCI content too
+                              (images, tags, blobs streamed and verified); what is stored
+                              already (a release with the same blob, a channel set the same way,
+                              an OCI manifest, tag or blob) is skipped, so after an
+                              interruption, run the same command again to resume
+  JSON (appr's document)      validated as a whole first, then written (appr packages only)
 The format is recognised from the file's first record. Progress on stderr.
 
 ${ADMIN_USAGE}
@@ -85,7 +87,10 @@ export async function run(args: string[]): Promise<number> {
       }
       shown.done()
       if (values.json) printJson(result)
-      else if ('records' in result) process.stdout.write(`restored ${result.releases} releases (${result.skipped} already there), ${result.channels} channels, ${result.bytes} bytes into ${target.label}\n`)
+      else if ('records' in result) {
+        const oci = `${result.manifests ?? 0} OCI manifests, ${result.tags ?? 0} tags, ${result.blobs ?? 0} blobs`
+        process.stdout.write(`restored ${result.releases} releases (${result.skipped} already there), ${result.channels} channels, ${oci}, ${result.bytes} bytes into ${target.label}\n`)
+      }
       else process.stdout.write(`restored the backup document into ${target.label}\n`)
       return 0
     } finally {

@@ -115,6 +115,8 @@ export interface OciManifestPushedEvent extends EventBase {
   readonly tag?: string
   /** The digest the tag named before, when the push moved it. */
   readonly replaced?: string
+  /** True when the manifest or tag came from a streamed restore. */
+  readonly restored?: true
 }
 
 /** An OCI manifest was deleted by digest, with every tag that named it (`tags`). `package` is the repository. */
