@@ -18,7 +18,7 @@ import { ociDigestOf, parseOciDigest } from './digest.js'
 import { OciError } from './errors.js'
 import { ACCEPT_MANIFESTS, OCI_INDEX } from './media-types.js'
 import { parseReference, parseRepositoryName } from './reference.js'
-import { MAX_MANIFEST_BYTES, parseManifest } from './schemas.js'
+import { MAX_MANIFEST_BYTES, type OciDescriptor, parseManifest } from './schemas.js'
 
 export type { OciAuth, OciBasicAuth, OciBlob, OciBlobInfo, OciClient, OciClientOptions, OciManifest, OciManifestInfo, OciPage, OciPageOptions, OciTokenAuth } from './client-types.js'
 
@@ -29,6 +29,8 @@ const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
  * receives them twice at most.
  */
 export const MONOLITHIC_POST_BYTES = 64 * 1024
+/** Referrers pages followed before giving up (a registry whose `Link` never ends). */
+const MAX_REFERRERS_PAGES = 1000
 /** The largest `OCI-Chunk-Min-Length` followed: a chunk is held in memory before it is sent. */
 const MAX_CHUNK_BYTES = 256 * 1024 * 1024
 
@@ -414,18 +416,26 @@ export function ociClient(options: OciClientOptions): OciClient {
     async referrers(repository, digest, referrersOptions = {}) {
       parseRepositoryName(repository)
       parseOciDigest(digest)
-      const url = v2(`${repository}/referrers/${digest}`)
+      let url: URL | undefined = v2(`${repository}/referrers/${digest}`)
       if (referrersOptions.artifactType !== undefined) url.searchParams.set('artifactType', referrersOptions.artifactType)
-      const res = await send('GET', url, pull(repository), { headers: { accept: OCI_INDEX } })
-      if (res.status === 404) {
-        await discard(res)
-        return undefined
+      const found: OciDescriptor[] = []
+      for (let page = 0; url !== undefined; page++) {
+        if (page === MAX_REFERRERS_PAGES) throw new OciError('UNKNOWN', `the referrers of ${digest} run past ${MAX_REFERRERS_PAGES} pages`, { status: 502 })
+        const res = await send('GET', url, pull(repository), { headers: { accept: OCI_INDEX } })
+        if (res.status === 404 && page === 0) {
+          await discard(res)
+          return undefined
+        }
+        if (!res.ok) throw await errorOf(res, `GET referrers of ${digest}`)
+        found.push(...parseManifest(await readLimited(res, MAX_MANIFEST_BYTES), OCI_INDEX).manifests)
+        // The spec's paging: follow `Link: <…>; rel="next"` (same registry only) until there is none.
+        const link = /<([^>]*)>\s*;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')
+        const next: URL | undefined = link ? new URL(link[1]!, url) : undefined
+        url = next && next.origin === base.origin ? next : undefined
       }
-      if (!res.ok) throw await errorOf(res, `GET referrers of ${digest}`)
-      const index = parseManifest(await readLimited(res, MAX_MANIFEST_BYTES), OCI_INDEX)
       const wanted = referrersOptions.artifactType
       // A registry may ignore the filter (it says so by leaving out OCI-Filters-Applied).
-      return index.manifests.filter((d) => wanted === undefined || d.artifactType === wanted)
+      return found.filter((d) => wanted === undefined || d.artifactType === wanted)
     },
 
     async deleteManifest(repository, reference) {

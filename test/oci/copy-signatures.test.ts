@@ -221,6 +221,25 @@ test('appr-core /v2/ as the OCI side: signatures are referrers of its referrers 
   assert.is(cli.code, 0, cli.stderr)
   assert.match(cli.stdout, /copied 1\.0\.0 \(helm, kpm, 2 signatures\)/)
   assert.match(cli.stdout, /2 copied, 0 skipped, 0 failed; channels: 2 copied, 0 skipped, 0 failed\n$/)
+
+  // Referrers pages are followed (Link rel="next"): one referrer a page, asked with n=1.
+  await pushSignature(client, repo, helm.manifest, signDigest(`sha256:${'1'.repeat(64)}`, stranger.privateKey))
+  const pages: string[] = []
+  const paging = ociClient({
+    url: ociSide.server.url,
+    fetch: async (input, init) => {
+      const url = new URL(String(input))
+      if (url.pathname.includes('/referrers/')) {
+        if (!url.searchParams.has('n')) url.searchParams.set('n', '1')
+        pages.push(url.search)
+      }
+      return fetch(url, init)
+    },
+  })
+  const all = await paging.referrers(repo, helm.manifestDigest, { artifactType: APPR_SIGNATURE_ARTIFACT })
+  assert.is(all?.length, 2)
+  assert.ok(pages.length >= 2, pages.join('\n'))
+  assert.is(new Set(all?.map((d) => d.digest)).size, 2)
 })
 
 test.run()
