@@ -60,7 +60,8 @@ export function parseOciRef(input: string | undefined): OciRef {
   return { host: m[1]!, repository: m[2]!, ...(m[3] === undefined ? {} : { reference: m[3] }) }
 }
 
-function clientFor(ref: OciRef, values: { 'plain-http'?: boolean; username?: string; password?: string }): OciClient {
+/** An OCI client for `ref.host`: http with `--plain-http`, credentials from the flags or `APPR_OCI_USERNAME`/`APPR_OCI_PASSWORD`. */
+export function clientFor(ref: Pick<OciRef, 'host'>, values: { 'plain-http'?: boolean; username?: string; password?: string }): OciClient {
   const username = values.username ?? process.env.APPR_OCI_USERNAME
   const password = values.password ?? process.env.APPR_OCI_PASSWORD
   return ociClient({
