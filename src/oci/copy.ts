@@ -25,7 +25,7 @@ import { projectRelease, type ReleaseFormatInput } from './projection.js'
 import { parseRepositoryName, parseTag } from './reference.js'
 import { pullSignatures, pushSignature } from './referrers.js'
 import { type ResolvedFormat, type ResolvedRelease, resolveRelease, writeProjection } from './releases.js'
-import { projectSignature, type SignatureSubject } from './signatures.js'
+import { isReferrersTag, projectSignature, type SignatureSubject } from './signatures.js'
 
 /** What happened to one release. */
 export interface CopiedRelease {
@@ -290,7 +290,6 @@ async function tagsOf(client: OciClient, repository: string): Promise<[string, s
   return tags
 }
 
-const REFERRERS_TAG = /^sha256-[0-9a-f]{64}$/
 
 const sameSignature = (a: Signature, b: Signature) => a.keyid === b.keyid && a.digest === b.digest && a.sig === b.sig
 
@@ -380,7 +379,7 @@ async function channelsFromOci(input: {
 }): Promise<void> {
   const { source, repository, target, pkg } = input
   for (const [tag, isRelease] of input.tags) {
-    if (isRelease !== undefined || REFERRERS_TAG.test(tag)) continue
+    if (isRelease !== undefined || isReferrersTag(tag)) continue
     const digest = (await source.headManifest(repository, tag))?.digest
     const release = digest === undefined ? undefined : input.releasesByDigest.get(digest)
     if (release === undefined) continue

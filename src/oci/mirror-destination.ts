@@ -23,15 +23,14 @@ import { isOciError } from './errors.js'
 import { type ManifestBytes, manifestBytes, versionOfHelmTag } from './helm.js'
 import { EMPTY_JSON, EMPTY_JSON_DIGEST, OCI_EMPTY, OCI_MANIFEST } from './media-types.js'
 import { FORMAT_ANNOTATION, projectIndex, projectRelease } from './projection.js'
-import { listReferrers, pullSignatures, pushReferrer, pushSignature } from './referrers.js'
+import { listReferrers, pullSignatures, pushReferrer, pushSignature, readSmall } from './referrers.js'
 import { resolveRelease, repositoryOf, type ResolvedFormat, type ResolvedRelease } from './releases.js'
 import { parseManifest } from './schemas.js'
-import type { SignatureSubject } from './signatures.js'
+import { isReferrersTag, type SignatureSubject } from './signatures.js'
 
 /** The `artifactType` of an appr manifest record, and the media type of its one layer. */
 export const APPR_MANIFEST_ARTIFACT = 'application/vnd.appr.manifest.v1+json'
 
-const REFERRERS_TAG = /^sha256-[0-9a-f]{64}$/
 /** Largest appr manifest record read back (appr's own limit on metadata is well below). */
 const MAX_RECORD_BYTES = 1024 * 1024
 
@@ -61,17 +60,6 @@ export function projectManifestRecord(subject: SignatureSubject, manifest: Manif
     annotations: sortedMap([[FORMAT_ANNOTATION, parseFormat(manifest.mediaType)]]),
   }
   return { manifest: manifestBytes(OCI_MANIFEST, goJsonBytes(record)), layer }
-}
-
-async function readAll(body: AsyncIterable<Uint8Array>, limit: number): Promise<Uint8Array> {
-  const parts: Uint8Array[] = []
-  let total = 0
-  for await (const chunk of body) {
-    total += chunk.byteLength
-    if (total > limit) return new Uint8Array()
-    parts.push(chunk)
-  }
-  return new Uint8Array(Buffer.concat(parts))
 }
 
 function parseJson(bytes: Uint8Array): unknown {
@@ -139,7 +127,7 @@ export function ociDestination(client: OciClient, options: { readonly prefix?: s
           const layer = m && parseManifest(m.bytes, m.mediaType).layers[0]
           const blob = layer && (await client.getBlob(repository, layer.digest))
           if (!blob) continue
-          const parsed = ManifestSchema.safeParse(parseJson(await readAll(blob.body, MAX_RECORD_BYTES)))
+          const parsed = ManifestSchema.safeParse(parseJson(await readSmall(blob.body, MAX_RECORD_BYTES, `the appr manifest record ${layer.digest}`)))
           // A format without a readable record is not reported: the mirror then writes it again.
           if (!parsed.success) continue
           held.push({ ...parsed.data, signatures: await pullSignatures(client, repository, f.manifestDigest) })
@@ -197,7 +185,7 @@ export function ociDestination(client: OciClient, options: { readonly prefix?: s
       }
       const channels: Channel[] = []
       for (const tag of tags) {
-        if (versionOfHelmTag(tag) !== undefined || REFERRERS_TAG.test(tag)) continue
+        if (versionOfHelmTag(tag) !== undefined || isReferrersTag(tag)) continue
         const digest = (await client.headManifest(repository, tag))?.digest
         const current = digest === undefined ? undefined : releaseByDigest.get(digest)
         // A tag keeps only the current release: the channel's other releases are not in an OCI registry.

@@ -63,7 +63,8 @@ export async function pushSignature(client: OciClient, repository: string, subje
   return pushReferrer(client, repository, projected.manifest)
 }
 
-async function readSmall(body: AsyncIterable<Uint8Array>, limit: number, what: string): Promise<Uint8Array> {
+/** Reads a small body whole, refusing more than `limit` bytes. @throws OciError `SIZE_INVALID` */
+export async function readSmall(body: AsyncIterable<Uint8Array>, limit: number, what: string): Promise<Uint8Array> {
   const parts: Uint8Array[] = []
   let total = 0
   for await (const chunk of body) {

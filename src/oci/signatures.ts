@@ -117,6 +117,11 @@ export function referrersTagOf(subject: string): string {
   return `sha256-${parseOciDigest(subject)}`
 }
 
+/** True for a tag of the referrers tag schema (`sha256-<hex>`): not a release, not a channel. */
+export function isReferrersTag(tag: string): boolean {
+  return /^sha256-[0-9a-f]{64}$/.test(tag)
+}
+
 /** A referrer as a referrers listing (the API's index, or the fallback tag's) names it. */
 export function referrerDescriptor(manifest: ManifestBytes, parsed: ParsedManifest): OciDescriptor {
   return {

@@ -13,7 +13,6 @@ import {
   copyFromOci,
   copyToOci,
   listReferrers,
-  type OciClient,
   ociClient,
   projectSignature,
   pullSignatures,
@@ -24,6 +23,7 @@ import {
 import { checkSignature, generateSigningKey, keySet, manifestDigest, signDigest } from 'appr-core/trust'
 import { runCli } from '../cli/serve-helpers.js'
 import { type TestDockerRegistry, startDockerRegistry } from '../helpers/servers.js'
+import { recordingClient, writes } from './helpers.js'
 import { collect, tgz } from '../registry/helpers.js'
 
 const key = generateSigningKey('ed25519')
@@ -66,16 +66,6 @@ test.after(async () => {
   await peer?.stop()
 })
 
-/** An OCI client that records each request's method and path. */
-function recorded(url: string): { client: OciClient; requests: string[] } {
-  const requests: string[] = []
-  const recording: typeof fetch = async (input, init) => {
-    requests.push(`${init?.method ?? 'GET'} ${new URL(String(input)).pathname}`)
-    return fetch(input, init)
-  }
-  return { client: ociClient({ url, fetch: recording }), requests }
-}
-
 /** Each (release, format) of `pkg` in `registry` with its signatures, checked against `key`. */
 async function signedView(registry: Registry, pkg: string): Promise<string[]> {
   const out: string[] = []
@@ -92,7 +82,7 @@ const expectedSigned = ['1.0.0 helm true', '1.0.0 kpm true', '2.0.0 helm true']
 
 test('appr → docker-registry: signatures become referrers through the tag schema, channels tags; a second run uploads nothing', async () => {
   if (!peer) return
-  const { client, requests } = recorded(peer.url)
+  const { client, requests } = recordingClient(peer.url)
   const repo = 'sig/acme/signed'
   const report = await copyToOci({ source: appr(source), package: 'acme/signed', target: client, repository: repo })
   assert.ok(report.ok, JSON.stringify(report))
@@ -127,7 +117,7 @@ test('appr → docker-registry: signatures become referrers through the tag sche
   assert.ok(second.ok)
   assert.equal([...second.releases.map((r) => r.outcome), ...second.channels.map((c) => c.outcome)], ['skipped', 'skipped', 'skipped', 'skipped'])
   assert.equal(
-    requests.filter((r) => !r.startsWith('GET') && !r.startsWith('HEAD')),
+    writes(requests),
     [],
     'nothing is uploaded',
   )
@@ -197,7 +187,7 @@ test('a bad signature in the OCI source fails its release with the typed error o
 
 test('appr-core /v2/ as the OCI side: signatures are referrers of its referrers API (no fallback tag), and copy back verifies', async () => {
   const ociSide = await apprServer()
-  const { client } = recorded(ociSide.server.url)
+  const { client } = recordingClient(ociSide.server.url)
   const repo = 'mirror/acme/signed'
   const report = await copyToOci({ source: appr(source), package: 'acme/signed', target: client, repository: repo })
   assert.ok(report.ok, JSON.stringify(report))

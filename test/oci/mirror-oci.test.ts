@@ -9,10 +9,11 @@ import { memoryStore } from 'appr-core/adapters/memory'
 import { createClient } from 'appr-core/client'
 import { createHandler } from 'appr-core/http'
 import { type RunningServer, serve } from 'appr-core/http/node'
-import { copyFromOci, type OciClient, ociClient, ociDestination, pullRelease, pullSignatures, resolveRelease } from 'appr-core/oci'
+import { copyFromOci, ociClient, ociDestination, pullRelease, pullSignatures, resolveRelease } from 'appr-core/oci'
 import { generateSigningKey, manifestDigest, mirror, signDigest } from 'appr-core/trust'
 import { runCli } from '../cli/serve-helpers.js'
 import { type TestDockerRegistry, startDockerRegistry } from '../helpers/servers.js'
+import { recordingClient, writes } from './helpers.js'
 import { collect, tgz } from '../registry/helpers.js'
 
 const key = generateSigningKey('ed25519')
@@ -47,18 +48,9 @@ test.after(async () => {
   await peer?.stop()
 })
 
-function recorded(url: string): { client: OciClient; requests: string[] } {
-  const requests: string[] = []
-  const recording: typeof fetch = async (input, init) => {
-    requests.push(`${init?.method ?? 'GET'} ${new URL(String(input)).pathname}`)
-    return fetch(input, init)
-  }
-  return { client: ociClient({ url, fetch: recording }), requests }
-}
-
 test('mirror into docker-registry: releases as the projection, signatures as referrers, channels as tags; a second run writes nothing', async () => {
   if (!peer) return
-  const { client, requests } = recorded(peer.url)
+  const { client, requests } = recordingClient(peer.url)
   const destination = ociDestination(client, { prefix: 'mirror' })
   const report = await mirror({ source: sourceUrl, destination, keys: [key.publicKey] })
   assert.ok(report.ok, JSON.stringify(report.failures))
@@ -81,7 +73,7 @@ test('mirror into docker-registry: releases as the projection, signatures as ref
   // again; its tag already points right and is not written (checked just below).
   assert.equal(second.channels, { copied: 1, skipped: 0, failed: 0 })
   assert.equal(
-    requests.filter((r) => !r.startsWith('GET') && !r.startsWith('HEAD')),
+    writes(requests),
     [],
     'nothing is uploaded',
   )
