@@ -23,6 +23,7 @@ import { OciError } from './errors.js'
 import { versionOfHelmTag } from './helm.js'
 import { projectRelease, type ReleaseFormatInput } from './projection.js'
 import { parseRepositoryName, parseTag } from './reference.js'
+import { pullManifestRecord, pushManifestRecord } from './manifest-records.js'
 import { pullSignatures, pushSignature } from './referrers.js'
 import { type ResolvedFormat, type ResolvedRelease, resolveRelease, writeProjection } from './releases.js'
 import { isReferrersTag, projectSignature, type SignatureSubject } from './signatures.js'
@@ -216,7 +217,7 @@ export async function copyToOci(input: CopyEnds<ApprClient, OciClient> & { reado
         for (const m of manifests) read.push(await readFormat(source, m))
         const heldLayers = layersOf(held.formats.map((f) => ({ format: f.format, digest: f.layer.digest })))
         if (layersOf(read.map((f) => ({ format: f.format, digest: f.blob.digest }))) === heldLayers) {
-          const signatures = await signaturesToOci(source, target, repository, pkg, release, new Map(held.formats.map((f) => [f.format, f.manifest])))
+          const signatures = await referrersToOci(source, target, repository, manifests, new Map(held.formats.map((f) => [f.format, f.manifest])))
           written.add(release)
           done({ release, outcome: 'skipped', formats, digest: held.digest, signatures })
           continue
@@ -229,8 +230,8 @@ export async function copyToOci(input: CopyEnds<ApprClient, OciClient> & { reado
       const projected = projectRelease({ package: pkg, release, created, formats: inputs })
       const pushed = await writeProjection(target, repository, projected)
       written.add(release)
-      // Each signature after its subject, so no registry holds a referrer of a manifest it lacks.
-      const signatures = await signaturesToOci(source, target, repository, pkg, release, new Map(projected.formats.map((f) => [f.format, f.manifest])))
+      // Referrers after their subject, so no registry holds a referrer of a manifest it lacks.
+      const signatures = await referrersToOci(source, target, repository, manifests, new Map(projected.formats.map((f) => [f.format, f.manifest])))
       done({ release, outcome: 'copied', formats, digest: pushed.digest, signatures })
     } catch (error) {
       done({ release, outcome: 'failed', formats, ...failure(error) })
@@ -248,11 +249,18 @@ export async function copyToOci(input: CopyEnds<ApprClient, OciClient> & { reado
   return report()
 }
 
-/** Pushes each signature the appr source has for a release's formats, as a referrer of the format's manifest; answers how many the target holds. */
-async function signaturesToOci(source: ApprClient, target: OciClient, repository: string, pkg: string, release: string, subjects: ReadonlyMap<string, SignatureSubject>): Promise<number> {
+/**
+ * Pushes, as referrers of each format's manifest, its appr manifest record (manifest-records.ts)
+ * and each signature the appr source has for it; answers how many signatures the target holds.
+ */
+async function referrersToOci(source: ApprClient, target: OciClient, repository: string, manifests: readonly Manifest[], subjects: ReadonlyMap<string, SignatureSubject>): Promise<number> {
   let count = 0
-  for (const [format, subject] of subjects) {
-    for (const signature of await source.signatures.list(pkg, release, format)) {
+  for (const m of manifests) {
+    const format = parseFormat(m.mediaType)
+    const subject = subjects.get(format)
+    if (!subject) continue
+    await pushManifestRecord(target, repository, subject, m)
+    for (const signature of await source.signatures.list(m.package, m.release, format)) {
       const { manifest } = projectSignature(subject, signature)
       if (!(await target.headManifest(repository, manifest.digest))) await pushSignature(target, repository, subject, signature)
       count++
@@ -347,9 +355,14 @@ export async function copyFromOci(input: CopyEnds<OciClient, ApprClient> & { rea
       for (const f of todo) {
         // Pushed with the format, so a signature policy sees them and a bad one stores nothing of it.
         const offered = await pullSignatures(source, repository, f.manifestDigest)
+        // The metadata of an appr manifest record, when there is one for this release: a claim the
+        // appr registry settles, since the signatures must then match the manifest it stores.
+        const record = await pullManifestRecord(source, repository, f.manifestDigest)
+        const metadata = record?.release === release && parseFormat(record.mediaType) === f.format ? record.metadata : null
         await target.push(pkg, {
           release,
           format: f.format,
+          ...(metadata === null || metadata === undefined ? {} : { metadata }),
           blob: await layerStream(source, repository, f, `the ${f.format} layer of ${repository}@${reference}`),
           size: f.layer.size,
           ...(heldByFormat.has(f.format) ? { force: true } : {}),

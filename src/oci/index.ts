@@ -22,5 +22,6 @@ export type { PulledFormat, PulledRelease, PushedRelease, PushReleaseFormat, Res
 export { packageOfRepository, pullRelease, pushRelease, repositoryOf, resolveRelease, writeProjection } from './releases.js'
 export * from './schemas.js'
 export * from './signatures.js'
-export { APPR_MANIFEST_ARTIFACT, ociDestination, projectManifestRecord } from './mirror-destination.js'
+export { APPR_MANIFEST_ARTIFACT, projectManifestRecord, pullManifestRecord, pushManifestRecord } from './manifest-records.js'
+export { ociDestination } from './mirror-destination.js'
 export { listReferrers, pullSignatures, pushReferrer, pushSignature } from './referrers.js'

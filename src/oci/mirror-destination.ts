@@ -7,68 +7,23 @@
  *
  * The mirror decides what to copy by appr manifest digest, which covers the appr content digest
  * (of the gunzipped tar) and `metadata`; neither is in the OCI projection. So each stored format
- * also gets an appr manifest record: a referrer of its manifest, artifactType
- * {@link APPR_MANIFEST_ARTIFACT}, whose one layer is the appr manifest as the mirror verified it.
+ * also gets an appr manifest record (manifest-records.ts) of the manifest as the mirror verified it.
  * {@link ociDestination}'s `manifests` reads those back, so a second run skips what is there.
  * @module
  */
 import { inspectArchive } from '../archive/inspect.js'
 import { ApprError, isApprError } from '../errors/index.js'
-import { type Channel, type Manifest, ManifestSchema, parseFormat, parsePackageName, type Signature } from '../model/index.js'
+import { type Channel, type Manifest, parseFormat, parsePackageName, type Signature } from '../model/index.js'
 import type { HeldManifest, MirrorDestination } from '../trust/mirror/destination.js'
 import type { OciClient } from './client-types.js'
-import { goJsonBytes, sortedMap } from './canonical.js'
 import { ociDigestOf } from './digest.js'
 import { isOciError } from './errors.js'
-import { type ManifestBytes, manifestBytes, versionOfHelmTag } from './helm.js'
-import { EMPTY_JSON, EMPTY_JSON_DIGEST, OCI_EMPTY, OCI_MANIFEST } from './media-types.js'
-import { FORMAT_ANNOTATION, projectIndex, projectRelease } from './projection.js'
-import { listReferrers, pullSignatures, pushReferrer, pushSignature, readSmall } from './referrers.js'
-import { resolveRelease, repositoryOf, type ResolvedFormat, type ResolvedRelease } from './releases.js'
-import { parseManifest } from './schemas.js'
-import { isReferrersTag, type SignatureSubject } from './signatures.js'
-
-/** The `artifactType` of an appr manifest record, and the media type of its one layer. */
-export const APPR_MANIFEST_ARTIFACT = 'application/vnd.appr.manifest.v1+json'
-
-/** Largest appr manifest record read back (appr's own limit on metadata is well below). */
-const MAX_RECORD_BYTES = 1024 * 1024
-
-/**
- * The appr manifest record of one format: an artifact referring to `subject` whose layer is the
- * manifest's JSON (`package`, `release`, `mediaType`, `content`, `metadata`, `created_at`, in
- * that order). Deterministic.
- */
-export function projectManifestRecord(subject: SignatureSubject, manifest: Manifest): { manifest: ManifestBytes; layer: { digest: string; size: number; bytes: Uint8Array } } {
-  const { content } = manifest
-  const bytes = goJsonBytes({
-    package: manifest.package,
-    release: manifest.release,
-    mediaType: manifest.mediaType,
-    content: { mediaType: content.mediaType, size: content.size, digest: content.digest, urls: content.urls },
-    metadata: manifest.metadata ?? null,
-    created_at: manifest.created_at,
-  })
-  const layer = { digest: ociDigestOf(bytes), size: bytes.byteLength, bytes }
-  const record = {
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    artifactType: APPR_MANIFEST_ARTIFACT,
-    config: { mediaType: OCI_EMPTY, digest: EMPTY_JSON_DIGEST, size: EMPTY_JSON.byteLength },
-    layers: [{ mediaType: APPR_MANIFEST_ARTIFACT, digest: layer.digest, size: layer.size }],
-    subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
-    annotations: sortedMap([[FORMAT_ANNOTATION, parseFormat(manifest.mediaType)]]),
-  }
-  return { manifest: manifestBytes(OCI_MANIFEST, goJsonBytes(record)), layer }
-}
-
-function parseJson(bytes: Uint8Array): unknown {
-  try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
-  } catch {
-    return undefined
-  }
-}
+import { versionOfHelmTag } from './helm.js'
+import { pullManifestRecord, pushManifestRecord } from './manifest-records.js'
+import { projectIndex, projectRelease } from './projection.js'
+import { pullSignatures, pushSignature } from './referrers.js'
+import { type ResolvedFormat, type ResolvedRelease, repositoryOf, resolveRelease } from './releases.js'
+import { isReferrersTag } from './signatures.js'
 
 const notThere = (repository: string, release: string): ApprError =>
   new ApprError('package-release-not-found', `${repository} has no tag for ${release}`, { details: { repository, release } })
@@ -122,15 +77,10 @@ export function ociDestination(client: OciClient, options: { readonly prefix?: s
       for (const tag of await tagsOf(repository)) {
         if (versionOfHelmTag(tag) === undefined) continue
         for (const f of (await resolved(repository, tag))?.formats ?? []) {
-          const [record] = await listReferrers(client, repository, f.manifestDigest, { artifactType: APPR_MANIFEST_ARTIFACT })
-          const m = record && (await client.getManifest(repository, record.digest))
-          const layer = m && parseManifest(m.bytes, m.mediaType).layers[0]
-          const blob = layer && (await client.getBlob(repository, layer.digest))
-          if (!blob) continue
-          const parsed = ManifestSchema.safeParse(parseJson(await readSmall(blob.body, MAX_RECORD_BYTES, `the appr manifest record ${layer.digest}`)))
+          const record = await pullManifestRecord(client, repository, f.manifestDigest)
           // A format without a readable record is not reported: the mirror then writes it again.
-          if (!parsed.success) continue
-          held.push({ ...parsed.data, signatures: await pullSignatures(client, repository, f.manifestDigest) })
+          if (!record) continue
+          held.push({ ...record, signatures: await pullSignatures(client, repository, f.manifestDigest) })
         }
       }
       return held
@@ -158,10 +108,7 @@ export function ociDestination(client: OciClient, options: { readonly prefix?: s
           const index = projectIndex([{ format, ...mine!.manifest }, ...others.map((f) => ({ format: f.format, ...f.manifest }))])
           await client.putManifest(repository, projected.tag, index.bytes, index.mediaType)
         }
-        const record = projectManifestRecord(mine!.manifest, manifest)
-        await client.ensureBlob(repository, EMPTY_JSON, { digest: EMPTY_JSON_DIGEST })
-        await client.ensureBlob(repository, record.layer.bytes, { digest: record.layer.digest })
-        await pushReferrer(client, repository, record.manifest)
+        await pushManifestRecord(client, repository, mine!.manifest, manifest)
         for (const s of signatures) await pushSignature(client, repository, mine!.manifest, s)
       })
     },

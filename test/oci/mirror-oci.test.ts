@@ -78,13 +78,20 @@ test('mirror into docker-registry: releases as the projection, signatures as ref
     'nothing is uploaded',
   )
 
-  // Back into an appr registry under a push policy: signatures verify (the release without metadata;
-  // 1.0.0's helm format carried metadata, which the OCI form does not keep, so its signature is refused).
+  // Back into an appr registry under a push policy: the appr manifest records bring metadata back,
+  // so every signature verifies against the manifest the registry stores (digests equal the source's).
   const dest = new Registry({ store: memoryStore(), signaturePolicies: { acme: { keys: [key.publicKey], require: 'push' } } })
   const server = await serve({ handler: createHandler(dest), port: 0 })
   servers.push(server)
-  const back = await copyFromOci({ source: client, repository: 'mirror/acme/app', reference: '1.1.0', target: createClient({ registry: server.url }), package: 'acme/app' })
+  const back = await copyFromOci({ source: client, repository: 'mirror/acme/app', target: createClient({ registry: server.url }), package: 'acme/app', options: { channels: true } })
   assert.ok(back.ok, JSON.stringify(back))
+  assert.equal(back.releases.map((r) => [r.release, r.signatures]).sort(), [
+    ['1.0.0', 2],
+    ['1.1.0', 1],
+  ])
+  const digests = async (r: Registry) => (await r.releases('acme/app')).map((m) => `${m.release} ${manifestDigest(m)}`).sort()
+  assert.equal(await digests(dest), await digests(source))
+  assert.equal((await dest.manifests('acme/app', '1.0.0')).find((m) => m.mediaType.includes('helm'))?.metadata, { team: 'core' })
   assert.equal(await collect((await dest.pull('acme/app', { release: '1.1.0', format: 'helm' })).stream), chart2)
 })
 

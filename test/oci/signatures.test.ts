@@ -8,8 +8,10 @@ import {
   APPR_SIGNATURE_ARTIFACT,
   EMPTY_JSON_DIGEST,
   OCI_INDEX,
+  APPR_MANIFEST_ARTIFACT,
   OCI_MANIFEST,
   ociDigestOf,
+  projectManifestRecord,
   parseManifest,
   projectRelease,
   projectSignature,
@@ -113,6 +115,25 @@ test('the referrers tag schema: sha256-<hex>, an index of descriptors in digest 
     parsed.manifests.map((m) => m.digest),
     [d1.digest, d2.digest].sort(),
   )
+})
+
+test('an appr manifest record: an artifact referring to the format manifest, the manifest JSON its layer, deterministic', () => {
+  const manifest = {
+    package: 'acme/app',
+    release: '1.0.0+b1',
+    mediaType: 'application/vnd.appr.package-manifest.kpm.v0.json',
+    content: { mediaType: 'application/vnd.appr.package.kpm.v0.tar+gzip', size: 10, digest: `sha256:${'ef'.repeat(32)}`, urls: [] },
+    metadata: { team: 'core', '<tag>': [1, 2] },
+    created_at: '2024-01-01T00:00:00Z',
+  }
+  const record = projectManifestRecord(subject, manifest)
+  const parsed = parseManifest(record.manifest.bytes, OCI_MANIFEST)
+  assert.is(parsed.artifactType, APPR_MANIFEST_ARTIFACT)
+  assert.is(parsed.subject?.digest, subject.digest)
+  assert.equal(parsed.layers, [{ mediaType: APPR_MANIFEST_ARTIFACT, digest: record.layer.digest, size: record.layer.size }])
+  assert.equal(JSON.parse(text(record.layer.bytes)), manifest)
+  assert.is(projectManifestRecord({ ...subject }, { ...manifest, metadata: { '<tag>': [1, 2], team: 'core' } }).manifest.digest !== record.manifest.digest, true, 'member order is part of the bytes')
+  assert.is(projectManifestRecord(subject, structuredClone(manifest)).manifest.digest, record.manifest.digest)
 })
 
 test.run()
