@@ -46,6 +46,7 @@ export interface CopiedRelease {
 
 /** What happened to one channel. */
 export interface CopiedChannel {
+  /** The channel (`*` when the source's channels could not be listed). */
   readonly channel: string
   /** The release the channel points at afterwards (its current one). */
   readonly release: string
@@ -237,7 +238,13 @@ export async function copyToOci(input: CopyEnds<ApprClient, OciClient> & { reado
       done({ release, outcome: 'failed', formats, ...failure(error) })
     }
   }
-  for (const c of await source.channels.list(pkg)) {
+  let channels: readonly { readonly name: string; readonly current: string }[] = []
+  try {
+    channels = await source.channels.list(pkg)
+  } catch (error) {
+    channel({ channel: '*', release: '', outcome: 'failed', ...failure(error) })
+  }
+  for (const c of channels) {
     // A channel follows its current release: copied with it (a one-release copy takes the channels at that release).
     if (!written.has(c.current)) continue
     try {

@@ -123,6 +123,16 @@ test('appr → docker-registry: signatures become referrers through the tag sche
   )
 })
 
+test('a source whose channels cannot be listed: the releases are copied, the channels reported failed, the report not ok', async () => {
+  if (!peer) return
+  const failing: typeof fetch = async (input, init) =>
+    new URL(String(input)).pathname.endsWith('/channels/') ? new Response('{"error":{"code":"internal-error","message":"boom"}}', { status: 500 }) : fetch(input, init)
+  const report = await copyToOci({ source: createClient({ registry: source.server.url, fetch: failing }), package: 'acme/signed', target: ociClient({ url: peer.url }), repository: 'sig/acme/nochannels' })
+  assert.not.ok(report.ok)
+  assert.equal(report.releases.map((r) => r.outcome), ['copied', 'copied'])
+  assert.equal(report.channels.map((c) => [c.channel, c.outcome]), [['*', 'failed']])
+})
+
 test('docker-registry → appr (a push policy): signatures go with the push and verify; tags naming a release become channels with --channels', async () => {
   if (!peer) return
   const client = ociClient({ url: peer.url })
