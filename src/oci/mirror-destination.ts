@@ -59,8 +59,11 @@ export function ociDestination(client: OciClient, options: { readonly prefix?: s
   const resolved = async (repository: string, tag: string): Promise<ResolvedRelease | undefined> => {
     try {
       return await resolveRelease(client, repository, tag)
-    } catch {
-      return undefined
+    } catch (error) {
+      // Absent, or not an appr package: nothing of the release is there. Anything else (an
+      // unreachable registry) must not pass for that, or a store would drop the other formats.
+      if (isApprError(error, 'package-release-not-found') || isApprError(error, 'invalid-parameters')) return undefined
+      throw error
     }
   }
   const formatOf = async (manifest: Manifest): Promise<{ repository: string; format: ResolvedFormat } | undefined> => {
