@@ -30,6 +30,7 @@ const COMMANDS: Record<string, string> = {
   restore: 'restore a backup into a store or a server (NDJSON resumes)',
   gc: 'delete blob bytes no record points at',
   stats: 'count packages, releases, channels and blobs',
+  'oci-backfill': 'write the OCI view (/v2/) of releases stored before it existed',
   login: 'log in to a registry and store its token for the other commands',
   logout: "forget a registry's stored token",
   webhooks: "list or drop the webhook deliveries serve gave up on (dead letters)",

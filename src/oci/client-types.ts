@@ -3,6 +3,7 @@
  * auth, and what its calls answer.
  * @module
  */
+import type { OciDescriptor } from './schemas.js'
 
 /** Username and password (or identity token), sent as Basic auth and to token endpoints. */
 export interface OciBasicAuth {
@@ -113,6 +114,18 @@ export interface OciClient {
   headManifest(repository: string, reference: string, options?: { readonly accept?: string }): Promise<OciManifestInfo | undefined>
   /** Stores a manifest at a tag or at its digest; resolves with its digest. */
   putManifest(repository: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<string>
+  /**
+   * PUTs a manifest that has a `subject` (by its digest): `indexed` is true when the registry
+   * answered `OCI-Subject`, i.e. its referrers API lists it; otherwise the referrers tag schema
+   * is the caller's to keep (see `pushReferrer`).
+   */
+  putReferrer(repository: string, bytes: Uint8Array, mediaType: string): Promise<{ readonly digest: string; readonly indexed: boolean }>
+  /**
+   * `GET /v2/<name>/referrers/<digest>` (with `artifactType`, only those): the descriptors of
+   * the manifests whose `subject` is `digest`, or `undefined` when the registry answers 404 (no
+   * referrers API: the spec's signal to read the referrers tag schema instead).
+   */
+  referrers(repository: string, digest: string, options?: { readonly artifactType?: string }): Promise<OciDescriptor[] | undefined>
   /** Deletes a manifest by digest (or by tag, where the registry allows): true when deleted, false when absent. */
   deleteManifest(repository: string, reference: string): Promise<boolean>
   /** One page of the repository's tags. @throws OciError `NAME_UNKNOWN` when the repository does not exist */

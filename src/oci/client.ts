@@ -16,9 +16,9 @@ import { deletedOrAbsent, discard, errorOf, pageOf, readLimited, responseChunks,
 import type { OciBasicAuth, OciClient, OciClientOptions, OciPage, OciPageOptions, } from './client-types.js'
 import { ociDigestOf, parseOciDigest } from './digest.js'
 import { OciError } from './errors.js'
-import { ACCEPT_MANIFESTS } from './media-types.js'
+import { ACCEPT_MANIFESTS, OCI_INDEX } from './media-types.js'
 import { parseReference, parseRepositoryName } from './reference.js'
-import { MAX_MANIFEST_BYTES } from './schemas.js'
+import { MAX_MANIFEST_BYTES, type OciDescriptor, parseManifest } from './schemas.js'
 
 export type { OciAuth, OciBasicAuth, OciBlob, OciBlobInfo, OciClient, OciClientOptions, OciManifest, OciManifestInfo, OciPage, OciPageOptions, OciTokenAuth } from './client-types.js'
 
@@ -29,6 +29,8 @@ const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
  * receives them twice at most.
  */
 export const MONOLITHIC_POST_BYTES = 64 * 1024
+/** Referrers pages followed before giving up (a registry whose `Link` never ends). */
+const MAX_REFERRERS_PAGES = 1000
 /** The largest `OCI-Chunk-Min-Length` followed: a chunk is held in memory before it is sent. */
 const MAX_CHUNK_BYTES = 256 * 1024 * 1024
 
@@ -144,6 +146,23 @@ export function ociClient(options: OciClientOptions): OciClient {
       return attempt(basicHeader(basic))
     }
     return res
+  }
+
+  async function putManifest(repository: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<{ digest: string; res: Response }> {
+    parseRepositoryName(repository)
+    const ref = parseReference(reference)
+    const digest = ociDigestOf(bytes)
+    if (ref.kind === 'digest' && ref.digest !== digest) {
+      throw new OciError('DIGEST_INVALID', `the manifest has digest ${digest}, not ${ref.digest}`, { detail: { expected: ref.digest, actual: digest } })
+    }
+    const res = await send('PUT', v2(`${repository}/manifests/${reference}`), push(repository), { headers: { 'content-type': mediaType }, body: bytes })
+    if (res.status !== 201) throw await errorOf(res, `PUT manifest ${reference}`)
+    await discard(res)
+    const reported = res.headers.get('docker-content-digest')
+    if (reported && reported !== digest) {
+      throw new OciError('DIGEST_INVALID', `the registry stored the manifest as ${reported}, its digest is ${digest}`, { detail: { expected: digest, actual: reported } })
+    }
+    return { digest, res }
   }
 
   const pull = (repository: string) => `${repository}:pull`
@@ -384,20 +403,39 @@ export function ociClient(options: OciClientOptions): OciClient {
     },
 
     async putManifest(repository, reference, bytes, mediaType) {
+      return (await putManifest(repository, reference, bytes, mediaType)).digest
+    },
+
+    async putReferrer(repository, bytes, mediaType) {
+      const subject = parseManifest(bytes, mediaType).subject
+      if (!subject) throw new OciError('MANIFEST_INVALID', 'a referrer has a subject', { detail: null })
+      const { digest, res } = await putManifest(repository, ociDigestOf(bytes), bytes, mediaType)
+      return { digest, indexed: res.headers.get('oci-subject') === subject.digest }
+    },
+
+    async referrers(repository, digest, referrersOptions = {}) {
       parseRepositoryName(repository)
-      const ref = parseReference(reference)
-      const digest = ociDigestOf(bytes)
-      if (ref.kind === 'digest' && ref.digest !== digest) {
-        throw new OciError('DIGEST_INVALID', `the manifest has digest ${digest}, not ${ref.digest}`, { detail: { expected: ref.digest, actual: digest } })
+      parseOciDigest(digest)
+      let url: URL | undefined = v2(`${repository}/referrers/${digest}`)
+      if (referrersOptions.artifactType !== undefined) url.searchParams.set('artifactType', referrersOptions.artifactType)
+      const found: OciDescriptor[] = []
+      for (let page = 0; url !== undefined; page++) {
+        if (page === MAX_REFERRERS_PAGES) throw new OciError('UNKNOWN', `the referrers of ${digest} run past ${MAX_REFERRERS_PAGES} pages`, { status: 502 })
+        const res = await send('GET', url, pull(repository), { headers: { accept: OCI_INDEX } })
+        if (res.status === 404 && page === 0) {
+          await discard(res)
+          return undefined
+        }
+        if (!res.ok) throw await errorOf(res, `GET referrers of ${digest}`)
+        found.push(...parseManifest(await readLimited(res, MAX_MANIFEST_BYTES), OCI_INDEX).manifests)
+        // The spec's paging: follow `Link: <…>; rel="next"` (same registry only) until there is none.
+        const link = /<([^>]*)>\s*;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')
+        const next: URL | undefined = link ? new URL(link[1]!, url) : undefined
+        url = next && next.origin === base.origin ? next : undefined
       }
-      const res = await send('PUT', v2(`${repository}/manifests/${reference}`), push(repository), { headers: { 'content-type': mediaType }, body: bytes })
-      if (res.status !== 201) throw await errorOf(res, `PUT manifest ${reference}`)
-      await discard(res)
-      const reported = res.headers.get('docker-content-digest')
-      if (reported && reported !== digest) {
-        throw new OciError('DIGEST_INVALID', `the registry stored the manifest as ${reported}, its digest is ${digest}`, { detail: { expected: digest, actual: reported } })
-      }
-      return digest
+      const wanted = referrersOptions.artifactType
+      // A registry may ignore the filter (it says so by leaving out OCI-Filters-Applied).
+      return found.filter((d) => wanted === undefined || d.artifactType === wanted)
     },
 
     async deleteManifest(repository, reference) {

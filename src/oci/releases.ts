@@ -161,6 +161,8 @@ export interface ResolvedFormat {
   readonly layer: OciDescriptor
   /** Digest of the format's manifest. */
   readonly manifestDigest: string
+  /** The format's manifest as a descriptor names it (the `subject` of its signatures). */
+  readonly manifest: { readonly mediaType: string; readonly digest: string; readonly size: number }
   /** The manifest's annotations. */
   readonly annotations: Readonly<Record<string, string>>
 }
@@ -190,15 +192,15 @@ export async function resolveRelease(client: OciClient, repository: string, refe
         parsed.manifests.map(async (d) => {
           const m = await client.getManifest(repository, d.digest)
           if (!m) throw new OciError('MANIFEST_UNKNOWN', `the index names ${d.digest}, which the registry does not have`, { detail: { digest: d.digest } })
-          return { digest: m.digest, manifest: parseManifest(m.bytes, m.mediaType) }
+          return { digest: m.digest, size: m.bytes.byteLength, manifest: parseManifest(m.bytes, m.mediaType) }
         }),
       )
-    : [{ digest: top.digest, manifest: parsed }]
+    : [{ digest: top.digest, size: top.bytes.byteLength, manifest: parsed }]
   const formats: ResolvedFormat[] = []
-  for (const { digest, manifest } of entries) {
+  for (const { digest, size, manifest } of entries) {
     const found = apprLayerOf(manifest)
     if (!found || formats.some((f) => f.format === found.format)) continue
-    formats.push({ format: found.format, layer: found.layer, manifestDigest: digest, annotations: manifest.annotations })
+    formats.push({ format: found.format, layer: found.layer, manifestDigest: digest, manifest: { mediaType: manifest.mediaType, digest, size }, annotations: manifest.annotations })
   }
   if (formats.length === 0) {
     throw new ApprError('invalid-parameters', `${repository}:${reference} is not an appr package or Helm chart`, { details: { repository, reference, mediaType: parsed.mediaType } })

@@ -150,16 +150,17 @@ function channelNotFound(name: PackageName, channel: string): ApprError {
 export async function dropFromChannels(tx: Transaction, name: PackageName, record: PackageRecord, release: string): Promise<string[]> {
   const names = Object.keys(record.channels).sort()
   if (names.length === 0) return []
-  const entries = await tx.getMany(names.map((c) => keys.chan(name, c)))
+  await tx.getMany(names.map((c) => keys.chan(name, c)))
   const changed: string[] = []
-  names.forEach((channelName, i) => {
-    const entry = entries[i]
-    if (entry === undefined) return
-    const channel = decode(ChannelRecordType, entry.value, { package: name.full, channel: channelName })
-    if (!channel.releases.includes(release)) return
+  for (const channelName of names) {
+    // As the transaction leaves it: one commit may drop several releases (deleteFormats).
+    const value = await tx.latest(keys.chan(name, channelName))
+    if (value === undefined) continue
+    const channel = decode(ChannelRecordType, value, { package: name.full, channel: channelName })
+    if (!channel.releases.includes(release)) continue
     writeChannel(tx, name, record, channelName, channel.releases.filter((r) => r !== release))
     changed.push(channelName)
-  })
+  }
   return changed
 }
 

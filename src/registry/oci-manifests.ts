@@ -17,12 +17,11 @@ import { OciError } from '../oci/errors.js'
 import { versionOfHelmTag } from '../oci/helm.js'
 import { isTag, type ManifestReference, parseReference, parseRepositoryName } from '../oci/reference.js'
 import { parseManifest } from '../oci/schemas.js'
-import { listAll } from '../storage/util.js'
 import type { RegistryContext } from './context.js'
 import { recordRepositoryEvent } from './events/record.js'
 import { ociGraph } from './oci-graph.js'
 import { type OciManifestRecord, OciManifestRecordType, type OciReferrerRecord, OciReferrerRecordType, OciTagRecordType, ociKeys } from './oci-records.js'
-import { deleteRelease, putRelease } from './oci-releases.js'
+import { deleteRelease, putRelease, shownByRelease } from './oci-releases.js'
 import { decode } from './records.js'
 import { transact } from './transaction.js'
 
@@ -143,10 +142,15 @@ export async function deleteManifest(ctx: RegistryContext, repository: string, r
         // What the appr releases held went above; a manifest still held (by a release pushed
         // meanwhile) is not deleted under it.
         const hex = parseOciDigest(ref.digest)
-        const tags = (await graph.manifest(repo, hex))?.tags ?? []
+        const record = await graph.manifest(repo, hex)
+        const tags = record?.tags ?? []
         for (const t of tags) {
           const held = (await graph.tag(repo, t))?.appr
           if (held) throw tagHeld(repo, t, held)
+        }
+        // Nor under a release that took it as a format since (an index pushed meanwhile).
+        if (record && (await shownByRelease(tx, repo, record, ref.digest))) {
+          throw new OciError('DENIED', `${repo}@${ref.digest} became a format of an appr release meanwhile; retry (docs/oci.md, "Conflicts")`, { detail: { name: repo, digest: ref.digest } })
         }
         const deleted = await graph.deleteManifest(repo, hex)
         if (deleted) await recordRepositoryEvent(ctx, tx, repo, { type: 'oci.manifest.deleted', digest: `sha256:${hex}`, tags })
@@ -169,10 +173,10 @@ export async function deleteManifest(ctx: RegistryContext, repository: string, r
   }
 }
 
-function pageSize(n: number | undefined): number {
-  if (n === undefined) return 1000
+function pageSize(n: number | undefined, max = 10_000): number {
+  if (n === undefined) return Math.min(1000, max)
   if (!Number.isSafeInteger(n) || n < 0) throw new OciError('PAGINATION_NUMBER_INVALID', `n must be a non-negative integer, not ${n}`, { detail: { n } })
-  return Math.min(n, 10_000)
+  return Math.min(n, max)
 }
 
 async function page(ctx: RegistryContext, prefix: string, options: { n?: number; last?: string }): Promise<OciListPage> {
@@ -202,17 +206,44 @@ export async function catalog(ctx: RegistryContext, options: { n?: number; last?
   return page(ctx, ociKeys.repos, options)
 }
 
+/** One page of referrers (`next` = the `last` of the following page, when there is one). */
+export interface OciReferrersPage {
+  readonly items: readonly OciReferrerRecord[]
+  readonly next?: string
+}
+
+/** Most referrers a page holds, and the most bytes of descriptors (annotations can be large). */
+const REFERRERS_PAGE = 1000
+const REFERRERS_PAGE_BYTES = 4 * 1024 * 1024
+
 /**
- * The manifests of `repository` whose `subject` is `digest` (the referrers API), as
- * descriptors, optionally only those of `artifactType`. The subject itself need not exist.
+ * One page of the manifests of `repository` whose `subject` is `digest` (the referrers API), as
+ * descriptors in digest order, optionally only those of `artifactType`: at most `n` (default and
+ * at most 1,000) and about 4 MiB of descriptors, after the referrer `last` (a digest). The
+ * subject itself need not exist.
+ * @throws OciError `PAGINATION_NUMBER_INVALID`, `DIGEST_INVALID` (`digest` or `last`)
  */
-export async function listReferrers(ctx: RegistryContext, repository: string, digest: string, options: { artifactType?: string } = {}): Promise<OciReferrerRecord[]> {
+export async function listReferrers(ctx: RegistryContext, repository: string, digest: string, options: { artifactType?: string; n?: number; last?: string } = {}): Promise<OciReferrersPage> {
   const repo = parseRepositoryName(repository)
   const prefix = ociKeys.referrers(repo, parseOciDigest(digest))
-  const out: OciReferrerRecord[] = []
-  for await (const entry of listAll(ctx.store, prefix)) {
-    const referrer = decode(OciReferrerRecordType, entry.value, { name: repo, subject: digest })
-    if (options.artifactType === undefined || referrer.artifactType === options.artifactType) out.push(referrer)
+  const n = pageSize(options.n, REFERRERS_PAGE)
+  if (n === 0) return { items: [] }
+  const items: OciReferrerRecord[] = []
+  let bytes = 0
+  let after = options.last === undefined ? undefined : prefix + parseOciDigest(options.last)
+  for (;;) {
+    // Read in batches, so a page of large descriptors is not read far past where it stops.
+    const batch = Math.min(n + 1, 100)
+    const entries = await ctx.store.list({ prefix, ...(after === undefined ? {} : { after }), limit: batch })
+    for (const entry of entries) {
+      const referrer = decode(OciReferrerRecordType, entry.value, { name: repo, subject: digest })
+      if (options.artifactType !== undefined && referrer.artifactType !== options.artifactType) continue
+      // One more that matches: the page is full, and it says where the next one starts.
+      if (items.length === n || (items.length > 0 && bytes + entry.value.byteLength > REFERRERS_PAGE_BYTES)) return { items, next: items.at(-1)!.digest }
+      items.push(referrer)
+      bytes += entry.value.byteLength
+    }
+    if (entries.length < batch) return { items }
+    after = entries.at(-1)!.key
   }
-  return out
 }

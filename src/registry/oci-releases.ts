@@ -18,17 +18,19 @@ import { versionOfHelmTag } from '../oci/helm.js'
 import { OCI_INDEX } from '../oci/media-types.js'
 import { projectIndex } from '../oci/projection.js'
 import type { ManifestReference } from '../oci/reference.js'
+import type { KvEntry } from '../storage/kv.js'
 import { apprLayerOf, packageOfRepository } from '../oci/releases.js'
 import type { OciDescriptor, ParsedManifest } from '../oci/schemas.js'
 import { parseManifest } from '../oci/schemas.js'
-import { listAll } from '../storage/util.js'
 import { deleteChannel } from './channels.js'
 import type { RegistryContext } from './context.js'
-import { deleteRelease as deleteApprRelease } from './delete.js'
+import { deleteFormats, type FormatTarget } from './delete.js'
 import { givenFormat } from './oci-projection.js'
-import { OciBlobRecordType, OciManifestRecordType, OciReleaseRecordType, OciTagRecordType, ociKeys } from './oci-records.js'
-import { commitRelease } from './push.js'
-import { decode, own } from './records.js'
+import { OciBlobRecordType, type OciManifestRecord, OciManifestRecordType, OciReleaseRecordType, OciTagRecordType, ociKeys } from './oci-records.js'
+import { commitFormats, type FormatPush } from './push.js'
+import { decodePackage } from './packages.js'
+import { decode, keys, own } from './records.js'
+import { isCommitTooLarge, type Transaction } from './transaction.js'
 
 /** The appr package a repository shows (`<ns>/<name>`), or undefined. */
 function packageOf(repo: string): PackageName | undefined {
@@ -47,11 +49,11 @@ export async function putRelease(ctx: RegistryContext, repo: string, tag: string
   if (name === undefined || release === undefined) return false
   const single = apprLayerOf(parsed)
   if (single) {
-    await putFormat(ctx, repo, name, release, single.format, bytes, parsed, single.layer)
+    await putFormats(ctx, repo, name, release, [{ format: single.format, bytes, parsed, layer: single.layer }])
     return true
   }
   if (parsed.mediaType !== OCI_INDEX || parsed.manifests.length < 2) return false
-  const entries: { format: string; bytes: Uint8Array; parsed: ParsedManifest; layer: OciDescriptor; descriptor: OciDescriptor }[] = []
+  const entries: (PushedFormat & { descriptor: OciDescriptor })[] = []
   const children = await ctx.store.getMany(parsed.manifests.map((d) => ociKeys.manifest(repo, parseOciDigest(d.digest))))
   for (const [i, entry] of children.entries()) {
     if (!entry) return false // the plain path reports the missing manifest
@@ -66,26 +68,49 @@ export async function putRelease(ctx: RegistryContext, repo: string, tag: string
   // other annotations) would not be what the release's tag then resolves to.
   const expected = projectIndex(entries.map((e) => ({ format: e.format, mediaType: e.descriptor.mediaType, digest: e.descriptor.digest, size: e.descriptor.size })))
   if (Buffer.compare(expected.bytes, bytes) !== 0) return false
-  for (const e of entries) await putFormat(ctx, repo, name, release, e.format, e.bytes, e.parsed, e.layer)
+  await putFormats(ctx, repo, name, release, entries)
   return true
 }
 
-/** Records one format of a release whose manifest (exact bytes) and blobs a client pushed. */
-async function putFormat(ctx: RegistryContext, repo: string, name: PackageName, release: string, format: string, bytes: Uint8Array, parsed: ParsedManifest, layer: OciDescriptor): Promise<void> {
-  const layerHex = parseOciDigest(layer.digest)
-  const [link, blobEntry, releaseEntry] = await ctx.store.getMany([ociKeys.link(repo, layerHex), ociKeys.blob(layerHex), ociKeys.release(repo, release)])
-  const blob = link && blobEntry && decode(OciBlobRecordType, blobEntry.value, { name: repo, digest: layer.digest })
-  if (!link || !blob?.object) {
-    throw new OciError('MANIFEST_BLOB_UNKNOWN', `the manifest names blob ${layer.digest}, which ${repo} does not have`, { detail: { digest: layer.digest } })
+/** A format's manifest (exact bytes) a client pushed, with its package layer. */
+interface PushedFormat {
+  readonly format: string
+  readonly bytes: Uint8Array
+  readonly parsed: ParsedManifest
+  readonly layer: OciDescriptor
+}
+
+/**
+ * Records formats of a release whose manifests and blobs a client pushed, all in one commit
+ * (docs/oci.md, "OCI → appr"): every layer is validated first, so a bad one writes nothing.
+ */
+async function putFormats(ctx: RegistryContext, repo: string, name: PackageName, release: string, formats: readonly PushedFormat[]): Promise<void> {
+  const pushes: FormatPush[] = []
+  // The release's view and every layer's link and blob record, in one round trip.
+  const layers = formats.map((f) => parseOciDigest(f.layer.digest))
+  const [releaseEntry, ...entries] = await ctx.store.getMany([ociKeys.release(repo, release), ...layers.flatMap((hex) => [ociKeys.link(repo, hex), ociKeys.blob(hex)])])
+  const shown = releaseEntry && decode(OciReleaseRecordType, releaseEntry.value, { name: repo, release }).formats
+  for (const [i, { format, bytes, parsed, layer }] of formats.entries()) {
+    const [link, blobEntry] = [entries[2 * i], entries[2 * i + 1]]
+    const blob = link && blobEntry && decode(OciBlobRecordType, blobEntry.value, { name: repo, digest: layer.digest })
+    if (!link || !blob?.object) {
+      throw new OciError('MANIFEST_BLOB_UNKNOWN', `the manifest names blob ${layer.digest}, which ${repo} does not have`, { detail: { digest: layer.digest } })
+    }
+    const view = givenFormat(repo, format, bytes, parsed, layer)
+    if (own(shown, format)?.digest === view.manifest.digest) continue // pushed again: it is the release's already
+    const facts = await analyze(ctx, blob.object, layer.digest)
+    pushes.push({ input: { name, release, format, metadata: null, force: ctx.ociOverwriteReleases }, upload: { id: blob.object, facts, adopted: true }, given: view })
   }
-  const view = givenFormat(repo, format, bytes, parsed, layer)
-  const shown = releaseEntry && decode(OciReleaseRecordType, releaseEntry.value, { name: repo, release }).formats[format]
-  if (shown?.digest === view.manifest.digest) return // pushed again: it is the release already
-  const facts = await analyze(ctx, blob.object, layer.digest)
+  if (pushes.length === 0) return
   try {
-    await commitRelease(ctx, { name, release, format, metadata: null, force: ctx.ociOverwriteReleases }, { id: blob.object, facts, adopted: true }, view)
+    await commitFormats(ctx, pushes).catch(async (error: unknown) => {
+      // A store whose commits cannot hold them all (etcd, past about six formats) gets one format a commit.
+      if (!isCommitTooLarge(error) || pushes.length === 1) throw error
+      for (const push of pushes) await commitFormats(ctx, [push])
+    })
   } catch (error) {
     if (isApprError(error) && error.code === 'package-exists') {
+      const format = String(error.details.media_type)
       throw new OciError('DENIED', `${name.full} ${release} has format ${format} already, with other bytes; delete it first (docs/oci.md, "Conflicts")`, {
         detail: { name: repo, release, format },
       })
@@ -113,7 +138,7 @@ async function analyze(ctx: RegistryContext, object: string, digest: string): Pr
 /**
  * A `/v2/` DELETE of what an appr release or channel holds: a release's tag (the whole release),
  * a channel's tag (the channel); by digest, every release whose tag names the manifest and the
- * format whose manifest it is. False when the reference is none of appr's.
+ * format of every release whose manifest it is, in one commit. False when the reference is none of appr's.
  */
 export async function deleteRelease(ctx: RegistryContext, repo: string, ref: ManifestReference): Promise<boolean> {
   const name = packageOf(repo)
@@ -140,31 +165,49 @@ export async function deleteRelease(ctx: RegistryContext, repo: string, ref: Man
       const release = held === 'release' ? versionOfHelmTag(t) : undefined
       if (release !== undefined) releases.push(release)
     })
-    // And one manifest may be the format of releases no tag names it for: two releases of one
-    // chart pushed at the same instant share it, and their indexes name it. The record claims
-    // only the first, so the releases' own records say which formats it is.
-    if (record.appr !== undefined) {
-      const prefix = ociKeys.release(repo, '')
-      for await (const shown of listAll(ctx.store, prefix, 100)) {
-        const release = shown.key.slice(prefix.length)
-        const named = decode(OciReleaseRecordType, shown.value, { name: repo }).formats
-        for (const format of Object.keys(named)) if (own(named, format)?.digest === ref.digest) formats.push({ release, format })
-      }
-    }
+    const format = record.appr?.format
+    // The format's manifest of every release showing it (an index of another release may name it too).
+    if (format !== undefined) for (const release of await releasesShowing((k) => ctx.store.getMany(k), name, repo, format, ref.digest)) formats.push({ release, format })
   }
-  let done = false
-  for (const release of releases) {
-    const entry = await ctx.store.get(ociKeys.release(repo, release))
-    for (const format of entry ? Object.keys(decode(OciReleaseRecordType, entry.value, { name: repo }).formats) : []) formats.push({ release, format })
+  // The whole release, or the format whose manifest it is while the release still shows it: one commit.
+  const targets: FormatTarget[] = [...releases.map((release) => ({ release })), ...formats.map((f) => ({ ...f, ...(ref.kind === 'digest' && { ociDigest: ref.digest }) }))]
+  const deleted = await deleteFormats(ctx, name, targets, { missing: 'skip' }).catch(async (error: unknown) => {
+    if (!isCommitTooLarge(error)) throw error
+    return deleteEach(ctx, name, targets)
+  })
+  return deleted > 0 || releases.length > 0
+}
+
+/** {@link deleteFormats} one format a commit, for a store whose commits cannot hold a whole release. */
+async function deleteEach(ctx: RegistryContext, name: PackageName, targets: readonly FormatTarget[]): Promise<number> {
+  let deleted = 0
+  for (const target of targets) {
+    const entry = target.format === undefined ? await ctx.store.get(keys.pkg(name)) : undefined
+    const formats = target.format === undefined ? Object.keys((entry && own(decodePackage(entry, name).releases, target.release)) ?? {}) : [target.format]
+    for (const format of formats) deleted += await deleteFormats(ctx, name, [{ ...target, format }], { missing: 'skip' })
   }
-  for (const { release, format } of formats) {
-    const entry = await ctx.store.get(ociKeys.release(repo, release))
-    const shown = entry && own(decode(OciReleaseRecordType, entry.value, { name: repo }).formats, format)
-    if (!shown || (ref.kind === 'digest' && !releases.includes(release) && shown.digest !== ref.digest)) continue
-    await ignoreGone(deleteApprRelease(ctx, name.full, release, format))
-    done = true
-  }
-  return done || releases.length > 0
+  return deleted
+}
+
+/** The releases of `name` whose OCI view shows manifest `digest` as their `format`, read through `getMany` (a store's, or a transaction's). */
+async function releasesShowing(getMany: (keys: readonly string[]) => Promise<(KvEntry | undefined)[]>, name: PackageName, repo: string, format: string, digest: string): Promise<string[]> {
+  const [pkgEntry] = await getMany([keys.pkg(name)])
+  const holders = pkgEntry ? Object.entries(decodePackage(pkgEntry, name).releases).flatMap(([r, f]) => (own(f, format) === undefined ? [] : [r])) : []
+  const shown = await getMany(holders.map((r) => ociKeys.release(repo, r)))
+  return holders.filter((release, i) => shown[i] !== undefined && own(decode(OciReleaseRecordType, shown[i]!.value, { name: repo, release }).formats, format)?.digest === digest)
+}
+
+/**
+ * True when a release shows manifest `digest` (its `record`), read in `tx`: a DELETE by digest
+ * deleted the releases showing it, but an index pushed meanwhile may have made it a format of
+ * another, whose index would then name a deleted manifest. Only a format's manifest that an index
+ * names can be one, so others cost nothing.
+ */
+export async function shownByRelease(tx: Transaction, repo: string, record: OciManifestRecord, digest: string): Promise<boolean> {
+  const name = packageOf(repo)
+  const format = record.appr?.format
+  if (name === undefined || format === undefined || (record.refs ?? 0) === 0) return false
+  return (await releasesShowing((k) => tx.getMany(k), name, repo, format, digest)).length > 0
 }
 
 /** A delete that another writer did first is done. */

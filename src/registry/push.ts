@@ -23,7 +23,7 @@ import { OciGraph } from './oci-graph.js'
 import { chartYamlOf, type FormatView, ociRepositoryOf, projectFormat, showFormat, viewKeys } from './oci-projection.js'
 import { OciBlobRecordType, ociKeys } from './oci-records.js'
 import { decodePackage } from './packages.js'
-import { type BlobRecord, BlobRecordType, decode, encode, keys, ManifestRecordType, type NameMap, nameMap, ObjectRecordType, own, PackageBlobType } from './records.js'
+import { type BlobRecord, BlobRecordType, decode, encode, keys, ManifestRecordType, type NameMap, nameMap, ObjectRecordType, own, PackageBlobType, type PackageRecord } from './records.js'
 import { acceptSignatures, assertPushAllowed, setReleaseSignatures } from './signatures.js'
 import { type Transaction, transact } from './transaction.js'
 import type { BlobInput, PushInput, StagedBlob, StagedPushInput } from './types.js'
@@ -278,86 +278,139 @@ export async function stage(ctx: RegistryContext, blob: BlobInput): Promise<Stag
   }
 }
 
+/** One format of a release to record: its checked fields, its blob and, for a manifest a `/v2/` client pushed, that manifest as its OCI view. */
+export interface FormatPush {
+  readonly input: ReleaseInput
+  readonly upload: Upload
+  readonly given?: FormatView
+}
+
 /**
  * Records a release whose blob was uploaded (or, with `upload.staged`, is written now): one
  * commit of the manifest, the package record and the reference counts, retried on conflict.
  * Deletes objects the commit made unreachable afterwards.
  */
 export async function commitRelease(ctx: RegistryContext, input: ReleaseInput, upload: Upload, given?: FormatView): Promise<{ manifest: Manifest }> {
-  const { name, release, format } = input
-  const { id, facts } = upload
-  const details = { package: name.full, release, media_type: format }
-  const manKey = keys.man(name, release, format)
-  const marker = keys.obj(id)
+  const { manifests } = await commitFormats(ctx, [{ input, upload, ...(given && { given }) }])
+  return { manifest: manifests[0]! }
+}
+
+/**
+ * Records several formats of one package (a release pushed through `/v2/` as an index) in ONE
+ * commit, each as {@link commitRelease} records one, in order and each with its own event: a
+ * reader sees all of them or none, and a refusal of any writes nothing.
+ */
+export async function commitFormats(ctx: RegistryContext, pushes: readonly FormatPush[]): Promise<{ manifests: Manifest[] }> {
+  const name = pushes[0]!.input.name
+  if (pushes.some((p) => p.input.name.full !== name.full) || new Set(pushes.map((p) => `${p.input.release}\n${p.input.format}`)).size !== pushes.length) {
+    throw new ApprError('internal-error', 'one commit records distinct formats of one package', { details: { package: name.full } })
+  }
   const pkgKey = keys.pkg(name)
   const at = now(ctx)
-  const created = input.createdAt ?? at
-  // The OCI view of the format: its manifest is derived from the blob record the commit settles
-  // on (another gzip of the same tar keeps the first one's bytes), Helm's config from the archive.
   const repo = ociRepositoryOf(name)
-  const chart = format === 'helm' && repo !== undefined && !given ? (upload.chart ? upload.chart.document : await chartYamlOf(upload.bytes ?? (await ctx.blobs.read(id)))) : undefined
-  const guess = given ?? (repo === undefined ? undefined : projectFormat(repo, name, release, format, created, facts, chart))
-  const viewOf = (blob: { ociDigest: string; size: number }) =>
-    given ?? (repo === undefined ? undefined : blob.ociDigest === facts.ociDigest && blob.size === facts.size ? guess : projectFormat(repo, name, release, format, created, blob, chart))
-  // The blob keys are read here too (adjustRefs reuses them), so the attempt is one round trip.
-  const reads = [pkgKey, manKey, keys.blob(facts.digest), keys.pblob(name, facts.digest), ociKeys.blob(parseOciDigest(facts.ociDigest)), ...(guess ? viewKeys(guess, release) : [])]
+  const prepared = await Promise.all(pushes.map((p) => prepareFormat(ctx, p, repo, at)))
+  const reads = [pkgKey, ...prepared.flatMap((p) => p.reads)]
   const eventReads = eventReadKeys(ctx, name)
+  const markers = prepared.filter((p) => !p.upload.staged).map((p) => p.marker)
   // A small push of a package this registry has not seen is most likely a new package with new
   // content: presume every key absent and commit at once (one round trip); a wrong guess fails
   // the commit's checks and the push runs again with real reads (transact).
-  const presumeAbsent = upload.staged && !input.force && !ctx.known.has(pkgKey) ? [...reads, ...eventReads] : []
-  const outcome = await transact(ctx.store, ctx.maxRetries, details, async (tx) => {
+  const presumeAbsent = pushes.every((p) => p.upload.staged && !p.input.force) && !ctx.known.has(pkgKey) ? [...reads, ...eventReads] : []
+  const outcome = await transact(ctx.store, ctx.maxRetries, prepared[0]!.details, async (tx) => {
     // A staged upload has a fresh id: the commit checks its marker is still absent, unread.
-    if (upload.staged) tx.expectAbsent(marker)
-    const entries = await tx.getMany(upload.staged ? [...reads, ...eventReads] : [...reads, ...eventReads, marker])
-    const [pkgEntry, manEntry] = entries
-    const markerEntry = upload.staged ? undefined : entries.at(-1)
-    if (upload.adopted) {
-      if (markerEntry === undefined || decode(ObjectRecordType, markerEntry.value, details).state !== 'live') {
-        throw new OciError('MANIFEST_BLOB_UNKNOWN', 'the chart blob was deleted meanwhile', { detail: { digest: facts.ociDigest } })
-      }
-    } else if (!upload.staged && (markerEntry === undefined || decode(ObjectRecordType, markerEntry.value, details).state !== 'uploading')) {
-      throw new ApprError('unavailable', 'the upload took too long and was reclaimed; push again', { details, transient: true })
-    }
-    const previous = manEntry && decode(ManifestRecordType, manEntry.value, details)
-    if (previous && !input.force) throw packageExists(details)
+    for (const p of prepared) if (p.upload.staged) tx.expectAbsent(p.marker)
+    // Every key the formats read, the blob keys adjustRefs reuses among them, in one round trip.
+    const [pkgEntry] = await tx.getMany([...reads, ...eventReads, ...markers])
     const pkg = pkgEntry ? decodePackage(pkgEntry, name) : { name: name.full, created_at: at, releases: nameMap<NameMap<string>>(), channels: nameMap<string>() }
-    const manifest: Manifest = {
-      package: name.full,
-      release,
-      mediaType: input.mediaTypes?.manifest ?? manifestMediaType(format),
-      content: { mediaType: input.mediaTypes?.content ?? contentMediaType(format), size: facts.size, digest: facts.digest, urls: [] },
-      metadata: input.metadata,
-      created_at: created,
+    const manifests: Manifest[] = []
+    const doomed: string[] = []
+    for (const p of prepared) {
+      const written = await recordFormat(ctx, tx, p, pkg, at)
+      manifests.push(written.manifest)
+      doomed.push(...written.doomed)
     }
-    const signatures = acceptSignatures(ctx, manifest, input.signatures ?? [])
-    assertPushAllowed(ctx, manifest, signatures)
-    tx.put(manKey, encode(manifest))
-    const formats = nameMap(own(pkg.releases, release))
-    formats[format] = facts.digest
-    pkg.releases[release] = formats
-    // What a force push replaces loses its signatures; the push's own take their place.
-    if (signatures.length > 0 || own(own(pkg.signatures, release), format)) setReleaseSignatures(pkg, release, format, signatures)
-    const deltas = new Map([[facts.digest, 1]])
-    if (previous) deltas.set(previous.content.digest, (deltas.get(previous.content.digest) ?? 0) - 1)
-    const stored = new Map<string, BlobRecord>()
-    const doomed = await adjustRefs(tx, name, deltas, upload, stored)
-    const blob = stored.get(facts.digest)
-    updateHead(pkg, format, blob && { manifest, ociDigest: blob.ociDigest, size: blob.size, object: blob.object })
-    const event = { type: 'release.pushed', release, format, digest: facts.digest } as const
-    await recordEvent(ctx, tx, name, { ...event, ...(previous && { replaced: previous.content.digest }), ...(input.restored && { restored: true }) }, pkg)
     tx.put(pkgKey, encode(pkg))
-    const view = blob && viewOf(blob)
-    if (view && blob) {
-      const graph = new OciGraph(tx, at)
-      await showFormat(graph, view, release, pkg, { digest: facts.digest, object: blob.object })
-      doomed.push(...graph.doomed)
-    }
-    return { manifest, doomed }
+    return { manifests, doomed }
   }, { presumeAbsent })
   ctx.known.set(pkgKey, true)
   await deleteObjects(ctx, outcome.doomed)
   return outcome
+}
+
+/** What one format of {@link commitFormats} knows before its commit: keys, and its OCI view as far as it can be guessed. */
+interface PreparedFormat extends FormatPush {
+  readonly details: ErrorDetails
+  readonly manKey: string
+  readonly marker: string
+  readonly created: string
+  /** The format's OCI view for the blob record the commit settles on (another gzip of the same tar keeps the first one's bytes). */
+  readonly viewOf: (blob: { ociDigest: string; size: number }) => FormatView | undefined
+  readonly reads: readonly string[]
+}
+
+async function prepareFormat(ctx: RegistryContext, push: FormatPush, repo: string | undefined, at: string): Promise<PreparedFormat> {
+  const { input, upload, given } = push
+  const { name, release, format } = input
+  const { id, facts } = upload
+  const created = input.createdAt ?? at
+  // Helm's config is made of the archive's Chart.yaml.
+  const chart = format === 'helm' && repo !== undefined && !given ? (upload.chart ? upload.chart.document : await chartYamlOf(upload.bytes ?? (await ctx.blobs.read(id)))) : undefined
+  const guess = given ?? (repo === undefined ? undefined : projectFormat(repo, name, release, format, created, facts, chart))
+  const viewOf = (blob: { ociDigest: string; size: number }) =>
+    given ?? (repo === undefined ? undefined : blob.ociDigest === facts.ociDigest && blob.size === facts.size ? guess : projectFormat(repo, name, release, format, created, blob, chart))
+  const manKey = keys.man(name, release, format)
+  const reads = [manKey, keys.blob(facts.digest), keys.pblob(name, facts.digest), ociKeys.blob(parseOciDigest(facts.ociDigest)), ...(guess ? viewKeys(guess, release) : [])]
+  return { ...push, details: { package: name.full, release, media_type: format }, manKey, marker: keys.obj(id), created, viewOf, reads }
+}
+
+/** One format's part of the commit: its manifest, counts, head, event and OCI view; `pkg` is updated, not written. */
+async function recordFormat(ctx: RegistryContext, tx: Transaction, p: PreparedFormat, pkg: PackageRecord, at: string): Promise<{ manifest: Manifest; doomed: string[] }> {
+  const { input, upload, details } = p
+  const { name, release, format } = input
+  const { facts } = upload
+  const manEntry = await tx.get(p.manKey)
+  const markerEntry = upload.staged ? undefined : await tx.get(p.marker)
+  if (upload.adopted) {
+    if (markerEntry === undefined || decode(ObjectRecordType, markerEntry.value, details).state !== 'live') {
+      throw new OciError('MANIFEST_BLOB_UNKNOWN', 'the chart blob was deleted meanwhile', { detail: { digest: facts.ociDigest } })
+    }
+  } else if (!upload.staged && (markerEntry === undefined || decode(ObjectRecordType, markerEntry.value, details).state !== 'uploading')) {
+    throw new ApprError('unavailable', 'the upload took too long and was reclaimed; push again', { details, transient: true })
+  }
+  const previous = manEntry && decode(ManifestRecordType, manEntry.value, details)
+  if (previous && !input.force) throw packageExists(details)
+  const manifest: Manifest = {
+    package: name.full,
+    release,
+    mediaType: input.mediaTypes?.manifest ?? manifestMediaType(format),
+    content: { mediaType: input.mediaTypes?.content ?? contentMediaType(format), size: facts.size, digest: facts.digest, urls: [] },
+    metadata: input.metadata,
+    created_at: p.created,
+  }
+  const signatures = acceptSignatures(ctx, manifest, input.signatures ?? [])
+  assertPushAllowed(ctx, manifest, signatures)
+  tx.put(p.manKey, encode(manifest))
+  const formats = nameMap(own(pkg.releases, release))
+  formats[format] = facts.digest
+  pkg.releases[release] = formats
+  // What a force push replaces loses its signatures; the push's own take their place.
+  if (signatures.length > 0 || own(own(pkg.signatures, release), format)) setReleaseSignatures(pkg, release, format, signatures)
+  const deltas = new Map([[facts.digest, 1]])
+  if (previous) deltas.set(previous.content.digest, (deltas.get(previous.content.digest) ?? 0) - 1)
+  const stored = new Map<string, BlobRecord>()
+  const doomed = await adjustRefs(tx, name, deltas, upload, stored)
+  const blob = stored.get(facts.digest)
+  updateHead(pkg, format, blob && { manifest, ociDigest: blob.ociDigest, size: blob.size, object: blob.object })
+  const event = { type: 'release.pushed', release, format, digest: facts.digest } as const
+  await recordEvent(ctx, tx, name, { ...event, ...(previous && { replaced: previous.content.digest }), ...(input.restored && { restored: true }) }, pkg)
+  const view = blob && p.viewOf(blob)
+  if (view && blob) {
+    // A graph of its own: it reads what the formats before this one wrote in the transaction.
+    const graph = new OciGraph(tx, at)
+    await showFormat(graph, view, release, pkg, { digest: facts.digest, object: blob.object })
+    doomed.push(...graph.doomed)
+  }
+  return { manifest, doomed }
 }
 
 /**
@@ -367,20 +420,21 @@ export async function commitRelease(ctx: RegistryContext, input: ReleaseInput, u
  */
 export async function adjustRefs(tx: Transaction, name: PackageName, deltas: Map<string, number>, upload?: Upload, stored?: Map<string, BlobRecord>): Promise<string[]> {
   const digests = [...deltas.keys()]
-  const entries = await tx.getMany(digests.flatMap((d) => [keys.blob(d), keys.pblob(name, d)]))
+  // Values as this transaction leaves them: one commit may record several formats (commitFormats).
+  await tx.getMany(digests.flatMap((d) => [keys.blob(d), keys.pblob(name, d)]))
   const doomed: string[] = []
-  for (const [i, digest] of digests.entries()) {
+  for (const digest of digests) {
     const details = { package: name.full, digest }
     const delta = deltas.get(digest)!
-    const blobEntry = entries[2 * i]
-    const pblobEntry = entries[2 * i + 1]
-    let blob = blobEntry && decode(BlobRecordType, blobEntry.value, details)
+    const blobBytes = await tx.latest(keys.blob(digest))
+    const pblobBytes = await tx.latest(keys.pblob(name, digest))
+    let blob = blobBytes && decode(BlobRecordType, blobBytes, details)
     if (upload && upload.facts.digest === digest) {
       const { facts } = upload
       // The same bytes as an OCI blob (pushed through /v2/, or another package's view): one object serves both.
       const ociKey = ociKeys.blob(parseOciDigest(facts.ociDigest))
-      const ociEntry = blob ? undefined : await tx.get(ociKey)
-      const oci = ociEntry && decode(OciBlobRecordType, ociEntry.value, details)
+      const ociBytes = blob ? undefined : await tx.latest(ociKey)
+      const oci = ociBytes && decode(OciBlobRecordType, ociBytes, details)
       const object = oci?.object ?? upload.id
       if (blob || object !== upload.id) {
         // Stored already: the new bytes are not needed (a staged object is simply never written).
@@ -416,7 +470,7 @@ export async function adjustRefs(tx: Transaction, name: PackageName, deltas: Map
         doomed.push(blob.object)
       }
     }
-    const packageRefs = (pblobEntry ? decode(PackageBlobType, pblobEntry.value, details).refs : 0) + delta
+    const packageRefs = (pblobBytes ? decode(PackageBlobType, pblobBytes, details).refs : 0) + delta
     if (packageRefs > 0) tx.put(keys.pblob(name, digest), encode({ refs: packageRefs }))
     else tx.delete(keys.pblob(name, digest))
   }

@@ -17,6 +17,7 @@ import { latestCursor, readEvents, watchEvents } from './events/feed.js'
 import type { EventOperations } from './events/types.js'
 import { gc } from './gc.js'
 import { stats } from './stats.js'
+import { ociBackfill } from './oci-backfill.js'
 import { list, namespaces, search } from './list.js'
 import {
   appendUpload,
@@ -33,8 +34,7 @@ import {
   startUpload,
   uploadStatus,
 } from './oci-blobs.js'
-import { catalog, deleteManifest, getManifest, headManifest, listReferrers, listTags, type OciListPage, type OciStoredManifest, putManifest } from './oci-manifests.js'
-import type { OciReferrerRecord } from './oci-records.js'
+import { catalog, deleteManifest, getManifest, headManifest, listReferrers, listTags, type OciListPage, type OciReferrersPage, type OciStoredManifest, putManifest } from './oci-manifests.js'
 import { push, stage } from './push.js'
 import type { CacheStats } from './release-cache.js'
 import { blob, manifests, pull, releases, show } from './read.js'
@@ -45,6 +45,8 @@ import type {
   BlobInput,
   BlobResult,
   GcResult,
+  OciBackfillOptions,
+  OciBackfillResult,
   RegistryStats,
   RestoreProgress,
   RestoreStreamOptions,
@@ -155,8 +157,13 @@ export interface OciManifestOperations {
   tags(repository: string, options?: { n?: number; last?: string }): Promise<OciListPage>
   /** One page of repositories with manifests, lexical order. */
   catalog(options?: { n?: number; last?: string }): Promise<OciListPage>
-  /** Descriptors of the manifests whose `subject` is `digest` (the referrers API), optionally of one `artifactType`. */
-  referrers(repository: string, digest: string, options?: { artifactType?: string }): Promise<OciReferrerRecord[]>
+  /**
+   * One page of the descriptors of the manifests whose `subject` is `digest` (the referrers API),
+   * in digest order, optionally of one `artifactType`: at most `n` (default and at most 1,000) and
+   * about 4 MiB of descriptors, after the referrer `last`; `next` is the `last` of the following page.
+   * @throws `PAGINATION_NUMBER_INVALID`, `DIGEST_INVALID`
+   */
+  referrers(repository: string, digest: string, options?: { artifactType?: string; n?: number; last?: string }): Promise<OciReferrersPage>
 }
 
 /**
@@ -384,6 +391,17 @@ export class Registry {
   /** Counts packages, releases, manifests, channels, blobs and OCI data, in one scan of each. */
   stats(): Promise<RegistryStats> {
     return stats(this.#ctx)
+  }
+
+  /**
+   * Writes the OCI view (docs/oci.md, "One registry, two views") of releases stored before it
+   * existed, exactly as their push would have: one commit per release, checked against the
+   * package record, so pushes, deletes and channel changes may run meanwhile. Formats the view
+   * shows already are left alone: a second run writes nothing, and a run cut short resumes from
+   * its last package (`after`) or from the start. Reads the package list page by page.
+   */
+  ociBackfill(options?: OciBackfillOptions): Promise<OciBackfillResult> {
+    return ociBackfill(this.#ctx, options)
   }
 
   /**

@@ -3,7 +3,7 @@
  * its one commit, and the whole mutation re-runs on conflict.
  * @module
  */
-import { ApprError } from '../errors/index.js'
+import { ApprError, isApprError } from '../errors/index.js'
 import type { KvEntry, KvStore } from '../storage/kv.js'
 
 /** The reads and writes of one attempt. */
@@ -86,6 +86,14 @@ export class Transaction {
     const result = await this.#store.commit({ checks, puts, deletes })
     return result.ok
   }
+}
+
+/**
+ * The adapter refused a commit for its number of operations (`maxOpsPerCommit`), before writing
+ * anything: a mutation of several parts may then commit them one by one.
+ */
+export function isCommitTooLarge(error: unknown): boolean {
+  return isApprError(error, 'invalid-parameters') && typeof error.details.limit === 'number' && typeof error.details.operations === 'number'
 }
 
 /** Options of {@link transact}. */

@@ -342,6 +342,27 @@ export interface RegistryStats {
   readonly ociBlobBytes: number
 }
 
+/** Options of {@link Registry.ociBackfill}. */
+export interface OciBackfillOptions {
+  /** Start after this package name (a previous run's `last`): resumes a run cut short without reading the packages before it again. */
+  readonly after?: string
+  /** Called after each package with the counts so far and the package's name (`last`). */
+  readonly onProgress?: (progress: OciBackfillResult & { readonly last: string }) => void
+}
+
+/** Result of {@link Registry.ociBackfill}. */
+export interface OciBackfillResult {
+  /** Packages read. */
+  readonly packages: number
+  /** Releases whose OCI view was written (each in one commit), and the formats they had. */
+  readonly releases: number
+  readonly formats: number
+  /** Releases the view showed already (or that were deleted meanwhile): nothing written. */
+  readonly shown: number
+  /** Packages whose names are not OCI repository names: they have no view. */
+  readonly notOci: number
+}
+
 /** Result of {@link Registry.gc}. */
 export interface GcResult {
   /** Blob objects deleted because no record names them. */

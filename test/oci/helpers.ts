@@ -1,7 +1,7 @@
-/** Shared by the OCI tests: spec-error expectations, store listings, docker-registry credentials. */
+/** Shared by the OCI tests: spec-error expectations, store listings, docker-registry credentials, a recording client. */
 import * as assert from 'uvu/assert'
 import { type KvStore, listAll } from 'appr-core'
-import { isOciError } from 'appr-core/oci'
+import { isOciError, type OciClient, ociClient } from 'appr-core/oci'
 
 /** Awaits `promise` and asserts it rejects with an OciError of `code` (and `status`, when given). */
 export async function rejectsOci(promise: Promise<unknown>, code: string, status?: number): Promise<void> {
@@ -23,3 +23,16 @@ export async function keysOf(store: KvStore): Promise<string[]> {
 
 /** An htpasswd file for docker-registry (bcrypt only): user `appr`, password `appr-test-secret`. */
 export const HTPASSWD = 'appr:$2b$04$w9GmCqoE6pR1HnTvpTUPD.lnncnisMdx9KmNxVWKasCL8JsmT0P1C\n'
+
+/** An OCI client that records each request's method and path (to check what a run uploads). */
+export function recordingClient(url: string): { client: OciClient; requests: string[] } {
+  const requests: string[] = []
+  const recording: typeof fetch = async (input, init) => {
+    requests.push(`${init?.method ?? 'GET'} ${new URL(String(input)).pathname}`)
+    return fetch(input, init)
+  }
+  return { client: ociClient({ url, fetch: recording }), requests }
+}
+
+/** The requests of `requests` that write (neither GET nor HEAD). */
+export const writes = (requests: readonly string[]): string[] => requests.filter((r) => !r.startsWith('GET') && !r.startsWith('HEAD'))

@@ -6,7 +6,9 @@
 import { createClient } from '../../client/index.js'
 import { Registry } from '../../registry/registry.js'
 import { type MirrorDestination, type MirrorEvent, type MirrorReport, mirror, registryDestination, serverDestination } from '../../trust/index.js'
+import { ociDestination } from '../../oci/mirror-destination.js'
 import { openStore } from '../serve.js'
+import { clientFor } from './oci.js'
 import { runCommand, UsageError } from '../args.js'
 import { formatBytes, printJson } from '../output.js'
 
@@ -20,7 +22,9 @@ the same manifest digest are skipped, so a re-run transfers nothing and an inter
 resumes. Exits 1 when anything failed.
 
 SOURCE       an appr server: http(s)://host[:port][/cnr[/api/v1]]
-DESTINATION  an appr server URL, or a store: level:<dir>, redis://…, etcd://host:port[,…]
+DESTINATION  an appr server URL, a store (level:<dir>, redis://…, etcd://host:port[,…]), or
+             an OCI registry: oci://HOST[:PORT][/PREFIX] (package NS/NAME goes to the
+             repository PREFIX/NS/NAME; signatures as referrers, channels as tags)
 
 Options:
   -p, --package <glob>   only packages matching (repeatable; * and ? within a segment,
@@ -30,6 +34,9 @@ Options:
   --timeout <seconds>    time limit of each request to the source (default 60)
   --source-token <t>     sent as "Authorization: <t>" to SOURCE
   --dest-token <t>       sent as "Authorization: <t>" to a DESTINATION server
+  --plain-http           an oci:// DESTINATION over http (a local registry)
+  --username <u>         oci:// DESTINATION user (env APPR_OCI_USERNAME)
+  --password <p>         oci:// DESTINATION password or token (env APPR_OCI_PASSWORD)
   --json                 the JSON report on stdout
   -h, --help             this text
 `
@@ -93,6 +100,9 @@ export async function run(args: string[]): Promise<number> {
       timeout: { type: 'string' },
       'source-token': { type: 'string' },
       'dest-token': { type: 'string' },
+      'plain-http': { type: 'boolean', default: false },
+      username: { type: 'string' },
+      password: { type: 'string' },
       json: { type: 'boolean', default: false },
     })
     if (positionals.length !== 2) throw new UsageError('mirror takes a SOURCE and a DESTINATION')
@@ -104,8 +114,11 @@ export async function run(args: string[]): Promise<number> {
 
     let destination: MirrorDestination
     let close = async () => {}
+    const oci = /^oci:\/\/([^/]+)(?:\/(.*))?$/i.exec(destArg)
     if (/^https?:\/\//i.test(destArg)) {
       destination = serverDestination(mirrorClient(destArg, values['dest-token']))
+    } else if (oci) {
+      destination = ociDestination(clientFor({ host: oci[1]! }, values), { prefix: oci[2] ?? '' })
     } else {
       const opened = await openStore(destArg)
       const registry = new Registry({ store: opened.store, ...(opened.blobs && { blobs: opened.blobs }) })

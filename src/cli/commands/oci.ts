@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { inspectArchive } from '../../archive/inspect.js'
 import { parseFormat } from '../../model/index.js'
 import { type OciClient, ociClient } from '../../oci/client.js'
-import { type CopiedRelease, type CopyOptions, type CopyReport, copyFromOci, copyToOci } from '../../oci/copy.js'
+import { type CopiedChannel, type CopiedRelease, type CopyOptions, type CopyReport, copyFromOci, copyToOci } from '../../oci/copy.js'
 import { pullRelease, pushRelease } from '../../oci/releases.js'
 import { CLIENT_OPTIONS, runCommand, UsageError } from '../args.js'
 import { printJson } from '../output.js'
@@ -25,6 +25,9 @@ several tarballs (one per format) become one image index. pull reads one back (a
 pushed by helm), verified against its digests. copy moves releases between the appr registry
 (--registry) and an OCI registry, either way: one release, or every release (every SemVer tag),
 streaming each blob and verifying it; releases already there with the same blobs are skipped.
+Signatures go along as OCI referrers of each format's manifest (the referrers tag schema where
+the registry has no referrers API) and are checked by the appr registry as any signature push:
+a refused one fails its release.
 
 Options:
   --format <f>         push: helm, kpm, … per tarball, in order (repeatable; default: helm
@@ -33,6 +36,8 @@ Options:
   --package <ns/name>  push: the appr package (default: the repository's last two segments)
   -o, --output <file>  pull: where to write (default <name>-<release>.tgz)
   --force              copy: replace releases the destination holds with other blobs
+  --channels           copy from OCI: tags that are not releases but name a copied release's
+                       manifest become channels (appr -> OCI always copies channels as tags)
   --plain-http         talk http instead of https (a local registry)
   --username <u>       OCI registry user (env APPR_OCI_USERNAME)
   --password <p>       OCI registry password or token (env APPR_OCI_PASSWORD)
@@ -55,7 +60,8 @@ export function parseOciRef(input: string | undefined): OciRef {
   return { host: m[1]!, repository: m[2]!, ...(m[3] === undefined ? {} : { reference: m[3] }) }
 }
 
-function clientFor(ref: OciRef, values: { 'plain-http'?: boolean; username?: string; password?: string }): OciClient {
+/** An OCI client for `ref.host`: http with `--plain-http`, credentials from the flags or `APPR_OCI_USERNAME`/`APPR_OCI_PASSWORD`. */
+export function clientFor(ref: Pick<OciRef, 'host'>, values: { 'plain-http'?: boolean; username?: string; password?: string }): OciClient {
   const username = values.username ?? process.env.APPR_OCI_USERNAME
   const password = values.password ?? process.env.APPR_OCI_PASSWORD
   return ociClient({
@@ -83,9 +89,18 @@ async function tarballFormats(paths: readonly string[], given: readonly string[]
 }
 
 function printCopied(r: CopiedRelease): void {
-  const line = `${r.outcome} ${r.release} (${r.formats.join(', ')})${r.digest ? ` ${r.digest}` : ''}${r.message ? `: ${r.message}` : ''}\n`
+  const signed = r.signatures ? `, ${r.signatures} signature${r.signatures === 1 ? '' : 's'}` : ''
+  const line = `${r.outcome} ${r.release} (${r.formats.join(', ')}${signed})${r.digest ? ` ${r.digest}` : ''}${r.message ? `: ${r.message}` : ''}\n`
   ;(r.outcome === 'failed' ? process.stderr : process.stdout).write(line)
 }
+
+function printChannel(c: CopiedChannel): void {
+  ;(c.outcome === 'failed' ? process.stderr : process.stdout).write(`${c.outcome} channel ${c.channel} -> ${c.release}${c.message ? `: ${c.message}` : ''}\n`)
+}
+
+/** `N copied, N skipped, N failed` over entries with an outcome. */
+const counts = (entries: readonly { readonly outcome: string }[]) =>
+  ['copied', 'skipped', 'failed'].map((outcome) => `${entries.filter((e) => e.outcome === outcome).length} ${outcome}`).join(', ')
 
 export async function run(args: string[]): Promise<number> {
   return runCommand('oci', usage, async (cli) => {
@@ -93,6 +108,7 @@ export async function run(args: string[]): Promise<number> {
       ...CLIENT_OPTIONS,
       format: { type: 'string', multiple: true },
       force: { type: 'boolean', default: false },
+      channels: { type: 'boolean', default: false },
       package: { type: 'string' },
       output: { type: 'string', short: 'o' },
       'plain-http': { type: 'boolean', default: false },
@@ -138,7 +154,7 @@ export async function run(args: string[]): Promise<number> {
       const isOci = (r: string) => r.startsWith('oci://')
       if (isOci(from) === isOci(to)) throw new UsageError('oci copy goes between an appr package (NS/NAME) and an oci:// reference')
       const appr = cli.connect(values).client
-      const options: CopyOptions = { force: values.force, ...(values.json ? {} : { onRelease: printCopied }) }
+      const options: CopyOptions = { force: values.force, channels: values.channels, ...(values.json ? {} : { onRelease: printCopied }) }
       let report: CopyReport
       if (isOci(to)) {
         const ref = parseOciRef(to)
@@ -167,7 +183,10 @@ export async function run(args: string[]): Promise<number> {
         })
       }
       if (values.json) printJson(report)
-      else process.stdout.write(`${report.releases.filter((r) => r.outcome === 'copied').length} copied, ${report.releases.filter((r) => r.outcome === 'skipped').length} skipped, ${report.releases.filter((r) => r.outcome === 'failed').length} failed\n`)
+      else {
+        for (const c of report.channels) printChannel(c)
+        process.stdout.write(`${counts(report.releases)}${report.channels.length > 0 ? `; channels: ${counts(report.channels)}` : ''}\n`)
+      }
       return report.ok ? 0 : 1
     }
     throw new UsageError(`unknown oci action '${action ?? ''}' (push, pull or copy)`)

@@ -78,9 +78,9 @@ function pageOptions(query: URLSearchParams): { n?: number; last?: string } {
   return { ...(n === null ? {} : { n: Number(n) }), ...(last === null ? {} : { last }) }
 }
 
-function linkHeader(path: string, n: number | undefined, next: string | undefined): Record<string, string> {
+function linkHeader(path: string, n: number | undefined, next: string | undefined, kept: Record<string, string> = {}): Record<string, string> {
   if (next === undefined) return {}
-  const query = new URLSearchParams({ ...(n === undefined ? {} : { n: String(n) }), last: next })
+  const query = new URLSearchParams({ ...kept, ...(n === undefined ? {} : { n: String(n) }), last: next })
   return { link: `<${path}?${query}>; rel="next"` }
 }
 
@@ -195,9 +195,12 @@ function ociEndpoints(
     operation: 'oci-manifest',
     run: async (ctx) => {
       const artifactType = ctx.query.get('artifactType') ?? undefined
-      const found = await manifests.referrers(name(ctx), ctx.params.digest!, artifactType === undefined ? {} : { artifactType })
-      const index = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: found }
-      const answer = jsonReply(index, 200, artifactType === undefined ? {} : { 'oci-filters-applied': 'artifactType' })
+      const filter = artifactType === undefined ? {} : { artifactType }
+      const paging = pageOptions(ctx.query)
+      const page = await manifests.referrers(name(ctx), ctx.params.digest!, { ...filter, ...paging })
+      const index = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: page.items }
+      const link = linkHeader(`/v2/${name(ctx)}/referrers/${ctx.params.digest!}`, paging.n, page.next, filter)
+      const answer = jsonReply(index, 200, { ...link, ...(artifactType === undefined ? {} : { 'oci-filters-applied': 'artifactType' }) })
       answer.headers['content-type'] = OCI_INDEX
       return answer
     },

@@ -92,8 +92,9 @@ export function eventReadKeys(ctx: RegistryContext, name: PackageName): string[]
 
 /**
  * Adds the event `draft` about package `name` to the mutation's transaction: the package's new
- * stamp and the outbox entry. Nothing when events are off. Call it once, after the attempt has
- * decided to commit (an attempt that throws records nothing) and before it encodes `record`, the
+ * stamp and the outbox entry. Nothing when events are off. Call it once per change, after the
+ * attempt has decided to commit (an attempt that throws records nothing; a commit of several
+ * formats calls it for each, in order, and the stamps chain) and before it encodes `record`, the
  * package record it writes: the stamp goes into `record.ev`, or, when the commit deletes the
  * package (`deleted`), into its head `evh/<pkg>`, which outlives it so a re-created package's
  * stamps stay above the old ones. A record without `ev` (new, or written with events off)
