@@ -129,6 +129,11 @@ export class OciGraph {
         this.write(key, claimed)
         return claimed
       }
+      if (!input.appr && existing.appr) {
+        const pushed = { ...existing, pushed_at: this.#at }
+        this.write(key, pushed)
+        return pushed
+      }
       return existing
     }
     for (const b of blobs) {
@@ -234,10 +239,16 @@ export class OciGraph {
     return true
   }
 
-  /** Deletes a manifest when nothing names it any more (no tag, no index), and the blobs it alone named. */
+  /** Deletes a manifest when nothing names it any more (no tag, no index), and the blobs it alone named; one a client pushed itself is left free for gc. */
   async deleteIfFree(repo: string, hex: string): Promise<void> {
     const record = await this.manifest(repo, hex)
-    if (record && isFree(record)) await this.deleteManifest(repo, hex, { unlinkFreed: true })
+    if (!record || !isFree(record)) return
+    // Bytes a client pushed itself become its own, free, and wait for gc like any free manifest:
+    // the client's index naming them may be on its way.
+    if (record.pushed_at !== undefined) {
+      const { appr: _, pushed_at: __, ...client } = record
+      this.write(ociKeys.manifest(repo, hex), { ...client, free_at: record.free_at ?? this.#at })
+    } else await this.deleteManifest(repo, hex, { unlinkFreed: true })
   }
 
   /**

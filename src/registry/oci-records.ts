@@ -113,6 +113,12 @@ export const OciManifestRecordSchema = z.object({
    * makes it again), not a `/v2/` client.
    */
   appr: z.object({ release: z.string(), format: z.string().optional(), projected: z.literal(true).optional() }).optional(),
+  /**
+   * When a `/v2/` client last pushed the bytes of this appr view itself (by digest, for an index
+   * of its own): an appr change that no longer needs the view leaves it free for gc instead of
+   * deleting it at once, under the client's index PUT that is still to come.
+   */
+  pushed_at: z.string().optional(),
 })
 export type OciManifestRecord = z.infer<typeof OciManifestRecordSchema>
 

@@ -109,7 +109,7 @@ async function observed(registry: Registry, store: KvStore): Promise<unknown> {
   const records: Record<string, unknown> = {}
   for (const e of await store.list({ prefix: 'oci/' })) {
     assert.not.ok(e.key.startsWith('oci/upload/'), `no upload session is left: ${e.key}`)
-    const { object: _o, inline: _i, created_at: _c, free_at, uploaded_at: _u, appr, ...rest } = JSON.parse(new TextDecoder().decode(e.value)) as Record<string, unknown>
+    const { object: _o, inline: _i, created_at: _c, free_at, uploaded_at: _u, pushed_at: _p, appr, ...rest } = JSON.parse(new TextDecoder().decode(e.value)) as Record<string, unknown>
     // A blob record's appr digest matters while that appr blob exists (its object is shared); the
     // blob of a deleted release keeps it, inert, and its restored copy has none.
     const shared = typeof appr !== 'string' || (await store.get(`blob/${appr}`)) !== undefined

@@ -312,6 +312,55 @@ test('memory: an OCI delete by digest of a manifest two releases share (shrunk c
   await runOps(backends[0]!, [ops[0]!, ops[1]!, ops[2]!, ops[4]!], 1)
 })
 
+// Found by the property (redis, seed 1486207305, three ops at once as in CI): acme/web 2.0.0-rc.1
+// and 1.0.0 pushed as indexes with one created time share their helm manifest (Helm annotates the
+// chart's version). A client pushed it by digest for 1.0.0's index while an appr delete of
+// 2.0.0-rc.1 (helm) dropped that view at once; the index PUT then named a manifest the repository
+// no longer had (MANIFEST_BLOB_UNKNOWN).
+for (const backend of backends) {
+  test(`${backend.name}: an index pushed while a release showing its manifest is deleted (shrunk counterexample)`, async () => {
+    const ops: Op[] = [
+      { kind: 'oci-index', pkg: 0, release: 0, created: 0 },
+      { kind: 'channel-remove', pkg: 0, channel: 0, release: 0 },
+      { kind: 'oci-index', pkg: 1, release: 2, created: 1 },
+      { kind: 'delete', pkg: 1, release: 2, format: 0 },
+      { kind: 'oci-index', pkg: 1, release: 0, created: 1 },
+      { kind: 'push', pkg: 0, release: 0, format: 0, blob: 0, force: false },
+    ]
+    for (let i = 0; i < 10; i++) await runOps(backend, ops, 3)
+  })
+}
+
+// The same cause without a race: the manifest pushed by digest before the delete, the index after it.
+test('memory: a manifest a client pushed by digest outlives the appr view it also is, until gc', async () => {
+  const store = memoryStore()
+  let now = Date.parse('2026-01-01T00:00:00Z')
+  const registry = new Registry({ store, clock: () => new Date(now), ociGraceMs: GRACE })
+  try {
+    const pkg = 'acme/app'
+    await apply(registry, { kind: 'oci-chart', pkg: 0, release: 0, blob: 0, created: 0 }, () => undefined)
+    const [helm, kpm] = [archives[0]!, archives[2]!]
+    const blobOf = (b: Uint8Array) => ({ digest: ociDigestOf(b), size: b.byteLength })
+    const chartYaml = (await inspectArchive(helm)).manifest?.document
+    const formats = [{ format: 'helm', blob: blobOf(helm), chartYaml }, { format: 'kpm', blob: blobOf(kpm) }]
+    const projected = projectRelease({ package: pkg, release: '1.0.0', created: '2025-01-01T00:00:00Z', formats })
+    for (const f of projected.formats) {
+      await ociUpload(registry, pkg, f.config.bytes)
+      await ociUpload(registry, pkg, f.format === 'helm' ? helm : kpm)
+      await registry.ociManifests.put(pkg, f.manifest.digest, f.manifest.bytes, f.manifest.mediaType)
+    }
+    assert.is((await registry.ociManifests.head(pkg, '1.0.0'))?.digest, projected.formats[0]!.manifest.digest, 'the client pushed the release view itself')
+    await registry.delete(pkg, '1.0.0', 'helm')
+    await registry.ociManifests.put(pkg, projected.tag, projected.manifest.bytes, OCI_INDEX)
+    await assertAgree(registry, store)
+    await assertNothingLeft(registry, store, (ms) => {
+      now += ms
+    })
+  } finally {
+    await registry.close()
+  }
+})
+
 test.after(stop)
 
 test.run()
