@@ -1,12 +1,9 @@
 /**
- * Push: uploading a blob (inline for small byte pushes, streamed otherwise), recording the
- * release in one commit ({@link commitRelease}) and keeping blob reference counts
- * ({@link adjustRefs}, shared with delete).
+ * Push: the blob's upload (upload.ts), recording the release in one commit ({@link commitRelease})
+ * and keeping blob reference counts ({@link adjustRefs}, shared with delete).
  * @module
  */
-import { quickInspect } from '../archive/inspect.js'
-import { QUICK_BYTES, quickFacts } from '../archive/quick.js'
-import { analyzeBlob, type BlobFacts } from '../archive/validate.js'
+import { QUICK_BYTES } from '../archive/quick.js'
 import { ApprError, type ErrorDetails } from '../errors/index.js'
 import { contentMediaType, DEFAULT_FORMAT, manifestMediaType, parseFormat } from '../model/media-type.js'
 import { type PackageName, parsePackageName } from '../model/package-name.js'
@@ -14,7 +11,6 @@ import { parseRelease } from '../model/release.js'
 import type { Manifest } from '../model/types.js'
 import { parseOciDigest } from '../oci/digest.js'
 import { OciError } from '../oci/errors.js'
-import type { KvPut } from '../storage/kv.js'
 import { blobChunks } from './blob-input.js'
 import type { RegistryContext } from './context.js'
 import { eventReadKeys, recordEvent } from './events/record.js'
@@ -27,19 +23,9 @@ import { type BlobRecord, BlobRecordType, decode, encode, keys, ManifestRecordTy
 import { acceptSignatures, assertPushAllowed, setReleaseSignatures } from './signatures.js'
 import { type Transaction, transact } from './transaction.js'
 import type { BlobInput, PushInput, StagedBlob, StagedPushInput } from './types.js'
+import { deleteObjects, discardUpload, inlineUpload, type Upload, uploadBlob, writeSmall } from './upload.js'
 
-export interface Upload {
-  readonly id: string
-  readonly facts: BlobFacts
-  /** The object's own writes, not made yet: they go into the commit that records the release (inline push). */
-  readonly staged?: { readonly puts: readonly KvPut[]; readonly absent: string }
-  /** The bytes, when the push gave them (an inline push: its object is not written yet). */
-  readonly bytes?: Uint8Array
-  /** The archive's manifest document as validation read it (an inline push of a chart with an OCI view), so the commit need not read the archive again. */
-  readonly chart?: { readonly document: unknown }
-  /** The object is an OCI blob's, live already (a chart pushed through `/v2/`): shared, never deleted here. */
-  readonly adopted?: boolean
-}
+export { deleteObjects, type Upload } from './upload.js'
 
 export interface ReleaseInput {
   readonly name: PackageName
@@ -103,24 +89,6 @@ export async function push(ctx: RegistryContext, input: PushInput): Promise<Mani
 }
 
 /**
- * A small blob given as bytes, validated in memory, whose object can be written by the very
- * commit that records the release: push is then one read and one commit, and a rejected or
- * conflicting push has written nothing. `undefined` → the streaming path.
- */
-function inlineUpload(ctx: RegistryContext, blob: PushInput['blob'], withChart = false): { upload: Upload; bytes: Uint8Array } | undefined {
-  if (ctx.kvBlobs === undefined || !(blob instanceof Uint8Array) || blob.byteLength > QUICK_BYTES) return undefined
-  const bytes = blob.slice() // the caller may reuse its buffer meanwhile
-  // Inspection's pass is quickFacts' with a visitor; what it is unsure of, quickFacts alone may still take.
-  const inspected = withChart ? quickInspect(bytes, ctx.limits && { limits: ctx.limits }) : undefined
-  const facts: BlobFacts | undefined = inspected ?? quickFacts(bytes, ctx.limits)
-  if (facts === undefined) return undefined
-  const id = crypto.randomUUID()
-  const staged = ctx.kvBlobs.stage(id, bytes)
-  const chart = inspected && { document: inspected.manifest?.document }
-  return staged && { upload: { id, facts, staged, bytes, ...(chart && { chart }) }, bytes }
-}
-
-/**
  * A small blob given as bytes for a store that keeps objects apart (files, an OCI registry):
  * validated in memory in one synchronous pass, as an inline push is, then written as one chunk.
  * The streamed path would inflate it through zlib's thread pool and, for a chart with an OCI
@@ -134,30 +102,6 @@ async function smallUpload(ctx: RegistryContext, base: ReleaseInput, blob: PushI
   return writeSmall(ctx, blob.slice(), base.format === 'helm' && ociRepositoryOf(base.name) !== undefined, details)
 }
 
-/**
- * Validates small bytes in one synchronous pass and writes them as one object (marked first, so
- * gc reclaims it if no commit makes it live). The upload keeps the bytes, so a commit that needs
- * the Chart.yaml reads it from them, not from the store. `undefined` when the quick pass cannot
- * decide: the caller streams instead.
- */
-async function writeSmall(ctx: RegistryContext, bytes: Uint8Array, withChart: boolean, details: ErrorDetails): Promise<Upload | undefined> {
-  const inspected = withChart ? quickInspect(bytes, ctx.limits && { limits: ctx.limits }) : undefined
-  const facts: BlobFacts | undefined = inspected ?? quickFacts(bytes, ctx.limits)
-  if (facts === undefined) return undefined
-  const id = await startUpload(ctx, details)
-  try {
-    await ctx.blobs.write(id, oneChunk(bytes))
-  } catch (error) {
-    await discardUpload(ctx, id)
-    throw error
-  }
-  return { id, facts, bytes, ...(inspected && { chart: { document: inspected.manifest?.document } }) }
-}
-
-async function* oneChunk(bytes: Uint8Array): AsyncIterable<Uint8Array> {
-  yield bytes
-}
-
 /** Streams `input.source` through validation into a fresh BlobStore object, then records the release. */
 export async function storeRelease(ctx: RegistryContext, input: StoreReleaseInput): Promise<Manifest> {
   const { name, release, format } = input
@@ -166,41 +110,6 @@ export async function storeRelease(ctx: RegistryContext, input: StoreReleaseInpu
   if (!input.force && (await ctx.store.get(manKey)) !== undefined) throw packageExists(details)
   const upload = await uploadBlob(ctx, input.source, details, input.expect)
   return commitUpload(ctx, input, upload)
-}
-
-/**
- * Streams `source` through validation into a fresh BlobStore object marked `uploading`; gc
- * reclaims it if no commit ever makes it live. A failed upload is discarded.
- */
-async function uploadBlob(ctx: RegistryContext, source: AsyncIterable<Uint8Array>, details: ErrorDetails, expect?: StoreReleaseInput['expect']): Promise<Upload> {
-  const id = await startUpload(ctx, details)
-  try {
-    const analysis = analyzeBlob(source, ctx.limits)
-    analysis.facts.catch(() => undefined) // observed below; avoids an unhandled rejection when write throws first
-    await ctx.blobs.write(id, analysis.chunks)
-    const facts = await analysis.facts
-    if (expect && (expect.digest !== facts.digest || expect.size !== facts.size)) {
-      throw new ApprError('invalid-parameters', 'the blob does not match its manifest (digest or size)', {
-        details: { ...details, digest: expect.digest, actual: facts.digest },
-      })
-    }
-    return { id, facts }
-  } catch (error) {
-    await discardUpload(ctx, id)
-    throw error
-  }
-}
-
-/** A fresh object id, marked `uploading` before anything is written under it: gc reclaims it if no commit makes it live. */
-async function startUpload(ctx: RegistryContext, details: ErrorDetails): Promise<string> {
-  const id = crypto.randomUUID()
-  const marker = keys.obj(id)
-  const started = await ctx.store.commit({
-    checks: [{ key: marker, version: null }],
-    puts: [{ key: marker, value: encode({ state: 'uploading', started_at: now(ctx) }) }],
-  })
-  if (!started.ok) throw new ApprError('internal-error', 'an upload id was used twice', { details })
-  return id
 }
 
 /** Records a release whose blob {@link uploadBlob} stored; the upload is discarded if the release is not recorded. */
@@ -475,21 +384,4 @@ export async function adjustRefs(tx: Transaction, name: PackageName, deltas: Map
     else tx.delete(keys.pblob(name, digest))
   }
   return doomed
-}
-
-/** Deletes an upload that was never recorded: bytes first, then its marker (so a crash leaves a marker gc finds). */
-async function discardUpload(ctx: RegistryContext, id: string): Promise<void> {
-  try {
-    const marker = await ctx.store.get(keys.obj(id))
-    if (marker !== undefined && decode(ObjectRecordType, marker.value, { object: id }).state !== 'uploading') return
-    await ctx.blobs.delete(id)
-    await ctx.store.commit({ deletes: [keys.obj(id)] })
-  } catch {
-    // gc reclaims it once the upload times out
-  }
-}
-
-/** Deletes objects whose records a commit removed. Failures leave orphans for gc. */
-export async function deleteObjects(ctx: RegistryContext, ids: readonly string[]): Promise<void> {
-  for (const id of ids) await ctx.blobs.delete(id).catch(() => undefined)
 }
