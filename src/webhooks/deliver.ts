@@ -180,12 +180,19 @@ export function startWebhooks(registry: Registry, options: WebhookOptions): Webh
       if (signal.aborted || !leading()) return false
       let status: number | undefined
       let error: string | undefined
+      // Our own timer, not AbortSignal.timeout: combined by AbortSignal.any, Node 20 holds the
+      // timeout signal only weakly, and a collection before it fired left a hanging endpoint's
+      // request waiting forever (seen in test/webhooks: 1 run in 6).
+      const timeout = new AbortController()
+      const timer = setTimeout(() => timeout.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs)
       try {
-        const response = await send(endpoint.url, { method: 'POST', headers, body, signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]), redirect: 'manual' })
+        const response = await send(endpoint.url, { method: 'POST', headers, body, signal: AbortSignal.any([signal, timeout.signal]), redirect: 'manual' })
         status = response.status
         await response.body?.cancel().catch(() => undefined)
       } catch (e) {
         error = e instanceof Error ? e.message : String(e)
+      } finally {
+        clearTimeout(timer)
       }
       const ok = status !== undefined && status >= 200 && status < 300
       const outcome = { ...(status !== undefined && { status }), ...(error !== undefined && { error }) }

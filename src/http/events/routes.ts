@@ -44,8 +44,16 @@ export function eventRoutes<P>(registry: RegistryApi, options: HandlerOptions<P>
             let page: EventPage = await events.read(read)
             if (page.events.length === 0 && wait > 0 && !request.signal.aborted) {
               // Held by a watch: it wakes on the store's change hints where there are any, and polls.
-              const until = AbortSignal.any([request.signal, AbortSignal.timeout(wait * 1000)])
-              for await (const _ of events.watch({ after: page.cursor, signal: until, pollMs: POLL_MS })) break
+              // Our own timer: AbortSignal.timeout inside AbortSignal.any is held only weakly in
+              // Node 20 and may be collected before it fires (src/webhooks/deliver.ts saw it).
+              const timeout = new AbortController()
+              const timer = setTimeout(() => timeout.abort(), wait * 1000)
+              try {
+                const until = AbortSignal.any([request.signal, timeout.signal])
+                for await (const _ of events.watch({ after: page.cursor, signal: until, pollMs: POLL_MS })) break
+              } finally {
+                clearTimeout(timer)
+              }
               page = await events.read(read)
             }
             return jsonReply(page, 200, { 'cache-control': 'no-store' })
