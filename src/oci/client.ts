@@ -13,7 +13,8 @@
 import { sha256 } from '../digest/index.js'
 import { ApprError } from '../errors/index.js'
 import { deletedOrAbsent, discard, errorOf, pageOf, readLimited, responseChunks, verified } from './client-responses.js'
-import type { OciBasicAuth, OciClient, OciClientOptions, OciPage, OciPageOptions, } from './client-types.js'
+import { basicHeader, type Challenge, chunkSizeFor, parseChallenge } from './client-headers.js'
+import type { OciClient, OciClientOptions, OciPage, OciPageOptions } from './client-types.js'
 import { ociDigestOf, parseOciDigest } from './digest.js'
 import { OciError } from './errors.js'
 import { ACCEPT_MANIFESTS, OCI_INDEX } from './media-types.js'
@@ -31,42 +32,6 @@ const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
 export const MONOLITHIC_POST_BYTES = 64 * 1024
 /** Referrers pages followed before giving up (a registry whose `Link` never ends). */
 const MAX_REFERRERS_PAGES = 1000
-/** The largest `OCI-Chunk-Min-Length` followed: a chunk is held in memory before it is sent. */
-const MAX_CHUNK_BYTES = 256 * 1024 * 1024
-
-/** The chunk size for an upload the registry started: `chunkBytes`, or its `OCI-Chunk-Min-Length` when larger. */
-function chunkSizeFor(started: Response, chunkBytes: number): number {
-  const header = started.headers.get('oci-chunk-min-length')
-  const min = header !== null && /^\d{1,15}$/.test(header.trim()) ? Number(header.trim()) : 0
-  if (min > MAX_CHUNK_BYTES) {
-    throw new OciError('BLOB_UPLOAD_INVALID', `the registry asks for chunks of at least ${min} bytes (OCI-Chunk-Min-Length), more than the ${MAX_CHUNK_BYTES} this client holds`, {
-      detail: { minLength: min },
-    })
-  }
-  return Math.max(chunkBytes, min)
-}
-
-interface Challenge {
-  readonly scheme: string
-  readonly params: ReadonlyMap<string, string>
-}
-
-/** Parses `WWW-Authenticate: Bearer realm="…",service="…",scope="…"` (one challenge). */
-function parseChallenge(header: string | null): Challenge | undefined {
-  if (!header) return undefined
-  const m = /^\s*([A-Za-z]+)\s*(.*)$/s.exec(header)
-  if (!m) return undefined
-  const params = new Map<string, string>()
-  for (const p of m[2]!.matchAll(/([A-Za-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g)) {
-    params.set(p[1]!.toLowerCase(), p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : (p[3] ?? ''))
-  }
-  return { scheme: m[1]!.toLowerCase(), params }
-}
-
-function basicHeader(auth: OciBasicAuth): string {
-  return `Basic ${Buffer.from(`${auth.username}:${auth.password}`, 'utf8').toString('base64')}`
-}
-
 /**
  * Creates an OCI Distribution client for one registry.
  *
