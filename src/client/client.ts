@@ -184,7 +184,10 @@ export function createClient(options: ClientOptions): ApprClient {
     const length = Number(response.headers.get('content-length') ?? Number.NaN)
     const size = Number.isFinite(length) ? length : undefined
     const raw = response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() })
-    const body = toReadable(counted(chunksOf(raw), size, call.onProgress))
+    // Cancelled before its first read, the counting generator never touched `raw`: cancel it here.
+    const body = toReadable(counted(chunksOf(raw), size, call.onProgress), async (reason) => {
+      if (!raw.locked) await raw.cancel(reason)
+    })
     const disposition = /filename="?([^";]+)"?/.exec(response.headers.get('content-disposition') ?? '')
     return { body, size, filename: disposition?.[1]?.replace(/[/\\]/g, '_'), bytes: () => collect(body) }
   }

@@ -35,8 +35,12 @@ export async function* chunksOf(source: ReadableStream<Uint8Array> | AsyncIterab
   yield* source as AsyncIterable<Uint8Array>
 }
 
-/** An async iterable as a pull-driven `ReadableStream` (`ReadableStream.from` is not everywhere yet). */
-export function toReadable(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+/**
+ * An async iterable as a pull-driven `ReadableStream` (`ReadableStream.from` is not everywhere
+ * yet). `onCancel` runs after the iterable is told to stop: a generator never started has no
+ * `finally` to run, so whatever it would have read from must be let go by the caller.
+ */
+export function toReadable(source: AsyncIterable<Uint8Array>, onCancel?: (reason: unknown) => Promise<void>): ReadableStream<Uint8Array> {
   const iterator = source[Symbol.asyncIterator]()
   return new ReadableStream<Uint8Array>(
     {
@@ -47,6 +51,7 @@ export function toReadable(source: AsyncIterable<Uint8Array>): ReadableStream<Ui
       },
       async cancel(reason) {
         await iterator.return?.(reason)
+        await onCancel?.(reason)
       },
     },
     { highWaterMark: 0 },

@@ -117,18 +117,20 @@ export function createTransport(options: ClientOptions): Transport {
   async function once(request: Outgoing, url: string, call: CallOptions): Promise<Response> {
     // An upload may rightly take longer than any default: only a per-call timeout bounds it.
     const timeoutMs = call.timeoutMs ?? (request.body === undefined ? (options.timeoutMs ?? DEFAULT_TIMEOUT_MS) : 0)
-    const { signal, release, timedOut } = linkedSignal(call.signal, timeoutMs)
+    const link = linkedSignal(call.signal, timeoutMs)
+    let response: Response
     try {
       const init: RequestInit & { duplex?: 'half' } = {
         method: request.method ?? 'GET',
         headers: await headersFor(request),
-        signal,
+        signal: link.signal,
         ...(request.body === undefined ? {} : { body: request.body }),
         ...(request.streamed ? { duplex: 'half' } : {}),
       }
-      return await doFetch(url, init)
+      response = await doFetch(url, init)
     } catch (error) {
-      if (timedOut()) {
+      link.detach()
+      if (link.timedOut()) {
         throw new ApprError('unavailable', `no answer from ${url} within ${timeoutMs} ms`, { details: { url, timeoutMs }, transient: true, cause: error })
       }
       // The caller's own abort (its reason, as fetch rejects with it) is not a network failure.
@@ -136,8 +138,9 @@ export function createTransport(options: ClientOptions): Transport {
       throw unreachable(url, error)
     } finally {
       // The deadline covers the wait for headers only; the caller's signal still ends the body.
-      release()
+      link.disarm()
     }
+    return settledWithBody(response, link.detach)
   }
 
   return {
@@ -242,10 +245,12 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 }
 
 /**
- * A signal that aborts when the caller's does, or when `timeoutMs` passes before `release()`.
+ * A signal that aborts when the caller's does, or when `timeoutMs` passes before `disarm()`.
  * (`AbortSignal.timeout` cannot be disarmed once the headers are in, so the timer is our own.)
+ * `detach()` takes its listener off the caller's signal: one signal may outlive many calls (a
+ * page's, a server's), and each call left behind would keep a listener and its controller alive.
  */
-function linkedSignal(outer: AbortSignal | undefined, timeoutMs: number): { signal: AbortSignal; release(): void; timedOut(): boolean } {
+function linkedSignal(outer: AbortSignal | undefined, timeoutMs: number): { signal: AbortSignal; disarm(): void; detach(): void; timedOut(): boolean } {
   const controller = new AbortController()
   let expired = false
   const onAbort = () => controller.abort(outer?.reason)
@@ -260,9 +265,48 @@ function linkedSignal(outer: AbortSignal | undefined, timeoutMs: number): { sign
       : undefined
   return {
     signal: controller.signal,
-    release() {
+    disarm() {
       if (timer !== undefined) clearTimeout(timer)
+    },
+    detach() {
+      outer?.removeEventListener('abort', onAbort)
     },
     timedOut: () => expired,
   }
+}
+
+/**
+ * `response` with `settled` called once its body is done: read to the end, failed or cancelled
+ * (at once when it has none). Until then the caller's signal must still be able to end the body.
+ */
+function settledWithBody(response: Response, settled: () => void): Response {
+  const body = response.body
+  // A 204/304 may not be rebuilt with a body (and has none to wait for).
+  if (body === null || response.status === 204 || response.status === 205 || response.status === 304) {
+    settled()
+    return response
+  }
+  const reader = body.getReader()
+  const watched = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read()
+          if (done) {
+            settled()
+            controller.close()
+          } else controller.enqueue(value)
+        } catch (error) {
+          settled()
+          controller.error(error)
+        }
+      },
+      async cancel(reason) {
+        settled()
+        await reader.cancel(reason)
+      },
+    },
+    { highWaterMark: 0 },
+  )
+  return new Response(watched, { status: response.status, statusText: response.statusText, headers: response.headers })
 }

@@ -73,6 +73,24 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && a.every((v, i) => v === b[i])
 }
 
+/** The abort listeners currently on `signal` (counted on the instance: browsers have no getEventListeners). */
+function watchListeners(signal: AbortSignal): Set<unknown> {
+  const live = new Set<unknown>()
+  const add = signal.addEventListener.bind(signal)
+  const remove = signal.removeEventListener.bind(signal)
+  signal.addEventListener = ((type: string, listener: EventListenerOrEventListenerObject, options?: AddEventListenerOptions | boolean) => {
+    if (type === 'abort') live.add(listener)
+    add(type, listener, options)
+  }) as AbortSignal['addEventListener']
+  signal.removeEventListener = ((type: string, listener: EventListenerOrEventListenerObject, options?: EventListenerOptions | boolean) => {
+    if (type === 'abort') live.delete(listener)
+    remove(type, listener, options)
+  }) as AbortSignal['removeEventListener']
+  // A `once` listener leaves by itself when the signal aborts.
+  add('abort', () => live.clear())
+  return live
+}
+
 export const cases: readonly Case[] = [
   {
     name: 'version answers the appr API version, through any spelling of the registry address',
@@ -242,6 +260,36 @@ export const cases: readonly Case[] = [
       setTimeout(() => controller.abort(), 50)
       const aborted = await rejection(call)
       equal((aborted as Error).name, 'AbortError', 'the abort reason')
+    },
+  },
+  {
+    name: 'a long-lived AbortSignal keeps no listener of a settled call, and still ends a body being read',
+    async run(ctx) {
+      const controller = new AbortController()
+      const live = watchListeners(controller.signal)
+      const appr = ctx.client()
+      const signal = controller.signal
+      await appr.push('signal/app', { release: '1.0.0', format: 'helm', blob: await ctx.chart('app', '1.0.0'), signal })
+      for (let i = 0; i < 50; i++) {
+        await appr.version({ signal })
+        await appr.show('signal/app', { contents: i % 2 === 0 }, { signal })
+        await (await appr.pull('signal/app', {}, { signal })).bytes()
+        await (await appr.pullRelease('signal/app', '1.0.0', 'helm', { signal })).body.cancel()
+        await rejection(appr.show('signal/missing', {}, { signal }))
+        equal(live.size, 0, `listeners left after ${i + 1} rounds`)
+      }
+      const key = Math.random().toString(36).slice(2)
+      await ctx.client({ registry: `${ctx.url}/flaky/${key}` }).version({ signal })
+      equal(live.size, 0, 'listeners left after retried 503s')
+      // A body the server is still sending: the listener stays until the caller's abort ends it.
+      const download = await ctx.client({ registry: `${ctx.url}/dribble` }).pullRelease('signal/app', '1.0.0', 'helm', { signal })
+      const reader = download.body.getReader()
+      check((await reader.read()).value !== undefined, 'the first chunk arrives')
+      equal(live.size, 1, 'an unfinished body keeps its listener')
+      controller.abort()
+      const ended = await rejection(reader.read())
+      equal((ended as Error).name, 'AbortError', 'the abort ends the body')
+      equal(live.size, 0, 'and the listener goes with it')
     },
   },
   {

@@ -1,7 +1,7 @@
 /**
  * The server the client tests talk to: appr-core's handler over node:http on a free port, with
  * the token {@link TOKEN}, plus what real networks do to clients: `/flaky/<key>/…` answers 503
- * twice per key before passing on, `/slow/…` never answers (until the client gives up). Extra
+ * twice per key before passing on, `/slow/…` never answers (until the client gives up), `/dribble/…` sends the start of a body that never ends. Extra
  * routes (the browser test's page) come in through `extra`.
  */
 import { Registry } from 'appr-core'
@@ -35,6 +35,18 @@ export async function startHarness(extra?: (request: Request, url: URL) => Promi
           })
         }
         return handler(new Request(new URL(flaky[2]! + url.search, url), request))
+      }
+      if (url.pathname.startsWith('/dribble/')) {
+        // Headers and a first chunk, then a body that never ends (the client's abort closes the socket).
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            // Two: the server holds one chunk back to send the last with its end.
+            controller.enqueue(new Uint8Array([0x1f, 0x8b]))
+            controller.enqueue(new Uint8Array([0x08]))
+          },
+          pull: () => new Promise<void>(() => {}),
+        })
+        return new Response(body, { headers: { 'content-type': 'application/gzip' } })
       }
       if (url.pathname.startsWith('/slow/')) {
         // Held until the client gives up (its socket closes) or the harness closes.
