@@ -10,8 +10,10 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { parse } from 'yaml'
 import { inspectArchive } from 'appr-core/archive'
+import { ApprError } from 'appr-core'
 import type { RegistryApi } from 'appr-core/http'
 import type { RunningServer } from 'appr-core/http/node'
+import { indexYaml } from '../../src/http/helm/index-file.js'
 import { type JsonBody, makeRegistry, start, tarGz } from './helpers.js'
 
 let registry: RegistryApi
@@ -35,6 +37,59 @@ async function getIndex(path: string, headers: Record<string, string> = {}): Pro
   return { status: response.status, etag: response.headers.get('etag'), text, doc: response.status === 200 ? parse(text) : undefined }
 }
 
+/**
+ * Helm reads index.yaml strictly into `repo.IndexFile` (yaml.UnmarshalStrict): a field it does
+ * not know, or a value of the wrong type, fails the whole index. These are its fields and types
+ * (Helm 3: `repo.ChartVersion` = `chart.Metadata` + urls, created, removed, digest and the
+ * deprecated checksum, engine, tillerVersion, url).
+ */
+const STRING = 'string'
+const STRINGS = 'string[]'
+const CHART_VERSION: Record<string, string> = {
+  name: STRING, home: STRING, sources: STRINGS, version: STRING, description: STRING, keywords: STRINGS, maintainers: 'maintainers',
+  icon: STRING, apiVersion: STRING, condition: STRING, tags: STRING, appVersion: STRING, deprecated: 'boolean', annotations: 'annotations',
+  kubeVersion: STRING, dependencies: 'dependencies', type: STRING, urls: STRINGS, created: 'time', removed: 'boolean', digest: STRING,
+  checksum: STRING, engine: STRING, tillerVersion: STRING, url: STRING,
+}
+const DEPENDENCY: Record<string, string> = { name: STRING, version: STRING, repository: STRING, condition: STRING, tags: STRINGS, enabled: 'boolean', 'import-values': 'list', alias: STRING }
+
+function helmStrict(entry: JsonBody, where: string): void {
+  const typed = (value: unknown, type: string, at: string): void => {
+    const isStrings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string')
+    const mapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+    if (type === STRING || type === 'boolean') assert.type(value, type, at)
+    else if (type === STRINGS) assert.ok(isStrings(value), `${at}: a list of strings`)
+    else if (type === 'list') assert.ok(Array.isArray(value), `${at}: a list`)
+    else if (type === 'time') assert.match(String(value), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/, `${at}: RFC 3339`)
+    else if (type === 'annotations') assert.ok(mapping(value) && Object.values(value).every((v) => typeof v === 'string'), `${at}: strings by name`)
+    else if (type === 'maintainers') {
+      assert.ok(Array.isArray(value), at)
+      for (const m of value as unknown[]) assert.ok(mapping(m) && Object.entries(m).every(([k, v]) => ['name', 'email', 'url'].includes(k) && typeof v === 'string'), `${at}: ${JSON.stringify(m)}`)
+    } else if (type === 'dependencies') {
+      assert.ok(Array.isArray(value), at)
+      for (const d of value as unknown[]) {
+        assert.ok(mapping(d), at)
+        for (const [k, v] of Object.entries(d)) {
+          assert.ok(k in DEPENDENCY, `${at}: Helm knows no dependency field ${k}`)
+          typed(v, DEPENDENCY[k]!, `${at}.${k}`)
+        }
+      }
+    } else assert.unreachable(type)
+  }
+  for (const [field, value] of Object.entries(entry)) {
+    assert.ok(Object.hasOwn(CHART_VERSION, field), `${where}: Helm knows no field ${field}`)
+    typed(value, CHART_VERSION[field]!, `${where}.${field}`)
+  }
+}
+
+function helmStrictIndex(doc: JsonBody): void {
+  assert.equal(Object.keys(doc).sort(), ['apiVersion', 'entries', 'generated'])
+  assert.match(doc.generated, /Z$/)
+  for (const [name, versions] of Object.entries(doc.entries) as [string, JsonBody[]][]) {
+    for (const entry of versions) helmStrict(entry, `${name} ${entry.version}`)
+  }
+}
+
 test.before(async () => {
   ;({ registry } = await makeRegistry())
   server = await start(registry)
@@ -47,6 +102,20 @@ test.before(async () => {
   await push('acme/liar', '2.0.0', await helmChart('liar', '1.0.0'))
   // Not a helm release: never listed.
   await push('acme/tool', '1.0.0', await tarGz({ 'manifest.yaml': 'package:\n  name: tool\n  version: 1.0.0\n' }), 'kpm')
+  // Fields Helm has no place for (dropped), scalars where it wants strings (as strings), a dependency.
+  await push(
+    'acme/odd',
+    '1.0.0',
+    await tarGz({
+      'odd/Chart.yaml':
+        'apiVersion: v2\nname: odd\nversion: 1.0.0\nappVersion: 3\ndescription: odd\nx-team: platform\ncustom: { a: 1 }\nannotations: { owner: ops, replicas: 2 }\n' +
+        'dependencies:\n  - name: db\n    version: ^0.1.0\n    repository: file://../db\n    extra: 1\n',
+    }),
+  )
+  // Chart.yaml values Helm's reader refuses: each chart is left out with the reason.
+  await push('acme/kw', '1.0.0', await tarGz({ 'kw/Chart.yaml': 'apiVersion: v2\nname: kw\nversion: 1.0.0\nkeywords: web\n' }))
+  await push('acme/typed', '1.0.0', await tarGz({ 'typed/Chart.yaml': 'apiVersion: v2\nname: typed\nversion: 1.0.0\ntype: service\n' }))
+  await push('acme/maint', '1.0.0', await tarGz({ 'maint/Chart.yaml': 'apiVersion: v2\nname: maint\nversion: 1.0.0\nmaintainers:\n  - null\n' }))
   await push('other/web', '1.0.0', await helmChart('web', '1.0.0'))
   await push('other/cache', '3.0.0', await helmChart('cache', '3.0.0'))
 })
@@ -59,10 +128,16 @@ test('a namespace index follows Helm: names, SemVer versions, digests of the dow
   const { status, doc, text } = await getIndex('/helm/acme/index.yaml')
   assert.is(status, 200)
   assert.is(doc.apiVersion, 'v1')
-  assert.equal(Object.keys(doc.entries), ['db', 'web'])
+  assert.equal(Object.keys(doc.entries), ['db', 'odd', 'web'])
+  const odd = doc.entries.odd[0]
+  assert.is(odd.appVersion, '3', 'a number where Helm wants a string, as Helm reads it')
+  assert.equal(odd.annotations, { owner: 'ops', replicas: '2' })
+  assert.equal(odd.dependencies, [{ name: 'db', version: '^0.1.0', repository: 'file://../db' }])
+  assert.not.ok('x-team' in odd || 'custom' in odd, 'fields Helm has no place for are dropped')
   assert.equal(doc.entries.web.map((e: JsonBody) => e.version), ['1.1.0', '1.0.0'], 'highest first')
   assert.equal(doc.entries.web[0].maintainers, [{ name: 'ops' }], 'the rest of Chart.yaml comes along')
   for (const [name, versions] of Object.entries(doc.entries) as [string, JsonBody[]][]) {
+    if (name === 'odd') continue
     for (const entry of versions) {
       assert.is(entry.name, name)
       assert.match(name, /^[A-Za-z0-9][A-Za-z0-9._-]*$/)
@@ -82,7 +157,11 @@ test('a namespace index follows Helm: names, SemVer versions, digests of the dow
       assert.is(inspection.manifest?.version, entry.version)
     }
   }
+  helmStrictIndex(doc)
   assert.match(text, /# left out: acme\/flat 1\.0\.0: the archive has no single top folder/)
+  assert.match(text, /# left out: acme\/kw 1\.0\.0: Chart\.yaml: keywords must be a list of strings/)
+  assert.match(text, /# left out: acme\/typed 1\.0\.0: Chart\.yaml: type must be application or library/)
+  assert.match(text, /# left out: acme\/maint 1\.0\.0: Chart\.yaml: maintainers: not a mapping/)
   assert.match(text, /# left out: acme\/liar 2\.0\.0: Chart\.yaml says version 1\.0\.0/)
   assert.not.match(text, /tool/, 'kpm releases are not charts')
 })
@@ -111,12 +190,13 @@ test('ETag and If-None-Match: 304 while nothing changed; never stale after a pus
 test('the top-level index spans namespaces, each URL under its namespace, a repeated chart version once', async () => {
   const { status, doc, text } = await getIndex('/helm/index.yaml')
   assert.is(status, 200)
-  assert.equal(Object.keys(doc.entries), ['cache', 'db', 'web'])
+  assert.equal(Object.keys(doc.entries), ['cache', 'db', 'odd', 'web'])
   assert.equal(doc.entries.cache[0].urls, ['other/charts/cache/3.0.0/cache-3.0.0.tgz'])
   assert.equal(doc.entries.web.map((e: JsonBody) => [e.version, e.urls[0]]), [
     ['1.1.0', 'acme/charts/web/1.1.0/web-1.1.0.tgz'],
     ['1.0.0', 'acme/charts/web/1.0.0/web-1.0.0.tgz'],
   ])
+  helmStrictIndex(doc)
   assert.match(text, /# left out: other\/web 1\.0\.0: chart web 1\.0\.0 is already listed/)
   const archive = await fetch(new URL(doc.entries.cache[0].urls[0], `${server.url}/helm/index.yaml`))
   assert.is(archive.status, 200)
@@ -135,6 +215,50 @@ test('unknown namespaces are empty, wrong archive names 404, and the view can be
     assert.is(((await response.json()) as JsonBody).code, 'resource-not-found')
   } finally {
     await off.close()
+  }
+})
+
+test('created is RFC 3339 for Helm, also for a release restored from a server that wrote no zone', () => {
+  const chart = (release: string, created: string) => ({
+    package: 'acme/old',
+    manifest: { package: 'acme/old', release, created_at: created, mediaType: 'helm', content: { digest: release, size: 1, mediaType: '', urls: [] } } as never,
+    facts: { chart: { apiVersion: 'v1', name: 'old', version: release }, sha256: 'ab' },
+  })
+  const yaml = indexYaml([chart('1.0.0', '2017-06-20T12:34:56.123456'), chart('1.1.0', '2018-01-02T03:04:05+02:00'), chart('1.2.0', 'yesterday')], [], () => 'x.tgz')
+  const doc = parse(yaml)
+  helmStrictIndex(doc)
+  assert.equal(doc.entries.old.map((e: JsonBody) => e.created), [undefined, '2018-01-02T01:04:05.000Z', '2017-06-20T12:34:56.123Z'])
+  assert.is(doc.generated, '2018-01-02T01:04:05.000Z')
+})
+
+test('a store failing for now fails the index (503) instead of leaving charts out, and nothing of it is kept', async () => {
+  let failing = true
+  const flaky = new Proxy(registry, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver)
+      if (key !== 'pull' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value
+      return (...args: unknown[]) => {
+        if (failing) throw new ApprError('unavailable', 'the store is down', { transient: true })
+        return value.apply(target, args)
+      }
+    },
+  })
+  const down = await start(flaky)
+  try {
+    const failed = await fetch(`${down.url}/helm/other/index.yaml`)
+    assert.is(failed.status, 503)
+    assert.is(((await failed.json()) as JsonBody).code, 'unavailable')
+    failing = false
+    const { status, doc, text } = await (async () => {
+      const response = await fetch(`${down.url}/helm/other/index.yaml`)
+      const body = await response.text()
+      return { status: response.status, doc: parse(body), text: body }
+    })()
+    assert.is(status, 200)
+    assert.equal(Object.keys(doc.entries), ['cache', 'web'], 'every chart, read again')
+    assert.not.match(text, /left out/)
+  } finally {
+    await down.close()
   }
 })
 

@@ -11,10 +11,11 @@ import { isApprError } from '../../errors/index.js'
 import type { Manifest } from '../../model/types.js'
 import { LruMap } from '../../registry/lru.js'
 import type { RegistryApi } from '../options.js'
+import { helmMetadata } from './chart-metadata.js'
 
 /** What Helm reads from one loadable chart archive. */
 export interface ChartFacts {
-  /** The Chart.yaml document. */
+  /** The Chart.yaml fields Helm's index holds, typed as Helm reads them (`chart-metadata.ts`). */
   readonly chart: Readonly<Record<string, unknown>>
   /** Hex sha256 of the gzipped archive (Helm's `digest`). */
   readonly sha256: string
@@ -52,13 +53,15 @@ export function chartReader(registry: RegistryApi, maxEntries = 20_000) {
     try {
       const pulled = await registry.pull(pkg, { release: manifest.release, format: 'helm' })
       const inspection = await inspectArchive(pulled.stream)
-      outcome = helmLoadable(inspection.root, inspection.manifest, manifest.release) ?? {
-        chart: inspection.manifest!.document as Record<string, unknown>,
-        sha256: pulled.ociDigest.replace(/^sha256:/, ''),
-      }
+      const refused = helmLoadable(inspection.root, inspection.manifest, manifest.release)
+      const chart = refused ?? helmMetadata(inspection.manifest!.document as Record<string, unknown>)
+      outcome = typeof chart === 'string' ? chart : { chart, sha256: pulled.ociDigest.replace(/^sha256:/, '') }
     } catch (error) {
       // A release deleted while the index was built is simply not there; anything else is reported.
       if (isApprError(error, 'package-release-not-found') || isApprError(error, 'package-not-found')) return 'deleted while the index was built'
+      // A store that failed for now says nothing about the chart: the index fails (503) rather
+      // than leave it out, and nothing is remembered.
+      if (isApprError(error, 'unavailable') || (isApprError(error) && error.transient)) throw error
       outcome = `the archive could not be read: ${error instanceof Error ? error.message : String(error)}`
     }
     cache.set(key, outcome)
@@ -111,12 +114,24 @@ export function indexYaml(charts: readonly IndexedChart[], skipped: readonly Ski
       continue
     }
     seen.add(`${name}@${version}`)
-    if (c.manifest.created_at > generated) generated = c.manifest.created_at
+    const created = rfc3339(c.manifest.created_at)
+    if (created !== undefined && created > generated) generated = created
     const versions = entries[name] ?? []
     entries[name] = versions
-    versions.push({ ...c.facts.chart, urls: [urlOf(c)], created: c.manifest.created_at, digest: c.facts.sha256 })
+    versions.push({ ...c.facts.chart, urls: [urlOf(c)], ...(created === undefined ? {} : { created }), digest: c.facts.sha256 })
   }
   const report = [...skipped, ...duplicates].map((s) => `# left out: ${s.package} ${s.release}: ${s.reason.replace(/[\r\n]+/g, ' ')}\n`).join('')
   const sorted = Object.fromEntries(Object.keys(entries).sort().map((k) => [k, entries[k]]))
   return `${report}${stringify({ apiVersion: 'v1', entries: sorted, generated })}`
+}
+
+/**
+ * `created` as Helm parses it (Go's RFC 3339): appr-core writes UTC ISO times, but a release
+ * restored or mirrored from an appr server may carry Python's `isoformat()`, with no zone (taken
+ * as UTC). A time that cannot be read is left out: Helm would refuse the whole index over it.
+ */
+function rfc3339(time: string): string | undefined {
+  const zoned = /(?:Z|[+-]\d\d:\d\d)$/i.test(time) ? time : `${time}Z`
+  const ms = /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(time) ? Date.parse(zoned) : Number.NaN
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString()
 }

@@ -7,19 +7,24 @@
  * @module
  */
 import { sha256Hex } from '../../digest/index.js'
-import { ApprError } from '../../errors/index.js'
+import { ApprError, isApprError } from '../../errors/index.js'
 import type { Manifest } from '../../model/types.js'
+import { LruMap } from '../../registry/lru.js'
 import type { HandlerOptions, RegistryApi } from '../options.js'
 import { type Reply, reply } from '../reply.js'
 import type { Route, RouteContext } from '../router.js'
 import { chartReader, type IndexedChart, indexYaml, type SkippedChart } from './index-file.js'
+
+/** Indexes kept built (one per namespace asked for, and the top level). */
+const BUILT_SCOPES = 256
 
 /** The Helm view's routes (none when `options.helm` is false). */
 export function helmRoutes<P>(registry: RegistryApi, options: HandlerOptions<P> = {}): Route[] {
   if (options.helm === false) return []
   const readChart = chartReader(registry)
   // The last index built per scope (a namespace, or '' for all): reused while its signature holds.
-  const built = new Map<string, { etag: string; yaml: string }>()
+  // Bounded: any name in the URL is a scope, so a crawler could otherwise grow it for ever.
+  const built = new LruMap<string, { etag: string; yaml: string }>(BUILT_SCOPES)
 
   async function releasesIn(namespace: string | undefined): Promise<{ pkg: string; manifest: Manifest }[]> {
     const out: { pkg: string; manifest: Manifest }[] = []
@@ -27,7 +32,11 @@ export function helmRoutes<P>(registry: RegistryApi, options: HandlerOptions<P> 
     do {
       const page = await registry.list({ format: 'helm', ...(namespace === undefined ? {} : { namespace }), ...(after === undefined ? {} : { after }) })
       for (const summary of page.packages) {
-        const manifests = await registry.releases(summary.name, { format: 'helm' }).catch(() => [])
+        // Deleted since it was listed: not there. Any other failure fails the index (never a short one).
+        const manifests = await registry.releases(summary.name, { format: 'helm' }).catch((error: unknown) => {
+          if (isApprError(error, 'package-not-found')) return []
+          throw error
+        })
         for (const manifest of manifests) out.push({ pkg: summary.name, manifest })
       }
       after = page.next
@@ -42,7 +51,7 @@ export function helmRoutes<P>(registry: RegistryApi, options: HandlerOptions<P> 
     const headers = { etag, 'content-type': 'application/x-yaml; charset=utf-8', 'cache-control': 'no-cache' }
     if (matches(req.headers.get('if-none-match'), etag)) return reply(304, headers)
     const scope = namespace ?? ''
-    let cached = built.get(scope)
+    let cached = built.get(scope, true)
     if (cached?.etag !== etag) {
       const charts: IndexedChart[] = []
       const skipped: SkippedChart[] = []
