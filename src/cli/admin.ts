@@ -4,7 +4,7 @@
  * a token with the `admin` scope) — and their progress line on stderr.
  * @module
  */
-import { type Client, call, clientFor } from '../client/raw.js'
+import { type ApprClient, apiBase, createClient } from '../client/index.js'
 import { Registry } from '../registry/registry.js'
 import { UsageError } from './args.js'
 import { storedLogin } from './credentials.js'
@@ -34,7 +34,7 @@ export const ADMIN_USAGE = `Where (one of):
 /** An opened store, or a server's admin routes. */
 export type AdminTarget =
   | { readonly kind: 'store'; readonly registry: Registry; readonly label: string; close(): Promise<void> }
-  | { readonly kind: 'server'; readonly client: Client; readonly label: string; request(path: string, init?: RequestInit & { duplex?: 'half' }): Promise<Response>; close(): Promise<void> }
+  | { readonly kind: 'server'; readonly client: ApprClient; readonly label: string; close(): Promise<void> }
 
 /** Opens what `--store`/`--registry` name (exactly one of them). */
 export async function openTarget(values: { store?: string | undefined; blobs?: string | undefined; registry?: string | undefined; token?: string | undefined }): Promise<AdminTarget> {
@@ -54,21 +54,17 @@ export async function openTarget(values: { store?: string | undefined; blobs?: s
     return { kind: 'store', registry, label: opened.label, close: () => registry.close() }
   }
   if (values.blobs !== undefined) throw new UsageError('--blobs goes with --store')
-  let client: Client
+  let api: string
   try {
-    // As the client commands resolve it: --token, APPR_TOKEN, then the login stored for the registry.
-    const token = values.token ?? (process.env.APPR_TOKEN || undefined) ?? storedLogin(values.registry!)?.token
-    client = clientFor(values.registry!, { token, userAgent: 'appr-core-cli' })
+    api = apiBase(values.registry!).api
   } catch {
     throw new UsageError(`--registry must be an http(s) URL: ${values.registry}`)
   }
-  return {
-    kind: 'server',
-    client,
-    label: client.api,
-    request: (path, init) => call(client, `${client.api}/admin/${path}`, init),
-    close: async () => {},
-  }
+  // As the client commands resolve it: --token, APPR_TOKEN, then the login stored for the registry.
+  const token = values.token ?? (process.env.APPR_TOKEN || undefined) ?? storedLogin(values.registry!)?.token
+  // No deadline on an answer: a gc or a restore of a large store rightly takes long before it answers.
+  const client = createClient({ registry: values.registry!, timeoutMs: 0, ...(token ? { token } : {}), headers: { 'User-Agent': 'appr-core-cli' } })
+  return { kind: 'server', client, label: api, close: async () => {} }
 }
 
 /**

@@ -5,6 +5,8 @@
  */
 import { ApprError } from '../errors/index.js'
 import type { Channel, Manifest, ManifestWithChannels, PackageSummary, Signature } from '../model/types.js'
+import type { EventPage } from '../registry/events/types.js'
+import type { GcResult, RegistryStats, RestoreProgress } from '../registry/types.js'
 import { type ProgressCallback, base64Stream, chunksOf, collect, counted, slices, toReadable } from './streams.js'
 import { type CallOptions, type ClientOptions, type Outgoing, createTransport } from './transport.js'
 
@@ -86,6 +88,24 @@ export interface DownloadOptions extends CallOptions {
   readonly onProgress?: ProgressCallback
 }
 
+/** A release as appr's JSON routes send it (`…/pull/json`, `…/blobs/sha256/<digest>/json`): the archive in base64. */
+export interface JsonBlob {
+  readonly package: string
+  /** The gzipped archive, base64. */
+  readonly blob: string
+  /** The release (for a blob, its digest). */
+  readonly release: string
+  readonly media_type?: string
+  readonly filename: string
+}
+
+/** What {@link ApprClient.admin}.restore sends: a backup as one JSON document, or streamed as NDJSON. */
+export interface RestoreInput {
+  readonly format: 'json' | 'ndjson'
+  /** A JSON document can be sent again after a 503; a stream is sent as it is read and not retried. */
+  readonly body: string | Uint8Array | Blob | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>
+}
+
 /** The typed appr client. Create one with {@link createClient}. */
 export interface ApprClient {
   /** `…/api/v1` of the registry. */
@@ -123,6 +143,27 @@ export interface ApprClient {
   pullRelease(pkg: string, release: string, format: string, options?: DownloadOptions): Promise<Download>
   /** Downloads a blob of the package by its digest (hex sha256). */
   blob(pkg: string, digest: string, options?: DownloadOptions): Promise<Download>
+  /** `GET …/<release>/<format>/pull/json`: appr's JSON pull, the archive in base64 (read whole). */
+  pullJson(pkg: string, release: string, format: string, options?: CallOptions): Promise<JsonBlob>
+  /** `GET …/blobs/sha256/<digest>/json`: a blob as appr's JSON, in base64. */
+  blobJson(pkg: string, digest: string, options?: CallOptions): Promise<JsonBlob>
+  /**
+   * One page of the change feed (appr-core, served with `events: true`; docs/events.md): the
+   * events after `after`; with `wait` (seconds, at most 30) an empty page is held until one comes.
+   * The call's timeout grows by `wait`.
+   */
+  events(page?: { readonly after?: string; readonly limit?: number; readonly wait?: number }, options?: CallOptions): Promise<EventPage>
+  /** The admin routes (appr-core, served with `admin: true`; a principal with the `admin` scope). */
+  readonly admin: {
+    /** `GET /api/v1/admin/stats`. */
+    stats(options?: CallOptions): Promise<RegistryStats>
+    /** `POST /api/v1/admin/gc`. A large store may take long: pass a `timeoutMs` (0: none). */
+    gc(options?: CallOptions): Promise<GcResult>
+    /** `GET /api/v1/admin/backup?format=`: the backup as a download (NDJSON by default, streamed). */
+    backup(format?: 'json' | 'ndjson', options?: DownloadOptions): Promise<Download>
+    /** `POST /api/v1/admin/restore`: `{ status }` for a JSON document, the counts for NDJSON. */
+    restore(input: RestoreInput, options?: CallOptions): Promise<RestoreProgress | { readonly status: string }>
+  }
   /** Uploads a release. */
   push(pkg: string, input: PushInput): Promise<{ readonly status: string }>
   /** Deletes one format of a release. */
@@ -231,6 +272,30 @@ export function createClient(options: ClientOptions): ApprClient {
     },
     pullRelease: (pkg, release, format, call = {}) => download({ path: packagePath(pkg, release, format, 'pull') }, call),
     blob: (pkg, digest, call = {}) => download({ path: packagePath(pkg, 'blobs', 'sha256', digest) }, call),
+    pullJson: (pkg, release, format, call) => getJson({ path: packagePath(pkg, release, format, 'pull', 'json') }, call),
+    blobJson: (pkg, digest, call) => getJson({ path: packagePath(pkg, 'blobs', 'sha256', digest, 'json') }, call),
+    events(page = {}, call = {}) {
+      // A held page answers after up to `wait` seconds: that wait is not silence.
+      const base = options.timeoutMs ?? 30_000
+      const waitMs = (page.wait ?? 0) * 1000
+      const timeoutMs = call.timeoutMs ?? (base > 0 && waitMs > 0 ? base + waitMs : base)
+      const query = { after: page.after, limit: page.limit === undefined ? undefined : String(page.limit), wait: page.wait === undefined ? undefined : String(page.wait) }
+      return getJson({ path: '/events', query }, { ...call, timeoutMs })
+    },
+    admin: {
+      stats: (call) => getJson({ path: '/admin/stats' }, call),
+      gc: (call) => getJson({ method: 'POST', path: '/admin/gc' }, call),
+      backup: (format = 'ndjson', call = {}) => download({ path: '/admin/backup', query: { format } }, call),
+      restore(input, call) {
+        const headers = { 'Content-Type': input.format === 'json' ? 'application/json' : 'application/x-ndjson' }
+        const { body } = input
+        const whole = typeof body === 'string' || body instanceof Uint8Array || (typeof Blob !== 'undefined' && body instanceof Blob)
+        const request: Outgoing = whole
+          ? { method: 'POST', path: '/admin/restore', headers, body: body as BodyInit }
+          : { method: 'POST', path: '/admin/restore', headers, body: toReadable(chunksOf(body as ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>)), streamed: true }
+        return getJson(request, call)
+      },
+    },
     push: (pkg, input) => push(send, pkg, input),
     delete: (pkg, release, format, call) => getJson({ method: 'DELETE', path: packagePath(pkg, release, format) }, call),
     async login(username, password, call) {

@@ -5,15 +5,19 @@
  */
 export { ApprError, type ErrorCode, isApprError } from '../errors/index.js'
 export type { Channel, Manifest, ManifestWithChannels, PackageSummary, Signature } from '../model/types.js'
+export type { EventPage, RegistryEvent } from '../registry/events/types.js'
+export type { GcResult, RegistryStats, RestoreProgress } from '../registry/types.js'
 export {
   type ApprClient,
   type Download,
   type DownloadOptions,
+  type JsonBlob,
   type PackageManifest,
   type Page,
   type PullResult,
   type PushInput,
   type ReleaseSelector,
+  type RestoreInput,
   type ShownManifest,
   createClient,
 } from './client.js'

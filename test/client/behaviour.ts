@@ -69,6 +69,10 @@ async function apprDigest(gzipped: Uint8Array): Promise<string> {
   return sha256Hex(new Uint8Array(tar))
 }
 
+function fromBase64(text: string): Uint8Array {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0))
+}
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && a.every((v, i) => v === b[i])
 }
@@ -290,6 +294,64 @@ export const cases: readonly Case[] = [
       const ended = await rejection(reader.read())
       equal((ended as Error).name, 'AbortError', 'the abort ends the body')
       equal(live.size, 0, 'and the listener goes with it')
+    },
+  },
+  {
+    name: "appr's JSON pull and blob routes give the archive in base64",
+    async run(ctx) {
+      const appr = ctx.client()
+      const blob = await ctx.chart('js', '1.0.0')
+      await appr.push('json/js', { release: '1.0.0', format: 'helm', blob })
+      const pulled = await appr.pullJson('json/js', '1.0.0', 'helm')
+      equal([pulled.package, pulled.release, pulled.media_type], ['json/js', '1.0.0', 'helm'], 'the fields')
+      check(sameBytes(fromBase64(pulled.blob), blob), 'pull/json holds the pushed bytes')
+      const byDigest = await appr.blobJson('json/js', await apprDigest(blob))
+      check(sameBytes(fromBase64(byDigest.blob), blob), 'blobs/…/json holds the pushed bytes')
+    },
+  },
+  {
+    name: 'events: the feed shows a push, and a held page (wait) is not cut by the answer timeout',
+    async run(ctx) {
+      const appr = ctx.client({ timeoutMs: 500 })
+      await appr.push('feed/app', { release: '1.0.0', format: 'helm', blob: await ctx.chart('app', '1.0.0') })
+      let after: string | undefined
+      let found = false
+      for (let pages = 0; pages < 100 && !found; pages++) {
+        const page = await appr.events({ limit: 1000, ...(after === undefined ? {} : { after }) })
+        found = page.events.some((e) => e.type === 'release.pushed' && e.package === 'feed/app')
+        if (page.events.length === 0) break
+        after = page.cursor
+      }
+      check(found, 'release.pushed of feed/app is in the feed')
+      let end = after!
+      for (;;) {
+        const page = await appr.events({ after: end, limit: 1000 })
+        if (page.events.length === 0) break
+        end = page.cursor
+      }
+      const held = await appr.events({ after: end, wait: 1 })
+      equal(held.cursor, end, 'a held page that saw nothing keeps the cursor')
+      const refused = await rejection(ctx.client({ token: undefined as never }).events({}))
+      check(isApprError(refused, 'unauthorized-access'), `the feed needs a principal: ${String(refused)}`)
+    },
+  },
+  {
+    name: 'admin: stats, gc, a backup and its restore',
+    async run(ctx) {
+      const appr = ctx.client()
+      await appr.push('admin/app', { release: '1.0.0', format: 'helm', blob: await ctx.chart('app', '1.0.0') })
+      const stats = await appr.admin.stats()
+      check(stats.packages >= 1 && stats.releases >= 1, `stats count the push: ${JSON.stringify(stats).slice(0, 200)}`)
+      const gc = await appr.admin.gc()
+      check(typeof gc === 'object' && gc !== null, 'gc answers its result')
+      const backup = await (await appr.admin.backup('ndjson')).bytes()
+      const lines = new TextDecoder().decode(backup).trim().split('\n')
+      check(lines.some((l) => l.includes('"admin/app"')), 'the backup holds the package')
+      check(lines.at(-1)!.includes('"kind":"end"'), 'and ends with its end record')
+      const restored = await appr.admin.restore({ format: 'ndjson', body: backup })
+      check('skipped' in restored && restored.skipped >= 1 && restored.releases === 0, `a restore of what is there skips it: ${JSON.stringify(restored)}`)
+      const refused = await rejection(ctx.client({ token: undefined as never }).admin.stats())
+      check(isApprError(refused, 'unauthorized-access'), `admin needs a principal: ${String(refused)}`)
     },
   },
   {

@@ -11,7 +11,9 @@ import { type RunningServer, serve } from 'appr-core/http/node'
 import { TOKEN } from './behaviour.js'
 
 export async function startHarness(extra?: (request: Request, url: URL) => Promise<Response | undefined>): Promise<RunningServer> {
-  const handler = createHandler(new Registry({ store: memoryStore() }), {
+  const handler = createHandler(new Registry({ store: memoryStore(), events: true }), {
+    events: true,
+    admin: true,
     authenticate: (request) => (request.headers.get('authorization') === TOKEN ? 'admin' : undefined),
     login: ({ username, password }) => (username === 'admin' && password === 'secret' ? TOKEN : undefined),
   })

@@ -52,9 +52,9 @@ async function copy(target: AdminTarget, format: 'ndjson' | 'json', out: NodeJS.
       shown.update(records, bytes)
     }
   } else {
-    const response = await target.request(`backup?format=${format}`)
+    const download = await target.client.admin.backup(format)
     let tail = ''
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    for await (const chunk of download.body as unknown as AsyncIterable<Uint8Array>) {
       await write(out, chunk)
       bytes += chunk.byteLength
       for (const b of chunk) if (b === 10) records++

@@ -21,7 +21,7 @@ export async function run(args: string[]): Promise<number> {
     if (positionals.length > 0) throw new UsageError('gc takes no arguments')
     const target = await openTarget(values)
     try {
-      const result: GcResult = target.kind === 'store' ? await target.registry.gc() : ((await (await target.request('gc', { method: 'POST' })).json()) as GcResult)
+      const result: GcResult = target.kind === 'store' ? await target.registry.gc() : await target.client.admin.gc()
       if (values.json) printJson(result)
       else process.stdout.write(`gc: deleted ${result.deletedBlobs} blob objects in ${target.label}\n`)
       return 0

@@ -4,7 +4,6 @@
  * @module
  */
 import { createReadStream } from 'node:fs'
-import { toReadable } from '../../client/streams.js'
 import { fromNdjson } from '../../registry/ndjson.js'
 import type { RestoreProgress } from '../../registry/types.js'
 import { ADMIN_OPTIONS, ADMIN_USAGE, openTarget, recordProgress } from '../admin.js'
@@ -74,16 +73,13 @@ export async function run(args: string[]): Promise<number> {
           await target.registry.restore(doc)
           result = { status: 'ok' }
         } else {
-          const response = await target.request('restore', { method: 'POST', headers: { 'content-type': 'application/json' }, body: text })
-          result = (await response.json()) as { status: string }
+          result = await target.client.admin.restore({ format: 'json', body: text })
         }
       } else if (target.kind === 'store') {
         result = await target.registry.restoreStream(fromNdjson(input.chunks), { onProgress: (p) => shown.update(p.records, p.bytes) })
       } else {
         let sent = 0
-        const body = toReadable(counted(input.chunks, (n) => shown.update(++sent, n)))
-        const response = await target.request('restore', { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body, duplex: 'half' })
-        result = (await response.json()) as RestoreProgress
+        result = await target.client.admin.restore({ format: 'ndjson', body: counted(input.chunks, (n) => shown.update(++sent, n)) })
       }
       shown.done()
       if (values.json) printJson(result)

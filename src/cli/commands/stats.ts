@@ -21,7 +21,7 @@ export async function run(args: string[]): Promise<number> {
     if (positionals.length > 0) throw new UsageError('stats takes no arguments')
     const target = await openTarget(values)
     try {
-      const s: RegistryStats = target.kind === 'store' ? await target.registry.stats() : ((await (await target.request('stats')).json()) as RegistryStats)
+      const s: RegistryStats = target.kind === 'store' ? await target.registry.stats() : await target.client.admin.stats()
       if (values.json) {
         printJson(s)
         return 0
