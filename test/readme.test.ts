@@ -26,7 +26,7 @@ test('the Usage example runs as written', () => {
   const dir = mkdtempSync(join(root, '.tmp', 'readme-'))
   try {
     mkdirSync(join(dir, 'nginx', 'templates'), { recursive: true })
-    writeFileSync(join(dir, 'nginx', 'Chart.yaml'), 'name: nginx\nversion: 1.0.0\n')
+    writeFileSync(join(dir, 'nginx', 'Chart.yaml'), 'apiVersion: v2\nname: nginx\nversion: 1.0.0\n')
     writeFileSync(join(dir, 'nginx', 'templates', 'svc.yaml'), 'kind: Service\n')
     writeFileSync(join(dir, 'example.ts'), usage[1]!)
     const out = execFileSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'example.ts'], { cwd: dir, encoding: 'utf8' })

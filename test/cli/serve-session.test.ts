@@ -63,6 +63,10 @@ test('the documented curl session works verbatim: push, show, pull', async () =>
     assert.equal(pulled, readFileSync(join(work, 'nginx-1.0.0.tgz')))
     assert.match(gunzipSync(pulled).toString('latin1'), 'version: 1.0.0')
     assert.ok(existsSync(join(work, 'nginx/Chart.yaml')))
+    // The session's chart is one Helm loads: the namespace's chart repository lists it.
+    const index = await (await fetch(`${served.url}/helm/acme/index.yaml`)).text()
+    assert.match(index, /^ {2}nginx:\n {4}- apiVersion: v2\n/m, index)
+    assert.not.match(index, '# left out', index)
     // Run in `work`, not in the checkout: nothing of the session lands in the working tree.
     for (const left of ['nginx', 'nginx-1.0.0.tgz', 'acme_nginx_1.0.0.tar.gz']) assert.not.ok(existsSync(join(root, left)), `${left} left in ${root}`)
   } finally {

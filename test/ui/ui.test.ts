@@ -340,6 +340,27 @@ ui('keyboard: Tab reaches a package link and Enter opens it', async (ctx) => {
     await page.locator('h1', { hasText: 'acme/nginx' }).waitFor()
     await page.locator('.facts').waitFor()
     assert.is(await page.evaluate(() => document.activeElement?.tagName), 'H1', 'focus moves to the new page heading')
+    // Onwards by keyboard alone: to a release (with a focus ring one can see), then a file of the tree.
+    const tabTo = async (wanted: string): Promise<{ outline: string }> => {
+      for (let i = 0; i < 80; i++) {
+        await page.keyboard.press('Tab')
+        const at = await page.evaluate((selector) => {
+          const a = document.activeElement
+          if (!a?.matches(selector)) return undefined
+          const style = getComputedStyle(a)
+          return { outline: `${style.outlineStyle} ${style.outlineWidth}` }
+        }, wanted)
+        if (at !== undefined) return at
+      }
+      throw new Error(`Tab never reached ${wanted}`)
+    }
+    const release = await tabTo('table.releases a[href*="release=1.0.0"]')
+    assert.is(release.outline, 'solid 3px', 'the focused link shows its focus ring')
+    await page.keyboard.press('Enter')
+    await page.locator('h2', { hasText: 'Release 1.0.0' }).waitFor()
+    await tabTo('.file-button[title="nginx/values.yaml"]')
+    await page.keyboard.press('Enter')
+    assert.match((await page.locator('.viewer pre').textContent()) ?? '', 'tag: "1.0.0"', 'Enter on a file opens it')
     assert.equal(problems, [])
   } finally {
     await page.close()

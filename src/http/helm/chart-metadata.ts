@@ -49,7 +49,8 @@ export function helmMetadata(doc: Doc): Record<string, unknown> | string {
     if (typeof annotations === 'string') return 'Chart.yaml: annotations must map names to strings'
     if (Object.keys(annotations).length > 0) out.annotations = annotations
   }
-  return out
+  // In the chart's own order, as its author wrote it.
+  return Object.fromEntries(Object.keys(doc).flatMap((field) => (Object.hasOwn(out, field) ? [[field, out[field]]] : [])))
 }
 
 const INVALID = Symbol('invalid')
