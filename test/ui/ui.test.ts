@@ -153,6 +153,8 @@ ui('browse: namespaces and packages, search, open a package, switch release, fol
     const shown = await ctx.registry!.show('acme/nginx', { release: '2.0.0-rc.1', format: 'helm' })
     assert.match((await page.locator('.facts').textContent()) ?? '', `sha256:${shown.content.digest}`, 'the digest of the shown release')
     assert.match((await page.locator('.facts').textContent()) ?? '', 'App version')
+    assert.match((await page.locator('.facts').textContent()) ?? '', `(${shown.content.size} bytes)`, 'its size')
+    assert.is(await page.locator('.facts time').getAttribute('datetime'), shown.created_at, 'its date')
     assert.equal(await page.locator('.channels .channel').allTextContents(), ['beta', 'stable'])
     assert.is(await page.locator('.readme h3').first().textContent(), 'nginx', 'README headings rendered')
     assert.is(await page.locator('.readme strong').first().textContent(), 'web server')
