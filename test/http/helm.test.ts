@@ -262,4 +262,27 @@ test('a store failing for now fails the index (503) instead of leaving charts ou
   }
 })
 
+test('requests arriving together share one build: each archive is read once', async () => {
+  for (let i = 0; i < 5; i++) await push(`burst/c${i}`, '1.0.0', await helmChart(`c${i}`, '1.0.0'))
+  let pulls = 0
+  const counted = new Proxy(registry, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver)
+      if (typeof value !== 'function') return value
+      return (...args: unknown[]) => {
+        if (key === 'pull') pulls++
+        return value.apply(target, args)
+      }
+    },
+  })
+  const server = await start(counted)
+  try {
+    const answers = await Promise.all(Array.from({ length: 4 }, () => fetch(`${server.url}/helm/burst/index.yaml`).then((r) => r.text())))
+    assert.is(pulls, 5, 'five archives, read once for four requests')
+    assert.ok(answers.every((a) => a === answers[0] && a.includes('c4:')), 'the same index for all')
+  } finally {
+    await server.close()
+  }
+})
+
 test.run()

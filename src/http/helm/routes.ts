@@ -25,6 +25,8 @@ export function helmRoutes<P>(registry: RegistryApi, options: HandlerOptions<P> 
   // The last index built per scope (a namespace, or '' for all): reused while its signature holds.
   // Bounded: any name in the URL is a scope, so a crawler could otherwise grow it for ever.
   const built = new LruMap<string, { etag: string; yaml: string }>(BUILT_SCOPES)
+  // Builds under way, by scope and signature (removed when they settle).
+  const building = new Map<string, Promise<string>>()
 
   async function releasesIn(namespace: string | undefined): Promise<{ pkg: string; manifest: Manifest }[]> {
     const out: { pkg: string; manifest: Manifest }[] = []
@@ -51,21 +53,34 @@ export function helmRoutes<P>(registry: RegistryApi, options: HandlerOptions<P> 
     const headers = { etag, 'content-type': 'application/x-yaml; charset=utf-8', 'cache-control': 'no-cache' }
     if (matches(req.headers.get('if-none-match'), etag)) return reply(304, headers)
     const scope = namespace ?? ''
-    let cached = built.get(scope, true)
-    if (cached?.etag !== etag) {
-      const charts: IndexedChart[] = []
-      const skipped: SkippedChart[] = []
-      for (const { pkg, manifest } of releases) {
-        const facts = await readChart(pkg, manifest)
-        if (typeof facts === 'string') skipped.push({ package: pkg, release: manifest.release, reason: facts })
-        else charts.push({ package: pkg, manifest, facts })
-      }
-      const prefix = namespace === undefined ? (c: IndexedChart) => `${c.package.split('/')[0]}/` : () => ''
-      const yaml = indexYaml(charts, skipped, (c) => `${prefix(c)}charts/${c.package.split('/')[1]}/${c.manifest.release}/${String(c.facts.chart.name)}-${c.manifest.release}.tgz`)
-      cached = { etag, yaml }
-      built.set(scope, cached)
+    const cached = built.get(scope, true)
+    if (cached?.etag === etag) return reply(200, headers, cached.yaml)
+    // One build per scope and signature: `helm repo update` from many clients right after a push
+    // waits for the one build under way instead of starting its own.
+    const key = `${scope}\n${etag}`
+    let build = building.get(key)
+    if (build === undefined) {
+      build = buildIndex(releases, namespace).then((yaml) => {
+        built.set(scope, { etag, yaml })
+        return yaml
+      })
+      building.set(key, build)
+      const forget = () => building.delete(key)
+      build.then(forget, forget)
     }
-    return reply(200, headers, cached.yaml)
+    return reply(200, headers, await build)
+  }
+
+  async function buildIndex(releases: readonly { pkg: string; manifest: Manifest }[], namespace: string | undefined): Promise<string> {
+    const charts: IndexedChart[] = []
+    const skipped: SkippedChart[] = []
+    for (const { pkg, manifest } of releases) {
+      const facts = await readChart(pkg, manifest)
+      if (typeof facts === 'string') skipped.push({ package: pkg, release: manifest.release, reason: facts })
+      else charts.push({ package: pkg, manifest, facts })
+    }
+    const prefix = namespace === undefined ? (c: IndexedChart) => `${c.package.split('/')[0]}/` : () => ''
+    return indexYaml(charts, skipped, (c) => `${prefix(c)}charts/${c.package.split('/')[1]}/${c.manifest.release}/${String(c.facts.chart.name)}-${c.manifest.release}.tgz`)
   }
 
   return [
