@@ -14,6 +14,7 @@ import { ApprError } from 'appr-core'
 import type { RegistryApi } from 'appr-core/http'
 import type { RunningServer } from 'appr-core/http/node'
 import { indexYaml } from '../../src/http/helm/index-file.js'
+import { LruMap } from '../../src/registry/lru.js'
 import { type JsonBody, makeRegistry, start, tarGz } from './helpers.js'
 
 let registry: RegistryApi
@@ -229,6 +230,35 @@ test('created is RFC 3339 for Helm, also for a release restored from a server th
   helmStrictIndex(doc)
   assert.equal(doc.entries.old.map((e: JsonBody) => e.created), [undefined, '2018-01-02T01:04:05.000Z', '2017-06-20T12:34:56.123Z'])
   assert.is(doc.generated, '2018-01-02T01:04:05.000Z')
+})
+
+test("the index reads back exactly under YAML 1.1 (Helm's go-yaml v2), written whole or joined from kept entries", () => {
+  const awkward = ['yes', 'on', '1.0', '0x1F', '~', 'a: b # c', ' lead', 'two\nlines\n\n  indented', '"quoted"', 'ünï', `${'long '.repeat(40)}end`]
+  const charts = ['yes', '1.0', 'web'].map((name, i) => ({
+    package: `acme/${name}`,
+    manifest: { package: `acme/${name}`, release: '1.0.0', created_at: '2026-01-02T03:04:05.000Z', mediaType: 'helm', content: { digest: `d${i}`, size: 1, mediaType: '', urls: [] } } as never,
+    facts: { chart: { apiVersion: 'v2', name, version: '1.0.0', appVersion: awkward[i]!, description: awkward.join('|'), keywords: awkward, annotations: { yes: 'no', 'a b': awkward[7]! } }, sha256: 'ab' },
+  }))
+  const kept = new LruMap<string, string>(100)
+  const whole = indexYaml(charts, [], (c) => `${c.package}.tgz`)
+  const first = indexYaml(charts, [], (c) => `${c.package}.tgz`, kept)
+  const joined = indexYaml(charts, [], (c) => `${c.package}.tgz`, kept)
+  assert.is(kept.size, 3)
+  assert.is(first, whole)
+  assert.is(joined, whole, 'joined from kept entries: the same bytes')
+  for (const version of ['1.1', '1.2'] as const) {
+    const doc = parse(whole, { version })
+    helmStrictIndex(doc)
+    assert.equal(Object.keys(doc.entries), ['1.0', 'web', 'yes'], `chart names stay strings (YAML ${version})`)
+    for (const [i, name] of ['yes', '1.0', 'web'].entries()) {
+      const entry = doc.entries[name][0]
+      assert.is(entry.appVersion, awkward[i], `YAML ${version}: ${name}`)
+      assert.equal(entry.keywords, awkward)
+      assert.is(entry.description, awkward.join('|'))
+      assert.equal(entry.annotations, { yes: 'no', 'a b': awkward[7] })
+    }
+  }
+  assert.equal(parse(indexYaml([], [], () => '')).entries, {}, 'no charts: empty entries')
 })
 
 test('a store failing for now fails the index (503) instead of leaving charts out, and nothing of it is kept', async () => {

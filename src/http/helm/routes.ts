@@ -17,11 +17,15 @@ import { chartReader, type IndexedChart, indexYaml, type SkippedChart } from './
 
 /** Indexes kept built (one per namespace asked for, and the top level). */
 const BUILT_SCOPES = 256
+/** Version entries kept written (a 10 000-chart namespace listed alone and at the top level is 20 000). */
+const FRAGMENTS = 40_000
 
 /** The Helm view's routes (none when `options.helm` is false). */
 export function helmRoutes<P>(registry: RegistryApi, options: HandlerOptions<P> = {}): Route[] {
   if (options.helm === false) return []
   const readChart = chartReader(registry)
+  // Each listed version's YAML, by what it is written from: a rebuild writes only what changed.
+  const fragments = new LruMap<string, string>(FRAGMENTS)
   // The last index built per scope (a namespace, or '' for all): reused while its signature holds.
   // Bounded: any name in the URL is a scope, so a crawler could otherwise grow it for ever.
   const built = new LruMap<string, { etag: string; yaml: string }>(BUILT_SCOPES)
@@ -80,7 +84,7 @@ export function helmRoutes<P>(registry: RegistryApi, options: HandlerOptions<P> 
       else charts.push({ package: pkg, manifest, facts })
     }
     const prefix = namespace === undefined ? (c: IndexedChart) => `${c.package.split('/')[0]}/` : () => ''
-    return indexYaml(charts, skipped, (c) => `${prefix(c)}charts/${c.package.split('/')[1]}/${c.manifest.release}/${String(c.facts.chart.name)}-${c.manifest.release}.tgz`)
+    return indexYaml(charts, skipped, (c) => `${prefix(c)}charts/${c.package.split('/')[1]}/${c.manifest.release}/${String(c.facts.chart.name)}-${c.manifest.release}.tgz`, fragments)
   }
 
   return [
