@@ -1,20 +1,35 @@
 // The Helm index at scale: N one-release charts in one namespace of a memory store, the handler
 // called in-process (no sockets), timing GET /helm/<ns>/index.yaml when it is built the first
 // time (every archive read), asked again with nothing changed (200 from the built index), asked
-// with its ETag (304), and after one more push (one archive read). Medians of --runs.
+// with its ETag (304), and after one more push (one archive read). Medians of --runs. With
+// --store redis, a throwaway redis-server (as the tests start one) holds the records instead;
+// --per-package lists as a RegistryApi without listManifests does (each package's releases).
 // Not part of npm test or npm run bench:
-//   node --conditions=source --import tsx bench/tools/helm-index.ts [--charts 10000] [--runs 5]
+//   node --conditions=source --import tsx bench/tools/helm-index.ts [--charts 10000] [--runs 5] [--store memory|redis] [--per-package]
 import { parseArgs } from 'node:util'
 import { Registry } from 'appr-core'
 import { memoryStore } from 'appr-core/adapters/memory'
+import { redisStore } from 'appr-core/adapters/redis'
 import { createHandler } from 'appr-core/http'
+import { startRedis } from '../../test/helpers/servers.js'
 import { tgz } from '../../test/registry/helpers.js'
 
-const { values } = parseArgs({ options: { charts: { type: 'string', default: '10000' }, runs: { type: 'string', default: '5' } } })
+const { values } = parseArgs({ options: { charts: { type: 'string', default: '10000' }, runs: { type: 'string', default: '5' }, store: { type: 'string', default: 'memory' }, 'per-package': { type: 'boolean', default: false } } })
 const charts = Number(values.charts)
 const runs = Number(values.runs)
-const registry = new Registry({ store: memoryStore() })
-const handler = createHandler(registry)
+const redis = values.store === 'redis' ? await startRedis({ suite: 'helm index bench' }) : undefined
+if (values.store === 'redis' && redis === undefined) process.exit(1)
+const registry = new Registry({ store: redis === undefined ? memoryStore() : redisStore({ url: redis.url }) })
+const api = values['per-package']
+  ? new Proxy(registry, {
+      get: (target, key) => {
+        if (key === 'listManifests') return undefined
+        const value = Reflect.get(target, key)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+  : registry
+const handler = createHandler(api)
 const url = 'http://bench.local/helm/bench/index.yaml'
 
 const chart = (i: number, version: string) =>
@@ -62,3 +77,4 @@ for (let r = 0; r < runs; r++) {
 }
 show('after one push (200)', afterPush, last.status, last.bytes)
 await registry.close()
+await redis?.stop()

@@ -13,7 +13,7 @@ export type RegistryApi = Pick<
   Registry,
   'push' | 'stage' | 'show' | 'pull' | 'blob' | 'releases' | 'manifests' | 'list' | 'search' | 'delete' | 'channels' | 'showByDigest' | 'signatures'
 > &
-  Partial<Pick<Registry, 'ociBlobs' | 'ociManifests' | 'events' | 'namespaces' | 'as' | 'ping' | 'backup' | 'restore' | 'backupStream' | 'restoreStream' | 'gc' | 'stats'>>
+  Partial<Pick<Registry, 'ociBlobs' | 'ociManifests' | 'events' | 'namespaces' | 'listManifests' | 'as' | 'ping' | 'backup' | 'restore' | 'backupStream' | 'restoreStream' | 'gc' | 'stats'>>
 
 /**
  * What a route does: `read` for GET/HEAD routes, `write` for every route that changes data,

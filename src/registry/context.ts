@@ -10,7 +10,7 @@ import { type KvBlobStore, kvBlobStore } from '../storage/kv-blob-store.js'
 import { BlobCache } from './blob-cache.js'
 import { type EventSettings, eventSettings } from './events/record.js'
 import { LruMap } from './lru.js'
-import type { PackageSummary } from '../model/types.js'
+import type { Manifest, PackageSummary } from '../model/types.js'
 import type { PackageRecord } from './records.js'
 import { ReleaseCache, VersionedCache } from './release-cache.js'
 import { type CompiledPolicy, compilePolicies } from './signatures.js'
@@ -34,6 +34,8 @@ export interface RegistryContext {
   readonly records: VersionedCache<PackageRecord>
   /** List summaries by package-record version (shared, never changed: list hands out copies). */
   readonly summaries: VersionedCache<PackageSummary>
+  /** Manifest records by their own version, as `listManifests` reads them (shared, never changed). */
+  readonly manifestRecords: VersionedCache<Manifest>
   /** Packages this registry has seen exist (a hint for push, never trusted for an answer). */
   readonly known: LruMap<string, true>
   /** Signature policies by namespace (`'*'` for the rest). */
@@ -61,6 +63,7 @@ export function createContext(options: RegistryOptions): RegistryContext {
     blobCache: new BlobCache(options.blobCacheBytes ?? 16 * 1024 * 1024),
     records: new VersionedCache(entries),
     summaries: new VersionedCache(entries),
+    manifestRecords: new VersionedCache(entries),
     known: new LruMap(entries),
     policies: compilePolicies(options.signaturePolicies),
     events: eventSettings(options.events),

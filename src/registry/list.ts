@@ -6,12 +6,12 @@
 import { parseFormat } from '../model/media-type.js'
 import { parseSegment } from '../model/package-name.js'
 import { sortReleasesDesc } from '../model/release.js'
-import type { PackageSummary } from '../model/types.js'
+import type { Manifest, PackageSummary } from '../model/types.js'
 import type { KvEntry } from '../storage/kv.js'
 import { listAll } from '../storage/util.js'
 import type { RegistryContext } from './context.js'
-import { decode, keys, type PackageRecord, PackageRecordType } from './records.js'
-import type { ListOptions, ListPage, NamespacePage, PageOptions } from './types.js'
+import { decode, keys, ManifestRecordType, type PackageRecord, PackageRecordType } from './records.js'
+import type { ListOptions, ListPage, ManifestListOptions, ManifestPage, NamespacePage, PageOptions } from './types.js'
 
 export async function list(ctx: RegistryContext, options: ListOptions = {}): Promise<ListPage> {
   const limit = Math.max(1, Math.min(options.limit ?? 1000, 10_000))
@@ -86,6 +86,41 @@ function summarize(record: PackageRecord, format: string | undefined): PackageSu
     manifests: format !== undefined ? [format] : Object.keys(record.releases[latest]!).sort(),
     visibility: 'public',
     created_at: record.created_at,
+  }
+}
+
+/**
+ * The manifests of one format in a namespace (or everywhere), in key order: one range scan over
+ * the manifest records, each decoded once per version. What reads every release of many packages
+ * (the Helm index) then costs a few pages of a scan, not a read per package.
+ */
+export async function listManifests(ctx: RegistryContext, options: ManifestListOptions): Promise<ManifestPage> {
+  const limit = Math.max(1, Math.min(options.limit ?? 1000, 10_000))
+  let format: string
+  let prefix = 'man/'
+  try {
+    format = parseFormat(options.format)
+    if (options.namespace !== undefined) prefix = `man/${parseSegment(options.namespace, 'namespace')}/`
+  } catch {
+    return { manifests: [] }
+  }
+  const suffix = `/${format}`
+  const manifests: Manifest[] = []
+  let after = options.after === undefined ? undefined : `man/${options.after}`
+  for (;;) {
+    const page = await ctx.store.list(after === undefined ? { prefix, limit } : { prefix, after, limit })
+    for (const entry of page) {
+      if (!entry.key.endsWith(suffix)) continue
+      let manifest = ctx.manifestRecords.get(entry.key, entry.version, false)
+      if (manifest === undefined) {
+        manifest = decode(ManifestRecordType, entry.value, { key: entry.key })
+        ctx.manifestRecords.set(entry.key, entry.version, manifest)
+      }
+      manifests.push(manifest)
+      if (manifests.length === limit) return { manifests, next: entry.key.slice('man/'.length) }
+    }
+    if (page.length < limit) return { manifests }
+    after = page[page.length - 1]!.key
   }
 }
 

@@ -18,7 +18,7 @@ import type { EventOperations } from './events/types.js'
 import { gc } from './gc.js'
 import { stats } from './stats.js'
 import { ociBackfill } from './oci-backfill.js'
-import { list, namespaces, search } from './list.js'
+import { list, listManifests, namespaces, search } from './list.js'
 import {
   appendUpload,
   cancelUpload,
@@ -48,6 +48,8 @@ import type {
   RestoreStreamOptions,
   ListOptions,
   ListPage,
+  ManifestListOptions,
+  ManifestPage,
   NamespacePage,
   PageOptions,
   PullResult,
@@ -210,6 +212,15 @@ export class Registry {
    */
   list(options: ListOptions = {}): Promise<ListPage> {
     return list(this.#ctx, options)
+  }
+
+  /**
+   * A page of the manifests of one format, in a namespace or everywhere, in key order (package,
+   * then release as text): one range scan, for readers of every release of many packages. The
+   * manifests are shared: do not change them.
+   */
+  listManifests(options: ManifestListOptions): Promise<ManifestPage> {
+    return listManifests(this.#ctx, options)
   }
 
   /** A page of the namespaces that hold packages, in key order (one store read per namespace). */

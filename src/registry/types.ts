@@ -213,6 +213,20 @@ export interface ListPage {
   readonly next?: string
 }
 
+/** Which manifests `Registry.listManifests` lists. */
+export interface ManifestListOptions extends PageOptions {
+  /** Only this format (short name or media type). */
+  readonly format: string
+  /** Only this namespace (default: every one). */
+  readonly namespace?: string
+}
+
+/** A page of manifests. `next` is present when more may follow. */
+export interface ManifestPage {
+  readonly manifests: Manifest[]
+  readonly next?: string
+}
+
 /** One entry of a backup document, as appr writes it. */
 export interface BackupPackage extends Manifest {
   /** base64 of the gzip bytes. */

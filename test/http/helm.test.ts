@@ -261,6 +261,25 @@ test("the index reads back exactly under YAML 1.1 (Helm's go-yaml v2), written w
   assert.equal(parse(indexYaml([], [], () => '')).entries, {}, 'no charts: empty entries')
 })
 
+test('a registry without listManifests (another RegistryApi) gives the same index', async () => {
+  const plain = new Proxy(registry, {
+    get(target, key, receiver) {
+      if (key === 'listManifests') return undefined
+      const value = Reflect.get(target, key, receiver)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+  const other = await start(plain)
+  try {
+    for (const path of ['/helm/acme/index.yaml', '/helm/index.yaml']) {
+      const [a, b] = await Promise.all([server.url, other.url].map((base) => fetch(`${base}${path}`).then(async (r) => [r.headers.get('etag'), await r.text()])))
+      assert.equal(b, a, path)
+    }
+  } finally {
+    await other.close()
+  }
+})
+
 test('a store failing for now fails the index (503) instead of leaving charts out, and nothing of it is kept', async () => {
   let failing = true
   const flaky = new Proxy(registry, {

@@ -35,6 +35,16 @@ export function helmRoutes<P>(registry: RegistryApi, options: HandlerOptions<P> 
   async function releasesIn(namespace: string | undefined): Promise<{ pkg: string; manifest: Manifest }[]> {
     const out: { pkg: string; manifest: Manifest }[] = []
     let after: string | undefined
+    if (registry.listManifests !== undefined) {
+      // One scan of the manifest records in scope: a few store reads however many packages.
+      do {
+        const page = await registry.listManifests({ format: 'helm', limit: 1000, ...(namespace === undefined ? {} : { namespace }), ...(after === undefined ? {} : { after }) })
+        for (const manifest of page.manifests) out.push({ pkg: manifest.package, manifest })
+        after = page.next
+      } while (after !== undefined)
+      return out
+    }
+    // A registry without it (another RegistryApi): the packages, then each one's releases.
     do {
       const page = await registry.list({ format: 'helm', ...(namespace === undefined ? {} : { namespace }), ...(after === undefined ? {} : { after }) })
       for (const summary of page.packages) {
@@ -52,7 +62,8 @@ export function helmRoutes<P>(registry: RegistryApi, options: HandlerOptions<P> 
 
   async function serveIndex({ req }: RouteContext, namespace: string | undefined): Promise<Reply> {
     const releases = await releasesIn(namespace)
-    const signature = releases.map(({ pkg, manifest }) => `${pkg} ${manifest.release} ${manifest.content.digest} ${manifest.created_at}`).join('\n')
+    // Sorted: the same releases give the same ETag whichever way they were listed.
+    const signature = releases.map(({ pkg, manifest }) => `${pkg} ${manifest.release} ${manifest.content.digest} ${manifest.created_at}`).sort().join('\n')
     const etag = `"${sha256Hex(signature)}"`
     const headers = { etag, 'content-type': 'application/x-yaml; charset=utf-8', 'cache-control': 'no-cache' }
     if (matches(req.headers.get('if-none-match'), etag)) return reply(304, headers)
