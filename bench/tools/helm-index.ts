@@ -1,8 +1,8 @@
 // The Helm index at scale: N one-release charts in one namespace of a memory store, the handler
 // called in-process (no sockets), timing GET /helm/<ns>/index.yaml when it is built the first
-// time (every archive read), asked again with nothing changed (200 from the built index), asked
-// with its ETag (304), and after one more push (one archive read). Medians of --runs. With
-// --store redis, a throwaway redis-server (as the tests start one) holds the records instead;
+// time (every archive read), asked again with nothing changed (200 from the built index, plain
+// and gzipped: the first gzip compresses it), asked with its ETag (304), and after one more push
+// (one archive read). Medians of --runs. With --store redis, a throwaway redis-server (as the tests start one) holds the records instead;
 // --per-package lists as a RegistryApi without listManifests does (each package's releases).
 // Not part of npm test or npm run bench:
 //   node --conditions=source --import tsx bench/tools/helm-index.ts [--charts 10000] [--runs 5] [--store memory|redis] [--per-package]
@@ -68,6 +68,13 @@ for (let r = 0; r < runs; r++) {
 }
 show('unchanged (200, built)', unchanged, last.status, last.bytes)
 show('unchanged (304)', notModified, cond.status, cond.bytes)
+const packed: number[] = []
+let gz = first
+for (let r = 0; r < runs; r++) {
+  gz = await get({ 'accept-encoding': 'gzip' })
+  packed.push(gz.ms)
+}
+show('unchanged, gzip (200)', packed, gz.status, gz.bytes)
 const afterPush: number[] = []
 for (let r = 0; r < runs; r++) {
   await registry.push({ package: `bench/c${r}`, release: `1.0.${r + 1}`, format: 'helm', blob: await chart(r, `1.0.${r + 1}`) })

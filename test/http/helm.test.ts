@@ -5,6 +5,8 @@
  * the rest, answers 304 to a matching ETag and is never stale after a push or a delete.
  */
 import { createHash } from 'node:crypto'
+import { get } from 'node:http'
+import { gunzipSync } from 'node:zlib'
 import semver from 'semver'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -277,6 +279,34 @@ test('a registry without listManifests (another RegistryApi) gives the same inde
     }
   } finally {
     await other.close()
+  }
+})
+
+/** A GET whose body comes back as sent (fetch would unpack gzip). */
+function raw(url: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    get(url, { headers }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }))
+      res.on('error', reject)
+    }).on('error', reject)
+  })
+}
+
+test('the index goes gzipped to clients that take it, with its own ETag; either ETag gets 304', async () => {
+  const url = `${server.url}/helm/acme/index.yaml`
+  const plain = await raw(url, { 'accept-encoding': 'identity' })
+  const packed = await raw(url, { 'accept-encoding': 'gzip' })
+  assert.is(plain.headers['content-encoding'], undefined)
+  assert.is(packed.headers['content-encoding'], 'gzip')
+  assert.is(packed.headers.vary, 'Accept-Encoding')
+  assert.equal(gunzipSync(packed.body), plain.body, 'the same index')
+  assert.ok(packed.body.byteLength < plain.body.byteLength / 2, `smaller: ${packed.body.byteLength} of ${plain.body.byteLength}`)
+  assert.is(packed.headers.etag, `${String(plain.headers.etag).slice(0, -1)}-gz"`)
+  assert.is((await raw(url, { 'accept-encoding': 'gzip;q=0, identity' })).headers['content-encoding'], undefined, 'q=0 refuses gzip')
+  for (const etag of [plain.headers.etag, packed.headers.etag] as string[]) {
+    assert.is((await raw(url, { 'accept-encoding': 'gzip', 'if-none-match': etag })).status, 304, etag)
   }
 })
 

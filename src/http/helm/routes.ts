@@ -11,9 +11,17 @@ import { ApprError, isApprError } from '../../errors/index.js'
 import type { Manifest } from '../../model/types.js'
 import { LruMap } from '../../registry/lru.js'
 import type { HandlerOptions, RegistryApi } from '../options.js'
+import { acceptsGzip, gzip } from '../gzip.js'
 import { type Reply, reply } from '../reply.js'
 import type { Route, RouteContext } from '../router.js'
 import { chartReader, type IndexedChart, indexYaml, type SkippedChart } from './index-file.js'
+
+/** An index as built for one scope: the hash of what it lists, its bytes, and them gzipped once asked for. */
+interface BuiltIndex {
+  readonly hash: string
+  readonly yaml: Uint8Array
+  gzipped?: Promise<Uint8Array>
+}
 
 /** Indexes kept built (one per namespace asked for, and the top level). */
 const BUILT_SCOPES = 256
@@ -28,9 +36,9 @@ export function helmRoutes<P>(registry: RegistryApi, options: HandlerOptions<P> 
   const fragments = new LruMap<string, string>(FRAGMENTS)
   // The last index built per scope (a namespace, or '' for all): reused while its signature holds.
   // Bounded: any name in the URL is a scope, so a crawler could otherwise grow it for ever.
-  const built = new LruMap<string, { etag: string; yaml: string }>(BUILT_SCOPES)
+  const built = new LruMap<string, BuiltIndex>(BUILT_SCOPES)
   // Builds under way, by scope and signature (removed when they settle).
-  const building = new Map<string, Promise<string>>()
+  const building = new Map<string, Promise<BuiltIndex>>()
 
   async function releasesIn(namespace: string | undefined): Promise<{ pkg: string; manifest: Manifest }[]> {
     const out: { pkg: string; manifest: Manifest }[] = []
@@ -64,26 +72,39 @@ export function helmRoutes<P>(registry: RegistryApi, options: HandlerOptions<P> 
     const releases = await releasesIn(namespace)
     // Sorted: the same releases give the same ETag whichever way they were listed.
     const signature = releases.map(({ pkg, manifest }) => `${pkg} ${manifest.release} ${manifest.content.digest} ${manifest.created_at}`).sort().join('\n')
-    const etag = `"${sha256Hex(signature)}"`
-    const headers = { etag, 'content-type': 'application/x-yaml; charset=utf-8', 'cache-control': 'no-cache' }
-    if (matches(req.headers.get('if-none-match'), etag)) return reply(304, headers)
+    const hash = sha256Hex(signature)
+    // For clients that take gzip (curl --compressed, proxies; Helm 3 sends no Accept-Encoding,
+    // helm/helm#32479 asks for it): a 3.3 MB index travels as ~0.6 MB. The gzipped bytes are
+    // another representation, so they carry another strong validator.
+    const gzipped = acceptsGzip(req.headers.get('accept-encoding'))
+    const etag = gzipped ? `"${hash}-gz"` : `"${hash}"`
+    const headers = { etag, 'content-type': 'application/x-yaml; charset=utf-8', 'cache-control': 'no-cache', vary: 'Accept-Encoding' }
+    const ifNoneMatch = req.headers.get('if-none-match')
+    if (matches(ifNoneMatch, `"${hash}"`) || matches(ifNoneMatch, `"${hash}-gz"`)) return reply(304, headers)
     const scope = namespace ?? ''
-    const cached = built.get(scope, true)
-    if (cached?.etag === etag) return reply(200, headers, cached.yaml)
-    // One build per scope and signature: `helm repo update` from many clients right after a push
-    // waits for the one build under way instead of starting its own.
-    const key = `${scope}\n${etag}`
-    let build = building.get(key)
-    if (build === undefined) {
-      build = buildIndex(releases, namespace).then((yaml) => {
-        built.set(scope, { etag, yaml })
-        return yaml
-      })
-      building.set(key, build)
-      const forget = () => building.delete(key)
-      build.then(forget, forget)
+    let index = built.get(scope, true)
+    if (index?.hash !== hash) {
+      // One build per scope and signature: `helm repo update` from many clients right after a
+      // push waits for the one build under way instead of starting its own.
+      const key = `${scope}\n${hash}`
+      let build = building.get(key)
+      if (build === undefined) {
+        build = buildIndex(releases, namespace).then((yaml) => {
+          const done: BuiltIndex = { hash, yaml: new TextEncoder().encode(yaml) }
+          built.set(scope, done)
+          return done
+        })
+        building.set(key, build)
+        const forget = () => building.delete(key)
+        build.then(forget, forget)
+      }
+      index = await build
     }
-    return reply(200, headers, await build)
+    if (!gzipped) return reply(200, { ...headers, 'content-length': String(index.yaml.byteLength) }, index.yaml)
+    // Compressed once per built index, on the first request that takes gzip.
+    index.gzipped ??= gzip(index.yaml)
+    const bytes = await index.gzipped
+    return reply(200, { ...headers, 'content-encoding': 'gzip', 'content-length': String(bytes.byteLength) }, bytes)
   }
 
   async function buildIndex(releases: readonly { pkg: string; manifest: Manifest }[], namespace: string | undefined): Promise<string> {

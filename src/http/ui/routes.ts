@@ -7,6 +7,7 @@
  * @module
  */
 import { sha256Hex } from '../../digest/index.js'
+import { acceptsGzip, gzip } from '../gzip.js'
 import { reply } from '../reply.js'
 import type { Route, RouteContext } from '../router.js'
 
@@ -88,7 +89,7 @@ export function uiRoutes(assets: UiAssets, config: UiConfig): Route[] {
       public: true,
       run: async ({ req }: RouteContext) => {
         // A fresh reply per request: middleware (CORS, HEAD) edits a reply's headers in place.
-        if (!/\bgzip\b/.test(req.headers.get('accept-encoding') ?? '')) return reply(200, { ...base, 'content-length': String(body.byteLength) }, body)
+        if (!acceptsGzip(req.headers.get('accept-encoding'))) return reply(200, { ...base, 'content-length': String(body.byteLength) }, body)
         gzipped ??= gzip(body)
         const bytes = await gzipped
         // Another representation, so another strong validator.
@@ -103,9 +104,4 @@ export function uiRoutes(assets: UiAssets, config: UiConfig): Route[] {
     { path: '/ui/app.js', methods: { GET: file(assets.script, 'text/javascript; charset=utf-8', immutable) } },
     { path: '/ui/app.css', methods: { GET: file(assets.style, 'text/css; charset=utf-8', immutable) } },
   ]
-}
-
-async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream('gzip'))
-  return new Uint8Array(await new Response(stream).arrayBuffer())
 }
