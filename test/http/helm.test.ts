@@ -211,6 +211,12 @@ test('unknown namespaces are empty, wrong archive names 404, and the view can be
   assert.equal(empty.doc.entries, {})
   assert.is((await fetch(`${server.url}/helm/acme/charts/web/1.0.0/other.tgz`)).status, 404)
   assert.is((await fetch(`${server.url}/helm/acme/charts/web/9.9.9/web-9.9.9.tgz`)).status, 404)
+  // Only what an index lists: not a chart Helm cannot load, another file name, or a release query.
+  for (const path of ['flat/1.0.0/flat-1.0.0.tgz', 'liar/2.0.0/liar-2.0.0.tgz', 'web/1.0.0/other-1.0.0.tgz', 'web/default/web-default.tgz']) {
+    const refused = await fetch(`${server.url}/helm/acme/charts/${path}`)
+    assert.is(refused.status, 404, path)
+    assert.is(((await refused.json()) as JsonBody).code, 'resource-not-found', path)
+  }
   const off = await start(registry, { helm: false })
   try {
     const response = await fetch(`${off.url}/helm/acme/index.yaml`)

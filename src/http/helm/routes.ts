@@ -133,9 +133,15 @@ export function helmRoutes<P>(registry: RegistryApi, options: HandlerOptions<P> 
               throw new ApprError('resource-not-found', `no chart archive ${params.file}`, { details: { file: params.file } })
             }
             const pulled = await registry.pull(pkg, { release: params.release!, format: 'helm' })
+            const release = pulled.manifest.release
+            // Served only at the URL an index lists: an exact release of a chart Helm can load,
+            // under its Chart.yaml name (known from the index's build, else read once and kept).
+            const facts = release === params.release ? await readChart(pkg, pulled.manifest) : 'not an exact release'
+            const notFound = typeof facts === 'string' ? facts : params.file !== `${String(facts.chart.name)}-${release}.tgz` ? `the chart is ${String(facts.chart.name)}-${release}.tgz` : undefined
             const etag = `"${pulled.ociDigest}"`
-            if (matches(req.headers.get('if-none-match'), etag)) {
+            if (notFound !== undefined || matches(req.headers.get('if-none-match'), etag)) {
               await pulled.stream[Symbol.asyncIterator]().return?.()
+              if (notFound !== undefined) throw new ApprError('resource-not-found', `no chart archive ${params.file}: ${notFound}`, { details: { file: params.file } })
               return reply(304, { etag })
             }
             return reply(200, { 'content-type': 'application/gzip', 'content-length': String(pulled.size), etag }, pulled.stream)
