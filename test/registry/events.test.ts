@@ -182,6 +182,37 @@ async function assertFeedProperty(backend: Backend, seed: number): Promise<{ eve
   }
 }
 
+/** Three writer processes (seeds `base` + 77, 154, 231) on one Redis / etcd data set, and a watcher here. */
+async function assertProcessesFeed({ config, store }: { config: Record<string, unknown>; store: KvStore }, base: number): Promise<void> {
+  const reader = new Registry({ store, events: true })
+  const controller = new AbortController()
+  const watched: RegistryEvent[] = []
+  const watching = (async () => {
+    for await (const e of reader.events.watch({ after: '0', signal: controller.signal, pollMs: 20 })) watched.push(e)
+  })()
+  try {
+    const startAt = Date.now() + 3000
+    const reports = await Promise.all([1, 2, 3].map((id) => runWorker({ ...config, seed: base + 77 * id, waves: 5, startAt })))
+    const acknowledged = reports.flatMap((r) => r.acknowledged)
+    assert.ok(acknowledged.length > 0 && reports.some((r) => r.failed > 0), `base ${base}: the ops both succeed and fail`)
+    const feed = await readAll(reader)
+    assert.equal(
+      feed.map((e) => e.seq),
+      feed.map((_, i) => i + 1),
+      `base ${base}: seq is dense from 1`,
+    )
+    assertFeedIsAcknowledged(feed, acknowledged, `base ${base}: the feed = what the processes acknowledged`)
+    replay(feed)
+    const deadline = Date.now() + 10_000
+    while (watched.length < feed.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    assert.equal(watched, feed, `base ${base}: the watcher saw the feed`)
+  } finally {
+    controller.abort()
+    await watching.catch(() => undefined)
+    await reader.close()
+  }
+}
+
 for (const backend of backends) {
   const test = suite(`events on ${backend.name}`)
 
@@ -257,34 +288,11 @@ for (const backend of backends) {
 
   const workers = backend.workers
   if (workers) {
-    test('processes: the feed is exactly what three writer processes had acknowledged, per package in commit order', async () => {
-      const { config, store } = workers()
-      const reader = new Registry({ store, events: true })
-      const controller = new AbortController()
-      const watched: RegistryEvent[] = []
-      const watching = (async () => {
-        for await (const e of reader.events.watch({ after: '0', signal: controller.signal, pollMs: 20 })) watched.push(e)
-      })()
-      try {
-        const startAt = Date.now() + 3000
-        const reports = await Promise.all([1, 2, 3].map((id) => runWorker({ ...config, seed: 77 * id, waves: 5, startAt })))
-        const acknowledged = reports.flatMap((r) => r.acknowledged)
-        assert.ok(acknowledged.length > 0 && reports.some((r) => r.failed > 0))
-        const feed = await readAll(reader)
-        assert.equal(
-          feed.map((e) => e.seq),
-          feed.map((_, i) => i + 1),
-        )
-        assertFeedIsAcknowledged(feed, acknowledged, 'the feed = what the processes acknowledged')
-        replay(feed)
-        const deadline = Date.now() + 10_000
-        while (watched.length < feed.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
-        assert.equal(watched, feed)
-      } finally {
-        controller.abort()
-        await watching.catch(() => undefined)
-        await reader.close()
-      }
+    test('processes: the feed is exactly what three writer processes had acknowledged, per package and repository in commit order', async () => {
+      const runs = Number(process.env.EVENTS_RUNS ?? 1)
+      const base = Number(process.env.EVENTS_SEED ?? 0)
+      for (let run = 0; run < runs; run++) await assertProcessesFeed(workers(), base + 1000 * run)
+      if (process.env.EVENTS_RUNS) console.log(`events on ${backend.name}, processes: ${runs} runs, worker seeds base + 77, 154, 231 for base ${base} to ${base + 1000 * (runs - 1)} by 1000`)
     })
   }
 
