@@ -4,8 +4,20 @@
  */
 
 import type { Registry, RegistryEvent } from 'appr-core'
-import { isApprError, sortReleasesDesc } from 'appr-core'
-import { EMPTY_JSON, OCI_EMPTY, OCI_MANIFEST, ociDigestOf } from 'appr-core/oci'
+import { digestBlob, isApprError, sortReleasesDesc } from 'appr-core'
+import { inspectArchive } from 'appr-core/archive'
+import {
+  EMPTY_JSON,
+  helmAnnotations,
+  helmChartManifest,
+  helmChartMetadata,
+  helmConfigBytes,
+  helmTagOf,
+  isOciError,
+  OCI_EMPTY,
+  OCI_MANIFEST,
+  ociDigestOf,
+} from 'appr-core/oci'
 import * as assert from 'uvu/assert'
 import { tgz } from './helpers.js'
 
@@ -27,6 +39,21 @@ const RELEASES = ['1.0.0', '1.1.0', '2.0.0']
 const FORMATS = ['helm', 'kpm']
 const CHANNELS = ['stable', 'beta']
 
+/** Each blob's appr digest, which its release has however it was pushed. */
+const apprDigests = await Promise.all(blobs.map(async (blob) => (await digestBlob(blob)).digest))
+
+/** Each blob as a Helm chart pushed through /v2/, as `helm push` makes it, at two creation times: its config and manifest bytes. */
+const charts = await Promise.all(
+  blobs.map(async (blob) => {
+    const chartYaml = (await inspectArchive(blob)).manifest?.document
+    const config = helmConfigBytes(chartYaml)
+    return ['2025-01-01T00:00:00Z', '2025-02-01T00:00:00Z'].map((created) => ({
+      config,
+      bytes: helmChartManifest({ digest: ociDigestOf(config), size: config.byteLength }, { digest: ociDigestOf(blob), size: blob.byteLength }, helmAnnotations(helmChartMetadata(chartYaml), created)).bytes,
+    }))
+  }),
+)
+
 /** Tags OCI clients push: neither a release's tag nor a channel's, so appr never holds them. */
 export const OCI_TAGS = ['v1', 'v2', 'latest']
 
@@ -46,6 +73,10 @@ export type Op =
   | { kind: 'oci-push'; pkg: string; tag?: string; image: Image; fresh: boolean }
   | { kind: 'oci-untag'; pkg: string; tag: string }
   | { kind: 'oci-delete'; pkg: string; digest: string }
+  /** A chart PUT through /v2/ at a release's tag: an appr push of its helm format (docs/oci.md, "Conflicts"). */
+  | { kind: 'oci-chart'; pkg: string; release: string; blob: number; created: number }
+  /** A /v2/ DELETE of a release's tag (deletes the release) or a channel's (deletes the channel). */
+  | { kind: 'oci-drop'; pkg: string; tag: string }
 
 /**
  * Random operations, appr and OCI, on the repositories of {@link PACKAGES} (each appr package is
@@ -75,9 +106,11 @@ export function opSource(rand: () => number, id: string): { wave(size: number): 
     const known = images.get(pkg) ?? []
     const before = earlier.get(pkg) ?? []
     const tag = rand() < 0.85 ? pick(OCI_TAGS) : undefined
-    if (r < 0.78 || before.length === 0) return { kind: 'oci-push', pkg, ...(tag !== undefined && { tag }), image: newImage(pkg), fresh: true }
-    if (r < 0.84) return { kind: 'oci-push', pkg, ...(tag !== undefined && { tag }), image: pick(before), fresh: false }
-    if (r < 0.93) return { kind: 'oci-untag', pkg, tag: pick(OCI_TAGS) }
+    if (r < 0.66) return { kind: 'oci-chart', pkg, release: pick(RELEASES), blob: Math.floor(rand() * 3), created: Math.floor(rand() * 2) }
+    if (r < 0.7) return { kind: 'oci-drop', pkg, tag: rand() < 0.7 ? helmTagOf(pick(RELEASES)) : pick(CHANNELS) }
+    if (r < 0.84 || before.length === 0) return { kind: 'oci-push', pkg, ...(tag !== undefined && { tag }), image: newImage(pkg), fresh: true }
+    if (r < 0.88) return { kind: 'oci-push', pkg, ...(tag !== undefined && { tag }), image: pick(before), fresh: false }
+    if (r < 0.95) return { kind: 'oci-untag', pkg, tag: pick(OCI_TAGS) }
     return { kind: 'oci-delete', pkg, digest: pick(known).digest }
   }
   return {
@@ -120,42 +153,60 @@ export async function apply(registry: Registry, op: Op): Promise<string | boolea
       return registry.ociManifests.delete(op.pkg, op.tag)
     case 'oci-delete':
       return registry.ociManifests.delete(op.pkg, op.digest)
+    case 'oci-chart': {
+      const chart = charts[op.blob]![op.created]!
+      await upload(registry, op.pkg, chart.config)
+      await upload(registry, op.pkg, blobs[op.blob]!)
+      return (await registry.ociManifests.put(op.pkg, helmTagOf(op.release), chart.bytes, OCI_MANIFEST)).digest
+    }
+    case 'oci-drop':
+      return registry.ociManifests.delete(op.pkg, op.tag)
   }
 }
 
 /**
  * Whether a failed op failed as the rules allow: an appr op with a typed refusal (not a conflict
- * that outlasted its retries, nor a crash). The OCI ops here cannot be refused: their blobs are
- * uploaded, their tags are no release's or channel's, and a delete of what is absent is false.
+ * that outlasted its retries, nor a crash), a chart at a release's tag `DENIED` (the release has
+ * a helm format of other bytes). The other OCI ops cannot be refused: their blobs are uploaded,
+ * their tags are no release's or channel's, and a delete of what is absent is false.
  */
 export function refusedAsAllowed(op: Op, error: unknown): boolean {
+  if (op.kind === 'oci-chart') return isOciError(error, 'DENIED')
   if (op.kind.startsWith('oci-')) return false
   return isApprError(error) && error.code !== 'resource-in-use' && error.code !== 'internal-error'
 }
 
 /**
- * What an acknowledged op's event must say (the fields the op determines): undefined when it
- * records nothing, and prefixed `?` when it records an event only if it changed something (a
- * manifest pushed again: its tag may name it already).
+ * What an acknowledged op's events must say (the fields the op determines), each prefixed `?`
+ * when the op records it only if it changed that (a manifest pushed again: its tag may name it
+ * already; a chart the release has already; a release's tag deleted: the formats it had). The
+ * optional ones leave a missing event to the final check: the replay must end where the
+ * registry is.
  */
-export function expected(op: Op, result: string | boolean | undefined): string | undefined {
+export function expected(op: Op, result: string | boolean | undefined): string[] {
   switch (op.kind) {
     case 'push':
-      return `release.pushed ${op.pkg} ${op.release} ${op.format} ${result}`
+      return [`release.pushed ${op.pkg} ${op.release} ${op.format} ${result}`]
     case 'delete':
-      return `release.deleted ${op.pkg} ${op.release} ${op.format}`
+      return [`release.deleted ${op.pkg} ${op.release} ${op.format}`]
     case 'add':
-      return `channel.added ${op.pkg} ${op.channel} ${op.release}`
+      return [`channel.added ${op.pkg} ${op.channel} ${op.release}`]
     case 'remove':
-      return `channel.removed ${op.pkg} ${op.channel} ${op.release}`
+      return [`channel.removed ${op.pkg} ${op.channel} ${op.release}`]
     case 'drop':
-      return `channel.deleted ${op.pkg} ${op.channel}`
+      return [`channel.deleted ${op.pkg} ${op.channel}`]
     case 'oci-push':
-      return `${op.fresh ? '' : '?'}oci.manifest.pushed ${op.pkg} ${op.image.digest} ${op.tag ?? ''}`
+      return [`${op.fresh ? '' : '?'}oci.manifest.pushed ${op.pkg} ${op.image.digest} ${op.tag ?? ''}`]
     case 'oci-untag':
-      return result === true ? `oci.tag.deleted ${op.pkg} ${op.tag}` : undefined
+      return result === true ? [`oci.tag.deleted ${op.pkg} ${op.tag}`] : []
     case 'oci-delete':
-      return result === true ? `oci.manifest.deleted ${op.pkg} ${op.digest}` : undefined
+      return result === true ? [`oci.manifest.deleted ${op.pkg} ${op.digest}`] : []
+    case 'oci-chart':
+      return [`?release.pushed ${op.pkg} ${op.release} helm ${apprDigests[op.blob]}`]
+    case 'oci-drop':
+      if (result !== true) return []
+      if (CHANNELS.includes(op.tag)) return [`?channel.deleted ${op.pkg} ${op.tag}`]
+      return FORMATS.map((format) => `?release.deleted ${op.pkg} ${op.tag} ${format}`)
   }
 }
 

@@ -123,8 +123,7 @@ async function assertFeedProperty(backend: Backend, seed: number): Promise<{ eve
       const results = await Promise.allSettled(ops.map((op, i) => apply(registries[i % 3]!, op)))
       results.forEach((result, i) => {
         if (result.status === 'fulfilled') {
-          const event = expected(ops[i]!, result.value)
-          if (event !== undefined) acknowledged.push(event)
+          acknowledged.push(...expected(ops[i]!, result.value))
         } else {
           assert.ok(refusedAsAllowed(ops[i]!, result.reason), `seed ${seed}: ${ops[i]!.kind} ${String(result.reason)}`)
           failed++
