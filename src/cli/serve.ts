@@ -292,6 +292,7 @@ export async function run(args: string[]): Promise<number> {
     },
     ...(signaturePolicies && { signaturePolicies }),
     ...(events && { events: true }),
+    ...(metrics && { onMutation: metrics.onMutation }),
   })
   metrics?.caches(registry)
   let stopping = false

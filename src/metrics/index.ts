@@ -2,8 +2,8 @@
  * appr-core/metrics: Prometheus metrics of one server on prom-client, in a registry of its own
  * (never prom-client's global one), so two servers in one process count apart. Plug the result
  * into `createHandler({ metrics })` (request metrics, `GET /metrics`), wrap the store and blob
- * store with {@link Metrics.store} / {@link Metrics.blobs}, and hand the Registry to
- * {@link Metrics.caches}. No label carries a package name, a path or anything a client chose:
+ * store with {@link Metrics.store} / {@link Metrics.blobs}, give the Registry
+ * {@link Metrics.onMutation} and hand it to {@link Metrics.caches}. No label carries a package name, a path or anything a client chose:
  * every label's values are bounded by the code or the configuration. The metric names are in
  * docs/monitoring.md.
  * @module
@@ -12,6 +12,7 @@ import { Counter, collectDefaultMetrics, Histogram, Registry as PromRegistry } f
 import { isApprError } from '../errors/index.js'
 import type { HttpMetrics, RequestObservation } from '../http/options.js'
 import type { CacheStats } from '../registry/release-cache.js'
+import type { MutationOutcome } from '../registry/types.js'
 import type { BlobStore } from '../storage/blob.js'
 import type { KvStore } from '../storage/kv.js'
 import { meteredBlobs, meteredStore, type StoreMetrics } from './store.js'
@@ -37,6 +38,11 @@ export interface Metrics extends HttpMetrics {
   blobs(blobs: BlobStore, store: string): BlobStore
   /** Exports the hits and misses of `source`'s caches, read at each scrape. */
   caches(source: CacheSource): void
+  /**
+   * Counts mutations by outcome and whether they were retried, and their retries: pass it as
+   * the Registry's `onMutation` option (a plain function, no `this`).
+   */
+  readonly onMutation: (outcome: MutationOutcome) => void
 }
 
 const SECONDS_HTTP = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
@@ -67,6 +73,28 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['operation', 'outcome'] as const,
     registers,
   })
+  const mutations = new Counter({
+    name: 'appr_mutations_total',
+    help: 'Registry mutations by outcome (committed, failed: its own error or the store\'s, gave-up: resource-in-use after the last retry) and retried (yes: it ran again after a commit conflict)',
+    labelNames: ['outcome', 'retried'] as const,
+    registers,
+  })
+  const retries = new Counter({
+    name: 'appr_mutation_retries_total',
+    help: 'Times a mutation ran again after a commit conflict (or after an error decided on reads another writer changed)',
+    registers,
+  })
+  // Every series exists from the start (rate() of a series that appears late misses its first
+  // increase), each child bound once.
+  const mutationSeries = new Map<string, ReturnType<typeof mutations.labels>>()
+  for (const outcome of ['committed', 'failed', 'gave-up'] as const) {
+    for (const retried of ['no', 'yes'] as const) {
+      const child = mutations.labels({ outcome, retried })
+      child.inc(0)
+      mutationSeries.set(`${outcome} ${retried}`, child)
+    }
+  }
+  retries.inc(0)
   const store: StoreMetrics = {
     duration: new Histogram({
       name: 'appr_store_request_duration_seconds',
@@ -161,6 +189,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     blobs: (blobs, label) => meteredBlobs(blobs, label, store.blobBytes),
     caches(source) {
       sources.push(source)
+    },
+    onMutation({ outcome, retries: n }) {
+      mutationSeries.get(`${outcome} ${n > 0 ? 'yes' : 'no'}`)?.inc()
+      if (n > 0) retries.inc(n)
     },
   }
 }

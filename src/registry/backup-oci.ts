@@ -236,7 +236,7 @@ export async function blobPlan(ctx: RegistryContext, record: OciBlobRecordIn, de
  */
 export async function linkBlob(ctx: RegistryContext, record: OciBlobRecordIn, details: Record<string, unknown>): Promise<void> {
   const hex = parseOciDigest(record.digest)
-  await transact(ctx.store, ctx.maxRetries, details, async (tx) => {
+  await transact(ctx, details, async (tx) => {
     const graph = ociGraph(ctx, tx)
     const apprEntry = record.appr === undefined ? undefined : await tx.get(keys.blob(record.appr))
     const appr = apprEntry && decode(BlobRecordType, apprEntry.value, details)
@@ -276,7 +276,7 @@ export async function restoreManifest(ctx: RegistryContext, record: z.output<typ
     throw new ApprError('invalid-parameters', `manifest ${record.digest} of ${repo} is not a manifest: ${(cause as Error).message}`, { details, cause })
   }
   const hex = parseOciDigest(record.digest)
-  const { stored, doomed } = await transact(ctx.store, ctx.maxRetries, details, async (tx) => {
+  const { stored, doomed } = await transact(ctx, details, async (tx) => {
     const graph = ociGraph(ctx, tx)
     if (await graph.manifest(repo, hex)) return { stored: false, doomed: [] }
     const format = record.appr?.format
@@ -321,7 +321,7 @@ export async function restoreTag(ctx: RegistryContext, record: z.output<typeof O
   const repo = checkedRepository(record.repository, details)
   if (!isTag(record.tag)) throw invalidRecord(`${String(record.tag).slice(0, 200)} is not an OCI tag`, details)
   const hex = parseOciDigest(record.digest)
-  return transact(ctx.store, ctx.maxRetries, details, async (tx) => {
+  return transact(ctx, details, async (tx) => {
     const graph = ociGraph(ctx, tx)
     const existing = await graph.tag(repo, record.tag)
     if (existing?.digest === record.digest && existing.appr === undefined) return false

@@ -142,7 +142,7 @@ export async function restore(ctx: RegistryContext, doc: unknown): Promise<void>
  * again writes nothing). Answers whether it wrote.
  */
 export async function restoreChannel(ctx: RegistryContext, name: PackageName, channel: string, releases: ReadonlySet<string>, current: string | undefined): Promise<boolean> {
-  return transact(ctx.store, ctx.maxRetries, { package: name.full, channel }, async (tx) => {
+  return transact(ctx, { package: name.full, channel }, async (tx) => {
     const [pkgEntry, chanEntry] = await tx.getMany([keys.pkg(name), keys.chan(name, channel), ...eventReadKeys(ctx, name)])
     if (pkgEntry === undefined) throw packageNotFound({ package: name.full })
     const record = decodePackage(pkgEntry, name)

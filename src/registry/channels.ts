@@ -60,7 +60,7 @@ export async function addToChannel(ctx: RegistryContext, pkg: string, channel: s
   if (exact === undefined) parseQuery(release)
   const shown = exact ?? String(release).slice(0, 300)
   const details = { package: name.full, channel: channelName, release: shown }
-  return transact(ctx.store, ctx.maxRetries, details, async (tx) => {
+  return transact(ctx, details, async (tx) => {
     const [pkgEntry, chanEntry] = await tx.getMany([keys.pkg(name), keys.chan(name, channelName), ...eventReadKeys(ctx, name)])
     if (pkgEntry === undefined) throw packageNotFound({ package: name.full })
     const record = decodePackage(pkgEntry, name)
@@ -82,7 +82,7 @@ export async function removeFromChannel(ctx: RegistryContext, pkg: string, chann
   const name = lookupName(pkg)
   const channelPart = channelKeyPart(channel)
   const details = { package: name.full, channel: String(channel).slice(0, 200), release: String(release).slice(0, 300) }
-  return transact(ctx.store, ctx.maxRetries, details, async (tx) => {
+  return transact(ctx, details, async (tx) => {
     const [pkgEntry, chanEntry] = await tx.getMany([keys.pkg(name), keys.chan(name, channelPart), ...eventReadKeys(ctx, name)])
     if (pkgEntry === undefined) throw packageNotFound({ package: name.full })
     if (chanEntry === undefined) throw channelNotFound(name, channel)
@@ -101,7 +101,7 @@ export async function removeFromChannel(ctx: RegistryContext, pkg: string, chann
 export async function deleteChannel(ctx: RegistryContext, pkg: string, channel: string): Promise<void> {
   const name = lookupName(pkg)
   const channelPart = channelKeyPart(channel)
-  await transact(ctx.store, ctx.maxRetries, { package: name.full, channel: String(channel).slice(0, 200) }, async (tx) => {
+  await transact(ctx, { package: name.full, channel: String(channel).slice(0, 200) }, async (tx) => {
     const [pkgEntry, chanEntry] = await tx.getMany([keys.pkg(name), keys.chan(name, channelPart), ...eventReadKeys(ctx, name)])
     if (pkgEntry === undefined) throw packageNotFound({ package: name.full })
     if (chanEntry === undefined) throw channelNotFound(name, channel)

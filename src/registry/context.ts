@@ -23,6 +23,7 @@ export interface RegistryContext {
   readonly kvBlobs: KvBlobStore | undefined
   readonly clock: () => Date
   readonly maxRetries: number
+  readonly onMutation: RegistryOptions['onMutation'] | undefined
   readonly uploadTimeoutMs: number
   readonly ociGraceMs: number
   readonly ociOverwriteReleases: boolean
@@ -53,6 +54,7 @@ export function createContext(options: RegistryOptions): RegistryContext {
     kvBlobs,
     clock: options.clock ?? (() => new Date()),
     maxRetries: options.maxRetries ?? 16,
+    onMutation: options.onMutation,
     uploadTimeoutMs: options.uploadTimeoutMs ?? 60 * 60 * 1000,
     ociGraceMs: options.ociGraceMs ?? 24 * 60 * 60 * 1000,
     ociOverwriteReleases: options.ociOverwriteReleases === true,

@@ -50,7 +50,7 @@ export async function deleteFormats(ctx: RegistryContext, name: PackageName, tar
   if (first === undefined) return 0
   const details = { package: name.full, release: String(first.release).slice(0, 300), ...(first.format === undefined ? {} : { media_type: String(first.format).slice(0, 200) }) }
   const releases = [...new Set(targets.map((t) => t.release))]
-  const outcome = await transact(ctx.store, ctx.maxRetries, details, async (tx) => {
+  const outcome = await transact(ctx, details, async (tx) => {
     const [pkgEntry] = await tx.getMany([keys.pkg(name), ...eventReadKeys(ctx, name), ...(repo === undefined ? [] : releases.flatMap((r) => hideKeys(repo, r)))])
     if (pkgEntry === undefined) {
       if (options.missing === 'skip') return { deleted: 0, doomed: [] }

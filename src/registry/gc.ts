@@ -37,7 +37,7 @@ async function collectOci(ctx: RegistryContext, now: number): Promise<{ manifest
   for await (const entry of listAll(ctx.store, ociKeys.manifests, 200)) {
     const [repo, hex] = repoAndHex(entry.key, ociKeys.manifests)
     if (!expired(ctx, decode(OciManifestRecordType, entry.value, { name: repo }).free_at, now)) continue
-    const gone = await transact(ctx.store, ctx.maxRetries, { name: repo }, async (tx) => {
+    const gone = await transact(ctx, { name: repo }, async (tx) => {
       const graph = ociGraph(ctx, tx)
       const record = await graph.manifest(repo, hex)
       return record !== undefined && expired(ctx, record.free_at, now) && graph.deleteManifest(repo, hex)
@@ -47,7 +47,7 @@ async function collectOci(ctx: RegistryContext, now: number): Promise<{ manifest
   for await (const entry of listAll(ctx.store, ociKeys.links, 200)) {
     const [repo, hex] = repoAndHex(entry.key, ociKeys.links)
     if (!expired(ctx, decode(OciLinkRecordType, entry.value, { name: repo }).free_at, now)) continue
-    const doomed = await transact(ctx.store, ctx.maxRetries, { name: repo }, async (tx) => {
+    const doomed = await transact(ctx, { name: repo }, async (tx) => {
       const graph = ociGraph(ctx, tx)
       const link = await graph.read(OciLinkRecordType, ociKeys.link(repo, hex))
       if (link && expired(ctx, link.free_at, now)) await graph.unlink(repo, hex)

@@ -84,7 +84,7 @@ async function backfillFormats(ctx: RegistryContext, name: PackageName, repo: st
   // (a digest's bytes never change), once per digest across attempts.
   const charts = new Map<string, unknown>()
   const details = { package: name.full, release }
-  const outcome = await transact(ctx.store, ctx.maxRetries, details, async (tx) => {
+  const outcome = await transact(ctx, details, async (tx) => {
     const pkgEntry = await tx.get(keys.pkg(name))
     const pkg: PackageRecord | undefined = pkgEntry && decodePackage(pkgEntry, name)
     const formats = own(pkg?.releases, release)

@@ -209,7 +209,7 @@ export async function finishUpload(
   const details = { repository: repo, digest }
   let outcome: { doomed: string[] }
   try {
-    outcome = await transact(ctx.store, ctx.maxRetries, details, async (tx) => {
+    outcome = await transact(ctx, details, async (tx) => {
       const sessionKey = ociKeys.upload(id)
       const partMarkers = record.parts.map((p) => keys.obj(p.object))
       const [session, blobEntry, linkEntry, ...markers] = await tx.getMany([sessionKey, ociKeys.blob(hex), ociKeys.link(repo, hex), ...partMarkers])
@@ -315,7 +315,7 @@ export async function getBlob(ctx: RegistryContext, repository: string, digest: 
 export async function deleteBlob(ctx: RegistryContext, repository: string, digest: string): Promise<boolean> {
   const repo = parseRepositoryName(repository)
   const hex = parseOciDigest(digest)
-  const { deleted, doomed } = await transact(ctx.store, ctx.maxRetries, { repository: repo, digest }, async (tx) => {
+  const { deleted, doomed } = await transact(ctx, { repository: repo, digest }, async (tx) => {
     const graph = ociGraph(ctx, tx)
     return { deleted: await graph.unlink(repo, hex), doomed: graph.doomed }
   })
@@ -329,7 +329,7 @@ export async function mountBlob(ctx: RegistryContext, repository: string, digest
   const source = parseRepositoryName(from)
   const hex = parseOciDigest(digest)
   const details = { repository: repo, digest, from: source }
-  return transact(ctx.store, ctx.maxRetries, details, async (tx) => {
+  return transact(ctx, details, async (tx) => {
     const [sourceLink, link, blobEntry] = await tx.getMany([ociKeys.link(source, hex), ociKeys.link(repo, hex), ociKeys.blob(hex)])
     if (!sourceLink || !blobEntry) return false
     if (link) {

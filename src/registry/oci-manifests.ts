@@ -96,7 +96,7 @@ export async function putManifest(
   }
   const result = { digest, mediaType: parsed.mediaType, ...(parsed.subject ? { subject: parsed.subject.digest } : {}) }
   if (ref.kind === 'tag' && (await putRelease(ctx, repo, ref.tag, bytes, parsed))) return result
-  await transact(ctx.store, ctx.maxRetries, { name: repo, reference }, async (tx) => {
+  await transact(ctx, { name: repo, reference }, async (tx) => {
     const graph = ociGraph(ctx, tx)
     if (ref.kind === 'tag') {
       await graph.prefetch([ociKeys.tag(repo, ref.tag), ociKeys.manifest(repo, hex), ociKeys.repo(repo)])
@@ -136,7 +136,7 @@ export async function deleteManifest(ctx: RegistryContext, repository: string, r
   for (let n = 0; ; n++) {
     const released = await deleteRelease(ctx, repo, ref)
     if (released && ref.kind === 'tag') return true
-    const deleted = await transact(ctx.store, ctx.maxRetries, { name: repo, reference }, async (tx) => {
+    const deleted = await transact(ctx, { name: repo, reference }, async (tx) => {
       const graph = ociGraph(ctx, tx)
       if (ref.kind === 'digest') {
         // What the appr releases held went above; a manifest still held (by a release pushed

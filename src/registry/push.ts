@@ -225,7 +225,7 @@ export async function commitFormats(ctx: RegistryContext, pushes: readonly Forma
   // content: presume every key absent and commit at once (one round trip); a wrong guess fails
   // the commit's checks and the push runs again with real reads (transact).
   const presumeAbsent = pushes.every((p) => p.upload.staged && !p.input.force) && !ctx.known.has(pkgKey) ? [...reads, ...eventReads] : []
-  const outcome = await transact(ctx.store, ctx.maxRetries, prepared[0]!.details, async (tx) => {
+  const outcome = await transact(ctx, prepared[0]!.details, async (tx) => {
     // A staged upload has a fresh id: the commit checks its marker is still absent, unread.
     for (const p of prepared) if (p.upload.staged) tx.expectAbsent(p.marker)
     // Every key the formats read, the blob keys adjustRefs reuses among them, in one round trip.

@@ -153,7 +153,7 @@ export async function addSignatures(ctx: RegistryContext, pkg: string, release: 
   const exact = parseRelease(release)
   const details = { package: name.full, release: exact }
   const fmt = lookupFormat(format, details)
-  return transact(ctx.store, ctx.maxRetries, { ...details, media_type: fmt }, async (tx) => {
+  return transact(ctx, { ...details, media_type: fmt }, async (tx) => {
     const [pkgEntry, manEntry] = await tx.getMany([keys.pkg(name), keys.man(name, exact, fmt), ...eventReadKeys(ctx, name)])
     if (pkgEntry === undefined || manEntry === undefined) throw packageNotFound({ ...details, media_type: fmt })
     const record = decodePackage(pkgEntry, name)
@@ -175,7 +175,7 @@ export async function removeSignature(ctx: RegistryContext, pkg: string, release
   const name = lookupName(pkg)
   const details = { package: name.full, release: String(release).slice(0, 300) }
   const fmt = lookupFormat(format, details)
-  return transact(ctx.store, ctx.maxRetries, { ...details, media_type: fmt }, async (tx) => {
+  return transact(ctx, { ...details, media_type: fmt }, async (tx) => {
     const [pkgEntry] = await tx.getMany([keys.pkg(name), ...eventReadKeys(ctx, name)])
     if (pkgEntry === undefined) throw packageNotFound(details)
     const record = decodePackage(pkgEntry, name)

@@ -5,6 +5,7 @@
  */
 import { ApprError, isApprError } from '../errors/index.js'
 import type { KvEntry, KvStore } from '../storage/kv.js'
+import type { MutationOutcome } from './types.js'
 
 /** The reads and writes of one attempt. */
 export class Transaction {
@@ -107,6 +108,13 @@ export interface TransactOptions {
   readonly presumeAbsent?: readonly string[]
 }
 
+/** What {@link transact} needs of a registry: the store, the retry budget and who hears how each mutation ended. */
+export interface TransactContext {
+  readonly store: KvStore
+  readonly maxRetries: number
+  readonly onMutation: ((outcome: MutationOutcome) => void) | undefined
+}
+
 /**
  * Runs `attempt` in a fresh {@link Transaction} and commits it, up to `1 + maxRetries` times while
  * commits conflict. Between attempts it sleeps a random back-off ("full jitter") whose ceiling
@@ -114,14 +122,36 @@ export interface TransactOptions {
  * backs off proportionally, capped at 2 s: contenders spread out instead of colliding again.
  * `attempt` may throw an ApprError to abort (nothing is written); the error stands only if the
  * attempt's reads are still current, otherwise it came from a torn read and the attempt re-runs.
+ * `ctx.onMutation` hears how it ended, once.
  * @throws ApprError `resource-in-use` (transient) when every attempt conflicted
  */
 export async function transact<T>(
-  store: KvStore,
-  maxRetries: number,
+  ctx: TransactContext,
   details: Record<string, unknown>,
   attempt: (tx: Transaction) => Promise<T>,
   options: TransactOptions = {},
+): Promise<T> {
+  if (ctx.onMutation === undefined) return attempts(ctx, details, attempt, options, { retries: 0, gaveUp: false })
+  const run = { retries: 0, gaveUp: false }
+  let value: T
+  try {
+    value = await attempts(ctx, details, attempt, options, run)
+  } catch (error) {
+    // A store that failed (a Redis gone away) fails the mutation as much as the operation's own error.
+    ctx.onMutation({ outcome: run.gaveUp ? 'gave-up' : 'failed', retries: run.retries })
+    throw error
+  }
+  ctx.onMutation({ outcome: 'committed', retries: run.retries })
+  return value
+}
+
+/** {@link transact} without the report: `run` says how far it went. */
+async function attempts<T>(
+  { store, maxRetries }: TransactContext,
+  details: Record<string, unknown>,
+  attempt: (tx: Transaction) => Promise<T>,
+  options: TransactOptions,
+  run: { retries: number; gaveUp: boolean },
 ): Promise<T> {
   const presumed = options.presumeAbsent ?? []
   if (presumed.length > 0) {
@@ -135,6 +165,7 @@ export async function transact<T>(
     if (result && (await tx.commit())) return result.value
   }
   for (let n = 0; ; n++) {
+    run.retries = n
     const started = Date.now()
     const tx = new Transaction(store)
     let result: T
@@ -146,6 +177,7 @@ export async function transact<T>(
     }
     if (await tx.commit()) return result
     if (n >= maxRetries) {
+      run.gaveUp = true
       throw new ApprError('resource-in-use', `the package is being changed concurrently; gave up after ${n + 1} attempts`, {
         details,
         transient: true,

@@ -28,6 +28,21 @@ export interface ArchiveLimits {
   readonly maxPathLength?: number
 }
 
+/** How one mutation ended: what {@link RegistryOptions.onMutation} is told. */
+export interface MutationOutcome {
+  /**
+   * `committed`: its commit applied (or it had nothing to write); `failed`: an attempt threw
+   * (the operation's own error, e.g. package-not-found; nothing written); `gave-up`: its last
+   * attempt conflicted too, and it answered resource-in-use.
+   */
+  readonly outcome: 'committed' | 'failed' | 'gave-up'
+  /**
+   * Attempts run again after the first: after a commit conflict, or after an error decided on
+   * reads another writer had changed meanwhile. A wrong guess of `presumeAbsent` is not one.
+   */
+  readonly retries: number
+}
+
 /** Options of the {@link Registry} constructor. */
 export interface RegistryOptions {
   /** Where records live. The registry does not own it unless `ownsStore` is true. */
@@ -42,6 +57,12 @@ export interface RegistryOptions {
   readonly limits?: ArchiveLimits
   /** How many times a mutation is retried after a commit conflict (default 16). */
   readonly maxRetries?: number
+  /**
+   * Told how each mutation (push, delete, channel change, OCI write, restore of a package, gc of
+   * a repository, …) ended and how many times it ran again on conflict: for metrics
+   * (`appr-core/metrics`, `Metrics.onMutation`). Called synchronously; it must not throw.
+   */
+  readonly onMutation?: (outcome: MutationOutcome) => void
   /**
    * After this many milliseconds an upload that was never recorded counts as abandoned and
    * {@link Registry.gc} may delete its bytes; a push still running then fails (default 1 hour).

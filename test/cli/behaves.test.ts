@@ -2,7 +2,7 @@
  * The CLI as a user meets it, spawned against a real `appr-core serve --token`: bare
  * invocation, unreachable and silent registries, a missing versus a wrong token, `--json`
  * errors, login/logout with stored credentials, delete-package, push --channel, and progress
- * in a log. Each run gets its own XDG_CONFIG_HOME.
+ * in a log and on a real terminal. Each run gets its own XDG_CONFIG_HOME.
  */
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
@@ -15,7 +15,7 @@ import { Readable } from 'node:stream'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { packDirectory } from 'appr-core/archive'
-import { runCli, type Served, startServe } from './serve-helpers.js'
+import { runCli, runCliOnTerminal, type Served, startServe } from './serve-helpers.js'
 
 const TOKEN = 'behaves-token'
 const base = mkdtempSync(join(tmpdir(), 'appr-behaves-'))
@@ -213,6 +213,43 @@ test('progress in a log: packing, checking and the upload, with rate, time left 
     lines.some((l) => l.startsWith('push acme/big@1.0.0') && /\d+% {2}[\d.]+ [KM]?i?B\/s {2}ETA \d/.test(l)),
     `an upload line with rate and ETA: ${r.stderr}`,
   )
+})
+
+const ESC = String.fromCharCode(0x1b)
+/** A progress line drawn on a terminal: "\r", the text, clear to end of line, and "\r\n" for a final one. */
+const DRAW = new RegExp(`\r([^\r\n${ESC}]*)${ESC}\\[K(\r\n)?`, 'g')
+function draws(output: string): { text: string; final: boolean }[] {
+  return [...output.matchAll(DRAW)].map((m) => ({ text: m[1]!, final: m[2] !== undefined }))
+}
+
+test('progress on a real terminal: each line redrawn in place and cut to the width, each final line once', async () => {
+  const dir = chart('tty', '1.0.0', 3 * 1024 * 1024)
+  const pushed = await runCliOnTerminal(['push', 'acme/tty', dir, '--registry', registry, '--token', TOKEN], env, 120)
+  assert.is(pushed.code, 0, pushed.output)
+  const pushDraws = draws(pushed.output)
+  for (const label of [`pack ${dir}`, `check ${dir}`, 'push acme/tty@1.0.0']) {
+    const mine = pushDraws.filter((d) => d.text.startsWith(label))
+    // Every time the label reached the terminal it was a redraw: nothing printed outside one.
+    assert.is(pushed.output.split(label).length - 1, mine.length, JSON.stringify(pushed.output))
+    assert.is(mine.filter((d) => d.final).length, 1, `one final ${label} line: ${JSON.stringify(pushed.output)}`)
+    assert.ok(mine.at(-1)!.final, 'the final line is the last one')
+    assert.match(mine.at(-1)!.text, / in \d+s$/)
+  }
+  assert.match(pushDraws.find((d) => d.final && d.text.startsWith('push '))!.text, /3\.0 MiB \/ 3\.0 MiB {2}100% {2}/)
+  assert.ok(pushDraws.every((d) => d.text.length <= 119))
+  // What is left once the progress lines are taken out is the command's answer, no control codes.
+  const rest = pushed.output.replace(DRAW, '')
+  assert.not.ok(rest.includes(ESC) || rest.includes('%'), JSON.stringify(rest))
+  assert.match(rest, 'acme/tty')
+
+  // On a narrow terminal a line is cut short of the last column, so it never wraps onto a second one.
+  const pulled = await runCliOnTerminal(['pull', 'acme/tty@1.0.0', '-o', join(base, 'tty.tgz'), '--registry', registry, '--token', TOKEN], env, 30)
+  assert.is(pulled.code, 0, pulled.output)
+  const pullDraws = draws(pulled.output).filter((d) => d.text.startsWith('pull acme/tty@1.0.0'))
+  assert.ok(pullDraws.length > 0, JSON.stringify(pulled.output))
+  assert.ok(pullDraws.every((d) => d.text.length <= 29), JSON.stringify(pullDraws))
+  assert.is(pullDraws.filter((d) => d.final).length, 1)
+  assert.ok(statSync(join(base, 'tty.tgz')).size > 3 * 1024 * 1024)
 })
 
 test.run()

@@ -32,6 +32,28 @@ export async function runCli(args: string[], env: Record<string, string> = {}, i
   return { code, stdout, stderr }
 }
 
+const quoted = (arg: string): string => `'${arg.replaceAll("'", "'\\''")}'`
+
+/**
+ * `appr-core <args>` on a real terminal: a pseudo-terminal of `columns` columns made by
+ * util-linux's `script` (Debian's essential bsdutils), its standard output and error both on the
+ * terminal. `output` is what the terminal received, raw (its line discipline turns "\n" into
+ * "\r\n").
+ */
+export async function runCliOnTerminal(args: string[], env: Record<string, string>, columns: number): Promise<{ code: number | null; output: string }> {
+  const command = [process.execPath, '--conditions=source', '--import', 'tsx', main, ...args].map(quoted).join(' ')
+  const child = spawn('script', ['-q', '-e', '-c', `stty cols ${columns} rows 24; exec ${command}`, '/dev/null'], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout.on('data', (d) => (output += d))
+  child.stderr.on('data', (d) => (output += d))
+  const [code] = (await once(child, 'exit')) as [number | null]
+  return { code, output }
+}
+
 /**
  * Starts `appr-core serve <args>` and resolves once it logs its `listening` line.
  * Rejects with the process output when it exits first. `built`: run the compiled bin in dist/.

@@ -117,6 +117,7 @@ test('--metrics and logs: /metrics parses and counts; lines carry request ids an
   assert.is(sampleValue(metrics, 'appr_http_requests_total', { method: 'POST', route: '/api/v1/packages/:ns/:name', status: '200' }), 3)
   assert.is(sampleValue(metrics, 'appr_operations_total', { operation: 'push', outcome: 'unauthorized-access' }), 1)
   assert.ok(sampleValue(metrics, 'appr_store_request_duration_seconds_count', { adapter: 'memory', op: 'commit' }) >= 3)
+  assert.is(sampleValue(metrics, 'appr_mutations_total', { outcome: 'committed', retried: 'no' }), 3, 'serve hands the registry its onMutation')
   assert.ok(sampleValue(metrics, 'process_resident_memory_bytes') > 0)
 
   const all = served.out.join('\n') + served.err.join('')

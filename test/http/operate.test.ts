@@ -6,7 +6,7 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { ApprError, Registry } from 'appr-core'
+import { ApprError, isApprError, type KvStore, Registry } from 'appr-core'
 import { memoryStore } from 'appr-core/adapters/memory'
 import { createHandler, type HandlerOptions, type RegistryApi, type RequestLogger } from 'appr-core/http'
 import { createMetrics } from 'appr-core/metrics'
@@ -246,6 +246,67 @@ test('metrics: store errors and commit conflicts are counted by adapter', async 
   const parsed = parsePrometheus((await metrics.exposition()).body)
   assert.is(sampleValue(parsed, 'appr_store_commit_conflicts_total', { adapter: 'memory' }), 1)
   assert.is(sampleValue(parsed, 'appr_store_errors_total', { adapter: 'memory', op: 'get' }), 1)
+})
+
+/**
+ * A memory store where another writer rewrites (same bytes, new version) every key a commit
+ * checks, right before the commit, while `interfere` says so: the commit then conflicts, as it
+ * would against a real concurrent writer, without depending on timing.
+ */
+function contendedStore(raw: KvStore, interfere: () => boolean): KvStore {
+  return {
+    ...raw,
+    name: raw.name,
+    capabilities: raw.capabilities,
+    async commit(commit) {
+      if (interfere()) {
+        for (const check of commit.checks ?? []) {
+          if (check.version === null) continue
+          const entry = await raw.get(check.key)
+          if (entry) await raw.commit({ puts: [{ key: check.key, value: entry.value }] })
+        }
+      }
+      return raw.commit(commit)
+    },
+  }
+}
+
+test('metrics: mutations by outcome and retried, and their retries, agree with the conflicts', async () => {
+  const metrics = createMetrics({ processMetrics: false })
+  let interfering = 0
+  const store = metrics.store(contendedStore(memoryStore(), () => interfering-- > 0))
+  const registry = new Registry({ store, maxRetries: 2, onMutation: metrics.onMutation })
+  const read = async () => parsePrometheus((await metrics.exposition()).body)
+  const mutations = (parsed: ReturnType<typeof parsePrometheus>, outcome: string, retried: string) => sampleValue(parsed, 'appr_mutations_total', { outcome, retried })
+
+  const zero = await read()
+  assert.is(mutations(zero, 'gave-up', 'yes'), 0, 'every series is there before anything happened')
+  assert.is(sampleValue(zero, 'appr_mutation_retries_total'), 0)
+
+  await registry.push({ package: 'acme/web', release: '1.0.0', format: 'helm', blob: await chart('web', '1.0.0') })
+  interfering = 1 // the first attempt conflicts, the second commits
+  await registry.channels.add('acme/web', 'stable', '1.0.0')
+  interfering = 99 // every attempt conflicts: 1 + maxRetries of them
+  const gaveUp = await registry.channels.add('acme/web', 'beta', '1.0.0').then(
+    () => undefined,
+    (error: unknown) => error,
+  )
+  assert.ok(isApprError(gaveUp, 'resource-in-use'))
+  interfering = 0
+  const missing = await registry.delete('acme/nope', '1.0.0', 'helm').then(
+    () => undefined,
+    (error: unknown) => error,
+  )
+  assert.ok(isApprError(missing), 'its own error: a failed mutation')
+
+  const parsed = await read()
+  assert.is(mutations(parsed, 'committed', 'no'), 1, 'the push')
+  assert.is(mutations(parsed, 'committed', 'yes'), 1, 'the channel that won on its second attempt')
+  assert.is(mutations(parsed, 'gave-up', 'yes'), 1)
+  assert.is(mutations(parsed, 'failed', 'no'), 1)
+  assert.is(sampleValue(parsed, 'appr_mutation_retries_total'), 1 + 2)
+  assert.is(sampleValue(parsed, 'appr_store_commit_conflicts_total', { adapter: 'memory' }), 1 + 3)
+  for (const sample of parsed.get('appr_mutations_total')?.samples ?? []) assert.equal(Object.keys(sample.labels).sort(), ['outcome', 'retried'])
 })
 
 test('the strict parser refuses what Prometheus would', () => {

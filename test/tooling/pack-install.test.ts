@@ -10,7 +10,7 @@
  */
 import { type SpawnOptions, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -103,17 +103,37 @@ test('the tarball ships the licence, changelog, sources of its maps and every ex
   }
 })
 
-test('a level-only install has no other driver, and reports its size', () => {
+/** Bytes under `dir` as `du --apparent-size` counts them: every file, directory and link's own size. */
+function apparentBytes(dir: string): number {
+  let bytes = 0
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    bytes += lstatSync(path).size
+    if (entry.isDirectory()) bytes += apparentBytes(path)
+  }
+  return bytes
+}
+
+test('a level-only install has no other driver, is small, and is as large as the README says', () => {
   if (!ready) return
   const modules = join(project, 'node_modules')
   for (const absent of ['ioredis', 'etcd3', '@grpc', 'protobufjs', 'fast-check', 'uvu', 'typescript']) {
     assert.not.ok(existsSync(join(modules, absent)), `${absent} was installed for a level-only user`)
   }
   assert.ok(existsSync(join(modules, 'level')))
-  const count = readdirSync(modules)
-    .filter((n) => !n.startsWith('.'))
-    .flatMap((n) => (n.startsWith('@') ? readdirSync(join(modules, n)) : [n])).length
-  console.log(`level-only install: ${count} top-level packages in node_modules`)
+  // Every installed package, nested ones included (the lockfile's entries but the project itself).
+  const lock = JSON.parse(readFileSync(join(project, 'package-lock.json'), 'utf8')) as { packages: Record<string, unknown> }
+  const packages = Object.keys(lock.packages).filter((key) => key !== '').length
+  const mib = apparentBytes(modules) / 2 ** 20
+  console.log(`level-only install: ${packages} packages, ${mib.toFixed(1)} MiB (apparent size)`)
+  // With every driver it was 94 packages and 43 MiB; grpc and protobufjs alone are most of the difference.
+  assert.ok(packages <= 60, `${packages} packages`)
+  assert.ok(mib <= 36, `${mib.toFixed(1)} MiB`)
+  // The README's figures (they drift as dependencies publish: a margin, not an exact count).
+  const readme = /only `level`, appr-core is (\d+) packages and (\d+) MiB/.exec(readFileSync(join(root, 'README.md'), 'utf8').replace(/\s+/g, ' '))
+  assert.ok(readme, 'the README states the level-only install size')
+  assert.ok(Math.abs(Number(readme![1]) - packages) <= 5, `README: ${readme![1]} packages, measured ${packages}`)
+  assert.ok(Math.abs(Number(readme![2]) - mib) <= 3, `README: ${readme![2]} MiB, measured ${mib.toFixed(1)}`)
 })
 
 test('the installed appr-core serves on level; its push and pull round-trip a chart', async () => {

@@ -25,6 +25,11 @@ export interface TamperingProxy {
   /** Most requests in flight at once so far. */
   readonly maxInFlight: () => number
   tamper: Tamper | undefined
+  /**
+   * For an exchange it returns a number n: the proxy sends the headers (the full length) and the
+   * first n bytes of the body, then nothing more, keeping the connection open until it closes.
+   */
+  stall: ((exchange: Exchange) => number | undefined) | undefined
   close(): Promise<void>
 }
 
@@ -44,7 +49,12 @@ export async function tamperingProxy(target: string): Promise<TamperingProxy> {
     requests,
     maxInFlight: () => most,
     tamper: undefined,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    stall: undefined,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
   }
   const server: Server = createServer(async (req, res) => {
     inFlight++
@@ -56,7 +66,9 @@ export async function tamperingProxy(target: string): Promise<TamperingProxy> {
       const original = Buffer.from(await answer.arrayBuffer())
       const sent = (await proxy.tamper?.({ method: req.method ?? 'GET', path: req.url ?? '', status: answer.status, body: original })) ?? original
       res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/octet-stream', 'content-length': sent.length })
-      res.end(sent)
+      const stallAt = proxy.stall?.({ method: req.method ?? 'GET', path: req.url ?? '', status: answer.status, body: sent })
+      if (stallAt === undefined) res.end(sent)
+      else res.write(sent.subarray(0, stallAt))
     } catch (error) {
       res.writeHead(502, { 'content-type': 'text/plain' })
       res.end(String(error))

@@ -1,4 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { Registry } from 'appr-core'
@@ -212,6 +214,32 @@ test('a source answering garbage for a list fails that package (or the run) with
   assert.equal(none.report.failures.map((f) => f.reason), ['source-error'])
   const unreachable = await mirror({ source: 'http://127.0.0.1:9', destination: fresh(), timeoutMs: 2000 })
   assert.equal(unreachable.failures.map((f) => f.reason), ['source-error'])
+})
+
+test('a source that stalls mid-body ends that release with a timeout, even with a caller signal and the garbage collector running', async () => {
+  const target = await sourceManifest('acme/beta', '1.9.0', 'helm')
+  // Node 20 holds the sources of AbortSignal.any weakly: a deadline nothing else holds can be
+  // collected before it fires. Collecting all the time makes that happen, if it can.
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  const collecting = setInterval(gc, 20)
+  proxy.stall = ({ path }) => (path.endsWith(`/blobs/sha256/${target.content.digest}`) ? 100 : undefined)
+  try {
+    const caller = new AbortController()
+    const run = mirror({ source: proxy.url, destination: fresh(), timeoutMs: 1500, signal: caller.signal })
+    // A bound, not a timing: the deadline is 1.5 s; only a deadline that never fires reaches this.
+    const bound = new AbortController()
+    const report = await Promise.race([run, delay(60_000, undefined, { signal: bound.signal }).catch(() => undefined)])
+    bound.abort()
+    assert.ok(report, 'the mirror ended')
+    const stalled = report!.failures.find((f) => f.release === '1.9.0')
+    assert.is(stalled?.reason, 'source-error')
+    assert.match(stalled?.message ?? '', `did not finish sending the blob ${target.content.digest} of acme/beta within 1500 ms`)
+    assert.is(report!.releases.copied, 5, 'the rest is copied')
+  } finally {
+    clearInterval(collecting)
+    proxy.stall = undefined
+  }
 })
 
 test('a destination holding another release under the same name is left alone and reported, unless force', async () => {

@@ -48,7 +48,7 @@ export interface MirrorOptions {
   readonly force?: boolean
   /** Limits on each blob (default: the registry defaults, 64 MiB of gzip). */
   readonly limits?: ArchiveLimits
-  /** Time limit of each request to the source in milliseconds (default 60,000). */
+  /** Time limit of each request to the source in milliseconds, its body included (default 60,000); past it, the request fails as `source-error`. */
   readonly timeoutMs?: number
   /** Cancels the run: what is in flight finishes or fails, nothing new starts, the report says `aborted`. */
   readonly signal?: AbortSignal

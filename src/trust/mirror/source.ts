@@ -15,10 +15,29 @@ export interface RequestOptions {
   readonly timeoutMs: number
 }
 
-/** The client's `timeoutMs` bounds the wait for headers; the signal bounds the whole request, body included. */
-const callOptions = (options: RequestOptions): CallOptions => {
-  const timeout = AbortSignal.timeout(options.timeoutMs)
-  return { signal: options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]), timeoutMs: options.timeoutMs }
+/**
+ * Runs `request` under a deadline of `options.timeoutMs` that bounds the whole of it, a streamed
+ * body included (the client's own `timeoutMs` bounds only the wait for headers), and cancels it
+ * with `options.signal`. The timer is our own, held until `request` settles: Node 20 holds the
+ * sources of `AbortSignal.any` weakly, so an `AbortSignal.timeout` there can be collected before
+ * it fires and a source that stalls mid-body would hold the mirror forever (the webhooks saw it).
+ * @throws ApprError `unavailable` (transient) when the deadline passes first
+ */
+async function withDeadline<T>(what: string, options: RequestOptions, request: (call: CallOptions) => Promise<T>): Promise<T> {
+  const { timeoutMs } = options
+  const deadline = new AbortController()
+  const timer = setTimeout(() => deadline.abort(new DOMException(`no complete answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs)
+  const signal = options.signal === undefined ? deadline.signal : AbortSignal.any([options.signal, deadline.signal])
+  try {
+    return await request({ signal, timeoutMs })
+  } catch (error) {
+    if (deadline.signal.aborted && options.signal?.aborted !== true) {
+      throw new ApprError('unavailable', `the source did not finish sending ${what} within ${timeoutMs} ms`, { details: { timeoutMs }, transient: true, cause: error })
+    }
+    throw error
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 const ListSchema = z.array(z.object({ name: z.string().max(600) }))
@@ -33,7 +52,7 @@ function invalidAnswer(what: string, error: z.ZodError): ApprError {
 
 /** An answer of the typed client, which does not check shapes, checked against `schema`. */
 async function checked<T>(answer: (call: CallOptions) => Promise<unknown>, schema: z.ZodType<T>, what: string, options: RequestOptions): Promise<T> {
-  const result = schema.safeParse(await answer(callOptions(options)))
+  const result = schema.safeParse(await withDeadline(what, options, answer))
   if (!result.success) throw invalidAnswer(what, result.error)
   return result.data
 }
@@ -65,7 +84,6 @@ export class BlobTooLarge extends Error {
  * hold more than it expects).
  */
 export async function fetchBlob(client: ApprClient, name: PackageName, digest: string, maxBytes: number, options: RequestOptions): Promise<Uint8Array> {
-  const download = await client.blob(name.full, digest, callOptions(options))
   async function* capped(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
     let total = 0
     for await (const chunk of blobChunks(body)) {
@@ -74,5 +92,5 @@ export async function fetchBlob(client: ApprClient, name: PackageName, digest: s
       yield chunk
     }
   }
-  return collectBytes(capped(download.body))
+  return withDeadline(`the blob ${digest} of ${name.full}`, options, async (call) => collectBytes(capped((await client.blob(name.full, digest, call)).body)))
 }
