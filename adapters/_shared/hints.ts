@@ -1,13 +1,17 @@
 /**
- * The listeners of a store's change hints (`KvStore.subscribe`), by key prefix. The memory
- * adapter calls them after its own commits; the redis and etcd adapters after a message from
- * the server. Listeners run on a later microtask, never inside the commit that woke them.
+ * The listeners of a store's change hints (`KvStore.subscribe`), by key prefix. The memory and
+ * level adapters call them after their own commits (the only commits there are: one process);
+ * the redis adapter after a message from the server. Listeners run on a later microtask, never inside the commit that woke them.
  * @module
  */
+
+import type { Unsubscribe } from '../../src/storage/kv.js'
 
 export interface HintListeners {
   /** Adds `listener` for keys starting with `prefix`; returns its removal. */
   add(prefix: string, listener: () => void): () => void
+  /** {@link add} as `KvStore.subscribe` returns it: idempotent, and silent once `closed()`. */
+  subscription(prefix: string, listener: () => void, closed: () => boolean): Unsubscribe
   /** Calls (once each) the listeners whose prefix starts one of `keys`. */
   notify(keys: Iterable<string>): void
   /** True when nobody listens (a writer can skip collecting keys). */
@@ -16,13 +20,20 @@ export interface HintListeners {
 
 export function hintListeners(): HintListeners {
   const listeners = new Set<{ readonly prefix: string; readonly listener: () => void }>()
+  const add = (prefix: string, listener: () => void): (() => void) => {
+    const entry = { prefix, listener }
+    listeners.add(entry)
+    return () => {
+      listeners.delete(entry)
+    }
+  }
   return {
-    add(prefix, listener) {
-      const entry = { prefix, listener }
-      listeners.add(entry)
-      return () => {
-        listeners.delete(entry)
-      }
+    add,
+    subscription(prefix, listener, closed) {
+      const remove = add(prefix, () => {
+        if (!closed()) listener()
+      })
+      return async () => remove()
     },
     notify(keys) {
       if (listeners.size === 0) return

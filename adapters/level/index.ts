@@ -14,14 +14,20 @@
  * being written form the next group and share one batch (group commit), each still checked in
  * order against the writes before it. Reads go straight to LevelDB (a batch is atomic for
  * readers, and `getMany` and iterators read from one implicit snapshot).
+ *
+ * Change hints (`subscribe`) are in-process: the LOCK keeps every other process out, so this
+ * store's own commits are all the commits there are, and it hints each after its batch is written.
+ * The byte layout is in encoding.ts.
  * @module
  */
 import { join } from 'node:path'
 import type { Level } from 'level'
 import { ApprError } from '../../src/errors/index.js'
-import type { KvCapabilities, KvCommit, KvCommitResult, KvEntry, KvListOptions, KvStore } from '../../src/storage/kv.js'
+import type { KvCapabilities, KvCommit, KvCommitResult, KvListOptions, KvStore } from '../../src/storage/kv.js'
 import { importDriver } from '../../src/storage/driver.js'
 import { assertCommit, assertKey, backendError, closedError } from '../../src/storage/util.js'
+import { hintListeners } from '../_shared/hints.js'
+import { Arena, COUNTER_KEY, decodeEntry, encodeCounter, encoder, HEADER, prefixEnd, readCounter } from './encoding.js'
 
 export { fileBlobStore, type FileBlobStoreOptions } from './file-blob-store.js'
 
@@ -80,79 +86,6 @@ const MAX_GROUP = 256
 const MAX_GROUP_BYTES = 8 * 1024 * 1024
 type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }
 
-const HEADER = 8
-const encoder = new TextEncoder()
-/** Where the version counter lives: outside every user key (UTF-8 never contains 0xFF). */
-const COUNTER_KEY = Uint8Array.of(0xff, ...encoder.encode('version-counter'))
-/** Exclusive upper bound of the user key space (listing with prefix `''`). */
-const USER_END = Uint8Array.of(0xff)
-
-function encodeCounter(n: number): Uint8Array {
-  const out = new Uint8Array(HEADER)
-  writeCounter(new DataView(out.buffer), 0, n)
-  return out
-}
-
-function readCounter(bytes: Uint8Array, at = 0): number {
-  // Versions stay far below 2^53: two 32-bit halves, without BigInt.
-  const view = new DataView(bytes.buffer, bytes.byteOffset + at, HEADER)
-  return view.getUint32(0) * 2 ** 32 + view.getUint32(4)
-}
-
-/** Writes version `n` as the 8-byte big-endian header at `at`. */
-function writeCounter(view: DataView, at: number, n: number): void {
-  view.setUint32(at, Math.floor(n / 2 ** 32))
-  view.setUint32(at + 4, n >>> 0)
-}
-
-/**
- * The keys and stored values of one batch, all cut from one buffer: a commit of a few small
- * records then allocates one backing store instead of one per key and value.
- */
-class Arena {
-  readonly #bytes: Uint8Array
-  readonly #view: DataView
-  #used = 0
-  constructor(size: number) {
-    this.#bytes = new Uint8Array(size)
-    this.#view = new DataView(this.#bytes.buffer)
-  }
-  /** Upper bound of the bytes {@link key} takes for `key` (UTF-8: at most 3 bytes per UTF-16 unit). */
-  static keyBytes(key: string): number {
-    return key.length * 3
-  }
-  key(key: string): Uint8Array {
-    const start = this.#used
-    this.#used += encoder.encodeInto(key, this.#bytes.subarray(start)).written
-    return this.#bytes.subarray(start, this.#used)
-  }
-  /** `value` behind the 8-byte version header. */
-  stored(version: number, value: Uint8Array): Uint8Array {
-    const start = this.#used
-    writeCounter(this.#view, start, version)
-    this.#bytes.set(value, start + HEADER)
-    this.#used += HEADER + value.byteLength
-    return this.#bytes.subarray(start, this.#used)
-  }
-}
-
-/** Smallest byte string greater than every string starting with `prefix` (never 0xFF-terminated in UTF-8). */
-function prefixEnd(prefix: Uint8Array): Uint8Array {
-  if (prefix.length === 0) return USER_END
-  const end = prefix.slice()
-  end[end.length - 1]! += 1
-  return end
-}
-
-function decodeEntry(key: string, stored: Uint8Array): KvEntry {
-  // A view of the fresh buffer LevelDB returned: shares memory with nothing stored.
-  return {
-    key,
-    value: new Uint8Array(stored.buffer, stored.byteOffset + HEADER, stored.byteLength - HEADER),
-    version: String(readCounter(stored)),
-  }
-}
-
 function hasCode(error: unknown, code: string): boolean {
   for (let e = error; e instanceof Error; e = e.cause) {
     if ((e as { code?: unknown }).code === code) return true
@@ -183,7 +116,7 @@ export function levelStore(options: LevelStoreOptions): LevelKvStore {
   const sync = options.sync ?? false
   const syncReads = options.syncReads ?? true
   const pageSize = Math.max(1, Math.floor(options.pageSize ?? 1000))
-  const capabilities: KvCapabilities = { persistent: true, multiProcess: false, ...options.limits }
+  const capabilities: KvCapabilities = { persistent: true, multiProcess: false, changeHints: true, ...options.limits }
   const lockPath = join(path, 'LOCK')
 
   let db: Db | undefined
@@ -197,6 +130,7 @@ export function levelStore(options: LevelStoreOptions): LevelKvStore {
   // True while a batch may be landing on LevelDB's side: a run of synchronous reads could then
   // straddle it, so getMany reads asynchronously (from one snapshot) instead.
   let batchInFlight = false
+  const hints = hintListeners()
 
   const fail = (cause: unknown): ApprError => (closed ? closedError('level') : backendError('level', cause))
 
@@ -311,6 +245,9 @@ export function levelStore(options: LevelStoreOptions): LevelKvStore {
         }
         counter = version
       }
+      // Hinted before any commit of the group is acknowledged: a subscriber hears of every commit
+      // acknowledged after its subscribe resolved.
+      if (!hints.idle) hints.notify(group.flatMap(({ commit }, i) => (results[i]!.ok ? (commit.puts ?? []).map((p) => p.key) : [])))
     } catch (e) {
       const error = fail(e)
       for (const pending of group) pending.reject(error)
@@ -402,6 +339,10 @@ export function levelStore(options: LevelStoreOptions): LevelKvStore {
         waiting.push({ commit, bytes, resolve, reject })
         if (!writing) void drain()
       })
+    },
+    async subscribe(prefix, listener) {
+      if (closed) throw closedError('level')
+      return hints.subscription(prefix, listener, () => closed)
     },
     async close() {
       if (closed) return

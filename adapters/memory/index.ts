@@ -101,13 +101,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): KvStore {
     },
     async subscribe(prefix, listener) {
       open()
-      let remove: (() => void) | undefined = hints.add(prefix, () => {
-        if (!closed) listener()
-      })
-      return async () => {
-        remove?.()
-        remove = undefined
-      }
+      return hints.subscription(prefix, listener, () => closed)
     },
     async close() {
       closed = true

@@ -272,13 +272,7 @@ export function redisStore(options: RedisStoreOptions = {}): KvStore {
     async subscribe(keyPrefix, listener) {
       assertKey(keyPrefix, capabilities)
       await subscribed()
-      let remove: (() => void) | undefined = hints.add(keyPrefix, () => {
-        if (!closed) listener()
-      })
-      return async () => {
-        remove?.()
-        remove = undefined
-      }
+      return hints.subscription(keyPrefix, listener, () => closed)
     },
     async close() {
       if (closed) return

@@ -79,11 +79,12 @@ function runTests(): void {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
   })
 
-  test('capabilities: persistent, single process', () => {
+  test('capabilities: persistent, single process, change hints', () => {
     const store = levelStore({ path: tempDir() })
     assert.is(store.name, 'level')
     assert.is(store.capabilities.persistent, true)
     assert.is(store.capabilities.multiProcess, false)
+    assert.is(store.capabilities.changeHints, true)
   })
 
   test('lists by UTF-8 byte order (non-ASCII, astral, NUL), with prefix, after and limit', async () => {
@@ -246,6 +247,33 @@ function runTests(): void {
       ],
     )
     await store.close()
+  })
+
+  test('change hints: a put under the prefix is hinted once written; other keys, failed commits and deletes are not; unsubscribe and close end them', async () => {
+    const store = levelStore({ path: tempDir() })
+    // Each hint reads the key back: the hint comes after the batch is written, never before.
+    const reads: Promise<string | undefined>[] = []
+    const end = await store.subscribe!('h/', () => reads.push(store.get('h/1').then((e) => text(e?.value))))
+    // A hint is queued before the commit is acknowledged, so it has run once the commit resolves.
+    await store.commit({ puts: [{ key: 'other/1', value: bytes('x') }] })
+    assert.is(reads.length, 0)
+    await store.commit({ puts: [{ key: 'h/1', value: bytes('a') }] })
+    assert.equal(await Promise.all(reads), ['a'])
+    assert.equal(await store.commit({ checks: [{ key: 'h/1', version: null }], puts: [{ key: 'h/2', value: bytes('b') }] }), { ok: false, conflicts: ['h/1'] })
+    await store.commit({ deletes: ['h/1'] })
+    assert.is(reads.length, 1)
+    // Commits grouped into one batch: hinted, each listener once per batch at most.
+    await Promise.all(['h/3', 'h/4', 'h/5'].map((key) => store.commit({ puts: [{ key, value: bytes('c') }] })))
+    assert.ok(reads.length >= 2 && reads.length <= 4, String(reads.length))
+    const hinted = reads.length
+    await end()
+    await end()
+    await store.commit({ puts: [{ key: 'h/6', value: bytes('d') }] })
+    assert.is(reads.length, hinted)
+    await store.subscribe!('h/', () => reads.push(Promise.resolve('after close')))
+    await store.close()
+    assert.ok(isApprError(await rejection(store.subscribe!('h/', () => {})), 'unavailable'))
+    assert.is(reads.length, hinted)
   })
 
   test('readers never observe part of a commit', async () => {

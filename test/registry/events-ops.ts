@@ -1,10 +1,23 @@
 /**
- * Random registry operations for the change-feed tests (events.test.ts and its worker
- * processes): what each acknowledged one must record, and a replay of the feed on a model.
+ * Random registry operations, appr and OCI, for the change-feed tests (events.test.ts and its
+ * worker processes): what each acknowledged one must record, and a replay of the feed on a model.
  */
 
 import type { Registry, RegistryEvent } from 'appr-core'
-import { sortReleasesDesc } from 'appr-core'
+import { digestBlob, isApprError, sortReleasesDesc } from 'appr-core'
+import { inspectArchive } from 'appr-core/archive'
+import {
+  EMPTY_JSON,
+  helmAnnotations,
+  helmChartManifest,
+  helmChartMetadata,
+  helmConfigBytes,
+  helmTagOf,
+  isOciError,
+  OCI_EMPTY,
+  OCI_MANIFEST,
+  ociDigestOf,
+} from 'appr-core/oci'
 import * as assert from 'uvu/assert'
 import { tgz } from './helpers.js'
 
@@ -26,24 +39,100 @@ const RELEASES = ['1.0.0', '1.1.0', '2.0.0']
 const FORMATS = ['helm', 'kpm']
 const CHANNELS = ['stable', 'beta']
 
+/** Each blob's appr digest, which its release has however it was pushed. */
+const apprDigests = await Promise.all(blobs.map(async (blob) => (await digestBlob(blob)).digest))
+
+/** Each blob as a Helm chart pushed through /v2/, as `helm push` makes it, at two creation times: its config and manifest bytes. */
+const charts = await Promise.all(
+  blobs.map(async (blob) => {
+    const chartYaml = (await inspectArchive(blob)).manifest?.document
+    const config = helmConfigBytes(chartYaml)
+    return ['2025-01-01T00:00:00Z', '2025-02-01T00:00:00Z'].map((created) => ({
+      config,
+      bytes: helmChartManifest({ digest: ociDigestOf(config), size: config.byteLength }, { digest: ociDigestOf(blob), size: blob.byteLength }, helmAnnotations(helmChartMetadata(chartYaml), created)).bytes,
+    }))
+  }),
+)
+
+/** Tags OCI clients push: neither a release's tag nor a channel's, so appr never holds them. */
+export const OCI_TAGS = ['v1', 'v2', 'latest']
+
+/** An image manifest of its own: a layer no other image has, so its digest is new. */
+export interface Image {
+  readonly digest: string
+  readonly bytes: Uint8Array
+  readonly layer: Uint8Array
+}
+
 export type Op =
   | { kind: 'push'; pkg: string; release: string; format: string; blob: number; force: boolean }
   | { kind: 'delete'; pkg: string; release: string; format: string }
   | { kind: 'add' | 'remove'; pkg: string; channel: string; release: string }
   | { kind: 'drop'; pkg: string; channel: string }
+  /** An OCI PUT of `image` at `tag` (by its digest when absent); `fresh`: its first push, so it must record an event. */
+  | { kind: 'oci-push'; pkg: string; tag?: string; image: Image; fresh: boolean }
+  | { kind: 'oci-untag'; pkg: string; tag: string }
+  | { kind: 'oci-delete'; pkg: string; digest: string }
+  /** A chart PUT through /v2/ at a release's tag: an appr push of its helm format (docs/oci.md, "Conflicts"). */
+  | { kind: 'oci-chart'; pkg: string; release: string; blob: number; created: number }
+  /** A /v2/ DELETE of a release's tag (deletes the release) or a channel's (deletes the channel). */
+  | { kind: 'oci-drop'; pkg: string; tag: string }
 
-export function randomOp(rand: () => number): Op {
+/**
+ * Random operations, appr and OCI, on the repositories of {@link PACKAGES} (each appr package is
+ * also the OCI repository of that name). `id` makes the images unique across sources (processes).
+ */
+export function opSource(rand: () => number, id: string): { wave(size: number): Op[]; readonly images: ReadonlyMap<string, Image[]> } {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!
-  const pkg = pick(PACKAGES)
-  const r = rand()
-  if (r < 0.4) return { kind: 'push', pkg, release: pick(RELEASES), format: pick(FORMATS), blob: Math.floor(rand() * 3), force: rand() < 0.5 }
-  if (r < 0.6) return { kind: 'delete', pkg, release: pick(RELEASES), format: pick(FORMATS) }
-  if (r < 0.8) return { kind: 'add', pkg, channel: pick(CHANNELS), release: pick(RELEASES) }
-  if (r < 0.92) return { kind: 'remove', pkg, channel: pick(CHANNELS), release: pick(RELEASES) }
-  return { kind: 'drop', pkg, channel: pick(CHANNELS) }
+  const images = new Map<string, Image[]>()
+  let made = 0
+  const newImage = (pkg: string): Image => {
+    const layer = new TextEncoder().encode(`layer ${id}-${++made}`)
+    const config = { mediaType: OCI_EMPTY, digest: ociDigestOf(EMPTY_JSON), size: 2 }
+    const manifest = { schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: ociDigestOf(layer), size: layer.byteLength }] }
+    const bytes = new TextEncoder().encode(JSON.stringify(manifest))
+    const image = { digest: ociDigestOf(bytes), bytes, layer }
+    images.set(pkg, [...(images.get(pkg) ?? []), image])
+    return image
+  }
+  const next = (earlier: ReadonlyMap<string, readonly Image[]>): Op => {
+    const pkg = pick(PACKAGES)
+    const r = rand()
+    if (r < 0.25) return { kind: 'push', pkg, release: pick(RELEASES), format: pick(FORMATS), blob: Math.floor(rand() * 3), force: rand() < 0.5 }
+    if (r < 0.37) return { kind: 'delete', pkg, release: pick(RELEASES), format: pick(FORMATS) }
+    if (r < 0.49) return { kind: 'add', pkg, channel: pick(CHANNELS), release: pick(RELEASES) }
+    if (r < 0.56) return { kind: 'remove', pkg, channel: pick(CHANNELS), release: pick(RELEASES) }
+    if (r < 0.6) return { kind: 'drop', pkg, channel: pick(CHANNELS) }
+    const known = images.get(pkg) ?? []
+    const before = earlier.get(pkg) ?? []
+    const tag = rand() < 0.85 ? pick(OCI_TAGS) : undefined
+    if (r < 0.66) return { kind: 'oci-chart', pkg, release: pick(RELEASES), blob: Math.floor(rand() * 3), created: Math.floor(rand() * 2) }
+    if (r < 0.7) return { kind: 'oci-drop', pkg, tag: rand() < 0.7 ? helmTagOf(pick(RELEASES)) : pick(CHANNELS) }
+    if (r < 0.84 || before.length === 0) return { kind: 'oci-push', pkg, ...(tag !== undefined && { tag }), image: newImage(pkg), fresh: true }
+    if (r < 0.88) return { kind: 'oci-push', pkg, ...(tag !== undefined && { tag }), image: pick(before), fresh: false }
+    if (r < 0.95) return { kind: 'oci-untag', pkg, tag: pick(OCI_TAGS) }
+    return { kind: 'oci-delete', pkg, digest: pick(known).digest }
+  }
+  return {
+    wave(size) {
+      // Images pushed again come from earlier waves: an image's first push then has no racing
+      // push of the same bytes, so it must record its event.
+      const before = new Map([...images].map(([pkg, list]) => [pkg, [...list]]))
+      return Array.from({ length: size }, () => next(before))
+    },
+    images,
+  }
 }
 
-export async function apply(registry: Registry, op: Op): Promise<string | undefined> {
+/** Uploads `bytes` as a blob of `repo` (one chunk). */
+async function upload(registry: Registry, repo: string, bytes: Uint8Array): Promise<void> {
+  const { id } = await registry.ociBlobs.startUpload(repo)
+  await registry.ociBlobs.finishUpload(repo, id, ociDigestOf(bytes), (async function* () {
+    yield bytes
+  })())
+}
+
+export async function apply(registry: Registry, op: Op): Promise<string | boolean | undefined> {
   switch (op.kind) {
     case 'push':
       return (await registry.push({ package: op.pkg, release: op.release, format: op.format, blob: blobs[op.blob]!, force: op.force })).content.digest
@@ -55,22 +144,69 @@ export async function apply(registry: Registry, op: Op): Promise<string | undefi
       return void (await registry.channels.remove(op.pkg, op.channel, op.release))
     case 'drop':
       return void (await registry.channels.delete(op.pkg, op.channel))
+    case 'oci-push':
+      // Its blobs first, as a client does: the PUT names only blobs linked to the repository.
+      await upload(registry, op.pkg, EMPTY_JSON)
+      await upload(registry, op.pkg, op.image.layer)
+      return (await registry.ociManifests.put(op.pkg, op.tag ?? op.image.digest, op.image.bytes, OCI_MANIFEST)).digest
+    case 'oci-untag':
+      return registry.ociManifests.delete(op.pkg, op.tag)
+    case 'oci-delete':
+      return registry.ociManifests.delete(op.pkg, op.digest)
+    case 'oci-chart': {
+      const chart = charts[op.blob]![op.created]!
+      await upload(registry, op.pkg, chart.config)
+      await upload(registry, op.pkg, blobs[op.blob]!)
+      return (await registry.ociManifests.put(op.pkg, helmTagOf(op.release), chart.bytes, OCI_MANIFEST)).digest
+    }
+    case 'oci-drop':
+      return registry.ociManifests.delete(op.pkg, op.tag)
   }
 }
 
-/** What an acknowledged op's event must say (the fields the op determines). */
-export function expected(op: Op, digest: string | undefined): string {
+/**
+ * Whether a failed op failed as the rules allow: an appr op with a typed refusal (not a conflict
+ * that outlasted its retries, nor a crash), a chart at a release's tag `DENIED` (the release has
+ * a helm format of other bytes). The other OCI ops cannot be refused: their blobs are uploaded,
+ * their tags are no release's or channel's, and a delete of what is absent is false.
+ */
+export function refusedAsAllowed(op: Op, error: unknown): boolean {
+  if (op.kind === 'oci-chart') return isOciError(error, 'DENIED')
+  if (op.kind.startsWith('oci-')) return false
+  return isApprError(error) && error.code !== 'resource-in-use' && error.code !== 'internal-error'
+}
+
+/**
+ * What an acknowledged op's events must say (the fields the op determines), each prefixed `?`
+ * when the op records it only if it changed that (a manifest pushed again: its tag may name it
+ * already; a chart the release has already; a release's tag deleted: the formats it had). The
+ * optional ones leave a missing event to the final check: the replay must end where the
+ * registry is.
+ */
+export function expected(op: Op, result: string | boolean | undefined): string[] {
   switch (op.kind) {
     case 'push':
-      return `release.pushed ${op.pkg} ${op.release} ${op.format} ${digest}`
+      return [`release.pushed ${op.pkg} ${op.release} ${op.format} ${result}`]
     case 'delete':
-      return `release.deleted ${op.pkg} ${op.release} ${op.format}`
+      return [`release.deleted ${op.pkg} ${op.release} ${op.format}`]
     case 'add':
-      return `channel.added ${op.pkg} ${op.channel} ${op.release}`
+      return [`channel.added ${op.pkg} ${op.channel} ${op.release}`]
     case 'remove':
-      return `channel.removed ${op.pkg} ${op.channel} ${op.release}`
+      return [`channel.removed ${op.pkg} ${op.channel} ${op.release}`]
     case 'drop':
-      return `channel.deleted ${op.pkg} ${op.channel}`
+      return [`channel.deleted ${op.pkg} ${op.channel}`]
+    case 'oci-push':
+      return [`${op.fresh ? '' : '?'}oci.manifest.pushed ${op.pkg} ${op.image.digest} ${op.tag ?? ''}`]
+    case 'oci-untag':
+      return result === true ? [`oci.tag.deleted ${op.pkg} ${op.tag}`] : []
+    case 'oci-delete':
+      return result === true ? [`oci.manifest.deleted ${op.pkg} ${op.digest}`] : []
+    case 'oci-chart':
+      return [`?release.pushed ${op.pkg} ${op.release} helm ${apprDigests[op.blob]}`]
+    case 'oci-drop':
+      if (result !== true) return []
+      if (CHANNELS.includes(op.tag)) return [`?channel.deleted ${op.pkg} ${op.tag}`]
+      return FORMATS.map((format) => `?release.deleted ${op.pkg} ${op.tag} ${format}`)
   }
 }
 
@@ -83,14 +219,44 @@ export function describe(e: RegistryEvent): string {
     case 'channel.added':
     case 'channel.removed':
       return `${e.type} ${e.package} ${e.channel} ${e.release}`
+    case 'oci.manifest.pushed':
+      return `${e.type} ${e.package} ${e.digest} ${e.tag ?? ''}`
+    case 'oci.tag.deleted':
+      return `${e.type} ${e.package} ${e.tag}`
+    case 'oci.manifest.deleted':
+      return `${e.type} ${e.package} ${e.digest}`
     default:
       return `${e.type} ${e.package} ${'channel' in e ? e.channel : ''}`
   }
 }
 
+/**
+ * Asserts the feed is exactly the acknowledged mutations: each `expected` of an acknowledged op
+ * has its event (no missing), and every event is one of theirs (no phantom) — an optional (`?`)
+ * one at most once.
+ */
+export function assertFeedIsAcknowledged(feed: readonly RegistryEvent[], acknowledged: readonly string[], message: string): void {
+  const left = new Map<string, number>()
+  for (const e of feed) left.set(describe(e), (left.get(describe(e)) ?? 0) + 1)
+  const missing: string[] = []
+  const take = (d: string): boolean => {
+    const n = left.get(d) ?? 0
+    if (n === 0) return false
+    left.set(d, n - 1)
+    return true
+  }
+  for (const d of acknowledged) if (!d.startsWith('?') && !take(d)) missing.push(d)
+  for (const d of acknowledged) if (d.startsWith('?')) take(d.slice(1))
+  const phantom = [...left].flatMap(([d, n]) => Array.from({ length: n }, () => d))
+  assert.equal({ missing, phantom }, { missing: [], phantom: [] }, message)
+}
+
 export interface PackageModel {
   releases: Map<string, Map<string, string>>
   channels: Map<string, { releases: Set<string>; current: string }>
+  /** The OCI repository of the same name: what its client tags name, and its manifests with their tags. */
+  tags: Map<string, string>
+  manifests: Map<string, Set<string>>
 }
 
 /**
@@ -103,7 +269,7 @@ export function replay(events: readonly RegistryEvent[]): Map<string, PackageMod
   const highest = (releases: Set<string>) => sortReleasesDesc([...releases])[0]!
   for (const e of events) {
     const at = `${e.seq} ${describe(e)}`
-    const model = packages.get(e.package) ?? { releases: new Map(), channels: new Map() }
+    const model = packages.get(e.package) ?? { releases: new Map(), channels: new Map(), tags: new Map(), manifests: new Map() }
     packages.set(e.package, model)
     switch (e.type) {
       case 'release.pushed': {
@@ -154,8 +320,34 @@ export function replay(events: readonly RegistryEvent[]): Map<string, PackageMod
       case 'channel.deleted':
         assert.ok(model.channels.delete(e.channel), `${at}: deletes an existing channel`)
         break
-      case 'channel.set':
-        assert.unreachable('no restore in this test')
+      case 'oci.manifest.pushed': {
+        if (e.tag !== undefined) {
+          const before = model.tags.get(e.tag)
+          assert.is(e.replaced, before, `${at}: replaced`)
+          assert.is.not(before, e.digest, `${at}: the tag moved`)
+          if (before !== undefined) model.manifests.get(before)!.delete(e.tag)
+          model.tags.set(e.tag, e.digest)
+        } else assert.not.ok(model.manifests.has(e.digest), `${at}: a push by digest records only a new manifest`)
+        const tags = model.manifests.get(e.digest) ?? new Set<string>()
+        if (e.tag !== undefined) tags.add(e.tag)
+        model.manifests.set(e.digest, tags)
+        break
+      }
+      case 'oci.tag.deleted':
+        assert.is(model.tags.get(e.tag), e.digest, `${at}: deletes the tag as it is`)
+        model.tags.delete(e.tag)
+        model.manifests.get(e.digest)!.delete(e.tag)
+        break
+      case 'oci.manifest.deleted': {
+        const tags = model.manifests.get(e.digest)
+        assert.ok(tags, `${at}: deletes an existing manifest`)
+        assert.equal([...e.tags].sort(), [...tags].sort(), `${at}: with the tags naming it`)
+        for (const tag of tags) model.tags.delete(tag)
+        model.manifests.delete(e.digest)
+        break
+      }
+      default:
+        assert.unreachable(`${at}: not made by these ops`)
     }
   }
   return packages

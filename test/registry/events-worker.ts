@@ -5,8 +5,8 @@
  */
 
 import type { KvStore } from 'appr-core'
-import { isApprError, Registry } from 'appr-core'
-import { apply, expected, prng, randomOp } from './events-ops.js'
+import { Registry } from 'appr-core'
+import { apply, expected, opSource, prng, refusedAsAllowed } from './events-ops.js'
 
 interface WorkerConfig {
   adapter: 'redis' | 'etcd'
@@ -24,16 +24,16 @@ const store: KvStore =
     ? (await import('appr-core/adapters/redis')).redisStore({ url: config.url!, prefix: config.prefix })
     : (await import('appr-core/adapters/etcd')).etcdStore({ hosts: config.hosts!, prefix: config.prefix })
 const registry = new Registry({ store, events: true })
-const rand = prng(config.seed)
+const ops = opSource(prng(config.seed), `p${config.seed}`)
 const acknowledged: string[] = []
 let failed = 0
 await new Promise((r) => setTimeout(r, Math.max(0, config.startAt - Date.now())))
-for (let wave = 0; wave < config.waves; wave++) {
-  const ops = Array.from({ length: 6 }, () => randomOp(rand))
-  const results = await Promise.allSettled(ops.map((op) => apply(registry, op)))
+for (let n = 0; n < config.waves; n++) {
+  const wave = ops.wave(6)
+  const results = await Promise.allSettled(wave.map((op) => apply(registry, op)))
   results.forEach((result, i) => {
-    if (result.status === 'fulfilled') acknowledged.push(expected(ops[i]!, result.value))
-    else if (isApprError(result.reason) && result.reason.code !== 'resource-in-use' && result.reason.code !== 'internal-error') failed++
+    if (result.status === 'fulfilled') acknowledged.push(...expected(wave[i]!, result.value))
+    else if (refusedAsAllowed(wave[i]!, result.reason)) failed++
     else throw result.reason
   })
 }

@@ -1,11 +1,15 @@
 // Webhooks: signed deliveries in feed order against a local receiver that fails, hangs and
 // recovers; cursors in the store survive a restart; two deliverers on one store deliver each
 // event once; a hanging endpoint never slows the registry.
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { type DeliveryReport, dropDeadLetter, isApprError, type KvStore, listDeadLetters, Registry, startWebhooks, verifyWebhook } from 'appr-core'
+import { levelStore } from 'appr-core/adapters/level'
 import { memoryStore } from 'appr-core/adapters/memory'
 import { redisStore } from 'appr-core/adapters/redis'
 import { startRedis } from '../helpers/servers.js'
@@ -204,24 +208,40 @@ test('after maxAttempts failures an event becomes a dead letter and the endpoint
   }
 })
 
-test("an idle deliverer wakes on the store's change hint, not at its next poll", async () => {
-  const hook = await receiver()
-  const store = memoryStore()
-  const registry = new Registry({ store, events: true })
-  // Ten minutes between polls: within until()'s bound only a change hint can start a delivery.
-  const deliverer = startWebhooks(registry, { ...fast, pollMs: 600_000, endpoints: [{ id: 'ci', url: hook.url, secret: 'k' }] })
-  try {
-    await cursorReaches(store, 'ci', '0')
-    await registry.push({ package: 'acme/hint', release: '1.0.0', blob: blobs[0]! })
-    await until(() => hook.received.length === 1)
-    await registry.push({ package: 'acme/hint', release: '1.0.1', blob: blobs[1]! })
-    await until(() => hook.received.length === 2)
-    assert.equal(seqs(hook.received), [1, 2])
-  } finally {
-    await deliverer.stop()
-    await hook.close()
-  }
-})
+// Memory and level hint their own commits (one process each); Redis below hints across processes.
+for (const [name, open] of [
+  ['memory', async () => ({ store: memoryStore(), cleanup: async () => {} })],
+  [
+    'level',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'appr-webhooks-'))
+      const store = levelStore({ path: join(dir, 'db') })
+      return { store, cleanup: async () => rmSync(dir, { recursive: true, force: true }) }
+    },
+  ],
+] as const) {
+  test(`${name}: an idle deliverer wakes on the store's change hint, not at its next poll`, async () => {
+    const hook = await receiver()
+    const { store, cleanup } = await open()
+    const registry = new Registry({ store, events: true })
+    // Ten minutes between polls: within until()'s bound only a change hint can start a delivery.
+    const deliverer = startWebhooks(registry, { ...fast, pollMs: 600_000, endpoints: [{ id: 'ci', url: hook.url, secret: 'k' }] })
+    try {
+      assert.ok(store.capabilities.changeHints)
+      await cursorReaches(store, 'ci', '0')
+      await registry.push({ package: 'acme/hint', release: '1.0.0', blob: blobs[0]! })
+      await until(() => hook.received.length === 1)
+      await registry.push({ package: 'acme/hint', release: '1.0.1', blob: blobs[1]! })
+      await until(() => hook.received.length === 2)
+      assert.equal(seqs(hook.received), [1, 2])
+    } finally {
+      await deliverer.stop()
+      await hook.close()
+      await registry.close()
+      await cleanup()
+    }
+  })
+}
 
 test('bad endpoints are refused', () => {
   const registry = new Registry({ store: memoryStore(), events: true })
