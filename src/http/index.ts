@@ -6,6 +6,7 @@
  * @module
  */
 export { createHandler } from './handler.js'
+export type { EventRouteOptions } from './events/routes.js'
 export type { ErrorEnvelope } from './middleware/errors.js'
 export type { HealthOptions } from './middleware/probes.js'
 export type { AuthAction, AuthorizeInput, HandlerOptions, HttpMetrics, LoginInput, Operation, RegistryApi, RequestLogger, RequestObservation } from './options.js'

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Registry } from '../registry/registry.js'
+import type { EventRouteOptions } from './events/routes.js'
 import type { ErrorEnvelope } from './middleware/errors.js'
 import type { HealthOptions } from './middleware/probes.js'
 import type { UiAssets } from './ui/routes.js'
@@ -175,9 +176,10 @@ export interface HandlerOptions<P = unknown> {
   readonly login?: (input: LoginInput) => string | undefined | Promise<string | undefined>
   /**
    * Serve the change feed at `GET /api/v1/events` (docs/events.md; default false). With
-   * `authenticate` and no `authorize`, it needs a principal, though it is a read.
+   * `authenticate` and no `authorize`, it needs a principal, though it is a read. An object turns
+   * it on with options ({@link EventRouteOptions}: how often a held long poll reads the feed).
    */
-  readonly events?: boolean
+  readonly events?: boolean | EventRouteOptions
   /**
    * Serve the Helm chart repository view, `…/helm/<namespace>/index.yaml` and `…/helm/index.yaml`
    * with the chart archives they list (default true; read-only, behind the same auth hooks).

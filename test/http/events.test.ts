@@ -1,8 +1,12 @@
 // GET /api/v1/events: the change feed over HTTP — pages with a cursor, long-polling, typed errors,
 // and who may read it.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { Registry } from 'appr-core'
+import { type KvStore, Registry } from 'appr-core'
+import { levelStore } from 'appr-core/adapters/level'
 import { memoryStore } from 'appr-core/adapters/memory'
 import { b64, call, chart, postJson, start } from './helpers.js'
 
@@ -104,5 +108,91 @@ test("a write's events name its principal as actor (HandlerOptions.actor); anony
     await open.close()
   }
 })
+
+/**
+ * `store` as is, but `subscribed()` resolves once a change-hint subscription made after the call
+ * is in place: the long poll's watch subscribes and then reads the feed, so an event committed
+ * after that is one its first read may miss and only a hint (or the next poll) brings.
+ */
+function observeSubscriptions(store: KvStore): { store: KvStore; subscribed(): Promise<void> } {
+  let notify = () => {}
+  const observed = new Proxy(store, {
+    get(target, key) {
+      if (key === 'subscribe' && target.subscribe) {
+        const subscribe = target.subscribe.bind(target)
+        return async (...args: Parameters<typeof subscribe>) => {
+          const end = await subscribe(...args)
+          notify()
+          return end
+        }
+      }
+      const value: unknown = Reflect.get(target, key, target)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+  return {
+    store: observed,
+    subscribed: () =>
+      new Promise<void>((resolve) => {
+        notify = resolve
+      }),
+  }
+}
+
+const hinted: { name: string; open(): { store: KvStore; cleanup(): Promise<void> } }[] = [
+  {
+    name: 'memory',
+    open() {
+      const store = memoryStore()
+      return { store, cleanup: () => store.close() }
+    },
+  },
+  {
+    name: 'level',
+    open() {
+      const dir = mkdtempSync(join(tmpdir(), 'appr-http-events-'))
+      const store = levelStore({ path: join(dir, 'db') })
+      return {
+        store,
+        cleanup: async () => {
+          await store.close()
+          rmSync(dir, { recursive: true, force: true })
+        },
+      }
+    },
+  },
+]
+
+for (const backend of hinted) {
+  test(`on ${backend.name}, a long poll answers with another Registry's push by the store's change hint, not at its next poll`, async () => {
+    const { store, cleanup } = backend.open()
+    const observed = observeSubscriptions(store)
+    const reader = new Registry({ store: observed.store, ownsStore: false, events: true })
+    const writer = new Registry({ store, ownsStore: false, events: true })
+    // Ten minutes between polls and a 25 s wait: only a hint can answer the long poll before its
+    // wait runs out (when it runs out, the route reads the feed once more and would find the event).
+    const server = await start(reader, { events: { pollMs: 600_000 } })
+    try {
+      await writer.push({ package: 'web/a', release: '1.0.0', blob: await chart('a', '1.0.0') })
+      const subscribed = observed.subscribed()
+      const sent = Date.now()
+      const waiting = call(`${server.url}/api/v1/events?after=1&wait=25`)
+      // A watch that never subscribes (hints ignored) is given a few seconds to have read the feed.
+      await Promise.race([subscribed, new Promise((resolve) => setTimeout(resolve, 3000).unref())])
+      await writer.push({ package: 'web/a', release: '1.0.1', blob: await chart('a', '1.0.1') })
+      const answer = await waiting
+      const seconds = (Date.now() - sent) / 1000
+      assert.ok(seconds < 20, `answered after ${seconds} s: woken by the wait running out, not by a hint`)
+      assert.is(answer.status, 200)
+      assert.equal(
+        answer.body.events.map((e: { seq: number; release: string }) => [e.seq, e.release]),
+        [[2, '1.0.1']],
+      )
+    } finally {
+      await server.close()
+      await cleanup()
+    }
+  })
+}
 
 test.run()

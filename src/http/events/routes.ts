@@ -11,7 +11,17 @@ import type { Route } from '../router.js'
 
 /** Longest long-poll a request may ask for, in seconds. */
 const MAX_WAIT_SECONDS = 30
-const POLL_MS = 250
+
+/** Options of the change feed over HTTP (`HandlerOptions.events`). */
+export interface EventRouteOptions {
+  /**
+   * How often a held long poll (`wait`) reads the feed while nothing is new, in ms (default 250).
+   * On a store with change hints (`capabilities.changeHints`: memory, level, Redis, etcd) a commit
+   * wakes it at once, so polling only covers hints lost while a connection was down and a longer
+   * interval costs no latency; on a store without hints it is the latency.
+   */
+  readonly pollMs?: number
+}
 
 function integer(value: string | null, name: string, max: number): number | undefined {
   if (value === null) return undefined
@@ -30,6 +40,7 @@ function integer(value: string | null, name: string, max: number): number | unde
 export function eventRoutes<P>(registry: RegistryApi, options: HandlerOptions<P>): Route[] {
   const events = registry.events
   if (!options.events || events === undefined) return [{ path: '/api/v1/events', methods: {} }]
+  const pollMs = (options.events === true ? undefined : options.events.pollMs) ?? 250
   return [
     {
       path: '/api/v1/events',
@@ -50,7 +61,7 @@ export function eventRoutes<P>(registry: RegistryApi, options: HandlerOptions<P>
               const timer = setTimeout(() => timeout.abort(), wait * 1000)
               try {
                 const until = AbortSignal.any([request.signal, timeout.signal])
-                for await (const _ of events.watch({ after: page.cursor, signal: until, pollMs: POLL_MS })) break
+                for await (const _ of events.watch({ after: page.cursor, signal: until, pollMs })) break
               } finally {
                 clearTimeout(timer)
               }
