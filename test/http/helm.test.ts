@@ -16,6 +16,9 @@ import { ApprError } from 'appr-core'
 import type { RegistryApi } from 'appr-core/http'
 import type { RunningServer } from 'appr-core/http/node'
 import { indexYaml } from '../../src/http/helm/index-file.js'
+import { helmCaches, helmRoutes } from '../../src/http/helm/routes.js'
+import { fetchRequestView } from '../../src/http/request-view.js'
+import { isReply } from '../../src/http/reply.js'
 import { LruMap } from '../../src/registry/lru.js'
 import { type JsonBody, makeRegistry, start, tarGz } from './helpers.js'
 
@@ -368,6 +371,32 @@ test('requests arriving together share one build: each archive is read once', as
   } finally {
     await server.close()
   }
+})
+
+test('built indexes are kept for at most 256 scopes, the least recently asked for going first', async () => {
+  const { registry: own } = await makeRegistry()
+  await own.push({ package: 'kept/web', release: '1.0.0', format: 'helm', blob: await helmChart('web', '1.0.0') })
+  const caches = helmCaches()
+  const routes = helmRoutes(own, {}, caches)
+  const namespaceIndex = routes.find((r) => r.path === '/helm/:ns/index.yaml')!.methods.GET!
+  const ask = async (ns: string): Promise<string> => {
+    const request = new Request(`http://appr.test/helm/${ns}/index.yaml`)
+    const url = new URL(request.url)
+    const answer = await namespaceIndex.run({ req: fetchRequestView(request), query: url.searchParams, request, url, params: { ns }, pkg: '' })
+    assert.ok(isReply(answer) && answer.status === 200, `${ns}: 200`)
+    return isReply(answer) ? new TextDecoder().decode(answer.body as Uint8Array) : ''
+  }
+  const first = await ask('kept')
+  assert.match(first, /web-1\.0\.0\.tgz/)
+  // A crawler naming 300 namespaces nobody uses.
+  for (let i = 0; i < 300; i++) await ask(`crawl${i}`)
+  assert.is(caches.built.size, 256, 'no more than 256 scopes kept')
+  assert.not.ok(caches.built.has('kept'), 'the least recently asked for went first')
+  assert.ok(caches.built.has('crawl299') && caches.built.has('crawl44') && !caches.built.has('crawl43'), 'the 256 most recent are kept')
+  // Evicted is only forgotten: built again, the same.
+  assert.is(await ask('kept'), first)
+  assert.is(caches.built.size, 256)
+  assert.ok(caches.built.has('kept'))
 })
 
 test.run()

@@ -17,7 +17,7 @@ import type { Route, RouteContext } from '../router.js'
 import { chartReader, type IndexedChart, indexYaml, type SkippedChart } from './index-file.js'
 
 /** An index as built for one scope: the hash of what it lists, its bytes, and them gzipped once asked for. */
-interface BuiltIndex {
+export interface BuiltIndex {
   readonly hash: string
   readonly yaml: Uint8Array
   gzipped?: Promise<Uint8Array>
@@ -28,15 +28,27 @@ const BUILT_SCOPES = 256
 /** Version entries kept written (a 10 000-chart namespace listed alone and at the top level is 20 000). */
 const FRAGMENTS = 40_000
 
-/** The Helm view's routes (none when `options.helm` is false). */
-export function helmRoutes<P>(registry: RegistryApi, options: HandlerOptions<P> = {}): Route[] {
+/** What one Helm view keeps between requests, bounded. */
+export interface HelmCaches {
+  /**
+   * The last index built per scope (a namespace, or '' for all): reused while its signature holds.
+   * Bounded: any name in the URL is a scope, so a crawler could otherwise grow it for ever.
+   */
+  readonly built: LruMap<string, BuiltIndex>
+  /** Each listed version's YAML, by what it is written from: a rebuild writes only what changed. */
+  readonly fragments: LruMap<string, string>
+}
+
+/** Empty caches with the view's bounds (256 scopes, 40 000 version entries). */
+export function helmCaches(): HelmCaches {
+  return { built: new LruMap(BUILT_SCOPES), fragments: new LruMap(FRAGMENTS) }
+}
+
+/** The Helm view's routes (none when `options.helm` is false); `caches` is given only by tests that look into them. */
+export function helmRoutes<P>(registry: RegistryApi, options: HandlerOptions<P> = {}, caches: HelmCaches = helmCaches()): Route[] {
   if (options.helm === false) return []
   const readChart = chartReader(registry)
-  // Each listed version's YAML, by what it is written from: a rebuild writes only what changed.
-  const fragments = new LruMap<string, string>(FRAGMENTS)
-  // The last index built per scope (a namespace, or '' for all): reused while its signature holds.
-  // Bounded: any name in the URL is a scope, so a crawler could otherwise grow it for ever.
-  const built = new LruMap<string, BuiltIndex>(BUILT_SCOPES)
+  const { built, fragments } = caches
   // Builds under way, by scope and signature (removed when they settle).
   const building = new Map<string, Promise<BuiltIndex>>()
 
