@@ -204,6 +204,7 @@ test('a store or entry point whose optional peer is missing says what to install
     const r = await run(bin, ['serve', '--store', store, '--port', '0'], { cwd: project })
     assert.is(r.code, 1, r.stderr)
     assert.match(r.stderr, `npm install ${driver}`)
+    assert.not.match(r.stderr, '--global', 'a project install is advised a project install')
   }
   const probe = `for (const m of ['appr-core/adapters/redis', 'appr-core/adapters/etcd', 'appr-core/conformance']) {
   try { await import(m); console.log(m, 'loaded') } catch (e) { console.log(JSON.stringify({ m, name: e.name, code: e.code, message: e.message })) }
@@ -215,6 +216,26 @@ test('a store or entry point whose optional peer is missing says what to install
   assert.match(redis?.message ?? '', 'npm install ioredis')
   assert.match(etcd?.message ?? '', 'npm install etcd3')
   assert.match(conformance?.message ?? '', 'npm install --save-dev fast-check uvu')
+})
+
+test('a global install (npm install --global) is advised to install a missing driver globally', async () => {
+  if (!ready) return
+  const prefix = join(work, 'global')
+  const install = await run('npm', ['install', '--global', '--prefix', prefix, tarball, ...npmFlags], { cwd: work })
+  assert.is(install.code, 0, install.stderr)
+  const elsewhere = join(work, 'elsewhere')
+  mkdirSync(elsewhere)
+  const r = await run(join(prefix, 'bin', 'appr-core'), ['serve', '--store', 'redis://127.0.0.1:1', '--port', '0'], { cwd: elsewhere })
+  assert.is(r.code, 1, r.stderr)
+  assert.match(r.stderr, 'npm install --global ioredis')
+  // Following the advice is enough: the global appr-core resolves a global ioredis.
+  const driver = await run('npm', ['install', '--global', '--prefix', prefix, 'ioredis@^6', ...npmFlags], { cwd: work })
+  if (offline(driver)) return
+  assert.is(driver.code, 0, driver.stderr)
+  const after = await run(join(prefix, 'bin', 'appr-core'), ['serve', '--store', 'redis://127.0.0.1:1', '--port', '0'], { cwd: elsewhere })
+  assert.is(after.code, 1, after.stderr)
+  assert.not.match(after.stderr, 'npm install')
+  assert.match(after.stderr, 'cannot reach the store')
 })
 
 test('npm ci --omit=dev on the repository manifest succeeds (no build on install)', async () => {
