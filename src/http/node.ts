@@ -60,6 +60,35 @@ function waitWritable(res: ServerResponse): Promise<void> {
   })
 }
 
+/**
+ * The socket's idle timeout (`server.setTimeout`) is for a client that stops sending or reading.
+ * Once the request is all in and until the answer starts, no byte moves through no fault of the
+ * client (a long poll holds up to 30 s, an admin gc can take longer): the timer is off for that
+ * stretch and back at its old value (for keep-alive and for the answer's own writes) after.
+ */
+function idleWhileThinking(req: IncomingMessage): { done: () => void } {
+  const socket = req.socket
+  const idle = socket.timeout ?? 0
+  if (idle <= 0) return { done: () => {} }
+  let state: 'waiting' | 'paused' | 'done' = 'waiting'
+  const pause = (): void => {
+    if (state !== 'waiting' || !req.complete) return
+    state = 'paused'
+    socket.setTimeout(0)
+  }
+  // A request without a body is complete once node's parser has gone past it (just after the
+  // 'request' event); one with a body when the handler has read it.
+  setImmediate(pause)
+  req.once('end', pause)
+  return {
+    done() {
+      req.off('end', pause)
+      if (state === 'paused' && !socket.destroyed) socket.setTimeout(idle)
+      state = 'done'
+    },
+  }
+}
+
 /** The chunks of a `Response` body; `return` cancels the stream, read or not. */
 function responseChunks(body: ReadableStream<Uint8Array>): AsyncIterable<Uint8Array> {
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined
@@ -134,8 +163,9 @@ export function createNodeListener(
       gone = true
       controller?.abort()
     })
+    const thinking = idleWhileThinking(req)
     try {
-      const given = await answer(req, signal)
+      const given = await answer(req, signal).finally(thinking.done)
       const { reply: out, cookies } = isReply(given.answer) ? { reply: given.answer, cookies: [] } : responseReply(given.answer)
       status = out.status
       const body = req.method === 'HEAD' ? null : out.body
@@ -245,7 +275,8 @@ export interface ServeOptions extends NodeListenerOptions {
   readonly requestTimeoutMs?: number
   /**
    * Time a connection may pass without a byte moving either way, in ms (default 30 s; 0: no
-   * limit): a client that stops sending its body, or stops reading a pull, is cut off.
+   * limit): a client that stops sending its body, or stops reading a pull, is cut off. The time
+   * the server spends computing an answer (the request all in, nothing written yet) does not count.
    */
   readonly idleTimeoutMs?: number
 }

@@ -271,6 +271,56 @@ test('slow clients are cut off: unfinished headers, a trickled body, a stalled b
   }
 })
 
+test('the idle timeout spares a slow answer (GET and a read body), on a kept-alive socket too, and still cuts a client that stops reading', async () => {
+  const infos: ResponseInfo[] = []
+  const server = await serve({
+    port: 0,
+    idleTimeoutMs: 300,
+    onResponse: (info) => infos.push(info),
+    handler: async (req) => {
+      const path = new URL(req.url).pathname
+      if (path === '/flood') return new Response(toByteStream((async function* () { for (let i = 0; i < 2000; i++) yield chunk })()))
+      const body = req.method === 'POST' ? (await req.arrayBuffer()).byteLength : 0
+      // Three idle timeouts of thinking, as a long poll does.
+      await new Promise((r) => setTimeout(r, 1000))
+      return new Response(`thought ${body}`)
+    },
+  })
+  try {
+    const { hostname, port } = new URL(server.url)
+    const socket = connect(Number(port), hostname)
+    let reply = ''
+    socket.on('data', (d: Buffer) => (reply += d.toString('latin1')))
+    let isClosed = false
+    const closed = once(socket, 'close').then(() => (isClosed = true))
+    const until = async (text: string): Promise<void> => {
+      while (!reply.includes(text) && !isClosed) await Promise.race([once(socket, 'data'), closed])
+      assert.ok(reply.includes(text), `the connection was cut before '${text}'`)
+    }
+    // Two requests on one kept-alive connection: the timer is back on between them and paused again.
+    socket.write('GET /slow HTTP/1.1\r\nhost: h\r\n\r\n')
+    await until('thought 0')
+    socket.write('POST /slow HTTP/1.1\r\nhost: h\r\ncontent-length: 5\r\n\r\nhello')
+    await until('thought 5')
+    assert.is(reply.match(/HTTP\/1\.1 200 /g)?.length, 2)
+    // Idle again after the answers: the timeout is back and closes the connection.
+    await closed
+
+    // A client that asks for 128 MiB and never reads it is still cut off.
+    const stuck = connect(Number(port), hostname)
+    stuck.on('error', () => {})
+    stuck.pause()
+    stuck.write('GET /flood HTTP/1.1\r\nhost: h\r\n\r\n')
+    for (let i = 0; i < 100 && !infos.some((x) => x.url === '/flood'); i++) await new Promise((r) => setTimeout(r, 100))
+    stuck.destroy()
+    const flood = infos.find((x) => x.url === '/flood')
+    assert.ok(flood, 'the server gave up on the client that stopped reading')
+    assert.ok(flood!.aborted)
+  } finally {
+    await server.close()
+  }
+})
+
 test('timeouts: defaults are set, 0 disables, a bad value is invalid-parameters', async () => {
   const server = await serve({ port: 0, handler: async () => new Response('x') })
   try {
