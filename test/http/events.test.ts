@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { type KvStore, Registry } from 'appr-core'
+import { isApprError, type KvStore, Registry } from 'appr-core'
+import { createHandler } from 'appr-core/http'
 import { levelStore } from 'appr-core/adapters/level'
 import { memoryStore } from 'appr-core/adapters/memory'
 import { b64, call, chart, postJson, start } from './helpers.js'
@@ -70,6 +71,19 @@ test('the feed needs a principal when authenticate is set, and is absent unless 
     await server.close()
     await off.close()
   }
+})
+
+test('a poll interval that is not a positive number of ms is refused when the handler is made', () => {
+  const registry = new Registry({ store: memoryStore(), events: true })
+  for (const pollMs of [Number.NaN, 0, -5, Number.POSITIVE_INFINITY]) {
+    try {
+      createHandler(registry, { events: { pollMs } })
+      assert.unreachable(`pollMs ${pollMs} was accepted`)
+    } catch (error) {
+      assert.ok(isApprError(error) && error.code === 'invalid-parameters', String(error))
+    }
+  }
+  assert.type(createHandler(registry, { events: { pollMs: 1000 } }), 'function')
 })
 
 test("a write's events name its principal as actor (HandlerOptions.actor); anonymous writes name none", async () => {

@@ -41,6 +41,8 @@ export function eventRoutes<P>(registry: RegistryApi, options: HandlerOptions<P>
   const events = registry.events
   if (!options.events || events === undefined) return [{ path: '/api/v1/events', methods: {} }]
   const pollMs = (options.events === true ? undefined : options.events.pollMs) ?? 250
+  // Checked once here: a NaN or negative interval would make every held long poll spin.
+  if (!(Number.isFinite(pollMs) && pollMs > 0)) throw new ApprError('invalid-parameters', 'events.pollMs must be a number of ms above 0', { details: { pollMs: String(pollMs) } })
   return [
     {
       path: '/api/v1/events',
