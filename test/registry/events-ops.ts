@@ -3,8 +3,9 @@
  * worker processes): what each acknowledged one must record, and a replay of the feed on a model.
  */
 
-import type { Registry, RegistryEvent } from 'appr-core'
-import { digestBlob, isApprError, sortReleasesDesc } from 'appr-core'
+import type { RegistryEvent } from 'appr-core'
+import { digestBlob, isApprError, Registry, sortReleasesDesc } from 'appr-core'
+import { memoryStore } from 'appr-core/adapters/memory'
 import { inspectArchive } from 'appr-core/archive'
 import {
   EMPTY_JSON,
@@ -15,8 +16,11 @@ import {
   helmTagOf,
   isOciError,
   OCI_EMPTY,
+  OCI_INDEX,
   OCI_MANIFEST,
+  type ProjectedRelease,
   ociDigestOf,
+  projectRelease,
 } from 'appr-core/oci'
 import * as assert from 'uvu/assert'
 import { tgz } from './helpers.js'
@@ -42,10 +46,13 @@ const CHANNELS = ['stable', 'beta']
 /** Each blob's appr digest, which its release has however it was pushed. */
 const apprDigests = await Promise.all(blobs.map(async (blob) => (await digestBlob(blob)).digest))
 
+/** Each blob's Chart.yaml. */
+const chartYamls = await Promise.all(blobs.map(async (blob) => (await inspectArchive(blob)).manifest?.document))
+
 /** Each blob as a Helm chart pushed through /v2/, as `helm push` makes it, at two creation times: its config and manifest bytes. */
 const charts = await Promise.all(
-  blobs.map(async (blob) => {
-    const chartYaml = (await inspectArchive(blob)).manifest?.document
+  blobs.map(async (blob, n) => {
+    const chartYaml = chartYamls[n]
     const config = helmConfigBytes(chartYaml)
     return ['2025-01-01T00:00:00Z', '2025-02-01T00:00:00Z'].map((created) => ({
       config,
@@ -77,6 +84,14 @@ export type Op =
   | { kind: 'oci-chart'; pkg: string; release: string; blob: number; created: number }
   /** A /v2/ DELETE of a release's tag (deletes the release) or a channel's (deletes the channel). */
   | { kind: 'oci-drop'; pkg: string; tag: string }
+  /**
+   * A release of both formats copied through /v2/ as `skopeo copy --all` does: each format's
+   * manifest by digest, then the index at the release's tag (one commit, a `release.pushed` per
+   * format). `projected` has a creation time of its own, so its manifests are new.
+   */
+  | { kind: 'oci-index'; pkg: string; release: string; blobs: Readonly<Record<string, number>>; projected: ProjectedRelease }
+  /** `restoreStream` of a backup of one release of one format, in `channel` (set to exactly it). */
+  | { kind: 'restore'; pkg: string; release: string; format: string; blob: number; channel: string }
 
 /**
  * Random operations, appr and OCI, on the repositories of {@link PACKAGES} (each appr package is
@@ -86,6 +101,18 @@ export function opSource(rand: () => number, id: string): { wave(size: number): 
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!
   const images = new Map<string, Image[]>()
   let made = 0
+  // Creation times no other source makes: a seconds range of its own per source.
+  const epoch = Date.UTC(2020, 0, 1) + ([...id].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) % 1_000_000) * 1_000_000
+  let copies = 0
+  const newIndex = (pkg: string, release: string): Op => {
+    const chosen = Object.fromEntries(FORMATS.map((format) => [format, Math.floor(rand() * 3)]))
+    const formats = FORMATS.map((format) => {
+      const n = chosen[format]!
+      return { format, blob: { digest: ociDigestOf(blobs[n]!), size: blobs[n]!.byteLength }, ...(format === 'helm' && { chartYaml: chartYamls[n] }) }
+    })
+    const created = new Date(epoch + ++copies * 1000).toISOString().replace('.000Z', 'Z')
+    return { kind: 'oci-index', pkg, release, blobs: chosen, projected: projectRelease({ package: pkg, release, created, formats }) }
+  }
   const newImage = (pkg: string): Image => {
     const layer = new TextEncoder().encode(`layer ${id}-${++made}`)
     const config = { mediaType: OCI_EMPTY, digest: ociDigestOf(EMPTY_JSON), size: 2 }
@@ -103,14 +130,16 @@ export function opSource(rand: () => number, id: string): { wave(size: number): 
     if (r < 0.49) return { kind: 'add', pkg, channel: pick(CHANNELS), release: pick(RELEASES) }
     if (r < 0.56) return { kind: 'remove', pkg, channel: pick(CHANNELS), release: pick(RELEASES) }
     if (r < 0.6) return { kind: 'drop', pkg, channel: pick(CHANNELS) }
+    if (r < 0.64) return { kind: 'restore', pkg, release: pick(RELEASES), format: pick(FORMATS), blob: Math.floor(rand() * 3), channel: pick(CHANNELS) }
+    if (r < 0.68) return newIndex(pkg, pick(RELEASES))
     const known = images.get(pkg) ?? []
     const before = earlier.get(pkg) ?? []
     const tag = rand() < 0.85 ? pick(OCI_TAGS) : undefined
-    if (r < 0.66) return { kind: 'oci-chart', pkg, release: pick(RELEASES), blob: Math.floor(rand() * 3), created: Math.floor(rand() * 2) }
-    if (r < 0.7) return { kind: 'oci-drop', pkg, tag: rand() < 0.7 ? helmTagOf(pick(RELEASES)) : pick(CHANNELS) }
-    if (r < 0.84 || before.length === 0) return { kind: 'oci-push', pkg, ...(tag !== undefined && { tag }), image: newImage(pkg), fresh: true }
-    if (r < 0.88) return { kind: 'oci-push', pkg, ...(tag !== undefined && { tag }), image: pick(before), fresh: false }
-    if (r < 0.95) return { kind: 'oci-untag', pkg, tag: pick(OCI_TAGS) }
+    if (r < 0.72) return { kind: 'oci-chart', pkg, release: pick(RELEASES), blob: Math.floor(rand() * 3), created: Math.floor(rand() * 2) }
+    if (r < 0.76) return { kind: 'oci-drop', pkg, tag: rand() < 0.7 ? helmTagOf(pick(RELEASES)) : pick(CHANNELS) }
+    if (r < 0.86 || before.length === 0) return { kind: 'oci-push', pkg, ...(tag !== undefined && { tag }), image: newImage(pkg), fresh: true }
+    if (r < 0.9) return { kind: 'oci-push', pkg, ...(tag !== undefined && { tag }), image: pick(before), fresh: false }
+    if (r < 0.96) return { kind: 'oci-untag', pkg, tag: pick(OCI_TAGS) }
     return { kind: 'oci-delete', pkg, digest: pick(known).digest }
   }
   return {
@@ -161,7 +190,27 @@ export async function apply(registry: Registry, op: Op): Promise<string | boolea
     }
     case 'oci-drop':
       return registry.ociManifests.delete(op.pkg, op.tag)
+    case 'oci-index':
+      for (const f of op.projected.formats) {
+        await upload(registry, op.pkg, f.config.bytes)
+        await upload(registry, op.pkg, blobs[op.blobs[f.format]!]!)
+        await registry.ociManifests.put(op.pkg, f.manifest.digest, f.manifest.bytes, f.manifest.mediaType)
+      }
+      return (await registry.ociManifests.put(op.pkg, op.projected.tag, op.projected.manifest.bytes, OCI_INDEX)).digest
+    case 'restore':
+      return void (await registry.restoreStream(await backupOf(op)))
   }
+}
+
+/** A streamed backup of `op`'s release alone, in its channel: made by a registry of its own. */
+async function backupOf(op: Extract<Op, { kind: 'restore' }>): Promise<unknown[]> {
+  const source = new Registry({ store: memoryStore() })
+  await source.push({ package: op.pkg, release: op.release, format: op.format, blob: blobs[op.blob]! })
+  await source.channels.add(op.pkg, op.channel, op.release)
+  const records: unknown[] = []
+  for await (const record of source.backupStream()) records.push(record)
+  await source.close()
+  return records
 }
 
 /**
@@ -171,7 +220,7 @@ export async function apply(registry: Registry, op: Op): Promise<string | boolea
  * their tags are no release's or channel's, and a delete of what is absent is false.
  */
 export function refusedAsAllowed(op: Op, error: unknown): boolean {
-  if (op.kind === 'oci-chart') return isOciError(error, 'DENIED')
+  if (op.kind === 'oci-chart' || op.kind === 'oci-index') return isOciError(error, 'DENIED')
   if (op.kind.startsWith('oci-')) return false
   return isApprError(error) && error.code !== 'resource-in-use' && error.code !== 'internal-error'
 }
@@ -207,13 +256,29 @@ export function expected(op: Op, result: string | boolean | undefined): string[]
       if (result !== true) return []
       if (CHANNELS.includes(op.tag)) return [`?channel.deleted ${op.pkg} ${op.tag}`]
       return FORMATS.map((format) => `?release.deleted ${op.pkg} ${op.tag} ${format}`)
+    case 'oci-index':
+      return op.projected.formats.flatMap((f) => [`oci.manifest.pushed ${op.pkg} ${f.manifest.digest} `, `release.pushed ${op.pkg} ${op.release} ${f.format} ${apprDigests[op.blobs[f.format]!]}`])
+    case 'restore':
+      // A release stored with the same digest and a channel set the same way are skipped.
+      return [`?release.pushed ${op.pkg} ${op.release} ${op.format} ${apprDigests[op.blob]} restored`, `?channel.set ${op.pkg} ${op.channel}`]
   }
+}
+
+/**
+ * What a refused op may have recorded before its refusal: an op of several commits (a copy's
+ * manifests before its refused index, a restore's release before its channel) keeps the commits
+ * made; the others record nothing.
+ */
+export function recordedBeforeRefusal(op: Op): string[] {
+  if (op.kind === 'oci-index') return op.projected.formats.map((f) => `?oci.manifest.pushed ${op.pkg} ${f.manifest.digest} `)
+  if (op.kind === 'restore') return expected(op, undefined).filter((d) => d.includes('release.pushed'))
+  return []
 }
 
 export function describe(e: RegistryEvent): string {
   switch (e.type) {
     case 'release.pushed':
-      return `${e.type} ${e.package} ${e.release} ${e.format} ${e.digest}`
+      return `${e.type} ${e.package} ${e.release} ${e.format} ${e.digest}${e.restored ? ' restored' : ''}`
     case 'release.deleted':
       return `${e.type} ${e.package} ${e.release} ${e.format}`
     case 'channel.added':
@@ -319,6 +384,11 @@ export function replay(events: readonly RegistryEvent[]): Map<string, PackageMod
       }
       case 'channel.deleted':
         assert.ok(model.channels.delete(e.channel), `${at}: deletes an existing channel`)
+        break
+      case 'channel.set':
+        assert.ok(e.releases.length > 0 && e.releases.every((r) => model.releases.has(r)), `${at}: sets existing releases`)
+        assert.ok(e.releases.includes(e.current), `${at}: current is one of them`)
+        model.channels.set(e.channel, { releases: new Set(e.releases), current: e.current })
         break
       case 'oci.manifest.pushed': {
         if (e.tag !== undefined) {

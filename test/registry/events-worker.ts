@@ -6,7 +6,7 @@
 
 import type { KvStore } from 'appr-core'
 import { Registry } from 'appr-core'
-import { apply, expected, opSource, prng, refusedAsAllowed } from './events-ops.js'
+import { apply, expected, opSource, prng, recordedBeforeRefusal, refusedAsAllowed } from './events-ops.js'
 
 interface WorkerConfig {
   adapter: 'redis' | 'etcd'
@@ -33,7 +33,10 @@ for (let n = 0; n < config.waves; n++) {
   const results = await Promise.allSettled(wave.map((op) => apply(registry, op)))
   results.forEach((result, i) => {
     if (result.status === 'fulfilled') acknowledged.push(...expected(wave[i]!, result.value))
-    else if (refusedAsAllowed(wave[i]!, result.reason)) failed++
+    else if (refusedAsAllowed(wave[i]!, result.reason)) {
+      acknowledged.push(...recordedBeforeRefusal(wave[i]!))
+      failed++
+    }
     else throw result.reason
   })
 }
