@@ -87,11 +87,17 @@ export type Op =
   /**
    * A release of both formats copied through /v2/ as `skopeo copy --all` does: each format's
    * manifest by digest, then the index at the release's tag (one commit, a `release.pushed` per
-   * format). `projected` has a creation time of its own, so its manifests are new.
+   * format). `projected` has a creation time of its own, so its manifests are new: the replay
+   * cannot tell when they went (with their release, which records no `oci.manifest.deleted`),
+   * and a push by digest of one again would look like a manifest stored twice.
    */
   | { kind: 'oci-index'; pkg: string; release: string; blobs: Readonly<Record<string, number>>; projected: ProjectedRelease }
-  /** `restoreStream` of a backup of one release of one format, in `channel` (set to exactly it). */
-  | { kind: 'restore'; pkg: string; release: string; format: string; blob: number; channel: string }
+  /**
+   * `restoreStream` of a backup of one release of one format in `channel`, whose channel record
+   * names `current`: the channel is set to exactly those two (one when they are the same), or the
+   * restore is refused after storing the release when `current` is not a release here.
+   */
+  | { kind: 'restore'; pkg: string; release: string; format: string; blob: number; channel: string; current: string }
 
 /**
  * Random operations, appr and OCI, on the repositories of {@link PACKAGES} (each appr package is
@@ -130,7 +136,10 @@ export function opSource(rand: () => number, id: string): { wave(size: number): 
     if (r < 0.49) return { kind: 'add', pkg, channel: pick(CHANNELS), release: pick(RELEASES) }
     if (r < 0.56) return { kind: 'remove', pkg, channel: pick(CHANNELS), release: pick(RELEASES) }
     if (r < 0.6) return { kind: 'drop', pkg, channel: pick(CHANNELS) }
-    if (r < 0.64) return { kind: 'restore', pkg, release: pick(RELEASES), format: pick(FORMATS), blob: Math.floor(rand() * 3), channel: pick(CHANNELS) }
+    if (r < 0.64) {
+      const release = pick(RELEASES)
+      return { kind: 'restore', pkg, release, format: pick(FORMATS), blob: Math.floor(rand() * 3), channel: pick(CHANNELS), current: rand() < 0.5 ? release : pick(RELEASES) }
+    }
     if (r < 0.68) return newIndex(pkg, pick(RELEASES))
     const known = images.get(pkg) ?? []
     const before = earlier.get(pkg) ?? []
@@ -202,13 +211,13 @@ export async function apply(registry: Registry, op: Op): Promise<string | boolea
   }
 }
 
-/** A streamed backup of `op`'s release alone, in its channel: made by a registry of its own. */
+/** A streamed backup of `op`'s release alone, in its channel (whose current is `op.current`): made by a registry of its own. */
 async function backupOf(op: Extract<Op, { kind: 'restore' }>): Promise<unknown[]> {
   const source = new Registry({ store: memoryStore() })
   await source.push({ package: op.pkg, release: op.release, format: op.format, blob: blobs[op.blob]! })
   await source.channels.add(op.pkg, op.channel, op.release)
   const records: unknown[] = []
-  for await (const record of source.backupStream()) records.push(record)
+  for await (const record of source.backupStream()) records.push(record.kind === 'channel' ? { ...record, current: op.current } : record)
   await source.close()
   return records
 }

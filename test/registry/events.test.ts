@@ -159,6 +159,8 @@ async function assertFeedProperty(backend: Backend, seed: number, outcomes: Map<
         `seed ${seed}: ${pkg} channels`,
       )
       // The repository of the same name: its client tags, and which of the images made are stored.
+      // Not the manifests an index copy pushed by digest: the release takes them and they go with
+      // it, and no event says so (only its release.deleted), so a replay cannot follow them.
       const tags = await registries[1]!.ociManifests.tags(pkg).then(
         (page) => page.items,
         (e: unknown) => (isOciError(e, 'NAME_UNKNOWN') ? [] : Promise.reject(e)),
