@@ -7,13 +7,15 @@
  * own later events. See docs/events.md.
  * @module
  */
-import { namespaceMatcher } from '../model/namespace-glob.js'
+
 import { z } from 'zod'
 import { ApprError, isApprError } from '../errors/index.js'
+import { namespaceMatcher } from '../model/namespace-glob.js'
 import { type OutboxWaker, outboxWaker, sleep } from '../registry/events/feed.js'
 import type { RegistryEvent, RegistryEventType } from '../registry/events/types.js'
 import type { Registry } from '../registry/registry.js'
 import type { KvStore } from '../storage/kv.js'
+import { deadline } from '../timing/deadline.js'
 import { type DeadLetter, deadLetterKey, encode, parse } from './dead-letters.js'
 import { SIGNATURE_HEADER, signWebhook } from './sign.js'
 
@@ -180,19 +182,15 @@ export function startWebhooks(registry: Registry, options: WebhookOptions): Webh
       if (signal.aborted || !leading()) return false
       let status: number | undefined
       let error: string | undefined
-      // Our own timer, not AbortSignal.timeout: combined by AbortSignal.any, Node 20 holds the
-      // timeout signal only weakly, and a collection before it fired left a hanging endpoint's
-      // request waiting forever (seen in test/webhooks: 1 run in 6).
-      const timeout = new AbortController()
-      const timer = setTimeout(() => timeout.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs)
+      const bound = deadline(signal, timeoutMs)
       try {
-        const response = await send(endpoint.url, { method: 'POST', headers, body, signal: AbortSignal.any([signal, timeout.signal]), redirect: 'manual' })
+        const response = await send(endpoint.url, { method: 'POST', headers, body, signal: bound.signal, redirect: 'manual' })
         status = response.status
         await response.body?.cancel().catch(() => undefined)
       } catch (e) {
         error = e instanceof Error ? e.message : String(e)
       } finally {
-        clearTimeout(timer)
+        bound.clear()
       }
       const ok = status !== undefined && status >= 200 && status < 300
       const outcome = { ...(status !== undefined && { status }), ...(error !== undefined && { error }) }

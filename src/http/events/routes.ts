@@ -5,6 +5,7 @@
  */
 import { ApprError } from '../../errors/index.js'
 import type { EventPage, EventReadOptions } from '../../registry/events/types.js'
+import { deadline } from '../../timing/deadline.js'
 import type { HandlerOptions, RegistryApi } from '../options.js'
 import { jsonReply } from '../reply.js'
 import type { Route } from '../router.js'
@@ -57,15 +58,11 @@ export function eventRoutes<P>(registry: RegistryApi, options: HandlerOptions<P>
             let page: EventPage = await events.read(read)
             if (page.events.length === 0 && wait > 0 && !request.signal.aborted) {
               // Held by a watch: it wakes on the store's change hints where there are any, and polls.
-              // Our own timer: AbortSignal.timeout inside AbortSignal.any is held only weakly in
-              // Node 20 and may be collected before it fires (src/webhooks/deliver.ts saw it).
-              const timeout = new AbortController()
-              const timer = setTimeout(() => timeout.abort(), wait * 1000)
+              const until = deadline(request.signal, wait * 1000)
               try {
-                const until = AbortSignal.any([request.signal, timeout.signal])
-                for await (const _ of events.watch({ after: page.cursor, signal: until, pollMs })) break
+                for await (const _ of events.watch({ after: page.cursor, signal: until.signal, pollMs })) break
               } finally {
-                clearTimeout(timer)
+                until.clear()
               }
               page = await events.read(read)
             }

@@ -8,6 +8,7 @@ import type { ApprClient, CallOptions } from '../../client/index.js'
 import { ApprError } from '../../errors/index.js'
 import { ChannelSchema, type PackageName } from '../../model/index.js'
 import { blobChunks, collectBytes } from '../../registry/blob-input.js'
+import { deadline } from '../../timing/deadline.js'
 
 /** Per-request options: cancellation and a time limit. */
 export interface RequestOptions {
@@ -18,25 +19,22 @@ export interface RequestOptions {
 /**
  * Runs `request` under a deadline of `options.timeoutMs` that bounds the whole of it, a streamed
  * body included (the client's own `timeoutMs` bounds only the wait for headers), and cancels it
- * with `options.signal`. The timer is our own, held until `request` settles: Node 20 holds the
- * sources of `AbortSignal.any` weakly, so an `AbortSignal.timeout` there can be collected before
- * it fires and a source that stalls mid-body would hold the mirror forever (the webhooks saw it).
+ * with `options.signal`; the timer is held until `request` settles ({@link deadline}), so a
+ * source that stalls mid-body cannot hold the mirror forever.
  * @throws ApprError `unavailable` (transient) when the deadline passes first
  */
 async function withDeadline<T>(what: string, options: RequestOptions, request: (call: CallOptions) => Promise<T>): Promise<T> {
   const { timeoutMs } = options
-  const deadline = new AbortController()
-  const timer = setTimeout(() => deadline.abort(new DOMException(`no complete answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs)
-  const signal = options.signal === undefined ? deadline.signal : AbortSignal.any([options.signal, deadline.signal])
+  const bound = deadline(options.signal, timeoutMs, `no complete answer within ${timeoutMs} ms`)
   try {
-    return await request({ signal, timeoutMs })
+    return await request({ signal: bound.signal, timeoutMs })
   } catch (error) {
-    if (deadline.signal.aborted && options.signal?.aborted !== true) {
+    if (bound.expired() && options.signal?.aborted !== true) {
       throw new ApprError('unavailable', `the source did not finish sending ${what} within ${timeoutMs} ms`, { details: { timeoutMs }, transient: true, cause: error })
     }
     throw error
   } finally {
-    clearTimeout(timer)
+    bound.clear()
   }
 }
 
